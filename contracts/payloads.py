@@ -1,0 +1,165 @@
+"""Payload models for every MQTT message, and the one function that validates uplinks.
+
+Every model is frozen, forbids unknown fields and parses strictly (a ``"5"`` is not a
+number, a ``1`` is not a boolean). Physical ranges are the sensors' own measuring ranges
+with some headroom, so a reading outside them is a fault, not weather.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from contracts.exceptions import PayloadError
+
+MAX_PAYLOAD_BYTES: Final = 1024
+# 2020-01-01 .. 2100-01-01 in epoch ms: anything outside is a clock that was never set.
+TS_MIN_MS: Final = 1_577_836_800_000
+TS_MAX_MS: Final = 4_102_444_800_000
+
+Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
+Firmware = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+NodeKind = Literal["desk", "room", "energy"]
+
+
+class Message(BaseModel):
+    """Base of every payload: frozen, no unknown fields, strict types."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    v: Literal[1] = Field(description="Schema version.")
+
+
+class Uplink(Message):
+    """Fields every uplink carries: boot counter, per-boot sequence and device time."""
+
+    boot: int = Field(ge=0, le=2**31 - 1, description="Boot counter, +1 each boot.")
+    seq: int = Field(ge=0, le=2**31 - 1, description="Per-boot message counter from 0.")
+    ts: int | None = Field(
+        default=None,
+        ge=TS_MIN_MS,
+        le=TS_MAX_MS,
+        description="Epoch milliseconds from the device clock; absent before NTP sync.",
+    )
+
+
+class Presence(Uplink):
+    """A desk's occupancy, from PIR and/or mmWave radar."""
+
+    occupied: bool
+    source: Literal["pir", "mmwave", "both"]
+    distance_cm: float | None = Field(default=None, ge=0, le=2000)
+
+
+class Env(Uplink):
+    """Room climate: CO2, temperature, humidity and optional light."""
+
+    co2_ppm: float = Field(ge=0, le=40_000)
+    temp_c: float = Field(ge=-40, le=85)
+    rh_pct: float = Field(ge=0, le=100)
+    lux: float | None = Field(default=None, ge=0, le=200_000)
+
+
+class Energy(Uplink):
+    """One power meter: power now and the meter's cumulative energy counter."""
+
+    power_w: float = Field(ge=0, le=1_000_000)
+    energy_wh: float = Field(ge=0, le=1e12, description="Cumulative; may reset on replacement.")
+    voltage_v: float | None = Field(default=None, ge=0, le=500)
+    current_a: float | None = Field(default=None, ge=0, le=1000)
+    pf: float | None = Field(default=None, ge=0, le=1)
+    circuit: Label | None = None
+
+
+class People(Uplink):
+    """People counted in a room."""
+
+    count: int = Field(ge=0, le=1000)
+
+
+class Heartbeat(Uplink):
+    """Periodic node health."""
+
+    uptime_s: int = Field(ge=0)
+    rssi_dbm: int = Field(ge=-120, le=0)
+    heap_free: int = Field(ge=0)
+    fw: Firmware
+    buffered: int = Field(ge=0)
+    dropped: int = Field(ge=0)
+
+
+class Ack(Uplink):
+    """A device's answer to a command."""
+
+    cmd_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    ok: bool
+    error: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class DeviceStatus(Message):
+    """Retained availability of a device; ``offline`` is also its Last Will."""
+
+    state: Literal["online", "offline"]
+    boot: int = Field(ge=0, le=2**31 - 1)
+    fw: Firmware
+    kind: NodeKind
+
+
+class GatewayStatus(Message):
+    """Retained availability of a gateway; ``offline`` is also its Last Will."""
+
+    state: Literal["online", "offline"]
+    version: Firmware
+
+
+M = TypeVar("M", bound=Message)
+
+UPLINK_MODELS: Final[dict[str, type[Uplink]]] = {
+    "presence": Presence,
+    "env": Env,
+    "energy": Energy,
+    "people": People,
+    "heartbeat": Heartbeat,
+    "ack": Ack,
+}
+# Fields of every uplink that are envelope, not measurement.
+ENVELOPE_FIELDS: Final = frozenset({"v", "boot", "seq", "ts"})
+
+
+def describe(exc: ValidationError) -> str:
+    """One line naming each wrong field, what was wrong and the value that was sent."""
+    parts = []
+    for err in exc.errors(include_url=False)[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        got = err.get("input")
+        shown = "" if err["type"] == "missing" else f" (got {repr(got)[:40]})"
+        if err["type"] == "json_invalid":
+            shown = ""
+        parts.append(f"{where}: {err['msg']}{shown}")
+    more = exc.error_count() - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse_uplink(stream: str, payload: bytes) -> Uplink:
+    """Validate an uplink payload of ``stream``, or raise :class:`PayloadError` saying why."""
+    model = UPLINK_MODELS.get(stream)
+    if model is None:
+        raise PayloadError(f"unknown stream {stream!r}")
+    return _validate(model, payload)
+
+
+def parse_status(payload: bytes) -> DeviceStatus:
+    """Validate a device status payload, or raise :class:`PayloadError` saying why."""
+    return _validate(DeviceStatus, payload)
+
+
+def _validate(model: type[M], payload: bytes) -> M:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    if not payload.lstrip()[:1] == b"{":
+        raise PayloadError("payload is not a JSON object")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise PayloadError(describe(exc)) from exc

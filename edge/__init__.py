@@ -1,0 +1,1 @@
+"""The building's edge gateway: MQTT in, validation, durable outbox, batches out to the server."""

@@ -1,0 +1,145 @@
+"""The gateway: wires MQTT, pipeline, outbox, registry and uplink together."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from contracts.payloads import GatewayStatus
+from contracts.topics import Topics
+from edge.config import EdgeSettings
+from edge.health import HealthServer
+from edge.metrics import EdgeMetrics
+from edge.mqtt import MqttLink
+from edge.outbox import Outbox
+from edge.pipeline import Pipeline
+from edge.registry import RegistryCache
+from edge.uplink import Uplink
+
+logger = logging.getLogger(__name__)
+VERSION = "0.1.0"
+PRUNE_EVERY_S = 600.0
+
+
+class Gateway:
+    """One building's gateway; ``start()`` then ``stop()``, or ``run()`` until a signal."""
+
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.base_topic)
+        self.metrics = EdgeMetrics()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(settings.data_dir / "outbox.db", sync=settings.outbox_sync)
+        verify: Any = str(settings.server_ca_file) if settings.server_ca_file else True
+        self.http = httpx.Client(
+            base_url=settings.server_url,
+            headers={"Authorization": f"Bearer {settings.gateway_token.get_secret_value()}"},
+            timeout=settings.uplink_timeout_s,
+            verify=verify,
+        )
+        self.registry = RegistryCache(
+            http=self.http, path=settings.data_dir / "registry.json",
+            refresh_s=settings.registry_refresh_s,
+        )
+        self.uplink = Uplink(
+            outbox=self.outbox, http=self.http, gateway_id=settings.gateway_id,
+            metrics=self.metrics, batch_size=settings.batch_size,
+            backoff_initial_s=settings.backoff_initial_s, backoff_max_s=settings.backoff_max_s,
+        )
+        status_topic = self.topics.gateway_status(settings.gateway_id)
+        self.mqtt = MqttLink(
+            client_id=settings.gateway_id,
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+            tls=settings.mqtt_tls,
+            ca_file=settings.mqtt_ca_file,
+            keepalive_s=settings.mqtt_keepalive_s,
+            subscriptions=[self.topics.uplink_filter, self.topics.status_filter],
+            on_message=lambda msg: self.pipeline.submit(msg),
+            will=(status_topic, _status("offline")),
+            online=(status_topic, _status("online")),
+        )
+        self.pipeline = Pipeline(
+            topics=self.topics, outbox=self.outbox, registry=self.registry,
+            metrics=self.metrics, ack=self.mqtt.ack, outbox_max=settings.outbox_max_readings,
+            on_enqueued=self.uplink.notify,
+        )
+        self.http_server = HealthServer(
+            host=settings.http_host, port=settings.http_port, health=self.health,
+            registry=self.metrics.registry, before_metrics=self._refresh_gauges,
+        )
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Start every part; the registry is pulled before MQTT traffic is taken."""
+        if not self.registry.refresh() and self.registry.version is None:
+            logger.warning("no registry yet (server away, no cache): messages from every "
+                           "device are quarantined until the first snapshot arrives")
+        self.registry.start()
+        self.http_server.start()
+        self.pipeline.start()
+        self.uplink.start()
+        self.mqtt.start()
+        logger.info("gateway %s started; health on :%d", self.settings.gateway_id,
+                    self.http_server.port)
+
+    def stop(self) -> None:
+        """Stop taking messages first, then the senders, then close the outbox."""
+        self.mqtt.stop()
+        self.pipeline.stop()
+        self.uplink.stop()
+        self.registry.stop()
+        self.http_server.stop()
+        self.http.close()
+        self.outbox.close()
+        logger.info("gateway %s stopped", self.settings.gateway_id)
+
+    def run(self) -> None:
+        """Run until SIGINT or SIGTERM, pruning old keys now and then."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self._stop.set())
+        self.start()
+        try:
+            while not self._stop.wait(PRUNE_EVERY_S):
+                self.prune()
+        finally:
+            self.stop()
+
+    def prune(self) -> None:
+        """Forget de-duplication keys older than the window."""
+        self.outbox.prune(
+            seen_before_ms=int((time.time() - self.settings.dedup_window_s) * 1000)
+        )
+
+    def _refresh_gauges(self) -> None:
+        self.metrics.outbox_depth.set(self.outbox.depth)
+        self.metrics.gaps.set(sum(s.gaps for s in list(self.outbox.devices.values())))
+        self.metrics.mqtt_connected.set(1 if self.mqtt.connected else 0)
+        self.metrics.registry_devices.set(len(self.registry))
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while connected to the broker and holding a registry."""
+        ok = self.mqtt.connected and self.registry.version is not None
+        return ok, {
+            "status": "ok" if ok else "degraded",
+            "gateway_id": self.settings.gateway_id,
+            "mqtt_connected": self.mqtt.connected,
+            "registry_version": self.registry.version,
+            "outbox_depth": self.outbox.depth,
+            "uplink_last_success_ms": self.uplink.last_success_ms,
+            "uplink_last_error": self.uplink.last_error,
+        }
+
+
+def _status(state: str) -> bytes:
+    return json.dumps(
+        GatewayStatus(v=1, state=state, version=VERSION).model_dump()  # type: ignore[arg-type]
+    ).encode()

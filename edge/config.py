@@ -1,0 +1,47 @@
+"""Gateway settings from the environment (``SMARTOFFICE_EDGE_`` prefix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EdgeSettings(BaseSettings):
+    """Everything one gateway needs; built once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMARTOFFICE_EDGE_", env_file=".env", extra="ignore"
+    )
+
+    gateway_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,31}$")
+    gateway_token: SecretStr
+    server_url: str = "http://127.0.0.1:8000"
+    server_ca_file: Path | None = None
+    """CA bundle that signs the server's HTTPS certificate (default: system CAs)."""
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_tls: bool = False
+    mqtt_ca_file: Path | None = None
+    mqtt_keepalive_s: int = 30
+    base_topic: str = "ikn"
+
+    data_dir: Path = Path("var/edge")
+    outbox_max_readings: int = 10_000_000
+    outbox_sync: Literal["normal", "full"] = "full"
+    """``full`` survives power loss; ``normal`` survives a process crash and is faster."""
+    dedup_window_s: int = 7 * 86_400
+
+    batch_size: int = 5_000
+    uplink_timeout_s: float = 30.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 60.0
+    registry_refresh_s: float = 60.0
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 9100

@@ -1,0 +1,23 @@
+"""Errors of the edge gateway.
+
+EdgeError
+ ├── UplinkError      the server did not take a batch (retryable unless ``permanent``)
+ └── RegistryUnavailable  no registry snapshot from the server nor on disk
+"""
+
+
+class EdgeError(Exception):
+    """Base class of the gateway's own errors."""
+
+
+class UplinkError(EdgeError):
+    """A batch was not accepted by the server."""
+
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.permanent = permanent
+
+
+class RegistryUnavailable(EdgeError):
+    """The gateway has never had a registry snapshot."""

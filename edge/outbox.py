@@ -1,0 +1,225 @@
+"""The gateway's durable store: outbox, quarantine, de-duplication keys and device state.
+
+One SQLite file in WAL mode. The pipeline commits a whole slice of messages in one
+transaction and only then acknowledges them to the broker; the uplink reads the outbox in
+id order and deletes rows once the server has taken them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL,
+    topic TEXT NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen (
+    device TEXT NOT NULL, boot INTEGER NOT NULL, seq INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL, PRIMARY KEY (device, boot, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_received ON seen (received_ms);
+CREATE TABLE IF NOT EXISTS devices (
+    device TEXT PRIMARY KEY, boot INTEGER NOT NULL, min_seq INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL,
+    received INTEGER NOT NULL, gaps_before INTEGER NOT NULL, status TEXT
+);
+"""
+QUARANTINE_KEEP = 100_000
+QUARANTINE_PAYLOAD_MAX = 4096
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """Sequence accounting of one device.
+
+    Missing this boot = (max_seq - min_seq + 1) - received. A boot the gateway sees from its
+    start counts from seq 0; the first boot it ever sees counts from the lowest seq received,
+    since what came before the gateway existed is not a gap.
+    """
+
+    boot: int
+    min_seq: int
+    max_seq: int
+    received: int
+    gaps_before: int
+    status: str | None = None
+
+    @property
+    def gaps(self) -> int:
+        """Messages never received, over every boot the gateway has seen."""
+        return self.gaps_before + max(0, self.max_seq - self.min_seq + 1 - self.received)
+
+    def count(self, boot: int, seq: int) -> None:
+        """Account a new (not duplicate) message."""
+        if boot > self.boot:
+            self.gaps_before = self.gaps
+            self.boot, self.min_seq, self.max_seq, self.received = boot, 0, seq, 1
+        elif boot == self.boot:
+            self.min_seq = min(self.min_seq, seq)
+            self.max_seq = max(self.max_seq, seq)
+            self.received += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A message the gateway refused, kept with its reason."""
+
+    id: int
+    received_ms: int
+    topic: str
+    payload: bytes
+    reason: str
+
+
+class Outbox:
+    """The gateway's SQLite file; safe to use from the pipeline and uplink threads."""
+
+    def __init__(self, path: Path, *, sync: str = "full") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self.devices: dict[str, DeviceState] = {
+            row[0]: DeviceState(*row[1:])
+            for row in self._db.execute(
+                "SELECT device, boot, min_seq, max_seq, received, gaps_before, status FROM devices"
+            )
+        }
+        self._dirty: set[str] = set()
+        self.depth = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One atomic slice of work; committed (and device state saved) on exit."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self)
+            try:
+                yield tx
+                self._save_devices()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self.depth += tx.added
+
+    def _save_devices(self) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO devices VALUES (?,?,?,?,?,?,?)",
+            [
+                (d, s.boot, s.min_seq, s.max_seq, s.received, s.gaps_before, s.status)
+                for d in self._dirty
+                if (s := self.devices[d])
+            ],
+        )
+        self._dirty.clear()
+
+    def peek(self, limit: int) -> list[tuple[int, bytes]]:
+        """The oldest ``limit`` outbox rows, in order."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT id, body FROM outbox ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+
+    def remove_through(self, last_id: int) -> None:
+        """Delete every outbox row up to and including ``last_id``."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
+            self.depth -= cur.rowcount
+
+    def quarantine_rows(self, ids_bodies: list[tuple[int, bytes]], reason: str) -> None:
+        """Move outbox rows the server refused for good into quarantine."""
+        now = int(time.time() * 1000)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO quarantine (received_ms, topic, payload, reason) VALUES (?,?,?,?)",
+                [(now, "(outbox)", body, reason) for _, body in ids_bodies],
+            )
+            cur = self._db.execute("DELETE FROM outbox WHERE id <= ?", (ids_bodies[-1][0],))
+            self._db.execute("COMMIT")
+            self.depth -= cur.rowcount
+
+    def quarantined(self, limit: int = 100) -> list[Quarantined]:
+        """The newest quarantined messages, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, received_ms, topic, payload, reason FROM quarantine"
+                " ORDER BY id DESC LIMIT ?", (limit,),
+            ).fetchall()
+        return [Quarantined(*r) for r in rows]
+
+    def prune(self, *, seen_before_ms: int) -> None:
+        """Forget old de-duplication keys and keep the quarantine bounded."""
+        with self._lock:
+            self._db.execute("DELETE FROM seen WHERE received_ms < ?", (seen_before_ms,))
+            self._db.execute(
+                "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?",
+                (QUARANTINE_KEEP,),
+            )
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+
+class Transaction:
+    """Operations inside :meth:`Outbox.transaction`."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._db = outbox._db
+        self.added = 0
+
+    def first_sight(self, device: str, boot: int, seq: int, received_ms: int) -> bool:
+        """Record (device, boot, seq); False when it was already seen (a duplicate)."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO seen VALUES (?,?,?,?)", (device, boot, seq, received_ms)
+        )
+        if cur.rowcount == 0:
+            return False
+        state = self._outbox.devices.get(device)
+        if state is None or state.boot < 0:  # the first uplink this gateway sees
+            status = state.status if state else None
+            self._outbox.devices[device] = DeviceState(boot, seq, seq, 1, 0, status)
+        else:
+            state.count(boot, seq)
+        self._outbox._dirty.add(device)
+        return True
+
+    def status_changed(self, device: str, status: str) -> bool:
+        """Record a device's status text; False when it is the same as last time."""
+        state = self._outbox.devices.get(device)
+        if state is None:
+            state = self._outbox.devices[device] = DeviceState(-1, 0, -1, 0, 0)
+        if state.status == status:
+            return False
+        state.status = status
+        self._outbox._dirty.add(device)
+        return True
+
+    def enqueue(self, body: bytes) -> None:
+        """Add a reading to the outbox."""
+        self._db.execute("INSERT INTO outbox (body) VALUES (?)", (body,))
+        self.added += 1
+
+    def quarantine(self, received_ms: int, topic: str, payload: bytes, reason: str) -> None:
+        """Keep a refused message with its reason."""
+        self._db.execute(
+            "INSERT INTO quarantine (received_ms, topic, payload, reason) VALUES (?,?,?,?)",
+            (received_ms, topic, payload[:QUARANTINE_PAYLOAD_MAX], reason),
+        )

@@ -1,0 +1,1 @@
+"""The IKN Smart Office server: ingest, reading stores, registry and (later) bookings."""

@@ -1,0 +1,130 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from server.config import ServerSettings
+from server.db import Database, init_schema
+from server.exceptions import QueryError, RegistryError, StoreError
+from server.ingest.routes import router as ingest_router
+from server.ingest.service import IngestService
+from server.metrics import ServerMetrics
+from server.readings.influx import InfluxReadingStore
+from server.readings.routes import router as readings_router
+from server.readings.sqlite import SQLiteReadingStore
+from server.readings.store import ReadingStore
+from server.registry.routes import router as registry_router
+
+logger = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+def build_store(settings: ServerSettings) -> ReadingStore:
+    """The reading store the settings choose."""
+    if settings.readings_backend == "influx":
+        return InfluxReadingStore(
+            url=settings.influx_url,
+            database=settings.influx_database,
+            retention_policy=settings.influx_retention_policy,
+            precision=settings.influx_precision,
+            token=settings.influx_token.get_secret_value() if settings.influx_token else None,
+            username=settings.influx_username,
+            password=(
+                settings.influx_password.get_secret_value() if settings.influx_password else None
+            ),
+            timeout_s=settings.influx_timeout_s,
+        )
+    return SQLiteReadingStore(settings.sqlite_readings_path)
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """Build the app; stores are opened in the lifespan, so building it is cheap."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.sqlalchemy_url)
+        init_schema(db.engine)
+        store = build_store(settings)
+        if isinstance(store, InfluxReadingStore) and settings.influx_create_database:
+            try:
+                await store.create_database()
+            except StoreError as exc:
+                logger.warning("could not create the InfluxDB database (yet): %s", exc)
+        metrics = ServerMetrics()
+        app.state.settings = settings
+        app.state.db = db
+        app.state.store = store
+        app.state.metrics = metrics
+        app.state.ingest = IngestService(
+            db=db, store=store, metrics=metrics, dedup_window_days=settings.dedup_window_days
+        )
+        logger.info("server ready: readings in %s", settings.readings_backend)
+        try:
+            yield
+        finally:
+            await store.close()
+            db.close()
+
+    app = FastAPI(
+        title="IKN Smart Office", version=VERSION, lifespan=lifespan,
+        description="Flexible desks, sensors and energy for the government offices of IKN.",
+    )
+    app.include_router(ingest_router)
+    app.include_router(registry_router)
+    app.include_router(readings_router)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
+        logger.error("reading store failed: %s", exc)
+        return JSONResponse(
+            {"detail": f"reading store unavailable, nothing was stored: {exc}"},
+            status_code=503, headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(QueryError)
+    async def _query_error(_: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(RegistryError)
+    async def _registry_error(_: Request, exc: RegistryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "version": VERSION}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The relational database and the reading store both answer."""
+        checks: dict[str, str] = {}
+        try:
+            with request.app.state.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001  (any failure means not ready)
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        try:
+            await request.app.state.store.ping()
+            checks["readings"] = "ok"
+        except StoreError as exc:
+            checks["readings"] = f"error: {exc}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(request.app.state.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
+
+    return app

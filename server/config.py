@@ -1,0 +1,63 @@
+"""Server settings from the environment (``SMARTOFFICE_`` prefix) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
+
+
+class ServerSettings(BaseSettings):
+    """Everything the server needs; built once at start-up and passed to ``create_app``."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTOFFICE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    """SQLAlchemy URL of the relational database; default SQLite in ``data_dir``."""
+
+    readings_backend: Literal["sqlite", "influx"] = "sqlite"
+    readings_sqlite_path: Path | None = None
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_database: str = "smartoffice"
+    influx_retention_policy: str | None = None
+    influx_precision: Literal["ms", "s", "u", "ns"] = "ms"
+    influx_token: SecretStr | None = None
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_create_database: bool = True
+    influx_timeout_s: float = 10.0
+
+    admin_token: SecretStr | None = None
+    """Bearer token for the read API until user accounts arrive; none disables it."""
+    dedup_window_days: int = 14
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> ServerSettings:
+        if self.environment != "production":
+            return self
+        for name in ("admin_token", "influx_token", "influx_password"):
+            value = getattr(self, name)
+            if value is not None and (
+                value.get_secret_value().lower() in PLACEHOLDERS
+                or len(value.get_secret_value()) < 16
+            ):
+                raise ValueError(f"SMARTOFFICE_{name.upper()} is a placeholder or too short")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The relational database URL, defaulting to SQLite under ``data_dir``."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'smartoffice.db'}"
+
+    @property
+    def sqlite_readings_path(self) -> Path:
+        """Where the embedded reading store lives."""
+        return self.readings_sqlite_path or self.data_dir / "readings.db"

@@ -1,0 +1,1 @@
+"""Ingest: gateways' batches in, validated and de-duplicated, into the reading store."""

@@ -1,0 +1,175 @@
+"""Turn an ingest batch into stored readings, exactly once per (device, boot, seq).
+
+The keys of a batch's new readings are inserted into ``ingest_seen`` inside a transaction
+that commits only after the reading store has the readings. If the server dies between
+the two, the gateway re-sends, the keys are new again, and the store's own idempotence
+(same point, same time: InfluxDB overwrites, SQLite ignores) keeps one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
+from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
+from server.db import Database
+from server.exceptions import StoreError
+from server.ingest.models import SeenReading
+from server.metrics import ServerMetrics
+from server.readings.store import ReadingStore, StoredReading
+from server.registry.models import Device, Gateway
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Valid:
+    index: int
+    reading: Reading
+    stored: StoredReading
+
+
+def _validate(index: int, raw: Any) -> _Valid | Rejection:
+    device = raw.get("device") if isinstance(raw, dict) else None
+    try:
+        r = Reading.model_validate(raw)
+        if ENVELOPE_FIELDS & r.data.keys():
+            return Rejection(index=index, device=r.device,
+                             reason="data must not repeat v, boot, seq or ts")
+        if r.stream == "status":
+            status = DeviceStatus.model_validate({"v": 1, "boot": r.boot, **r.data})
+            fields: dict[str, Any] = status.model_dump(exclude={"v"})
+        else:
+            if r.seq is None:
+                return Rejection(index=index, device=r.device, reason="seq: required")
+            model = UPLINK_MODELS[r.stream].model_validate(
+                {"v": 1, "boot": r.boot, "seq": r.seq, "ts": r.ts, **r.data}
+            )
+            fields = model.model_dump(exclude={"v", "ts"}, exclude_none=True)
+    except ValidationError as exc:
+        return Rejection(index=index, device=device if isinstance(device, str) else None,
+                         reason=describe(exc))
+    fields["ts_gateway"] = r.ts_source == "gateway"
+    return _Valid(index, r, StoredReading(r.stream, r.ts, r.device, r.space, fields))
+
+
+class IngestService:
+    """Validates, de-duplicates and stores gateways' batches."""
+
+    def __init__(
+        self, *, db: Database, store: ReadingStore, metrics: ServerMetrics,
+        dedup_window_days: int = 14,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.metrics = metrics
+        self.dedup_window_ms = dedup_window_days * 86_400_000
+        self._lock = asyncio.Lock()
+        self._last_prune = 0.0
+
+    async def ingest(self, *, gateway_id: str, batch: IngestBatch) -> IngestResult:
+        """Store a batch; raises StoreError (nothing committed) when the store fails."""
+        started = time.monotonic()
+        valid: list[_Valid] = []
+        rejections: list[Rejection] = []
+        for i, raw in enumerate(batch.readings):
+            checked = _validate(i, raw)
+            (valid if isinstance(checked, _Valid) else rejections).append(checked)  # type: ignore[arg-type]
+        for rej in rejections:
+            logger.warning("gateway %s batch %s reading %d rejected: %s",
+                           gateway_id, batch.batch_id, rej.index, rej.reason)
+        async with self._lock:
+            fresh, duplicates = await self._store(gateway_id, valid)
+        now_ms = time.time() * 1000
+        for v in fresh:
+            self.metrics.lag_seconds.observe(max(0.0, now_ms - v.reading.received) / 1000)
+        self.metrics.readings.labels("accepted").inc(len(fresh))
+        self.metrics.readings.labels("duplicate").inc(duplicates)
+        self.metrics.readings.labels("rejected").inc(len(rejections))
+        self.metrics.batches.labels("stored").inc()
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self.metrics.last_ingest.set_to_current_time()
+        return IngestResult(
+            batch_id=batch.batch_id, accepted=len(fresh), duplicates=duplicates,
+            rejected=len(rejections), rejections=rejections,
+        )
+
+    async def _store(self, gateway_id: str, valid: list[_Valid]) -> tuple[list[_Valid], int]:
+        conn = await asyncio.to_thread(self.db.engine.connect)
+        try:
+            fresh = await asyncio.to_thread(self._claim, conn, valid)
+            try:
+                await self.store.write([v.stored for v in fresh])
+            except StoreError:
+                self.metrics.store_errors.inc()
+                self.metrics.batches.labels("store_error").inc()
+                await asyncio.to_thread(conn.rollback)
+                raise
+            await asyncio.to_thread(self._record, conn, gateway_id, fresh)
+        finally:
+            await asyncio.to_thread(conn.close)
+        return fresh, len(valid) - len(fresh)
+
+    def _claim(self, conn: Connection, valid: list[_Valid]) -> list[_Valid]:
+        """Insert the keys of new readings; returns the readings whose keys were new."""
+        now_ms = int(time.time() * 1000)
+        by_key: dict[tuple[str, int, int], _Valid] = {}
+        status: list[_Valid] = []
+        for v in valid:
+            r = v.reading
+            if r.seq is None:
+                status.append(v)
+            else:
+                by_key.setdefault((r.device, r.boot, r.seq), v)
+        if not by_key:
+            return status
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(SeenReading)
+            .on_conflict_do_nothing()
+            .returning(SeenReading.device, SeenReading.boot, SeenReading.seq)
+        )
+        rows = [{"device": d, "boot": b, "seq": s, "stored_ms": now_ms} for d, b, s in by_key]
+        new_keys = {tuple(row) for row in conn.execute(stmt, rows)}
+        fresh = [v for k, v in by_key.items() if k in new_keys]
+        fresh.sort(key=lambda v: v.index)
+        return status + fresh
+
+    def _record(self, conn: Connection, gateway_id: str, fresh: Sequence[_Valid]) -> None:
+        """Note what was heard of each device, then commit the claimed keys."""
+        now_ms = int(time.time() * 1000)
+        seen: dict[str, int] = {}
+        for v in fresh:
+            r = v.reading
+            seen[r.device] = max(seen.get(r.device, 0), r.received)
+            if r.stream == "status":
+                conn.execute(
+                    update(Device)
+                    .where(Device.id == r.device)
+                    .where((Device.status_ms.is_(None)) | (Device.status_ms <= r.ts))
+                    .values(online=r.data["state"] == "online", status_ms=r.ts,
+                            fw=r.data["fw"], boot=r.boot)
+                )
+        for device, last in seen.items():
+            conn.execute(
+                update(Device)
+                .where(Device.id == device)
+                .where((Device.last_seen_ms.is_(None)) | (Device.last_seen_ms < last))
+                .values(last_seen_ms=last)
+            )
+        conn.execute(update(Gateway).where(Gateway.id == gateway_id).values(last_ingest_ms=now_ms))
+        if time.monotonic() - self._last_prune > 3600:
+            conn.execute(delete(SeenReading).where(
+                SeenReading.stored_ms < now_ms - self.dedup_window_ms))
+            self._last_prune = time.monotonic()
+        conn.commit()
+

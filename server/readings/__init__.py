@@ -1,0 +1,1 @@
+"""Reading stores: one interface, an InfluxDB backend and an embedded SQLite backend."""

@@ -1,0 +1,204 @@
+"""InfluxDB reading store over the v1-compatible HTTP API (``/write``, ``/query``).
+
+InfluxDB 1.x, 2.x (with a DBRP mapping) and 3.x all serve this API, so the same code
+runs against each. This is the only module that speaks to InfluxDB.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from typing import Any, Final
+
+import httpx
+
+from server.exceptions import StoreError
+from server.readings.store import (
+    TAGS,
+    Aggregation,
+    LatestValue,
+    SpaceFilter,
+    StoredReading,
+    Window,
+    WindowValue,
+    check_query,
+)
+
+_TAG_ESCAPE: Final = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_MEASUREMENT_ESCAPE: Final = str.maketrans({",": r"\,", " ": r"\ "})
+_PRECISION_FACTOR: Final = {"s": None, "ms": 1, "u": 1_000, "ns": 1_000_000}
+WRITE_CHUNK: Final = 5_000
+
+
+def line(r: StoredReading, precision: str = "ms") -> str:
+    """One reading in line protocol, timestamped at ``precision``."""
+    tags = ",".join(
+        f"{k}={v.translate(_TAG_ESCAPE)}" for k, v in sorted(r.tags().items()) if v
+    )
+    fields = ",".join(f"{k.translate(_TAG_ESCAPE)}={_field(v)}" for k, v in r.fields.items())
+    factor = _PRECISION_FACTOR[precision]
+    ts = r.ts_ms // 1000 if factor is None else r.ts_ms * factor
+    return f"{r.stream.translate(_MEASUREMENT_ESCAPE)},{tags} {fields} {ts}"
+
+
+def _field(value: float | int | str) -> str:
+    if isinstance(value, bool):
+        return f"{int(value)}i"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        return repr(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+class InfluxReadingStore:
+    """ReadingStore on an InfluxDB server."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        database: str,
+        retention_policy: str | None = None,
+        precision: str = "ms",
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self._http = httpx.AsyncClient(
+            base_url=url, headers=headers, auth=auth, timeout=timeout_s, transport=transport
+        )
+        self.database = database
+        self.retention_policy = retention_policy
+        self.precision = precision
+        rp = f'"{retention_policy}".' if retention_policy else ""
+        self._from = rp + '"{}"'
+
+    async def create_database(self) -> None:
+        """Create the database if missing (InfluxDB 1.x; 2.x/3.x need a DBRP mapping)."""
+        await self._query(f'CREATE DATABASE "{self.database}"', method="POST")
+
+    async def write(self, readings: Sequence[StoredReading]) -> None:
+        """Write readings in line-protocol chunks; rewriting a point replaces it in place."""
+        params = {"db": self.database, "precision": self.precision}
+        if self.retention_policy:
+            params["rp"] = self.retention_policy
+        for i in range(0, len(readings), WRITE_CHUNK):
+            body = "\n".join(line(r, self.precision) for r in readings[i : i + WRITE_CHUNK])
+            try:
+                resp = await self._http.post(
+                    "/write",
+                    params=params,
+                    content=gzip.compress(body.encode(), compresslevel=1),
+                    headers={"Content-Encoding": "gzip"},
+                )
+            except httpx.HTTPError as exc:
+                raise StoreError(f"InfluxDB write failed: {exc!r}") from exc
+            if resp.status_code != 204:
+                raise StoreError(f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}")
+
+    async def latest(
+        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+    ) -> list[LatestValue]:
+        """Newest value of ``field`` per space."""
+        check_query(stream, field)
+        others = [t for t in TAGS if t != "space"]
+        cols = ", ".join(f'"{t}"' for t in others)
+        conds = self._conds(where, ["\"space\" != ''"])
+        q = f'SELECT last("{field}"), {cols} FROM {self._from.format(stream)}' \
+            f' WHERE {conds} GROUP BY "space"'
+        out = []
+        for series in await self._series(q):
+            space = series.get("tags", {}).get("space")
+            if not space:
+                continue
+            for row in series["values"]:
+                tags = {t: v for t, v in zip(others, row[2:], strict=True) if v is not None}
+                out.append(LatestValue(space=space, ts_ms=row[0], value=row[1], tags=tags))
+        return sorted(out, key=lambda v: v.space)
+
+    async def series(
+        self,
+        *,
+        stream: str,
+        field: str,
+        agg: Aggregation,
+        window: Window,
+        where: SpaceFilter = SpaceFilter(),
+    ) -> list[WindowValue]:
+        """``agg`` of ``field`` per window."""
+        check_query(stream, field)
+        return await self._windowed(f'{agg}("{field}")', stream, window, where)
+
+    async def counts(
+        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+    ) -> list[WindowValue]:
+        """Number of readings per window (every reading carries ``boot``)."""
+        check_query(stream)
+        return await self._windowed('count("boot")', stream, window, where)
+
+    async def _windowed(
+        self, select: str, stream: str, window: Window, where: SpaceFilter
+    ) -> list[WindowValue]:
+        conds = self._conds(
+            where, [f"time >= {window.start_ms}ms", f"time < {window.end_ms}ms"]
+        )
+        q = (
+            f"SELECT {select} FROM {self._from.format(stream)} WHERE {conds}"
+            f" GROUP BY time({window.every_ms}ms, {window.offset_ms}ms) fill(none)"
+        )
+        return [
+            WindowValue(int(t), float(v))
+            for series in await self._series(q)
+            for t, v in series["values"]
+            if v is not None
+        ]
+
+    @staticmethod
+    def _conds(where: SpaceFilter, extra: list[str]) -> str:
+        return " AND ".join([*(f'"{k}" = {_quote(v)}' for k, v in where.items()), *extra])
+
+    async def _series(self, q: str) -> list[dict[str, Any]]:
+        data = await self._query(q)
+        result = data["results"][0]
+        return list(result.get("series", []))
+
+    async def _query(self, q: str, method: str = "GET") -> dict[str, Any]:
+        params = {"db": self.database, "q": q, "epoch": "ms"}
+        try:
+            if method == "GET":
+                resp = await self._http.get("/query", params=params)
+            else:
+                resp = await self._http.post("/query", data=params)
+        except httpx.HTTPError as exc:
+            raise StoreError(f"InfluxDB query failed: {exc!r}") from exc
+        if resp.status_code != 200:
+            raise StoreError(f"InfluxDB refused a query ({resp.status_code}): {resp.text[:300]}")
+        data: dict[str, Any] = resp.json()
+        errors = [r["error"] for r in data.get("results", []) if "error" in r]
+        if "error" in data or errors:
+            raise StoreError(f"InfluxDB query error: {data.get('error') or errors[0]}")
+        return data
+
+    async def ping(self) -> None:
+        """Check the server answers ``/ping``."""
+        try:
+            resp = await self._http.get("/ping")
+        except httpx.HTTPError as exc:
+            raise StoreError(f"InfluxDB unreachable: {exc!r}") from exc
+        if resp.status_code not in (200, 204):
+            raise StoreError(f"InfluxDB /ping answered {resp.status_code}")
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()

@@ -1,0 +1,92 @@
+"""Read API over the reading store: latest values, windowed series and counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from server.deps import AdminOnly, StoreDep
+from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
+
+router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[AdminOnly])
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def _filter(
+    building: str | None = None, floor: str | None = None, zone: str | None = None,
+    space: str | None = None, device: str | None = None,
+) -> SpaceFilter:
+    return SpaceFilter(building=building, floor=floor, zone=zone, space=space, device=device)
+
+
+Where = Annotated[SpaceFilter, Depends(_filter)]
+
+
+def _ms(t: datetime) -> int:
+    """Epoch ms; a time without an offset is read as WITA (Asia/Makassar)."""
+    return int((t if t.tzinfo else t.replace(tzinfo=WITA)).timestamp() * 1000)
+
+
+def _window(
+    start: Annotated[datetime, Query(description="ISO time; WITA when no offset is given")],
+    end: Annotated[datetime, Query(description="ISO time, exclusive")],
+    every: Annotated[timedelta, Query(description="Window: seconds or ISO 8601, e.g. PT5M")],
+    offset: Annotated[timedelta, Query(description="Shift of window boundaries")] = timedelta(0),
+) -> Window:
+    return Window(_ms(start), _ms(end), every, offset)
+
+
+WindowDep = Annotated[Window, Depends(_window)]
+
+
+class LatestOut(BaseModel):
+    """Newest value in one space."""
+
+    space: str
+    time: datetime
+    value: float | int | str
+    tags: dict[str, str]
+
+
+class WindowOut(BaseModel):
+    """An aggregate over one window."""
+
+    start: datetime
+    value: float
+
+
+def _latest_out(v: LatestValue) -> LatestOut:
+    return LatestOut(space=v.space, time=datetime.fromtimestamp(v.ts_ms / 1000, WITA),
+                     value=v.value, tags=v.tags)
+
+
+def _window_out(v: WindowValue) -> WindowOut:
+    return WindowOut(start=datetime.fromtimestamp(v.start_ms / 1000, WITA), value=v.value)
+
+
+@router.get("/latest", response_model=list[LatestOut])
+async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list[LatestOut]:
+    """Newest value of a field in every space matching the filters."""
+    return [_latest_out(v) for v in await store.latest(stream=stream, field=field, where=where)]
+
+
+@router.get("/series", response_model=list[WindowOut])
+async def series(
+    store: StoreDep, where: Where, window: WindowDep, stream: str, field: str,
+    agg: Aggregation = "mean",
+) -> list[WindowOut]:
+    """A field aggregated per window for a space, zone, floor or building."""
+    values = await store.series(stream=stream, field=field, agg=agg, window=window, where=where)
+    return [_window_out(v) for v in values]
+
+
+@router.get("/counts", response_model=list[WindowOut])
+async def counts(
+    store: StoreDep, where: Where, window: WindowDep, stream: str
+) -> list[WindowOut]:
+    """Number of readings per window."""
+    return [_window_out(v) for v in await store.counts(stream=stream, window=window, where=where)]

@@ -1,0 +1,173 @@
+"""The embedded reading store: one SQLite file in WAL mode, fields kept as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from server.exceptions import StoreError
+from server.readings.store import (
+    Aggregation,
+    LatestValue,
+    SpaceFilter,
+    StoredReading,
+    Window,
+    WindowValue,
+    check_query,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    stream TEXT NOT NULL, ts INTEGER NOT NULL, device TEXT NOT NULL,
+    building TEXT, floor TEXT, zone TEXT, space TEXT, space_kind TEXT,
+    boot INTEGER NOT NULL, seq INTEGER NOT NULL, fields TEXT NOT NULL,
+    UNIQUE (device, stream, boot, seq, ts)
+);
+CREATE INDEX IF NOT EXISTS readings_stream_ts ON readings (stream, ts);
+CREATE INDEX IF NOT EXISTS readings_space ON readings (stream, space, ts);
+CREATE INDEX IF NOT EXISTS readings_zone ON readings (stream, zone, ts);
+CREATE INDEX IF NOT EXISTS readings_floor ON readings (stream, floor, ts);
+"""
+_SQL_AGG = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
+
+
+class SQLiteReadingStore:
+    """ReadingStore on one SQLite file; calls run in a worker thread under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        def work() -> list[tuple[Any, ...]]:
+            with self._lock:
+                return self._db.execute(sql, params).fetchall()
+
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite reading store: {exc}") from exc
+
+    async def write(self, readings: Sequence[StoredReading]) -> None:
+        """Insert readings; a reading already held is ignored."""
+        rows = [
+            (
+                r.stream, r.ts_ms, r.device,
+                *(_space_values(r)),
+                r.fields.get("boot", 0), r.fields.get("seq", -1),
+                json.dumps(r.fields, separators=(",", ":")),
+            )
+            for r in readings
+        ]
+
+        def work() -> None:
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+        try:
+            await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite reading store: {exc}") from exc
+
+    async def latest(
+        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+    ) -> list[LatestValue]:
+        """Newest value of ``field`` per space."""
+        check_query(stream, field)
+        conds, params = _where(stream, where)
+        rows = await self._run(
+            f"SELECT space, max(ts), json_extract(fields, '$.{field}'),"
+            " building, floor, zone, space_kind, device FROM readings"
+            f" WHERE {conds} AND space IS NOT NULL AND json_extract(fields, '$.{field}')"
+            " IS NOT NULL GROUP BY space ORDER BY space",
+            params,
+        )
+        return [
+            LatestValue(
+                space=r[0], ts_ms=r[1], value=r[2],
+                tags=dict(zip(("building", "floor", "zone", "space_kind", "device"), r[3:],
+                              strict=True)),
+            )
+            for r in rows
+        ]
+
+    async def series(
+        self,
+        *,
+        stream: str,
+        field: str,
+        agg: Aggregation,
+        window: Window,
+        where: SpaceFilter = SpaceFilter(),
+    ) -> list[WindowValue]:
+        """``agg`` of ``field`` per window."""
+        check_query(stream, field)
+        conds, params = _where(stream, where)
+        value = f"json_extract(fields, '$.{field}')"
+        bucket = f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}" \
+                 f" + {window.offset_ms}"
+        base = f"FROM readings WHERE {conds} AND ts >= ? AND ts < ? AND {value} IS NOT NULL"
+        params += [window.start_ms, window.end_ms]
+        if agg in ("first", "last"):
+            order = "ASC" if agg == "first" else "DESC"
+            sql = (
+                f"SELECT b, v FROM (SELECT {bucket} AS b, {value} AS v, ROW_NUMBER() OVER"
+                f" (PARTITION BY {bucket} ORDER BY ts {order}) AS rn {base}) WHERE rn = 1"
+                " ORDER BY b"
+            )
+        else:
+            sql = f"SELECT {bucket} AS b, {_SQL_AGG[agg]}({value}) {base} GROUP BY b ORDER BY b"
+        return [WindowValue(int(b), float(v)) for b, v in await self._run(sql, params)]
+
+    async def counts(
+        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+    ) -> list[WindowValue]:
+        """Number of readings per window."""
+        check_query(stream)
+        conds, params = _where(stream, where)
+        bucket = f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}" \
+                 f" + {window.offset_ms}"
+        rows = await self._run(
+            f"SELECT {bucket} AS b, count(*) FROM readings WHERE {conds} AND ts >= ? AND ts < ?"
+            " GROUP BY b ORDER BY b",
+            [*params, window.start_ms, window.end_ms],
+        )
+        return [WindowValue(int(b), float(c)) for b, c in rows]
+
+    async def ping(self) -> None:
+        """Check the file answers."""
+        await self._run("SELECT 1", [])
+
+    async def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+
+def _space_values(r: StoredReading) -> tuple[str | None, ...]:
+    if r.space is None:
+        return (None,) * 5
+    s = r.space
+    return (s.building, s.floor, s.zone, s.space, s.space_kind)
+
+
+def _where(stream: str, where: SpaceFilter) -> tuple[str, list[Any]]:
+    conds = ["stream = ?"] + [f"{tag} = ?" for tag, _ in where.items()]
+    return " AND ".join(conds), [stream, *(v for _, v in where.items())]

@@ -1,0 +1,162 @@
+"""The ReadingStore interface shared by the InfluxDB and SQLite backends.
+
+Each stream is one measurement. Tags: building, floor, zone, space, space_kind, device.
+Fields: the stream's measured values plus ``boot``, ``seq`` and ``ts_gateway`` (whether
+the gateway stamped the time). Booleans are stored as 0/1 integers so that, say, presence
+can be averaged into an occupancy ratio on either backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final, Literal, Protocol
+
+from contracts.batch import BATCH_STREAMS
+from contracts.payloads import UPLINK_MODELS, DeviceStatus
+from contracts.registry import SpaceRef
+from server.exceptions import QueryError
+
+TAGS: Final = ("building", "floor", "zone", "space", "space_kind", "device")
+Aggregation = Literal["mean", "min", "max", "sum", "count", "first", "last"]
+AGGREGATIONS: Final = ("mean", "min", "max", "sum", "count", "first", "last")
+FieldValue = float | int | str
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def stream_fields(stream: str) -> frozenset[str]:
+    """The queryable fields of a stream's measurement."""
+    model = DeviceStatus if stream == "status" else UPLINK_MODELS.get(stream)
+    if model is None:
+        raise QueryError(f"unknown stream {stream!r}; expected one of {', '.join(BATCH_STREAMS)}")
+    return frozenset(model.model_fields) - {"v", "ts"} | {"ts_gateway"}
+
+
+def check_query(stream: str, fieldname: str | None = None) -> None:
+    """Refuse unknown streams and fields before they reach a query language."""
+    fields = stream_fields(stream)
+    if fieldname is not None and (fieldname not in fields or not _IDENT.match(fieldname)):
+        raise QueryError(
+            f"stream {stream!r} has no field {fieldname!r}; fields: {', '.join(sorted(fields))}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """One reading as a store keeps it."""
+
+    stream: str
+    ts_ms: int
+    device: str
+    space: SpaceRef | None
+    fields: Mapping[str, FieldValue]
+
+    def tags(self) -> dict[str, str]:
+        """Tag values; absent space parts are omitted."""
+        tags = {"device": self.device}
+        if self.space is not None:
+            tags.update(self.space.model_dump())
+        return tags
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceFilter:
+    """Equality filters on tags; ``None`` means any."""
+
+    building: str | None = None
+    floor: str | None = None
+    zone: str | None = None
+    space: str | None = None
+    device: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """The tags that are set, as (tag, value) pairs."""
+        return [(k, v) for k in ("building", "floor", "zone", "space", "device")
+                if (v := getattr(self, k)) is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    """The newest value of a field in one space."""
+
+    space: str
+    ts_ms: int
+    value: FieldValue
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowValue:
+    """An aggregate over one window starting at ``start_ms``."""
+
+    start_ms: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time range [start, end) cut into windows of ``every``, shifted by
+    ``offset`` (so a day can start at midnight WITA: ``offset=timedelta(hours=-8)``)."""
+
+    start_ms: int
+    end_ms: int
+    every: timedelta
+    offset: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        if self.end_ms <= self.start_ms:
+            raise QueryError("end must be after start")
+        if self.every < timedelta(seconds=1):
+            raise QueryError("window must be at least 1 second")
+        if (self.end_ms - self.start_ms) // self.every_ms > 100_000:
+            raise QueryError("too many windows: use a longer window or a shorter range")
+
+    @property
+    def every_ms(self) -> int:
+        """Window length in ms."""
+        return int(self.every.total_seconds() * 1000)
+
+    @property
+    def offset_ms(self) -> int:
+        """Offset of window boundaries from the epoch, normalised to [0, every)."""
+        return int(self.offset.total_seconds() * 1000) % self.every_ms
+
+    def bucket(self, ts_ms: int) -> int:
+        """Start of the window holding ``ts_ms``."""
+        return (ts_ms - self.offset_ms) // self.every_ms * self.every_ms + self.offset_ms
+
+
+class ReadingStore(Protocol):
+    """Where readings are written and queried."""
+
+    async def write(self, readings: Sequence[StoredReading]) -> None:
+        """Store readings; writing the same reading twice stores it once."""
+
+    async def latest(
+        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+    ) -> list[LatestValue]:
+        """Newest value of ``field`` per space, sorted by space."""
+
+    async def series(
+        self,
+        *,
+        stream: str,
+        field: str,
+        agg: Aggregation,
+        window: Window,
+        where: SpaceFilter = SpaceFilter(),
+    ) -> list[WindowValue]:
+        """``agg`` of ``field`` per window; windows without readings are left out."""
+
+    async def counts(
+        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+    ) -> list[WindowValue]:
+        """Number of readings per window; windows without readings are left out."""
+
+    async def ping(self) -> None:
+        """Raise StoreError when the store cannot be reached."""
+
+    async def close(self) -> None:
+        """Release connections."""

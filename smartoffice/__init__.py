@@ -1,0 +1,1 @@
+"""The ``smartoffice`` command: one entry point for server, gateway, tools and demo."""

@@ -1,0 +1,5 @@
+"""Allow ``python -m smartoffice``."""
+
+from smartoffice.cli import app
+
+app()

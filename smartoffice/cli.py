@@ -1,0 +1,132 @@
+"""``smartoffice``: run the server, the gateway, the simulator or the whole demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="IKN Smart Office: server, edge gateway, tools and demo.",
+                  no_args_is_help=True)
+registry_app = typer.Typer(help="Gateways and devices known to the server.",
+                           no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Per-request and per-packet chatter of libraries drowns the platform's own log.
+    for noisy in ("httpx", "amqtt", "transitions", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@app.command()
+def server(log_level: LogLevel = "INFO") -> None:
+    """Run the API server (settings from SMARTOFFICE_* variables)."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.config import ServerSettings
+
+    _logging(log_level)
+    settings = ServerSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=log_level.lower(), access_log=False)
+
+
+@app.command()
+def edge(log_level: LogLevel = "INFO") -> None:
+    """Run the building gateway (settings from SMARTOFFICE_EDGE_* variables)."""
+    from edge.app import Gateway
+    from edge.config import EdgeSettings
+
+    _logging(log_level)
+    Gateway(EdgeSettings()).run()  # type: ignore[call-arg]
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Create or update gateways and devices from a JSON document."""
+    from server.config import ServerSettings
+    from server.db import Database, init_schema
+    from server.exceptions import RegistryError
+    from server.registry.service import import_doc, parse_doc
+
+    settings = ServerSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    init_schema(db.engine)
+    try:
+        raw = json.loads(file.read_text())
+        with db.session() as session:
+            counts = import_doc(session, parse_doc(raw))
+    except json.JSONDecodeError as exc:
+        typer.echo(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", err=True)
+        raise typer.Exit(2) from exc
+    except RegistryError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.close()
+    typer.echo(f"devices: {counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged")
+
+
+@registry_app.command("gateway-token")
+def gateway_token(gateway_id: str) -> None:
+    """Register a gateway (or rotate its token) and print the token once."""
+    from server.config import ServerSettings
+    from server.db import Database, init_schema
+    from server.registry.service import add_gateway
+
+    settings = ServerSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    init_schema(db.engine)
+    with db.session() as session:
+        token = add_gateway(session, gateway_id=gateway_id)
+    db.close()
+    typer.echo(token)
+
+
+@app.command()
+def sim(
+    host: str = "127.0.0.1",
+    port: int = 1883,
+    devices: Annotated[int, typer.Option(help="Desks; a tenth as many rooms and meters.")] = 300,
+    building: str = "kemenpan-a",
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    registry_out: Annotated[Path | None, typer.Option(help="Write the fleet's registry.")] = None,
+    gateway: str = "gw-demo",
+) -> None:
+    """Run a simulated fleet of protocol-valid devices against a broker."""
+    from smartoffice.simulator import Fleet
+
+    _logging("INFO")
+    fleet = Fleet.office(building=building, desks=devices)
+    if registry_out:
+        registry_out.write_text(json.dumps(fleet.registry(gateway), indent=1))
+        typer.echo(f"registry of {len(fleet.devices)} devices written to {registry_out}")
+        return
+    fleet.run(host=host, port=port, speed=speed)
+
+
+@app.command()
+def demo(
+    devices: Annotated[int, typer.Option(help="Simulated desks.")] = 300,
+    port: int = 8000,
+    data_dir: Path = Path("var/demo"),
+) -> None:
+    """The whole platform on embedded defaults with a simulated fleet."""
+    from smartoffice.demo import run_demo
+
+    _logging("INFO")
+    run_demo(desks=devices, port=port, data_dir=data_dir)

@@ -1,0 +1,68 @@
+"""Session-wide private services and the cleanup check every test runs under."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import services
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def mosquitto(services_dir: Path) -> Iterator[services.Service]:
+    with services.running(services.mosquitto(services_dir / "mosquitto")) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="session")
+def influxd(services_dir: Path) -> Iterator[services.Service]:
+    with services.running(services.influxd(services_dir / "influxd")) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="session")
+def postgres(services_dir: Path) -> Iterator[services.Service]:
+    with services.running(services.postgres(services_dir / "postgres")) as svc:
+        yield svc
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test uses: for topics, databases and device ids."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def postgres_url(postgres: services.Service, unique_name: str) -> str:
+    """A fresh PostgreSQL database for one test."""
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'CREATE DATABASE "{unique_name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{unique_name}"
+
+
+@pytest.fixture(autouse=True)
+def verify_cleanup() -> Iterator[None]:
+    """Fail a test that leaves threads running behind it."""
+    before = set(threading.enumerate())
+    yield
+    deadline = threading.Event()
+    for _ in range(50):
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
+                 and not t.daemon]
+        if not extra:
+            return
+        deadline.wait(0.1)
+    pytest.fail(f"threads left running: {[t.name for t in extra]}")

@@ -1,0 +1,185 @@
+"""Start private Mosquitto, influxd and PostgreSQL servers on free loopback ports in temp dirs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``check`` until it is true, or fail saying ``what`` never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} within {timeout} s")
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:port."""
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def find(binary: str, *extra: str) -> str:
+    """Path of a server binary, also looking in sbin and PostgreSQL's libexec dirs."""
+    dirs = [*extra, "/usr/sbin", "/usr/local/sbin", "/usr/bin"]
+    found = shutil.which(binary) or shutil.which(binary, path=os.pathsep.join(dirs))
+    if not found:
+        raise RuntimeError(f"{binary} not found: run `make test` (it installs the OS packages)")
+    return found
+
+
+@dataclass
+class Service:
+    """A running server process and how to reach it."""
+
+    name: str
+    port: int
+    workdir: Path
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (or restart) the process."""
+        log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            env={**os.environ, **self.env}, user=self.user, start_new_session=True,
+        )
+        log.close()
+        wait_for(lambda: port_open(self.port), f"{self.name} did not listen on {self.port}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the process and wait for it."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log_tail(self, n: int = 30) -> str:
+        """The last lines the server logged."""
+        path = self.workdir / f"{self.name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+
+
+def mosquitto(workdir: Path, *, extra_conf: str = "") -> Service:
+    """A Mosquitto broker with persistence, unlimited queues and in-flight windows."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    user = "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"user {user}\n"
+        f"listener {port} 127.0.0.1\n"
+        "allow_anonymous true\n"
+        "persistence true\n"
+        f"persistence_location {workdir}/\n"
+        "autosave_interval 1\n"
+        # A persistent gateway session must hold everything published while it is away.
+        "max_queued_messages 0\n"
+        "max_inflight_messages 0\n"
+        "log_type error\nlog_type warning\n"
+        f"{extra_conf}"
+    )
+    svc = Service("mosquitto", port, workdir, [find("mosquitto"), "-c", str(conf)])
+    svc.start()
+    return svc
+
+
+def influxd(workdir: Path) -> Service:
+    """An InfluxDB 1.x server with its own meta, data and WAL dirs."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, rpc = free_port(), free_port()
+    conf = workdir / "influxdb.conf"
+    conf.write_text(
+        f"""reporting-disabled = true
+bind-address = "127.0.0.1:{rpc}"
+[meta]
+  dir = "{workdir}/meta"
+[data]
+  dir = "{workdir}/data"
+  wal-dir = "{workdir}/wal"
+  query-log-enabled = false
+  wal-fsync-delay = "0s"
+[http]
+  bind-address = "127.0.0.1:{port}"
+  log-enabled = false
+  max-body-size = 0
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+"""
+    )
+    svc = Service("influxd", port, workdir, [find("influxd"), "run", "-config", str(conf)])
+    svc.start()
+    wait_for(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/ping").status_code == 204,
+        "influxd did not answer /ping",
+    )
+    return svc
+
+
+def postgres(workdir: Path) -> Service:
+    """A PostgreSQL server in its own data dir (run as the postgres user when we are root)."""
+    pg_bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    extra = [str(p) for p in pg_bin[-1:]]
+    initdb, server = find("initdb", *extra), find("postgres", *extra)
+    user = "postgres" if os.geteuid() == 0 else None
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / "data"
+    if user:
+        os.chmod(workdir.parent, 0o755)
+        shutil.chown(workdir, user)
+    subprocess.run(
+        [initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+        check=True, capture_output=True, user=user, cwd=workdir,
+    )
+    port = free_port()
+    svc = Service(
+        "postgres", port, workdir,
+        [server, "-D", str(data), "-p", str(port), "-k", str(workdir),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+         "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+         "-c", "max_connections=300"],
+        user=user,
+    )
+    svc.start()
+    return svc
+
+
+@contextlib.contextmanager
+def running(svc: Service) -> Iterator[Service]:
+    """Stop ``svc`` on exit."""
+    try:
+        yield svc
+    finally:
+        svc.stop()
