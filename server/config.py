@@ -28,7 +28,8 @@ class ServerSettings(BaseSettings):
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = "smartoffice"
     influx_retention_policy: str | None = None
-    influx_precision: Literal["ms", "s", "u", "ns"] = "ms"
+    influx_precision: Literal["ms", "s", "u", "ns"] = "ns"
+    """``ns`` or ``u`` keep two readings of one device in the same millisecond apart."""
     influx_token: SecretStr | None = None
     influx_username: str | None = None
     influx_password: SecretStr | None = None

@@ -30,14 +30,21 @@ _PRECISION_FACTOR: Final = {"s": None, "ms": 1, "u": 1_000, "ns": 1_000_000}
 WRITE_CHUNK: Final = 5_000
 
 
-def line(r: StoredReading, precision: str = "ms") -> str:
-    """One reading in line protocol, timestamped at ``precision``."""
+def line(r: StoredReading, precision: str = "ns") -> str:
+    """One reading in line protocol, timestamped at ``precision`` (``ns`` by default)."""
     tags = ",".join(
         f"{k}={v.translate(_TAG_ESCAPE)}" for k, v in sorted(r.tags().items()) if v
     )
     fields = ",".join(f"{k.translate(_TAG_ESCAPE)}={_field(v)}" for k, v in r.fields.items())
     factor = _PRECISION_FACTOR[precision]
-    ts = r.ts_ms // 1000 if factor is None else r.ts_ms * factor
+    if factor is None:
+        ts = r.ts_ms // 1000
+    else:
+        # InfluxDB keys a point by measurement, tags and time, so two readings of one device
+        # in the same millisecond would overwrite each other. Below the millisecond the
+        # sequence number makes the time unique, and a re-sent reading lands on itself.
+        seq = r.fields.get("seq", 0)
+        ts = r.ts_ms * factor + (seq % factor if isinstance(seq, int) else 0)
     return f"{r.stream.translate(_MEASUREMENT_ESCAPE)},{tags} {fields} {ts}"
 
 
@@ -66,7 +73,7 @@ class InfluxReadingStore:
         url: str,
         database: str,
         retention_policy: str | None = None,
-        precision: str = "ms",
+        precision: str = "ns",
         token: str | None = None,
         username: str | None = None,
         password: str | None = None,
