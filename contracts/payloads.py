@@ -7,7 +7,7 @@ with some headroom, so a reading outside them is a fault, not weather.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -114,6 +114,21 @@ class GatewayStatus(Message):
 
 
 M = TypeVar("M", bound=Message)
+
+class Command(Message):
+    """A command to a device on ``down/cmd``; the device answers on ``up/ack``."""
+
+    cmd_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    cmd: Literal["identify", "reboot", "config"]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeskState(Message):
+    """Retained desired state of a desk's LED on ``down/state``."""
+
+    state: Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
+    since: int | None = Field(default=None, ge=TS_MIN_MS, le=TS_MAX_MS)
+
 
 UPLINK_MODELS: Final[dict[str, type[Uplink]]] = {
     "presence": Presence,
