@@ -24,16 +24,49 @@ from contracts.topics import DEVICE_ID_PATTERN
 
 TS = 1_780_000_000_000
 EXAMPLES: dict[str, dict[str, Any]] = {
-    "presence": {"v": 1, "boot": 12, "seq": 40, "ts": TS, "occupied": True, "source": "both",
-                 "distance_cm": 85.0},
-    "env": {"v": 1, "boot": 3, "seq": 1207, "ts": TS, "co2_ppm": 812.0, "temp_c": 25.4,
-            "rh_pct": 61.0, "lux": 420.0},
-    "energy": {"v": 1, "boot": 1, "seq": 88, "ts": TS, "power_w": 2310.5,
-               "energy_wh": 1834002.0, "voltage_v": 229.8, "current_a": 10.05, "pf": 0.97,
-               "circuit": "hvac"},
+    "presence": {
+        "v": 1,
+        "boot": 12,
+        "seq": 40,
+        "ts": TS,
+        "occupied": True,
+        "source": "both",
+        "distance_cm": 85.0,
+    },
+    "env": {
+        "v": 1,
+        "boot": 3,
+        "seq": 1207,
+        "ts": TS,
+        "co2_ppm": 812.0,
+        "temp_c": 25.4,
+        "rh_pct": 61.0,
+        "lux": 420.0,
+    },
+    "energy": {
+        "v": 1,
+        "boot": 1,
+        "seq": 88,
+        "ts": TS,
+        "power_w": 2310.5,
+        "energy_wh": 1834002.0,
+        "voltage_v": 229.8,
+        "current_a": 10.05,
+        "pf": 0.97,
+        "circuit": "hvac",
+    },
     "people": {"v": 1, "boot": 3, "seq": 1208, "ts": TS, "count": 6},
-    "heartbeat": {"v": 1, "boot": 12, "seq": 41, "uptime_s": 86400, "rssi_dbm": -61,
-                  "heap_free": 61234, "fw": "1.0.0", "buffered": 0, "dropped": 0},
+    "heartbeat": {
+        "v": 1,
+        "boot": 12,
+        "seq": 41,
+        "uptime_s": 86400,
+        "rssi_dbm": -61,
+        "heap_free": 61234,
+        "fw": "1.0.0",
+        "buffered": 0,
+        "dropped": 0,
+    },
     "ack": {"v": 1, "boot": 12, "seq": 42, "ts": TS, "cmd_id": "c-0192", "ok": True},
     "status": {"v": 1, "state": "online", "boot": 12, "fw": "1.0.0", "kind": "desk"},
     "gatewayStatus": {"v": 1, "state": "online", "version": "0.1.0"},
@@ -80,8 +113,9 @@ def _channel(address: str, message: str, description: str, gateway: bool = False
     }
 
 
-def _operation(action: str, channel: str, message: str, qos: int, retain: bool,
-               summary: str) -> dict[str, Any]:
+def _operation(
+    action: str, channel: str, message: str, qos: int, retain: bool, summary: str
+) -> dict[str, Any]:
     return {
         "action": action,
         "summary": summary,
@@ -97,30 +131,64 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for stream, model in UPLINK_MODELS.items():
-        channels[stream] = _channel(f"{{base}}/v1/dev/{{device_id}}/up/{stream}", stream,
-                                    _DESCRIPTIONS[stream])
-        messages[stream] = _message(stream, model, _DESCRIPTIONS[stream])
-        schemas[model.__name__] = _schema(model)
+    for stream, uplink in UPLINK_MODELS.items():
+        channels[stream] = _channel(
+            f"{{base}}/v1/dev/{{device_id}}/up/{stream}", stream, _DESCRIPTIONS[stream]
+        )
+        messages[stream] = _message(stream, uplink, _DESCRIPTIONS[stream])
+        schemas[uplink.__name__] = _schema(uplink)
         operations[f"send{stream.capitalize()}"] = _operation(
-            "send", stream, stream, 1, False, f"The device publishes {stream} readings.")
+            "send", stream, stream, 1, False, f"The device publishes {stream} readings."
+        )
     extra: list[tuple[str, str, type[Message], str, str, int, bool, bool]] = [
-        ("status", "{base}/v1/dev/{device_id}/status", DeviceStatus, "send",
-         "Retained availability; the Last Will carries state offline.", 1, True, False),
-        ("command", "{base}/v1/dev/{device_id}/down/cmd", Command, "receive",
-         "Commands to the device, answered on up/ack.", 1, False, False),
-        ("deskState", "{base}/v1/dev/{device_id}/down/state", DeskState, "receive",
-         "Retained desired state of the desk LED.", 1, True, False),
-        ("gatewayStatus", "{base}/v1/gw/{gateway_id}/status", GatewayStatus, "send",
-         "The gateway's retained availability (published by the gateway, not devices).",
-         1, True, True),
+        (
+            "status",
+            "{base}/v1/dev/{device_id}/status",
+            DeviceStatus,
+            "send",
+            "Retained availability; the Last Will carries state offline.",
+            1,
+            True,
+            False,
+        ),
+        (
+            "command",
+            "{base}/v1/dev/{device_id}/down/cmd",
+            Command,
+            "receive",
+            "Commands to the device, answered on up/ack.",
+            1,
+            False,
+            False,
+        ),
+        (
+            "deskState",
+            "{base}/v1/dev/{device_id}/down/state",
+            DeskState,
+            "receive",
+            "Retained desired state of the desk LED.",
+            1,
+            True,
+            False,
+        ),
+        (
+            "gatewayStatus",
+            "{base}/v1/gw/{gateway_id}/status",
+            GatewayStatus,
+            "send",
+            "The gateway's retained availability (published by the gateway, not devices).",
+            1,
+            True,
+            True,
+        ),
     ]
     for name, address, model, action, summary, qos, retain, gateway in extra:
         channels[name] = _channel(address, name, summary, gateway)
         messages[name] = _message(name, model, summary)
         schemas[model.__name__] = _schema(model)
         operations[f"{action}{name[0].upper()}{name[1:]}"] = _operation(
-            action, name, name, qos, retain, summary)
+            action, name, name, qos, retain, summary
+        )
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -151,19 +219,26 @@ def document() -> dict[str, Any]:
             "schemas": schemas,
             "messages": messages,
             "parameters": {
-                "base": {"description": "Base topic, configurable; default ikn.",
-                         "default": "ikn", "examples": ["ikn"]},
-                "device_id": {"description": "Device id, also the MQTT client id and "
-                              f"username; matches {DEVICE_ID_PATTERN}.",
-                              "examples": ["desk-f3-001"]},
-                "gateway_id": {"description": f"Gateway id; matches {DEVICE_ID_PATTERN}.",
-                               "examples": ["gw-kemenpan-a"]},
+                "base": {
+                    "description": "Base topic, configurable; default ikn.",
+                    "default": "ikn",
+                    "examples": ["ikn"],
+                },
+                "device_id": {
+                    "description": "Device id, also the MQTT client id and "
+                    f"username; matches {DEVICE_ID_PATTERN}.",
+                    "examples": ["desk-f3-001"],
+                },
+                "gateway_id": {
+                    "description": f"Gateway id; matches {DEVICE_ID_PATTERN}.",
+                    "examples": ["gw-kemenpan-a"],
+                },
             },
             "securitySchemes": {
                 "deviceCredentials": {
                     "type": "userPassword",
                     "description": "Per-device username (the device id) and password; the "
-                                   "broker's ACL lets a device publish only its own topics.",
+                    "broker's ACL lets a device publish only its own topics.",
                 },
             },
         },

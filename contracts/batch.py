@@ -37,8 +37,10 @@ class Reading(BaseModel):
 
 
 class IngestBatch(BaseModel):
-    """A gateway's batch. ``readings`` are checked one by one, so one bad reading
-    rejects only itself."""
+    """A gateway's batch.
+
+    ``readings`` are checked one by one, so one bad reading rejects only itself.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

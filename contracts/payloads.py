@@ -115,6 +115,7 @@ class GatewayStatus(Message):
 
 M = TypeVar("M", bound=Message)
 
+
 class Command(Message):
     """A command to a device on ``down/cmd``; the device answers on ``up/ack``."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import ssl
 import threading
 import time
 from typing import Any
@@ -36,7 +37,9 @@ class Gateway:
         self.metrics = EdgeMetrics()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(settings.data_dir / "outbox.db", sync=settings.outbox_sync)
-        verify: Any = str(settings.server_ca_file) if settings.server_ca_file else True
+        verify: ssl.SSLContext | bool = True
+        if settings.server_ca_file:
+            verify = ssl.create_default_context(cafile=str(settings.server_ca_file))
         self.http = httpx.Client(
             base_url=settings.server_url,
             headers={"Authorization": f"Bearer {settings.gateway_token.get_secret_value()}"},
@@ -44,13 +47,18 @@ class Gateway:
             verify=verify,
         )
         self.registry = RegistryCache(
-            http=self.http, path=settings.data_dir / "registry.json",
+            http=self.http,
+            path=settings.data_dir / "registry.json",
             refresh_s=settings.registry_refresh_s,
         )
         self.uplink = Uplink(
-            outbox=self.outbox, http=self.http, gateway_id=settings.gateway_id,
-            metrics=self.metrics, batch_size=settings.batch_size,
-            backoff_initial_s=settings.backoff_initial_s, backoff_max_s=settings.backoff_max_s,
+            outbox=self.outbox,
+            http=self.http,
+            gateway_id=settings.gateway_id,
+            metrics=self.metrics,
+            batch_size=settings.batch_size,
+            backoff_initial_s=settings.backoff_initial_s,
+            backoff_max_s=settings.backoff_max_s,
         )
         status_topic = self.topics.gateway_status(settings.gateway_id)
         self.mqtt = MqttLink(
@@ -68,28 +76,38 @@ class Gateway:
             online=(status_topic, _status("online")),
         )
         self.pipeline = Pipeline(
-            topics=self.topics, outbox=self.outbox, registry=self.registry,
-            metrics=self.metrics, ack=self.mqtt.ack, outbox_max=settings.outbox_max_readings,
+            topics=self.topics,
+            outbox=self.outbox,
+            registry=self.registry,
+            metrics=self.metrics,
+            ack=self.mqtt.ack,
+            outbox_max=settings.outbox_max_readings,
             on_enqueued=self.uplink.notify,
         )
         self.http_server = HealthServer(
-            host=settings.http_host, port=settings.http_port, health=self.health,
-            registry=self.metrics.registry, before_metrics=self._refresh_gauges,
+            host=settings.http_host,
+            port=settings.http_port,
+            health=self.health,
+            registry=self.metrics.registry,
+            before_metrics=self._refresh_gauges,
         )
         self._stop = threading.Event()
 
     def start(self) -> None:
         """Start every part; the registry is pulled before MQTT traffic is taken."""
         if not self.registry.refresh() and self.registry.version is None:
-            logger.warning("no registry yet (server away, no cache): messages from every "
-                           "device are quarantined until the first snapshot arrives")
+            logger.warning(
+                "no registry yet (server away, no cache): messages from every "
+                "device are quarantined until the first snapshot arrives"
+            )
         self.registry.start()
         self.http_server.start()
         self.pipeline.start()
         self.uplink.start()
         self.mqtt.start()
-        logger.info("gateway %s started; health on :%d", self.settings.gateway_id,
-                    self.http_server.port)
+        logger.info(
+            "gateway %s started; health on :%d", self.settings.gateway_id, self.http_server.port
+        )
 
     def stop(self) -> None:
         """Stop taking messages first, then the senders, then close the outbox."""
@@ -115,9 +133,7 @@ class Gateway:
 
     def prune(self) -> None:
         """Forget de-duplication keys older than the window."""
-        self.outbox.prune(
-            seen_before_ms=int((time.time() - self.settings.dedup_window_s) * 1000)
-        )
+        self.outbox.prune(seen_before_ms=int((time.time() - self.settings.dedup_window_s) * 1000))
 
     def _refresh_gauges(self) -> None:
         self.metrics.outbox_depth.set(self.outbox.depth)

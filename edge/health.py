@@ -15,8 +15,13 @@ class HealthServer:
     """Serves the gateway's health and metrics."""
 
     def __init__(
-        self, *, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]],
-        registry: CollectorRegistry, before_metrics: Callable[[], None],
+        self,
+        *,
+        host: str,
+        port: int,
+        health: Callable[[], tuple[bool, dict[str, Any]]],
+        registry: CollectorRegistry,
+        before_metrics: Callable[[], None],
     ) -> None:
         outer = self
 
@@ -24,8 +29,7 @@ class HealthServer:
             def do_GET(self) -> None:  # noqa: N802  (the name http.server calls)
                 if self.path == "/healthz":
                     ok, body = outer._health()
-                    self._send(200 if ok else 503, "application/json",
-                               json.dumps(body).encode())
+                    self._send(200 if ok else 503, "application/json", json.dumps(body).encode())
                 elif self.path == "/metrics":
                     outer._before_metrics()
                     self._send(200, CONTENT_TYPE_LATEST, generate_latest(outer._registry))
@@ -48,8 +52,9 @@ class HealthServer:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edge-http",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="edge-http", daemon=True
+        )
 
     def start(self) -> None:
         """Start serving."""

@@ -91,6 +91,9 @@ class MqttLink:
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+        # paho keeps a loopback socket pair for waking its loop and closes it only when the
+        # client is garbage-collected; close it now so a stopped gateway holds no sockets.
+        self._client._reset_sockets()
 
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge a message to the broker (no-op for QoS 0)."""
@@ -123,8 +126,14 @@ class MqttLink:
         # Nothing raised here may reach paho's loop: the pipeline only queues the message.
         try:
             self._deliver(
-                Message(msg.topic, msg.payload, msg.mid, msg.qos, msg.retain,
-                        int(time.time() * 1000))
+                Message(
+                    msg.topic,
+                    bytes(msg.payload),
+                    msg.mid,
+                    msg.qos,
+                    msg.retain,
+                    int(time.time() * 1000),
+                )
             )
         except Exception:
             logger.exception("could not queue a message from %s", msg.topic)

@@ -158,7 +158,8 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, received_ms, topic, payload, reason FROM quarantine"
-                " ORDER BY id DESC LIMIT ?", (limit,),
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
             ).fetchall()
         return [Quarantined(*r) for r in rows]
 

@@ -117,8 +117,12 @@ class Pipeline:
             assert device is not None  # the gateway subscribes to device topics only
             entry = self._registry.get(device)
             if entry is None:
-                self._refuse(tx, msg, "unknown_device",
-                             f"device {device!r} is not registered to this gateway")
+                self._refuse(
+                    tx,
+                    msg,
+                    "unknown_device",
+                    f"device {device!r} is not registered to this gateway",
+                )
                 return
             space = entry.space.model_dump() if entry.space else None
             if parsed.kind == "status":
@@ -127,9 +131,14 @@ class Pipeline:
                 if not tx.status_changed(device, text):
                     return
                 reading = {
-                    "device": device, "stream": "status", "boot": status.boot,
-                    "ts": msg.received_ms, "ts_source": "gateway", "received": msg.received_ms,
-                    "space": space, "data": status.model_dump(exclude={"v", "boot"}),
+                    "device": device,
+                    "stream": "status",
+                    "boot": status.boot,
+                    "ts": msg.received_ms,
+                    "ts_source": "gateway",
+                    "received": msg.received_ms,
+                    "space": space,
+                    "data": status.model_dump(exclude={"v", "boot"}),
                 }
             else:
                 assert parsed.stream is not None
@@ -138,11 +147,15 @@ class Pipeline:
                     self._metrics.duplicates.inc()
                     return
                 reading = {
-                    "device": device, "stream": parsed.stream, "boot": up.boot, "seq": up.seq,
+                    "device": device,
+                    "stream": parsed.stream,
+                    "boot": up.boot,
+                    "seq": up.seq,
                     "ts": up.ts if up.ts is not None else msg.received_ms,
                     "ts_source": "device" if up.ts is not None else "gateway",
-                    "received": msg.received_ms, "space": space,
-                    "data": up.model_dump(exclude=ENVELOPE_FIELDS, exclude_none=True),
+                    "received": msg.received_ms,
+                    "space": space,
+                    "data": up.model_dump(exclude=set(ENVELOPE_FIELDS), exclude_none=True),
                 }
         except ContractError as exc:
             kind = "topic" if isinstance(exc, TopicError) else "payload"
@@ -152,7 +165,8 @@ class Pipeline:
         self._metrics.enqueued.inc()
 
     def _refuse(self, tx: Transaction, msg: Message, kind: str, reason: str) -> None:
-        logger.warning("quarantined %s from %s: %s (payload %r)",
-                       kind, msg.topic, reason, msg.payload[:80])
+        logger.warning(
+            "quarantined %s from %s: %s (payload %r)", kind, msg.topic, reason, msg.payload[:80]
+        )
         self._metrics.invalid.labels(kind).inc()
         tx.quarantine(msg.received_ms, msg.topic, msg.payload, reason)

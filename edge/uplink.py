@@ -82,10 +82,12 @@ class Uplink:
                 self.failures += 1
                 self.last_error = str(exc)
                 self._metrics.uplink_failures.labels(
-                    "permanent" if exc.permanent else "retry").inc()
+                    "permanent" if exc.permanent else "retry"
+                ).inc()
                 if exc.permanent:
-                    logger.error("server refused %d readings for good, quarantined: %s",
-                                 len(rows), exc)
+                    logger.error(
+                        "server refused %d readings for good, quarantined: %s", len(rows), exc
+                    )
                     self._outbox.quarantine_rows(rows, f"refused by server: {exc}")
                     continue
                 delay = self.backoff_s()
@@ -100,7 +102,10 @@ class Uplink:
         first, last = rows[0][0], rows[-1][0]
         batch_id = f"{self._gateway_id}-{first}-{last}"
         body = b'{"v":1,"gateway_id":"%s","batch_id":"%s","readings":[%s]}' % (
-            self._gateway_id.encode(), batch_id.encode(), b",".join(b for _, b in rows))
+            self._gateway_id.encode(),
+            batch_id.encode(),
+            b",".join(b for _, b in rows),
+        )
         started = time.monotonic()
         try:
             resp = self._http.post(
@@ -116,7 +121,8 @@ class Uplink:
         if resp.status_code != 200:
             raise UplinkError(
                 f"HTTP {resp.status_code}: {resp.text[:300]}",
-                status=resp.status_code, permanent=resp.status_code in PERMANENT,
+                status=resp.status_code,
+                permanent=resp.status_code in PERMANENT,
             )
         try:
             result = IngestResult.model_validate_json(resp.content)
@@ -125,8 +131,12 @@ class Uplink:
         self._metrics.uplink_seconds.observe(time.monotonic() - started)
         rejected = {r.index: r.reason for r in result.rejections if 0 <= r.index < len(rows)}
         if rejected:
-            logger.error("server rejected %d readings of batch %s: %s",
-                         len(rejected), batch_id, list(rejected.values())[:3])
+            logger.error(
+                "server rejected %d readings of batch %s: %s",
+                len(rejected),
+                batch_id,
+                list(rejected.values())[:3],
+            )
             self._outbox.quarantine_rows(
                 [rows[i] for i in sorted(rejected)],
                 "refused by server: " + "; ".join(sorted(set(rejected.values())))[:500],

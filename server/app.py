@@ -75,7 +75,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
             db.close()
 
     app = FastAPI(
-        title="IKN Smart Office", version=VERSION, lifespan=lifespan,
+        title="IKN Smart Office",
+        version=VERSION,
+        lifespan=lifespan,
         description="Flexible desks, sensors and energy for the government offices of IKN.",
     )
     app.include_router(ingest_router)
@@ -87,7 +89,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         logger.error("reading store failed: %s", exc)
         return JSONResponse(
             {"detail": f"reading store unavailable, nothing was stored: {exc}"},
-            status_code=503, headers={"Retry-After": "5"},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(QueryError)
@@ -124,7 +127,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.get("/metrics", tags=["ops"])
     async def metrics(request: Request) -> Response:
         """Prometheus metrics."""
-        return Response(generate_latest(request.app.state.metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
 
     return app

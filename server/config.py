@@ -19,6 +19,9 @@ class ServerSettings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    tls_certfile: Path | None = None
+    """Serve HTTPS with this certificate chain (else put a TLS proxy in front)."""
+    tls_keyfile: Path | None = None
     data_dir: Path = Path("var")
     database_url: str | None = None
     """SQLAlchemy URL of the relational database; default SQLite in ``data_dir``."""

@@ -65,8 +65,10 @@ def current_gateway(creds: Credentials, db: DatabaseDep) -> Gateway:
 def require_admin(creds: Credentials, settings: SettingsDep) -> None:
     """Only callers holding the admin token (until user accounts exist)."""
     if settings.admin_token is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail="the read API is disabled: set SMARTOFFICE_ADMIN_TOKEN")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="the read API is disabled: set SMARTOFFICE_ADMIN_TOKEN",
+        )
     if creds is None:
         raise _unauthorized("missing token: send 'Authorization: Bearer <admin token>'")
     if not hmac.compare_digest(creds.credentials, settings.admin_token.get_secret_value()):

@@ -11,25 +11,34 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.readings = Counter(
-            "smartoffice_ingest_readings", "Readings received by result",
-            ["result"], registry=self.registry,
+            "smartoffice_ingest_readings",
+            "Readings received by result",
+            ["result"],
+            registry=self.registry,
         )
         self.batches = Counter(
-            "smartoffice_ingest_batches", "Ingest batches by outcome", ["outcome"],
+            "smartoffice_ingest_batches",
+            "Ingest batches by outcome",
+            ["outcome"],
             registry=self.registry,
         )
         self.batch_seconds = Histogram(
-            "smartoffice_ingest_batch_seconds", "Time to handle one ingest batch",
-            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            "smartoffice_ingest_batch_seconds",
+            "Time to handle one ingest batch",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.store_errors = Counter(
             "smartoffice_store_errors", "Reading store failures", registry=self.registry
         )
         self.lag_seconds = Histogram(
-            "smartoffice_ingest_lag_seconds", "From gateway receipt to stored",
-            registry=self.registry, buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            "smartoffice_ingest_lag_seconds",
+            "From gateway receipt to stored",
+            registry=self.registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
         )
         self.last_ingest = Gauge(
-            "smartoffice_ingest_last_success_timestamp_seconds", "Last stored batch",
+            "smartoffice_ingest_last_success_timestamp_seconds",
+            "Last stored batch",
             registry=self.registry,
         )

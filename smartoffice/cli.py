@@ -9,18 +9,19 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="IKN Smart Office: server, edge gateway, tools and demo.",
-                  no_args_is_help=True)
-registry_app = typer.Typer(help="Gateways and devices known to the server.",
-                           no_args_is_help=True)
+app = typer.Typer(
+    help="IKN Smart Office: server, edge gateway, tools and demo.", no_args_is_help=True
+)
+registry_app = typer.Typer(help="Gateways and devices known to the server.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Per-request and per-packet chatter of libraries drowns the platform's own log.
     for noisy in ("httpx", "amqtt", "transitions", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -36,8 +37,15 @@ def server(log_level: LogLevel = "INFO") -> None:
 
     _logging(log_level)
     settings = ServerSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=log_level.lower(), access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        access_log=False,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
+    )
 
 
 @app.command()
@@ -47,7 +55,7 @@ def edge(log_level: LogLevel = "INFO") -> None:
     from edge.config import EdgeSettings
 
     _logging(log_level)
-    Gateway(EdgeSettings()).run()  # type: ignore[call-arg]
+    Gateway(EdgeSettings()).run()
 
 
 @registry_app.command("import")
@@ -76,8 +84,10 @@ def registry_import(
         raise typer.Exit(2) from exc
     finally:
         db.close()
-    typer.echo(f"devices: {counts['created']} created, {counts['updated']} updated, "
-               f"{counts['unchanged']} unchanged")
+    typer.echo(
+        f"devices: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged"
+    )
 
 
 @registry_app.command("gateway-token")

@@ -1,5 +1,7 @@
-"""``make demo``: broker, server, gateway and a simulated fleet in one process, on embedded
-defaults (an in-process amqtt broker, SQLite for everything)."""
+"""``make demo``: broker, server, gateway and a simulated fleet in one process.
+
+Everything runs on embedded defaults: an in-process amqtt broker and SQLite for everything.
+"""
 
 from __future__ import annotations
 
@@ -56,11 +58,14 @@ class _Broker:
     async def _start(self) -> None:
         from amqtt.broker import Broker
 
-        self._broker = Broker({
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
-        })
+        self._broker = Broker(
+            {
+                "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+                "plugins": {
+                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                },
+            }
+        )
         await self._broker.start()
 
     def start(self) -> None:
@@ -79,8 +84,9 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
     admin_token = secrets.token_urlsafe(24)
-    settings = ServerSettings(data_dir=data_dir, port=_free_port(port),
-                              admin_token=SecretStr(admin_token))
+    settings = ServerSettings(
+        data_dir=data_dir, port=_free_port(port), admin_token=SecretStr(admin_token)
+    )
     fleet = Fleet.office(building="kemenpan-a", desks=desks)
     db = Database(settings.sqlalchemy_url)
     init_schema(db.engine)
@@ -91,27 +97,39 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
 
     broker = _Broker(_free_port(1883))
     broker.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
-                                           port=settings.port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+        )
+    )
     server_thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
     server_thread.start()
     while not server.started:
         time.sleep(0.05)
-    gateway = Gateway(EdgeSettings(
-        gateway_id=GATEWAY, gateway_token=SecretStr(token),
-        server_url=f"http://127.0.0.1:{settings.port}", mqtt_port=broker.port,
-        data_dir=data_dir / "edge", http_port=_free_port(9100), outbox_sync="normal",
-    ))
+    gateway = Gateway(
+        EdgeSettings(
+            gateway_id=GATEWAY,
+            gateway_token=SecretStr(token),
+            server_url=f"http://127.0.0.1:{settings.port}",
+            mqtt_port=broker.port,
+            data_dir=data_dir / "edge",
+            http_port=_free_port(9100),
+            outbox_sync="normal",
+        )
+    )
     gateway.start()
     fleet_thread = threading.Thread(
-        target=fleet.run, kwargs={"host": "127.0.0.1", "port": broker.port},
-        name="demo-fleet", daemon=True,
+        target=fleet.run,
+        kwargs={"host": "127.0.0.1", "port": broker.port},
+        name="demo-fleet",
+        daemon=True,
     )
     fleet_thread.start()
 
     base = f"http://127.0.0.1:{settings.port}"
     auth = f"-H 'Authorization: Bearer {admin_token}'"
-    print(f"""
+    print(
+        f"""
 IKN Smart Office demo is running: {len(fleet.devices)} simulated devices.
 
   API and docs      {base}/docs
@@ -125,7 +143,9 @@ IKN Smart Office demo is running: {len(fleet.devices)} simulated devices.
   Readings stored per minute in the last hour:
     curl {auth} '{base}/api/v1/readings/counts?stream=presence&start=...&end=...&every=60'
 
-Press Ctrl-C to stop.""", flush=True)  # noqa: T201
+Press Ctrl-C to stop.""",
+        flush=True,
+    )  # noqa: T201
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -85,23 +85,36 @@ class Fleet:
             on_floor = min(DESKS_PER_FLOOR, desks - (f - 1) * DESKS_PER_FLOOR)
             for zone in ("north", "south"):
                 z = f"f{f}-{zone}"
-                devices.append(SimDevice(f"em-{building}-{z}", "energy", _space(
-                    building, f, z, z, "zone")))
+                devices.append(
+                    SimDevice(f"em-{building}-{z}", "energy", _space(building, f, z, z, "zone"))
+                )
             for d in range(on_floor):
                 z = f"f{f}-{'north' if d < on_floor / 2 else 'south'}"
-                devices.append(SimDevice(f"desk-f{f}-{d + 1:03d}", "desk", _space(
-                    building, f, z, f"d-{f}-{d + 1:03d}", "desk")))
+                devices.append(
+                    SimDevice(
+                        f"desk-f{f}-{d + 1:03d}",
+                        "desk",
+                        _space(building, f, z, f"d-{f}-{d + 1:03d}", "desk"),
+                    )
+                )
                 if d % 10 == 0:
-                    devices.append(SimDevice(f"room-f{f}-{d // 10 + 1:02d}", "room", _space(
-                        building, f, z, f"r-{f}-{d // 10 + 1:02d}", "room")))
+                    devices.append(
+                        SimDevice(
+                            f"room-f{f}-{d // 10 + 1:02d}",
+                            "room",
+                            _space(building, f, z, f"r-{f}-{d // 10 + 1:02d}", "room"),
+                        )
+                    )
         return cls(devices)
 
     def registry(self, gateway: str) -> dict[str, Any]:
         """A registry document for ``smartoffice registry import``."""
         return {
             "gateways": [gateway],
-            "devices": [{"id": d.device_id, "kind": d.kind, "gateway": gateway,
-                         "space": d.space} for d in self.devices],
+            "devices": [
+                {"id": d.device_id, "kind": d.kind, "gateway": gateway, "space": d.space}
+                for d in self.devices
+            ],
         }
 
     def stop(self) -> None:
@@ -123,25 +136,29 @@ class Fleet:
         finally:
             for d in self.devices:
                 if d.client is not None:
-                    d.client.publish(self.topics.status(d.device_id), self._status(d, "offline"),
-                                     qos=1, retain=True)
+                    d.client.publish(
+                        self.topics.status(d.device_id),
+                        self._status(d, "offline"),
+                        qos=1,
+                        retain=True,
+                    )
                     d.client.loop(timeout=0.05)
                     d.client.disconnect()
                     d.client.loop(timeout=0.05)
+                    d.client._reset_sockets()  # paho leaves its wake-up socket pair to the GC
 
     def _connect(self, d: SimDevice, host: str, port: int) -> paho.Client:
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=d.device_id,
-                        protocol=paho.MQTTv311)
-        c.will_set(self.topics.status(d.device_id), self._status(d, "offline"), qos=1,
-                   retain=True)
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=d.device_id, protocol=paho.MQTTv311)
+        c.will_set(self.topics.status(d.device_id), self._status(d, "offline"), qos=1, retain=True)
         c.max_inflight_messages_set(100)
         c.connect(host, port, keepalive=60)
         c.publish(self.topics.status(d.device_id), self._status(d, "online"), qos=1, retain=True)
         return c
 
     def _status(self, d: SimDevice, state: str) -> bytes:
-        return json.dumps({"v": 1, "state": state, "boot": d.boot, "fw": FW,
-                           "kind": d.kind}).encode()
+        return json.dumps(
+            {"v": 1, "state": state, "boot": d.boot, "fw": FW, "kind": d.kind}
+        ).encode()
 
     def _due(self, d: SimDevice, what: str, now: float, every: float, speed: float) -> bool:
         due = d.next_due.get(what)
@@ -167,8 +184,15 @@ class Fleet:
                 flip = rnd() < 0.1
                 if flip or (d.occupied != (rnd() < chance) and rnd() < 0.2):
                     d.occupied = not d.occupied
-                    self._publish(d, "presence", {"occupied": d.occupied, "source": "both",
-                                                  "distance_cm": round(60 + rnd() * 60, 1)})
+                    self._publish(
+                        d,
+                        "presence",
+                        {
+                            "occupied": d.occupied,
+                            "source": "both",
+                            "distance_cm": round(60 + rnd() * 60, 1),
+                        },
+                    )
             if self._due(d, "keepalive", now, 300, speed):
                 self._publish(d, "presence", {"occupied": d.occupied, "source": "both"})
         elif d.kind == "room":
@@ -176,27 +200,50 @@ class Fleet:
                 d.people = max(0, round(10 * chance + rnd() * 3 - 1.5))
                 target = 420 + 90 * d.people
                 d.co2 += (target - d.co2) * 0.3 + rnd() * 10 - 5
-                self._publish(d, "env", {
-                    "co2_ppm": round(max(400.0, d.co2), 1),
-                    "temp_c": round(24 + d.people * 0.15 + rnd() * 0.5, 2),
-                    "rh_pct": round(58 + rnd() * 6, 1),
-                    "lux": round(300 + 200 * chance + rnd() * 20, 1),
-                })
+                self._publish(
+                    d,
+                    "env",
+                    {
+                        "co2_ppm": round(max(400.0, d.co2), 1),
+                        "temp_c": round(24 + d.people * 0.15 + rnd() * 0.5, 2),
+                        "rh_pct": round(58 + rnd() * 6, 1),
+                        "lux": round(300 + 200 * chance + rnd() * 20, 1),
+                    },
+                )
                 self._publish(d, "people", {"count": d.people})
         elif self._due(d, "energy", now, 30, speed):
             power = 800 + 6000 * chance + rnd() * 200
             d.energy_wh += power * 30 / 3600
-            self._publish(d, "energy", {"power_w": round(power, 1),
-                                        "energy_wh": round(d.energy_wh, 1),
-                                        "voltage_v": round(228 + rnd() * 4, 1),
-                                        "circuit": "total"})
+            self._publish(
+                d,
+                "energy",
+                {
+                    "power_w": round(power, 1),
+                    "energy_wh": round(d.energy_wh, 1),
+                    "voltage_v": round(228 + rnd() * 4, 1),
+                    "circuit": "total",
+                },
+            )
         if self._due(d, "heartbeat", now, 120, speed):
-            self._publish(d, "heartbeat", {"uptime_s": int(now) % 86_400,
-                                           "rssi_dbm": -50 - int(rnd() * 30),
-                                           "heap_free": 60_000 + int(rnd() * 4000), "fw": FW,
-                                           "buffered": 0, "dropped": 0})
+            self._publish(
+                d,
+                "heartbeat",
+                {
+                    "uptime_s": int(now) % 86_400,
+                    "rssi_dbm": -50 - int(rnd() * 30),
+                    "heap_free": 60_000 + int(rnd() * 4000),
+                    "fw": FW,
+                    "buffered": 0,
+                    "dropped": 0,
+                },
+            )
 
 
 def _space(building: str, floor: int, zone: str, space: str, kind: str) -> dict[str, str]:
-    return {"building": building, "floor": f"f{floor}", "zone": zone, "space": space,
-            "space_kind": kind}
+    return {
+        "building": building,
+        "floor": f"f{floor}",
+        "zone": zone,
+        "space": space,
+        "space_kind": kind,
+    }

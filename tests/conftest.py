@@ -60,8 +60,9 @@ def verify_cleanup() -> Iterator[None]:
     yield
     deadline = threading.Event()
     for _ in range(50):
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
-                 and not t.daemon]
+        extra = [
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+        ]
         if not extra:
             return
         deadline.wait(0.1)

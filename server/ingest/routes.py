@@ -20,11 +20,14 @@ def _gunzip(body: bytes) -> bytes:
     try:
         out = inflater.decompress(body, MAX_BODY)
     except zlib.error as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            detail=f"body is not valid gzip: {exc}") from exc
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f"body is not valid gzip: {exc}"
+        ) from exc
     if inflater.unconsumed_tail:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                            detail=f"batch inflates past {MAX_BODY} bytes: send smaller batches")
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            detail=f"batch inflates past {MAX_BODY} bytes: send smaller batches",
+        )
     return out
 
 
@@ -39,8 +42,9 @@ async def ingest(request: Request, gateway: CurrentGateway, service: IngestDep) 
     try:
         batch = IngestBatch.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"not an ingest batch: {describe(exc)}") from exc
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"not an ingest batch: {describe(exc)}"
+        ) from exc
     if batch.gateway_id != gateway.id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,

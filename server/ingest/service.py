@@ -43,8 +43,9 @@ def _validate(index: int, raw: Any) -> _Valid | Rejection:
     try:
         r = Reading.model_validate(raw)
         if ENVELOPE_FIELDS & r.data.keys():
-            return Rejection(index=index, device=r.device,
-                             reason="data must not repeat v, boot, seq or ts")
+            return Rejection(
+                index=index, device=r.device, reason="data must not repeat v, boot, seq or ts"
+            )
         if r.stream == "status":
             status = DeviceStatus.model_validate({"v": 1, "boot": r.boot, **r.data})
             fields: dict[str, Any] = status.model_dump(exclude={"v"})
@@ -56,8 +57,9 @@ def _validate(index: int, raw: Any) -> _Valid | Rejection:
             )
             fields = model.model_dump(exclude={"v", "ts"}, exclude_none=True)
     except ValidationError as exc:
-        return Rejection(index=index, device=device if isinstance(device, str) else None,
-                         reason=describe(exc))
+        return Rejection(
+            index=index, device=device if isinstance(device, str) else None, reason=describe(exc)
+        )
     fields["ts_gateway"] = r.ts_source == "gateway"
     return _Valid(index, r, StoredReading(r.stream, r.ts, r.device, r.space, fields))
 
@@ -66,7 +68,11 @@ class IngestService:
     """Validates, de-duplicates and stores gateways' batches."""
 
     def __init__(
-        self, *, db: Database, store: ReadingStore, metrics: ServerMetrics,
+        self,
+        *,
+        db: Database,
+        store: ReadingStore,
+        metrics: ServerMetrics,
         dedup_window_days: int = 14,
     ) -> None:
         self.db = db
@@ -85,8 +91,13 @@ class IngestService:
             checked = _validate(i, raw)
             (valid if isinstance(checked, _Valid) else rejections).append(checked)  # type: ignore[arg-type]
         for rej in rejections:
-            logger.warning("gateway %s batch %s reading %d rejected: %s",
-                           gateway_id, batch.batch_id, rej.index, rej.reason)
+            logger.warning(
+                "gateway %s batch %s reading %d rejected: %s",
+                gateway_id,
+                batch.batch_id,
+                rej.index,
+                rej.reason,
+            )
         async with self._lock:
             fresh, duplicates = await self._store(gateway_id, valid)
         now_ms = time.time() * 1000
@@ -99,8 +110,11 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         self.metrics.last_ingest.set_to_current_time()
         return IngestResult(
-            batch_id=batch.batch_id, accepted=len(fresh), duplicates=duplicates,
-            rejected=len(rejections), rejections=rejections,
+            batch_id=batch.batch_id,
+            accepted=len(fresh),
+            duplicates=duplicates,
+            rejected=len(rejections),
+            rejections=rejections,
         )
 
     async def _store(self, gateway_id: str, valid: list[_Valid]) -> tuple[list[_Valid], int]:
@@ -156,8 +170,12 @@ class IngestService:
                     update(Device)
                     .where(Device.id == r.device)
                     .where((Device.status_ms.is_(None)) | (Device.status_ms <= r.ts))
-                    .values(online=r.data["state"] == "online", status_ms=r.ts,
-                            fw=r.data["fw"], boot=r.boot)
+                    .values(
+                        online=r.data["state"] == "online",
+                        status_ms=r.ts,
+                        fw=r.data["fw"],
+                        boot=r.boot,
+                    )
                 )
         for device, last in seen.items():
             conn.execute(
@@ -168,8 +186,8 @@ class IngestService:
             )
         conn.execute(update(Gateway).where(Gateway.id == gateway_id).values(last_ingest_ms=now_ms))
         if time.monotonic() - self._last_prune > 3600:
-            conn.execute(delete(SeenReading).where(
-                SeenReading.stored_ms < now_ms - self.dedup_window_ms))
+            conn.execute(
+                delete(SeenReading).where(SeenReading.stored_ms < now_ms - self.dedup_window_ms)
+            )
             self._last_prune = time.monotonic()
         conn.commit()
-

@@ -14,6 +14,7 @@ import httpx
 
 from server.exceptions import StoreError
 from server.readings.store import (
+    ANYWHERE,
     TAGS,
     Aggregation,
     LatestValue,
@@ -32,9 +33,7 @@ WRITE_CHUNK: Final = 5_000
 
 def line(r: StoredReading, precision: str = "ns") -> str:
     """One reading in line protocol, timestamped at ``precision`` (``ns`` by default)."""
-    tags = ",".join(
-        f"{k}={v.translate(_TAG_ESCAPE)}" for k, v in sorted(r.tags().items()) if v
-    )
+    tags = ",".join(f"{k}={v.translate(_TAG_ESCAPE)}" for k, v in sorted(r.tags().items()) if v)
     fields = ",".join(f"{k.translate(_TAG_ESCAPE)}={_field(v)}" for k, v in r.fields.items())
     factor = _PRECISION_FACTOR[precision]
     if factor is None:
@@ -112,18 +111,22 @@ class InfluxReadingStore:
             except httpx.HTTPError as exc:
                 raise StoreError(f"InfluxDB write failed: {exc!r}") from exc
             if resp.status_code != 204:
-                raise StoreError(f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}")
+                raise StoreError(
+                    f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}"
+                )
 
     async def latest(
-        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE
     ) -> list[LatestValue]:
         """Newest value of ``field`` per space."""
         check_query(stream, field)
         others = [t for t in TAGS if t != "space"]
         cols = ", ".join(f'"{t}"' for t in others)
         conds = self._conds(where, ["\"space\" != ''"])
-        q = f'SELECT last("{field}"), {cols} FROM {self._from.format(stream)}' \
+        q = (
+            f'SELECT last("{field}"), {cols} FROM {self._from.format(stream)}'
             f' WHERE {conds} GROUP BY "space"'
+        )
         out = []
         for series in await self._series(q):
             space = series.get("tags", {}).get("space")
@@ -141,14 +144,14 @@ class InfluxReadingStore:
         field: str,
         agg: Aggregation,
         window: Window,
-        where: SpaceFilter = SpaceFilter(),
+        where: SpaceFilter = ANYWHERE,
     ) -> list[WindowValue]:
         """``agg`` of ``field`` per window."""
         check_query(stream, field)
         return await self._windowed(f'{agg}("{field}")', stream, window, where)
 
     async def counts(
-        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, window: Window, where: SpaceFilter = ANYWHERE
     ) -> list[WindowValue]:
         """Number of readings per window (every reading carries ``boot``)."""
         check_query(stream)
@@ -157,9 +160,7 @@ class InfluxReadingStore:
     async def _windowed(
         self, select: str, stream: str, window: Window, where: SpaceFilter
     ) -> list[WindowValue]:
-        conds = self._conds(
-            where, [f"time >= {window.start_ms}ms", f"time < {window.end_ms}ms"]
-        )
+        conds = self._conds(where, [f"time >= {window.start_ms}ms", f"time < {window.end_ms}ms"])
         q = (
             f"SELECT {select} FROM {self._from.format(stream)} WHERE {conds}"
             f" GROUP BY time({window.every_ms}ms, {window.offset_ms}ms) fill(none)"

@@ -17,8 +17,11 @@ WITA = ZoneInfo("Asia/Makassar")
 
 
 def _filter(
-    building: str | None = None, floor: str | None = None, zone: str | None = None,
-    space: str | None = None, device: str | None = None,
+    building: str | None = None,
+    floor: str | None = None,
+    zone: str | None = None,
+    space: str | None = None,
+    device: str | None = None,
 ) -> SpaceFilter:
     return SpaceFilter(building=building, floor=floor, zone=zone, space=space, device=device)
 
@@ -60,8 +63,9 @@ class WindowOut(BaseModel):
 
 
 def _latest_out(v: LatestValue) -> LatestOut:
-    return LatestOut(space=v.space, time=datetime.fromtimestamp(v.ts_ms / 1000, WITA),
-                     value=v.value, tags=v.tags)
+    return LatestOut(
+        space=v.space, time=datetime.fromtimestamp(v.ts_ms / 1000, WITA), value=v.value, tags=v.tags
+    )
 
 
 def _window_out(v: WindowValue) -> WindowOut:
@@ -76,7 +80,11 @@ async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list
 
 @router.get("/series", response_model=list[WindowOut])
 async def series(
-    store: StoreDep, where: Where, window: WindowDep, stream: str, field: str,
+    store: StoreDep,
+    where: Where,
+    window: WindowDep,
+    stream: str,
+    field: str,
     agg: Aggregation = "mean",
 ) -> list[WindowOut]:
     """A field aggregated per window for a space, zone, floor or building."""
@@ -85,8 +93,6 @@ async def series(
 
 
 @router.get("/counts", response_model=list[WindowOut])
-async def counts(
-    store: StoreDep, where: Where, window: WindowDep, stream: str
-) -> list[WindowOut]:
+async def counts(store: StoreDep, where: Where, window: WindowDep, stream: str) -> list[WindowOut]:
     """Number of readings per window."""
     return [_window_out(v) for v in await store.counts(stream=stream, window=window, where=where)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from server.exceptions import StoreError
 from server.readings.store import (
+    ANYWHERE,
     Aggregation,
     LatestValue,
     SpaceFilter,
@@ -61,9 +62,12 @@ class SQLiteReadingStore:
         """Insert readings; a reading already held is ignored."""
         rows = [
             (
-                r.stream, r.ts_ms, r.device,
+                r.stream,
+                r.ts_ms,
+                r.device,
                 *(_space_values(r)),
-                r.fields.get("boot", 0), r.fields.get("seq", -1),
+                r.fields.get("boot", 0),
+                r.fields.get("seq", -1),
                 json.dumps(r.fields, separators=(",", ":")),
             )
             for r in readings
@@ -87,7 +91,7 @@ class SQLiteReadingStore:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
     async def latest(
-        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE
     ) -> list[LatestValue]:
         """Newest value of ``field`` per space."""
         check_query(stream, field)
@@ -101,9 +105,12 @@ class SQLiteReadingStore:
         )
         return [
             LatestValue(
-                space=r[0], ts_ms=r[1], value=r[2],
-                tags=dict(zip(("building", "floor", "zone", "space_kind", "device"), r[3:],
-                              strict=True)),
+                space=r[0],
+                ts_ms=r[1],
+                value=r[2],
+                tags=dict(
+                    zip(("building", "floor", "zone", "space_kind", "device"), r[3:], strict=True)
+                ),
             )
             for r in rows
         ]
@@ -115,14 +122,16 @@ class SQLiteReadingStore:
         field: str,
         agg: Aggregation,
         window: Window,
-        where: SpaceFilter = SpaceFilter(),
+        where: SpaceFilter = ANYWHERE,
     ) -> list[WindowValue]:
         """``agg`` of ``field`` per window."""
         check_query(stream, field)
         conds, params = _where(stream, where)
         value = f"json_extract(fields, '$.{field}')"
-        bucket = f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}" \
-                 f" + {window.offset_ms}"
+        bucket = (
+            f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}"
+            f" + {window.offset_ms}"
+        )
         base = f"FROM readings WHERE {conds} AND ts >= ? AND ts < ? AND {value} IS NOT NULL"
         params += [window.start_ms, window.end_ms]
         if agg in ("first", "last"):
@@ -137,13 +146,15 @@ class SQLiteReadingStore:
         return [WindowValue(int(b), float(v)) for b, v in await self._run(sql, params)]
 
     async def counts(
-        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, window: Window, where: SpaceFilter = ANYWHERE
     ) -> list[WindowValue]:
         """Number of readings per window."""
         check_query(stream)
         conds, params = _where(stream, where)
-        bucket = f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}" \
-                 f" + {window.offset_ms}"
+        bucket = (
+            f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}"
+            f" + {window.offset_ms}"
+        )
         rows = await self._run(
             f"SELECT {bucket} AS b, count(*) FROM readings WHERE {conds} AND ts >= ? AND ts < ?"
             " GROUP BY b ORDER BY b",

@@ -73,8 +73,14 @@ class SpaceFilter:
 
     def items(self) -> list[tuple[str, str]]:
         """The tags that are set, as (tag, value) pairs."""
-        return [(k, v) for k in ("building", "floor", "zone", "space", "device")
-                if (v := getattr(self, k)) is not None]
+        return [
+            (k, v)
+            for k in ("building", "floor", "zone", "space", "device")
+            if (v := getattr(self, k)) is not None
+        ]
+
+
+ANYWHERE: Final = SpaceFilter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +103,11 @@ class WindowValue:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A half-open time range [start, end) cut into windows of ``every``, shifted by
-    ``offset`` (so a day can start at midnight WITA: ``offset=timedelta(hours=-8)``)."""
+    """A half-open time range [start, end) cut into windows of ``every``.
+
+    ``offset`` shifts the window boundaries, so a day can start at midnight WITA:
+    ``offset=timedelta(hours=-8)``.
+    """
 
     start_ms: int
     end_ms: int
@@ -135,7 +144,7 @@ class ReadingStore(Protocol):
         """Store readings; writing the same reading twice stores it once."""
 
     async def latest(
-        self, *, stream: str, field: str, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE
     ) -> list[LatestValue]:
         """Newest value of ``field`` per space, sorted by space."""
 
@@ -146,12 +155,12 @@ class ReadingStore(Protocol):
         field: str,
         agg: Aggregation,
         window: Window,
-        where: SpaceFilter = SpaceFilter(),
+        where: SpaceFilter = ANYWHERE,
     ) -> list[WindowValue]:
         """``agg`` of ``field`` per window; windows without readings are left out."""
 
     async def counts(
-        self, *, stream: str, window: Window, where: SpaceFilter = SpaceFilter()
+        self, *, stream: str, window: Window, where: SpaceFilter = ANYWHERE
     ) -> list[WindowValue]:
         """Number of readings per window; windows without readings are left out."""
 

@@ -28,14 +28,16 @@ def doc() -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / "contracts" / "asyncapi.yaml").read_text()))
 
 
-def test_document_is_valid_asyncapi_3(validator: jsonschema.Draft7Validator,
-                                      doc: dict[str, Any]) -> None:
+def test_document_is_valid_asyncapi_3(
+    validator: jsonschema.Draft7Validator, doc: dict[str, Any]
+) -> None:
     errors = [f"{list(e.path)}: {e.message[:200]}" for e in validator.iter_errors(doc)]
     assert errors == []
 
 
-def test_validator_catches_a_broken_document(validator: jsonschema.Draft7Validator,
-                                             doc: dict[str, Any]) -> None:
+def test_validator_catches_a_broken_document(
+    validator: jsonschema.Draft7Validator, doc: dict[str, Any]
+) -> None:
     broken = json.loads(json.dumps(doc))
     broken["operations"]["sendPresence"]["action"] = "publish"  # AsyncAPI 2 wording
     assert list(validator.iter_errors(broken))
@@ -43,7 +45,9 @@ def test_validator_catches_a_broken_document(validator: jsonschema.Draft7Validat
 
 def test_committed_document_is_generated_from_the_models() -> None:
     committed = (ROOT / "contracts" / "asyncapi.yaml").read_text()
-    assert committed == asyncapi.render(), "run: python -m contracts.asyncapi > contracts/asyncapi.yaml"
+    assert committed == asyncapi.render(), (
+        "run: python -m contracts.asyncapi > contracts/asyncapi.yaml"
+    )
 
 
 def test_schemas_are_the_models_schemas(doc: dict[str, Any]) -> None:
@@ -58,8 +62,9 @@ def test_examples_pass_the_validators(doc: dict[str, Any]) -> None:
     for stream in UPLINK_MODELS:
         [example] = doc["components"]["messages"][stream]["examples"]
         parse_uplink(stream, json.dumps(example["payload"]).encode())
-    parse_status(json.dumps(doc["components"]["messages"]["status"]["examples"][0]
-                            ["payload"]).encode())
+    parse_status(
+        json.dumps(doc["components"]["messages"]["status"]["examples"][0]["payload"]).encode()
+    )
 
 
 def test_channel_addresses_match_topics(doc: dict[str, Any]) -> None:
@@ -70,6 +75,8 @@ def test_channel_addresses_match_topics(doc: dict[str, Any]) -> None:
         assert concrete == topics.uplink("desk-f3-001", stream)
         assert topics.parse(concrete).stream == stream
     assert doc["channels"]["status"]["address"].format(
-        base="ikn", device_id="desk-f3-001") == topics.status("desk-f3-001")
+        base="ikn", device_id="desk-f3-001"
+    ) == topics.status("desk-f3-001")
     assert doc["channels"]["gatewayStatus"]["address"].format(
-        base="ikn", gateway_id="gw-a") == topics.gateway_status("gw-a")
+        base="ikn", gateway_id="gw-a"
+    ) == topics.gateway_status("gw-a")

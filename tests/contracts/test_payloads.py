@@ -15,14 +15,19 @@ def up(stream: str, **fields: object) -> bytes:
 
 
 def test_valid_messages_of_every_stream() -> None:
-    assert isinstance(parse_uplink("presence", up("presence", occupied=False, source="mmwave")),
-                      Presence)
+    assert isinstance(
+        parse_uplink("presence", up("presence", occupied=False, source="mmwave")), Presence
+    )
     env = parse_uplink("env", up("env", co2_ppm=600, temp_c=24.5, rh_pct=55, ts=1780000000000))
     assert isinstance(env, Env) and env.co2_ppm == 600.0 and env.ts == 1780000000000
     parse_uplink("energy", up("energy", power_w=10.5, energy_wh=1234, pf=0.9, circuit="hvac"))
     parse_uplink("people", up("people", count=3))
-    parse_uplink("heartbeat", up("heartbeat", uptime_s=10, rssi_dbm=-60, heap_free=50000,
-                                 fw="1.0", buffered=0, dropped=0))
+    parse_uplink(
+        "heartbeat",
+        up(
+            "heartbeat", uptime_s=10, rssi_dbm=-60, heap_free=50000, fw="1.0", buffered=0, dropped=0
+        ),
+    )
     parse_uplink("ack", up("ack", cmd_id="c1", ok=False, error="no such key"))
     assert parse_status(b'{"v":1,"state":"offline","boot":3,"fw":"1","kind":"room"}').boot == 3
 
@@ -41,8 +46,11 @@ def test_valid_messages_of_every_stream() -> None:
         ("presence", {"occupied": True, "source": "camera"}, "source"),
         ("people", {"count": 2.5}, "count"),
         ("people", {"count": "3"}, "count"),
-        ("heartbeat", {"uptime_s": 1, "rssi_dbm": 5, "heap_free": 1, "fw": "x", "buffered": 0,
-                       "dropped": 0}, "rssi_dbm"),
+        (
+            "heartbeat",
+            {"uptime_s": 1, "rssi_dbm": 5, "heap_free": 1, "fw": "x", "buffered": 0, "dropped": 0},
+            "rssi_dbm",
+        ),
         ("presence", {"occupied": True, "source": "pir", "seq": -1}, "seq"),
         ("presence", {"occupied": True, "source": "pir", "ts": 1000}, "ts"),
     ],

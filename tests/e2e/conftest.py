@@ -18,27 +18,46 @@ from tests.harness.services import Service
 
 
 def desk(device: str, space: str, zone: str = "f3-north") -> dict[str, Any]:
-    return {"id": device, "kind": "desk", "space": {
-        "building": "kemenpan-a", "floor": "f3", "zone": zone, "space": space,
-        "space_kind": "desk"}}
+    return {
+        "id": device,
+        "kind": "desk",
+        "space": {
+            "building": "kemenpan-a",
+            "floor": "f3",
+            "zone": zone,
+            "space": space,
+            "space_kind": "desk",
+        },
+    }
 
 
 def room(device: str, space: str) -> dict[str, Any]:
-    return {"id": device, "kind": "room", "space": {
-        "building": "kemenpan-a", "floor": "f3", "zone": "f3-north", "space": space,
-        "space_kind": "room"}}
+    return {
+        "id": device,
+        "kind": "room",
+        "space": {
+            "building": "kemenpan-a",
+            "floor": "f3",
+            "zone": "f3-north",
+            "space": space,
+            "space_kind": "room",
+        },
+    }
 
 
 @pytest.fixture
-def platform(
-    tmp_path: Path, influxd: Service, unique_name: str
-) -> Iterator[Platform]:
+def platform(tmp_path: Path, influxd: Service, unique_name: str) -> Iterator[Platform]:
     """Server on InfluxDB (a database of its own) and a gateway, not yet started."""
-    p = Platform(tmp_path, {
-        "SMARTOFFICE_READINGS_BACKEND": "influx",
-        "SMARTOFFICE_INFLUX_URL": f"http://127.0.0.1:{influxd.port}",
-        "SMARTOFFICE_INFLUX_DATABASE": unique_name,
-    }, gateway_id=f"gw-{unique_name}")
+    p = Platform(
+        tmp_path,
+        {
+            "SMARTOFFICE_READINGS_BACKEND": "influx",
+            "SMARTOFFICE_INFLUX_URL": f"http://127.0.0.1:{influxd.port}",
+            "SMARTOFFICE_INFLUX_DATABASE": unique_name,
+        },
+        gateway_id=f"gw-{unique_name}",
+        base_topic=unique_name,
+    )
     yield p
     p.stop()
 
@@ -55,8 +74,9 @@ class Influx:
         out = []
         for series in data["results"][0].get("series", []):
             for values in series["values"]:
-                out.append({**series.get("tags", {}), **dict(zip(series["columns"], values,
-                                                                 strict=True))})
+                out.append(
+                    {**series.get("tags", {}), **dict(zip(series["columns"], values, strict=True))}
+                )
         return out
 
 
@@ -65,8 +85,14 @@ def influx(influxd: Service, unique_name: str) -> Influx:
     return Influx(influxd.port, unique_name)
 
 
-def mosquitto_pub(port: int, topic: str, payload: str | bytes, *, retain: bool = False,
-                  client_id: str | None = None) -> None:
+def mosquitto_pub(
+    port: int,
+    topic: str,
+    payload: str | bytes,
+    *,
+    retain: bool = False,
+    client_id: str | None = None,
+) -> None:
     """Publish with Mosquitto's own client, at QoS 1."""
     argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic]
     if client_id:
@@ -83,9 +109,13 @@ def mosquitto_pub(port: int, topic: str, payload: str | bytes, *, retain: bool =
 class Publisher:
     """Publishes a known stream of QoS 1 readings from many devices on a thread."""
 
-    def __init__(self, port: int, devices: list[str], per_device: int, rate: float) -> None:
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher",
-                                  protocol=paho.MQTTv311)
+    def __init__(
+        self, port: int, base: str, devices: list[str], per_device: int, rate: float
+    ) -> None:
+        self.base = base
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id="test-publisher", protocol=paho.MQTTv311
+        )
         self.client.max_inflight_messages_set(1000)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
@@ -102,10 +132,19 @@ class Publisher:
         t0 = int(time.time() * 1000)
         for seq in range(self.per_device):
             for i, device in enumerate(self.devices):
-                payload = {"v": 1, "boot": 1, "seq": seq, "ts": t0 + seq * 10 + i % 10,
-                           "occupied": seq % 2 == 0, "source": "pir"}
-                self._infos.append(self.client.publish(
-                    f"ikn/v1/dev/{device}/up/presence", json.dumps(payload), qos=1))
+                payload = {
+                    "v": 1,
+                    "boot": 1,
+                    "seq": seq,
+                    "ts": t0 + seq * 10 + i % 10,
+                    "occupied": seq % 2 == 0,
+                    "source": "pir",
+                }
+                self._infos.append(
+                    self.client.publish(
+                        f"{self.base}/v1/dev/{device}/up/presence", json.dumps(payload), qos=1
+                    )
+                )
                 self.published += 1
             time.sleep(len(self.devices) / self.rate)
 
@@ -120,3 +159,4 @@ class Publisher:
             info.wait_for_publish(30)
         self.client.disconnect()
         self.client.loop_stop()
+        self.client._reset_sockets()  # paho leaves its wake-up socket pair to the GC

@@ -34,8 +34,13 @@ def gateway_factory(
         settings = EdgeSettings(
             gateway_id=sqlite_platform.gateway_id,
             gateway_token=SecretStr(sqlite_platform.gateway_token),
-            server_url=server.url, mqtt_port=mosquitto.port, data_dir=tmp_path / "edge",
-            http_port=free_port(), backoff_initial_s=0.1, backoff_max_s=0.5,
+            server_url=server.url,
+            mqtt_port=mosquitto.port,
+            base_topic=unique_name,
+            data_dir=tmp_path / "edge",
+            http_port=free_port(),
+            backoff_initial_s=0.1,
+            backoff_max_s=0.5,
             **overrides,  # type: ignore[arg-type]
         )
         gw = Gateway(settings)

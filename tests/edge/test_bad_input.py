@@ -16,15 +16,26 @@ GOOD = {"v": 1, "boot": 1, "seq": 0, "occupied": True, "source": "pir"}
 
 BAD: list[tuple[str, str, bytes, str]] = [
     ("truncated JSON", "presence", b'{"v":1,"boot":1,"seq":1,"occ', "Invalid JSON"),
-    ("wrong types", "presence",
-     b'{"v":1,"boot":"1","seq":2,"occupied":"yes","source":"pir"}', "boot"),
-    ("out of range", "env",
-     b'{"v":1,"boot":1,"seq":3,"co2_ppm":-5,"temp_c":22,"rh_pct":140}', "rh_pct"),
-    ("oversize", "presence",
-     json.dumps({**GOOD, "seq": 4, "pad": "x" * 2000}).encode(), "limit is 1024"),
+    (
+        "wrong types",
+        "presence",
+        b'{"v":1,"boot":"1","seq":2,"occupied":"yes","source":"pir"}',
+        "boot",
+    ),
+    (
+        "out of range",
+        "env",
+        b'{"v":1,"boot":1,"seq":3,"co2_ppm":-5,"temp_c":22,"rh_pct":140}',
+        "rh_pct",
+    ),
+    (
+        "oversize",
+        "presence",
+        json.dumps({**GOOD, "seq": 4, "pad": "x" * 2000}).encode(),
+        "limit is 1024",
+    ),
     ("binary garbage", "env", bytes(range(256)), "not a JSON object"),
-    ("unknown field", "presence", json.dumps({**GOOD, "seq": 5, "x": 1}).encode(),
-     "Extra inputs"),
+    ("unknown field", "presence", json.dumps({**GOOD, "seq": 5, "x": 1}).encode(), "Extra inputs"),
     ("wrong schema version", "presence", json.dumps({**GOOD, "seq": 6, "v": 2}).encode(), "v:"),
     ("clock never set", "presence", json.dumps({**GOOD, "seq": 7, "ts": 5}).encode(), "ts:"),
 ]
@@ -32,19 +43,24 @@ BAD: list[tuple[str, str, bytes, str]] = [
 
 @pytest.mark.parametrize(("name", "stream", "payload", "reason"), BAD, ids=[b[0] for b in BAD])
 def test_bad_payloads_are_quarantined_with_reason(
-    gateway_factory: Callable[..., Gateway], mosquitto: Service, unique_name: str,
-    name: str, stream: str, payload: bytes, reason: str,
+    gateway_factory: Callable[..., Gateway],
+    mosquitto: Service,
+    unique_name: str,
+    name: str,
+    stream: str,
+    payload: bytes,
+    reason: str,
 ) -> None:
     device = f"desk-{unique_name}"
     gw = gateway_factory([device])
-    mosquitto_pub(mosquitto.port, f"ikn/v1/dev/{device}/up/{stream}", payload)
+    mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/{device}/up/{stream}", payload)
     wait_for(lambda: gw.outbox.quarantined(), f"{name} was not quarantined")
     [q] = gw.outbox.quarantined()
     assert reason in q.reason, q.reason
-    assert q.topic == f"ikn/v1/dev/{device}/up/{stream}"
+    assert q.topic == f"{unique_name}/v1/dev/{device}/up/{stream}"
     assert q.payload == payload[:4096]
     # Still healthy, and valid traffic from the same device goes through.
-    mosquitto_pub(mosquitto.port, f"ikn/v1/dev/{device}/up/presence", json.dumps(GOOD))
+    mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/{device}/up/presence", json.dumps(GOOD))
     wait_for(lambda: gw.metrics.sent._value.get() == 1, "valid reading not sent")
     health = httpx.get(f"http://127.0.0.1:{gw.http_server.port}/healthz").json()
     assert health["status"] == "ok"
@@ -57,11 +73,16 @@ def test_unknown_device_and_bad_topics(
 ) -> None:
     gw = gateway_factory([f"desk-{unique_name}"])
     payload = json.dumps(GOOD)
-    mosquitto_pub(mosquitto.port, f"ikn/v1/dev/stranger-{unique_name}/up/presence", payload)
-    mosquitto_pub(mosquitto.port, f"ikn/v1/dev/desk-{unique_name}/up/smell", payload)
-    mosquitto_pub(mosquitto.port, "ikn/v1/dev/NOT_AN_ID/up/presence", payload)
-    mosquitto_pub(mosquitto.port, f"ikn/v1/dev/stranger-{unique_name}/status",
-                  '{"v":1,"state":"online","boot":1,"fw":"1","kind":"desk"}')
+    mosquitto_pub(
+        mosquitto.port, f"{unique_name}/v1/dev/stranger-{unique_name}/up/presence", payload
+    )
+    mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/desk-{unique_name}/up/smell", payload)
+    mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/NOT_AN_ID/up/presence", payload)
+    mosquitto_pub(
+        mosquitto.port,
+        f"{unique_name}/v1/dev/stranger-{unique_name}/status",
+        '{"v":1,"state":"online","boot":1,"fw":"1","kind":"desk"}',
+    )
     wait_for(lambda: len(gw.outbox.quarantined()) == 4, "not all quarantined")
     reasons = sorted(q.reason for q in gw.outbox.quarantined())
     assert "not registered" in reasons[0] and "not registered" in reasons[1]
@@ -76,7 +97,7 @@ def test_duplicates_suppressed_and_gaps_counted(
 ) -> None:
     device = f"desk-{unique_name}"
     gw = gateway_factory([device])
-    topic = f"ikn/v1/dev/{device}/up/presence"
+    topic = f"{unique_name}/v1/dev/{device}/up/presence"
     for seq in (0, 1, 1, 2, 5, 2, 6):  # 1 and 2 twice; 3 and 4 never arrive
         mosquitto_pub(mosquitto.port, topic, json.dumps({**GOOD, "seq": seq}))
     wait_for(lambda: gw.metrics.messages_in._value.get() == 7, "not all received")

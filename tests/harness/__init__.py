@@ -1,1 +1,1 @@
-"""Private instances of the real services (Mosquitto, InfluxDB, PostgreSQL) for tests and benches."""
+"""Private instances of the real services (Mosquitto, InfluxDB, PostgreSQL)."""

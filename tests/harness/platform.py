@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -32,22 +33,28 @@ class Proc:
     port: int
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_path: str) -> None:
+    def start(self, ready_path: str, scheme: str = "http", verify: str | bool = True) -> None:
         """Start and wait until ``ready_path`` answers on ``port``."""
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smartoffice", *self.argv], stdout=log,
-            stderr=subprocess.STDOUT, env={**os.environ, **self.env}, cwd=ROOT,
+            [sys.executable, "-m", "smartoffice", *self.argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=ROOT,
         )
         log.close()
-        wait_for(lambda: self._answers(ready_path), f"{self.name} did not come up:\n"
-                 + self.log_tail())
+        wait_for(
+            lambda: self._answers(f"{scheme}://127.0.0.1:{self.port}{ready_path}", verify),
+            f"{self.name} did not come up:\n" + self.log_tail(),
+        )
 
-    def _answers(self, path: str) -> bool:
+    def _answers(self, url: str, verify: str | bool) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.log_tail()}")
-        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1).status_code < 500
+        ctx = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        return httpx.get(url, timeout=1, verify=ctx).status_code < 500
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Signal the process and wait for it to exit."""
@@ -63,7 +70,9 @@ class Proc:
     def log_tail(self, n: int = 40) -> str:
         """The end of the process's log."""
         path = self.workdir / f"{self.name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+        )
 
     @property
     def url(self) -> str:
@@ -78,6 +87,7 @@ class Platform:
     workdir: Path
     server_env: dict[str, str]
     gateway_id: str
+    base_topic: str = "ikn"
     gateway_token: str = ""
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     server: Proc | None = None
@@ -86,28 +96,59 @@ class Platform:
     def register(self, devices: list[dict[str, Any]]) -> None:
         """Register the gateway and ``devices`` directly in the server's database."""
         url = self.server_env.get("SMARTOFFICE_DATABASE_URL") or (
-            f"sqlite:///{self.workdir / 'server' / 'smartoffice.db'}")
+            f"sqlite:///{self.workdir / 'server' / 'smartoffice.db'}"
+        )
         (self.workdir / "server").mkdir(parents=True, exist_ok=True)
         db = Database(url)
         init_schema(db.engine)
         with db.session() as session:
             if not self.gateway_token:
                 self.gateway_token = add_gateway(session, gateway_id=self.gateway_id)
-            import_doc(session, parse_doc({"gateways": [self.gateway_id], "devices": [
-                {"gateway": self.gateway_id, **d} for d in devices]}))
+            import_doc(
+                session,
+                parse_doc(
+                    {
+                        "gateways": [self.gateway_id],
+                        "devices": [{"gateway": self.gateway_id, **d} for d in devices],
+                    }
+                ),
+            )
         db.close()
 
     def start_server(self) -> Proc:
         """Start (or restart) the server."""
         if self.server is None:
             port = free_port()
-            self.server = Proc("server", ["server"], {
+            self.server = Proc(
+                "server",
+                ["server"],
+                {
+                    "SMARTOFFICE_PORT": str(port),
+                    "SMARTOFFICE_DATA_DIR": str(self.workdir / "server"),
+                    "SMARTOFFICE_ADMIN_TOKEN": self.admin_token,
+                    **self.server_env,
+                },
+                self.workdir,
+                port,
+            )
+        self.server.start("/healthz")
+        return self.server
+
+    def start_server_tls(self, ca_file: str) -> Proc:
+        """Start the server on HTTPS (its env must name the certificate and key)."""
+        port = free_port()
+        self.server = Proc(
+            "server",
+            ["server"],
+            {
                 "SMARTOFFICE_PORT": str(port),
                 "SMARTOFFICE_DATA_DIR": str(self.workdir / "server"),
-                "SMARTOFFICE_ADMIN_TOKEN": self.admin_token,
                 **self.server_env,
-            }, self.workdir, port)
-        self.server.start("/healthz")
+            },
+            self.workdir,
+            port,
+        )
+        self.server.start("/healthz", scheme="https", verify=ca_file)
         return self.server
 
     def start_gateway(self, mqtt_port: int, **extra: str) -> Proc:
@@ -115,17 +156,24 @@ class Platform:
         assert self.server is not None
         if self.gateway is None:
             port = free_port()
-            self.gateway = Proc("gateway", ["edge"], {
-                "SMARTOFFICE_EDGE_GATEWAY_ID": self.gateway_id,
-                "SMARTOFFICE_EDGE_GATEWAY_TOKEN": self.gateway_token,
-                "SMARTOFFICE_EDGE_SERVER_URL": self.server.url,
-                "SMARTOFFICE_EDGE_MQTT_PORT": str(mqtt_port),
-                "SMARTOFFICE_EDGE_DATA_DIR": str(self.workdir / "edge"),
-                "SMARTOFFICE_EDGE_HTTP_PORT": str(port),
-                "SMARTOFFICE_EDGE_BACKOFF_INITIAL_S": "0.2",
-                "SMARTOFFICE_EDGE_BACKOFF_MAX_S": "1",
-                **extra,
-            }, self.workdir, port)
+            self.gateway = Proc(
+                "gateway",
+                ["edge"],
+                {
+                    "SMARTOFFICE_EDGE_GATEWAY_ID": self.gateway_id,
+                    "SMARTOFFICE_EDGE_GATEWAY_TOKEN": self.gateway_token,
+                    "SMARTOFFICE_EDGE_SERVER_URL": self.server.url,
+                    "SMARTOFFICE_EDGE_MQTT_PORT": str(mqtt_port),
+                    "SMARTOFFICE_EDGE_BASE_TOPIC": self.base_topic,
+                    "SMARTOFFICE_EDGE_DATA_DIR": str(self.workdir / "edge"),
+                    "SMARTOFFICE_EDGE_HTTP_PORT": str(port),
+                    "SMARTOFFICE_EDGE_BACKOFF_INITIAL_S": "0.2",
+                    "SMARTOFFICE_EDGE_BACKOFF_MAX_S": "1",
+                    **extra,
+                },
+                self.workdir,
+                port,
+            )
         self.gateway.start("/healthz")
         wait_for(lambda: self.gateway_health()["mqtt_connected"], "gateway never connected")
         return self.gateway

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ def free_port() -> int:
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     """Poll ``check`` until it is true, or fail saying ``what`` never happened."""
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
+        try:
             if check():
                 return
+        except Exception as exc:  # noqa: BLE001  (keep polling; report the last one)
+            last = exc
         time.sleep(0.05)
-    raise TimeoutError(f"{what} within {timeout} s")
+    raise TimeoutError(f"{what} within {timeout} s" + (f" (last error: {last!r})" if last else ""))
 
 
 def port_open(port: int) -> bool:
@@ -62,13 +66,19 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     proc: subprocess.Popen[bytes] | None = None
+    remove_workdir: bool = False
 
     def start(self) -> None:
         """Start (or restart) the process."""
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-            env={**os.environ, **self.env}, user=self.user, start_new_session=True,
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env={**os.environ, **self.env},
+            user=self.user,
+            start_new_session=True,
         )
         log.close()
         wait_for(lambda: port_open(self.port), f"{self.name} did not listen on {self.port}")
@@ -87,7 +97,9 @@ class Service:
     def log_tail(self, n: int = 30) -> str:
         """The last lines the server logged."""
         path = self.workdir / f"{self.name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+        )
 
 
 def mosquitto(workdir: Path, *, extra_conf: str = "") -> Service:
@@ -154,23 +166,46 @@ def postgres(workdir: Path) -> Service:
     extra = [str(p) for p in pg_bin[-1:]]
     initdb, server = find("initdb", *extra), find("postgres", *extra)
     user = "postgres" if os.geteuid() == 0 else None
+    if user:
+        # PostgreSQL refuses to run as root; its user must reach the data dir, and pytest's
+        # temp tree is private to root, so the cluster lives in a dir of its own under /tmp.
+        workdir = Path(tempfile.mkdtemp(prefix="ikn-pg-"))
+        shutil.chown(workdir, user)
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "data"
-    if user:
-        os.chmod(workdir.parent, 0o755)
-        shutil.chown(workdir, user)
     subprocess.run(
         [initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
-        check=True, capture_output=True, user=user, cwd=workdir,
+        check=True,
+        capture_output=True,
+        user=user,
+        cwd=workdir,
     )
     port = free_port()
     svc = Service(
-        "postgres", port, workdir,
-        [server, "-D", str(data), "-p", str(port), "-k", str(workdir),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-         "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-         "-c", "max_connections=300"],
+        "postgres",
+        port,
+        workdir,
+        [
+            server,
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(workdir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+        ],
         user=user,
+        remove_workdir=user is not None,
     )
     svc.start()
     return svc
@@ -183,3 +218,5 @@ def running(svc: Service) -> Iterator[Service]:
         yield svc
     finally:
         svc.stop()
+        if svc.remove_workdir:
+            shutil.rmtree(svc.workdir, ignore_errors=True)

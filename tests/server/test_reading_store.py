@@ -21,8 +21,14 @@ def room(name: str, zone: str = "z1", floor: str = "f3") -> SpaceRef:
 
 
 def env(device: str, space: SpaceRef | None, seq: int, ts: int, co2: float) -> StoredReading:
-    fields = {"co2_ppm": co2, "temp_c": 24.0, "rh_pct": 55.0, "boot": 1, "seq": seq,
-              "ts_gateway": 0}
+    fields = {
+        "co2_ppm": co2,
+        "temp_c": 24.0,
+        "rh_pct": 55.0,
+        "boot": 1,
+        "seq": seq,
+        "ts_gateway": 0,
+    }
     return StoredReading("env", ts, device, space, fields)
 
 
@@ -37,19 +43,26 @@ async def test_write_is_idempotent_and_latest_per_space(store: ReadingStore) -> 
         ("r-301", T0 + 9 * MIN, 509.0),
         ("r-302", T0 + 4 * MIN, 896.0),
     ]
-    assert latest[1].tags == {"building": "kemenpan", "floor": "f3", "zone": "z2",
-                              "space_kind": "room", "device": "room-b"}
+    assert latest[1].tags == {
+        "building": "kemenpan",
+        "floor": "f3",
+        "zone": "z2",
+        "space_kind": "room",
+        "device": "room-b",
+    }
     window = Window(T0, T0 + 3_600_000, timedelta(hours=1))
     counts = await store.counts(stream="env", window=window)
     assert counts[0].value == 15  # nothing stored twice
 
 
 async def test_latest_filters_by_zone_and_skips_unassigned(store: ReadingStore) -> None:
-    await store.write([
-        env("room-a", room("r-1", zone="z1"), 0, T0, 400),
-        env("room-b", room("r-2", zone="z2"), 0, T0, 410),
-        env("room-c", None, 0, T0, 420),
-    ])
+    await store.write(
+        [
+            env("room-a", room("r-1", zone="z1"), 0, T0, 400),
+            env("room-b", room("r-2", zone="z2"), 0, T0, 410),
+            env("room-c", None, 0, T0, 420),
+        ]
+    )
     latest = await store.latest(stream="env", field="co2_ppm", where=SpaceFilter(zone="z2"))
     assert [v.space for v in latest] == ["r-2"]
     assert [v.space for v in await store.latest(stream="env", field="co2_ppm")] == ["r-1", "r-2"]
@@ -74,8 +87,13 @@ async def test_series_aggregates_windows(
     readings = [env("room-a", room("r-1"), i, T0 + i * MIN, 500 + i) for i in range(10)]
     await store.write(readings[::-1])
     window = Window(T0, T0 + 3_600_000, timedelta(minutes=5))
-    got = await store.series(stream="env", field="co2_ppm", agg=agg, window=window,  # type: ignore[arg-type]
-                             where=SpaceFilter(space="r-1"))
+    got = await store.series(
+        stream="env",
+        field="co2_ppm",
+        agg=agg,
+        window=window,  # type: ignore[arg-type]
+        where=SpaceFilter(space="r-1"),
+    )
     assert [(int((w.start_ms - T0) / MIN), w.value) for w in got] == expected
 
 
@@ -94,12 +112,18 @@ async def test_windows_are_half_open_and_offset(store: ReadingStore) -> None:
 
 async def test_booleans_average_into_ratios(store: ReadingStore) -> None:
     desk = SpaceRef(building="b", floor="f", zone="z", space="d-1", space_kind="desk")
-    await store.write([
-        StoredReading("presence", T0 + i * MIN, "desk-a", desk,
-                      {"occupied": i % 4 != 0, "source": "pir", "boot": 1, "seq": i,
-                       "ts_gateway": 0})
-        for i in range(8)
-    ])
+    await store.write(
+        [
+            StoredReading(
+                "presence",
+                T0 + i * MIN,
+                "desk-a",
+                desk,
+                {"occupied": i % 4 != 0, "source": "pir", "boot": 1, "seq": i, "ts_gateway": 0},
+            )
+            for i in range(8)
+        ]
+    )
     window = Window(T0, T0 + 3_600_000, timedelta(hours=1))
     got = await store.series(stream="presence", field="occupied", agg="mean", window=window)
     assert got[0].value == pytest.approx(0.75)

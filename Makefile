@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Others: bench, soak, asyncapi, clean.
+PY ?= python3
+BIN := .venv/bin
+STAMP := .venv/.installed-stamp
+
+.PHONY: demo test lint services bench asyncapi clean
+
+$(STAMP): pyproject.toml scripts/bootstrap-python.sh
+	PY=$(PY) scripts/bootstrap-python.sh
+	touch $(STAMP)
+
+## the whole platform on embedded defaults with a simulated fleet
+demo: $(STAMP)
+	$(BIN)/smartoffice demo
+
+services:
+	scripts/ensure-services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## every check: lint, types, and the tests against private real services
+test: $(STAMP) services lint
+	$(BIN)/pytest
+
+## throughput and latency of the data path (figures go in docs/benchmarks.md)
+bench: $(STAMP) services
+	$(BIN)/python -m bench.pipeline
+
+asyncapi: $(STAMP)
+	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.yaml
+
+clean:
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache
