@@ -150,6 +150,7 @@ class Gateway:
             "mqtt_connected": self.mqtt.connected,
             "registry_version": self.registry.version,
             "outbox_depth": self.outbox.depth,
+            "received_not_committed": self.pipeline.pending,
             "uplink_last_success_ms": self.uplink.last_success_ms,
             "uplink_last_error": self.uplink.last_error,
         }

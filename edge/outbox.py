@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS devices (
 """
 QUARANTINE_KEEP = 100_000
 QUARANTINE_PAYLOAD_MAX = 4096
+# Rows per look-up: 3 parameters each stays far below SQLite's parameter limit.
+_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -186,13 +188,41 @@ class Transaction:
         self._db = outbox._db
         self.added = 0
 
-    def first_sight(self, device: str, boot: int, seq: int, received_ms: int) -> bool:
-        """Record (device, boot, seq); False when it was already seen (a duplicate)."""
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO seen VALUES (?,?,?,?)", (device, boot, seq, received_ms)
-        )
-        if cur.rowcount == 0:
-            return False
+    def claim(self, keys: list[tuple[str, int, int, int]]) -> list[bool]:
+        """Record (device, boot, seq, received_ms) keys; True where seen for the first time.
+
+        One look-up and one insert per slice rather than per message: this is the gateway's
+        hottest path.
+        """
+        known: set[tuple[str, int, int]] = set()
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            values = ",".join("(?,?,?)" for _ in chunk)
+            params = [v for k in chunk for v in k[:3]]
+            # A join, not `(device, boot, seq) IN (VALUES ...)`: SQLite scans the whole
+            # table for the latter and searches the primary key for the former.
+            known.update(
+                self._db.execute(
+                    f"WITH k(d, b, s) AS (VALUES {values}) SELECT k.d, k.b, k.s FROM k"
+                    " JOIN seen ON seen.device = k.d AND seen.boot = k.b AND seen.seq = k.s",
+                    params,
+                ).fetchall()
+            )
+        fresh: list[bool] = []
+        new_rows = []
+        for device, boot, seq, received_ms in keys:
+            key = (device, boot, seq)
+            if key in known:
+                fresh.append(False)
+                continue
+            known.add(key)
+            fresh.append(True)
+            new_rows.append((device, boot, seq, received_ms))
+            self._count(device, boot, seq)
+        self._db.executemany("INSERT INTO seen VALUES (?,?,?,?)", new_rows)
+        return fresh
+
+    def _count(self, device: str, boot: int, seq: int) -> None:
         state = self._outbox.devices.get(device)
         if state is None or state.boot < 0:  # the first uplink this gateway sees
             status = state.status if state else None
@@ -200,7 +230,6 @@ class Transaction:
         else:
             state.count(boot, seq)
         self._outbox._dirty.add(device)
-        return True
 
     def status_changed(self, device: str, status: str) -> bool:
         """Record a device's status text; False when it is the same as last time."""
@@ -213,10 +242,10 @@ class Transaction:
         self._outbox._dirty.add(device)
         return True
 
-    def enqueue(self, body: bytes) -> None:
-        """Add a reading to the outbox."""
-        self._db.execute("INSERT INTO outbox (body) VALUES (?)", (body,))
-        self.added += 1
+    def enqueue(self, bodies: list[bytes]) -> None:
+        """Add readings to the outbox, in order."""
+        self._db.executemany("INSERT INTO outbox (body) VALUES (?)", [(b,) for b in bodies])
+        self.added += len(bodies)
 
     def quarantine(self, received_ms: int, topic: str, payload: bytes, reason: str) -> None:
         """Keep a refused message with its reason."""

@@ -14,9 +14,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from contracts.exceptions import ContractError, TopicError
-from contracts.payloads import ENVELOPE_FIELDS, parse_status, parse_uplink
+from contracts.payloads import ENVELOPE_FIELDS, Uplink, parse_status, parse_uplink
 from contracts.topics import Topics
 from edge.metrics import EdgeMetrics
 from edge.mqtt import Message
@@ -25,6 +27,8 @@ from edge.registry import RegistryCache
 
 logger = logging.getLogger(__name__)
 SLICE_MAX = 2_000
+# Received but uncommitted messages held in memory at most (about 1 KiB each at worst).
+MAX_PENDING = 20_000
 # Waiting a little for more messages makes bigger transactions (fewer fsyncs) at high rates
 # and adds at most this much latency at low ones.
 SLICE_WAIT_S = 0.02
@@ -55,9 +59,23 @@ class Pipeline:
         self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
         self._stopping = False
 
+    @property
+    def pending(self) -> int:
+        """Messages received but not yet committed (unacknowledged at the broker)."""
+        return self._queue.qsize()
+
     def submit(self, msg: Message) -> None:
-        """Called on paho's thread: only queue the message."""
+        """Called on paho's thread: queue the message.
+
+        While too many are waiting, hold that thread, so the broker keeps the backlog.
+        """
         self._queue.put(msg)
+        if self._queue.qsize() > MAX_PENDING:
+            # Mosquitto does not hold strictly to its in-flight window for a fast subscriber,
+            # so the gateway bounds its own memory: while paho's thread waits here it reads
+            # nothing from the socket, and TCP flow control stops the broker.
+            while self._queue.qsize() > MAX_PENDING // 2 and not self._stopping:
+                time.sleep(0.01)
 
     def start(self) -> None:
         """Start consuming."""
@@ -100,73 +118,116 @@ class Pipeline:
                 time.sleep(1)
 
     def handle(self, batch: list[Message]) -> None:
-        """Validate and commit a slice, then acknowledge it."""
+        """Validate a slice, commit it in one transaction, then acknowledge it."""
+        checked = [self._check(msg) for msg in batch]
         with self._outbox.transaction() as tx:
-            for msg in batch:
-                self._one(tx, msg)
+            uplinks = [c for c in checked if isinstance(c, _Uplink)]
+            fresh = iter(
+                tx.claim([(c.device, c.up.boot, c.up.seq, c.msg.received_ms) for c in uplinks])
+            )
+            bodies = []
+            for c in checked:
+                if isinstance(c, _Refused):
+                    self._refuse(tx, c)
+                elif isinstance(c, _Status):
+                    if tx.status_changed(c.device, c.text):
+                        bodies.append(c.body)
+                elif next(fresh):
+                    bodies.append(c.body())
+                else:
+                    self._metrics.duplicates.inc()
+            tx.enqueue(bodies)
         for msg in batch:
             self._ack(msg.mid, msg.qos)
         self._metrics.messages_in.inc(len(batch))
+        self._metrics.enqueued.inc(len(bodies))
         self._metrics.outbox_depth.set(self._outbox.depth)
         self._on_enqueued()
 
-    def _one(self, tx: Transaction, msg: Message) -> None:
+    def _check(self, msg: Message) -> _Refused | _Status | _Uplink:
+        """Everything about one message that needs no database."""
         try:
             parsed = self._topics.parse(msg.topic)
             device = parsed.device_id
             assert device is not None  # the gateway subscribes to device topics only
             entry = self._registry.get(device)
             if entry is None:
-                self._refuse(
-                    tx,
-                    msg,
-                    "unknown_device",
-                    f"device {device!r} is not registered to this gateway",
+                return _Refused(
+                    msg, "unknown_device", f"device {device!r} is not registered to this gateway"
                 )
-                return
             space = entry.space.model_dump() if entry.space else None
             if parsed.kind == "status":
                 status = parse_status(msg.payload)
-                text = status.model_dump_json(exclude={"v"})
-                if not tx.status_changed(device, text):
-                    return
-                reading = {
-                    "device": device,
-                    "stream": "status",
-                    "boot": status.boot,
-                    "ts": msg.received_ms,
-                    "ts_source": "gateway",
-                    "received": msg.received_ms,
-                    "space": space,
-                    "data": status.model_dump(exclude={"v", "boot"}),
-                }
-            else:
-                assert parsed.stream is not None
-                up = parse_uplink(parsed.stream, msg.payload)
-                if not tx.first_sight(device, up.boot, up.seq, msg.received_ms):
-                    self._metrics.duplicates.inc()
-                    return
-                reading = {
-                    "device": device,
-                    "stream": parsed.stream,
-                    "boot": up.boot,
-                    "seq": up.seq,
-                    "ts": up.ts if up.ts is not None else msg.received_ms,
-                    "ts_source": "device" if up.ts is not None else "gateway",
-                    "received": msg.received_ms,
-                    "space": space,
-                    "data": up.model_dump(exclude=set(ENVELOPE_FIELDS), exclude_none=True),
-                }
+                body = _json(
+                    {
+                        "device": device,
+                        "stream": "status",
+                        "boot": status.boot,
+                        "ts": msg.received_ms,
+                        "ts_source": "gateway",
+                        "received": msg.received_ms,
+                        "space": space,
+                        "data": status.model_dump(exclude={"v", "boot"}),
+                    }
+                )
+                return _Status(device, status.model_dump_json(exclude={"v"}), body)
+            assert parsed.stream is not None
+            up = parse_uplink(parsed.stream, msg.payload)
+            return _Uplink(msg, device, parsed.stream, up, space)
         except ContractError as exc:
-            kind = "topic" if isinstance(exc, TopicError) else "payload"
-            self._refuse(tx, msg, kind, exc.reason)
-            return
-        tx.enqueue(json.dumps(reading, separators=(",", ":")).encode())
-        self._metrics.enqueued.inc()
+            return _Refused(msg, "topic" if isinstance(exc, TopicError) else "payload", exc.reason)
 
-    def _refuse(self, tx: Transaction, msg: Message, kind: str, reason: str) -> None:
+    def _refuse(self, tx: Transaction, r: _Refused) -> None:
         logger.warning(
-            "quarantined %s from %s: %s (payload %r)", kind, msg.topic, reason, msg.payload[:80]
+            "quarantined %s from %s: %s (payload %r)",
+            r.kind,
+            r.msg.topic,
+            r.reason,
+            r.msg.payload[:80],
         )
-        self._metrics.invalid.labels(kind).inc()
-        tx.quarantine(msg.received_ms, msg.topic, msg.payload, reason)
+        self._metrics.invalid.labels(r.kind).inc()
+        tx.quarantine(r.msg.received_ms, r.msg.topic, r.msg.payload, r.reason)
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    msg: Message
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    device: str
+    text: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Uplink:
+    msg: Message
+    device: str
+    stream: str
+    up: Uplink
+    space: dict[str, str] | None
+
+    def body(self) -> bytes:
+        """The outbox row: the reading as the ingest batch carries it."""
+        ts = self.up.ts
+        return _json(
+            {
+                "device": self.device,
+                "stream": self.stream,
+                "boot": self.up.boot,
+                "seq": self.up.seq,
+                "ts": ts if ts is not None else self.msg.received_ms,
+                "ts_source": "device" if ts is not None else "gateway",
+                "received": self.msg.received_ms,
+                "space": self.space,
+                "data": self.up.model_dump(exclude=set(ENVELOPE_FIELDS), exclude_none=True),
+            }
+        )

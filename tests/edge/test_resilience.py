@@ -64,7 +64,7 @@ def test_readings_the_server_refuses_are_quarantined_not_lost(
         "data": {"occupied": True, "source": "sonar"},
     }
     with gw.outbox.transaction() as tx:
-        tx.enqueue(json.dumps(bad).encode())
+        tx.enqueue([json.dumps(bad).encode()])
     gw.uplink.notify()
     mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/{device}/up/presence", json.dumps(GOOD))
     wait_for(lambda: gw.outbox.depth == 0 and gw.outbox.quarantined(), "not handled")
@@ -91,8 +91,8 @@ def test_uplink_over_https_trusts_only_the_configured_ca(
     )
     device = f"desk-{unique_name}"
     platform.register([desk(device, "d-1")])
-    server = platform.start_server_tls(str(tmp_path / "ca.pem"))
     try:
+        server = platform.start_server_tls(str(tmp_path / "ca.pem"))
         for ca_file, ok in ((None, False), (tmp_path / "ca.pem", True)):
             gw = Gateway(
                 EdgeSettings(

@@ -117,7 +117,7 @@ def mosquitto(workdir: Path, *, extra_conf: str = "") -> Service:
         "autosave_interval 1\n"
         # A persistent gateway session must hold everything published while it is away.
         "max_queued_messages 0\n"
-        "max_inflight_messages 0\n"
+        "max_inflight_messages 1000\n"
         "log_type error\nlog_type warning\n"
         f"{extra_conf}"
     )
