@@ -55,14 +55,12 @@ def postgres_url(postgres: services.Service, unique_name: str) -> str:
 
 @pytest.fixture(autouse=True)
 def verify_cleanup() -> Iterator[None]:
-    """Fail a test that leaves threads running behind it."""
+    """Fail a test that leaves threads (daemon or not) running behind it."""
     before = set(threading.enumerate())
     yield
     deadline = threading.Event()
     for _ in range(50):
-        extra = [
-            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
-        ]
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
         if not extra:
             return
         deadline.wait(0.1)
