@@ -82,6 +82,30 @@ def publisher(port: int, device: str, rate: float, seconds: float, boot: int, do
     done.put((total, time.monotonic() - t0))
 
 
+class Load:
+    """One ``publisher`` process per device, sharing ``rate`` between them."""
+
+    def __init__(
+        self, port: int, devices: list[str], rate: float, seconds: float, boot: int
+    ) -> None:
+        self.done: Any = mp.Queue()
+        self.workers = [
+            mp.Process(
+                target=publisher, args=(port, d, rate / len(devices), seconds, boot, self.done)
+            )
+            for d in devices
+        ]
+        for w in self.workers:
+            w.start()
+
+    def finish(self) -> tuple[int, float]:
+        """Wait for every publisher: messages acknowledged, and the slowest one's seconds."""
+        results = [self.done.get() for _ in self.workers]
+        for w in self.workers:
+            w.join()
+        return sum(n for n, _ in results), max(s for _, s in results)
+
+
 def influx_count(port: int, db: str) -> int:
     r = httpx.get(
         f"http://127.0.0.1:{port}/query",
@@ -123,22 +147,9 @@ def throughput(
     boot: int,
     platform: Platform,
 ) -> dict[str, Any]:
-    done: Any = mp.Queue()
     before = influx_count(port_influx, db)
     t0 = time.monotonic()
-    workers = [
-        mp.Process(target=publisher, args=(port_mqtt, d, rate / procs, seconds, boot, done))
-        for d in devices[:procs]
-    ]
-    for w in workers:
-        w.start()
-    published, pub_seconds = 0, 0.0
-    for _ in workers:
-        n, s = done.get()
-        published += n
-        pub_seconds = max(pub_seconds, s)
-    for w in workers:
-        w.join()
+    published, pub_seconds = Load(port_mqtt, devices[:procs], rate, seconds, boot).finish()
     expected = before + published
     last, last_change = before, time.monotonic()
     while True:
@@ -173,13 +184,7 @@ def latency(
     procs: int,
     boot: int,
 ) -> dict[str, Any]:
-    done: Any = mp.Queue()
-    bgs = [
-        mp.Process(target=publisher, args=(port_mqtt, d, rate / procs, seconds, boot, done))
-        for d in devices[:procs]
-    ]
-    for bg in bgs:
-        bg.start()
+    load = Load(port_mqtt, devices[:procs], rate, seconds, boot)
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=PROBE, protocol=paho.MQTTv311)
     client.connect("127.0.0.1", port_mqtt)
     client.loop_start()
@@ -232,9 +237,7 @@ def latency(
     stop_time[0] = time.monotonic()
     stop.set()
     poller.join(60)
-    for bg in bgs:
-        done.get()
-        bg.join()
+    load.finish()
     client.disconnect()
     client.loop_stop()
     lat = sorted((seen[s] - sent[s]) * 1000 for s in seen)

@@ -72,11 +72,13 @@ class MqttLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._host, self._port, self._keepalive = host, port, keepalive_s
         self._subscriptions = subscriptions
         self._deliver = on_message
         self._will, self._online = will, online
         self.connected = False
+        """True once connected and subscribed."""
         self.connects = 0
 
     def start(self) -> None:
@@ -110,11 +112,20 @@ class MqttLink:
         if reason.is_failure:
             logger.error("MQTT broker refused the connection: %s", reason)
             return
-        self.connected = True
         self.connects += 1
         client.subscribe([(topic, 1) for topic in self._subscriptions])
         client.publish(self._online[0], self._online[1], qos=1, retain=True)
         logger.info("connected to MQTT broker %s:%s", self._host, self._port)
+
+    def _on_subscribe(
+        self, _c: paho.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any
+    ) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            logger.error("MQTT broker refused the subscriptions: %s (check the ACL)", failed)
+            return
+        # Only now does the broker deliver (and, for this persistent session, keep) messages.
+        self.connected = True
 
     def _on_disconnect(
         self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any

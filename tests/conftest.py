@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,23 @@ def influxd(services_dir: Path) -> Iterator[services.Service]:
 def postgres(services_dir: Path) -> Iterator[services.Service]:
     with services.running(services.postgres(services_dir / "postgres")) as svc:
         yield svc
+
+
+SHARED_SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
+
+
+def shared_schema(name: str) -> Path:
+    """A reference schema from ``../shared/schemas`` beside the checkout.
+
+    CI always lays shared/ beside the clone, so there a missing schema fails the run;
+    a checkout elsewhere without it skips the one test that needs it.
+    """
+    path = SHARED_SCHEMAS / name
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must lay shared/ beside the checkout")
+        pytest.skip(f"{path} not found (shared/ is not beside this checkout)")
+    return path
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ import yaml
 from contracts import asyncapi
 from contracts.payloads import UPLINK_MODELS, parse_status, parse_uplink
 from contracts.topics import Topics
+from tests.conftest import shared_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "asyncapi-3.0.0.json"
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+    return jsonschema.Draft7Validator(json.loads(shared_schema("asyncapi-3.0.0.json").read_text()))
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from edge.metrics import EdgeMetrics
 from server.config import ServerSettings
 from server.metrics import ServerMetrics
 from server.readings.store import stream_fields
+from tests.conftest import shared_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,9 @@ def compose() -> dict[str, Any]:
 
 
 def test_compose_file_follows_the_compose_spec(compose: dict[str, Any]) -> None:
-    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
+    validator = jsonschema.Draft7Validator(
+        json.loads(shared_schema("compose-spec.json").read_text())
+    )
     assert [e.message for e in validator.iter_errors(compose)] == []
     broken = {**compose, "services": {"x": {"image": 5}}}
     assert list(validator.iter_errors(broken))

@@ -65,8 +65,12 @@ class Client:
             self.connected.set()
 
     def subscribe(self, topic: str) -> None:
-        result, mid = self.c.subscribe(topic, 1)
+        """Subscribe and wait for the broker's SUBACK."""
+        acked = threading.Event()
+        self.c.on_subscribe = lambda *_: acked.set()
+        result, _ = self.c.subscribe(topic, 1)
         assert result == 0
+        assert acked.wait(5), f"no SUBACK for {topic}"
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.c.publish(topic, payload, qos=1).wait_for_publish(5)

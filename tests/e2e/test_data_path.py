@@ -108,6 +108,23 @@ def test_last_will_marks_device_offline(
     )
 
 
+def _running_fleet(
+    platform: Platform,
+    mosquitto: Service,
+    unique_name: str,
+    n: int,
+    per_device: int,
+    rate: int,
+) -> tuple[list[str], Publisher]:
+    """Register n desks, start server and gateway, and start publishing to them."""
+    devices = [f"d{i:02d}-{unique_name}" for i in range(n)]
+    platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
+    platform.start_server()
+    platform.start_gateway(mosquitto.port)
+    pub = Publisher(mosquitto.port, unique_name, devices, per_device, rate).start()
+    return devices, pub
+
+
 def _stored_seqs(influx: Influx, devices: list[str]) -> dict[str, list[int]]:
     rows = influx.rows("SELECT seq, device FROM presence")
     out: dict[str, list[int]] = {d: [] for d in devices}
@@ -119,11 +136,7 @@ def _stored_seqs(influx: Influx, devices: list[str]) -> dict[str, list[int]]:
 def test_gateway_killed_mid_stream_loses_and_duplicates_nothing(
     platform: Platform, mosquitto: Service, influx: Influx, unique_name: str
 ) -> None:
-    devices = [f"d{i:02d}-{unique_name}" for i in range(20)]
-    platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
-    platform.start_server()
-    platform.start_gateway(mosquitto.port)
-    pub = Publisher(mosquitto.port, unique_name, devices, per_device=150, rate=1500).start()
+    devices, pub = _running_fleet(platform, mosquitto, unique_name, 20, 150, 1500)
     wait_for(
         lambda: platform.gateway_metric("smartoffice_edge_messages_in_total") > 500,
         "gateway received nothing",
@@ -145,11 +158,7 @@ def test_gateway_killed_mid_stream_loses_and_duplicates_nothing(
 def test_server_down_while_messages_flow_then_back(
     platform: Platform, mosquitto: Service, influx: Influx, unique_name: str
 ) -> None:
-    devices = [f"d{i:02d}-{unique_name}" for i in range(10)]
-    platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
-    platform.start_server()
-    platform.start_gateway(mosquitto.port)
-    pub = Publisher(mosquitto.port, unique_name, devices, per_device=200, rate=1000).start()
+    devices, pub = _running_fleet(platform, mosquitto, unique_name, 10, 200, 1000)
     wait_for(lambda: platform.gateway_metric("smartoffice_edge_sent_total") > 100, "nothing sent")
     platform.server.stop(signal.SIGKILL)  # type: ignore[union-attr]
     wait_for(lambda: platform.gateway_health()["outbox_depth"] > 200, "outbox did not fill")
@@ -170,11 +179,7 @@ def test_influxdb_down_then_back(
     try:
         platform.server_env["SMARTOFFICE_INFLUX_URL"] = f"http://127.0.0.1:{own.port}"
         influx = Influx(own.port, unique_name)
-        devices = [f"d{i:02d}-{unique_name}" for i in range(10)]
-        platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
-        platform.start_server()
-        platform.start_gateway(mosquitto.port)
-        pub = Publisher(mosquitto.port, unique_name, devices, per_device=150, rate=1000).start()
+        devices, pub = _running_fleet(platform, mosquitto, unique_name, 10, 150, 1000)
         wait_for(
             lambda: platform.gateway_metric("smartoffice_edge_sent_total") > 100, "nothing sent"
         )

@@ -93,7 +93,7 @@ def test_uplink_over_https_trusts_only_the_configured_ca(
     device = f"desk-{unique_name}"
     platform.register([desk(device, "d-1")])
     try:
-        server = platform.start_server_tls(str(tmp_path / "ca.pem"))
+        server = platform.start_server(ca_file=str(tmp_path / "ca.pem"))
         for ca_file, ok in ((None, False), (tmp_path / "ca.pem", True)):
             gw = Gateway(
                 EdgeSettings(

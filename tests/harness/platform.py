@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
 import ssl
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,67 +14,28 @@ import httpx
 
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
-from tests.harness.services import free_port, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness.services import Service, free_port, wait_for
 
 
-@dataclass
-class Proc:
-    """A smartoffice subprocess with its environment."""
+def smartoffice(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    port: int,
+    ca_file: str | None = None,
+) -> Service:
+    """A ``python -m smartoffice ...`` process, ready once ``/healthz`` answers at all."""
+    scheme = "https" if ca_file else "http"
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
 
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    workdir: Path
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
+    def answers() -> bool:
+        httpx.get(f"{scheme}://127.0.0.1:{port}/healthz", timeout=1, verify=verify)
+        return True
 
-    def start(self, ready_path: str, scheme: str = "http", verify: str | bool = True) -> None:
-        """Start and wait until ``ready_path`` answers on ``port``."""
-        log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smartoffice", *self.argv],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-            cwd=ROOT,
-        )
-        log.close()
-        wait_for(
-            lambda: self._answers(f"{scheme}://127.0.0.1:{self.port}{ready_path}", verify),
-            f"{self.name} did not come up:\n" + self.log_tail(),
-        )
-
-    def _answers(self, url: str, verify: str | bool) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.log_tail()}")
-        ctx = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-        return httpx.get(url, timeout=1, verify=ctx).status_code < 500
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Signal the process and wait for it to exit."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def log_tail(self, n: int = 40) -> str:
-        """The end of the process's log."""
-        path = self.workdir / f"{self.name}.log"
-        return (
-            "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
-        )
-
-    @property
-    def url(self) -> str:
-        """Base URL of the process's HTTP port."""
-        return f"http://127.0.0.1:{self.port}"
+    return Service(
+        name, port, workdir, [sys.executable, "-m", "smartoffice", *argv], env=env, ready=answers
+    )
 
 
 @dataclass
@@ -90,8 +48,8 @@ class Platform:
     base_topic: str = "ikn"
     gateway_token: str = ""
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    server: Proc | None = None
-    gateway: Proc | None = None
+    server: Service | None = None
+    gateway: Service | None = None
 
     def register(self, devices: list[dict[str, Any]]) -> None:
         """Register the gateway and ``devices`` directly in the server's database."""
@@ -115,11 +73,12 @@ class Platform:
             )
         db.close()
 
-    def start_server(self) -> Proc:
-        """Start (or restart) the server."""
+    def start_server(self, ca_file: str | None = None) -> Service:
+        """Start (or restart) the server; with ``ca_file`` it serves HTTPS (its env must
+        name the certificate and key)."""
         if self.server is None:
             port = free_port()
-            self.server = Proc(
+            self.server = smartoffice(
                 "server",
                 ["server"],
                 {
@@ -130,33 +89,17 @@ class Platform:
                 },
                 self.workdir,
                 port,
+                ca_file,
             )
-        self.server.start("/healthz")
+        self.server.start()
         return self.server
 
-    def start_server_tls(self, ca_file: str) -> Proc:
-        """Start the server on HTTPS (its env must name the certificate and key)."""
-        port = free_port()
-        self.server = Proc(
-            "server",
-            ["server"],
-            {
-                "SMARTOFFICE_PORT": str(port),
-                "SMARTOFFICE_DATA_DIR": str(self.workdir / "server"),
-                **self.server_env,
-            },
-            self.workdir,
-            port,
-        )
-        self.server.start("/healthz", scheme="https", verify=ca_file)
-        return self.server
-
-    def start_gateway(self, mqtt_port: int, **extra: str) -> Proc:
-        """Start (or restart) the gateway."""
+    def start_gateway(self, mqtt_port: int, **extra: str) -> Service:
+        """Start (or restart) the gateway and wait until it reaches the broker."""
         assert self.server is not None
         if self.gateway is None:
             port = free_port()
-            self.gateway = Proc(
+            self.gateway = smartoffice(
                 "gateway",
                 ["edge"],
                 {
@@ -174,7 +117,7 @@ class Platform:
                 self.workdir,
                 port,
             )
-        self.gateway.start("/healthz")
+        self.gateway.start()
         wait_for(lambda: self.gateway_health()["mqtt_connected"], "gateway never connected")
         return self.gateway
 

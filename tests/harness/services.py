@@ -67,9 +67,11 @@ class Service:
     user: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     remove_workdir: bool = False
+    ready: Callable[[], bool] | None = None
+    """Readiness beyond a listening port (an HTTP health check, say)."""
 
     def start(self) -> None:
-        """Start (or restart) the process."""
+        """Start (or restart) the process and wait until it is ready."""
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.argv,
@@ -81,7 +83,18 @@ class Service:
             start_new_session=True,
         )
         log.close()
-        wait_for(lambda: port_open(self.port), f"{self.name} did not listen on {self.port}")
+        wait_for(self._up, f"{self.name} did not come up on port {self.port}")
+
+    def _up(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.log_tail()}")
+        return port_open(self.port) and (self.ready is None or self.ready())
+
+    @property
+    def url(self) -> str:
+        """Base HTTP URL of the service's port."""
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the process and wait for it."""
