@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from server.config import ServerSettings
 from server.db import Database, init_schema
-from server.exceptions import QueryError, RegistryError, StoreError
+from server.exceptions import DatabaseError, QueryError, RegistryError, StoreError
 from server.ingest.routes import router as ingest_router
 from server.ingest.service import IngestService
 from server.metrics import ServerMetrics
@@ -85,10 +85,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(readings_router)
 
     @app.exception_handler(StoreError)
-    async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
-        logger.error("reading store failed: %s", exc)
+    @app.exception_handler(DatabaseError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("storage failed: %s", exc)
         return JSONResponse(
-            {"detail": f"reading store unavailable, nothing was stored: {exc}"},
+            {"detail": f"storage unavailable, try again later (nothing was changed): {exc}"},
             status_code=503,
             headers={"Retry-After": "5"},
         )

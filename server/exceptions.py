@@ -2,6 +2,7 @@
 
 ServerError
  ├── StoreError          a reading store failed (unreachable, refused a write or query)
+ ├── DatabaseError       the relational database failed
  ├── QueryError          a query asked for something the store cannot answer
  └── RegistryError       a registry import or lookup was not valid
 """
@@ -13,6 +14,10 @@ class ServerError(Exception):
 
 class StoreError(ServerError):
     """A reading store could not do what was asked; the data was not stored or read."""
+
+
+class DatabaseError(ServerError):
+    """The relational database could not do what was asked; nothing was committed."""
 
 
 class QueryError(ServerError):

@@ -12,6 +12,7 @@ import signal
 import socket
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from server.app import create_app
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
-from smartoffice.simulator import Fleet
+from smartoffice.simulator import WITA, Fleet
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
@@ -128,6 +129,9 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
 
     base = f"http://127.0.0.1:{settings.port}"
     auth = f"-H 'Authorization: Bearer {admin_token}'"
+    # Today in WITA, so the example answers with this demo's own data.
+    today = datetime.now(WITA).date().isoformat()
+    counts = f"stream=presence&start={today}T00:00&end={today}T23:59&every=1m"
     print(
         f"""
 IKN Smart Office demo is running: {len(fleet.devices)} simulated devices.
@@ -140,8 +144,8 @@ IKN Smart Office demo is running: {len(fleet.devices)} simulated devices.
 
   Latest CO2 per room:
     curl {auth} '{base}/api/v1/readings/latest?stream=env&field=co2_ppm'
-  Readings stored per minute in the last hour:
-    curl {auth} '{base}/api/v1/readings/counts?stream=presence&start=...&end=...&every=60'
+  Presence readings stored per minute today (WITA):
+    curl {auth} '{base}/api/v1/readings/counts?{counts}'
 
 Press Ctrl-C to stop.""",
         flush=True,

@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
 from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
 from server.db import Database
-from server.exceptions import StoreError
+from server.exceptions import DatabaseError, StoreError
 from server.ingest.models import SeenReading
 from server.metrics import ServerMetrics
 from server.readings.store import ReadingStore, StoredReading
@@ -83,7 +84,7 @@ class IngestService:
         self._last_prune = 0.0
 
     async def ingest(self, *, gateway_id: str, batch: IngestBatch) -> IngestResult:
-        """Store a batch; raises StoreError (nothing committed) when the store fails."""
+        """Store a batch; raises StoreError or DatabaseError (nothing committed) on failure."""
         started = time.monotonic()
         valid: list[_Valid] = []
         rejections: list[Rejection] = []
@@ -118,19 +119,23 @@ class IngestService:
         )
 
     async def _store(self, gateway_id: str, valid: list[_Valid]) -> tuple[list[_Valid], int]:
-        conn = await asyncio.to_thread(self.db.engine.connect)
         try:
-            fresh = await asyncio.to_thread(self._claim, conn, valid)
+            conn = await asyncio.to_thread(self.db.engine.connect)
             try:
-                await self.store.write([v.stored for v in fresh])
-            except StoreError:
-                self.metrics.store_errors.inc()
-                self.metrics.batches.labels("store_error").inc()
-                await asyncio.to_thread(conn.rollback)
-                raise
-            await asyncio.to_thread(self._record, conn, gateway_id, fresh)
-        finally:
-            await asyncio.to_thread(conn.close)
+                fresh = await asyncio.to_thread(self._claim, conn, valid)
+                try:
+                    await self.store.write([v.stored for v in fresh])
+                except StoreError:
+                    self.metrics.store_errors.inc()
+                    self.metrics.batches.labels("store_error").inc()
+                    await asyncio.to_thread(conn.rollback)
+                    raise
+                await asyncio.to_thread(self._record, conn, gateway_id, fresh)
+            finally:
+                await asyncio.to_thread(conn.close)
+        except SQLAlchemyError as exc:
+            self.metrics.batches.labels("database_error").inc()
+            raise DatabaseError(f"database: {exc.__class__.__name__}: {exc}"[:300]) from exc
         return fresh, len(valid) - len(fresh)
 
     def _claim(self, conn: Connection, valid: list[_Valid]) -> list[_Valid]:

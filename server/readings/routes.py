@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.deps import AdminOnly, StoreDep
+from server.exceptions import QueryError
 from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[AdminOnly])
@@ -34,13 +36,32 @@ def _ms(t: datetime) -> int:
     return int((t if t.tzinfo else t.replace(tzinfo=WITA)).timestamp() * 1000)
 
 
+_DURATION = re.compile(r"^(-?\d+)(s|m|h|d)?$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_duration(text: str, name: str) -> timedelta:
+    """``90``, ``90s``, ``5m``, ``1h``, ``1d`` or ISO 8601 (``PT5M``), or a 400 naming ``name``."""
+    m = _DURATION.match(text.strip())
+    if m:
+        return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2) or "s"])
+    try:
+        return TypeAdapter(timedelta).validate_python(text)
+    except ValidationError as exc:
+        raise QueryError(
+            f"{name}: {text!r} is not a duration; use seconds, 5m, 1h, 1d or ISO 8601 (PT5M)"
+        ) from exc
+
+
 def _window(
     start: Annotated[datetime, Query(description="ISO time; WITA when no offset is given")],
     end: Annotated[datetime, Query(description="ISO time, exclusive")],
-    every: Annotated[timedelta, Query(description="Window: seconds or ISO 8601, e.g. PT5M")],
-    offset: Annotated[timedelta, Query(description="Shift of window boundaries")] = timedelta(0),
+    every: Annotated[str, Query(description="Window: seconds, 5m, 1h, 1d or ISO 8601")],
+    offset: Annotated[str, Query(description="Shift of window boundaries, e.g. -8h")] = "0",
 ) -> Window:
-    return Window(_ms(start), _ms(end), every, offset)
+    return Window(
+        _ms(start), _ms(end), parse_duration(every, "every"), parse_duration(offset, "offset")
+    )
 
 
 WindowDep = Annotated[Window, Depends(_window)]
