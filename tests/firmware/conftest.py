@@ -23,6 +23,11 @@ def micropython_binary() -> str:
     return found
 
 
+def mp_env() -> dict[str, str]:
+    """The environment for MicroPython: firmware/lib first, then its frozen modules."""
+    return {**os.environ, "MICROPYPATH": f"{FIRMWARE / 'lib'}:.frozen"}
+
+
 class MicroPython:
     """Runs scripts with firmware/lib on MicroPython's import path."""
 
@@ -36,7 +41,7 @@ class MicroPython:
             argv += ["-X", f"heapsize={self.heap}"]
         proc = subprocess.run(
             [*argv, "-c", script], capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, "MICROPYPATH": f"{FIRMWARE / 'lib'}:.frozen"},
+            env=mp_env(),
         )
         if proc.returncode != 0:
             raise AssertionError(f"MicroPython failed:\n{proc.stdout}\n{proc.stderr}")
