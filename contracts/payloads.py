@@ -87,6 +87,10 @@ class Heartbeat(Uplink):
     fw: Firmware
     buffered: int = Field(ge=0)
     dropped: int = Field(ge=0)
+    sensor_errors: int | None = Field(default=None, ge=0, description="Sensor faults since boot.")
+    last_error: Annotated[str, StringConstraints(max_length=80)] | None = Field(
+        default=None, description="The newest sensor fault, e.g. 'scd4x: CRC mismatch'."
+    )
 
 
 class Ack(Uplink):

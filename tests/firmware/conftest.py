@@ -23,9 +23,13 @@ def micropython_binary() -> str:
     return found
 
 
-def mp_env() -> dict[str, str]:
-    """The environment for MicroPython: firmware/lib first, then its frozen modules."""
-    return {**os.environ, "MICROPYPATH": f"{FIRMWARE / 'lib'}:.frozen"}
+HOST = Path(__file__).resolve().parent / "host"
+
+
+def mp_env(host: bool = False) -> dict[str, str]:
+    """The environment for MicroPython: (the host stand-ins,) firmware/lib, frozen modules."""
+    path = f"{FIRMWARE / 'lib'}:.frozen"
+    return {**os.environ, "MICROPYPATH": f"{HOST}:{path}" if host else path}
 
 
 class MicroPython:

@@ -1,0 +1,4 @@
+"""Board entry point: run the node application."""
+import app
+
+app.main()
