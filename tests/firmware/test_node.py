@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.payloads import parse_status, parse_uplink
 from tests.firmware.conftest import micropython_binary, mp_env
-from tests.harness.services import Service, wait_for
+from tests.harness.services import Service, running, wait_for
+from tests.harness.services import mosquitto as start_mosquitto
 
 DESK_SCENARIO = """
 import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, ld2410
@@ -125,3 +127,144 @@ def test_desk_node_reports_presence_heartbeats_and_answers_commands(
     # The LED shows the retained desired state once identify is over; the watchdog was fed.
     assert [result["outputs"][str(p)] for p in (25, 26, 27)] == [1, 0, 0]
     assert result["wdt"]["feeds"] > 0 and not result["wdt"]["expired"]
+
+
+ROOM_SCENARIO = """
+import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, simsensors
+sensor = simsensors.SCD4x(co2=650, temp_c=24.5, rh_pct=58.0)
+hostsim.i2c_devices[0x62] = sensor
+node = app.Node(config.load(), machine, network, ntptime)
+async def main():
+    asyncio.create_task(node.run())
+    await asyncio.sleep(3)
+    sensor.corrupt = True  # a bad CRC on the bus: refused, counted, not published
+    await asyncio.sleep(2)
+    sensor.corrupt = False
+    del hostsim.i2c_devices[0x62]  # the sensor stops answering
+    await asyncio.sleep(2)
+    hostsim.i2c_devices[0x62] = sensor  # ... and comes back with much more CO2
+    sensor.co2 = 1400
+    await asyncio.sleep(4)
+    print(json.dumps({"errors": node.sensor_errors, "last": node.last_error}))
+asyncio.run(main())
+"""
+
+ENERGY_SCENARIO = """
+import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, simsensors
+meters = {1: (229.5, 5.2, 1150.0, 120000), 2: (230.1, 70.123, 16115.7, 1834002)}
+hostsim.responders[2] = simsensors.pzem_bus(meters)
+node = app.Node(config.load(), machine, network, ntptime)
+async def main():
+    asyncio.create_task(node.run())
+    await asyncio.sleep(2)
+    del meters[2]  # meter 2 stops answering
+    await asyncio.sleep(6)
+    print(json.dumps({"errors": node.sensor_errors, "last": node.last_error}))
+asyncio.run(main())
+"""
+
+
+def _run_to_end(tmp_path: Path, scenario: str, cfg: dict[str, Any], port: int
+                ) -> tuple[Observer, dict[str, Any]]:
+    obs = Observer(port, f"{cfg['base_topic']}/v1/dev/{cfg['device_id']}")
+    proc = run_node(tmp_path, scenario, cfg)
+    try:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        proc.kill()
+        obs.close()
+    return obs, json.loads(out.strip().splitlines()[-1])
+
+
+def test_room_node_survives_bad_crc_and_a_silent_sensor(
+    mosquitto: Service, unique_name: str, tmp_path: Path
+) -> None:
+    cfg = {"device_id": f"room-{unique_name}", "kind": "room", "base_topic": unique_name,
+           "mqtt_host": "127.0.0.1", "mqtt_port": mosquitto.port, "i2c": [0, 22, 21],
+           "env_interval_s": 60, "co2_delta": 100, "heartbeat_s": 2, "wdt_ms": 4000}
+    obs, result = _run_to_end(tmp_path, ROOM_SCENARIO, cfg, mosquitto.port)
+    env = obs.uplinks("env")
+    # the first reading, then only the large change: the interval (60 s) never came round
+    assert [round(e.co2_ppm) for e in env] == [650, 1400]
+    assert env[0].temp_c == pytest.approx(24.5, abs=0.01)
+    assert env[0].rh_pct == pytest.approx(58.0, abs=0.1)
+    assert result["errors"] >= 2
+    beats = obs.uplinks("heartbeat")
+    assert any(b.last_error and "CRC mismatch" in b.last_error for b in beats)
+    assert any(b.last_error and "19" in b.last_error for b in beats)  # errno 19, ENODEV
+
+
+def test_energy_node_reads_each_meter_with_its_circuit(
+    mosquitto: Service, unique_name: str, tmp_path: Path
+) -> None:
+    cfg = {"device_id": f"em-{unique_name}", "kind": "energy", "base_topic": unique_name,
+           "mqtt_host": "127.0.0.1", "mqtt_port": mosquitto.port, "meter_uart": [2, 17, 16],
+           "meters": [{"address": 1, "circuit": "lighting"}, {"address": 2, "circuit": "hvac"}],
+           "energy_interval_s": 5, "heartbeat_s": 3, "wdt_ms": 10000}
+    obs, result = _run_to_end(tmp_path, ENERGY_SCENARIO, cfg, mosquitto.port)
+    energy = obs.uplinks("energy")
+    by_circuit = {e.circuit: e for e in energy}
+    assert set(by_circuit) == {"lighting", "hvac"}
+    hvac = by_circuit["hvac"]
+    assert (hvac.voltage_v, hvac.current_a, hvac.power_w, hvac.energy_wh, hvac.pf) == (
+        230.1, 70.123, 16115.7, 1834002, 1.0)
+    assert [e.circuit for e in energy].count("hvac") == 1  # meter 2 went silent
+    assert result["errors"] >= 1 and "pzem 2: short reply" in result["last"]
+
+
+OUTAGE_SCENARIO = """
+import asyncio, json, sys, hostsim, machine, network, ntptime, app, config
+node = app.Node(config.load(), machine, network, ntptime)
+async def main():
+    asyncio.create_task(node.run())
+    for i in range(40):  # someone comes and goes every 0.3 s for 12 s
+        hostsim.pins[4] = i % 2
+        if i == 10:
+            hostsim.wifi_up = False  # the access point goes away for 1.5 s
+        if i == 15:
+            hostsim.wifi_up = True
+        await asyncio.sleep(0.3)
+    hostsim.pins[4] = 0
+    for _ in range(100):  # wait until the buffer is empty (reconnect, then drain)
+        if not len(node.ring) and node.client is not None and node.client.connected:
+            break
+        await asyncio.sleep(0.2)
+    print(json.dumps({"seq": node.seq, "buffered": len(node.ring),
+                      "dropped": node.ring.dropped}))
+asyncio.run(main())
+"""
+
+
+def test_no_presence_event_is_lost_across_broker_and_wifi_outages(
+    unique_name: str, tmp_path: Path
+) -> None:
+    with running(start_mosquitto(tmp_path / "broker")) as broker:
+        cfg = {"device_id": f"desk-{unique_name}", "kind": "desk", "base_topic": unique_name,
+               "mqtt_host": "127.0.0.1", "mqtt_port": broker.port, "pir_pin": 4, "hold_s": 0,
+               "heartbeat_s": 60, "wdt_ms": 0, "buffer_size": 200, "keepalive_s": 10}
+        obs = Observer(broker.port, f"{unique_name}/v1/dev/{cfg['device_id']}")
+        obs.c.on_connect = lambda c, *_: c.subscribe(
+            f"{unique_name}/v1/dev/{cfg['device_id']}/#", 1)
+        (tmp_path / "node").mkdir()
+        proc = run_node(tmp_path / "node", OUTAGE_SCENARIO, cfg)
+        try:
+            wait_for(lambda: len(obs.uplinks("presence")) >= 4, "no presence before outage")
+            broker.stop()  # the broker goes down while people come and go
+            time.sleep(2.5)
+            broker.start()
+            out, err = proc.communicate(timeout=90)
+            assert proc.returncode == 0, err
+            result = json.loads(out.strip().splitlines()[-1])
+            wait_for(lambda: {m.seq for m in obs.uplinks("presence")} | {
+                m.seq for m in obs.uplinks("heartbeat")} >= set(range(result["seq"])),
+                "some readings never arrived")
+        finally:
+            proc.kill()
+            obs.close()
+    presence = obs.uplinks("presence")
+    assert result["dropped"] == 0 and result["buffered"] == 0
+    # every change was delivered (QoS 1 may repeat one; the gateway drops repeats)
+    assert {p.seq for p in presence} == set(range(result["seq"]))
+    changes = sorted({(p.seq, p.occupied) for p in presence})
+    assert all(a[1] != b[1] for a, b in zip(changes, changes[1:], strict=False))
