@@ -111,22 +111,44 @@ def gateway_token(gateway_id: str) -> None:
 def sim(
     host: str = "127.0.0.1",
     port: int = 1883,
-    devices: Annotated[int, typer.Option(help="Desks; a tenth as many rooms and meters.")] = 300,
+    devices: Annotated[int, typer.Option(help="Desks; a room per ten, meters per zone.")] = 300,
     building: str = "kemenpan-a",
+    base_topic: str = "ikn",
+    start: Annotated[
+        str | None, typer.Option(help="Simulated WITA start, e.g. 08:00 (default: now).")
+    ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
     registry_out: Annotated[Path | None, typer.Option(help="Write the fleet's registry.")] = None,
     gateway: str = "gw-demo",
 ) -> None:
-    """Run a simulated fleet of protocol-valid devices against a broker."""
-    from smartoffice.simulator import Fleet
+    """Run the firmware's own node application as a simulated fleet against a broker."""
+    import asyncio
+    import signal
+
+    from smartoffice.fleet import Fleet, SimClock, parse_start
 
     _logging("INFO")
-    fleet = Fleet.office(building=building, desks=devices)
+    fleet = Fleet(
+        building=building,
+        desks=devices,
+        host=host,
+        port=port,
+        base=base_topic,
+        clock=SimClock(parse_start(start), speed),
+    )
     if registry_out:
         registry_out.write_text(json.dumps(fleet.registry(gateway), indent=1))
         typer.echo(f"registry of {len(fleet.devices)} devices written to {registry_out}")
         return
-    fleet.run(host=host, port=port, speed=speed)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        typer.echo(f"{len(fleet.nodes)} nodes publishing to {host}:{port}; Ctrl-C stops")
+        await fleet.run(stop)
+
+    asyncio.run(run())
 
 
 @app.command()

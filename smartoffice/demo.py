@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from datetime import datetime
@@ -25,7 +28,7 @@ from server.app import create_app
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
-from smartoffice.simulator import WITA, Fleet
+from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock, parse_start
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
@@ -81,6 +84,49 @@ class _Broker:
         self._thread.join(10)
 
 
+class _Mosquitto:
+    """A private Mosquitto on a free port, used when the machine has one installed."""
+
+    def __init__(self, port: int, workdir: Path, binary: str) -> None:
+        self.port = port
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._conf = workdir / "mosquitto.conf"
+        user = "user root\n" if os.geteuid() == 0 else ""
+        self._conf.write_text(
+            f"{user}listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {workdir}/\nmax_queued_messages 0\n"
+            "max_inflight_messages 1000\nlog_dest none\n"
+        )
+        self._argv = [binary, "-c", str(self._conf)]
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("the demo's Mosquitto did not start")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+
+
+def _broker(port: int, workdir: Path) -> _Broker | _Mosquitto:
+    """Mosquitto when installed, else the in-process amqtt broker.
+
+    Mosquitto copes with hundreds of clients connecting at once; amqtt needs nothing from
+    the OS, so the demo runs on a machine without Mosquitto too.
+    """
+    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
+    return _Mosquitto(port, workdir, binary) if binary else _Broker(port)
+
+
 def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +134,16 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     settings = ServerSettings(
         data_dir=data_dir, port=_free_port(port), admin_token=SecretStr(admin_token)
     )
-    fleet = Fleet.office(building="kemenpan-a", desks=desks)
+    broker_port = _free_port(1883)
+    # The office day starts at 08:00 WITA whenever the demo starts, ten times real speed.
+    fleet = Fleet(
+        building="kemenpan-a",
+        desks=desks,
+        host="127.0.0.1",
+        port=broker_port,
+        clock=SimClock(parse_start("08:00"), 10.0),
+        home=data_dir / "nodes",
+    )
     db = Database(settings.sqlalchemy_url)
     init_schema(db.engine)
     with db.session() as session:
@@ -96,7 +151,7 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
         import_doc(session, parse_doc(fleet.registry(GATEWAY)))
     db.close()
 
-    broker = _Broker(_free_port(1883))
+    broker = _broker(broker_port, data_dir / "mosquitto")
     broker.start()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -119,12 +174,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
         )
     )
     gateway.start()
-    fleet_thread = threading.Thread(
-        target=fleet.run,
-        kwargs={"host": "127.0.0.1", "port": broker.port},
-        name="demo-fleet",
-        daemon=True,
-    )
+    # amqtt mishandles many sessions subscribing at the same instant; spread them out.
+    fleet_thread = FleetThread(fleet, stagger_s=0.05)
     fleet_thread.start()
 
     base = f"http://127.0.0.1:{settings.port}"
@@ -134,7 +185,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     counts = f"stream=presence&start={today}T00:00&end={today}T23:59&every=1m"
     print(
         f"""
-IKN Smart Office demo is running: {len(fleet.devices)} simulated devices.
+IKN Smart Office demo is running: {len(fleet.devices)} simulated devices, running the
+firmware's own application; their office day began at 08:00 WITA and runs 10x fast.
 
   API and docs      {base}/docs
   server health     {base}/readyz     metrics {base}/metrics
@@ -156,8 +208,7 @@ Press Ctrl-C to stop.""",
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     print("stopping...", flush=True)  # noqa: T201
-    fleet.stop()
-    fleet_thread.join(10)
+    fleet_thread.stop()
     gateway.stop()
     server.should_exit = True
     server_thread.join(10)

@@ -11,12 +11,8 @@ import json
 import time
 
 import config
-import ld2410
 import mqtt
-import presence
-import pzem
 import ringbuf
-import scd4x
 import topics
 
 try:
@@ -33,6 +29,17 @@ STATE_FILE = "state.json"
 EPOCH_OFFSET_S = 946684800 if time.gmtime(0)[0] == 2000 else 0
 LED_COLOURS = {"free": (0, 1, 0), "booked": (0, 0, 1), "awaiting_checkin": (1, 1, 0),
                "occupied": (1, 0, 0), "off": (0, 0, 0)}
+
+
+def _heap_free():
+    return gc.mem_free() if hasattr(gc, "mem_free") else 0  # CPython (simulator): unknown
+
+
+def _sleep_ms(ms):
+    if hasattr(time, "sleep_ms"):
+        time.sleep_ms(ms)
+    else:
+        time.sleep(ms / 1000)
 
 
 def epoch_ms():
@@ -57,7 +64,8 @@ def next_boot(path=STATE_FILE):
 class Node:
     """One sensor node."""
 
-    def __init__(self, cfg, machine, network, ntptime=None, rand=None):
+    def __init__(self, cfg, machine, network, ntptime=None, rand=None, home=""):
+        self.home = home  # where state.json and config.json live ("" = the current dir)
         self.cfg = dict(config.DEFAULTS)
         self.cfg.update(cfg)
         cfg = self.cfg
@@ -66,7 +74,7 @@ class Node:
         self._rand = rand
         self.id = cfg["device_id"]
         self.base = cfg["base_topic"]
-        self.boot = next_boot()
+        self.boot = next_boot(home + STATE_FILE)
         self.seq = 0
         self.ring = ringbuf.Ring(cfg["buffer_size"])
         self.synced = False
@@ -194,7 +202,7 @@ class Node:
                 self.rssi = max(-120, min(0, self.wlan.status("rssi")))
             gc.collect()
             fields = {"uptime_s": ticks_diff(ticks_ms(), self.started) // 1000,
-                      "rssi_dbm": self.rssi, "heap_free": gc.mem_free(), "fw": FW,
+                      "rssi_dbm": self.rssi, "heap_free": _heap_free(), "fw": FW,
                       "buffered": len(self.ring), "dropped": self.ring.dropped,
                       "sensor_errors": self.sensor_errors}
             if self.last_error:
@@ -252,9 +260,9 @@ class Node:
             if error:
                 return error
             self.cfg.update(args)
-            stored = config.load()
+            stored = config.load(self.home + "config.json")
             stored.update(args)
-            config.save(stored)
+            config.save(stored, self.home + "config.json")
             return None
         return "unknown command %r" % (cmd,)
 
@@ -271,6 +279,9 @@ class Node:
 
     async def desk(self):
         """PIR and/or LD2410 radar, fused; presence on change and as a keep-alive."""
+        import ld2410  # each kind imports only its own drivers: RAM is scarce
+        import presence
+
         m, cfg = self.m, self.cfg
         pir = m.Pin(cfg["pir_pin"], m.Pin.IN) if cfg["pir_pin"] is not None else None
         uart = None
@@ -311,9 +322,11 @@ class Node:
 
     async def room(self):
         """SCD4x CO2/temperature/humidity (and light) every interval and on large change."""
+        import scd4x
+
         m, cfg = self.m, self.cfg
         bus, scl, sda = cfg["i2c"]
-        sensor = scd4x.SCD4x(m.I2C(bus, scl=m.Pin(scl), sda=m.Pin(sda)), time.sleep_ms)
+        sensor = scd4x.SCD4x(m.I2C(bus, scl=m.Pin(scl), sda=m.Pin(sda)), _sleep_ms)
         adc = m.ADC(m.Pin(cfg["light_adc_pin"])) if cfg["light_adc_pin"] is not None else None
         started, last, last_sent = False, None, None
         while True:
@@ -342,6 +355,8 @@ class Node:
 
     async def energy(self):
         """PZEM-004T meters on one Modbus bus, each with a circuit label."""
+        import pzem
+
         m, cfg = self.m, self.cfg
         uid, tx, rx = cfg["meter_uart"]
         uart = m.UART(uid, baudrate=9600, tx=tx, rx=rx)

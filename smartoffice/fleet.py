@@ -1,0 +1,402 @@
+"""``smartoffice sim``: the firmware's own application, many nodes in one CPython process.
+
+Each node is ``firmware/lib/app.py``'s Node with simulated hardware: PIR levels and LD2410
+frames from a desk occupant's day, an SCD4x whose CO2 rises with the people in its room,
+PZEM meters whose power follows occupancy. The office day (arrivals from 07:30, a lunch
+dip, meetings, some no-shows) runs on a simulated clock that can start at any hour and run
+faster than real time; message timestamps stay real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import threading
+import types
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib"
+WITA = ZoneInfo("Asia/Makassar")
+DESKS_PER_FLOOR = 50
+
+
+def _firmware() -> types.ModuleType:
+    """Import the firmware's app module (pure Python; runs on CPython's asyncio)."""
+    if not FIRMWARE_LIB.is_dir():
+        raise RuntimeError(f"firmware not found at {FIRMWARE_LIB}: run from a source checkout")
+    if str(FIRMWARE_LIB) not in sys.path:
+        sys.path.insert(0, str(FIRMWARE_LIB))
+    import app  # type: ignore[import-not-found]
+
+    return app  # type: ignore[no-any-return]
+
+
+class SimClock:
+    """Simulated WITA wall time for the occupancy model."""
+
+    def __init__(self, start: datetime | None, speed: float) -> None:
+        self._real0 = datetime.now(WITA)
+        self._sim0 = start or self._real0
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return self._sim0 + (datetime.now(WITA) - self._real0) * self.speed
+
+
+@dataclass
+class Occupant:
+    """One desk's person for a day: when they come, lunch, meetings; or a no-show."""
+
+    arrive: float
+    leave: float
+    lunch: float
+    meetings: list[float]
+    no_show: bool
+
+    @classmethod
+    def draw(cls, rnd: random.Random) -> Occupant:
+        return cls(
+            arrive=rnd.gauss(8.0, 0.4),
+            leave=rnd.gauss(16.5, 0.5),
+            lunch=rnd.uniform(11.8, 12.6),
+            meetings=[rnd.uniform(9, 15.5) for _ in range(rnd.randint(0, 3))],
+            no_show=rnd.random() < 0.12,
+        )
+
+    def at_desk(self, t: datetime) -> bool:
+        if self.no_show or t.weekday() >= 5:
+            return False
+        h = t.hour + t.minute / 60
+        if not self.arrive <= h < self.leave:
+            return False
+        if self.lunch <= h < self.lunch + 0.75:
+            return False
+        return not any(m <= h < m + 1 for m in self.meetings)
+
+
+@dataclass
+class Hardware:
+    """Per-node stand-ins for ``machine`` and ``network``, driven by the model."""
+
+    pins: dict[int, int] = field(default_factory=dict)
+    uart_rx: dict[int, bytearray] = field(default_factory=dict)
+    responders: dict[int, Any] = field(default_factory=dict)
+    i2c: dict[int, Any] = field(default_factory=dict)
+
+    def machine(self) -> types.SimpleNamespace:
+        hw = self
+
+        class Pin:
+            IN, OUT, PULL_UP = 0, 1, 2
+
+            def __init__(self, pin_id: int, mode: int | None = None, pull: int | None = None):
+                self.id = pin_id
+
+            def value(self, level: int | None = None) -> int | None:
+                if level is None:
+                    return hw.pins.get(self.id, 0)
+                return None
+
+        class UART:
+            def __init__(self, uid: int, **_: Any) -> None:
+                self.id = uid
+                hw.uart_rx.setdefault(uid, bytearray())
+
+            def read(self, n: int | None = None) -> bytes | None:
+                buf = hw.uart_rx[self.id]
+                if not buf:
+                    return None
+                n = len(buf) if n is None else min(n, len(buf))
+                out = bytes(buf[:n])
+                del buf[:n]
+                return out
+
+            def write(self, data: bytes) -> int:
+                if self.id in hw.responders:
+                    hw.uart_rx[self.id].extend(hw.responders[self.id](bytes(data)))
+                return len(data)
+
+        class I2C:
+            def __init__(self, bus: int, **_: Any) -> None:
+                pass
+
+            def writeto(self, addr: int, buf: bytes) -> None:
+                hw.i2c[addr].write(bytes(buf))
+
+            def readfrom(self, addr: int, n: int) -> bytes:
+                return bytes(hw.i2c[addr].read(n))
+
+        class WDT:
+            def __init__(self, **_: Any) -> None:
+                pass
+
+            def feed(self) -> None:
+                pass
+
+        def reset() -> None:
+            raise asyncio.CancelledError
+
+        return types.SimpleNamespace(Pin=Pin, UART=UART, I2C=I2C, WDT=WDT, ADC=None, reset=reset)
+
+    @staticmethod
+    def network() -> types.SimpleNamespace:
+        class WLAN:
+            def __init__(self, _iface: int) -> None:
+                pass
+
+            def active(self, _on: bool | None = None) -> bool:
+                return True
+
+            def connect(self, *_: str) -> None:
+                pass
+
+            def isconnected(self) -> bool:
+                return True
+
+            def status(self, _what: str | None = None) -> int:
+                return -55
+
+        return types.SimpleNamespace(WLAN=WLAN, STA_IF=0)
+
+
+class SimRoom:
+    """An SCD4x in a room whose CO2 follows the people in it."""
+
+    def __init__(self, scd4x: Any, desks: list[Occupant], clock: SimClock) -> None:
+        self.scd4x, self.desks, self.clock = scd4x, desks, clock
+        self.co2 = 430.0
+        self._cmd = 0
+
+    def people(self) -> int:
+        t = self.clock.now()
+        return sum(1 for o in self.desks if o.at_desk(t)) // 3
+
+    def write(self, buf: bytes) -> None:
+        self._cmd = buf[0] << 8 | buf[1]
+
+    def read(self, n: int) -> bytes:
+        if self._cmd == self.scd4x.DATA_READY:
+            return bytes(self.scd4x.encode_words([0x8006]))
+        target = 430 + 120 * self.people()
+        self.co2 += (target - self.co2) * 0.05
+        t = int((23.5 + 0.2 * self.people() + 45) * 65536 / 175)
+        rh = int(58 * 65536 / 100)
+        return bytes(self.scd4x.encode_words([int(self.co2), t, rh]))
+
+
+class Fleet:
+    """Nodes of one building, each a firmware Node with simulated hardware."""
+
+    def __init__(
+        self,
+        *,
+        building: str,
+        desks: int,
+        host: str,
+        port: int,
+        base: str = "ikn",
+        clock: SimClock | None = None,
+        seed: int = 1,
+        home: Path | None = None,
+    ):
+        self.app = _firmware()
+        import ld2410  # type: ignore[import-not-found]
+        import pzem  # type: ignore[import-not-found]
+        import scd4x  # type: ignore[import-not-found]
+
+        self.ld2410, self.pzem, self.scd4x = ld2410, pzem, scd4x
+        self.clock = clock or SimClock(None, 1.0)
+        self.rnd = random.Random(seed)
+        self.home = home or Path(tempfile.mkdtemp(prefix="ikn-fleet-"))
+        self.base, self.host, self.port = base, host, port
+        self.nodes: list[Any] = []
+        self.devices: list[dict[str, Any]] = []
+        self._drivers: list[Any] = []
+        self._build(building, desks)
+
+    def _node(
+        self, device_id: str, kind: str, space: dict[str, str], hw: Hardware, **cfg: Any
+    ) -> None:
+        home = self.home / device_id
+        home.mkdir(parents=True, exist_ok=True)
+        config = {
+            "device_id": device_id,
+            "kind": kind,
+            "mqtt_host": self.host,
+            "mqtt_port": self.port,
+            "base_topic": self.base,
+            "wdt_ms": 0,
+            "heartbeat_s": 120,
+            **cfg,
+        }
+        node = self.app.Node(
+            config, hw.machine(), hw.network(), None, rand=self.rnd.random, home=f"{home}/"
+        )
+        self.nodes.append(node)
+        self.devices.append({"id": device_id, "kind": kind, "space": space})
+
+    def _build(self, building: str, desks: int) -> None:
+        floors = max(1, -(-desks // DESKS_PER_FLOOR))
+        for f in range(1, floors + 1):
+            on_floor = min(DESKS_PER_FLOOR, desks - (f - 1) * DESKS_PER_FLOOR)
+            zone_people: dict[str, list[Occupant]] = {}
+            for d in range(on_floor):
+                zone = f"f{f}-{'north' if d < on_floor / 2 else 'south'}"
+                occupant = Occupant.draw(self.rnd)
+                zone_people.setdefault(zone, []).append(occupant)
+                hw = Hardware()
+                self._drivers.append((occupant, hw))
+                self._node(
+                    f"desk-f{f}-{d + 1:03d}",
+                    "desk",
+                    _space(building, f, zone, f"d-{f}-{d + 1:03d}", "desk"),
+                    hw,
+                    pir_pin=4,
+                    radar_uart=[1, 17, 16],
+                    hold_s=120,
+                )
+                if d % 10 == 0:
+                    rhw = Hardware()
+                    rhw.i2c[0x62] = SimRoom(self.scd4x, zone_people[zone], self.clock)
+                    self._node(
+                        f"room-f{f}-{d // 10 + 1:02d}",
+                        "room",
+                        _space(building, f, zone, f"r-{f}-{d // 10 + 1:02d}", "room"),
+                        rhw,
+                        i2c=[0, 22, 21],
+                    )
+            for zone, people in zone_people.items():
+                ehw = Hardware()
+                ehw.responders[2] = self._meters(people)
+                self._node(
+                    f"em-{building}-{zone}",
+                    "energy",
+                    _space(building, f, zone, zone, "zone"),
+                    ehw,
+                    meter_uart=[2, 17, 16],
+                    meters=[
+                        {"address": 1, "circuit": "lighting"},
+                        {"address": 2, "circuit": "hvac"},
+                        {"address": 3, "circuit": "plugs"},
+                    ],
+                )
+
+    def _meters(self, people: list[Occupant]) -> Any:
+        counters = {1: 2.0e5, 2: 9.0e5, 3: 3.0e5}
+        last = [datetime.now(WITA)]
+
+        def respond(request: bytes) -> bytes:
+            address = request[0]
+            t = self.clock.now()
+            present = sum(1 for o in people if o.at_desk(t))
+            working = 7 <= t.hour < 18 and t.weekday() < 5
+            power = {
+                1: 300 + (900 if working else 0),
+                2: 1500 + 5000 * min(1, present / 10),
+                3: 150 + 60 * present,
+            }[address]
+            now = datetime.now(WITA)
+            counters[address] += power * (now - last[0]).total_seconds() / 3600 / 3
+            last[0] = now
+            return bytes(
+                self.pzem.encode_reply(
+                    address, 229.0, power / 229.0, power, int(counters[address]), 50.0, 0.95
+                )
+            )
+
+        return respond
+
+    def registry(self, gateway: str) -> dict[str, Any]:
+        """A registry document for ``smartoffice registry import``."""
+        return {"gateways": [gateway], "devices": [{**d, "gateway": gateway} for d in self.devices]}
+
+    async def _drive(self) -> None:
+        """Feed each desk's PIR and radar from its occupant, ten times a second."""
+        frame = self.ld2410.frame
+        while True:
+            t = self.clock.now()
+            for occupant, hw in self._drivers:
+                here = occupant.at_desk(t)
+                hw.pins[4] = 1 if here and self.rnd.random() < 0.3 else 0
+                if here:
+                    hw.uart_rx.setdefault(1, bytearray()).extend(
+                        frame(self.ld2410.STILL, 0, 0, 80, 40, 80)
+                    )
+                else:
+                    hw.uart_rx.setdefault(1, bytearray()).extend(frame(self.ld2410.NONE))
+            await asyncio.sleep(0.1)
+
+    async def run(self, stop: asyncio.Event | None = None, stagger_s: float = 0.005) -> None:
+        """Run every node (and the occupants) until ``stop`` is set."""
+        tasks = [asyncio.create_task(self._drive())]
+        for node in self.nodes:
+            tasks.append(asyncio.create_task(node.run()))
+            await asyncio.sleep(stagger_s)  # do not connect them all in the same instant
+        try:
+            await (stop.wait() if stop else asyncio.Future())
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for node in self.nodes:
+                if node.client is not None:
+                    await node.client.disconnect()
+
+
+def _space(building: str, floor: int, zone: str, space: str, kind: str) -> dict[str, str]:
+    return {
+        "building": building,
+        "floor": f"f{floor}",
+        "zone": zone,
+        "space": space,
+        "space_kind": kind,
+    }
+
+
+def parse_start(text: str | None) -> datetime | None:
+    """``08:00`` (today, WITA) or an ISO time; None keeps the real time."""
+    if not text:
+        return None
+    if len(text) <= 5:
+        h, m = (int(x) for x in text.split(":"))
+        today = datetime.now(WITA).replace(hour=h, minute=m, second=0, microsecond=0)
+        return today if today.weekday() < 5 else today + timedelta(days=7 - today.weekday())
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=WITA)
+
+
+class FleetThread:
+    """Run a fleet on its own event loop thread (for the demo)."""
+
+    def __init__(self, fleet: Fleet, stagger_s: float = 0.005) -> None:
+        self.fleet = fleet
+        self.stagger_s = stagger_s
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="fleet", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            await self.fleet.run(self._stop, self.stagger_s)
+
+        self._loop.run_until_complete(main())
+        self._loop.close()
+
+    def start(self) -> None:
+        """Start the nodes."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop every node (each disconnects cleanly) and wait."""
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)

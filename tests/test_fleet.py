@@ -1,0 +1,68 @@
+"""`smartoffice sim`: the firmware's own Node, many per process, speaks the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contracts.payloads import parse_status, parse_uplink
+from server.registry.service import parse_doc
+from smartoffice.fleet import Fleet, SimClock, parse_start
+from tests.harness.services import Service
+
+
+def test_fleet_publishes_only_valid_messages(
+    mosquitto: Service, unique_name: str, tmp_path: Path
+) -> None:
+    seen: list[tuple[str, bytes]] = []
+    obs = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"obs-{unique_name}", protocol=paho.MQTTv311
+    )
+    subscribed = threading.Event()
+    obs.on_subscribe = lambda *_: subscribed.set()
+    obs.on_message = lambda _c, _u, m: seen.append((m.topic, m.payload))
+    obs.connect("127.0.0.1", mosquitto.port)
+    obs.loop_start()
+    obs.subscribe(f"{unique_name}/#", 1)
+    assert subscribed.wait(5)
+    # Mid-morning of a working day, twenty simulated minutes a second.
+    fleet = Fleet(
+        building="kemenpan-a",
+        desks=20,
+        host="127.0.0.1",
+        port=mosquitto.port,
+        base=unique_name,
+        clock=SimClock(parse_start("09:30"), 1200),
+        home=tmp_path,
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(6, stop.set)
+        await fleet.run(stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        obs.loop_stop()
+        obs._reset_sockets()
+
+    doc = parse_doc(fleet.registry("gw-a"))
+    assert len(doc.devices) == 20 + 2 + 2  # desks, a room per ten desks, a meter per zone
+    streams: dict[str, int] = {}
+    for topic, payload in seen:
+        kind = topic.rsplit("/", 1)[1]
+        if kind == "status":
+            parse_status(payload)
+        else:
+            parse_uplink(kind, payload)
+        streams[kind] = streams.get(kind, 0) + 1
+    assert streams["status"] >= 24
+    assert streams["presence"] >= 20 and streams["env"] >= 2 and streams["energy"] >= 6
+    occupied = [parse_uplink("presence", p).occupied for t, p in seen if t.endswith("/presence")]
+    assert any(occupied)  # people are at their desks at 09:30
+    assert sum(n.sensor_errors for n in fleet.nodes) == 0
