@@ -2,7 +2,7 @@
 
 import json
 
-DEFAULTS = {
+DEFAULTS = {  # type: dict
     "device_id": "",
     "kind": "desk",  # desk | room | energy
     "wifi_ssid": "",

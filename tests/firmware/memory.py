@@ -17,7 +17,6 @@ import gc, asyncio, json, sys, hostsim, machine, network, ntptime, app, config, 
 gc.collect()
 after_import = gc.mem_free()
 node = app.Node(config.load(), machine, network, ntptime)
-samples = []
 async def main():
     asyncio.create_task(node.run())
     steps = int(sys.argv[1])
@@ -29,8 +28,8 @@ async def main():
         await asyncio.sleep(0.1)
         if i % 20 == 0:
             gc.collect()
-            samples.append(gc.mem_free())
-    print(json.dumps({"after_import": after_import, "samples": samples, "seq": node.seq,
+            print("free", gc.mem_free())  # one line each: no big string at the end
+    print(json.dumps({"after_import": after_import, "seq": node.seq,
                       "dropped": node.ring.dropped, "errors": node.sensor_errors}))
 asyncio.run(main())
 """
@@ -63,4 +62,7 @@ def run(workdir: Path, *, broker_port: int, heap: str, steps: int) -> dict[str, 
     )
     if proc.returncode != 0:
         raise AssertionError(f"node failed under {heap} heap:\n{proc.stdout[-2000:]}\n{proc.stderr}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    lines = proc.stdout.strip().splitlines()
+    result = dict(json.loads(lines[-1]))
+    result["samples"] = [int(line.split()[1]) for line in lines if line.startswith("free ")]
+    return result
