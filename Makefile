@@ -2,6 +2,9 @@
 PY ?= python3
 BIN := .venv/bin
 STAMP := .venv/.installed-stamp
+# MicroPython's ESP32 stubs stand in for CPython's standard library when the firmware is
+# type-checked; they live apart from the venv so they never shadow CPython's.
+TYPINGS := .typings/.installed-stamp
 
 .PHONY: demo test lint services bench asyncapi clean
 
@@ -13,13 +16,19 @@ $(STAMP): pyproject.toml scripts/bootstrap-python.sh
 demo: $(STAMP)
 	$(BIN)/smartoffice demo
 
+$(TYPINGS): $(STAMP)
+	rm -rf .typings
+	$(BIN)/pip install -q --target .typings 'micropython-esp32-stubs==1.29.*'
+	touch $(TYPINGS)
+
 services:
 	scripts/ensure-services.sh
 
-lint: $(STAMP)
+lint: $(STAMP) $(TYPINGS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --config-file firmware/mypy.ini
 
 ## every check: lint, types, and the tests against private real services
 test: $(STAMP) services lint
@@ -33,4 +42,4 @@ asyncapi: $(STAMP)
 	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.yaml
 
 clean:
-	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .typings var .mypy_cache .ruff_cache .pytest_cache

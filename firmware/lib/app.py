@@ -15,13 +15,7 @@ import mqtt
 import ringbuf
 import topics
 
-try:
-    from time import ticks_add, ticks_diff, ticks_ms
-except ImportError:  # CPython (the fleet simulator)
-    from mqtt import ticks_diff, ticks_ms
-
-    def ticks_add(a, b):
-        return a + b
+from ticks import ticks_add, ticks_diff, ticks_ms
 
 FW = "1.0.0"
 STATE_FILE = "state.json"
@@ -109,7 +103,7 @@ class Node:
                            "kind": self.cfg["kind"]})
 
     def _jitter(self, seconds):
-        r = self._rand() if self._rand else (ticks_ms() % 1000) / 1000
+        r = self._rand() if self._rand else (ticks_diff(ticks_ms(), 0) % 1000) / 1000
         return seconds * (0.5 + r / 2)
 
     async def _nap(self, name, seconds):
@@ -328,7 +322,7 @@ class Node:
         bus, scl, sda = cfg["i2c"]
         sensor = scd4x.SCD4x(m.I2C(bus, scl=m.Pin(scl), sda=m.Pin(sda)), _sleep_ms)
         adc = m.ADC(m.Pin(cfg["light_adc_pin"])) if cfg["light_adc_pin"] is not None else None
-        started, last, last_sent = False, None, None
+        started, last, last_sent = False, None, ticks_ms()
         while True:
             now = ticks_ms()
             self.alive["sensor"] = now
@@ -412,7 +406,7 @@ def main():
     try:
         import ntptime
     except ImportError:
-        ntptime = None
+        ntptime = None  # type: ignore[assignment]
     cfg = config.load()
     if cfg["reset_pin"] is not None and factory_reset(machine, cfg["reset_pin"]):
         machine.reset()

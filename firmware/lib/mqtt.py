@@ -8,15 +8,11 @@ import asyncio
 import struct
 
 try:
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython
-    import time
+    from typing import Any
+except ImportError:  # MicroPython has no typing module; the name is only for mypy
+    Any = object  # type: ignore[assignment]
 
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+from ticks import ticks_diff, ticks_ms
 
 
 CONNECT, CONNACK, PUBLISH, PUBACK = 0x10, 0x20, 0x30, 0x40
@@ -60,13 +56,13 @@ class Client:
         self.clean = clean
         self.on_message = on_message
         self.connected = False
-        self._reader = None
-        self._writer = None
+        self._reader = None  # type: Any
+        self._writer = None  # type: Any
         self._lock = asyncio.Lock()
         self._pid = 0
-        self._waiting = {}  # packet id -> Event
+        self._waiting = {}  # type: dict  # packet id -> Event
         self._tasks = []
-        self._last_rx = 0
+        self._last_rx = ticks_ms()
 
     async def connect(self, timeout_s=10):
         """Open the connection and log in; raises MQTTError or OSError."""

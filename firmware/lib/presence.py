@@ -5,12 +5,7 @@ detected for ``hold_ms`` (default 2 minutes), so a person sitting still and typi
 not reported gone when the PIR stops seeing motion.
 """
 
-try:
-    from time import ticks_diff
-except ImportError:  # CPython (simulator, tests): plain integers that never wrap
-
-    def ticks_diff(a, b):
-        return a - b
+from ticks import ticks_diff
 
 HOLD_MS = 120_000
 
