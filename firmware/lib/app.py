@@ -322,6 +322,13 @@ class Node:
         bus, scl, sda = cfg["i2c"]
         sensor = scd4x.SCD4x(m.I2C(bus, scl=m.Pin(scl), sda=m.Pin(sda)), _sleep_ms)
         adc = m.ADC(m.Pin(cfg["light_adc_pin"])) if cfg["light_adc_pin"] is not None else None
+        door = None
+        if cfg["door_pins"]:
+            import doorcount
+
+            door = doorcount.DoorCounter()
+            beams = [m.Pin(p, m.Pin.IN) for p in cfg["door_pins"]]
+            asyncio.create_task(self._count_people(door, beams))
         started, last, last_sent = False, None, ticks_ms()
         while True:
             now = ticks_ms()
@@ -346,6 +353,13 @@ class Node:
                 self.fault("scd4x", exc)
                 started = started and not isinstance(exc, OSError)
             await asyncio.sleep(1)
+
+    async def _count_people(self, door, beams):
+        """Sample the door beams every 20 ms; publish ``people`` when the count changes."""
+        while True:
+            if door.update(ticks_ms(), beams[0].value(), beams[1].value()):
+                self.enqueue("people", {"count": door.count})
+            await asyncio.sleep(0.02)
 
     async def energy(self):
         """PZEM-004T meters on one Modbus bus, each with a circuit label."""

@@ -29,6 +29,7 @@ DEFAULTS = {  # type: dict
     "co2_delta": 100,
     "temp_delta": 1.0,
     "light_adc_pin": None,
+    "door_pins": None,  # [outer, inner]: two beams across the door count people
     # energy
     "meter_uart": None,  # [uart id, tx, rx]
     "meters": [],  # [{"address": 1, "circuit": "total"}]

@@ -38,14 +38,17 @@ class MicroPython:
     def __init__(self, heap: str | None = None) -> None:
         self.heap = heap
 
-    def run(self, script: str, timeout: float = 60) -> Any:
-        """Run ``script``; its last output line is JSON and is returned decoded."""
+    def run(
+        self, script: str, timeout: float = 60, cwd: Path | None = None, host: bool = False
+    ) -> Any:
+        """Run ``script`` (with the host stand-ins if ``host``); its last output line is
+        JSON and is returned decoded."""
         argv = [micropython_binary()]
         if self.heap:
             argv += ["-X", f"heapsize={self.heap}"]
         proc = subprocess.run(
             [*argv, "-c", script], capture_output=True, text=True, timeout=timeout,
-            env=mp_env(),
+            env=mp_env(host=host), cwd=cwd,
         )
         if proc.returncode != 0:
             raise AssertionError(f"MicroPython failed:\n{proc.stdout}\n{proc.stderr}")

@@ -133,3 +133,23 @@ print(json.dumps(log))
         [121999, False, True, "mmwave", 95],
         [122000, True, False, "mmwave", None],  # 2 min after the last detection
     ]
+
+
+def test_door_counter_counts_crossings_not_glances(mpy: MicroPython) -> None:
+    out = mpy.run("""
+import json, doorcount
+d = doorcount.DoorCounter(window_ms=1500)
+log = []
+def step(t, outer, inner):
+    if d.update(t, outer, inner):
+        log.append([t, d.count])
+# in, in, a glance (outer only, then nothing), out, an out when empty is ignored
+for t0 in (0, 5000):
+    step(t0, 1, 0); step(t0 + 200, 1, 1); step(t0 + 400, 0, 1); step(t0 + 600, 0, 0)
+step(10000, 1, 0); step(10200, 0, 0); step(13000, 0, 0)
+step(15000, 0, 1); step(15200, 1, 1); step(15400, 1, 0); step(15600, 0, 0)
+for t0 in (20000, 25000, 30000):
+    step(t0, 0, 1); step(t0 + 200, 1, 1); step(t0 + 400, 0, 0)
+print(json.dumps({"log": log, "count": d.count}))
+""")
+    assert out == {"log": [[200, 1], [5200, 2], [15200, 1], [20200, 0]], "count": 0}

@@ -134,9 +134,16 @@ import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, sims
 sensor = simsensors.SCD4x(co2=650, temp_c=24.5, rh_pct=58.0)
 hostsim.i2c_devices[0x62] = sensor
 node = app.Node(config.load(), machine, network, ntptime)
+async def walk_in():
+    for _ in range(2):  # two people cross the door beams, outer then inner
+        for outer, inner in ((1, 0), (1, 1), (0, 1), (0, 0)):
+            hostsim.pins[32], hostsim.pins[33] = outer, inner
+            await asyncio.sleep(0.1)
 async def main():
     asyncio.create_task(node.run())
-    await asyncio.sleep(3)
+    await asyncio.sleep(1)
+    await walk_in()
+    await asyncio.sleep(1)
     sensor.corrupt = True  # a bad CRC on the bus: refused, counted, not published
     await asyncio.sleep(2)
     sensor.corrupt = False
@@ -177,13 +184,15 @@ def _run_to_end(tmp_path: Path, scenario: str, cfg: dict[str, Any], port: int
     return obs, json.loads(out.strip().splitlines()[-1])
 
 
-def test_room_node_survives_bad_crc_and_a_silent_sensor(
+def test_room_node_counts_people_and_survives_bad_crc_and_a_silent_sensor(
     mosquitto: Service, unique_name: str, tmp_path: Path
 ) -> None:
     cfg = {"device_id": f"room-{unique_name}", "kind": "room", "base_topic": unique_name,
            "mqtt_host": "127.0.0.1", "mqtt_port": mosquitto.port, "i2c": [0, 22, 21],
+           "door_pins": [32, 33],
            "env_interval_s": 60, "co2_delta": 100, "heartbeat_s": 2, "wdt_ms": 4000}
     obs, result = _run_to_end(tmp_path, ROOM_SCENARIO, cfg, mosquitto.port)
+    assert [p.count for p in obs.uplinks("people")] == [1, 2]
     env = obs.uplinks("env")
     # the first reading, then only the large change: the interval (60 s) never came round
     assert [round(e.co2_ppm) for e in env] == [650, 1400]

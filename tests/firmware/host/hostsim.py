@@ -12,3 +12,4 @@ rssi = -58
 ntp_ok = True
 wdt = {"timeout": None, "feeds": 0, "last": None, "expired": False}
 resets = []
+pin_error = None  # an exception Pin.value() raises (a driver that crashes)

@@ -15,6 +15,8 @@ class Pin:
         self.mode = mode
 
     def value(self, level=None):
+        if hostsim.pin_error is not None:
+            raise hostsim.pin_error
         if level is None:
             return hostsim.pins.get(self.id, 0)
         hostsim.outputs[self.id] = level
