@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from tests.firmware.conftest import MicroPython
-from tests.firmware.test_node import run_node
-from tests.harness.services import free_port
+from tests.firmware.test_node import Observer, run_node
+from tests.harness.services import Service, free_port, wait_for
 
 BACKOFF = """
 import asyncio, json, hostsim, machine, network, ntptime, app, config
@@ -77,3 +77,32 @@ wiped = app.factory_reset(machine, 0, hold_ms=200), files()
 print(json.dumps({"kept": kept, "wiped": wiped}))
 """, cwd=tmp_path, host=True)
     assert out == {"kept": [False, ["config.json", "state.json"]], "wiped": [True, []]}
+
+
+REBOOT = """
+import asyncio, json, hostsim, machine, network, ntptime, app, config
+node = app.Node(config.load(), machine, network, ntptime)
+try:
+    asyncio.run(node.run())
+finally:
+    print(json.dumps({"resets": len(hostsim.resets), "buffered": len(node.ring)}))
+"""
+
+
+def test_reboot_command_is_acknowledged_before_the_reset(
+    tmp_path: Path, mosquitto: Service, unique_name: str
+) -> None:
+    cfg = {"device_id": f"desk-{unique_name}", "base_topic": unique_name, "pir_pin": 4,
+           "mqtt_host": "127.0.0.1", "mqtt_port": mosquitto.port, "wdt_ms": 0}
+    obs = Observer(mosquitto.port, f"{unique_name}/v1/dev/{cfg['device_id']}")
+    proc = run_node(tmp_path, REBOOT, cfg)
+    try:
+        wait_for(lambda: obs.uplinks("presence"), "node never came up")
+        obs.publish(f"{unique_name}/v1/dev/{cfg['device_id']}/down/cmd",
+                    {"v": 1, "cmd_id": "r1", "cmd": "reboot"})
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        obs.close()
+    assert [(a.cmd_id, a.ok) for a in obs.uplinks("ack")] == [("r1", True)]
+    assert json.loads(out.strip().splitlines()[-1]) == {"resets": 1, "buffered": 0}
