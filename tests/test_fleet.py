@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
-
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.payloads import parse_status, parse_uplink
 from server.registry.service import parse_doc
 from smartoffice.fleet import Fleet, SimClock, parse_start
+from tests.harness.observer import Observer
 from tests.harness.services import Service
 
 
 def test_fleet_publishes_only_valid_messages(
     mosquitto: Service, unique_name: str, tmp_path: Path
 ) -> None:
-    seen: list[tuple[str, bytes]] = []
-    obs = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"obs-{unique_name}", protocol=paho.MQTTv311
-    )
-    subscribed = threading.Event()
-    obs.on_subscribe = lambda *_: subscribed.set()
-    obs.on_message = lambda _c, _u, m: seen.append((m.topic, m.payload))
-    obs.connect("127.0.0.1", mosquitto.port)
-    obs.loop_start()
-    obs.subscribe(f"{unique_name}/#", 1)
-    assert subscribed.wait(5)
+    obs = Observer(mosquitto.port, unique_name)
+    seen = obs.messages
     # Mid-morning of a working day, twenty simulated minutes a second.
     fleet = Fleet(
         building="kemenpan-a",
@@ -48,8 +36,7 @@ def test_fleet_publishes_only_valid_messages(
     try:
         asyncio.run(run())
     finally:
-        obs.loop_stop()
-        obs._reset_sockets()
+        obs.close()
 
     doc = parse_doc(fleet.registry("gw-a"))
     assert len(doc.devices) == 20 + 2 + 2  # desks, a room per ten desks, a meter per zone

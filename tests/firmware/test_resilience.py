@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.firmware.conftest import MicroPython
-from tests.firmware.test_node import Observer, run_node
+from tests.firmware.test_node import run_node
+from tests.harness.observer import Observer
 from tests.harness.services import Service, free_port, wait_for
 
 BACKOFF = """
