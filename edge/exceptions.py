@@ -1,8 +1,7 @@
 """Errors of the edge gateway.
 
 EdgeError
- ├── UplinkError      the server did not take a batch (retryable unless ``permanent``)
- └── RegistryUnavailable  no registry snapshot from the server nor on disk
+ └── UplinkError      the server did not take a batch (retryable unless ``permanent``)
 """
 
 
@@ -17,7 +16,3 @@ class UplinkError(EdgeError):
         super().__init__(message)
         self.status = status
         self.permanent = permanent
-
-
-class RegistryUnavailable(EdgeError):
-    """The gateway has never had a registry snapshot."""

@@ -79,7 +79,6 @@ class MqttLink:
         self._will, self._online = will, online
         self.connected = False
         """True once connected and subscribed."""
-        self.connects = 0
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself."""
@@ -112,7 +111,6 @@ class MqttLink:
         if reason.is_failure:
             logger.error("MQTT broker refused the connection: %s", reason)
             return
-        self.connects += 1
         client.subscribe([(topic, 1) for topic in self._subscriptions])
         client.publish(self._online[0], self._online[1], qos=1, retain=True)
         logger.info("connected to MQTT broker %s:%s", self._host, self._port)

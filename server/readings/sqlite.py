@@ -128,10 +128,7 @@ class SQLiteReadingStore:
         check_query(stream, field)
         conds, params = _where(stream, where)
         value = f"json_extract(fields, '$.{field}')"
-        bucket = (
-            f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}"
-            f" + {window.offset_ms}"
-        )
+        bucket = _bucket(window)
         base = f"FROM readings WHERE {conds} AND ts >= ? AND ts < ? AND {value} IS NOT NULL"
         params += [window.start_ms, window.end_ms]
         if agg in ("first", "last"):
@@ -151,10 +148,7 @@ class SQLiteReadingStore:
         """Number of readings per window."""
         check_query(stream)
         conds, params = _where(stream, where)
-        bucket = (
-            f"((ts - {window.offset_ms}) / {window.every_ms}) * {window.every_ms}"
-            f" + {window.offset_ms}"
-        )
+        bucket = _bucket(window)
         rows = await self._run(
             f"SELECT {bucket} AS b, count(*) FROM readings WHERE {conds} AND ts >= ? AND ts < ?"
             " GROUP BY b ORDER BY b",
@@ -170,6 +164,12 @@ class SQLiteReadingStore:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+
+def _bucket(window: Window) -> str:
+    """SQL for the start of the window holding ``ts`` (integers only, from the Window)."""
+    off, every = window.offset_ms, window.every_ms
+    return f"((ts - {off}) / {every}) * {every} + {off}"
 
 
 def _space_values(r: StoredReading) -> tuple[str | None, ...]:

@@ -132,10 +132,6 @@ class Window:
         """Offset of window boundaries from the epoch, normalised to [0, every)."""
         return int(self.offset.total_seconds() * 1000) % self.every_ms
 
-    def bucket(self, ts_ms: int) -> int:
-        """Start of the window holding ``ts_ms``."""
-        return (ts_ms - self.offset_ms) // self.every_ms * self.every_ms + self.offset_ms
-
 
 class ReadingStore(Protocol):
     """Where readings are written and queried."""
