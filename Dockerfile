@@ -8,7 +8,7 @@ COPY edge edge
 COPY server server
 COPY smartoffice smartoffice
 RUN pip install . && useradd --system --uid 10001 --home /var/lib/smartoffice smartoffice \
-    && mkdir -p /var/lib/smartoffice && chown smartoffice /var/lib/smartoffice
+    && mkdir -p /var/lib/smartoffice/broker && chown -R smartoffice /var/lib/smartoffice
 USER smartoffice
 WORKDIR /var/lib/smartoffice
 ENTRYPOINT ["smartoffice"]

@@ -32,6 +32,11 @@ class DeviceEntry(BaseModel):
     device_id: str = Field(pattern=DEVICE_ID_PATTERN)
     kind: NodeKind
     space: SpaceRef | None = Field(default=None, description="None while unassigned.")
+    mqtt_hash: str | None = Field(
+        default=None,
+        description="The device's broker password in Mosquitto's PBKDF2-SHA512 ($7$) format; "
+        "the gateway writes it to the broker's password file.",
+    )
 
 
 class RegistrySnapshot(BaseModel):

@@ -78,6 +78,32 @@ class Topics:
         self._check_device(gateway_id)
         return f"{self._root}/gw/{gateway_id}/status"
 
+    def device_up_filter(self, device_id: str) -> str:
+        """Every uplink stream of one device (what its ACL lets it publish)."""
+        self._check_device(device_id)
+        return f"{self._root}/dev/{device_id}/up/#"
+
+    def device_down_filter(self, device_id: str) -> str:
+        """Every downlink channel of one device (what its ACL lets it read)."""
+        self._check_device(device_id)
+        return f"{self._root}/dev/{device_id}/down/#"
+
+    @property
+    def down_filter(self) -> str:
+        """Every device's downlink channels (what a gateway may publish)."""
+        return f"{self._root}/dev/+/down/#"
+
+    @property
+    def all_uplink_filter(self) -> str:
+        """Every device's uplink streams, for ACLs (``#`` rather than one level)."""
+        return f"{self._root}/dev/+/up/#"
+
+    def down(self, device_id: str, channel: str) -> str:
+        """A device's ``down/cmd`` or ``down/state`` topic."""
+        if channel not in ("cmd", "state"):
+            raise TopicError(f"unknown downlink channel {channel!r}; expected cmd or state")
+        return self.down_cmd(device_id) if channel == "cmd" else self.down_state(device_id)
+
     @property
     def uplink_filter(self) -> str:
         """Subscription filter matching every device's uplink streams."""

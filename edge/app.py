@@ -14,7 +14,9 @@ import httpx
 
 from contracts.payloads import GatewayStatus
 from contracts.topics import Topics
+from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
+from edge.downlink import DownlinkPoller
 from edge.health import HealthServer
 from edge.metrics import EdgeMetrics
 from edge.mqtt import MqttLink
@@ -46,10 +48,22 @@ class Gateway:
             timeout=settings.uplink_timeout_s,
             verify=verify,
         )
+        self.broker_files: BrokerFiles | None = None
+        if settings.broker_passwd_file and settings.broker_acl_file and settings.mqtt_password:
+            self.broker_files = BrokerFiles(
+                passwd_path=settings.broker_passwd_file,
+                acl_path=settings.broker_acl_file,
+                topics=self.topics,
+                gateway_username=settings.mqtt_login or settings.gateway_id,
+                gateway_password=settings.mqtt_password.get_secret_value(),
+                reload_pid_file=settings.broker_reload_pid_file,
+                reload_command=settings.broker_reload_command,
+            )
         self.registry = RegistryCache(
             http=self.http,
             path=settings.data_dir / "registry.json",
             refresh_s=settings.registry_refresh_s,
+            on_change=self.broker_files.apply if self.broker_files else None,
         )
         self.uplink = Uplink(
             outbox=self.outbox,
@@ -65,7 +79,7 @@ class Gateway:
             client_id=settings.gateway_id,
             host=settings.mqtt_host,
             port=settings.mqtt_port,
-            username=settings.mqtt_username,
+            username=settings.mqtt_login,
             password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
             tls=settings.mqtt_tls,
             ca_file=settings.mqtt_ca_file,
@@ -83,6 +97,12 @@ class Gateway:
             ack=self.mqtt.ack,
             outbox_max=settings.outbox_max_readings,
             on_enqueued=self.uplink.notify,
+        )
+        self.downlink = DownlinkPoller(
+            http=self.http,
+            topics=self.topics,
+            publish=lambda topic, payload, retain: self.mqtt.publish(topic, payload, retain=retain),
+            wait_s=settings.downlink_wait_s,
         )
         self.http_server = HealthServer(
             host=settings.http_host,
@@ -105,12 +125,14 @@ class Gateway:
         self.pipeline.start()
         self.uplink.start()
         self.mqtt.start()
+        self.downlink.start()
         logger.info(
             "gateway %s started; health on :%d", self.settings.gateway_id, self.http_server.port
         )
 
     def stop(self) -> None:
         """Stop taking messages first, then the senders, then close the outbox."""
+        self.downlink.stop()
         self.mqtt.stop()
         self.pipeline.stop()
         self.uplink.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,5 +43,36 @@ class EdgeSettings(BaseSettings):
     backoff_max_s: float = 60.0
     registry_refresh_s: float = 60.0
 
+    broker_passwd_file: Path | None = None
+    """Mosquitto's ``password_file``: when set (with the ACL file), the gateway writes both
+    from the registry and has Mosquitto reload them."""
+    broker_acl_file: Path | None = None
+    broker_reload_pid_file: Path | None = None
+    """Mosquitto's pid file: the gateway sends SIGHUP to reload the files."""
+    broker_reload_command: str | None = None
+    """Or a command that reloads Mosquitto, e.g. ``systemctl reload mosquitto``."""
+    downlink_wait_s: float = 20.0
+    """How long one poll for commands waits at the server (the long poll)."""
+
     http_host: str = "127.0.0.1"
     http_port: int = 9100
+
+    @model_validator(mode="after")
+    def _broker_files(self) -> EdgeSettings:
+        if (self.broker_passwd_file is None) != (self.broker_acl_file is None):
+            raise ValueError(
+                "set both SMARTOFFICE_EDGE_BROKER_PASSWD_FILE and _ACL_FILE, or neither"
+            )
+        if self.broker_passwd_file is not None and self.mqtt_password is None:
+            raise ValueError(
+                "SMARTOFFICE_EDGE_MQTT_PASSWORD is required when the gateway writes the broker's "
+                "password file (its own login goes into it)"
+            )
+        return self
+
+    @property
+    def mqtt_login(self) -> str | None:
+        """The gateway's broker username: the configured one, else its id if it has a password."""
+        if self.mqtt_username:
+            return self.mqtt_username
+        return self.gateway_id if self.mqtt_password else None

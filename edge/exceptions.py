@@ -1,7 +1,8 @@
 """Errors of the edge gateway.
 
 EdgeError
- └── UplinkError      the server did not take a batch (retryable unless ``permanent``)
+ ├── UplinkError      the server did not take a batch (retryable unless ``permanent``)
+ └── BrokerFilesError the broker's password/ACL files could not be written or reloaded
 """
 
 
@@ -16,3 +17,7 @@ class UplinkError(EdgeError):
         super().__init__(message)
         self.status = status
         self.permanent = permanent
+
+
+class BrokerFilesError(EdgeError):
+    """Mosquitto's password or ACL file could not be written, or Mosquitto not reloaded."""

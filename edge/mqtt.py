@@ -101,9 +101,21 @@ class MqttLink:
         if qos > 0:
             self._client.ack(mid, qos)
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Publish a message (used for downlink and the gateway's status)."""
-        self._client.publish(topic, payload, qos=qos, retain=retain)
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, timeout_s: float = 10.0
+    ) -> bool:
+        """Publish at QoS 1 and wait for the broker's PUBACK.
+
+        Returns False when not connected or when no acknowledgement came in time.
+        """
+        if not self.connected:
+            return False
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout=timeout_s)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
 
     def _on_connect(
         self, client: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,12 +23,22 @@ UNKNOWN_REFRESH_MIN_S = 5.0
 class RegistryCache:
     """Device lookups from the newest snapshot, refreshed in the background."""
 
-    def __init__(self, *, http: httpx.Client, path: Path, refresh_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx.Client,
+        path: Path,
+        refresh_s: float,
+        on_change: Callable[[RegistrySnapshot], object] | None = None,
+    ) -> None:
         self._http = http
+        self._on_change = on_change
         self._path = path
         self._refresh_s = refresh_s
         self._devices: dict[str, DeviceEntry] = {}
         self.version: str | None = None
+        self.snapshot: RegistrySnapshot | None = None
+        self._applied: str | None = None
         self.fetched_ms: int | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -72,6 +83,14 @@ class RegistryCache:
     def _use(self, snap: RegistrySnapshot) -> None:
         self._devices = snap.by_id()
         self.version = snap.version
+        self.snapshot = snap
+        if self._on_change is not None and snap.version != self._applied:
+            try:
+                self._on_change(snap)
+                self._applied = snap.version
+            except Exception:
+                # The snapshot still serves validation; the next refresh tries again.
+                logger.exception("applying registry %s failed", snap.version)
 
     def start(self) -> None:
         """Refresh now and then every ``refresh_s`` (or sooner on an unknown device)."""

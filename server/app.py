@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from server.audit.routes import router as audit_router
+from server.auth.routes import router as auth_router
+from server.auth.tokens import LocalTokens, OidcVerifier
 from server.config import ServerSettings
 from server.db import Database, init_schema
-from server.exceptions import DatabaseError, QueryError, RegistryError, StoreError
+from server.deps import Public
+from server.exceptions import (
+    AuthError,
+    ConflictError,
+    DatabaseError,
+    LayoutError,
+    NotFoundError,
+    QueryError,
+    RegistryError,
+    StoreError,
+)
 from server.ingest.routes import router as ingest_router
 from server.ingest.service import IngestService
 from server.metrics import ServerMetrics
@@ -21,7 +37,9 @@ from server.readings.influx import InfluxReadingStore
 from server.readings.routes import router as readings_router
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore
+from server.registry.downlink import Notifier
 from server.registry.routes import router as registry_router
+from server.spaces.routes import router as spaces_router
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -45,6 +63,46 @@ def build_store(settings: ServerSettings) -> ReadingStore:
     return SQLiteReadingStore(settings.sqlite_readings_path)
 
 
+def jwt_secret(settings: ServerSettings) -> str:
+    """The token-signing secret: from the settings, or (development) kept in ``data_dir``."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    path = settings.data_dir / "jwt-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        logger.warning("no SMARTOFFICE_JWT_SECRET: made one in %s (development only)", path)
+    return path.read_text().strip()
+
+
+def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
+    """The identity-provider verifier, when an issuer is configured."""
+    if settings.oidc_issuer is None:
+        return None
+    if not settings.oidc_audience:
+        raise ValueError("SMARTOFFICE_OIDC_AUDIENCE is required with SMARTOFFICE_OIDC_ISSUER")
+    jwks_url = settings.oidc_jwks_url
+    if jwks_url is None:
+        discovery = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            jwks_url = str(httpx.get(discovery, timeout=10).raise_for_status().json()["jwks_uri"])
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise ValueError(
+                f"cannot read the identity provider's configuration at {discovery}: {exc}; "
+                "set SMARTOFFICE_OIDC_JWKS_URL"
+            ) from exc
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=jwks_url,
+        role_map=settings.oidc_role_map,
+        default_role=settings.oidc_default_role,
+        username_claim=settings.oidc_username_claim,
+        groups_claim=settings.oidc_groups_claim,
+    )
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """Build the app; stores are opened in the lifespan, so building it is cheap."""
 
@@ -63,6 +121,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.settings = settings
         app.state.db = db
         app.state.store = store
+        app.state.tokens = LocalTokens(jwt_secret(settings), settings.access_token_minutes * 60)
+        app.state.oidc = build_oidc(settings)
+        app.state.downlink = Notifier()
         app.state.metrics = metrics
         app.state.ingest = IngestService(
             db=db, store=store, metrics=metrics, dedup_window_days=settings.dedup_window_days
@@ -80,9 +141,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lifespan=lifespan,
         description="Flexible desks, sensors and energy for the government offices of IKN.",
     )
-    app.include_router(ingest_router)
+    app.include_router(auth_router)
+    app.include_router(spaces_router)
     app.include_router(registry_router)
+    app.include_router(ingest_router)
     app.include_router(readings_router)
+    app.include_router(audit_router)
 
     @app.exception_handler(StoreError)
     @app.exception_handler(DatabaseError)
@@ -98,16 +162,29 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def _query_error(_: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    @app.exception_handler(RegistryError)
-    async def _registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    statuses: dict[type[Exception], int] = {
+        RegistryError: 400,
+        LayoutError: 400,
+        NotFoundError: 404,
+        ConflictError: 409,
+        AuthError: 401,
+    }
 
-    @app.get("/healthz", tags=["ops"])
+    async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=next(s for k, s in statuses.items() if isinstance(exc, k)),
+        )
+
+    for kind in statuses:
+        app.add_exception_handler(kind, _domain_error)
+
+    @app.get("/healthz", tags=["ops"], dependencies=[Public])
     async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok", "version": VERSION}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], dependencies=[Public])
     async def readyz(request: Request) -> JSONResponse:
         """The relational database and the reading store both answer."""
         checks: dict[str, str] = {}
@@ -125,7 +202,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], dependencies=[Public])
     async def metrics(request: Request) -> Response:
         """Prometheus metrics."""
         return Response(

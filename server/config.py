@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.auth.roles import Role
 
 PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
 
@@ -39,19 +41,44 @@ class ServerSettings(BaseSettings):
     influx_create_database: bool = True
     influx_timeout_s: float = 10.0
 
-    admin_token: SecretStr | None = None
-    """Bearer token for the read API until user accounts arrive; none disables it."""
+    jwt_secret: SecretStr | None = None
+    """Signs access tokens. Required in production; in development one is made and kept
+    in ``data_dir/jwt-secret``."""
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    login_max_failures: int = 5
+    login_window_s: int = 300
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the server: desk labels' QR codes point here."""
+
+    oidc_issuer: str | None = None
+    """The agency identity provider's issuer; set it to accept its tokens."""
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    """Default: the ``jwks_uri`` of ``{oidc_issuer}/.well-known/openid-configuration``."""
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str = "groups"
+    oidc_role_map: dict[str, Role] = Field(default_factory=dict)
+    """Provider group -> role, as JSON: ``{"ikn-fm": "facility_manager"}``."""
+    oidc_default_role: Role | None = None
+    """Role of provider users in no mapped group; none refuses them."""
+
+    base_topic: str = "ikn"
+    """The MQTT base topic devices are configured with (shown to installers)."""
+    command_timeout_s: int = 300
+    """A device command not delivered by then is dropped and reported as expired."""
     dedup_window_days: int = 14
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:
         if self.environment != "production":
             return self
-        for name in ("admin_token", "influx_token", "influx_password"):
+        if self.jwt_secret is None:
+            raise ValueError("SMARTOFFICE_JWT_SECRET is required in production")
+        for name in ("jwt_secret", "influx_token", "influx_password"):
             value = getattr(self, name)
             if value is not None and (
                 value.get_secret_value().lower() in PLACEHOLDERS
-                or len(value.get_secret_value()) < 16
+                or len(value.get_secret_value()) < (32 if name == "jwt_secret" else 16)
             ):
                 raise ValueError(f"SMARTOFFICE_{name.upper()} is a placeholder or too short")
         return self

@@ -1,21 +1,29 @@
-"""Typed FastAPI dependencies: services from app state, and who is calling."""
+"""Typed FastAPI dependencies: services from app state, and who is calling.
+
+Every route declares who may call it with one of :data:`Public`, :func:`Roles` or
+:data:`CurrentGateway`; a test walks the app's routes and fails on one that does not.
+"""
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from server.auth.roles import Role
+from server.auth.service import Principal, principal
+from server.auth.tokens import LocalTokens, OidcVerifier, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
+from server.exceptions import AuthError
 from server.ingest.service import IngestService
 from server.readings.store import ReadingStore
 from server.registry.models import Gateway
 from server.registry.service import gateway_for_token
 
-_bearer = HTTPBearer(auto_error=False)
+_bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -45,7 +53,8 @@ StoreDep = Annotated[ReadingStore, Depends(_store)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def unauthorized(detail: str) -> HTTPException:
+    """A 401 that tells the client to send a bearer token."""
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -54,26 +63,56 @@ def _unauthorized(detail: str) -> HTTPException:
 def current_gateway(creds: Credentials, db: DatabaseDep) -> Gateway:
     """The gateway whose token is presented, or 401."""
     if creds is None:
-        raise _unauthorized("missing gateway token: send 'Authorization: Bearer <token>'")
+        raise unauthorized("missing gateway token: send 'Authorization: Bearer <token>'")
     with db.session() as session:
         gateway = gateway_for_token(session, creds.credentials)
     if gateway is None:
-        raise _unauthorized("unknown or revoked gateway token")
+        raise unauthorized("unknown or revoked gateway token")
     return gateway
 
 
-def require_admin(creds: Credentials, settings: SettingsDep) -> None:
-    """Only callers holding the admin token (until user accounts exist)."""
-    if settings.admin_token is None:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail="the read API is disabled: set SMARTOFFICE_ADMIN_TOKEN",
-        )
+def current_user(request: Request, creds: Credentials, db: DatabaseDep) -> Principal:
+    """The user of the bearer token (ours or the identity provider's), or 401."""
     if creds is None:
-        raise _unauthorized("missing token: send 'Authorization: Bearer <admin token>'")
-    if not hmac.compare_digest(creds.credentials, settings.admin_token.get_secret_value()):
-        raise _unauthorized("wrong admin token")
+        raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
+    token = creds.credentials
+    oidc: OidcVerifier | None = request.app.state.oidc
+    tokens: LocalTokens = request.app.state.tokens
+    try:
+        if oidc is not None and unverified_issuer(token) == oidc.issuer:
+            claims = oidc.verify(token)
+        else:
+            claims = tokens.verify(token)
+        with db.session() as session:
+            return principal(session, claims)
+    except AuthError as exc:
+        raise unauthorized(str(exc)) from exc
 
 
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def _roles_check(roles: tuple[Role, ...]) -> Callable[[Principal], Principal]:
+    def check(user: CurrentUser) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs the role {' or '.join(roles)}; you are {user.role}",
+            )
+        return user
+
+    check.allowed_roles = roles  # type: ignore[attr-defined]
+    return check
+
+
+def Roles(*roles: Role) -> Any:  # noqa: N802  (reads as a declaration in signatures)
+    """A dependency admitting only users with one of ``roles``."""
+    return Depends(_roles_check(tuple(roles)))
+
+
+def _public() -> None:
+    """Anyone may call this (health, metrics, login)."""
+
+
+Public = Depends(_public)
 CurrentGateway = Annotated[Gateway, Depends(current_gateway)]
-AdminOnly = Depends(require_admin)

@@ -4,7 +4,12 @@ ServerError
  ├── StoreError          a reading store failed (unreachable, refused a write or query)
  ├── DatabaseError       the relational database failed
  ├── QueryError          a query asked for something the store cannot answer
- └── RegistryError       a registry import or lookup was not valid
+ ├── RegistryError       a registry import or lookup was not valid
+ ├── LayoutError         a layout document is not valid (says where)
+ ├── NotFoundError       the thing asked for does not exist
+ ├── ConflictError       the request contradicts the current state
+ └── AuthError           a login or token was refused
+     └── RateLimited     too many failed logins; retry later
 """
 
 
@@ -26,3 +31,27 @@ class QueryError(ServerError):
 
 class RegistryError(ServerError):
     """A registry document or lookup is not valid; the message says where."""
+
+
+class LayoutError(ServerError):
+    """A layout document is not valid; the message names the line or path and field."""
+
+
+class NotFoundError(ServerError):
+    """The building, floor, device, user or gateway asked for does not exist."""
+
+
+class ConflictError(ServerError):
+    """The request contradicts the current state (an id taken, a device decommissioned)."""
+
+
+class AuthError(ServerError):
+    """A login or token was refused; the message says why without helping an attacker."""
+
+
+class RateLimited(AuthError):
+    """Too many failed logins for this account or address."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -9,11 +9,19 @@ from typing import Annotated
 
 import typer
 
+from smartoffice.admin import actor, database, db_app, layout_app, user_app
+from smartoffice.installer.commands import device_app, login_command
+
 app = typer.Typer(
     help="IKN Smart Office: server, edge gateway, tools and demo.", no_args_is_help=True
 )
 registry_app = typer.Typer(help="Gateways and devices known to the server.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+app.add_typer(layout_app, name="layout")
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+app.add_typer(device_app, name="device")
+app.command("login")(login_command)
 
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
 
@@ -23,7 +31,7 @@ def _logging(level: str) -> None:
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Per-request and per-packet chatter of libraries drowns the platform's own log.
-    for noisy in ("httpx", "amqtt", "transitions", "uvicorn.access"):
+    for noisy in ("httpx", "amqtt", "transitions", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -62,28 +70,20 @@ def edge(log_level: LogLevel = "INFO") -> None:
 def registry_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
-    """Create or update gateways and devices from a JSON document."""
-    from server.config import ServerSettings
-    from server.db import Database, init_schema
+    """Create or update gateways and devices from a JSON document (bulk, pre-planned fleets)."""
     from server.exceptions import RegistryError
     from server.registry.service import import_doc, parse_doc
 
-    settings = ServerSettings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.sqlalchemy_url)
-    init_schema(db.engine)
     try:
         raw = json.loads(file.read_text())
-        with db.session() as session:
-            counts = import_doc(session, parse_doc(raw))
+        with database() as db, db.session() as session:
+            counts = import_doc(session, parse_doc(raw), actor=actor())
     except json.JSONDecodeError as exc:
         typer.echo(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", err=True)
         raise typer.Exit(2) from exc
     except RegistryError as exc:
         typer.echo(f"{file}: {exc}", err=True)
         raise typer.Exit(2) from exc
-    finally:
-        db.close()
     typer.echo(
         f"devices: {counts['created']} created, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged"
@@ -91,19 +91,15 @@ def registry_import(
 
 
 @registry_app.command("gateway-token")
-def gateway_token(gateway_id: str) -> None:
+def gateway_token(
+    gateway_id: str,
+    building: Annotated[str | None, typer.Option(help="The building it serves.")] = None,
+) -> None:
     """Register a gateway (or rotate its token) and print the token once."""
-    from server.config import ServerSettings
-    from server.db import Database, init_schema
     from server.registry.service import add_gateway
 
-    settings = ServerSettings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.sqlalchemy_url)
-    init_schema(db.engine)
-    with db.session() as session:
-        token = add_gateway(session, gateway_id=gateway_id)
-    db.close()
+    with database() as db, db.session() as session:
+        token = add_gateway(session, gateway_id=gateway_id, actor=actor(), building=building)
     typer.echo(token)
 
 
@@ -119,6 +115,7 @@ def sim(
     ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
     registry_out: Annotated[Path | None, typer.Option(help="Write the fleet's registry.")] = None,
+    layout_out: Annotated[Path | None, typer.Option(help="Write the fleet's layout.")] = None,
     gateway: str = "gw-demo",
 ) -> None:
     """Run the firmware's own node application as a simulated fleet against a broker."""
@@ -136,9 +133,13 @@ def sim(
         base=base_topic,
         clock=SimClock(parse_start(start), speed),
     )
+    if layout_out:
+        layout_out.write_text(json.dumps(fleet.layout(building), indent=1))
+        typer.echo(f"layout of {building} written to {layout_out}")
     if registry_out:
         registry_out.write_text(json.dumps(fleet.registry(gateway), indent=1))
         typer.echo(f"registry of {len(fleet.devices)} devices written to {registry_out}")
+    if layout_out or registry_out:
         return
 
     async def run() -> None:

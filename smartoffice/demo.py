@@ -1,6 +1,7 @@
 """``make demo``: broker, server, gateway and a simulated fleet in one process.
 
-Everything runs on embedded defaults: an in-process amqtt broker and SQLite for everything.
+Everything runs on embedded defaults: SQLite for everything, and a private Mosquitto with
+per-device logins when one is installed (else the in-process amqtt broker, anonymous).
 """
 
 from __future__ import annotations
@@ -21,17 +22,28 @@ from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from contracts.topics import Topics
 from edge.app import Gateway
+from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
 from server.app import create_app
+from server.auth.models import User
+from server.auth.passwords import hash_password
+from server.auth.schemas import UserCreate
+from server.auth.service import create_user
 from server.config import ServerSettings
 from server.db import Database, init_schema
-from server.registry.service import add_gateway, import_doc, parse_doc
+from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
+from server.spaces.loader import parse_layout
+from server.spaces.service import import_layout
 from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock, parse_start
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
+BUILDING = "kemenpan-a"
 
 
 def _free_port(preferred: int) -> int:
@@ -85,16 +97,24 @@ class _Broker:
 
 
 class _Mosquitto:
-    """A private Mosquitto on a free port, used when the machine has one installed."""
+    """A private Mosquitto on a free port, used when the machine has one installed.
+
+    It checks every login against the password and ACL files the gateway writes from the
+    registry, as in a real building, and reloads them on the gateway's SIGHUP.
+    """
 
     def __init__(self, port: int, workdir: Path, binary: str) -> None:
         self.port = port
         workdir.mkdir(parents=True, exist_ok=True)
+        self.passwd = workdir / "passwd"
+        self.acl = workdir / "acl"
+        self.pid_file = workdir / "mosquitto.pid"
         self._conf = workdir / "mosquitto.conf"
         user = "user root\n" if os.geteuid() == 0 else ""
         self._conf.write_text(
-            f"{user}listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {workdir}/\nmax_queued_messages 0\n"
+            f"{user}listener {port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {self.passwd}\nacl_file {self.acl}\npid_file {self.pid_file}\n"
+            f"persistence true\npersistence_location {workdir}/\nmax_queued_messages 0\n"
             "max_inflight_messages 1000\nlog_dest none\n"
         )
         self._argv = [binary, "-c", str(self._conf)]
@@ -130,28 +150,45 @@ def _broker(port: int, workdir: Path) -> _Broker | _Mosquitto:
 def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    admin_token = secrets.token_urlsafe(24)
-    settings = ServerSettings(
-        data_dir=data_dir, port=_free_port(port), admin_token=SecretStr(admin_token)
-    )
+    settings = ServerSettings(data_dir=data_dir, port=_free_port(port))
+    settings.public_url = f"http://127.0.0.1:{settings.port}"
     broker_port = _free_port(1883)
+    broker = _broker(broker_port, data_dir / "mosquitto")
+    secure = isinstance(broker, _Mosquitto)
     # The office day starts at 08:00 WITA whenever the demo starts, ten times real speed.
     fleet = Fleet(
-        building="kemenpan-a",
+        building=BUILDING,
         desks=desks,
         host="127.0.0.1",
         port=broker_port,
         clock=SimClock(parse_start("08:00"), 10.0),
         home=data_dir / "nodes",
+        passwords=secure,
     )
+    admin_password = secrets.token_urlsafe(12)
+    gateway_mqtt_password = secrets.token_urlsafe(24)
     db = Database(settings.sqlalchemy_url)
     init_schema(db.engine)
     with db.session() as session:
-        token = add_gateway(session, gateway_id=GATEWAY)
-        import_doc(session, parse_doc(fleet.registry(GATEWAY)))
+        token = add_gateway(session, gateway_id=GATEWAY, actor="demo", building=BUILDING)
+        import_layout(session, parse_layout(fleet.layout(BUILDING)))
+        import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
+        _demo_user(session, "admin", "admin", admin_password)
+        snap = snapshot(session, gateway_id=GATEWAY)
     db.close()
 
-    broker = _broker(broker_port, data_dir / "mosquitto")
+    topics = Topics()
+    broker_files = None
+    if isinstance(broker, _Mosquitto):
+        broker_files = (broker.passwd, broker.acl, broker.pid_file)
+        # The broker needs its files before it starts; the gateway keeps them current.
+        BrokerFiles(
+            passwd_path=broker.passwd,
+            acl_path=broker.acl,
+            topics=topics,
+            gateway_username=GATEWAY,
+            gateway_password=gateway_mqtt_password,
+        ).write(snap)
     broker.start()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -168,6 +205,10 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
             gateway_token=SecretStr(token),
             server_url=f"http://127.0.0.1:{settings.port}",
             mqtt_port=broker.port,
+            mqtt_password=SecretStr(gateway_mqtt_password) if secure else None,
+            broker_passwd_file=broker_files[0] if broker_files else None,
+            broker_acl_file=broker_files[1] if broker_files else None,
+            broker_reload_pid_file=broker_files[2] if broker_files else None,
             data_dir=data_dir / "edge",
             http_port=_free_port(9100),
             outbox_sync="normal",
@@ -179,10 +220,14 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     fleet_thread.start()
 
     base = f"http://127.0.0.1:{settings.port}"
-    auth = f"-H 'Authorization: Bearer {admin_token}'"
+    login = (
+        f"TOKEN=$(curl -s -d 'username=admin&password={admin_password}' {base}/api/v1/auth/token"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+    )
     # Today in WITA, so the example answers with this demo's own data.
     today = datetime.now(WITA).date().isoformat()
     counts = f"stream=presence&start={today}T00:00&end={today}T23:59&every=1m"
+    logins = "per-device logins and ACLs" if secure else "anonymous (in-process amqtt)"
     print(
         f"""
 IKN Smart Office demo is running: {len(fleet.devices)} simulated devices, running the
@@ -191,13 +236,17 @@ firmware's own application; their office day began at 08:00 WITA and runs 10x fa
   API and docs      {base}/docs
   server health     {base}/readyz     metrics {base}/metrics
   gateway health    http://127.0.0.1:{gateway.http_server.port}/healthz
-  MQTT broker       127.0.0.1:{broker.port}   (topics under ikn/v1/...)
-  admin token       {admin_token}
+  MQTT broker       127.0.0.1:{broker.port}   (topics under ikn/v1/..., {logins})
+  admin login       admin / {admin_password}
 
+  Log in (a token for 30 minutes):
+    {login}
   Latest CO2 per room:
-    curl {auth} '{base}/api/v1/readings/latest?stream=env&field=co2_ppm'
+    curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/readings/latest?stream=env&field=co2_ppm'
   Presence readings stored per minute today (WITA):
-    curl {auth} '{base}/api/v1/readings/counts?{counts}'
+    curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/readings/counts?{counts}'
+  Devices, and the installer's view of them:
+    smartoffice login --server {base} --username admin && smartoffice device list
 
 Press Ctrl-C to stop.""",
         flush=True,
@@ -213,3 +262,18 @@ Press Ctrl-C to stop.""",
     server.should_exit = True
     server_thread.join(10)
     broker.stop()
+
+
+def _demo_user(session: Session, username: str, role: str, password: str) -> None:
+    """The demo's account (its password is new at every start)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        create_user(
+            session,
+            actor="demo",
+            new=UserCreate(
+                username=username, password=password, role=role, display_name="Demo " + role
+            ),
+        )
+    else:
+        user.password_hash = hash_password(password)

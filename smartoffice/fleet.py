@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.credentials import mosquitto_hash, new_password
+
 FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib"
 WITA = ZoneInfo("Asia/Makassar")
 DESKS_PER_FLOOR = 50
@@ -204,6 +206,7 @@ class Fleet:
         clock: SimClock | None = None,
         seed: int = 1,
         home: Path | None = None,
+        passwords: bool = False,
     ):
         self.app = _firmware()
         import ld2410  # type: ignore[import-not-found]
@@ -215,6 +218,8 @@ class Fleet:
         self.rnd = random.Random(seed)
         self.home = home or Path(tempfile.mkdtemp(prefix="ikn-fleet-"))
         self.base, self.host, self.port = base, host, port
+        # Per-device broker passwords, as the installer flashes them, when the broker checks.
+        self.passwords: dict[str, str] | None = {} if passwords else None
         self.nodes: list[Any] = []
         self.devices: list[dict[str, Any]] = []
         self._drivers: list[Any] = []
@@ -225,6 +230,8 @@ class Fleet:
     ) -> None:
         home = self.home / device_id
         home.mkdir(parents=True, exist_ok=True)
+        if self.passwords is not None:
+            cfg["mqtt_password"] = self.passwords.setdefault(device_id, new_password())
         config = {
             "device_id": device_id,
             "kind": kind,
@@ -312,9 +319,67 @@ class Fleet:
 
         return respond
 
+    def layout(self, building: str, name: str = "Gedung Kementerian (simulasi)") -> dict[str, Any]:
+        """A layout document of the simulated building: desks in rows, rooms at the ends."""
+        floors: dict[str, dict[str, Any]] = {}
+        for d in self.devices:
+            space = d["space"]
+            floor = floors.setdefault(
+                space["floor"],
+                {
+                    "id": space["floor"],
+                    "name": f"Lantai {space['floor'][1:]}",
+                    "level": int(space["floor"][1:]),
+                    "width": 60,
+                    "height": 30,
+                    "zones": [],
+                    "desks": [],
+                    "rooms": [],
+                },
+            )
+            if space["zone"] not in {z["id"] for z in floor["zones"]}:
+                side = "Utara" if space["zone"].endswith("north") else "Selatan"
+                floor["zones"].append(
+                    {"id": space["zone"], "name": f"Sayap {side}", "kind": "hvac"}
+                )
+            south = space["zone"].endswith("south")
+            if space["space_kind"] == "desk":
+                n = sum(1 for x in floor["desks"] if x["zone"] == space["zone"])
+                floor["desks"].append(
+                    {
+                        "id": space["space"],
+                        "zone": space["zone"],
+                        "x": 4 + 2 * (n % 25),
+                        "y": (18 if south else 4) + 3 * (n // 25),
+                        "monitor": n % 2 == 0,
+                        "standing": n % 7 == 0,
+                    }
+                )
+            elif space["space_kind"] == "room":
+                n = len(floor["rooms"])
+                floor["rooms"].append(
+                    {
+                        "id": space["space"],
+                        "name": f"Ruang Rapat {space['space']}",
+                        "zone": space["zone"],
+                        "capacity": 8,
+                        "x": 54,
+                        "y": 2 + 5 * n,
+                        "width": 5,
+                        "height": 4,
+                    }
+                )
+        return {"building": {"id": building, "name": name}, "floors": list(floors.values())}
+
     def registry(self, gateway: str) -> dict[str, Any]:
         """A registry document for ``smartoffice registry import``."""
-        return {"gateways": [gateway], "devices": [{**d, "gateway": gateway} for d in self.devices]}
+        devices = []
+        for d in self.devices:
+            entry = {**d, "gateway": gateway}
+            if self.passwords is not None:
+                entry["mqtt_hash"] = mosquitto_hash(self.passwords[d["id"]])
+            devices.append(entry)
+        return {"gateways": [gateway], "devices": devices}
 
     async def _drive(self) -> None:
         """Feed each desk's PIR and radar from its occupant, ten times a second."""

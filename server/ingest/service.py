@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +27,7 @@ from server.exceptions import DatabaseError, StoreError
 from server.ingest.models import SeenReading
 from server.metrics import ServerMetrics
 from server.readings.store import ReadingStore, StoredReading
+from server.registry.downlink import record_acks
 from server.registry.models import Device, Gateway
 
 logger = logging.getLogger(__name__)
@@ -166,29 +167,45 @@ class IngestService:
     def _record(self, conn: Connection, gateway_id: str, fresh: Sequence[_Valid]) -> None:
         """Note what was heard of each device, then commit the claimed keys."""
         now_ms = int(time.time() * 1000)
-        seen: dict[str, int] = {}
+        by_device: dict[str, list[Reading]] = {}
+        acks = []
         for v in fresh:
             r = v.reading
-            seen[r.device] = max(seen.get(r.device, 0), r.received)
-            if r.stream == "status":
-                conn.execute(
-                    update(Device)
-                    .where(Device.id == r.device)
-                    .where((Device.status_ms.is_(None)) | (Device.status_ms <= r.ts))
-                    .values(
-                        online=r.data["state"] == "online",
-                        status_ms=r.ts,
-                        fw=r.data["fw"],
-                        boot=r.boot,
+            by_device.setdefault(r.device, []).append(r)
+            if r.stream == "ack":
+                acks.append((r.device, r.data["cmd_id"], r.data["ok"], r.data.get("error"), r.ts))
+        if by_device:
+            rows = conn.execute(
+                select(
+                    Device.id,
+                    Device.seq_boot,
+                    Device.last_seq,
+                    Device.gaps,
+                    Device.last_seen_ms,
+                    Device.last_reading_ms,
+                ).where(Device.id.in_(list(by_device)))
+            ).all()
+            for device_id, seq_boot, last_seq, gaps, last_seen, last_reading in rows:
+                values = _heard(by_device[device_id], seq_boot, last_seq, gaps)
+                values["last_seen_ms"] = max(values["last_seen_ms"], last_seen or 0)
+                if "last_reading_ms" in values:
+                    values["last_reading_ms"] = max(values["last_reading_ms"], last_reading or 0)
+                conn.execute(update(Device).where(Device.id == device_id).values(**values))
+                status = [r for r in by_device[device_id] if r.stream == "status"]
+                if status:
+                    r = max(status, key=lambda s: s.ts)
+                    conn.execute(
+                        update(Device)
+                        .where(Device.id == device_id)
+                        .where((Device.status_ms.is_(None)) | (Device.status_ms <= r.ts))
+                        .values(
+                            online=r.data["state"] == "online",
+                            status_ms=r.ts,
+                            fw=r.data["fw"],
+                            boot=r.boot,
+                        )
                     )
-                )
-        for device, last in seen.items():
-            conn.execute(
-                update(Device)
-                .where(Device.id == device)
-                .where((Device.last_seen_ms.is_(None)) | (Device.last_seen_ms < last))
-                .values(last_seen_ms=last)
-            )
+        record_acks(conn, acks)
         conn.execute(update(Gateway).where(Gateway.id == gateway_id).values(last_ingest_ms=now_ms))
         if time.monotonic() - self._last_prune > 3600:
             conn.execute(
@@ -196,3 +213,41 @@ class IngestService:
             )
             self._last_prune = time.monotonic()
         conn.commit()
+
+
+def _heard(
+    readings: list[Reading], seq_boot: int | None, last_seq: int | None, gaps: int
+) -> dict[str, Any]:
+    """A device's new last-seen time, health from its newest heartbeat, and gap count.
+
+    A gap is a sequence number skipped within one boot; a reading that arrives late fills
+    one again. Readings of an older boot than the newest seen count for nothing.
+    """
+    values: dict[str, Any] = {"last_seen_ms": max(r.received for r in readings)}
+    received = [r.received for r in readings if r.seq is not None]
+    if received:
+        values["last_reading_ms"] = max(received)
+    for r in sorted((r for r in readings if r.seq is not None), key=lambda r: (r.boot, r.seq)):
+        seq = r.seq
+        assert seq is not None
+        if seq_boot is None or last_seq is None or r.boot > seq_boot:
+            seq_boot, last_seq = r.boot, seq
+        elif r.boot == seq_boot:
+            if seq > last_seq:
+                gaps += seq - last_seq - 1
+                last_seq = seq
+            elif gaps > 0:
+                gaps -= 1
+    values.update(seq_boot=seq_boot, last_seq=last_seq, gaps=gaps)
+    beats = [r for r in readings if r.stream == "heartbeat"]
+    if beats:
+        beat = max(beats, key=lambda r: (r.boot, r.seq or 0)).data
+        values.update(
+            rssi_dbm=beat["rssi_dbm"],
+            heap_free=beat["heap_free"],
+            uptime_s=beat["uptime_s"],
+            fw=beat["fw"],
+            sensor_errors=beat.get("sensor_errors"),
+            last_error=beat.get("last_error"),
+        )
+    return values

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from server.deps import AdminOnly, StoreDep
+from server.auth.roles import MANAGERS
+from server.deps import Roles, StoreDep
 from server.exceptions import QueryError
 from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
 
-router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[AdminOnly])
+router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[Roles(*MANAGERS)])
 WITA = ZoneInfo("Asia/Makassar")
 
 

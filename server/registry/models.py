@@ -1,8 +1,8 @@
-"""Registry tables: gateways and the devices they serve."""
+"""Registry tables: gateways, the devices they serve, and messages on their way down."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -16,11 +16,14 @@ class Gateway(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    building: Mapped[str | None] = mapped_column(String(32), default=None)
     last_ingest_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_contact_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class Device(Base):
-    """A sensor node, its place, and what the data path last heard of it."""
+    """A sensor node, its place, its broker password hash, and what was last heard of it."""
 
     __tablename__ = "devices"
 
@@ -29,13 +32,52 @@ class Device(Base):
     gateway_id: Mapped[str | None] = mapped_column(
         ForeignKey("gateways.id", ondelete="SET NULL"), index=True, default=None
     )
+    # The space tags are copied from the layout when the device is assigned, so the
+    # gateway's snapshot and every stored reading need no join.
     building: Mapped[str | None] = mapped_column(String(32), default=None)
     floor: Mapped[str | None] = mapped_column(String(32), default=None)
     zone: Mapped[str | None] = mapped_column(String(32), default=None)
     space: Mapped[str | None] = mapped_column(String(32), default=None)
     space_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    mqtt_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    registered_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    decommissioned_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_reading_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     status_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     fw: Mapped[str | None] = mapped_column(String(32), default=None)
     boot: Mapped[int | None] = mapped_column(Integer, default=None)
+    rssi_dbm: Mapped[int | None] = mapped_column(Integer, default=None)
+    heap_free: Mapped[int | None] = mapped_column(Integer, default=None)
+    uptime_s: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sensor_errors: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(80), default=None)
+    seq_boot: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    gaps: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class Downlink(Base):
+    """A message for a device (a command, or its desired state), delivered by its gateway.
+
+    A command is answered by the device on ``up/ack``; the ingest path records the answer
+    here, so the installer who sent it sees it.
+    """
+
+    __tablename__ = "downlink"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    payload: Mapped[str] = mapped_column(Text)
+    retain: Mapped[bool] = mapped_column(Boolean, default=False)
+    cmd_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    requested_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    ack_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -1,18 +1,264 @@
-"""Registry endpoints for gateways."""
+"""Devices (installers), gateways (admins), and what gateways pull from the server."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import time
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Request, Response
+
+from contracts.downlink import DownlinkBatch, DownlinkSent
 from contracts.registry import RegistrySnapshot
-from server.deps import CurrentGateway, DatabaseDep
-from server.registry.service import snapshot
+from server.auth.roles import ADMINS, INSTALLERS, STAFF
+from server.auth.service import Principal
+from server.deps import CurrentGateway, DatabaseDep, Roles, SettingsDep
+from server.exceptions import NotFoundError
+from server.registry import devices as dev
+from server.registry.downlink import (
+    Notifier,
+    command_public,
+    find_command,
+    mark_sent,
+    pending,
+    queue_command,
+)
+from server.registry.schemas import (
+    Assignment,
+    CommandPublic,
+    CommandRequest,
+    DeviceCreate,
+    DeviceCredentials,
+    DevicePublic,
+    DeviceState,
+    GatewayCreate,
+    GatewayPublic,
+    GatewayToken,
+    PasswordCheck,
+)
+from server.registry.service import add_gateway, gateways, revoke_gateway, snapshot
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["devices"])
+Installer = Annotated[Principal, Roles(*INSTALLERS)]
+Staff = Annotated[Principal, Roles(*STAFF)]
+Admin = Annotated[Principal, Roles(*ADMINS)]
+
+
+def _notifier(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.downlink
+    return notifier
+
+
+def _credentials(row: object, password: str, request: Request) -> DeviceCredentials:
+    return DeviceCredentials(
+        device=dev.public(row),  # type: ignore[arg-type]
+        mqtt_username=row.id,  # type: ignore[attr-defined]
+        mqtt_password=password,
+        base_topic=request.app.state.settings.base_topic,
+    )
+
+
+@router.post("/devices", response_model=DeviceCredentials, status_code=201)
+def register_device(
+    new: DeviceCreate, user: Installer, db: DatabaseDep, request: Request
+) -> DeviceCredentials:
+    """Register a device; the answer holds its MQTT password, shown this once."""
+    with db.session() as session:
+        row, password = dev.register(session, actor=user.username, new=new)
+        return _credentials(row, password, request)
+
+
+@router.get("/devices", response_model=list[DevicePublic])
+def list_devices(
+    _: Staff,
+    db: DatabaseDep,
+    building: str | None = None,
+    floor: str | None = None,
+    kind: str | None = None,
+    state: DeviceState | None = None,
+) -> list[DevicePublic]:
+    """Devices with their state, last contact, firmware, signal, boots and gaps."""
+    with db.session() as session:
+        return dev.devices(session, building=building, floor=floor, kind=kind, state=state)
+
+
+@router.get("/devices/{device_id}", response_model=DevicePublic)
+def get_device(device_id: str, _: Staff, db: DatabaseDep) -> DevicePublic:
+    """One device."""
+    with db.session() as session:
+        return dev.public(dev.get_device(session, device_id))
+
+
+@router.put("/devices/{device_id}/assignment", response_model=DevicePublic)
+def assign_device(
+    device_id: str, where: Assignment, user: Installer, db: DatabaseDep
+) -> DevicePublic:
+    """Bind the device to a desk, room or zone (no reflash: the device knows only its id)."""
+    with db.session() as session:
+        return dev.public(
+            dev.assign(session, actor=user.username, device_id=device_id, where=where)
+        )
+
+
+@router.delete("/devices/{device_id}/assignment", response_model=DevicePublic)
+def unassign_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
+    """Take the device off its space."""
+    with db.session() as session:
+        return dev.public(dev.unassign(session, actor=user.username, device_id=device_id))
+
+
+@router.post("/devices/{device_id}/password", response_model=DeviceCredentials)
+def reset_device_password(
+    device_id: str, user: Installer, db: DatabaseDep, request: Request
+) -> DeviceCredentials:
+    """Give the device a new MQTT password (shown once); reflash its config.json with it."""
+    with db.session() as session:
+        row, password = dev.reset_password(session, actor=user.username, device_id=device_id)
+        return _credentials(row, password, request)
+
+
+@router.post("/devices/{device_id}/password/check")
+def check_device_password(
+    device_id: str, check: PasswordCheck, _: Installer, db: DatabaseDep
+) -> dict[str, bool]:
+    """Whether a password (from an installer's saved config) is the device's current one."""
+    with db.session() as session:
+        return {
+            "matches": dev.password_matches(session, device_id=device_id, password=check.password)
+        }
+
+
+@router.delete("/devices/{device_id}", response_model=DevicePublic)
+def decommission_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
+    """Decommission the device: its broker login is revoked; its history is kept."""
+    with db.session() as session:
+        return dev.public(dev.decommission(session, actor=user.username, device_id=device_id))
+
+
+@router.post("/devices/{device_id}/commands", response_model=CommandPublic, status_code=202)
+async def send_command(
+    device_id: str,
+    command: CommandRequest,
+    user: Installer,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for the ack.")] = 0,
+) -> CommandPublic:
+    """Send identify, reboot or config to the device through its gateway.
+
+    With ``wait``, answer with the device's ack (200) or the state reached when the wait
+    ran out (202).
+    """
+
+    def queue() -> tuple[str, str]:
+        with db.session() as session:
+            row = queue_command(
+                session,
+                actor=user.username,
+                device_id=device_id,
+                request=command,
+                ttl_s=settings.command_timeout_s,
+            )
+            return row.gateway_id, row.cmd_id or ""
+
+    gateway_id, cmd_id = await asyncio.to_thread(queue)
+    _notifier(request).notify(gateway_id)
+    deadline = time.monotonic() + wait
+    while True:
+        state = await asyncio.to_thread(_command_state, db, device_id, cmd_id)
+        if state.state in ("acked", "failed") or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.2)
+    if state.state in ("acked", "failed"):
+        response.status_code = 200
+    return state
+
+
+def _command_state(db: DatabaseDep, device_id: str, cmd_id: str) -> CommandPublic:
+    with db.session() as session:
+        row = find_command(session, device_id, cmd_id)
+        if row is None:
+            raise NotFoundError(f"no command {cmd_id!r} for device {device_id!r}")
+        return command_public(row)
+
+
+@router.get("/devices/{device_id}/commands/{cmd_id}", response_model=CommandPublic)
+def get_command(device_id: str, cmd_id: str, _: Staff, db: DatabaseDep) -> CommandPublic:
+    """A command and how far it got: queued, sent, acked, failed or expired."""
+    return _command_state(db, device_id, cmd_id)
+
+
+@router.post("/gateways", response_model=GatewayToken, status_code=201)
+def create_gateway(new: GatewayCreate, user: Admin, db: DatabaseDep) -> GatewayToken:
+    """Register a gateway (admins); the token is shown this once."""
+    with db.session() as session:
+        token = add_gateway(session, gateway_id=new.id, actor=user.username, building=new.building)
+    return GatewayToken(gateway=new.id, token=token)
+
+
+@router.post("/gateways/{gateway_id}/token", response_model=GatewayToken)
+def rotate_gateway_token(gateway_id: str, user: Admin, db: DatabaseDep) -> GatewayToken:
+    """A new token for a gateway (the old one stops working at once)."""
+    with db.session() as session:
+        if not any(g.id == gateway_id for g in gateways(session)):
+            raise NotFoundError(f"no gateway {gateway_id!r}")
+        token = add_gateway(session, gateway_id=gateway_id, actor=user.username)
+    return GatewayToken(gateway=gateway_id, token=token)
+
+
+@router.get("/gateways", response_model=list[GatewayPublic])
+def list_gateways(_: Staff, db: DatabaseDep) -> list[GatewayPublic]:
+    """Gateways and when each last called."""
+    with db.session() as session:
+        return gateways(session)
+
+
+@router.delete("/gateways/{gateway_id}", status_code=204)
+def delete_gateway(gateway_id: str, user: Admin, db: DatabaseDep) -> None:
+    """Revoke a gateway's token."""
+    with db.session() as session:
+        revoke_gateway(session, gateway_id=gateway_id, actor=user.username)
 
 
 @router.get("/gateway/registry", response_model=RegistrySnapshot)
 def gateway_registry(gateway: CurrentGateway, db: DatabaseDep) -> RegistrySnapshot:
-    """The calling gateway's devices and their spaces."""
+    """The calling gateway's devices, their spaces and broker password hashes."""
     with db.session() as session:
         return snapshot(session, gateway_id=gateway.id)
+
+
+@router.get("/gateway/downlink", response_model=DownlinkBatch)
+async def gateway_downlink(
+    gateway: CurrentGateway,
+    db: DatabaseDep,
+    request: Request,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+) -> DownlinkBatch:
+    """What the calling gateway should publish; waits up to ``wait`` s for something."""
+    event = _notifier(request).event(gateway.id)
+    deadline = time.monotonic() + wait
+    while True:
+        event.clear()
+        items = await asyncio.to_thread(_pending, db, gateway.id)
+        left = deadline - time.monotonic()
+        if items or left <= 0 or await request.is_disconnected():
+            return DownlinkBatch(items=items)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=min(left, 5.0))
+
+
+def _pending(db: DatabaseDep, gateway_id: str) -> list:  # type: ignore[type-arg]
+    with db.session() as session:
+        return pending(session, gateway_id=gateway_id)
+
+
+@router.post("/gateway/downlink/sent")
+def gateway_downlink_sent(
+    sent: DownlinkSent, gateway: CurrentGateway, db: DatabaseDep
+) -> dict[str, int]:
+    """The calling gateway confirms what it has published."""
+    with db.session() as session:
+        return {"marked": mark_sent(session, gateway_id=gateway.id, ids=sent.ids)}

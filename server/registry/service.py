@@ -1,4 +1,4 @@
-"""Registry operations: import a document, add gateways, build a gateway's snapshot."""
+"""Gateways, bulk registry import, and the snapshot a gateway pulls."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from contracts.payloads import NodeKind, describe
 from contracts.registry import DeviceEntry, RegistrySnapshot, SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN
-from server.exceptions import RegistryError
+from server.audit.service import record
+from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.registry.models import Device, Gateway
+from server.registry.schemas import GatewayPublic
+
+SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
 
 
 class DeviceDoc(BaseModel):
@@ -28,6 +32,9 @@ class DeviceDoc(BaseModel):
     kind: NodeKind
     gateway: str = Field(pattern=DEVICE_ID_PATTERN)
     space: SpaceRef | None = None
+    mqtt_hash: str | None = Field(
+        default=None, pattern=r"^\$7\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$"
+    )
 
 
 class RegistryDoc(BaseModel):
@@ -39,29 +46,83 @@ class RegistryDoc(BaseModel):
     devices: list[DeviceDoc] = Field(default_factory=list)
 
 
+def now_ms() -> int:
+    """Epoch milliseconds now."""
+    return int(time.time() * 1000)
+
+
 def hash_token(token: str) -> str:
     """SHA-256 of a gateway token; tokens are 256-bit random, so no slow hash is needed."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_gateway(session: Session, *, gateway_id: str) -> str:
-    """Register a gateway (or rotate its token) and return the new token, shown once."""
+def add_gateway(
+    session: Session, *, gateway_id: str, actor: str = "cli", building: str | None = None
+) -> str:
+    """Register a gateway (or rotate its token, re-enabling it) and return the token once."""
     token = f"{gateway_id}.{secrets.token_urlsafe(32)}"
     gw = session.get(Gateway, gateway_id)
     if gw is None:
         session.add(
             Gateway(
-                id=gateway_id, token_sha256=hash_token(token), created_ms=int(time.time() * 1000)
+                id=gateway_id,
+                token_sha256=hash_token(token),
+                created_ms=now_ms(),
+                building=building,
             )
         )
+        action = "gateway.create"
     else:
         gw.token_sha256 = hash_token(token)
+        gw.revoked_ms = None
+        if building is not None:
+            gw.building = building
+        action = "gateway.token"
+    record(session, actor=actor, action=action, target_kind="gateway", target_id=gateway_id)
     return token
 
 
+def revoke_gateway(session: Session, *, gateway_id: str, actor: str) -> None:
+    """Invalidate a gateway's token; its devices stay registered."""
+    gw = session.get(Gateway, gateway_id)
+    if gw is None:
+        raise NotFoundError(f"no gateway {gateway_id!r}")
+    gw.token_sha256 = hash_token(secrets.token_hex(32))
+    gw.revoked_ms = now_ms()
+    record(session, actor=actor, action="gateway.revoke", target_kind="gateway",
+           target_id=gateway_id)  # fmt: skip
+
+
+def gateways(session: Session) -> list[GatewayPublic]:
+    """Every gateway with its device count."""
+    counts = dict(
+        session.execute(
+            select(Device.gateway_id, func.count())
+            .where(Device.decommissioned_ms.is_(None))
+            .group_by(Device.gateway_id)
+        ).all()
+    )
+    return [
+        GatewayPublic(
+            id=g.id,
+            building=g.building,
+            created_ms=g.created_ms,
+            last_contact_ms=g.last_contact_ms,
+            last_ingest_ms=g.last_ingest_ms,
+            revoked=g.revoked_ms is not None,
+            devices=counts.get(g.id, 0),
+        )
+        for g in session.scalars(select(Gateway).order_by(Gateway.id))
+    ]
+
+
 def gateway_for_token(session: Session, token: str) -> Gateway | None:
-    """The gateway holding ``token``, if any."""
-    return session.scalar(select(Gateway).where(Gateway.token_sha256 == hash_token(token)))
+    """The gateway holding ``token``, if any; notes the contact."""
+    gw = session.scalar(select(Gateway).where(Gateway.token_sha256 == hash_token(token)))
+    if gw is not None and gw.revoked_ms is None:
+        gw.last_contact_ms = now_ms()
+        return gw
+    return None
 
 
 def parse_doc(raw: Any) -> RegistryDoc:
@@ -72,33 +133,52 @@ def parse_doc(raw: Any) -> RegistryDoc:
         raise RegistryError(describe(exc)) from exc
 
 
-def import_doc(session: Session, doc: RegistryDoc) -> dict[str, int]:
-    """Create or update the gateways and devices of ``doc``; returns counts of changes."""
+def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dict[str, int]:
+    """Create or update the gateways and devices of ``doc``; returns counts of changes.
+
+    A device's space must exist in the building's layout when the building has one.
+    """
+    from server.spaces.models import Building
+    from server.spaces.service import space_ref
+
     known = set(doc.gateways) | {gw.id for gw in session.scalars(select(Gateway))}
     for i, dev in enumerate(doc.devices):
         if dev.gateway not in known:
             raise RegistryError(f"devices.{i}.gateway: unknown gateway {dev.gateway!r}")
-    created = updated = unchanged = 0
+        if (
+            dev.space
+            and dev.space.space_kind in ("desk", "room")
+            and session.get(Building, dev.space.building) is not None
+        ):
+            ref = space_ref(session, dev.space.building, dev.space.space)
+            if ref is None:
+                raise RegistryError(
+                    f"devices.{i}.space: no desk or room {dev.space.space!r} in the layout of "
+                    f"building {dev.space.building!r}"
+                )
     for gateway_id in doc.gateways:
         if session.get(Gateway, gateway_id) is None:
-            # An imported gateway has no usable token until `smartoffice gateway token`.
+            # An imported gateway has no usable token until `smartoffice registry gateway-token`.
             session.add(
                 Gateway(
                     id=gateway_id,
                     token_sha256=hash_token(secrets.token_hex(32)),
-                    created_ms=int(time.time() * 1000),
+                    created_ms=now_ms(),
                 )
             )
     session.flush()
+    created = updated = unchanged = 0
     for dev in doc.devices:
         values = {
             "kind": dev.kind,
             "gateway_id": dev.gateway,
-            **(dev.space.model_dump() if dev.space else dict.fromkeys(_SPACE_COLUMNS)),
+            "mqtt_hash": dev.mqtt_hash,
+            "decommissioned_ms": None,
+            **(dev.space.model_dump() if dev.space else dict.fromkeys(SPACE_COLUMNS)),
         }
         row = session.get(Device, dev.id)
         if row is None:
-            session.add(Device(id=dev.id, **values))
+            session.add(Device(id=dev.id, registered_ms=now_ms(), **values))
             created += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
@@ -106,27 +186,41 @@ def import_doc(session: Session, doc: RegistryDoc) -> dict[str, int]:
             updated += 1
         else:
             unchanged += 1
+    if created or updated:
+        record(session, actor=actor, action="registry.import", target_kind="registry",
+               target_id="devices", created=created, updated=updated)  # fmt: skip
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 
-_SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
-
-
-def device_entry(row: Device) -> DeviceEntry:
-    """A device row as the contract's registry entry."""
-    space = None
-    if row.space is not None:
-        space = SpaceRef.model_validate({k: getattr(row, k) for k in _SPACE_COLUMNS})
-    return DeviceEntry.model_validate({"device_id": row.id, "kind": row.kind, "space": space})
+def device_space(row: Device) -> SpaceRef | None:
+    """A device row's space tags, or None while unassigned."""
+    if row.space is None:
+        return None
+    return SpaceRef.model_validate({k: getattr(row, k) for k in SPACE_COLUMNS})
 
 
 def snapshot(session: Session, *, gateway_id: str) -> RegistrySnapshot:
-    """Every device of ``gateway_id``; the version is a digest of the content."""
+    """Every live device of ``gateway_id``; the version is a digest of the content."""
     rows = session.scalars(
-        select(Device).where(Device.gateway_id == gateway_id).order_by(Device.id)
+        select(Device)
+        .where(Device.gateway_id == gateway_id, Device.decommissioned_ms.is_(None))
+        .order_by(Device.id)
     )
-    devices = [device_entry(r) for r in rows]
+    devices = [
+        DeviceEntry(device_id=r.id, kind=r.kind, space=device_space(r), mqtt_hash=r.mqtt_hash)
+        for r in rows
+    ]
     digest = hashlib.sha256(
         json.dumps([d.model_dump() for d in devices], sort_keys=True).encode()
     ).hexdigest()[:16]
     return RegistrySnapshot(gateway_id=gateway_id, version=digest, devices=devices)
+
+
+def get_gateway(session: Session, gateway_id: str) -> Gateway:
+    """A gateway row or NotFoundError."""
+    gw = session.get(Gateway, gateway_id)
+    if gw is None:
+        raise NotFoundError(f"no gateway {gateway_id!r}")
+    if gw.revoked_ms is not None:
+        raise ConflictError(f"gateway {gateway_id!r} is revoked; give it a new token first")
+    return gw

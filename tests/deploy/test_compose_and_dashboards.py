@@ -52,7 +52,7 @@ def test_compose_refuses_to_start_without_secrets(compose: dict[str, Any]) -> No
     for secret in (
         "INFLUXDB_TOKEN",
         "POSTGRES_PASSWORD",
-        "SMARTOFFICE_ADMIN_TOKEN",
+        "SMARTOFFICE_JWT_SECRET",
         "GATEWAY_TOKEN",
         "GATEWAY_MQTT_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",

@@ -72,7 +72,7 @@ def test_mosquitto_pub_readings_reach_influx_with_tags(
     resp = httpx.get(
         f"{platform.server.url}/api/v1/readings/latest",  # type: ignore[union-attr]
         params={"stream": "env", "field": "co2_ppm"},
-        headers={"Authorization": f"Bearer {platform.admin_token}"},
+        headers=platform.headers("facility_manager"),
     )
     assert resp.status_code == 200
     assert [(v["space"], v["value"]) for v in resp.json()] == [("r-3-01", 812)]

@@ -12,9 +12,14 @@ from typing import Any
 
 import httpx
 
+from server.auth.roles import ROLES
+from server.auth.schemas import UserCreate
+from server.auth.service import create_user
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
 from tests.harness.services import Service, free_port, wait_for
+
+PASSWORD = "correct horse battery"
 
 
 def smartoffice(
@@ -47,21 +52,40 @@ class Platform:
     gateway_id: str
     base_topic: str = "ikn"
     gateway_token: str = ""
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     server: Service | None = None
+    _tokens: dict[str, str] = field(default_factory=dict)
     gateway: Service | None = None
 
-    def register(self, devices: list[dict[str, Any]]) -> None:
-        """Register the gateway and ``devices`` directly in the server's database."""
-        url = self.server_env.get("SMARTOFFICE_DATABASE_URL") or (
+    @property
+    def database_url(self) -> str:
+        """The server's relational database."""
+        return self.server_env.get("SMARTOFFICE_DATABASE_URL") or (
             f"sqlite:///{self.workdir / 'server' / 'smartoffice.db'}"
         )
+
+    def register(self, devices: list[dict[str, Any]], building: str | None = None) -> None:
+        """Register the gateway, one user per role and ``devices`` in the server's database."""
         (self.workdir / "server").mkdir(parents=True, exist_ok=True)
-        db = Database(url)
+        db = Database(self.database_url)
         init_schema(db.engine)
         with db.session() as session:
             if not self.gateway_token:
-                self.gateway_token = add_gateway(session, gateway_id=self.gateway_id)
+                self.gateway_token = add_gateway(
+                    session, gateway_id=self.gateway_id, building=building
+                )
+                for role in ROLES:
+                    create_user(
+                        session,
+                        actor="test",
+                        new=UserCreate(
+                            username=role.replace("_", "-"),
+                            password=PASSWORD,
+                            role=role,
+                            display_name=role,
+                            team="Pusdatin",
+                        ),
+                    )
             import_doc(
                 session,
                 parse_doc(
@@ -72,6 +96,26 @@ class Platform:
                 ),
             )
         db.close()
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        """An Authorization header for the test user of ``role`` (logged in once)."""
+        assert self.server is not None
+        if role not in self._tokens:
+            resp = httpx.post(
+                f"{self.server.url}/api/v1/auth/token",
+                data={"username": role.replace("_", "-"), "password": PASSWORD},
+                timeout=10,
+            )
+            resp.raise_for_status()
+            self._tokens[role] = resp.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[role]}"}
+
+    def api(self, method: str, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
+        """A request to the server as the test user of ``role``."""
+        assert self.server is not None
+        return httpx.request(
+            method, f"{self.server.url}{path}", headers=self.headers(role), timeout=60, **kwargs
+        )
 
     def start_server(self, ca_file: str | None = None) -> Service:
         """Start (or restart) the server; with ``ca_file`` it serves HTTPS (its env must
@@ -84,7 +128,7 @@ class Platform:
                 {
                     "SMARTOFFICE_PORT": str(port),
                     "SMARTOFFICE_DATA_DIR": str(self.workdir / "server"),
-                    "SMARTOFFICE_ADMIN_TOKEN": self.admin_token,
+                    "SMARTOFFICE_JWT_SECRET": self.jwt_secret,
                     **self.server_env,
                 },
                 self.workdir,

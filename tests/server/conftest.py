@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.db import Database, init_schema
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore
@@ -41,3 +42,20 @@ async def store(
 def influx_query(influxd: Service) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://127.0.0.1:{influxd.port}") as client:
         yield client
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The relational store tests run on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'smartoffice.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A database at the newest schema."""
+    database = Database(database_url)
+    init_schema(database.engine)
+    yield database
+    database.close()

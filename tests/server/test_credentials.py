@@ -12,7 +12,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from server.registry.credentials import mosquitto_hash, new_password, verify
+from contracts.credentials import mosquitto_hash, new_password, verify
 from tests.harness.services import Service, find, free_port, running
 
 

@@ -23,13 +23,6 @@ from server.registry.service import add_gateway, import_doc, parse_doc
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'smartoffice.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 class FlakyStore(SQLiteReadingStore):
     """The real SQLite store, made to fail on demand like an unreachable InfluxDB."""
 

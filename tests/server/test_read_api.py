@@ -50,12 +50,12 @@ def platform(tmp_path: Path, unique_name: str) -> Iterator[Platform]:
     p.stop()
 
 
-def get(p: Platform, path: str, token: str | None = "admin", **params: str) -> httpx.Response:
+def get(
+    p: Platform, path: str, role: str | None = "facility_manager", **params: str
+) -> httpx.Response:
     assert p.server is not None
-    headers = {"Authorization": f"Bearer {p.admin_token if token == 'admin' else token}"}
-    return httpx.get(
-        f"{p.server.url}/api/v1/readings/{path}", params=params, headers=headers if token else {}
-    )
+    headers = p.headers(role) if role else {}
+    return httpx.get(f"{p.server.url}/api/v1/readings/{path}", params=params, headers=headers)
 
 
 def test_series_in_wita_windows(platform: Platform) -> None:
@@ -88,12 +88,22 @@ def test_series_in_wita_windows(platform: Platform) -> None:
     assert counts.json() == [{"start": "2026-05-29T00:00:00+08:00", "value": 10.0}]
 
 
-def test_only_the_admin_token_reads(platform: Platform) -> None:
-    assert get(platform, "latest", token=None, stream="env", field="co2_ppm").status_code == 401
-    wrong = get(platform, "latest", token="nope", stream="env", field="co2_ppm")
-    assert wrong.status_code == 401 and "wrong" in wrong.json()["detail"]
-    ok = get(platform, "latest", stream="env", field="co2_ppm")
-    assert [(v["space"], v["value"]) for v in ok.json()] == [("r-1", 490.0)]
+def test_only_managers_read(platform: Platform) -> None:
+    assert get(platform, "latest", role=None, stream="env", field="co2_ppm").status_code == 401
+    assert platform.server is not None
+    wrong = httpx.get(
+        f"{platform.server.url}/api/v1/readings/latest",
+        params={"stream": "env", "field": "co2_ppm"},
+        headers={"Authorization": "Bearer nope"},
+    )
+    assert wrong.status_code == 401 and "invalid token" in wrong.json()["detail"]
+    for role in ("employee", "installer"):
+        refused = get(platform, "latest", role=role, stream="env", field="co2_ppm")
+        assert refused.status_code == 403
+        assert "facility_manager or admin" in refused.json()["detail"]
+    for role in ("facility_manager", "admin"):
+        ok = get(platform, "latest", role=role, stream="env", field="co2_ppm")
+        assert [(v["space"], v["value"]) for v in ok.json()] == [("r-1", 490.0)]
 
 
 @pytest.mark.parametrize(

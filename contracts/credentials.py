@@ -1,4 +1,4 @@
-"""Per-device MQTT passwords in Mosquitto's own hash format.
+"""Per-device MQTT passwords in Mosquitto's own hash format (server and gateway share it).
 
 The server keeps only this hash; the gateway writes it into Mosquitto's password file, so
 the plain password exists once: in the answer to the installer that registered the

@@ -1,0 +1,75 @@
+"""Record changes in the audit log (in the same transaction as the change) and read them."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit.models import AuditEntry
+
+
+class AuditPublic(BaseModel):
+    """An audit entry as the API shows it."""
+
+    at_ms: int
+    actor: str
+    action: str
+    target_kind: str
+    target_id: str
+    detail: dict[str, Any]
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_kind: str,
+    target_id: str,
+    **detail: Any,
+) -> None:
+    """Add an entry; it commits or rolls back with the change it describes."""
+    session.add(
+        AuditEntry(
+            at_ms=int(time.time() * 1000),
+            actor=actor,
+            action=action,
+            target_kind=target_kind,
+            target_id=target_id,
+            detail=json.dumps(detail, sort_keys=True, default=str),
+        )
+    )
+
+
+def entries(
+    session: Session,
+    *,
+    target_kind: str | None = None,
+    target_id: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+) -> list[AuditPublic]:
+    """The newest entries first, optionally for one thing or one actor."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if target_kind:
+        query = query.where(AuditEntry.target_kind == target_kind)
+    if target_id:
+        query = query.where(AuditEntry.target_id == target_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    return [
+        AuditPublic(
+            at_ms=e.at_ms,
+            actor=e.actor,
+            action=e.action,
+            target_kind=e.target_kind,
+            target_id=e.target_id,
+            detail=json.loads(e.detail),
+        )
+        for e in session.scalars(query)
+    ]

@@ -1,0 +1,37 @@
+"""Users and failed logins."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+
+
+class User(Base):
+    """A person: a local account (argon2 hash) or one known from the identity provider."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
+    team: Mapped[str | None] = mapped_column(String(100), default=None)
+    role: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(8), default="local")
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_login_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class LoginFailure(Base):
+    """A failed password login, kept for the rate limit's window."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,0 +1,94 @@
+"""Login, the current user, and account administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from server.auth.roles import ADMINS
+from server.auth.schemas import Token, UserCreate, UserPublic, UserUpdate
+from server.auth.service import LoginLimit, Principal, authenticate
+from server.auth.service import create_user as create_user_row
+from server.auth.service import list_users as list_user_rows
+from server.auth.service import update_user as update_user_row
+from server.auth.tokens import LocalTokens
+from server.deps import CurrentUser, DatabaseDep, Public, Roles, SettingsDep
+from server.exceptions import AuthError, RateLimited
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+Admin = Annotated[Principal, Roles(*ADMINS)]
+
+
+@router.post("/auth/token", response_model=Token, dependencies=[Public])
+def login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Token:
+    """Log in with username and password (OAuth2 password flow); returns a short-lived JWT."""
+    address = request.client.host if request.client else "unknown"
+    limit = LoginLimit(settings.login_max_failures, settings.login_window_s)
+    try:
+        with db.session() as session:
+            user = authenticate(
+                session,
+                username=form.username.strip().lower(),
+                password=form.password,
+                address=address,
+                limit=limit,
+            )
+            if user is not None:
+                username, role = user.username, user.role
+        if user is None:
+            raise AuthError("wrong username or password")
+    except RateLimited as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=str(exc),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from exc
+    except AuthError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+    tokens: LocalTokens = request.app.state.tokens
+    return Token(
+        access_token=tokens.issue(username=username, role=role),
+        expires_in=tokens.lifetime_s,
+        role=role,
+    )
+
+
+@router.get("/auth/me")
+def me(user: CurrentUser) -> dict[str, str | None]:
+    """Who the token belongs to, and their role."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "team": user.team,
+    }
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(_: Admin, db: DatabaseDep) -> list[UserPublic]:
+    """Every account (admins)."""
+    with db.session() as session:
+        return list_user_rows(session)
+
+
+@router.post("/users", response_model=UserPublic, status_code=201)
+def create_user(new: UserCreate, admin: Admin, db: DatabaseDep) -> UserPublic:
+    """Create a local account (admins)."""
+    with db.session() as session:
+        return create_user_row(session, actor=admin.username, new=new)
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def update_user(username: str, change: UserUpdate, admin: Admin, db: DatabaseDep) -> UserPublic:
+    """Change an account's details, role, password, or disable it (admins)."""
+    with db.session() as session:
+        return update_user_row(session, actor=admin.username, username=username, change=change)

@@ -1,0 +1,62 @@
+"""Users and tokens as the API shows and takes them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from server.auth.roles import Role
+
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,99}$")]
+
+
+class UserBase(BaseModel):
+    """Fields shared by every user schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    team: str | None = Field(default=None, max_length=100)
+    role: Role = "employee"
+
+
+class UserCreate(UserBase):
+    """A new local account (``password`` at least 10 characters)."""
+
+    username: Username
+    password: str = Field(min_length=10, max_length=200)
+
+
+class UserUpdate(BaseModel):
+    """Changes to an account; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    team: str | None = Field(default=None, max_length=100)
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class UserPublic(UserBase):
+    """An account as the API shows it (never the hash)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    username: str
+    source: str
+    active: bool
+    last_login_ms: int | None
+
+
+class Token(BaseModel):
+    """The answer to a login (OAuth2 password flow)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: Role

@@ -1,0 +1,145 @@
+"""Access tokens: the server's own short-lived JWTs, and the identity provider's.
+
+Tokens from the agency's identity provider (OpenID Connect) are checked against its
+published keys (JWKS) and its groups are mapped to roles.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from server.auth.roles import ROLES, Role, highest
+from server.exceptions import AuthError
+
+ISSUER = "ikn-smartoffice"
+AUDIENCE = "ikn-smartoffice"
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Who a verified token speaks for."""
+
+    username: str
+    role: Role | None
+    source: str
+    display_name: str | None = None
+    email: str | None = None
+
+
+class LocalTokens:
+    """Issues and verifies the server's own HS256 JWTs."""
+
+    def __init__(self, secret: str, lifetime_s: int) -> None:
+        self._secret = secret
+        self.lifetime_s = lifetime_s
+
+    def issue(self, *, username: str, role: str) -> str:
+        """A signed token for ``username``, valid for ``lifetime_s``."""
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": username,
+            "role": role,
+            "iat": now,
+            "exp": now + self.lifetime_s,
+            "jti": secrets.token_hex(8),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Claims:
+        """The claims of a valid token, or AuthError saying why it is not."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired: log in again") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        return Claims(username=claims["sub"], role=None, source="local")
+
+
+class OidcVerifier:
+    """Validates the identity provider's tokens by its JWKS and maps its groups to roles."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str,
+        role_map: dict[str, Role],
+        default_role: Role | None,
+        username_claim: str = "preferred_username",
+        groups_claim: str = "groups",
+        algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
+    ) -> None:
+        self.issuer = issuer
+        self._audience = audience
+        # PyJWKClient caches the key set and fetches it again for a key id it has not seen,
+        # so the provider's key rotation needs no restart.
+        self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=10)
+        self._role_map = role_map
+        self._default_role = default_role
+        self._username_claim = username_claim
+        self._groups_claim = groups_claim
+        self._algorithms = list(algorithms)
+
+    def verify(self, token: str) -> Claims:
+        """The claims of a valid provider token, with the role its groups map to."""
+        try:
+            key = self._keys.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired: sign in again at the identity provider") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthError(f"identity provider keys unavailable: {exc}") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid identity provider token: {exc}") from exc
+        username = claims.get(self._username_claim) or claims["sub"]
+        groups = claims.get(self._groups_claim) or []
+        if isinstance(groups, str):
+            groups = [groups]
+        role = highest([self._role_map[g] for g in groups if g in self._role_map])
+        role = role or self._default_role
+        if role is None:
+            raise AuthError(
+                f"no role for {username!r}: none of their groups is mapped to a role "
+                f"({', '.join(ROLES)})"
+            )
+        return Claims(
+            username=str(username)[:100],
+            role=role,
+            source="oidc",
+            display_name=claims.get("name"),
+            email=claims.get("email"),
+        )
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The ``iss`` claim before verification, to pick the verifier."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    iss = claims.get("iss")
+    return iss if isinstance(iss, str) else None

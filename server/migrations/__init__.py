@@ -1,0 +1,1 @@
+"""Alembic migrations of the relational database (``alembic.ini``-free; see db.init_schema)."""

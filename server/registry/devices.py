@@ -1,0 +1,201 @@
+"""A device's life: registered, assigned, watched, re-assigned, decommissioned.
+
+Registration makes its broker password; re-assignment needs no reflash; decommissioning
+revokes the password.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.credentials import mosquitto_hash, new_password, verify
+from server.audit.service import record
+from server.exceptions import ConflictError, NotFoundError, RegistryError
+from server.registry.models import Device, Gateway
+from server.registry.schemas import Assignment, DeviceCreate, DevicePublic, DeviceState
+from server.registry.service import SPACE_COLUMNS, device_space, get_gateway, now_ms
+
+# Which kind of space each kind of node may serve.
+SERVES = {"desk": "desk", "room": "room", "energy": "zone"}
+
+
+def public(row: Device) -> DevicePublic:
+    """A device row as the API shows it."""
+    state: DeviceState
+    if row.decommissioned_ms is not None:
+        state = "decommissioned"
+    elif row.status_ms is None and row.last_seen_ms is None:
+        state = "new"
+    else:
+        state = "online" if row.online else "offline"
+    return DevicePublic(
+        id=row.id,
+        kind=row.kind,
+        gateway=row.gateway_id,
+        space=device_space(row),
+        state=state,
+        registered_ms=row.registered_ms,
+        decommissioned_ms=row.decommissioned_ms,
+        last_seen_ms=row.last_seen_ms,
+        last_reading_ms=row.last_reading_ms,
+        status_ms=row.status_ms,
+        fw=row.fw,
+        boot=row.boot,
+        rssi_dbm=row.rssi_dbm,
+        heap_free=row.heap_free,
+        uptime_s=row.uptime_s,
+        sensor_errors=row.sensor_errors,
+        last_error=row.last_error,
+        gaps=row.gaps,
+    )
+
+
+def get_device(session: Session, device_id: str) -> Device:
+    """A device row or NotFoundError."""
+    row = session.get(Device, device_id)
+    if row is None:
+        raise NotFoundError(f"no device {device_id!r}")
+    return row
+
+
+def _live(session: Session, device_id: str) -> Device:
+    row = get_device(session, device_id)
+    if row.decommissioned_ms is not None:
+        raise ConflictError(f"device {device_id!r} is decommissioned; register it again")
+    return row
+
+
+def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device, str]:
+    """Create a device and its broker password, returned once; only its hash is kept.
+
+    A decommissioned id may be registered again (a replaced board).
+    """
+    device_id = new.id or f"{new.kind}-{secrets.token_hex(3)}"
+    if new.gateway is not None:
+        get_gateway(session, new.gateway)
+    password = new_password()
+    row = session.get(Device, device_id)
+    if row is not None and row.decommissioned_ms is None:
+        raise ConflictError(f"device {device_id!r} is already registered")
+    if row is None:
+        row = Device(id=device_id, kind=new.kind, gateway_id=new.gateway)
+        session.add(row)
+    else:
+        row.kind, row.gateway_id = new.kind, new.gateway
+        for column in SPACE_COLUMNS:
+            setattr(row, column, None)
+        row.decommissioned_ms = None
+        row.online, row.status_ms, row.last_seen_ms, row.gaps = False, None, None, 0
+        row.last_reading_ms = None
+        row.seq_boot = row.last_seq = None
+    row.mqtt_hash = mosquitto_hash(password)
+    row.registered_ms = now_ms()
+    session.flush()
+    record(session, actor=actor, action="device.register", target_kind="device",
+           target_id=device_id, kind=new.kind, gateway=new.gateway)  # fmt: skip
+    return row, password
+
+
+def reset_password(session: Session, *, actor: str, device_id: str) -> tuple[Device, str]:
+    """A new broker password for a device (the old one stops working at the next reload)."""
+    row = _live(session, device_id)
+    password = new_password()
+    row.mqtt_hash = mosquitto_hash(password)
+    record(session, actor=actor, action="device.password", target_kind="device",
+           target_id=device_id)  # fmt: skip
+    return row, password
+
+
+def password_matches(session: Session, *, device_id: str, password: str) -> bool:
+    """Whether ``password`` is the device's current broker password."""
+    row = _live(session, device_id)
+    return row.mqtt_hash is not None and verify(password, row.mqtt_hash)
+
+
+def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -> Device:
+    """Bind a device to a desk, room or zone; the device itself needs no change."""
+    from server.spaces.service import space_ref, zone_ref
+
+    row = _live(session, device_id)
+    want = SERVES[row.kind]
+    given = "desk" if where.desk else "room" if where.room else "zone"
+    if given != want:
+        raise RegistryError(f"a {row.kind} node serves a {want}, not a {given}")
+    code = where.desk or where.room or where.zone
+    assert code is not None
+    ref = (
+        zone_ref(session, where.building, code)
+        if given == "zone"
+        else space_ref(session, where.building, code)
+    )
+    if ref is None or ref["space_kind"] != given:
+        raise NotFoundError(f"no {given} {code!r} in building {where.building!r}")
+    if row.gateway_id is None:
+        row.gateway_id = _building_gateway(session, where.building)
+    old = device_space(row)
+    for column in SPACE_COLUMNS:
+        setattr(row, column, ref[column])
+    record(session, actor=actor, action="device.assign", target_kind="device", target_id=device_id,
+           old=old.model_dump() if old else None, new=ref)  # fmt: skip
+    return row
+
+
+def _building_gateway(session: Session, building: str) -> str:
+    ids = session.scalars(
+        select(Gateway.id).where(Gateway.building == building, Gateway.revoked_ms.is_(None))
+    ).all()
+    if len(ids) != 1:
+        found = f"{len(ids)} gateways ({', '.join(ids)})" if ids else "no gateway"
+        raise RegistryError(
+            f"building {building!r} has {found}: name the device's gateway when registering it"
+        )
+    return ids[0]
+
+
+def unassign(session: Session, *, actor: str, device_id: str) -> Device:
+    """Take a device off its space (it keeps sending; readings carry no space)."""
+    row = _live(session, device_id)
+    for column in SPACE_COLUMNS:
+        setattr(row, column, None)
+    record(session, actor=actor, action="device.unassign", target_kind="device",
+           target_id=device_id)  # fmt: skip
+    return row
+
+
+def decommission(session: Session, *, actor: str, device_id: str) -> Device:
+    """Retire a device: its password is revoked and its gateway stops listening to it.
+
+    The row stays, so its readings and audit history keep their meaning.
+    """
+    row = _live(session, device_id)
+    row.decommissioned_ms = now_ms()
+    row.mqtt_hash = None
+    row.online = False
+    record(session, actor=actor, action="device.decommission", target_kind="device",
+           target_id=device_id)  # fmt: skip
+    return row
+
+
+def devices(
+    session: Session,
+    *,
+    building: str | None = None,
+    floor: str | None = None,
+    kind: str | None = None,
+    state: DeviceState | None = None,
+) -> list[DevicePublic]:
+    """Devices, optionally of one building, floor, kind or state."""
+    query = select(Device).order_by(Device.id)
+    if building:
+        query = query.where(Device.building == building)
+    if floor:
+        query = query.where(Device.floor == floor)
+    if kind:
+        query = query.where(Device.kind == kind)
+    rows = [public(r) for r in session.scalars(query)]
+    if state is None:
+        return [r for r in rows if r.state != "decommissioned"]
+    return [r for r in rows if r.state == state]

@@ -1,0 +1,1 @@
+"""Buildings, floors, zones, desks and rooms: the layout everything else refers to."""

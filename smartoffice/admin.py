@@ -1,0 +1,133 @@
+"""Operator commands that work on the server's database directly: layouts, users, schema."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from server.auth.roles import ROLES
+
+if TYPE_CHECKING:
+    from server.db import Database
+
+layout_app = typer.Typer(help="Buildings, floors, zones, desks and rooms.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts and roles.", no_args_is_help=True)
+db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
+
+
+def actor() -> str:
+    """How the audit log names whoever runs the command line."""
+    return f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def database() -> Iterator[Database]:
+    """The configured database, migrated to the newest schema."""
+    from server.config import ServerSettings
+    from server.db import Database, init_schema
+
+    settings = ServerSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        init_schema(db.engine)
+        yield db
+    finally:
+        db.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (the server also does this when it starts)."""
+    with database():
+        typer.echo("database schema is up to date")
+
+
+@layout_app.command("import")
+def layout_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[bool, typer.Option(help="Only show what would change.")] = False,
+) -> None:
+    """Create or update a whole building from a JSON, YAML or CSV layout."""
+    from server.audit.service import record
+    from server.exceptions import LayoutError
+    from server.spaces.loader import load_layout
+    from server.spaces.service import import_layout
+
+    try:
+        doc, plans = load_layout(file)
+    except LayoutError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    with database() as db:
+        try:
+            with db.session(commit=not dry_run) as session:
+                changes = import_layout(session, doc, plans=plans)
+                if changes.changed and not dry_run:
+                    record(session, actor=actor(), action="layout.import", target_kind="building",
+                           target_id=doc.building.id, file=file.name, created=changes.created,
+                           updated=changes.updated, removed=changes.removed)  # fmt: skip
+        except LayoutError as exc:
+            typer.echo(f"{file}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    verb = "would change" if dry_run else "changed"
+    typer.echo(
+        f"building {changes.building}: " + ("nothing to change" if not changes.changed else verb)
+    )
+    for what in ("floors", "zones", "desks", "rooms"):
+        typer.echo(
+            f"  {what:7} {changes.created[what]:4} created  {changes.updated[what]:4} updated  "
+            f"{changes.removed[what]:4} removed  {changes.unchanged[what]:4} unchanged"
+        )
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")] = "employee",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    team: str | None = None,
+    email: str | None = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+    ] = False,
+) -> None:
+    """Create a local account (the first admin is made this way)."""
+    from pydantic import ValidationError
+
+    from server.auth.schemas import UserCreate
+    from server.auth.service import create_user
+    from server.exceptions import ConflictError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        new = UserCreate(
+            username=username,
+            password=password,
+            role=role,
+            display_name=name or username,
+            team=team,
+            email=email,
+        )
+    except ValidationError as exc:
+        from contracts.payloads import describe
+
+        typer.echo(f"not created: {describe(exc)}", err=True)
+        raise typer.Exit(2) from exc
+    with database() as db:
+        try:
+            with db.session() as session:
+                user = create_user(session, actor=actor(), new=new)
+        except ConflictError as exc:
+            typer.echo(f"not created: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"created {user.username} ({user.role})")

@@ -1,0 +1,1 @@
+"""The installer toolkit: ``smartoffice login`` and ``smartoffice device ...``."""

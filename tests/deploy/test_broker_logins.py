@@ -1,0 +1,207 @@
+"""Per-device logins end to end, on a real Mosquitto run the way docker-compose runs it.
+
+The server registers devices and keeps only their password hashes; the gateway writes
+Mosquitto's password and ACL files from its registry snapshot; deploy/mosquitto/run.sh
+makes Mosquitto reload them. A device may publish its own readings, not another's; read
+its own commands, not another's; and cannot log in with a wrong or revoked password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.mqtt_client import DeviceClient
+from tests.harness.platform import Platform, status_payload
+from tests.harness.services import Service, find, free_port, running, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILDING = "kantor-uji"
+LAYOUT = {
+    "building": {"id": BUILDING, "name": "Kantor Uji"},
+    "floors": [
+        {
+            "id": "l1", "name": "Lantai 1", "level": 1, "width": 20, "height": 10,
+            "zones": [{"id": "l1-a", "name": "Zona A"}],
+            "desks": [{"id": f"l1-m{i}", "zone": "l1-a", "x": i, "y": 1} for i in range(1, 4)],
+        }
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[tuple[Service, Path]]:
+    """Mosquitto under run.sh with the shipped config; the gateway writes into ``auth``."""
+    auth, live = tmp_path / "auth", tmp_path / "live"
+    auth.mkdir()
+    port = free_port()
+    conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
+    conf = conf.replace("/mosquitto/live/", f"{live}/").replace("/mosquitto/data/", f"{tmp_path}/")
+    conf = conf.replace("listener 1883", f"listener {port} 127.0.0.1")
+    conf = conf.replace("log_dest stdout", f"log_dest file {tmp_path}/broker.log")
+    user = "root" if os.geteuid() == 0 else None
+    (tmp_path / "mosquitto.conf").write_text((f"user {user}\n" if user else "") + conf)
+    env = {
+        "AUTH_DIR": str(auth),
+        "LIVE_DIR": str(live),
+        "CONF": str(tmp_path / "mosquitto.conf"),
+        "POLL_S": "0.3",
+        "OWNER": user or "",
+        "PATH": f"{Path(find('mosquitto')).parent}:{os.environ['PATH']}",
+    }
+    svc = Service(
+        "mosquitto",
+        port,
+        tmp_path,
+        [shutil.which("sh") or "/bin/sh", str(ROOT / "deploy/mosquitto/run.sh")],
+        env=env,
+    )
+    svc.start()
+    with running(svc):
+        yield svc, auth
+
+
+@pytest.fixture
+def platform(tmp_path: Path, broker: tuple[Service, Path]) -> Iterator[Platform]:
+    svc, auth = broker
+    p = Platform(tmp_path / "platform", {}, gateway_id="gw-uji")
+    p.register([], building=BUILDING)
+    p.start_server()
+    assert (
+        p.api(
+            "PUT", f"/api/v1/buildings/{BUILDING}/layout", "facility_manager", json=LAYOUT
+        ).status_code
+        == 200
+    )
+    p.start_gateway(
+        svc.port,
+        SMARTOFFICE_EDGE_MQTT_PASSWORD="gateway-password-0123",
+        SMARTOFFICE_EDGE_BROKER_PASSWD_FILE=str(auth / "passwd"),
+        SMARTOFFICE_EDGE_BROKER_ACL_FILE=str(auth / "acl"),
+        SMARTOFFICE_EDGE_REGISTRY_REFRESH_S="0.5",
+        SMARTOFFICE_EDGE_DOWNLINK_WAIT_S="2",
+    )
+    yield p
+    p.stop()
+
+
+def register(p: Platform, desk: str) -> tuple[str, str]:
+    resp = p.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"})
+    assert resp.status_code == 201
+    body = resp.json()
+    device = body["device"]["id"]
+    where = {"building": BUILDING, "desk": desk}
+    assert (
+        p.api("PUT", f"/api/v1/devices/{device}/assignment", "installer", json=where).status_code
+        == 200
+    )
+    return device, body["mqtt_password"]
+
+
+def connect(port: int, user: str, password: str) -> DeviceClient:
+    """Log in, waiting while the gateway's next registry pull reaches the broker."""
+    deadline = time.monotonic() + 20
+    while True:
+        c = DeviceClient(port, user, password)
+        wait_for(lambda c=c: c.connected.is_set() or c.refused is not None, "no CONNACK")
+        if c.connected.is_set() or time.monotonic() > deadline:
+            return c
+        c.close()
+        time.sleep(0.3)
+
+
+def refused(port: int, user: str | None, password: str | None) -> str:
+    c = DeviceClient(port, user, password)
+    try:
+        wait_for(lambda: c.refused is not None or c.connected.is_set(), "no CONNACK")
+        assert not c.connected.is_set(), f"{user} was let in"
+        return str(c.refused)
+    finally:
+        c.close()
+
+
+def presence(seq: int) -> str:
+    return json.dumps({"v": 1, "boot": 1, "seq": seq, "occupied": True, "source": "pir"})
+
+
+def device(p: Platform, device_id: str) -> dict[str, Any]:
+    return dict(p.api("GET", f"/api/v1/devices/{device_id}", "installer").json())
+
+
+def test_devices_publish_and_read_only_their_own_topics(
+    platform: Platform, broker: tuple[Service, Path]
+) -> None:
+    svc, auth = broker
+    a_id, a_pw = register(platform, "l1-m1")
+    b_id, b_pw = register(platform, "l1-m2")
+    a = connect(svc.port, a_id, a_pw)
+    b = connect(svc.port, b_id, b_pw)
+    try:
+        assert a.connected.is_set() and b.connected.is_set()
+        assert (auth / "passwd").stat().st_mode & 0o077 == 0o040  # group-readable, no more
+        a.subscribe(f"ikn/v1/dev/{b_id}/down/#")  # granted by the broker, filtered by the ACL
+        a.subscribe(f"ikn/v1/dev/{a_id}/down/#")
+        b.subscribe(f"ikn/v1/dev/{b_id}/down/#")
+        a.publish(f"ikn/v1/dev/{a_id}/status", status_payload("desk"), retain=True)
+        a.publish(f"ikn/v1/dev/{a_id}/up/presence", presence(0))
+        # Forged as b: the broker drops it (and may drop a's connection with it).
+        a.publish(f"ikn/v1/dev/{b_id}/up/presence", presence(7))
+        wait_for(lambda: device(platform, a_id)["last_reading_ms"], "a's reading never arrived")
+        assert device(platform, a_id)["state"] == "online"
+        # A command for b goes server -> gateway -> b only; b's ack comes back the same way.
+        cmd = platform.api(
+            "POST", f"/api/v1/devices/{b_id}/commands", "installer",
+            params={"wait": 0}, json={"cmd": "identify", "args": {"seconds": 5}},
+        ).json()  # fmt: skip
+        wait_for(lambda: b.messages, "b got no command")
+        sent = json.loads(b.messages[0][1])
+        assert b.messages[0][0] == f"ikn/v1/dev/{b_id}/down/cmd"
+        assert sent == {"v": 1, "cmd_id": cmd["cmd_id"], "cmd": "identify", "args": {"seconds": 5}}
+        ack = {"v": 1, "boot": 1, "seq": 0, "cmd_id": cmd["cmd_id"], "ok": True}
+        b.publish(f"ikn/v1/dev/{b_id}/up/ack", json.dumps(ack))
+        state = lambda: platform.api(  # noqa: E731
+            "GET", f"/api/v1/devices/{b_id}/commands/{cmd['cmd_id']}", "installer"
+        ).json()
+        wait_for(lambda: state()["state"] == "acked", "the ack never reached the server")
+        assert state()["sent_ms"] is not None
+        assert not [t for t, _ in a.messages if b_id in t], "a read b's command"
+        assert device(platform, b_id)["last_reading_ms"] is not None  # its ack, not a's forgery
+        assert device(platform, b_id)["gaps"] == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_wrong_unknown_and_revoked_logins_are_refused(
+    platform: Platform, broker: tuple[Service, Path]
+) -> None:
+    svc, _ = broker
+    d_id, d_pw = register(platform, "l1-m3")
+    ok = connect(svc.port, d_id, d_pw)
+    assert ok.connected.is_set()
+    ok.close()
+    assert "not authorized" in refused(svc.port, d_id, d_pw + "x").lower()
+    assert "not authorized" in refused(svc.port, "desk-nobody", d_pw).lower()
+    assert "not authorized" in refused(svc.port, None, None).lower()
+    # A new password replaces the old one at the broker.
+    fresh = platform.api("POST", f"/api/v1/devices/{d_id}/password", "installer").json()
+    new_pw = fresh["mqtt_password"]
+    c = connect(svc.port, d_id, new_pw)
+    assert c.connected.is_set()
+    c.close()
+    assert "not authorized" in refused(svc.port, d_id, d_pw).lower()
+    # Decommissioned: the login is gone at the gateway's next pull.
+    assert platform.api("DELETE", f"/api/v1/devices/{d_id}", "installer").json()["state"] == (
+        "decommissioned"
+    )
+    wait_for(
+        lambda: "not authorized" in refused(svc.port, d_id, new_pw).lower(),
+        "a decommissioned device could still log in",
+    )

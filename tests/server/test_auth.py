@@ -1,0 +1,218 @@
+"""Accounts, roles and tokens on a running server: passwords, rate limits, JWT, OIDC."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.routing import APIRoute
+
+from server.app import create_app
+from server.config import ServerSettings
+from server.deps import _public, current_gateway, current_user
+from tests.harness.platform import PASSWORD, Platform
+from tests.harness.services import free_port
+
+ISSUER = "https://sso.example.go.id/realms/asn"
+
+
+class Jwks:
+    """The identity provider's key set, served over HTTP like a real provider's."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/certs"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.thread.start()
+
+    def token(self, key: Any = None, **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "aud": "smartoffice", "sub": "u-1", "iat": now, "exp": now + 300}
+        return jwt.encode({**body, **claims}, key or self.key, "RS256", headers={"kid": "k1"})
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def idp() -> Iterator[Jwks]:
+    provider = Jwks()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path, unique_name: str, idp: Jwks) -> Iterator[Platform]:
+    p = Platform(
+        tmp_path,
+        {
+            "SMARTOFFICE_LOGIN_MAX_FAILURES": "3",
+            "SMARTOFFICE_OIDC_ISSUER": ISSUER,
+            "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
+            "SMARTOFFICE_OIDC_JWKS_URL": idp.url,
+            "SMARTOFFICE_OIDC_ROLE_MAP": json.dumps(
+                {"ikn-fasilitas": "facility_manager", "ikn-teknisi": "installer"}
+            ),
+        },
+        gateway_id=f"gw-{unique_name}",
+    )
+    p.register([])
+    p.start_server()
+    yield p
+    p.stop()
+
+
+def login(p: Platform, username: str, password: str) -> httpx.Response:
+    assert p.server is not None
+    return httpx.post(
+        f"{p.server.url}/api/v1/auth/token", data={"username": username, "password": password}
+    )
+
+
+def me(p: Platform, token: str) -> httpx.Response:
+    assert p.server is not None
+    return httpx.get(f"{p.server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_password_login_gives_a_short_lived_token_for_the_role(platform: Platform) -> None:
+    resp = login(platform, "installer", PASSWORD)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["role"] == "installer" and body["expires_in"] == 1800
+    claims = jwt.decode(
+        body["access_token"], platform.jwt_secret, ["HS256"], audience="ikn-smartoffice"
+    )
+    assert claims["exp"] - claims["iat"] == 1800 and claims["sub"] == "installer"
+    assert me(platform, body["access_token"]).json()["role"] == "installer"
+
+
+def test_expired_and_forged_tokens_are_refused(platform: Platform) -> None:
+    now = int(time.time())
+    claims = {"iss": "ikn-smartoffice", "aud": "ikn-smartoffice", "sub": "admin"}
+    expired = jwt.encode({**claims, "iat": now - 100, "exp": now - 10}, platform.jwt_secret)
+    assert "expired" in me(platform, expired).json()["detail"]
+    forged = jwt.encode({**claims, "iat": now, "exp": now + 60}, "not-the-secret" * 3)
+    resp = me(platform, forged)
+    assert resp.status_code == 401 and "invalid token" in resp.json()["detail"]
+
+
+def test_failed_logins_are_rate_limited_per_account(platform: Platform) -> None:
+    for _ in range(3):
+        resp = login(platform, "employee", "wrong password!")
+        assert resp.status_code == 401
+        assert resp.json()["detail"] == "wrong username or password"
+    locked = login(platform, "employee", PASSWORD)
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= 300
+    assert login(platform, "admin", PASSWORD).status_code == 200  # another account is fine
+    assert login(platform, "nobody-at-all", PASSWORD).status_code == 401
+
+
+def test_admins_manage_accounts_and_it_is_audited(platform: Platform) -> None:
+    new = {"username": "budi.santoso", "password": "rahasia-panjang-1", "role": "employee",
+           "display_name": "Budi Santoso", "team": "Biro Hukum"}  # fmt: skip
+    assert (
+        platform.api("POST", "/api/v1/users", role="facility_manager", json=new).status_code == 403
+    )
+    created = platform.api("POST", "/api/v1/users", json=new)
+    assert created.status_code == 201 and "password" not in created.text
+    assert platform.api("POST", "/api/v1/users", json=new).status_code == 409
+    short = platform.api(
+        "POST", "/api/v1/users", json={**new, "username": "x.y", "password": "123"}
+    )
+    assert short.status_code == 422
+    token = login(platform, "budi.santoso", "rahasia-panjang-1").json()["access_token"]
+    changed = platform.api(
+        "PATCH", "/api/v1/users/budi.santoso", json={"role": "installer", "active": False}
+    )
+    assert changed.json()["role"] == "installer"
+    # Disabling takes effect on the next request, not when the token runs out.
+    assert "disabled" in me(platform, token).json()["detail"]
+    assert "disabled" in login(platform, "budi.santoso", "rahasia-panjang-1").json()["detail"]
+    log = platform.api("GET", "/api/v1/audit", params={"target_id": "budi.santoso"}).json()
+    assert [e["action"] for e in log] == ["user.update", "user.create"]
+    assert log[0]["actor"] == "admin" and log[0]["detail"]["role"] == "installer"
+
+
+def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: Jwks) -> None:
+    fm = idp.token(preferred_username="siti.rahma", name="Siti Rahma",
+                   groups=["asn-kemenko", "ikn-fasilitas"])  # fmt: skip
+    resp = me(platform, fm)
+    assert resp.json() == {"username": "siti.rahma", "display_name": "Siti Rahma",
+                           "role": "facility_manager", "team": None}  # fmt: skip
+    readings = platform.api("GET", "/api/v1/users", role="admin").json()
+    assert {"username": "siti.rahma", "source": "oidc"}.items() <= next(
+        u for u in readings if u["username"] == "siti.rahma"
+    ).items()
+    # A group change at the provider changes the role at the next request, audited.
+    tech = idp.token(preferred_username="siti.rahma", groups=["ikn-teknisi"])
+    assert me(platform, tech).json()["role"] == "installer"
+    log = platform.api("GET", "/api/v1/audit", params={"target_id": "siti.rahma"}).json()
+    assert log[0]["action"] == "user.role" and log[0]["detail"] == {
+        "old": "facility_manager", "new": "installer"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"aud": "another-app"}, "invalid identity provider token"),
+        ({"exp": 1_700_000_000}, "expired"),
+        ({"groups": ["asn-kemenko"]}, "none of their groups is mapped"),
+    ],
+)
+def test_identity_provider_tokens_that_do_not_qualify(
+    platform: Platform, idp: Jwks, claims: dict[str, Any], message: str
+) -> None:
+    resp = me(platform, idp.token(preferred_username="andi", **claims))
+    assert resp.status_code == 401 and message in resp.json()["detail"]
+
+
+def test_a_token_signed_by_another_key_is_refused(platform: Platform, idp: Jwks) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    resp = me(platform, idp.token(other, preferred_username="andi", groups=["ikn-teknisi"]))
+    assert resp.status_code == 401 and "Signature verification failed" in resp.json()["detail"]
+
+
+def test_every_route_declares_who_may_call_it(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(data_dir=tmp_path))
+    undeclared = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        calls = set()
+        stack = list(route.dependant.dependencies)
+        while stack:
+            dep = stack.pop()
+            calls.add(dep.call)
+            stack.extend(dep.dependencies)
+        declared = any(
+            c in (_public, current_gateway) or hasattr(c, "allowed_roles") for c in calls
+        ) or (route.path == "/api/v1/auth/me" and current_user in calls)
+        if not declared:
+            undeclared.append(f"{sorted(route.methods)} {route.path}")
+    assert undeclared == []

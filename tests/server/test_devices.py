@@ -1,0 +1,167 @@
+"""The device registry API on SQLite and PostgreSQL: lifecycle, roles, snapshot, audit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts.credentials import verify
+from server.db import Database
+from server.registry.models import Device
+from tests.harness.platform import Platform
+
+BUILDING = "kantor-a"
+LAYOUT = {
+    "building": {"id": BUILDING, "name": "Kantor A"},
+    "floors": [
+        {
+            "id": "l1", "name": "Lantai 1", "level": 1, "width": 20, "height": 10,
+            "zones": [{"id": "l1-a", "name": "Zona A"}],
+            "desks": [{"id": "l1-m1", "zone": "l1-a", "x": 1, "y": 1}],
+            "rooms": [{"id": "l1-r1", "name": "Rapat", "zone": "l1-a", "capacity": 6,
+                       "x": 10, "y": 1}],
+        }
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    p = Platform(tmp_path, {"SMARTOFFICE_DATABASE_URL": database_url}, gateway_id="gw-a")
+    p.register([], building=BUILDING)
+    p.start_server()
+    assert p.api("PUT", f"/api/v1/buildings/{BUILDING}/layout", json=LAYOUT).status_code == 200
+    yield p
+    p.stop()
+
+
+def test_registration_shows_the_password_once_and_keeps_a_hash(platform: Platform) -> None:
+    resp = platform.api(
+        "POST", "/api/v1/devices", "installer", json={"kind": "desk", "id": "desk-m1"}
+    )
+    assert resp.status_code == 201
+    body = resp.json()
+    assert body["mqtt_username"] == "desk-m1" and len(body["mqtt_password"]) >= 24
+    assert body["device"]["state"] == "new" and body["device"]["space"] is None
+    shown = platform.api("GET", "/api/v1/devices/desk-m1", "installer")
+    assert body["mqtt_password"] not in shown.text and "hash" not in shown.text
+    db = Database(platform.database_url)
+    with db.session() as s:
+        row = s.get(Device, "desk-m1")
+        assert row is not None and row.mqtt_hash is not None
+        assert row.mqtt_hash.startswith("$7$") and verify(body["mqtt_password"], row.mqtt_hash)
+    db.close()
+    again = platform.api(
+        "POST", "/api/v1/devices", "installer", json={"kind": "desk", "id": "desk-m1"}
+    )
+    assert again.status_code == 409 and "already registered" in again.json()["detail"]
+
+
+def test_assignment_binds_a_space_of_the_right_kind(platform: Platform) -> None:
+    dev = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "room"}).json()
+    device_id = dev["device"]["id"]
+    assert device_id.startswith("room-")
+    put = lambda where: platform.api(  # noqa: E731
+        "PUT", f"/api/v1/devices/{device_id}/assignment", "installer", json=where
+    )
+    wrong_kind = put({"building": BUILDING, "desk": "l1-m1"})
+    assert wrong_kind.status_code == 400
+    assert wrong_kind.json()["detail"] == "a room node serves a room, not a desk"
+    missing = put({"building": BUILDING, "room": "l9-r9"})
+    assert missing.status_code == 404 and "no room 'l9-r9'" in missing.json()["detail"]
+    two = put({"building": BUILDING, "room": "l1-r1", "desk": "l1-m1"})
+    assert two.status_code == 422 and "exactly one" in two.text
+    ok = put({"building": BUILDING, "room": "l1-r1"})
+    assert ok.status_code == 200
+    # The building has one gateway, so the device is served by it.
+    assert ok.json()["gateway"] == "gw-a"
+    assert ok.json()["space"] == {
+        "building": BUILDING, "floor": "l1", "zone": "l1-a", "space": "l1-r1", "space_kind": "room"
+    }  # fmt: skip
+    snap = httpx.get(
+        f"{platform.server.url}/api/v1/gateway/registry",  # type: ignore[union-attr]
+        headers={"Authorization": f"Bearer {platform.gateway_token}"},
+    ).json()
+    entry = next(d for d in snap["devices"] if d["device_id"] == device_id)
+    assert entry["space"]["space"] == "l1-r1" and entry["mqtt_hash"].startswith("$7$")
+
+
+def test_decommissioned_devices_leave_the_snapshot_and_may_come_back(platform: Platform) -> None:
+    platform.api("POST", "/api/v1/devices", "installer", json={"kind": "energy", "id": "em-l1"})
+    zone = {"building": BUILDING, "zone": "l1-a"}
+    assert (
+        platform.api("PUT", "/api/v1/devices/em-l1/assignment", "installer", json=zone).json()[
+            "space"
+        ]["space_kind"]
+        == "zone"
+    )
+    gone = platform.api("DELETE", "/api/v1/devices/em-l1", "installer")
+    assert gone.json()["state"] == "decommissioned"
+    assert platform.api("GET", "/api/v1/devices", "installer").json() == []
+    listed = platform.api("GET", "/api/v1/devices", "installer", params={"state": "decommissioned"})
+    assert [d["id"] for d in listed.json()] == ["em-l1"]
+    snap = httpx.get(
+        f"{platform.server.url}/api/v1/gateway/registry",  # type: ignore[union-attr]
+        headers={"Authorization": f"Bearer {platform.gateway_token}"},
+    ).json()
+    assert snap["devices"] == []
+    cmd = platform.api(
+        "POST", "/api/v1/devices/em-l1/commands", "installer", json={"cmd": "reboot"}
+    )
+    assert cmd.status_code == 409 and "decommissioned" in cmd.json()["detail"]
+    back = platform.api(
+        "POST", "/api/v1/devices", "installer", json={"kind": "energy", "id": "em-l1"}
+    )
+    assert back.status_code == 201 and back.json()["device"]["space"] is None
+    log = platform.api("GET", "/api/v1/audit", params={"target_id": "em-l1"}).json()
+    assert [e["action"] for e in log] == [
+        "device.register", "device.decommission", "device.assign", "device.register"
+    ]  # fmt: skip
+    assert {e["actor"] for e in log} == {"installer"}
+
+
+ROLE_CASES = [
+    ("POST", "/api/v1/devices", {"kind": "desk"}, {"installer", "admin"}),
+    ("GET", "/api/v1/devices", None, {"installer", "facility_manager", "admin"}),
+    ("POST", "/api/v1/gateways", {"id": "gw-new"}, {"admin"}),
+    ("GET", "/api/v1/audit", None, {"admin"}),
+    ("GET", f"/api/v1/buildings/{BUILDING}/floors/l1", None,
+     {"employee", "installer", "facility_manager", "admin"}),
+    ("PUT", f"/api/v1/buildings/{BUILDING}/layout", LAYOUT, {"facility_manager", "admin"}),
+]  # fmt: skip
+
+
+def test_roles(platform: Platform) -> None:
+    for method, path, body, allowed in ROLE_CASES:
+        for role in ("employee", "installer", "facility_manager", "admin"):
+            kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+            if path == "/api/v1/gateways":
+                kwargs = {"json": {"id": f"gw-{role.replace('_', '-')}"}}
+            status = platform.api(method, path, role, **kwargs).status_code
+            assert (status < 400) == (role in allowed), f"{role} {method} {path}: {status}"
+
+
+def test_gateways_get_a_token_once_and_can_be_revoked(platform: Platform) -> None:
+    made = platform.api("POST", "/api/v1/gateways", json={"id": "gw-b", "building": BUILDING})
+    token = made.json()["token"]
+    pull = lambda: httpx.get(  # noqa: E731
+        f"{platform.server.url}/api/v1/gateway/registry",  # type: ignore[union-attr]
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert pull().status_code == 200
+    listed = {g["id"]: g for g in platform.api("GET", "/api/v1/gateways", "installer").json()}
+    assert listed["gw-b"]["last_contact_ms"] is not None and token not in json.dumps(listed)
+    # Two gateways now serve the building: a device must name its own.
+    dev = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"}).json()
+    put = platform.api(
+        "PUT", f"/api/v1/devices/{dev['device']['id']}/assignment", "installer",
+        json={"building": BUILDING, "desk": "l1-m1"},
+    )  # fmt: skip
+    assert put.status_code == 400 and "has 2 gateways (gw-a, gw-b)" in put.json()["detail"]
+    assert platform.api("DELETE", "/api/v1/gateways/gw-b").status_code == 204
+    assert pull().status_code == 401

@@ -1,0 +1,65 @@
+"""Alembic migrations on SQLite and PostgreSQL: the schema they build is the models' schema."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from server.db import Base, Database, init_schema, load_models
+
+
+def test_migrations_build_exactly_the_models(db: Database) -> None:
+    load_models()
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_running_the_migrations_again_changes_nothing(db: Database) -> None:
+    init_schema(db.engine)
+    init_schema(db.engine)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_a_database_from_before_migrations_is_stamped_and_upgraded(database_url: str) -> None:
+    # Issue 2's servers made their three tables with create_all and kept no version.
+    old = Database(database_url)
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE gateways (id VARCHAR(32) PRIMARY KEY, token_sha256 VARCHAR(64) "
+                "NOT NULL UNIQUE, created_ms BIGINT NOT NULL, last_ingest_ms BIGINT)"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TABLE devices (id VARCHAR(32) PRIMARY KEY, kind VARCHAR(16) NOT NULL, "
+                "gateway_id VARCHAR(32) REFERENCES gateways(id) ON DELETE SET NULL, "
+                "building VARCHAR(32), floor VARCHAR(32), zone VARCHAR(32), space VARCHAR(32), "
+                "space_kind VARCHAR(16), online BOOLEAN NOT NULL, last_seen_ms BIGINT, "
+                "status_ms BIGINT, fw VARCHAR(32), boot INTEGER)"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TABLE ingest_seen (device VARCHAR(32), boot INTEGER, seq INTEGER, "
+                "stored_ms BIGINT NOT NULL, PRIMARY KEY (device, boot, seq))"
+            )
+        )
+        conn.execute(text("INSERT INTO gateways VALUES ('gw-old', 'x', 1, NULL)"))
+        conn.execute(
+            text(
+                "INSERT INTO devices (id, kind, gateway_id, online) "
+                "VALUES ('desk-old', 'desk', 'gw-old', false)"
+            )
+        )
+    init_schema(old.engine)
+    with old.engine.connect() as conn:
+        assert "users" in inspect(conn).get_table_names()
+        row = conn.execute(text("SELECT id, gaps FROM devices")).one()
+        assert tuple(row) == ("desk-old", 0)
+    old.close()
