@@ -33,6 +33,12 @@ class DownlinkBatch(BaseModel):
 
     v: Literal[1] = 1
     items: list[DownlinkItem]
+    registry_version: str | None = Field(
+        default=None,
+        description="The gateway's current registry version; when it differs from the "
+        "gateway's own, the gateway pulls the registry at once (a device was registered, "
+        "moved or decommissioned).",
+    )
 
 
 class DownlinkSent(BaseModel):

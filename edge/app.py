@@ -102,6 +102,8 @@ class Gateway:
             http=self.http,
             topics=self.topics,
             publish=lambda topic, payload, retain: self.mqtt.publish(topic, payload, retain=retain),
+            registry_version=lambda: self.registry.version,
+            registry_stale=self.registry.refresh_soon,
             wait_s=settings.downlink_wait_s,
         )
         self.http_server = HealthServer(

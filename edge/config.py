@@ -51,8 +51,9 @@ class EdgeSettings(BaseSettings):
     """Mosquitto's pid file: the gateway sends SIGHUP to reload the files."""
     broker_reload_command: str | None = None
     """Or a command that reloads Mosquitto, e.g. ``systemctl reload mosquitto``."""
-    downlink_wait_s: float = 20.0
-    """How long one poll for commands waits at the server (the long poll)."""
+    downlink_wait_s: float = Field(default=5.0, gt=0, le=60)
+    """How long one poll for commands waits at the server. A command or registry change
+    wakes it at once; this bounds how long stopping the gateway waits for the poll."""
 
     http_host: str = "127.0.0.1"
     http_port: int = 9100

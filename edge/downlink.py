@@ -1,6 +1,7 @@
 """Commands and desired states from the server, published to the devices' topics.
 
-The gateway long-polls the server; each item is published at QoS 1 and confirmed to the
+The gateway long-polls the server, which also says when the gateway's registry is out of
+date (the gateway then pulls it at once); each item is published at QoS 1 and confirmed to the
 server only once the broker has acknowledged it, so a gateway that dies mid-way publishes
 the item again (a device ignores a repeated ``cmd_id``; a state is idempotent).
 """
@@ -31,12 +32,16 @@ class DownlinkPoller:
         http: httpx.Client,
         topics: Topics,
         publish: Callable[[str, bytes, bool], bool],
-        wait_s: float = 20.0,
+        registry_version: Callable[[], str | None],
+        registry_stale: Callable[[], None],
+        wait_s: float = 5.0,
         backoff_max_s: float = 30.0,
     ) -> None:
         self._http = http
         self._topics = topics
         self._publish = publish
+        self._registry_version = registry_version
+        self._registry_stale = registry_stale
         self._wait_s = wait_s
         self._backoff_max_s = backoff_max_s
         self._stop = threading.Event()
@@ -48,7 +53,7 @@ class DownlinkPoller:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the current poll returns."""
+        """Stop once the poll waiting at the server returns (within ``wait_s``)."""
         self._stop.set()
         self._thread.join(self._wait_s + 15)
 
@@ -66,13 +71,19 @@ class DownlinkPoller:
 
     def poll_once(self) -> int:
         """One poll: publish what the server has and confirm it; returns how many."""
-        resp = self._http.get(
-            "/api/v1/gateway/downlink",
-            params={"wait": self._wait_s},
-            timeout=self._wait_s + 10,
-        )
+        params: dict[str, str | float] = {"wait": self._wait_s}
+        held = self._registry_version()
+        if held is not None:
+            params["registry"] = held
+        resp = self._http.get("/api/v1/gateway/downlink", params=params, timeout=self._wait_s + 10)
         resp.raise_for_status()
         batch = DownlinkBatch.model_validate_json(resp.content)
+        if batch.registry_version is not None and batch.registry_version != held:
+            # A device was registered, moved or retired: pull the registry now, so a
+            # freshly flashed node's first messages are not refused as unknown.
+            self._registry_stale()
+            if not batch.items:
+                self._stop.wait(0.5)  # let the refresh land before asking again
         sent = []
         for item in batch.items:
             topic = self._topics.down(item.device, item.channel)

@@ -59,6 +59,10 @@ class RegistryCache:
             self._wake.set()
         return entry
 
+    def refresh_soon(self) -> None:
+        """Pull the snapshot now on the registry's own thread."""
+        self._wake.set()
+
     def __len__(self) -> int:
         return len(self._devices)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -123,7 +124,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.store = store
         app.state.tokens = LocalTokens(jwt_secret(settings), settings.access_token_minutes * 60)
         app.state.oidc = build_oidc(settings)
-        app.state.downlink = Notifier()
+        app.state.downlink = Notifier(asyncio.get_running_loop())
         app.state.metrics = metrics
         app.state.ingest = IngestService(
             db=db, store=store, metrics=metrics, dedup_window_days=settings.dedup_window_days

@@ -30,16 +30,18 @@ class Notifier:
     five seconds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._events: dict[str, asyncio.Event] = {}
 
     def event(self, gateway_id: str) -> asyncio.Event:
-        """The event a poll of ``gateway_id`` waits on."""
+        """The event a poll of ``gateway_id`` waits on (use on the event loop)."""
         return self._events.setdefault(gateway_id, asyncio.Event())
 
-    def notify(self, gateway_id: str) -> None:
-        """Wake the gateway's poll (call on the event loop)."""
-        self.event(gateway_id).set()
+    def notify(self, gateway_id: str | None) -> None:
+        """Wake the gateway's poll; safe from any thread (sync routes run in a pool)."""
+        if gateway_id is not None:
+            self._loop.call_soon_threadsafe(lambda: self.event(gateway_id).set())
 
 
 def queue_command(

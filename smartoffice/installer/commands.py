@@ -173,6 +173,8 @@ def flash(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Extra config.json keys: key=JSON value.")
     ] = None,
+    connect_attempts: Annotated[int, typer.Option(help="esptool's tries to reach the chip.")] = 7,
+    firmware: Annotated[Path, typer.Option(help="The firmware folder.")] = board.FIRMWARE,
     esptool: Annotated[str, typer.Option(envvar="SMARTOFFICE_ESPTOOL")] = "esptool",
     mpremote: Annotated[str, typer.Option(envvar="SMARTOFFICE_MPREMOTE")] = "mpremote",
 ) -> None:
@@ -199,10 +201,20 @@ def flash(
         if image is not None:
             if not image.is_file():
                 raise CliError(f"no MicroPython image at {image}")
-            for argv in board.esptool_argv(tools, chip=chip, port=port, image=image, erase=erase):
+            argvs = board.esptool_argv(
+                tools,
+                chip=chip,
+                port=port,
+                image=image,
+                erase=erase,
+                connect_attempts=connect_attempts,
+            )
+            for argv in argvs:
                 typer.echo(f"$ {' '.join(argv)}")
                 board.run(argv, what="esptool")
-        files = board.stage(config, chip=chip, tools=tools, compile_mpy=compile_mpy)
+        files = board.stage(
+            config, chip=chip, tools=tools, compile_mpy=compile_mpy, firmware=firmware
+        )
         argv = board.mpremote_argv(tools, port=port, files=files)
         typer.echo(f"$ {' '.join(argv)}")
         board.run(argv, what="mpremote")

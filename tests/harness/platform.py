@@ -156,6 +156,7 @@ class Platform:
                     "SMARTOFFICE_EDGE_HTTP_PORT": str(port),
                     "SMARTOFFICE_EDGE_BACKOFF_INITIAL_S": "0.2",
                     "SMARTOFFICE_EDGE_BACKOFF_MAX_S": "1",
+                    "SMARTOFFICE_EDGE_DOWNLINK_WAIT_S": "1",
                     **extra,
                 },
                 self.workdir,
