@@ -262,7 +262,7 @@ async def gateway_downlink(
     deadline = time.monotonic() + wait
     while True:
         event.clear()
-        items, version = await asyncio.to_thread(_pending, db, gateway.id)
+        items, version = await asyncio.to_thread(_pending, db, gateway.id, _notifier(request))
         left = deadline - time.monotonic()
         if items or version != known or left <= 0 or await request.is_disconnected():
             return DownlinkBatch(items=items, registry_version=version)
@@ -270,11 +270,14 @@ async def gateway_downlink(
             await asyncio.wait_for(event.wait(), timeout=min(left, 5.0))
 
 
-def _pending(db: DatabaseDep, gateway_id: str) -> tuple[list[DownlinkItem], str]:
+def _pending(
+    db: DatabaseDep, gateway_id: str, notifier: Notifier
+) -> tuple[list[DownlinkItem], str]:
     with db.session() as session:
-        return pending(session, gateway_id=gateway_id), snapshot(
-            session, gateway_id=gateway_id
-        ).version
+        version = notifier.registry_version(
+            gateway_id, lambda: snapshot(session, gateway_id=gateway_id).version
+        )
+        return pending(session, gateway_id=gateway_id), version
 
 
 @router.post("/gateway/downlink/sent")
