@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from contracts.credentials import verify
 from contracts.payloads import parse_status, parse_uplink
-from server.registry.service import parse_doc
+from server.db import Database, init_schema
+from server.registry.service import import_doc, parse_doc
+from server.spaces.loader import parse_layout
+from server.spaces.service import import_layout
 from smartoffice.fleet import Fleet, SimClock, parse_start
 from tests.harness.observer import Observer
 from tests.harness.services import Service
@@ -53,3 +57,22 @@ def test_fleet_publishes_only_valid_messages(
     occupied = [parse_uplink("presence", p).occupied for t, p in seen if t.endswith("/presence")]
     assert any(occupied)  # people are at their desks at 09:30
     assert sum(n.sensor_errors for n in fleet.nodes) == 0
+
+
+def test_the_fleet_brings_a_layout_its_devices_fit(tmp_path: Path) -> None:
+    fleet = Fleet(
+        building="kemenpan-a", desks=120, host="127.0.0.1", port=1, home=tmp_path,
+        passwords=True,
+    )  # fmt: skip
+    db = Database(f"sqlite:///{tmp_path / 'smartoffice.db'}")
+    init_schema(db.engine)
+    with db.session() as s:
+        changes = import_layout(s, parse_layout(fleet.layout("kemenpan-a")))
+        assert changes.created["desks"] == 120 and changes.created["floors"] == 3
+        # Every device's desk or room exists, so the registry import's check passes.
+        counts = import_doc(s, parse_doc(fleet.registry("gw-a")))
+        assert counts["created"] == len(fleet.devices)
+    db.close()
+    desk = next(d for d in parse_doc(fleet.registry("gw-a")).devices if d.kind == "desk")
+    assert fleet.passwords is not None
+    assert desk.mqtt_hash is not None and verify(fleet.passwords[desk.id], desk.mqtt_hash)

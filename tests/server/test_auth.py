@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.routing import APIRoute
 
-from server.app import create_app
+from server.app import build_oidc, create_app
 from server.config import ServerSettings
 from server.deps import _public, current_gateway, current_user
 from tests.harness.platform import PASSWORD, Platform
@@ -33,18 +33,25 @@ class Jwks:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
 
+        base = ""
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(body)
+                if self.path.endswith("/.well-known/openid-configuration"):
+                    self.wfile.write(json.dumps({"jwks_uri": f"{base}/certs"}).encode())
+                else:
+                    self.wfile.write(body)
 
             def log_message(self, *_: Any) -> None:
                 pass
 
         self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/certs"
+        base = f"http://127.0.0.1:{self.http.server_address[1]}"
+        self.base = base
+        self.url = f"{base}/certs"
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
         self.thread.start()
 
@@ -216,3 +223,11 @@ def test_every_route_declares_who_may_call_it(tmp_path: Path) -> None:
         if not declared:
             undeclared.append(f"{sorted(route.methods)} {route.path}")
     assert undeclared == []
+
+
+def test_the_key_set_is_found_through_the_providers_discovery_document(idp: Jwks) -> None:
+    settings = ServerSettings(oidc_issuer=f"{idp.base}/realms/asn", oidc_audience="smartoffice")
+    verifier = build_oidc(settings)
+    assert verifier is not None and verifier._keys.uri == idp.url
+    with pytest.raises(ValueError, match="set SMARTOFFICE_OIDC_JWKS_URL"):
+        build_oidc(ServerSettings(oidc_issuer="http://127.0.0.1:9/x", oidc_audience="a"))
