@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,8 +39,19 @@ def _fail(exc: CliError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _api() -> Api:
-    return Api(Session.load())
+@contextmanager
+def _server() -> Iterator[Api]:
+    """The server as the logged-in user; a CliError inside is one red line and exit 1."""
+    try:
+        api = Api(Session.load())
+    except CliError as exc:
+        raise _fail(exc) from exc
+    try:
+        yield api
+    except CliError as exc:
+        raise _fail(exc) from exc
+    finally:
+        api.close()
 
 
 def _device_file(device_id: str) -> Path:
@@ -90,18 +103,13 @@ def register(
     gateway: Annotated[str | None, typer.Option(help="Default: the building's gateway.")] = None,
 ) -> None:
     """Register a node (and assign it); its password is saved for `device flash`."""
-    api = _api()
-    try:
+    with _server() as api:
         body: dict[str, Any] = {"kind": kind, "id": device_id, "gateway": gateway}
         created = api.call("POST", "/api/v1/devices", json=body)
         device = created["device"]
         if building and (desk or room or zone):
             where = {"building": building, "desk": desk, "room": room, "zone": zone}
             device = api.call("PUT", f"/api/v1/devices/{device['id']}/assignment", json=where)
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     path = _device_file(device["id"])
     saved = {
         "device_id": device["id"],
@@ -124,27 +132,17 @@ def assign(
     zone: str | None = None,
 ) -> None:
     """Move a node to another desk, room or zone (no reflash needed)."""
-    api = _api()
-    try:
+    with _server() as api:
         where = {"building": building, "desk": desk, "room": room, "zone": zone}
         device = api.call("PUT", f"/api/v1/devices/{device_id}/assignment", json=where)
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     typer.echo(f"{device_id} now serves {_where(device)}")
 
 
 @device_app.command()
 def password(device_id: str) -> None:
     """Give a node a new MQTT password (saved for `device flash`; flash it again)."""
-    api = _api()
-    try:
+    with _server() as api:
         created = api.call("POST", f"/api/v1/devices/{device_id}/password")
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     path = _device_file(device_id)
     saved = json.loads(path.read_text()) if path.exists() else {"device_id": device_id}
     saved.update(
@@ -236,7 +234,7 @@ def _saved(device_id: str) -> dict[str, Any]:
 
 
 def _check_password(device_id: str, mqtt_password: str) -> None:
-    api = _api()
+    api = Api(Session.load())
     try:
         check = api.call(
             "POST", f"/api/v1/devices/{device_id}/password/check", json={"password": mqtt_password}
@@ -270,7 +268,11 @@ def verify(
     interval: Annotated[float, typer.Option(help="Seconds between checks.")] = 2,
 ) -> None:
     """Wait until the node is online and its first reading reached the server."""
-    api = _api()
+    with _server() as api:
+        _verify(api, device_id, timeout, interval)
+
+
+def _verify(api: Api, device_id: str, timeout: float, interval: float) -> None:
     started_ms = time.time() * 1000
     deadline = time.monotonic() + timeout
     done: set[str] = set()
@@ -306,8 +308,6 @@ def verify(
         typer.echo("")
         typer.secho(f"FAIL: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
-    finally:
-        api.close()
 
 
 def _gateway_line(api: Api, device: dict[str, Any]) -> None:
@@ -350,18 +350,13 @@ def _never_came(api: Api, device_id: str, device: dict[str, Any], done: set[str]
 @device_app.command()
 def identify(device_id: str, seconds: Annotated[int, typer.Option(min=1, max=300)] = 10) -> None:
     """Blink the node's LED so you can find it."""
-    api = _api()
-    try:
+    with _server() as api:
         result = api.call(
             "POST",
             f"/api/v1/devices/{device_id}/commands",
             params={"wait": 30},
             json={"cmd": "identify", "args": {"seconds": seconds}},
         )
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     if result["state"] == "acked":
         typer.echo(f"{device_id} is blinking for {seconds} s")
     elif result["state"] == "failed":
@@ -377,13 +372,8 @@ def label(
     out: Annotated[Path | None, typer.Option(help="Write an SVG label here.")] = None,
 ) -> None:
     """A desk's QR label that opens its check-in page (SVG to print, or in the terminal)."""
-    api = _api()
-    try:
+    with _server() as api:
         floor_name, desk_name = _desk(api, building, desk)
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     url = checkin_url(api.session.server, building, desk)
     if out is None:
         typer.echo(text(url))
@@ -411,18 +401,13 @@ def list_devices(
     state: Annotated[str | None, typer.Option(help="new, online, offline, decommissioned")] = None,
 ) -> None:
     """Installed nodes with their state, place, firmware and signal."""
-    api = _api()
-    try:
+    with _server() as api:
         params = {
             k: v
             for k, v in {"building": building, "floor": floor, "kind": kind, "state": state}.items()
             if v
         }
         devices = api.call("GET", "/api/v1/devices", params=params)
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     typer.echo(
         f"{'DEVICE':22} {'STATE':14} {'PLACE':36} {'FW':8} {'RSSI':>5} {'GAPS':>5}  LAST SEEN"
     )
@@ -438,12 +423,7 @@ def list_devices(
 @device_app.command()
 def decommission(device_id: str) -> None:
     """Retire a node: its broker login is revoked at the gateway's next registry pull."""
-    api = _api()
-    try:
+    with _server() as api:
         api.call("DELETE", f"/api/v1/devices/{device_id}")
-    except CliError as exc:
-        raise _fail(exc) from exc
-    finally:
-        api.close()
     _device_file(device_id).unlink(missing_ok=True)
     typer.echo(f"{device_id} decommissioned; its password no longer works")

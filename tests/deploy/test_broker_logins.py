@@ -18,22 +18,14 @@ from typing import Any
 
 import pytest
 
+from tests.harness.layouts import one_floor
 from tests.harness.mqtt_client import DeviceClient
 from tests.harness.platform import Platform, status_payload
 from tests.harness.services import Service, find, free_port, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDING = "kantor-uji"
-LAYOUT = {
-    "building": {"id": BUILDING, "name": "Kantor Uji"},
-    "floors": [
-        {
-            "id": "l1", "name": "Lantai 1", "level": 1, "width": 20, "height": 10,
-            "zones": [{"id": "l1-a", "name": "Zona A"}],
-            "desks": [{"id": f"l1-m{i}", "zone": "l1-a", "x": i, "y": 1} for i in range(1, 4)],
-        }
-    ],
-}  # fmt: skip
+LAYOUT = one_floor(BUILDING, "l1", ["l1-m1", "l1-m2", "l1-m3"])
 
 
 @pytest.fixture

@@ -21,21 +21,13 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.firmware.conftest import HOST, micropython_binary
+from tests.harness.layouts import one_floor
 from tests.harness.platform import PASSWORD, Platform
 from tests.harness.services import Service
 from tests.installer.standins import install
 
 BUILDING = "kantor-c"
-LAYOUT = {
-    "building": {"id": BUILDING, "name": "Kantor C"},
-    "floors": [
-        {
-            "id": "l2", "name": "Lantai 2", "level": 2, "width": 20, "height": 10,
-            "zones": [{"id": "l2-a", "name": "Zona A"}],
-            "desks": [{"id": "l2-m7", "name": "Meja 2.007", "zone": "l2-a", "x": 1, "y": 1}],
-        }
-    ],
-}  # fmt: skip
+LAYOUT = one_floor(BUILDING, "l2", ["l2-m7"])
 
 
 @pytest.fixture
@@ -169,7 +161,7 @@ def test_register_flash_verify_identify_label_list(
     assert f"{platform.server.url}/checkin/{BUILDING}/l2-m7" in done.stdout  # type: ignore[union-attr]
     svg = ElementTree.parse(label).getroot()
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
-    assert texts[0] == "Meja 2.007" and "Lantai 2" in (texts[1] or "")
+    assert texts[0] == "Meja l2-m7" and "Lantai l2" in (texts[1] or "")
     assert len(list(svg.iter("{http://www.w3.org/2000/svg}rect"))) > 200  # the QR's modules
 
 

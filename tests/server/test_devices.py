@@ -13,21 +13,11 @@ import pytest
 from contracts.credentials import verify
 from server.db import Database
 from server.registry.models import Device
+from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
 
 BUILDING = "kantor-a"
-LAYOUT = {
-    "building": {"id": BUILDING, "name": "Kantor A"},
-    "floors": [
-        {
-            "id": "l1", "name": "Lantai 1", "level": 1, "width": 20, "height": 10,
-            "zones": [{"id": "l1-a", "name": "Zona A"}],
-            "desks": [{"id": "l1-m1", "zone": "l1-a", "x": 1, "y": 1}],
-            "rooms": [{"id": "l1-r1", "name": "Rapat", "zone": "l1-a", "capacity": 6,
-                       "x": 10, "y": 1}],
-        }
-    ],
-}  # fmt: skip
+LAYOUT = one_floor(BUILDING, "l1", ["l1-m1"], rooms=["l1-r1"])
 
 
 @pytest.fixture
