@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -18,6 +19,11 @@ from sqlalchemy import text
 from server.audit.routes import router as audit_router
 from server.auth.routes import router as auth_router
 from server.auth.tokens import LocalTokens, OidcVerifier
+from server.bookings.events import EventHub
+from server.bookings.presence import DeskMonitor
+from server.bookings.routes import refusal_response
+from server.bookings.routes import router as bookings_router
+from server.bookings.rules import Refusal
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.deps import Public
@@ -34,6 +40,7 @@ from server.exceptions import (
 from server.ingest.routes import router as ingest_router
 from server.ingest.service import IngestService
 from server.metrics import ServerMetrics
+from server.notify.mail import SmtpSender, deliver
 from server.readings.influx import InfluxReadingStore
 from server.readings.routes import router as readings_router
 from server.readings.sqlite import SQLiteReadingStore
@@ -104,6 +111,35 @@ def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
     )
 
 
+def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
+    """Sends queued booking mail, when an SMTP server is configured."""
+    if settings.smtp_host is None:
+        return None
+    sender = SmtpSender(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+    )
+    return lambda: deliver(db, sender, settings.mail_from)
+
+
+async def _sweep(
+    monitor: DeskMonitor, notifier: Notifier, every_s: float, mailer: Callable[[], int] | None
+) -> None:
+    """Release no-shows and vacated desks, refresh LEDs and send mail, forever."""
+    while True:
+        try:
+            for gateway in await asyncio.to_thread(monitor.sweep):
+                notifier.notify(gateway)
+            if mailer is not None:
+                await asyncio.to_thread(mailer)
+        except Exception:
+            logger.exception("booking sweep failed; trying again in %.0f s", every_s)
+        await asyncio.sleep(every_s)
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """Build the app; stores are opened in the lifespan, so building it is cheap."""
 
@@ -126,13 +162,26 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.oidc = build_oidc(settings)
         app.state.downlink = Notifier(asyncio.get_running_loop())
         app.state.metrics = metrics
+        app.state.events = EventHub(asyncio.get_running_loop())
+        monitor = DeskMonitor(db=db, notifier=app.state.downlink, events=app.state.events.publish)
+        app.state.monitor = monitor
         app.state.ingest = IngestService(
-            db=db, store=store, metrics=metrics, dedup_window_days=settings.dedup_window_days
+            db=db,
+            store=store,
+            metrics=metrics,
+            dedup_window_days=settings.dedup_window_days,
+            on_stored=monitor.on_stored,
+        )
+        sweeper = asyncio.create_task(
+            _sweep(monitor, app.state.downlink, settings.booking_sweep_s, _mailer(settings, db))
         )
         logger.info("server ready: readings in %s", settings.readings_backend)
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await store.close()
             db.close()
 
@@ -145,6 +194,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(spaces_router)
     app.include_router(registry_router)
+    app.include_router(bookings_router)
     app.include_router(ingest_router)
     app.include_router(readings_router)
     app.include_router(audit_router)
@@ -179,6 +229,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     for kind in statuses:
         app.add_exception_handler(kind, _domain_error)
+    app.add_exception_handler(Refusal, refusal_response)
 
     @app.get("/healthz", tags=["ops"], dependencies=[Public])
     async def healthz() -> dict[str, str]:

@@ -64,6 +64,17 @@ class ServerSettings(BaseSettings):
 
     base_topic: str = "ikn"
     """The MQTT base topic devices are configured with (shown to installers)."""
+    booking_sweep_s: float = Field(default=30.0, gt=0)
+    """How often no-shows and vacated desks are released and desk LEDs refreshed."""
+    smtp_host: str | None = None
+    """Send booking mail (confirmations, reminders, releases) through this SMTP server."""
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "IKN Smart Office <smartoffice@localhost>"
+    reminder_minutes: int = Field(default=5, ge=1, le=60)
+    """Remind the booker this long before the check-in grace period ends."""
     command_timeout_s: int = 300
     """A device command not delivered by then is dropped and reported as expired."""
     dedup_window_days: int = 14

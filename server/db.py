@@ -46,7 +46,9 @@ def load_models() -> None:
     """Import every module that defines tables, so the metadata knows them all."""
     import server.audit.models
     import server.auth.models
+    import server.bookings.models
     import server.ingest.models
+    import server.notify.models
     import server.registry.models
     import server.spaces.models  # noqa: F401
 
@@ -61,7 +63,7 @@ def init_schema(engine: Engine) -> None:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         tables = set(inspect(conn).get_table_names())
@@ -71,6 +73,7 @@ def init_schema(engine: Engine) -> None:
 
 
 FIRST_REVISION = "0001"
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Database:

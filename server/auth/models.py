@@ -18,6 +18,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200), default=None)
     team: Mapped[str | None] = mapped_column(String(100), default=None)
+    share_location: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Opt-in: colleagues of the same team may see where this person sits today."""
     role: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(8), default="local")
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)

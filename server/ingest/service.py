@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,9 @@ class IngestService:
         store: ReadingStore,
         metrics: ServerMetrics,
         dedup_window_days: int = 14,
+        on_stored: Callable[[list[StoredReading]], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_stored = on_stored
         self.db = db
         self.store = store
         self.metrics = metrics
@@ -102,6 +104,12 @@ class IngestService:
             )
         async with self._lock:
             fresh, duplicates = await self._store(gateway_id, valid)
+        if self.on_stored is not None and fresh:
+            try:
+                await self.on_stored([v.stored for v in fresh])
+            except Exception:
+                # The readings are stored; what reacts to them must not make the gateway resend.
+                logger.exception("reacting to batch %s failed", batch.batch_id)
         now_ms = time.time() * 1000
         for v in fresh:
             self.metrics.lag_seconds.observe(max(0.0, now_ms - v.reading.received) / 1000)

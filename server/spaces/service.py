@@ -361,3 +361,11 @@ def zone_ref(session: Session, building: str, code: str) -> dict[str, str] | Non
         "space": code,
         "space_kind": "zone",
     }
+
+
+def find_desk_id(session: Session, building: str, code: str) -> int:
+    """The key of a desk by its code, or NotFoundError."""
+    desk_id = session.scalar(select(Desk.id).where(Desk.building_id == building, Desk.code == code))
+    if desk_id is None:
+        raise NotFoundError(f"no desk {code!r} in building {building!r}")
+    return desk_id

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from server.db import Base, Database, init_schema, load_models
+from server.db import MIGRATIONS, Base, Database, init_schema, load_models
 
 
 def test_migrations_build_exactly_the_models(db: Database) -> None:
@@ -15,7 +16,8 @@ def test_migrations_build_exactly_the_models(db: Database) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
 def test_running_the_migrations_again_changes_nothing(db: Database) -> None:
@@ -63,3 +65,14 @@ def test_a_database_from_before_migrations_is_stamped_and_upgraded(database_url:
         row = conn.execute(text("SELECT id, gaps FROM devices")).one()
         assert tuple(row) == ("desk-old", 0)
     old.close()
+
+
+def test_postgres_refuses_overlapping_bookings_of_a_desk_by_itself(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    init_schema(db.engine)
+    with db.engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT conname FROM pg_constraint WHERE conrelid = 'bookings'::regclass")
+        ).scalars()
+        assert {"bookings_desk_id_no_overlap", "bookings_room_id_no_overlap"} <= set(names)
+    db.close()

@@ -1,0 +1,66 @@
+"""Server-Sent Events for floor maps: each desk's state change, as it happens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+logger = logging.getLogger(__name__)
+# A map that stops reading is dropped rather than allowed to hold memory.
+QUEUE_MAX = 1000
+KEEPALIVE_S = 15.0
+
+
+class EventHub:
+    """Fans desk events out to every connected map; ``publish`` is safe from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
+
+    @property
+    def listeners(self) -> int:
+        """How many streams are open."""
+        return len(self._queues)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Send ``event`` to every listener (called from worker threads)."""
+        self._loop.call_soon_threadsafe(self._fan_out, event)
+
+    def _fan_out(self, event: dict[str, Any]) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                logger.warning("an event stream fell %d events behind; closing it", QUEUE_MAX)
+                self._queues.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
+    async def stream(
+        self, *, building: str | None, floor: str | None, disconnected: Any
+    ) -> AsyncIterator[str]:
+        """The text/event-stream of one listener, filtered to a building and floor."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_MAX)
+        self._queues.add(queue)
+        try:
+            yield ": connected\n\n"
+            while not await disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if event is None:
+                    return
+                if building and event.get("building") != building:
+                    continue
+                if floor and event.get("floor") != floor:
+                    continue
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+        finally:
+            self._queues.discard(queue)

@@ -1,0 +1,117 @@
+"""Booking tables: bookings, the rules per building or zone, closed days, desk blocks.
+
+Times are epoch milliseconds (UTC); they are shown in the building's time zone (WITA).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+
+# A booking holds its desk or room only in these states.
+ACTIVE = ("booked", "checked_in")
+
+
+class Booking(Base):
+    """A desk or room held by one person for a slot, and how it ended."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_desk_slot", "desk_id", "start_ms", "end_ms"),
+        Index("ix_bookings_user_slot", "user_id", "start_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"))
+    # A desk or room removed from the layout leaves its bookings' history (code kept).
+    desk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("desks.id", ondelete="SET NULL"), default=None
+    )
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rooms.id", ondelete="SET NULL"), default=None, index=True
+    )
+    space_code: Mapped[str] = mapped_column(String(32))
+    space_kind: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    booked_by: Mapped[str] = mapped_column(String(100))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="booked")
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    series_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    checked_in_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    checked_in_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    checked_out_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    released_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    reminded_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    release_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class BookingPolicy(Base):
+    """Booking rules for a building, or for one zone of it (which then wins)."""
+
+    __tablename__ = "booking_policies"
+    __table_args__ = (UniqueConstraint("building_id", "zone_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"))
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zones.id", ondelete="CASCADE"), default=None
+    )
+    window_days: Mapped[int] = mapped_column(Integer)
+    min_minutes: Mapped[int] = mapped_column(Integer)
+    max_minutes: Mapped[int] = mapped_column(Integer)
+    max_per_day: Mapped[int] = mapped_column(Integer)
+    max_per_week: Mapped[int] = mapped_column(Integer)
+    open_minute: Mapped[int] = mapped_column(Integer)
+    close_minute: Mapped[int] = mapped_column(Integer)
+    weekdays: Mapped[str] = mapped_column(String(16))
+    checkin_grace_minutes: Mapped[int] = mapped_column(Integer)
+    release_after_vacant_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    public_holidays: Mapped[bool] = mapped_column(Boolean)
+
+
+class ClosedDay(Base):
+    """A day a building (or every building) is closed: collective leave, an event."""
+
+    __tablename__ = "closed_days"
+    __table_args__ = (UniqueConstraint("building_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    building_id: Mapped[str | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), default=None
+    )
+    day: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class DeskBlock(Base):
+    """A desk out of use for a while (maintenance, a broken chair)."""
+
+    __tablename__ = "desk_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id", ondelete="CASCADE"), index=True)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class DeskLive(Base):
+    """What a desk's sensor last said, and the LED state last sent to its node."""
+
+    __tablename__ = "desk_live"
+
+    desk_id: Mapped[int] = mapped_column(
+        ForeignKey("desks.id", ondelete="CASCADE"), primary_key=True
+    )
+    occupied: Mapped[bool] = mapped_column(Boolean, default=False)
+    since_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    led: Mapped[str | None] = mapped_column(String(16), default=None)
+    led_since_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)

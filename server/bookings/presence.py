@@ -1,0 +1,332 @@
+"""The sensors keep bookings honest, and each desk's LED shows what the desk is doing.
+
+- A desk node reporting someone within a booking's check-in window (15 minutes before
+  the start until the grace period after it) checks the booking in ("sensor").
+- A booking nobody checked into by the end of the grace period is released: no-show.
+- A checked-in desk vacant for the policy's ``release_after_vacant_minutes`` is released
+  early; the booking keeps its record (outcome ``released_early``).
+- A checked-in booking whose time is over is completed (``attended``).
+- Presence at a desk with no booking shows it occupied (a walk-in), so the map never shows
+  an occupied desk as free.
+- The LED state (free, booked, awaiting_checkin, occupied, off) is recomputed whenever any
+  of this changes and sent, retained, to the desk's node through its gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.payloads import DeskState
+from server.audit.service import record
+from server.bookings.models import ACTIVE, Booking, DeskLive
+from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.schemas import DeskLiveState, LedState
+from server.db import Database
+from server.notify.mail import queue_for
+from server.readings.store import StoredReading
+from server.registry.downlink import Notifier
+from server.registry.models import Device, Downlink
+from server.spaces.models import Building, Desk, Floor
+from server.spaces.service import get_floor
+
+logger = logging.getLogger(__name__)
+EARLY_CHECKIN_MS = 15 * 60_000
+WITA = "Asia/Makassar"
+# A desired state waits for its gateway at most this long; a newer one replaces it anyway.
+STATE_TTL_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One presence reading of a desk node."""
+
+    building: str
+    desk: str
+    device: str
+    occupied: bool
+    ts: int
+
+
+class DeskMonitor:
+    """Applies presence to bookings and keeps each desk's LED state current."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        notifier: Notifier,
+        clock: Callable[[], float] = time.time,
+        events: Callable[[dict[str, Any]], None] | None = None,
+        mail: bool = False,
+        reminder_minutes: int = 5,
+    ) -> None:
+        self.mail = mail
+        self.reminder_ms = reminder_minutes * 60_000
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.events = events
+
+    def now_ms(self) -> int:
+        """The monitor's clock in epoch milliseconds."""
+        return int(self.clock() * 1000)
+
+    async def on_stored(self, readings: list[StoredReading]) -> None:
+        """Called by the ingest path after it stored a batch."""
+        seen = [
+            Seen(r.space.building, r.space.space, r.device, bool(r.fields["occupied"]), r.ts_ms)
+            for r in readings
+            if r.stream == "presence" and r.space is not None and r.space.space_kind == "desk"
+        ]
+        if seen:
+            gateways = await asyncio.to_thread(self.apply, seen)
+            for gateway in gateways:
+                self.notifier.notify(gateway)
+
+    def apply(self, seen: Iterable[Seen]) -> set[str]:
+        """Record presence, check people in; returns the gateways that have new LED states."""
+        gateways: set[str] = set()
+        with self.db.session() as session:
+            for s in sorted(seen, key=lambda x: x.ts):
+                desk = session.scalar(
+                    select(Desk).where(Desk.building_id == s.building, Desk.code == s.desk)
+                )
+                if desk is None:
+                    continue
+                live = session.get(DeskLive, desk.id)
+                if live is None:
+                    live = DeskLive(desk_id=desk.id, occupied=False, since_ms=s.ts, updated_ms=0)
+                    session.add(live)
+                if s.ts < live.updated_ms:
+                    continue  # an older reading arriving late changes nothing
+                if live.occupied != s.occupied:
+                    live.since_ms = s.ts
+                live.occupied, live.updated_ms, live.device_id = s.occupied, s.ts, s.device
+                if s.occupied:
+                    self._sensor_check_in(session, desk, s)
+                gateways |= self._led(session, desk)
+        return gateways
+
+    def _sensor_check_in(self, session: Session, desk: Desk, s: Seen) -> None:
+        policy = policy_for(session, desk.building_id, desk.zone_id)
+        grace = policy.checkin_grace_minutes * 60_000
+        booking = session.scalar(
+            select(Booking).where(
+                Booking.desk_id == desk.id,
+                Booking.state == "booked",
+                Booking.start_ms - EARLY_CHECKIN_MS <= s.ts,
+                Booking.start_ms + grace >= s.ts,
+                Booking.end_ms > s.ts,
+            )
+        )
+        if booking is not None:
+            booking.state, booking.checked_in_ms, booking.checked_in_by = (
+                "checked_in",
+                s.ts,
+                "sensor",
+            )
+            record(session, actor=f"sensor:{s.device}", action="booking.check_in",
+                   target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
+
+    def sweep(self) -> set[str]:
+        """Release no-shows and vacated desks, complete ended bookings, refresh every LED."""
+        now = self.now_ms()
+        gateways: set[str] = set()
+        with self.db.session() as session:
+            for booking in session.scalars(select(Booking).where(Booking.state.in_(ACTIVE))):
+                self._settle(session, booking, now)
+            desks = session.scalars(
+                select(Desk).where(
+                    Desk.id.in_(select(DeskLive.desk_id))
+                    | Desk.code.in_(select(Device.space).where(Device.space_kind == "desk"))
+                )
+            ).all()
+            for desk in desks:
+                gateways |= self._led(session, desk)
+        return gateways
+
+    def _settle(self, session: Session, booking: Booking, now: int) -> None:
+        desk = session.get(Desk, booking.desk_id) if booking.desk_id else None
+        zone = desk.zone_id if desk else None
+        policy = policy_for(session, booking.building_id, zone)
+        live = session.get(DeskLive, desk.id) if desk else None
+        if booking.state == "booked":
+            grace_ms = policy.checkin_grace_minutes * 60_000
+            if desk is not None and now > booking.start_ms + grace_ms:
+                why = f"nobody checked in within {policy.checkin_grace_minutes} min"
+                self._release(session, booking, now, "no_show", why)
+            elif (
+                desk is not None
+                and booking.reminded_ms is None
+                and now >= booking.start_ms + grace_ms - self.reminder_ms
+            ):
+                booking.reminded_ms = now
+                self._mail(session, booking, "reminder")
+            return
+        if now >= booking.end_ms:
+            booking.state, booking.outcome = "completed", booking.outcome or "attended"
+            return
+        vacant_ms = policy.release_after_vacant_minutes * 60_000
+        since = max(live.since_ms, booking.checked_in_ms or 0) if live else None
+        if (
+            live is not None
+            and not live.occupied
+            and since is not None
+            and now - since >= vacant_ms
+        ):
+            self._release(session, booking, now, "released_early",
+                          f"desk vacant for {policy.release_after_vacant_minutes} min")  # fmt: skip
+
+    def _release(
+        self, session: Session, booking: Booking, now: int, outcome: str, why: str
+    ) -> None:
+        booking.state, booking.outcome = "released", outcome
+        booking.released_ms, booking.release_reason = now, why
+        record(session, actor="sensors", action=f"booking.{outcome}", target_kind="booking",
+               target_id=str(booking.id), reason=why)  # fmt: skip
+        self._mail(session, booking, "released")
+        logger.info("booking %d released (%s): %s", booking.id, outcome, why)
+
+    def _mail(self, session: Session, booking: Booking, kind: str) -> None:
+        if self.mail:
+            building = session.get(Building, booking.building_id)
+            queue_for(session, booking, kind, ZoneInfo(building.timezone if building else WITA))
+
+    def desk_state(self, session: Session, desk: Desk, now: int) -> LedState:
+        """What the desk is doing now, as its LED shows it."""
+        building = session.get(Building, desk.building_id)
+        tz = ZoneInfo(building.timezone if building else "Asia/Makassar")
+        policy = policy_for(session, desk.building_id, desk.zone_id)
+        if not _open(session, desk.building_id, policy, tz, now):
+            return "off"
+        live = session.get(DeskLive, desk.id)
+        current = session.scalars(
+            select(Booking)
+            .where(Booking.desk_id == desk.id, Booking.state.in_(ACTIVE), Booking.end_ms > now)
+            .order_by(Booking.start_ms)
+        ).all()
+        if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
+            return "occupied"
+        if any(b.start_ms - EARLY_CHECKIN_MS <= now for b in current):
+            return "awaiting_checkin"
+        end_of_day = datetime.fromtimestamp(now / 1000, tz).replace(hour=23, minute=59)
+        if any(b.start_ms <= end_of_day.timestamp() * 1000 for b in current):
+            return "booked"
+        return "free"
+
+    def _led(self, session: Session, desk: Desk) -> set[str]:
+        now = self.now_ms()
+        state = self.desk_state(session, desk, now)
+        live = session.get(DeskLive, desk.id)
+        if live is None:
+            live = DeskLive(desk_id=desk.id, occupied=False, since_ms=now, updated_ms=0)
+            session.add(live)
+        if live.led == state:
+            return set()
+        live.led, live.led_since_ms = state, now
+        if self.events is not None:
+            floor = session.get(Floor, desk.floor_id)
+            self.events({
+                "type": "desk", "building": desk.building_id,
+                "floor": floor.code if floor else None, "desk": desk.code, "state": state,
+                "occupied": live.occupied, "at": now,
+            })  # fmt: skip
+        payload = DeskState(v=1, state=state, since=now).model_dump_json()
+        gateways = set()
+        devices = session.scalars(
+            select(Device).where(
+                Device.building == desk.building_id,
+                Device.space == desk.code,
+                Device.space_kind == "desk",
+                Device.decommissioned_ms.is_(None),
+                Device.gateway_id.is_not(None),
+            )
+        )
+        for device in devices:
+            assert device.gateway_id is not None
+            # Only the newest desired state matters: an older one not yet sent is dropped.
+            for old in session.scalars(
+                select(Downlink).where(
+                    Downlink.device_id == device.id,
+                    Downlink.channel == "state",
+                    Downlink.sent_ms.is_(None),
+                )
+            ):
+                session.delete(old)
+            session.add(
+                Downlink(
+                    gateway_id=device.gateway_id,
+                    device_id=device.id,
+                    channel="state",
+                    payload=payload,
+                    retain=True,
+                    created_ms=now,
+                    expires_ms=now + STATE_TTL_MS,
+                )
+            )
+            gateways.add(device.gateway_id)
+        return gateways
+
+    def desk_state_now(self, desk_code: str, building: str | None = None) -> LedState:
+        """One desk's state at the monitor's time (for tools and tests)."""
+        with self.db.session(commit=False) as session:
+            query = select(Desk).where(Desk.code == desk_code)
+            if building is not None:
+                query = query.where(Desk.building_id == building)
+            desk = session.scalars(query).one()
+            return self.desk_state(session, desk, self.now_ms())
+
+    def refresh(self, building: str, desk_code: str) -> None:
+        """Recompute one desk's LED now (after a booking, cancel, check-in or check-out)."""
+        with self.db.session() as session:
+            desk = session.scalar(
+                select(Desk).where(Desk.building_id == building, Desk.code == desk_code)
+            )
+            gateways = self._led(session, desk) if desk else set()
+        for gateway in gateways:
+            self.notifier.notify(gateway)
+
+    def floor(self, building: str, floor_code: str) -> list[DeskLiveState]:
+        """Every desk of a floor now."""
+        now = self.now_ms()
+        with self.db.session(commit=False) as session:
+            floor = get_floor(session, building, floor_code)
+            b = session.get(Building, building)
+            tz = ZoneInfo(b.timezone if b else "Asia/Makassar")
+            out = []
+            for desk in session.scalars(
+                select(Desk).where(Desk.floor_id == floor.id).order_by(Desk.code)
+            ):
+                live = session.get(DeskLive, desk.id)
+                since = live.since_ms if live and live.updated_ms else None
+                out.append(
+                    DeskLiveState(
+                        id=desk.code,
+                        state=self.desk_state(session, desk, now),
+                        occupied=bool(live and live.occupied),
+                        since=datetime.fromtimestamp(since / 1000, tz) if since else None,
+                    )
+                )
+            return out
+
+
+def _open(session: Session, building: str, policy: Policy, tz: ZoneInfo, now: int) -> bool:
+    """Whether desks are in use at ``now``: a booking day, within opening hours."""
+    start = datetime.fromtimestamp(now / 1000, tz)
+    relaxed = replace(policy, min_minutes=0, window_days=1)
+    try:
+        check_slot(session, building=building, policy=relaxed, tz=tz, start=start,
+                   end=start + timedelta(minutes=1), now=start)  # fmt: skip
+    except Refusal:
+        return False
+    return True

@@ -1,0 +1,155 @@
+"""Utilization per desk, zone, floor or building for a period.
+
+What was booked, what was used, how often nobody came, how often somebody came unbooked,
+and the busiest moment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.bookings.models import Booking
+from server.bookings.rules import closed_reason, policy_for
+from server.bookings.service import building_tz, ms
+from server.spaces.models import Desk, Floor, Zone
+
+GroupBy = Literal["desk", "zone", "floor", "building"]
+
+
+class UtilizationRow(BaseModel):
+    """One desk, zone, floor or building over the period."""
+
+    group: str
+    desks: int
+    open_desk_hours: float
+    bookings: int
+    booked_hours: float
+    attended_hours: float
+    utilization: float
+    no_shows: int
+    no_show_rate: float
+    walk_ins: int
+    walk_in_rate: float
+    released_early: int
+    peak_occupied: int
+    peak_at: datetime | None
+
+
+def _open_hours(
+    session: Session, building: str, tz: ZoneInfo, start: datetime, end: datetime
+) -> float:
+    """Desk-opening hours of one desk over the period, by the building's policy."""
+    policy = policy_for(session, building, None)
+    hours = 0.0
+    day: date = start.astimezone(tz).date()
+    while datetime.combine(day, dtime(), tz) < end:
+        if day.weekday() in policy.days and not closed_reason(session, building, day, policy):
+            opens = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.open_minute)
+            closes = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.close_minute)
+            span = min(closes, end) - max(opens, start)
+            hours += max(0.0, span.total_seconds() / 3600)
+        day += timedelta(days=1)
+    return hours
+
+
+def utilization(
+    session: Session, *, building: str, start: datetime, end: datetime, by: GroupBy
+) -> list[UtilizationRow]:
+    """The report, one row per group, in group order."""
+    _, tz = building_tz(session, building)
+    start = start if start.tzinfo else start.replace(tzinfo=tz)
+    end = end if end.tzinfo else end.replace(tzinfo=tz)
+    s, e = ms(start), ms(end)
+    desks = session.execute(
+        select(Desk.id, Desk.code, Floor.code, Zone.code)
+        .join(Floor, Floor.id == Desk.floor_id)
+        .join(Zone, Zone.id == Desk.zone_id)
+        .where(Desk.building_id == building)
+    ).all()
+    group_of = {
+        d_id: {"desk": code, "floor": floor, "zone": zone, "building": building}[by]
+        for d_id, code, floor, zone in desks
+    }
+    size: dict[str, int] = defaultdict(int)
+    for g in group_of.values():
+        size[g] += 1
+    rows = session.scalars(
+        select(Booking).where(
+            Booking.building_id == building,
+            Booking.desk_id.is_not(None),
+            Booking.state != "cancelled",
+            Booking.start_ms < e,
+            Booking.end_ms > s,
+        )
+    ).all()
+    open_hours = _open_hours(session, building, tz, start, end)
+    stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    edges: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for b in rows:
+        assert b.desk_id is not None
+        if b.desk_id not in group_of:
+            continue
+        g = group_of[b.desk_id]
+        st = stats[g]
+        st["bookings"] += 1
+        st["booked"] += (min(b.end_ms, e) - max(b.start_ms, s)) / 3_600_000
+        st["no_shows"] += b.outcome == "no_show"
+        st["walk_ins"] += b.outcome == "walk_in"
+        st["released_early"] += b.outcome == "released_early"
+        if b.checked_in_ms is not None:
+            until = b.checked_out_ms or b.released_ms or b.end_ms
+            used_from, used_to = max(b.checked_in_ms, s), min(until, b.end_ms, e)
+            if used_to > used_from:
+                st["attended"] += (used_to - used_from) / 3_600_000
+                edges[g] += [(used_from, 1), (used_to, -1)]
+    out = []
+    for g in sorted(size):
+        st = stats[g]
+        peak, peak_at, current = 0, None, 0
+        for t, step in sorted(edges[g]):
+            current += step
+            if current > peak:
+                peak, peak_at = current, t
+        available = size[g] * open_hours
+        n = int(st["bookings"])
+        out.append(
+            UtilizationRow(
+                group=g,
+                desks=size[g],
+                open_desk_hours=round(available, 2),
+                bookings=n,
+                booked_hours=round(st["booked"], 2),
+                attended_hours=round(st["attended"], 2),
+                utilization=round(st["attended"] / available, 4) if available else 0.0,
+                no_shows=int(st["no_shows"]),
+                no_show_rate=round(st["no_shows"] / n, 4) if n else 0.0,
+                walk_ins=int(st["walk_ins"]),
+                walk_in_rate=round(st["walk_ins"] / n, 4) if n else 0.0,
+                released_early=int(st["released_early"]),
+                peak_occupied=peak,
+                peak_at=datetime.fromtimestamp(peak_at / 1000, tz) if peak_at else None,
+            )
+        )
+    return out
+
+
+def as_csv(rows: list[UtilizationRow]) -> str:
+    """The report as CSV, one header line and a line per group."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(list(UtilizationRow.model_fields))
+    for row in rows:
+        values = row.model_dump()
+        values["peak_at"] = row.peak_at.isoformat() if row.peak_at else ""
+        writer.writerow(values.values())
+    return buf.getvalue()

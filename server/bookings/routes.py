@@ -1,0 +1,290 @@
+"""Booking endpoints: availability, bookings, check-in/out, and the rules (admins)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import select
+
+from server.audit.service import record
+from server.auth.roles import ADMINS, EVERYONE, MANAGERS
+from server.auth.service import Principal
+from server.bookings import service
+from server.bookings.availability import availability as desk_availability
+from server.bookings.events import EventHub
+from server.bookings.models import Booking, BookingPolicy, ClosedDay, DeskBlock
+from server.bookings.presence import DeskMonitor
+from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
+from server.bookings.rules import Refusal, _national
+from server.bookings.schemas import (
+    BookingCreate,
+    BookingPublic,
+    BookingResult,
+    ClosedDayDoc,
+    DeskAvailability,
+    DeskBlockDoc,
+    DeskLiveState,
+    PolicyDoc,
+)
+from server.deps import DatabaseDep, Roles
+from server.exceptions import NotFoundError
+from server.notify.mail import queue_for
+from server.spaces.models import Zone
+
+router = APIRouter(prefix="/api/v1", tags=["bookings"])
+Anyone = Annotated[Principal, Roles(*EVERYONE)]
+Manager = Annotated[Principal, Roles(*MANAGERS)]
+Admin = Annotated[Principal, Roles(*ADMINS)]
+
+
+async def refusal_response(_: Request, exc: Exception) -> JSONResponse:
+    """A booking rule's refusal: 409 for conflicts, 403/422 otherwise, naming the rule."""
+    assert isinstance(exc, Refusal)
+    return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=exc.status)
+
+
+@router.get("/availability", response_model=list[DeskAvailability])
+def availability(
+    user: Anyone,
+    db: DatabaseDep,
+    building: str,
+    floor: str,
+    start: datetime,
+    end: datetime,
+    zone: str | None = None,
+    monitor: bool | None = None,
+    standing: bool | None = None,
+    accessible: bool | None = None,
+    quiet: bool | None = None,
+) -> list[DeskAvailability]:
+    """Every desk of a floor for a slot, with its state and the reason.
+
+    States: free, booked, yours, blocked, closed, team_zone, not_bookable. Times without
+    an offset are WITA.
+    """
+    with db.session(commit=False) as session:
+        return desk_availability(session, actor=user, building=building, floor=floor,
+                                 start=start, end=end, zone=zone, monitor=monitor,
+                                 standing=standing, accessible=accessible, quiet=quiet)  # fmt: skip
+
+
+def _refresh(request: Request, bookings: list[BookingPublic]) -> None:
+    """Desk LEDs follow bookings at once, not at the next sweep."""
+    monitor: DeskMonitor = request.app.state.monitor
+    for building, desk in {(b.building, b.space) for b in bookings if b.space_kind == "desk"}:
+        monitor.refresh(building, desk)
+
+
+@router.post("/bookings", response_model=BookingResult, status_code=201)
+def create_booking(
+    new: BookingCreate, user: Anyone, db: DatabaseDep, request: Request
+) -> BookingResult:
+    """Book a desk or room for a slot or a day, weekly if asked.
+
+    A failed date does not sink a series: the answer lists it with the rule that refused it.
+    """
+    with db.session() as session:
+        result = service.create(session, actor=user, new=new)
+        if request.app.state.settings.smtp_host:
+            _, tz = service.building_tz(session, new.building)
+            for made in result.created:
+                row = session.get(Booking, made.id)
+                assert row is not None
+                queue_for(session, row, "confirmed", tz)
+    _refresh(request, result.created)
+    return result
+
+
+@router.get("/bookings", response_model=list[BookingPublic])
+def list_bookings(
+    user: Anyone,
+    db: DatabaseDep,
+    building: str | None = None,
+    floor: str | None = None,
+    day: date | None = None,
+    person: Annotated[str | None, Query(alias="user")] = None,
+) -> list[BookingPublic]:
+    """Your bookings; facility managers may ask for a building, floor, day or person."""
+    with db.session(commit=False) as session:
+        return service.bookings(
+            session, actor=user, building=building, floor=floor, day=day, user=person
+        )
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingPublic)
+def get_booking(booking_id: int, user: Anyone, db: DatabaseDep) -> BookingPublic:
+    """One booking (yours, one you made for someone, or any for managers)."""
+    with db.session(commit=False) as session:
+        row, tz = service.get(session, actor=user, booking_id=booking_id)
+        return service.public(row, tz)
+
+
+@router.delete("/bookings/{booking_id}", response_model=BookingPublic)
+def cancel_booking(
+    booking_id: int, user: Anyone, db: DatabaseDep, request: Request
+) -> BookingPublic:
+    """Cancel a booking that is not checked in."""
+    with db.session() as session:
+        answer = service.cancel(session, actor=user, booking_id=booking_id)
+    _refresh(request, [answer])
+    return answer
+
+
+@router.post("/bookings/{booking_id}/check-in", response_model=BookingPublic)
+def check_in(booking_id: int, user: Anyone, db: DatabaseDep, request: Request) -> BookingPublic:
+    """Check in (the desk's QR page); from 15 minutes before the start."""
+    with db.session() as session:
+        answer = service.check_in(session, actor=user, booking_id=booking_id, via="qr")
+    _refresh(request, [answer])
+    return answer
+
+
+@router.post("/bookings/{booking_id}/check-out", response_model=BookingPublic)
+def check_out(booking_id: int, user: Anyone, db: DatabaseDep, request: Request) -> BookingPublic:
+    """Leave: the desk is free again and the booking is kept as attended."""
+    with db.session() as session:
+        answer = service.check_out(session, actor=user, booking_id=booking_id)
+    _refresh(request, [answer])
+    return answer
+
+
+@router.post("/buildings/{building_id}/desks/{desk}/check-in", response_model=BookingPublic)
+def desk_check_in(
+    building_id: str, desk: str, user: Anyone, db: DatabaseDep, request: Request
+) -> BookingPublic:
+    """Check in at a desk from its QR label: your booking, or a walk-in booking."""
+    with db.session() as session:
+        answer = service.desk_check_in(session, actor=user, building=building_id, desk=desk)
+    _refresh(request, [answer])
+    return answer
+
+
+@router.get("/occupancy/live", response_model=list[DeskLiveState])
+def occupancy_live(
+    _: Anyone, db: DatabaseDep, request: Request, building: str, floor: str
+) -> list[DeskLiveState]:
+    """Every desk of a floor now: free, booked, awaiting_checkin, occupied or off (no names)."""
+    monitor: DeskMonitor = request.app.state.monitor
+    return monitor.floor(building, floor)
+
+
+@router.get("/reports/utilization", response_model=list[UtilizationRow])
+def utilization_report(
+    _: Manager,
+    db: DatabaseDep,
+    building: str,
+    start: datetime,
+    end: datetime,
+    by: GroupBy = "floor",
+    format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
+) -> list[UtilizationRow] | Response:
+    """Utilization per desk, zone, floor or building, as JSON or CSV.
+
+    Booked and attended hours, no-show and walk-in rates, and peak occupancy.
+    """
+    if end <= start:
+        raise Refusal("slot", "end must be after start")
+    with db.session(commit=False) as session:
+        rows = utilization(session, building=building, start=start, end=end, by=by)
+    if format == "csv":
+        name = f"utilization-{building}-{by}-{start.date()}-{end.date()}.csv"
+        return Response(
+            as_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return rows
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def events(
+    _: Anyone, request: Request, building: str | None = None, floor: str | None = None
+) -> StreamingResponse:
+    """Server-Sent Events: ``event: desk`` with a desk's new state, for live floor maps."""
+    hub: EventHub = request.app.state.events
+    return StreamingResponse(
+        hub.stream(building=building, floor=floor, disconnected=request.is_disconnected),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.put("/buildings/{building_id}/booking-policy", response_model=PolicyDoc)
+def put_policy(
+    building_id: str, doc: PolicyDoc, admin: Admin, db: DatabaseDep, zone: str | None = None
+) -> PolicyDoc:
+    """Set the booking rules of a building, or of one zone (which then wins)."""
+    with db.session() as session:
+        service.building_tz(session, building_id)
+        zone_id = None
+        if zone is not None:
+            row = session.scalar(
+                select(Zone).where(Zone.building_id == building_id, Zone.code == zone)
+            )
+            if row is None:
+                raise NotFoundError(f"no zone {zone!r} in building {building_id!r}")
+            zone_id = row.id
+        policy = session.scalar(
+            select(BookingPolicy).where(
+                BookingPolicy.building_id == building_id,
+                BookingPolicy.zone_id.is_(None)
+                if zone_id is None
+                else BookingPolicy.zone_id == zone_id,
+            )
+        )
+        values = {**doc.model_dump(), "weekdays": ",".join(str(d) for d in sorted(doc.weekdays))}
+        if policy is None:
+            session.add(BookingPolicy(building_id=building_id, zone_id=zone_id, **values))
+        else:
+            for key, value in values.items():
+                setattr(policy, key, value)
+        record(session, actor=admin.username, action="booking.policy", target_kind="building",
+               target_id=building_id, zone=zone, **doc.model_dump())  # fmt: skip
+    return doc
+
+
+@router.post("/closed-days", response_model=ClosedDayDoc, status_code=201)
+def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
+    """Close a day for bookings (collective leave, an event), in one building or all."""
+    with db.session() as session:
+        session.add(ClosedDay(building_id=doc.building, day=doc.day.isoformat(), reason=doc.reason))
+        record(session, actor=admin.username, action="booking.closed_day", target_kind="day",
+               target_id=doc.day.isoformat(), building=doc.building, reason=doc.reason)  # fmt: skip
+    return doc
+
+
+@router.get("/closed-days", response_model=list[ClosedDayDoc])
+def closed_days(
+    _: Anyone, db: DatabaseDep, year: int, building: str | None = None
+) -> list[ClosedDayDoc]:
+    """Public holidays and collective leave of Indonesia for the year, and days closed here."""
+    days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(_national(year).items())]
+    with db.session(commit=False) as session:
+        for row in session.scalars(select(ClosedDay).where(ClosedDay.day.like(f"{year}-%"))):
+            if building is None or row.building_id in (None, building):
+                days.append(ClosedDayDoc(day=date.fromisoformat(row.day), reason=row.reason,
+                                         building=row.building_id))  # fmt: skip
+    return sorted(days, key=lambda d: d.day)
+
+
+@router.post("/buildings/{building_id}/desks/{desk}/blocks", status_code=201)
+def block_desk(
+    building_id: str, desk: str, doc: DeskBlockDoc, user: Manager, db: DatabaseDep
+) -> dict[str, int]:
+    """Take a desk out of use for a while (maintenance); its bookings then are refused."""
+    with db.session() as session:
+        _, tz = service.building_tz(session, building_id)
+        row = service.find_space(session, building_id, desk, None)
+        start, end = service.local(doc.start, tz), service.local(doc.end, tz)
+        if end <= start:
+            raise Refusal("slot", "the end must be after the start")
+        block = DeskBlock(desk_id=row.id, start_ms=service.ms(start), end_ms=service.ms(end),
+                          reason=doc.reason, created_by=user.username)  # fmt: skip
+        session.add(block)
+        session.flush()
+        record(session, actor=user.username, action="desk.block", target_kind="desk",
+               target_id=f"{building_id}/{desk}", reason=doc.reason)  # fmt: skip
+        return {"id": block.id}

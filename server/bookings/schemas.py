@@ -1,0 +1,159 @@
+"""Bookings as the API takes and shows them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.payloads import Label
+
+DeskState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
+LedState = Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
+
+
+class Repeat(BaseModel):
+    """A weekly pattern: the same slot on these weekdays (Monday = 0) until a date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekdays: list[int] = Field(min_length=1, max_length=7)
+    until: date
+
+
+class BookingCreate(BaseModel):
+    """A desk or room for a slot, or for a whole day (the building's opening hours).
+
+    Times without an offset are the building's local time (WITA).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    building: Label
+    desk: Label | None = None
+    room: Label | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    day: date | None = Field(default=None, description="A whole day instead of start/end.")
+    for_user: str | None = Field(
+        default=None, description="Book on behalf of a colleague (facility managers)."
+    )
+    repeat: Repeat | None = None
+
+    @model_validator(mode="after")
+    def _what_and_when(self) -> BookingCreate:
+        if (self.desk is None) == (self.room is None):
+            raise ValueError("name a desk or a room")
+        if (self.day is None) == (self.start is None or self.end is None):
+            raise ValueError("give either day, or start and end")
+        return self
+
+
+class BookingPublic(BaseModel):
+    """A booking and where it stands."""
+
+    id: int
+    building: str
+    space: str
+    space_kind: str
+    user: str
+    booked_by: str
+    start: datetime
+    end: datetime
+    state: str
+    outcome: str | None
+    series_id: str | None
+    checked_in: datetime | None
+    checked_in_by: str | None
+    checked_out: datetime | None
+    released: datetime | None
+    release_reason: str | None
+
+
+class SeriesFailure(BaseModel):
+    """A date of a weekly series that could not be booked, and the rule that refused it."""
+
+    day: date
+    rule: str
+    reason: str
+
+
+class BookingResult(BaseModel):
+    """The bookings made; for a series, also the dates that failed."""
+
+    created: list[BookingPublic]
+    failed: list[SeriesFailure] = Field(default_factory=list)
+
+
+class DeskAvailability(BaseModel):
+    """A desk's state for the asked slot, and why it cannot be booked."""
+
+    id: str
+    name: str
+    floor: str
+    zone: str
+    neighbourhood: str | None
+    x: float
+    y: float
+    monitor: bool
+    standing: bool
+    accessible: bool
+    quiet: bool
+    state: DeskState
+    reason: str | None = None
+
+
+class PolicyDoc(BaseModel):
+    """Booking rules for a building or a zone (admins)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window_days: int = Field(default=14, ge=0, le=365)
+    min_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    max_minutes: int = Field(default=12 * 60, ge=5, le=14 * 24 * 60)
+    max_per_day: int = Field(default=1, ge=1, le=50)
+    max_per_week: int = Field(default=5, ge=1, le=100)
+    open_minute: int = Field(default=7 * 60, ge=0, le=24 * 60)
+    close_minute: int = Field(default=19 * 60, ge=0, le=24 * 60)
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
+    checkin_grace_minutes: int = Field(default=15, ge=1, le=240)
+    release_after_vacant_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    public_holidays: bool = True
+
+    @model_validator(mode="after")
+    def _hours(self) -> PolicyDoc:
+        if self.close_minute <= self.open_minute:
+            raise ValueError("close_minute must be after open_minute")
+        if any(not 0 <= d <= 6 for d in self.weekdays):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return self
+
+
+class ClosedDayDoc(BaseModel):
+    """A day to close (collective leave, an event); no building closes every building."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+    reason: str = Field(min_length=1, max_length=200)
+    building: Label | None = None
+
+
+class DeskBlockDoc(BaseModel):
+    """A desk out of use for a while."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class DeskLiveState(BaseModel):
+    """A desk right now, as the floor map shows it."""
+
+    id: str
+    state: LedState
+    occupied: bool
+    since: datetime | None

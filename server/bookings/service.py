@@ -1,0 +1,429 @@
+"""Make, find, cancel, check in and check out bookings, never two on one desk at once.
+
+Every booking is checked and written while its desk (or room) and its person are locked:
+``SELECT ... FOR UPDATE`` on PostgreSQL, whose exclusion constraint also refuses any
+overlap outright; on SQLite the first statement is a write, which takes the database's
+write lock, so concurrent bookings are checked one after another.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.audit.service import record
+from server.auth.models import User
+from server.auth.roles import MANAGERS
+from server.auth.service import Principal
+from server.bookings.models import ACTIVE, Booking, DeskBlock
+from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
+from server.exceptions import NotFoundError
+from server.spaces.models import Building, Desk, Floor, Room, Zone
+
+Space = Desk | Room
+
+
+def now_utc() -> datetime:
+    """The current time, with its offset."""
+    return datetime.now(ZoneInfo("UTC"))
+
+
+def ms(t: datetime) -> int:
+    """Epoch milliseconds of an aware time."""
+    return int(t.timestamp() * 1000)
+
+
+def local(t: datetime, tz: ZoneInfo) -> datetime:
+    """An aware time; one without an offset is read in the building's zone."""
+    return t if t.tzinfo else t.replace(tzinfo=tz)
+
+
+def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]:
+    """The building and its time zone, or NotFoundError."""
+    building = session.get(Building, building_id)
+    if building is None:
+        raise NotFoundError(f"no building {building_id!r}")
+    return building, ZoneInfo(building.timezone)
+
+
+def find_space(session: Session, building: str, desk: str | None, room: str | None) -> Space:
+    """The desk or room by its code, or NotFoundError."""
+    code = desk or room
+    row: Space | None
+    if desk:
+        row = session.scalar(select(Desk).where(Desk.building_id == building, Desk.code == code))
+    else:
+        row = session.scalar(select(Room).where(Room.building_id == building, Room.code == code))
+    if row is None:
+        raise NotFoundError(f"no {'desk' if desk else 'room'} {code!r} in building {building!r}")
+    return row
+
+
+def _lock(session: Session, space: Space, user: User) -> None:
+    """Hold the person and the space until the transaction ends (see the module doc)."""
+    model = type(space)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        session.execute(select(model.id).where(model.id == space.id).with_for_update())
+    else:
+        session.execute(update(model).where(model.id == space.id).values(bookable=model.bookable))
+
+
+def _slots(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    if new.day is not None:
+        start = datetime.combine(new.day, dtime(), tz) + timedelta(minutes=policy.open_minute)
+        end = datetime.combine(new.day, dtime(), tz) + timedelta(minutes=policy.close_minute)
+    else:
+        assert new.start is not None
+        assert new.end is not None
+        start, end = local(new.start, tz), local(new.end, tz)
+    if new.repeat is None:
+        return [(start, end)]
+    slots = []
+    length = end - start
+    first = start.astimezone(tz)
+    day = first.date()
+    while day <= new.repeat.until:
+        if day.weekday() in new.repeat.weekdays:
+            begin = datetime.combine(day, first.timetz().replace(tzinfo=None), tz)
+            slots.append((begin, begin + length))
+        day += timedelta(days=1)
+    return slots
+
+
+def create(
+    session: Session, *, actor: Principal, new: BookingCreate, now: datetime | None = None
+) -> BookingResult:
+    """Book a desk or room (for a slot, a day, or weekly); refusals name their rule."""
+    now = now or now_utc()
+    building, tz = building_tz(session, new.building)
+    username = new.for_user or actor.username
+    if new.for_user and new.for_user != actor.username and actor.role not in MANAGERS:
+        raise Refusal("on_behalf", "only facility managers book for a colleague", 403)
+    user = session.scalar(select(User).where(User.username == username, User.active))
+    if user is None:
+        raise NotFoundError(f"no active user {username!r}")
+    space = find_space(session, building.id, new.desk, new.room)
+    policy = policy_for(session, building.id, space.zone_id)
+    slots = _slots(new, policy, tz)
+    if not slots:
+        raise Refusal("repeat", "the weekly pattern has no date before its end")
+    series = uuid.uuid4().hex[:16] if new.repeat else None
+    created, failed = [], []
+    for start, end in slots:
+        try:
+            row = _book_one(session, building.id, tz, policy, space, user, actor, start, end,
+                            now, series)  # fmt: skip
+        except Refusal as refusal:
+            if series is None or refusal.rule == "conflict_race":
+                raise
+            failed.append(
+                SeriesFailure(
+                    day=start.astimezone(tz).date(), rule=refusal.rule, reason=str(refusal)
+                )
+            )
+            continue
+        created.append(public(row, tz))
+    return BookingResult(created=created, failed=failed)
+
+
+def _book_one(
+    session: Session,
+    building: str,
+    tz: ZoneInfo,
+    policy: Policy,
+    space: Space,
+    user: User,
+    actor: Principal,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    series: str | None,
+) -> Booking:
+    _lock(session, space, user)
+    check_slot(session, building=building, policy=policy, tz=tz, start=start, end=end, now=now)
+    kind = "desk" if isinstance(space, Desk) else "room"
+    s, e = ms(start), ms(end)
+    if not space.bookable:
+        raise Refusal("not_bookable", f"{kind} {space.code} is not bookable")
+    if isinstance(space, Desk):
+        block = session.scalar(
+            select(DeskBlock).where(
+                DeskBlock.desk_id == space.id, DeskBlock.start_ms < e, DeskBlock.end_ms > s
+            )
+        )
+        if block is not None:
+            raise Refusal("maintenance", f"desk {space.code} is blocked: {block.reason}")
+        team = _team(session, space)
+        on_behalf_by_manager = actor.username != user.username
+        if team is not None and team != user.team and not on_behalf_by_manager:
+            raise Refusal("team_zone", f"desk {space.code} is reserved for team {team}")
+    column = Booking.desk_id if kind == "desk" else Booking.room_id
+    taken = session.scalar(
+        select(Booking).where(
+            column == space.id, Booking.state.in_(ACTIVE), Booking.start_ms < e, Booking.end_ms > s
+        )
+    )
+    if taken is not None:
+        raise Refusal(
+            "conflict",
+            f"{kind} {space.code} is already booked "
+            f"{_clock(taken.start_ms, tz)}-{_clock(taken.end_ms, tz)}",
+            409,
+        )
+    mine = select(Booking).where(
+        Booking.user_id == user.id, Booking.state.in_(ACTIVE), Booking.space_kind == kind
+    )
+    overlapping = session.scalar(mine.where(Booking.start_ms < e, Booking.end_ms > s))
+    if overlapping is not None:
+        raise Refusal(
+            "overlap_self",
+            f"{user.username} already has {kind} {overlapping.space_code} then",
+            409,
+        )
+    if kind == "desk":
+        _limits(session, policy, tz, user, start)
+    row = Booking(
+        building_id=building,
+        desk_id=space.id if kind == "desk" else None,
+        room_id=space.id if kind == "room" else None,
+        space_code=space.code,
+        space_kind=kind,
+        user_id=user.id,
+        booked_by=actor.username,
+        start_ms=s,
+        end_ms=e,
+        state="booked",
+        series_id=series,
+        created_ms=int(time.time() * 1000),
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # PostgreSQL's exclusion constraint: a race lost
+        raise Refusal("conflict_race", f"{kind} {space.code} was just booked", 409) from exc
+    record(session, actor=actor.username, action="booking.create", target_kind="booking",
+           target_id=str(row.id), space=space.code, user=user.username,
+           start=start.isoformat(), end=end.isoformat())  # fmt: skip
+    return row
+
+
+def _team(session: Session, desk: Desk) -> str | None:
+    if desk.neighbourhood_id is None:
+        return None
+    zone = session.get(Zone, desk.neighbourhood_id)
+    return zone.team if zone else None
+
+
+def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: datetime) -> None:
+    day = start.astimezone(tz).date()
+    day_start = datetime.combine(day, dtime(), tz)
+    week_start = day_start - timedelta(days=day.weekday())
+    for rule, begin, span, limit, what in (
+        ("max_per_day", day_start, timedelta(days=1), policy.max_per_day, "a day"),
+        ("max_per_week", week_start, timedelta(days=7), policy.max_per_week, "a week"),
+    ):
+        count = session.scalar(
+            select(func.count()).where(
+                Booking.user_id == user.id,
+                Booking.space_kind == "desk",
+                Booking.state.in_((*ACTIVE, "completed")),
+                Booking.start_ms >= ms(begin),
+                Booking.start_ms < ms(begin + span),
+            )
+        )
+        if (count or 0) >= limit:
+            raise Refusal(
+                rule, f"at most {limit} desk booking(s) {what}; {user.username} has {count}"
+            )
+
+
+def _clock(epoch_ms: int, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def public(row: Booking, tz: ZoneInfo, username: str | None = None) -> BookingPublic:
+    """A booking row as the API shows it, times in the building's zone."""
+
+    def at(value: int | None) -> datetime | None:
+        return None if value is None else datetime.fromtimestamp(value / 1000, tz)
+
+    start, end = at(row.start_ms), at(row.end_ms)
+    assert start is not None
+    assert end is not None
+    return BookingPublic(
+        id=row.id,
+        building=row.building_id,
+        space=row.space_code,
+        space_kind=row.space_kind,
+        user=username or _username(row),
+        booked_by=row.booked_by,
+        start=start,
+        end=end,
+        state=row.state,
+        outcome=row.outcome,
+        series_id=row.series_id,
+        checked_in=at(row.checked_in_ms),
+        checked_in_by=row.checked_in_by,
+        checked_out=at(row.checked_out_ms),
+        released=at(row.released_ms),
+        release_reason=row.release_reason,
+    )
+
+
+def _username(row: Booking) -> str:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(row)
+    assert session is not None
+    user = session.get(User, row.user_id)
+    return user.username if user else "?"
+
+
+def get(session: Session, *, actor: Principal, booking_id: int) -> tuple[Booking, ZoneInfo]:
+    """A booking its owner, its booker or a manager may see."""
+    row = session.get(Booking, booking_id)
+    if row is None:
+        raise NotFoundError(f"no booking {booking_id}")
+    owner = session.get(User, row.user_id)
+    mine = owner is not None and owner.username == actor.username
+    if not (mine or row.booked_by == actor.username or actor.role in MANAGERS):
+        raise NotFoundError(f"no booking {booking_id}")  # not telling who has it
+    _, tz = building_tz(session, row.building_id)
+    return row, tz
+
+
+def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPublic:
+    """Cancel a booking not yet checked in."""
+    row, tz = get(session, actor=actor, booking_id=booking_id)
+    if row.state != "booked":
+        raise Refusal(
+            "state", f"booking {booking_id} is {row.state}; only a booked one can be cancelled", 409
+        )
+    row.state, row.outcome = "cancelled", "cancelled"
+    row.released_ms = int(time.time() * 1000)
+    record(session, actor=actor.username, action="booking.cancel", target_kind="booking",
+           target_id=str(row.id))  # fmt: skip
+    return public(row, tz)
+
+
+def check_in(
+    session: Session,
+    *,
+    actor: Principal,
+    booking_id: int,
+    via: str = "qr",
+    now: datetime | None = None,
+) -> BookingPublic:
+    """Check in from 15 minutes before the start until the end."""
+    row, tz = get(session, actor=actor, booking_id=booking_id)
+    at = ms(now or now_utc())
+    if row.state != "booked":
+        raise Refusal("state", f"booking {booking_id} is {row.state}", 409)
+    if at < row.start_ms - 15 * 60_000:
+        raise Refusal("too_early", f"check-in opens at {_clock(row.start_ms - 15 * 60_000, tz)}")
+    if at >= row.end_ms:
+        raise Refusal("in_the_past", "the booking is over")
+    row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
+    record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
+           target_id=str(row.id), via=via)  # fmt: skip
+    return public(row, tz)
+
+
+def check_out(
+    session: Session, *, actor: Principal, booking_id: int, now: datetime | None = None
+) -> BookingPublic:
+    """Leave the desk: the booking is kept (attended) and the desk is free again."""
+    row, tz = get(session, actor=actor, booking_id=booking_id)
+    if row.state != "checked_in":
+        raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
+    row.state, row.outcome = "completed", "attended"
+    row.checked_out_ms = ms(now or now_utc())
+    record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
+           target_id=str(row.id))  # fmt: skip
+    return public(row, tz)
+
+
+def bookings(
+    session: Session,
+    *,
+    actor: Principal,
+    building: str | None = None,
+    floor: str | None = None,
+    day: date | None = None,
+    user: str | None = None,
+) -> list[BookingPublic]:
+    """The caller's bookings; managers may ask for a floor, a day or a person."""
+    query = select(Booking, User.username).join(User, User.id == Booking.user_id)
+    if actor.role not in MANAGERS or user is None and building is None:
+        query = query.where(
+            User.username == (user if actor.role in MANAGERS and user else actor.username)
+        )
+    elif user:
+        query = query.where(User.username == user)
+    if building:
+        query = query.where(Booking.building_id == building)
+    if floor and building:
+        ids = (
+            select(Desk.id)
+            .join(Floor, Floor.id == Desk.floor_id)
+            .where(Floor.building_id == building, Floor.code == floor)
+        )
+        query = query.where(Booking.desk_id.in_(ids))
+    rows = session.execute(query.order_by(Booking.start_ms)).all()
+    out = []
+    zones: dict[str, ZoneInfo] = {}
+    for row, username in rows:
+        tz = zones.setdefault(row.building_id, building_tz(session, row.building_id)[1])
+        if day is not None and datetime.fromtimestamp(row.start_ms / 1000, tz).date() != day:
+            continue
+        out.append(public(row, tz, username))
+    return out
+
+
+def desk_check_in(
+    session: Session, *, actor: Principal, building: str, desk: str, now: datetime | None = None
+) -> BookingPublic:
+    """Check in at a desk by its QR code: your booking of it, or a walk-in booking.
+
+    A walk-in booking lasts until the building closes or the desk's next booking starts.
+    """
+    now = now or now_utc()
+    b, tz = building_tz(session, building)
+    space = find_space(session, building, desk, None)
+    user = session.scalar(select(User).where(User.username == actor.username))
+    if user is None:
+        raise NotFoundError(f"no user {actor.username!r}")
+    at = ms(now)
+    mine = session.scalar(
+        select(Booking).where(
+            Booking.desk_id == space.id,
+            Booking.user_id == user.id,
+            Booking.state == "booked",
+            Booking.start_ms - 15 * 60_000 <= at,
+            Booking.end_ms > at,
+        )
+    )
+    if mine is not None:
+        return check_in(session, actor=actor, booking_id=mine.id, via="qr", now=now)
+    policy = policy_for(session, b.id, space.zone_id)
+    day = now.astimezone(tz).date()
+    end = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.close_minute)
+    following = session.scalar(
+        select(func.min(Booking.start_ms)).where(
+            Booking.desk_id == space.id, Booking.state.in_(ACTIVE), Booking.start_ms > at
+        )
+    )
+    if following is not None:
+        end = min(end, datetime.fromtimestamp(following / 1000, tz))
+    row = _book_one(session, b.id, tz, policy, space, user, actor, now, end, now, None)
+    row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
+    return public(row, tz)

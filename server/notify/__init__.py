@@ -1,0 +1,1 @@
+"""E-mail to the people whose bookings change: confirmations, reminders, releases."""

@@ -1,0 +1,308 @@
+"""Bookings on SQLite and PostgreSQL: every rule refuses with its name; never two at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+import httpx
+import pytest
+
+from server.auth.schemas import UserCreate
+from server.auth.service import Principal, create_user
+from server.bookings import service
+from server.bookings.availability import availability
+from server.bookings.models import BookingPolicy, ClosedDay, DeskBlock
+from server.bookings.rules import Refusal
+from server.bookings.schemas import BookingCreate, DeskAvailability
+from server.db import Database
+from server.exceptions import NotFoundError
+from server.spaces.loader import parse_layout
+from server.spaces.service import find_desk_id, import_layout
+from tests.harness.layouts import one_floor
+from tests.harness.platform import Platform
+
+WITA = ZoneInfo("Asia/Makassar")
+B = "kantor-d"
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=WITA)  # a Tuesday morning
+WED = date(2026, 12, 2)
+LAYOUT = {
+    "building": {"id": B, "name": "Kantor D"},
+    "floors": [
+        {
+            "id": "l1", "name": "Lantai 1", "level": 1, "width": 40, "height": 10,
+            "zones": [
+                {"id": "l1-a", "name": "Zona A"},
+                {"id": "l1-tim", "name": "Area Pusdatin", "kind": "neighbourhood",
+                 "team": "Pusdatin"},
+            ],
+            "desks": [
+                {"id": "m1", "zone": "l1-a", "x": 1, "y": 1, "monitor": True},
+                {"id": "m2", "zone": "l1-a", "x": 2, "y": 1},
+                {"id": "m3", "zone": "l1-a", "x": 3, "y": 1, "neighbourhood": "l1-tim"},
+                {"id": "m4", "zone": "l1-a", "x": 4, "y": 1, "bookable": False},
+            ],
+            "rooms": [{"id": "r1", "name": "Ruang Rapat Mahakam", "zone": "l1-a",
+                       "capacity": 8, "x": 30, "y": 1}],
+        }
+    ],
+}  # fmt: skip
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=WITA)
+
+
+@pytest.fixture
+def people(db: Database) -> dict[str, Principal]:
+    with db.session() as s:
+        import_layout(s, parse_layout(LAYOUT))
+        made = {}
+        for name, role, team in (
+            ("siti", "employee", "Pusdatin"),
+            ("budi", "employee", "Biro Hukum"),
+            ("rina", "facility_manager", None),
+        ):
+            new = UserCreate(
+                username=name, password="p" * 12, role=role, display_name=name, team=team
+            )
+            u = create_user(s, actor="t", new=new)
+            made[name] = Principal(u.username, u.role, u.display_name, team)
+    return made
+
+
+def book(db: Database, who: Principal, now: datetime = NOW, **kw: Any) -> Any:
+    with db.session() as s:
+        return service.create(s, actor=who, new=BookingCreate(building=B, **kw), now=now)
+
+
+def refused(db: Database, who: Principal, now: datetime = NOW, **kw: Any) -> Refusal:
+    with pytest.raises(Refusal) as err:
+        book(db, who, now=now, **kw)
+    return err.value
+
+
+def free(
+    db: Database, who: Principal, start: datetime, end: datetime, now: datetime = NOW
+) -> list[DeskAvailability]:
+    with db.session() as s:
+        return availability(s, actor=who, building=B, floor="l1", start=start, end=end, now=now)
+
+
+def test_a_desk_is_booked_once_per_slot(db: Database, people: dict[str, Principal]) -> None:
+    siti, budi = people["siti"], people["budi"]
+    made = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 12)).created[0]
+    assert (made.space, made.user, made.state) == ("m1", "siti", "booked")
+    assert made.start.utcoffset() == timedelta(hours=8) and made.start.hour == 9
+    taken = refused(db, budi, desk="m1", start=at(WED, 11), end=at(WED, 13))
+    assert (taken.rule, taken.status) == ("conflict", 409)
+    assert str(taken) == "desk m1 is already booked 2026-12-02 09:00-2026-12-02 12:00"
+    # Back to back is fine: a slot ends when the next one starts.
+    assert book(db, budi, desk="m1", start=at(WED, 12), end=at(WED, 14)).created
+    mine = refused(db, siti, desk="m2", start=at(WED, 10), end=at(WED, 11))
+    assert mine.rule == "overlap_self"
+    # A meeting room is not a desk: siti may hold one while she has her desk.
+    assert book(db, siti, room="r1", start=at(WED, 10), end=at(WED, 11)).created
+
+
+@pytest.mark.parametrize(
+    ("kw", "rule", "message"),
+    [
+        ({"start": at(WED, 9), "end": at(WED, 9, 10)}, "min_duration", "at least 30 minutes"),
+        ({"start": at(WED, 9), "end": at(WED, 8)}, "slot", "the end must be after the start"),
+        ({"start": at(date(2026, 12, 30), 9), "end": at(date(2026, 12, 30), 10)},
+         "booking_window", "14 days ahead"),
+        ({"start": at(date(2026, 12, 5), 9), "end": at(date(2026, 12, 5), 10)},
+         "weekday", "Saturday 2026-12-05 is not a booking day"),
+        ({"start": at(WED, 6), "end": at(WED, 9)}, "working_hours",
+         "bookings run 07:00-19:00 (Asia/Makassar); the slot is 06:00-09:00"),
+        ({"start": at(date(2026, 11, 30), 9), "end": at(date(2026, 11, 30), 10)},
+         "in_the_past", "the slot is over"),
+        ({"desk": "m4", "start": at(WED, 9), "end": at(WED, 10)}, "not_bookable",
+         "desk m4 is not bookable"),
+        ({"desk": "m3", "start": at(WED, 9), "end": at(WED, 10)}, "team_zone",
+         "desk m3 is reserved for team Pusdatin"),
+    ],
+)  # fmt: skip
+def test_each_rule_refuses_by_name(
+    db: Database, people: dict[str, Principal], kw: dict[str, Any], rule: str, message: str
+) -> None:
+    r = refused(db, people["budi"], **{"desk": "m1", **kw})
+    assert r.rule == rule and message in str(r)
+
+
+def test_holidays_collective_leave_and_closed_days(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    later = datetime(2026, 12, 20, 8, 0, tzinfo=WITA)
+    christmas = refused(db, people["siti"], now=later, desk="m1", day=date(2026, 12, 25))
+    assert (christmas.rule, str(christmas)) == (
+        "closed_day",
+        "2026-12-25 is closed: Hari Raya Natal",
+    )
+    eve = refused(db, people["siti"], now=later, desk="m1", start=at(date(2026, 12, 24), 9),
+                  end=at(date(2026, 12, 24), 10))  # fmt: skip
+    assert "Cuti Bersama Hari Raya Natal" in str(eve)
+    with db.session() as s:
+        s.add(ClosedDay(building_id=B, day="2026-12-03", reason="Upacara HUT KORPRI"))
+    closed = refused(db, people["siti"], desk="m1", day=date(2026, 12, 3))
+    assert str(closed) == "2026-12-03 is closed: Upacara HUT KORPRI"
+
+
+def test_limits_per_day_and_week_and_desk_blocks(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    siti = people["siti"]
+    book(db, siti, desk="m1", start=at(WED, 8), end=at(WED, 10))
+    second = refused(db, siti, desk="m2", start=at(WED, 13), end=at(WED, 15))
+    assert second.rule == "max_per_day" and "at most 1 desk booking(s) a day" in str(second)
+    with db.session() as s:
+        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=30, max_minutes=1440,
+                            max_per_day=1, max_per_week=2, open_minute=0, close_minute=1440,
+                            weekdays="0,1,2,3,4,5,6", checkin_grace_minutes=15,
+                            public_holidays=True))  # fmt: skip
+    book(db, siti, desk="m1", day=date(2026, 12, 3))
+    week = refused(db, siti, desk="m1", day=date(2026, 12, 4))
+    assert week.rule == "max_per_week"
+    with db.session() as s:
+        m2 = find_desk_id(s, B, "m2")
+        s.add(DeskBlock(desk_id=m2, start_ms=service.ms(at(WED, 0)),
+                        end_ms=service.ms(at(WED, 23)), reason="kursi rusak",
+                        created_by="t"))  # fmt: skip
+    blocked = refused(db, people["budi"], desk="m2", start=at(WED, 9), end=at(WED, 10))
+    assert (blocked.rule, str(blocked)) == ("maintenance", "desk m2 is blocked: kursi rusak")
+
+
+def test_a_slot_across_midnight_is_offset_correct(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    with db.session() as s:
+        s.add(BookingPolicy(building_id=B, window_days=14, min_minutes=30, max_minutes=720,
+                            max_per_day=2, max_per_week=9, open_minute=0, close_minute=1440,
+                            weekdays="0,1,2,3,4", checkin_grace_minutes=15,
+                            public_holidays=True))  # fmt: skip
+    night = book(db, people["budi"], desk="m2", start=at(WED, 22),
+                 end=at(WED + timedelta(days=1), 2)).created[0]  # fmt: skip
+    assert night.start.isoformat() == "2026-12-02T22:00:00+08:00"
+    assert night.end.isoformat() == "2026-12-03T02:00:00+08:00"
+    # Stored in UTC: 14:00 to 18:00 Z.
+    with db.session() as s:
+        row, _ = service.get(s, actor=people["budi"], booking_id=night.id)
+        assert datetime.fromtimestamp(row.start_ms / 1000, ZoneInfo("UTC")).hour == 14
+
+
+def test_weekly_series_books_what_it_can_and_says_what_failed(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    result = book(
+        db, people["siti"], desk="m1",
+        start=at(date(2026, 12, 7), 8), end=at(date(2026, 12, 7), 12),
+        repeat={"weekdays": [0, 3, 4], "until": date(2026, 12, 14)},
+    )  # fmt: skip
+    assert [b.start.date().isoformat() for b in result.created] == [
+        "2026-12-07", "2026-12-10", "2026-12-11", "2026-12-14"]  # fmt: skip
+    assert len({b.series_id for b in result.created}) == 1
+    with db.session() as s:
+        s.add(ClosedDay(building_id=None, day="2026-12-08", reason="Rapat Kerja Nasional"))
+    later = book(
+        db, people["budi"], desk="m1",
+        start=at(date(2026, 12, 1), 13), end=at(date(2026, 12, 1), 15),
+        repeat={"weekdays": [1], "until": date(2026, 12, 15)},
+    )  # fmt: skip
+    assert [b.start.date().isoformat() for b in later.created] == ["2026-12-01"]
+    assert [(f.day.isoformat(), f.rule) for f in later.failed] == [
+        ("2026-12-08", "closed_day"), ("2026-12-15", "booking_window")]  # fmt: skip
+
+
+def test_managers_book_for_colleagues_and_employees_do_not(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    r = refused(db, people["budi"], desk="m1", day=WED, for_user="siti")
+    assert (r.rule, r.status) == ("on_behalf", 403)
+    made = book(db, people["rina"], desk="m3", day=WED, for_user="budi").created[0]
+    # A manager may seat a guest of another team in a neighbourhood.
+    assert (made.user, made.booked_by, made.space) == ("budi", "rina", "m3")
+    assert made.start == at(WED, 7) and made.end == at(WED, 19)
+
+
+def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Principal]) -> None:
+    siti, budi = people["siti"], people["budi"]
+    b1 = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 17)).created[0]
+    b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 17)).created[0]
+    states = {d.id: (d.state, d.reason) for d in free(db, siti, at(WED, 10), at(WED, 11))}
+    assert states == {
+        "m1": ("yours", None), "m2": ("booked", "booked by a colleague"),
+        "m3": ("free", None), "m4": ("not_bookable", "not bookable")}  # fmt: skip
+    for_budi = {d.id: d.state for d in free(db, budi, at(WED, 10), at(WED, 11))}
+    assert for_budi["m3"] == "team_zone"
+    with db.session() as s, pytest.raises(Refusal, match="check-in opens at 2026-12-02 08:45"):
+        service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 40))
+    with db.session() as s:
+        done = service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 50))
+    assert done.state == "checked_in" and done.checked_in_by == "qr"
+    with db.session() as s, pytest.raises(Refusal, match="only a booked one can be cancelled"):
+        service.cancel(s, actor=siti, booking_id=b1.id)
+    with db.session() as s:
+        out = service.check_out(s, actor=siti, booking_id=b1.id, now=at(WED, 12))
+        gone = service.cancel(s, actor=budi, booking_id=b2.id)
+    assert (out.state, out.outcome) == ("completed", "attended")
+    assert (gone.state, gone.outcome) == ("cancelled", "cancelled")
+    states = {d.id: d.state for d in free(db, budi, at(WED, 13), at(WED, 14))}
+    assert states["m1"] == "free" and states["m2"] == "free"
+    with db.session() as s, pytest.raises(NotFoundError, match="no booking"):
+        service.get(s, actor=budi, booking_id=b1.id)  # not his, not telling
+    xmas = date(2026, 12, 25)
+    closed = free(db, budi, at(xmas, 9), at(xmas, 10), now=datetime(2026, 12, 20, tzinfo=WITA))
+    assert {d.state for d in closed} == {"closed", "not_bookable"}
+    assert closed[0].reason == "2026-12-25 is closed: Hari Raya Natal"
+
+
+def _workday() -> date:
+    """The next bookable day: a weekday that is no holiday nor collective leave."""
+    national = holidays.country_holidays("ID", categories=("public", "government"))
+    day = datetime.now(WITA).date() + timedelta(days=1)
+    while day.weekday() > 4 or day in national:
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    p = Platform(tmp_path, {"SMARTOFFICE_DATABASE_URL": database_url}, gateway_id="gw-d")
+    p.register([], building=B)
+    p.start_server()
+    assert p.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1"])).is_success
+    yield p
+    p.stop()
+
+
+def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform) -> None:
+    day = _workday()
+    body = {"building": B, "desk": "m1", "start": f"{day}T09:00", "end": f"{day}T12:00"}
+    roles = ("employee", "installer", "facility_manager", "admin")
+    headers = {role: platform.headers(role) for role in roles}
+    assert platform.server is not None
+
+    async def fire() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=platform.server.url, timeout=120,  # type: ignore[union-attr]
+                                     limits=limits) as client:  # fmt: skip
+            return await asyncio.gather(*(
+                client.post("/api/v1/bookings", json=body, headers=headers[roles[i % 4]])
+                for i in range(200)))  # fmt: skip
+
+    answers = asyncio.run(fire())
+    codes = [r.status_code for r in answers]
+    assert codes.count(201) == 1, {c: codes.count(c) for c in set(codes)}
+    assert codes.count(409) == 199
+    assert {r.json()["rule"] for r in answers if r.status_code == 409} <= {
+        "conflict",
+        "conflict_race",
+    }
+    listed = platform.api("GET", "/api/v1/bookings", params={"building": B, "day": str(day)})
+    assert len(listed.json()) == 1

@@ -1,0 +1,259 @@
+"""Presence keeps bookings honest (SQLite and PostgreSQL), on a clock the test moves."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from server.auth.models import User
+from server.auth.schemas import UserCreate
+from server.auth.service import Principal, create_user
+from server.bookings import service
+from server.bookings.models import Booking, BookingPolicy
+from server.bookings.presence import DeskMonitor, Seen
+from server.bookings.reports import as_csv, utilization
+from server.bookings.schemas import BookingCreate
+from server.db import Database
+from server.notify.mail import SmtpSender, deliver
+from server.notify.models import MailMessage
+from server.registry.devices import assign, register
+from server.registry.downlink import Notifier
+from server.registry.models import Downlink
+from server.registry.schemas import Assignment, DeviceCreate
+from server.registry.service import add_gateway
+from server.spaces.loader import parse_layout
+from server.spaces.service import import_layout
+from tests.harness.layouts import one_floor
+from tests.harness.services import free_port
+from tests.server.conftest import Inbox
+
+WITA = ZoneInfo("Asia/Makassar")
+B = "kantor-e"
+DAY = datetime(2026, 12, 2, tzinfo=WITA)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = DAY + timedelta(hours=8)
+
+    def __call__(self) -> float:
+        return self.t.timestamp()
+
+    def at(self, hh: int, mm: int = 0) -> datetime:
+        self.t = DAY + timedelta(hours=hh, minutes=mm)
+        return self.t
+
+
+class _Loop:
+    """Stands in for the event loop the notifier wakes gateways on."""
+
+    def call_soon_threadsafe(self, fn: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def world(db: Database) -> tuple[DeskMonitor, Clock, Principal]:
+    with db.session() as s:
+        import_layout(s, parse_layout(one_floor(B, "l1", ["m1", "m2"])))
+        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=15, max_minutes=720,
+                            max_per_day=3, max_per_week=10, open_minute=7 * 60,
+                            close_minute=19 * 60, weekdays="0,1,2,3,4,5,6",
+                            checkin_grace_minutes=15, release_after_vacant_minutes=60,
+                            public_holidays=False))  # fmt: skip
+        add_gateway(s, gateway_id="gw-e", building=B)
+        row, _ = register(s, actor="t", new=DeviceCreate(kind="desk", id="desk-m1"))
+        assign(s, actor="t", device_id=row.id, where=Assignment(building=B, desk="m1"))
+        u = create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
+                                                     display_name="Siti"))  # fmt: skip
+    clock = Clock()
+    monitor = DeskMonitor(db=db, notifier=Notifier(_Loop()), clock=clock)  # type: ignore[arg-type]
+    return monitor, clock, Principal(u.username, u.role, u.display_name)
+
+
+def book(db: Database, who: Principal, start: datetime, end: datetime, desk: str = "m1") -> int:
+    with db.session() as s:
+        new = BookingCreate(building=B, desk=desk, start=start, end=end)
+        return service.create(s, actor=who, new=new, now=start - timedelta(hours=2)).created[0].id
+
+
+def booking(db: Database, booking_id: int) -> Booking:
+    with db.session() as s:
+        row = s.get(Booking, booking_id)
+        assert row is not None
+        return row
+
+
+def seen(monitor: DeskMonitor, clock: Clock, occupied: bool, desk: str = "m1") -> None:
+    monitor.apply([Seen(B, desk, "desk-m1", occupied, int(clock() * 1000))])
+
+
+def leds(db: Database) -> list[str]:
+    with db.session() as s:
+        rows = s.scalars(
+            select(Downlink).where(Downlink.device_id == "desk-m1", Downlink.channel == "state")
+        ).all()
+        assert all(r.retain for r in rows)
+        return [json.loads(r.payload)["state"] for r in rows]
+
+
+def test_presence_in_the_window_checks_in_and_lights_the_desk(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(8)
+    b = book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
+    monitor.refresh(B, "m1")
+    clock.at(9, 40)  # too early: someone else at the desk is not siti checking in
+    seen(monitor, clock, True)
+    assert booking(db, b).state == "booked"
+    seen(monitor, clock, False)
+    clock.at(9, 50)
+    monitor.sweep()
+    seen(monitor, clock, True)
+    row = booking(db, b)
+    assert (row.state, row.checked_in_by) == ("checked_in", "sensor")
+    # Only the newest unsent state waits for the gateway; the test's gateway sends nothing.
+    assert leds(db) == ["occupied"]
+    with db.session() as s:
+        log = s.scalars(select(Booking)).all()
+        assert len(log) == 1
+
+
+def test_nobody_came_so_the_desk_is_released(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(8)
+    b = book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
+    assert monitor.desk_state_now("m1") == "booked"
+    clock.at(9, 50)
+    assert monitor.desk_state_now("m1") == "awaiting_checkin"
+    clock.at(10, 14)
+    monitor.sweep()
+    assert booking(db, b).state == "booked"
+    clock.at(10, 16)
+    monitor.sweep()
+    row = booking(db, b)
+    assert (row.state, row.outcome) == ("released", "no_show")
+    assert row.release_reason == "nobody checked in within 15 min"
+    assert monitor.desk_state_now("m1") == "free"
+
+
+def test_a_vacated_desk_is_released_early_and_an_attended_one_completes(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(8)
+    early = book(db, siti, DAY + timedelta(hours=9), DAY + timedelta(hours=13))
+    clock.at(9, 5)
+    seen(monitor, clock, True)
+    clock.at(10, 30)
+    seen(monitor, clock, False)
+    clock.at(11, 29)
+    monitor.sweep()
+    assert booking(db, early).state == "checked_in"
+    clock.at(11, 31)
+    monitor.sweep()
+    row = booking(db, early)
+    assert (row.state, row.outcome) == ("released", "released_early")
+    later = book(db, siti, DAY + timedelta(hours=14), DAY + timedelta(hours=15), desk="m1")
+    clock.at(14, 1)
+    seen(monitor, clock, True)
+    clock.at(15, 1)
+    monitor.sweep()
+    assert (booking(db, later).state, booking(db, later).outcome) == ("completed", "attended")
+
+
+def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(11)
+    seen(monitor, clock, True)
+    assert monitor.desk_state_now("m1") == "occupied"
+    assert [d.state for d in monitor.floor(B, "l1")] == ["occupied", "free"]
+    with db.session() as s:
+        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", now=clock.t)
+    assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
+    assert walk.end == DAY + timedelta(hours=19)
+    clock.at(20)
+    assert monitor.desk_state_now("m1") == "off"
+
+
+def test_utilization_report_counts_what_happened(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(8)
+    used = book(db, siti, DAY + timedelta(hours=9), DAY + timedelta(hours=12))
+    book(db, siti, DAY + timedelta(hours=12), DAY + timedelta(hours=13), desk="m2")
+    clock.at(9, 5)
+    seen(monitor, clock, True)
+    clock.at(11)
+    with db.session() as s:
+        service.check_out(s, actor=siti, booking_id=used, now=clock.t)
+    clock.at(12, 16)
+    monitor.sweep()  # the m2 booking: a no-show
+    clock.at(13)
+    with db.session() as s:
+        service.desk_check_in(s, actor=siti, building=B, desk="m2", now=clock.t)
+    clock.at(19, 1)
+    monitor.sweep()
+    with db.session() as s:
+        by_desk = {r.group: r for r in utilization(
+            s, building=B, start=DAY, end=DAY + timedelta(days=1), by="desk")}  # fmt: skip
+        (whole,) = utilization(s, building=B, start=DAY, end=DAY + timedelta(days=1), by="building")
+    m1, m2 = by_desk["m1"], by_desk["m2"]
+    assert (m1.bookings, m1.booked_hours, m1.attended_hours, m1.no_shows) == (1, 3.0, 1.92, 0)
+    assert (m2.bookings, m2.booked_hours, m2.attended_hours) == (2, 7.0, 6.0)
+    assert (m2.no_shows, m2.no_show_rate, m2.walk_ins, m2.walk_in_rate) == (1, 0.5, 1, 0.5)
+    assert (whole.desks, whole.open_desk_hours, whole.peak_occupied) == (2, 24.0, 1)
+    assert whole.utilization == round((115 / 60 + 6) / 24, 4)
+    assert whole.peak_at == DAY + timedelta(hours=9, minutes=5)
+    lines = as_csv([whole]).splitlines()
+    assert lines[0].startswith("group,desks,open_desk_hours,bookings,booked_hours")
+    assert lines[1].startswith(f"{B},2,24.0,3,10.0,7.92,")
+
+
+def test_reminder_and_release_mail_reach_the_booker(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal], smtp: tuple[Inbox, int]
+) -> None:
+    monitor, clock, siti = world
+    inbox, port = smtp
+    monitor.mail = True
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == "siti"))
+        assert user is not None
+        user.email = "siti.rahma@example.go.id"
+    clock.at(8)
+    book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
+    clock.at(10, 9)
+    monitor.sweep()
+    clock.at(10, 10)  # the reminder goes once, 5 minutes before the grace period ends
+    monitor.sweep()
+    monitor.sweep()
+    clock.at(10, 16)
+    monitor.sweep()
+    # The SMTP server is away at first: nothing is lost, the error is kept.
+    away = SmtpSender(host="127.0.0.1", port=free_port(), starttls=False, timeout_s=2)
+    assert deliver(db, away, "smartoffice@example.go.id") == 0
+    with db.session() as s:
+        queued = s.scalars(select(MailMessage).order_by(MailMessage.id)).all()
+        assert [m.attempts for m in queued] == [1, 0]
+        assert "ConnectionRefusedError" in (queued[0].last_error or "")
+    sender = SmtpSender(host="127.0.0.1", port=port, starttls=False)
+    assert deliver(db, sender, "smartoffice@example.go.id") == 2
+    assert deliver(db, sender, "smartoffice@example.go.id") == 0
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert subjects == [
+        "Segera check-in di meja m1 / Check in soon",
+        "Pemesanan meja m1 dilepas / Booking released",
+    ]
+    assert all(m["To"] == "siti.rahma@example.go.id" for m in inbox.messages)
+    body = inbox.messages[1].get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "dilepas: tidak ada check-in" in body and "released: nobody checked in" in body
