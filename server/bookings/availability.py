@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
-from server.bookings.rules import Refusal, check_slot, policy_for
-from server.bookings.schemas import DeskAvailability
+from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.schemas import DeskAvailability, DeskState
 from server.bookings.service import building_tz, local, ms, now_utc
 from server.spaces.models import Desk, Zone
 from server.spaces.service import get_floor
@@ -40,7 +40,15 @@ def availability(
     start, end = local(start, tz), local(end, tz)
     row = get_floor(session, building, floor)
     zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.building_id == building))}
-    query = select(Desk).where(Desk.floor_id == row.id).order_by(Desk.code)
+    # Columns, not ORM objects: a 500-desk floor is read several times a second at peak.
+    query = (
+        select(
+            Desk.id, Desk.code, Desk.name, Desk.zone_id, Desk.neighbourhood_id, Desk.x, Desk.y,
+            Desk.monitor, Desk.standing, Desk.accessible, Desk.quiet, Desk.bookable,
+        )
+        .where(Desk.floor_id == row.id)
+        .order_by(Desk.code)
+    )  # fmt: skip
     for flag, column in (
         (monitor, Desk.monitor),
         (standing, Desk.standing),
@@ -51,15 +59,15 @@ def availability(
             query = query.where(column == flag)
     desks = [
         d
-        for d in session.scalars(query)
+        for d in session.execute(query)
         if zone is None or zone in (zones[d.zone_id].code, _code(zones, d.neighbourhood_id))
     ]
     s, e = ms(start), ms(end)
-    ids = [d.id for d in desks]
+    ids = select(Desk.id).where(Desk.floor_id == row.id)
     taken = {
         b.desk_id: b
-        for b in session.scalars(
-            select(Booking).where(
+        for b in session.execute(
+            select(Booking.desk_id, Booking.user_id).where(
                 Booking.desk_id.in_(ids),
                 Booking.state.in_(ACTIVE),
                 Booking.start_ms < e,
@@ -77,9 +85,12 @@ def availability(
     }
     me = session.scalar(select(User).where(User.username == actor.username))
     closed: dict[int | None, str | None] = {}
+    policies: dict[int, Policy] = {}
     out = []
     for d in desks:
-        policy = policy_for(session, building, d.zone_id)
+        if d.zone_id not in policies:
+            policies[d.zone_id] = policy_for(session, building, d.zone_id)
+        policy = policies[d.zone_id]
         if d.zone_id not in closed:
             try:
                 check_slot(session, building=building, policy=policy, tz=tz, start=start,
@@ -89,7 +100,8 @@ def availability(
                 if refusal.rule not in CLOSING_RULES:
                     raise
                 closed[d.zone_id] = str(refusal)
-        state, reason = "free", None
+        state: DeskState = "free"
+        reason: str | None = None
         team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
         if not d.bookable:
             state, reason = "not_bookable", "not bookable"
@@ -103,7 +115,7 @@ def availability(
         elif team and (me is None or me.team != team):
             state, reason = "team_zone", f"reserved for team {team}"
         out.append(
-            DeskAvailability(
+            DeskAvailability.model_construct(
                 id=d.code,
                 name=d.name,
                 floor=floor,

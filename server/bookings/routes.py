@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from server.audit.service import record
@@ -46,6 +47,9 @@ async def refusal_response(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=exc.status)
 
 
+_DESKS = TypeAdapter(list[DeskAvailability])
+
+
 @router.get("/availability", response_model=list[DeskAvailability])
 def availability(
     user: Anyone,
@@ -59,16 +63,19 @@ def availability(
     standing: bool | None = None,
     accessible: bool | None = None,
     quiet: bool | None = None,
-) -> list[DeskAvailability]:
+) -> Response:
     """Every desk of a floor for a slot, with its state and the reason.
 
     States: free, booked, yours, blocked, closed, team_zone, not_bookable. Times without
     an offset are WITA.
     """
     with db.session(commit=False) as session:
-        return desk_availability(session, actor=user, building=building, floor=floor,
-                                 start=start, end=end, zone=zone, monitor=monitor,
-                                 standing=standing, accessible=accessible, quiet=quiet)  # fmt: skip
+        desks = desk_availability(
+            session, actor=user, building=building, floor=floor, start=start, end=end,
+            zone=zone, monitor=monitor, standing=standing, accessible=accessible, quiet=quiet,
+        )  # fmt: skip
+    # Serialized in one go by pydantic-core (the rows are built from the database already).
+    return Response(_DESKS.dump_json(desks), media_type="application/json")
 
 
 def _refresh(request: Request, bookings: list[BookingPublic]) -> None:

@@ -306,3 +306,12 @@ def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform
     }
     listed = platform.api("GET", "/api/v1/bookings", params={"building": B, "day": str(day)})
     assert len(listed.json()) == 1
+    winner = listed.json()[0]["user"].replace("-", "_")
+    slot = {"building": B, "floor": "l1", "start": body["start"], "end": body["end"]}
+    seen = platform.api("GET", "/api/v1/availability", winner, params=slot)
+    assert seen.headers["content-type"] == "application/json"
+    assert [(d["id"], d["state"]) for d in seen.json()] == [("m1", "yours")]
+    other = next(r for r in roles if r != winner)
+    assert platform.api("GET", "/api/v1/availability", other, params=slot).json()[0]["reason"] == (
+        "booked by a colleague"
+    )
