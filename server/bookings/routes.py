@@ -121,6 +121,14 @@ def list_bookings(
         )
 
 
+@router.get("/colleagues")
+def colleagues(user: Anyone, db: DatabaseDep, day: date | None = None) -> list[dict[str, object]]:
+    """Where your team sits today (or on ``day``): colleagues who opted in only."""
+    with db.session(commit=False) as session:
+        when = day or datetime.now(service.WITA).date()
+        return service.colleagues(session, actor=user, day=when)
+
+
 @router.get("/bookings/{booking_id}", response_model=BookingPublic)
 def get_booking(booking_id: int, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """One booking (yours, one you made for someone, or any for managers)."""

@@ -29,6 +29,7 @@ from server.exceptions import NotFoundError
 from server.spaces.models import Building, Desk, Floor, Room, Zone
 
 Space = Desk | Room
+WITA = ZoneInfo("Asia/Makassar")
 
 
 def now_utc() -> datetime:
@@ -427,3 +428,43 @@ def desk_check_in(
     row = _book_one(session, b.id, tz, policy, space, user, actor, now, end, now, None)
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
     return public(row, tz)
+
+
+def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[str, object]]:
+    """Where the caller's team sits on ``day``: colleagues who opted in, and their desks."""
+    if actor.team is None:
+        return []
+    rows = session.execute(
+        select(Booking, User.username, User.display_name)
+        .join(User, User.id == Booking.user_id)
+        .where(
+            User.team == actor.team,
+            User.share_location,
+            User.username != actor.username,
+            Booking.space_kind == "desk",
+            Booking.state.in_((*ACTIVE, "completed")),
+        )
+        .order_by(User.display_name, Booking.start_ms)
+    ).all()
+    out: list[dict[str, object]] = []
+    zones: dict[str, ZoneInfo] = {}
+    for booking, username, name in rows:
+        tz = zones.setdefault(booking.building_id, building_tz(session, booking.building_id)[1])
+        start = datetime.fromtimestamp(booking.start_ms / 1000, tz)
+        if start.date() != day:
+            continue
+        desk = session.get(Desk, booking.desk_id) if booking.desk_id else None
+        floor = session.get(Floor, desk.floor_id) if desk else None
+        out.append(
+            {
+                "username": username,
+                "display_name": name,
+                "building": booking.building_id,
+                "floor": floor.code if floor else None,
+                "desk": booking.space_code,
+                "start": start,
+                "end": datetime.fromtimestamp(booking.end_ms / 1000, tz),
+                "here": booking.state == "checked_in",
+            }
+        )
+    return out

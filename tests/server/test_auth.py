@@ -231,3 +231,15 @@ def test_the_key_set_is_found_through_the_providers_discovery_document(idp: Jwks
     assert verifier is not None and verifier._keys.uri == idp.url
     with pytest.raises(ValueError, match="set SMARTOFFICE_OIDC_JWKS_URL"):
         build_oidc(ServerSettings(oidc_issuer="http://127.0.0.1:9/x", oidc_audience="a"))
+
+
+def test_people_opt_in_to_the_colleague_finder_themselves(platform: Platform) -> None:
+    changed = platform.api("PATCH", "/api/v1/auth/me", "employee", json={"share_location": True})
+    assert changed.json() == {"username": "employee", "share_location": True}
+    bad = platform.api("PATCH", "/api/v1/auth/me", "employee", json={"role": "admin"})
+    assert bad.status_code == 422  # nobody gives themselves a role
+    assert platform.api("GET", "/api/v1/colleagues", "employee").json() == []
+    users = {u["username"]: u for u in platform.api("GET", "/api/v1/users").json()}
+    assert users["employee"]["role"] == "employee"
+    log = platform.api("GET", "/api/v1/audit", params={"target_id": "employee"}).json()
+    assert log[0]["action"] == "user.preferences"

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import holidays
 import httpx
 import pytest
+from sqlalchemy import select
 
+from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
@@ -315,3 +317,28 @@ def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform
     assert platform.api("GET", "/api/v1/availability", other, params=slot).json()[0]["reason"] == (
         "booked by a colleague"
     )
+
+
+def test_colleague_finder_shows_only_teammates_who_opted_in(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    with db.session() as s:
+        new = UserCreate(username="andi", password="p" * 12, display_name="Andi",
+                         team="Pusdatin")  # fmt: skip
+        create_user(s, actor="t", new=new)
+    andi = Principal("andi", "employee", "Andi", "Pusdatin")
+    book(db, andi, desk="m3", start=at(WED, 9), end=at(WED, 12))
+    book(db, people["budi"], desk="m1", start=at(WED, 9), end=at(WED, 12))
+    with db.session() as s:
+        assert service.colleagues(s, actor=people["siti"], day=WED) == []  # andi did not opt in
+        user = s.scalar(select(User).where(User.username == "andi"))
+        assert user is not None
+        user.share_location = True
+        budi = s.scalar(select(User).where(User.username == "budi"))
+        assert budi is not None
+        budi.share_location = True  # another team: never shown to siti
+    with db.session() as s:
+        found = service.colleagues(s, actor=people["siti"], day=WED)
+        assert [(c["username"], c["floor"], c["desk"], c["here"]) for c in found] == [
+            ("andi", "l1", "m3", False)]  # fmt: skip
+        assert service.colleagues(s, actor=people["rina"], day=WED) == []  # no team
