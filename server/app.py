@@ -126,15 +126,27 @@ def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
 
 
 async def _sweep(
-    monitor: DeskMonitor, notifier: Notifier, every_s: float, mailer: Callable[[], int] | None
+    monitor: DeskMonitor,
+    notifier: Notifier,
+    every_s: float,
+    mailer: Callable[[], int] | None,
+    store: ReadingStore,
 ) -> None:
-    """Release no-shows and vacated desks, refresh LEDs and send mail, forever."""
+    """The booking sweep, forever.
+
+    Releases no-shows and vacated desks, refreshes LEDs, sends mail, and writes finished
+    bookings' outcomes to the reading store.
+    """
     while True:
         try:
             for gateway in await asyncio.to_thread(monitor.sweep):
                 notifier.notify(gateway)
             if mailer is not None:
                 await asyncio.to_thread(mailer)
+            points, ids = await asyncio.to_thread(monitor.outcomes)
+            if points:
+                await store.write(points)  # a StoreError is retried at the next sweep
+                await asyncio.to_thread(monitor.mark_exported, ids)
         except Exception:
             logger.exception("booking sweep failed; trying again in %.0f s", every_s)
         await asyncio.sleep(every_s)
@@ -173,7 +185,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
             on_stored=monitor.on_stored,
         )
         sweeper = asyncio.create_task(
-            _sweep(monitor, app.state.downlink, settings.booking_sweep_s, _mailer(settings, db))
+            _sweep(
+                monitor, app.state.downlink, settings.booking_sweep_s, _mailer(settings, db), store
+            )
         )
         logger.info("server ready: readings in %s", settings.readings_backend)
         try:

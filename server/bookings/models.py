@@ -12,6 +12,8 @@ from server.db import Base
 
 # A booking holds its desk or room only in these states.
 ACTIVE = ("booked", "checked_in")
+# ... and these are over, with an outcome.
+FINISHED = ("completed", "released", "cancelled")
 
 
 class Booking(Base):
@@ -47,6 +49,8 @@ class Booking(Base):
     checked_out_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     released_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     reminded_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # When the outcome went to the reading store (as the "booking" stream).
+    exported_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     release_reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
 

@@ -23,12 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from contracts.payloads import DeskState
+from contracts.registry import SpaceRef
 from server.audit.service import record
-from server.bookings.models import ACTIVE, Booking, DeskLive
+from server.bookings.models import ACTIVE, FINISHED, Booking, DeskLive
 from server.bookings.rules import Policy, Refusal, check_slot, policy_for
 from server.bookings.schemas import DeskLiveState, LedState
 from server.db import Database
@@ -37,7 +38,7 @@ from server.readings.store import StoredReading
 from server.registry.downlink import Notifier
 from server.registry.models import Device, Downlink
 from server.spaces.models import Building, Desk, Floor
-from server.spaces.service import get_floor
+from server.spaces.service import get_floor, space_ref
 
 logger = logging.getLogger(__name__)
 EARLY_CHECKIN_MS = 15 * 60_000
@@ -160,6 +161,10 @@ class DeskMonitor:
         zone = desk.zone_id if desk else None
         policy = policy_for(session, booking.building_id, zone)
         live = session.get(DeskLive, desk.id) if desk else None
+        if booking.state == "booked" and desk is None and now >= booking.end_ms:
+            # A room has no presence sensor of its own here: its use is not verified.
+            booking.state, booking.outcome = "completed", "unverified"
+            return
         if booking.state == "booked":
             grace_ms = policy.checkin_grace_minutes * 60_000
             if desk is not None and now > booking.start_ms + grace_ms:
@@ -196,6 +201,47 @@ class DeskMonitor:
                target_id=str(booking.id), reason=why)  # fmt: skip
         self._mail(session, booking, "released")
         logger.info("booking %d released (%s): %s", booking.id, outcome, why)
+
+    def outcomes(self, limit: int = 1000) -> tuple[list[StoredReading], list[int]]:
+        """Finished bookings not yet in the reading store, as "booking" stream points."""
+        points, ids = [], []
+        with self.db.session(commit=False) as session:
+            rows = session.scalars(
+                select(Booking)
+                .where(Booking.state.in_(FINISHED), Booking.exported_ms.is_(None))
+                .order_by(Booking.id)
+                .limit(limit)
+            ).all()
+            for b in rows:
+                ref = space_ref(session, b.building_id, b.space_code)
+                ended = b.checked_out_ms or b.released_ms or b.end_ms
+                attended = 0.0
+                if b.checked_in_ms is not None:
+                    attended = max(0, min(ended, b.end_ms) - b.checked_in_ms) / 3_600_000
+                points.append(
+                    StoredReading(
+                        "booking",
+                        ended,
+                        "booking",
+                        SpaceRef.model_validate(ref) if ref else None,
+                        {
+                            "outcome": b.outcome or b.state,
+                            "booking_id": b.id,
+                            "booked_h": round((b.end_ms - b.start_ms) / 3_600_000, 4),
+                            "attended_h": round(attended, 4),
+                        },
+                    )
+                )
+                ids.append(b.id)
+        return points, ids
+
+    def mark_exported(self, ids: list[int]) -> None:
+        """Note that these bookings' outcomes are in the reading store."""
+        if ids:
+            with self.db.session() as session:
+                session.execute(
+                    update(Booking).where(Booking.id.in_(ids)).values(exported_ms=self.now_ms())
+                )
 
     def _mail(self, session: Session, booking: Booking, kind: str) -> None:
         if self.mail:

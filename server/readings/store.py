@@ -26,11 +26,19 @@ FieldValue = float | int | str
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
+# Written by the server itself, not by devices: one point per finished booking, at its
+# end, tagged with the desk's place (device tag "booking").
+BOOKING_FIELDS: Final = frozenset({"outcome", "booking_id", "booked_h", "attended_h"})
+
+
 def stream_fields(stream: str) -> frozenset[str]:
     """The queryable fields of a stream's measurement."""
+    if stream == "booking":
+        return BOOKING_FIELDS
     model = DeviceStatus if stream == "status" else UPLINK_MODELS.get(stream)
     if model is None:
-        raise QueryError(f"unknown stream {stream!r}; expected one of {', '.join(BATCH_STREAMS)}")
+        known = ", ".join((*BATCH_STREAMS, "booking"))
+        raise QueryError(f"unknown stream {stream!r}; expected one of {known}")
     return frozenset(model.model_fields) - {"v", "ts"} | {"ts_gateway"}
 
 

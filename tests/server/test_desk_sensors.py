@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,8 @@ from server.bookings.schemas import BookingCreate
 from server.db import Database
 from server.notify.mail import SmtpSender, deliver
 from server.notify.models import MailMessage
+from server.readings.sqlite import SQLiteReadingStore
+from server.readings.store import Window
 from server.registry.devices import assign, register
 from server.registry.downlink import Notifier
 from server.registry.models import Downlink
@@ -186,7 +190,7 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
 
 
 def test_utilization_report_counts_what_happened(
-    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+    db: Database, world: tuple[DeskMonitor, Clock, Principal], tmp_path: Path
 ) -> None:
     monitor, clock, siti = world
     clock.at(8)
@@ -218,6 +222,23 @@ def test_utilization_report_counts_what_happened(
     lines = as_csv([whole]).splitlines()
     assert lines[0].startswith("group,desks,open_desk_hours,bookings,booked_hours")
     assert lines[1].startswith(f"{B},2,24.0,3,10.0,7.92,")
+    # Each finished booking becomes a point of the "booking" stream in the reading store.
+    points, ids = monitor.outcomes()
+    assert sorted(str(p.fields["outcome"]) for p in points) == ["attended", "no_show", "walk_in"]
+    assert {p.space.space for p in points if p.space} == {"m1", "m2"}
+    store = SQLiteReadingStore(tmp_path / "readings.db")
+    day = Window(int(DAY.timestamp() * 1000), int((DAY + timedelta(days=1)).timestamp() * 1000),
+                 timedelta(days=1))  # fmt: skip
+
+    async def write_and_sum() -> float:
+        await store.write(points)
+        total = await store.series(stream="booking", field="attended_h", agg="sum", window=day)
+        await store.close()
+        return total[0].value
+
+    assert round(asyncio.run(write_and_sum()), 2) == round(115 / 60 + 6, 2)
+    monitor.mark_exported(ids)
+    assert monitor.outcomes() == ([], [])
 
 
 def test_reminder_and_release_mail_reach_the_booker(
