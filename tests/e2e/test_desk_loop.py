@@ -125,3 +125,50 @@ def test_floor_maps_get_desk_changes_as_server_sent_events(platform: Platform) -
     reader.join(20)
     assert events and events[0]["desk"] == "m1" and events[0]["state"] == "awaiting_checkin"
     assert "user" not in events[0]  # maps see desks, not people
+
+
+FIRMWARE_AT_THE_DESK = """
+import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, ld2410
+node = app.Node(config.load(), machine, network, ntptime)
+async def main():
+    asyncio.create_task(node.run())
+    await asyncio.sleep(3)            # online; the retained desired state arrives
+    first = [hostsim.outputs.get(p) for p in (25, 26, 27)]
+    hostsim.pins[4] = 1               # the booker sits down
+    for _ in range(int(sys.argv[1]) * 10):
+        hostsim.uart_rx[1].extend(ld2410.frame(ld2410.STILL, 0, 0, 90, 40, 90))
+        await asyncio.sleep(0.1)
+    print(json.dumps({"before": first, "after": [hostsim.outputs.get(p) for p in (25, 26, 27)]}))
+asyncio.run(main())
+"""
+
+
+def test_the_desk_node_itself_checks_its_booker_in_and_turns_red(
+    platform: Platform, mosquitto: Service, unique_name: str, tmp_path: Path
+) -> None:
+    """The firmware under MicroPython, as the issue's scenario asks."""
+    from tests.firmware.test_node import desk_config, run_node
+
+    cfg = desk_config(unique_name, mosquitto.port)
+    made = platform.api("POST", "/api/v1/devices", "installer",
+                        json={"kind": "desk", "id": cfg["device_id"]})  # fmt: skip
+    assert made.status_code == 201
+    where = {"building": B, "desk": "m1"}
+    path = f"/api/v1/devices/{cfg['device_id']}/assignment"
+    assert platform.api("PUT", path, "installer", json=where).is_success
+    now = datetime.now(WITA).replace(microsecond=0)
+    booking = platform.api("POST", "/api/v1/bookings", "employee", json={
+        "building": B, "desk": "m1", "start": (now - timedelta(minutes=1)).isoformat(),
+        "end": (now + timedelta(hours=1)).isoformat()}).json()["created"][0]["id"]  # fmt: skip
+    (tmp_path / "node").mkdir()
+    node = run_node(tmp_path / "node", FIRMWARE_AT_THE_DESK, {**cfg, "wdt_ms": 0}, "8")
+    try:
+        out, err = node.communicate(timeout=90)
+    finally:
+        node.kill()
+    assert node.returncode == 0, err
+    leds = json.loads(out.strip().splitlines()[-1])
+    assert leds["before"] == [1, 1, 0]  # yellow: awaiting check-in
+    assert leds["after"] == [1, 0, 0]  # red: occupied, after the server saw the booker
+    state = platform.api("GET", f"/api/v1/bookings/{booking}", "employee").json()
+    assert (state["state"], state["checked_in_by"]) == ("checked_in", "sensor")
