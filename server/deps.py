@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.auth.roles import Role
+from server.auth.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 from server.auth.service import Principal, principal
 from server.auth.tokens import LocalTokens, OidcVerifier, unverified_issuer
 from server.config import ServerSettings
@@ -116,3 +116,9 @@ def _public() -> None:
 
 Public = Depends(_public)
 CurrentGateway = Annotated[Gateway, Depends(current_gateway)]
+# Who may call a route, as the type of its user parameter (one place for every router).
+Anyone = Annotated[Principal, Roles(*EVERYONE)]
+Installer = Annotated[Principal, Roles(*INSTALLERS)]
+Staff = Annotated[Principal, Roles(*STAFF)]
+Manager = Annotated[Principal, Roles(*MANAGERS)]
+Admin = Annotated[Principal, Roles(*ADMINS)]

@@ -7,16 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.audit.service import AuditPublic, entries
-from server.auth.roles import ADMINS
-from server.auth.service import Principal
-from server.deps import DatabaseDep, Roles
+from server.deps import Admin, DatabaseDep
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit", response_model=list[AuditPublic])
 def audit_log(
-    _: Annotated[Principal, Roles(*ADMINS)],
+    _: Admin,
     db: DatabaseDep,
     target_kind: str | None = None,
     target_id: str | None = None,

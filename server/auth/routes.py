@@ -11,18 +11,16 @@ from sqlalchemy import select
 
 from server.audit.service import record
 from server.auth.models import User
-from server.auth.roles import ADMINS
 from server.auth.schemas import Token, UserCreate, UserPublic, UserUpdate
-from server.auth.service import LoginLimit, Principal, authenticate
+from server.auth.service import LoginLimit, authenticate
 from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
 from server.auth.tokens import LocalTokens
-from server.deps import CurrentUser, DatabaseDep, Public, Roles, SettingsDep
+from server.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep
 from server.exceptions import AuthError, RateLimited
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-Admin = Annotated[Principal, Roles(*ADMINS)]
 
 
 @router.post("/auth/token", response_model=Token, dependencies=[Public])

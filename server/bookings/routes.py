@@ -11,8 +11,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from server.audit.service import record
-from server.auth.roles import ADMINS, EVERYONE, MANAGERS
-from server.auth.service import Principal
 from server.bookings import service
 from server.bookings.availability import availability as desk_availability
 from server.bookings.events import EventHub
@@ -30,15 +28,12 @@ from server.bookings.schemas import (
     DeskLiveState,
     PolicyDoc,
 )
-from server.deps import DatabaseDep, Roles
+from server.deps import Admin, Anyone, DatabaseDep, Manager
 from server.exceptions import NotFoundError
 from server.notify.mail import queue_for
 from server.spaces.models import Zone
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
-Anyone = Annotated[Principal, Roles(*EVERYONE)]
-Manager = Annotated[Principal, Roles(*MANAGERS)]
-Admin = Annotated[Principal, Roles(*ADMINS)]
 
 
 async def refusal_response(_: Request, exc: Exception) -> JSONResponse:

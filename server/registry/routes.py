@@ -11,9 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
-from server.auth.roles import ADMINS, INSTALLERS, STAFF
-from server.auth.service import Principal
-from server.deps import CurrentGateway, DatabaseDep, Roles, SettingsDep
+from server.deps import Admin, CurrentGateway, DatabaseDep, Installer, SettingsDep, Staff
 from server.exceptions import NotFoundError
 from server.registry import devices as dev
 from server.registry.downlink import (
@@ -40,9 +38,6 @@ from server.registry.schemas import (
 from server.registry.service import add_gateway, gateways, revoke_gateway, snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
-Installer = Annotated[Principal, Roles(*INSTALLERS)]
-Staff = Annotated[Principal, Roles(*STAFF)]
-Admin = Annotated[Principal, Roles(*ADMINS)]
 
 
 def _notifier(request: Request) -> Notifier:

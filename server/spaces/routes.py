@@ -7,17 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from server.audit.service import record
-from server.auth.roles import EVERYONE, MANAGERS
-from server.auth.service import Principal
-from server.deps import DatabaseDep, Roles
+from server.deps import Anyone, DatabaseDep, Manager
 from server.exceptions import LayoutError
 from server.spaces.loader import MAX_PLAN_BYTES, PLAN_TYPES, parse_layout
 from server.spaces.schemas import BuildingPublic, FloorPublic, LayoutChanges
 from server.spaces.service import building, buildings, floor_map, get_floor, import_layout
 
 router = APIRouter(prefix="/api/v1/buildings", tags=["spaces"])
-Anyone = Annotated[Principal, Roles(*EVERYONE)]
-Manager = Annotated[Principal, Roles(*MANAGERS)]
 
 
 @router.get("", response_model=list[BuildingPublic])
