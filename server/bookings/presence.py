@@ -18,8 +18,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from contracts.payloads import DeskState
 from contracts.registry import SpaceRef
 from server.audit.service import record
 from server.bookings.models import ACTIVE, FINISHED, Booking, DeskLive
-from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.rules import open_at, policy_for
 from server.bookings.schemas import DeskLiveState, LedState
 from server.db import Database
 from server.notify.mail import queue_for
@@ -43,6 +43,8 @@ from server.spaces.service import get_floor, space_ref
 logger = logging.getLogger(__name__)
 EARLY_CHECKIN_MS = 15 * 60_000
 WITA = "Asia/Makassar"
+# (building, zone id) -> (time zone, open now): what every desk of a zone shares.
+ZoneCache = dict[tuple[str, int], tuple[ZoneInfo, bool]]
 # A desired state waits for its gateway at most this long; a newer one replaces it anyway.
 STATE_TTL_MS = 3_600_000
 
@@ -146,14 +148,18 @@ class DeskMonitor:
         with self.db.session() as session:
             for booking in session.scalars(select(Booking).where(Booking.state.in_(ACTIVE))):
                 self._settle(session, booking, now)
+            with_node = select(Desk.id).join(
+                Device,
+                (Device.building == Desk.building_id)
+                & (Device.space == Desk.code)
+                & (Device.space_kind == "desk"),
+            )
             desks = session.scalars(
-                select(Desk).where(
-                    Desk.id.in_(select(DeskLive.desk_id))
-                    | Desk.code.in_(select(Device.space).where(Device.space_kind == "desk"))
-                )
+                select(Desk).where(Desk.id.in_(select(DeskLive.desk_id)) | Desk.id.in_(with_node))
             ).all()
+            zones: ZoneCache = {}
             for desk in desks:
-                gateways |= self._led(session, desk)
+                gateways |= self._led(session, desk, zones)
         return gateways
 
     def _settle(self, session: Session, booking: Booking, now: int) -> None:
@@ -248,12 +254,23 @@ class DeskMonitor:
             building = session.get(Building, booking.building_id)
             queue_for(session, booking, kind, ZoneInfo(building.timezone if building else WITA))
 
-    def desk_state(self, session: Session, desk: Desk, now: int) -> LedState:
-        """What the desk is doing now, as its LED shows it."""
-        building = session.get(Building, desk.building_id)
-        tz = ZoneInfo(building.timezone if building else "Asia/Makassar")
-        policy = policy_for(session, desk.building_id, desk.zone_id)
-        if not _open(session, desk.building_id, policy, tz, now):
+    def desk_state(
+        self, session: Session, desk: Desk, now: int, zones: ZoneCache | None = None
+    ) -> LedState:
+        """What the desk is doing now, as its LED shows it.
+
+        ``zones`` keeps each zone's time zone and opening state for a pass over many desks.
+        """
+        key = (desk.building_id, desk.zone_id)
+        zones = {} if zones is None else zones
+        if key not in zones:
+            building = session.get(Building, desk.building_id)
+            tz = ZoneInfo(building.timezone if building else WITA)
+            policy = policy_for(session, desk.building_id, desk.zone_id)
+            zones[key] = (tz, open_at(session, building=desk.building_id, policy=policy,
+                                      tz=tz, at_ms=now))  # fmt: skip
+        tz, is_open = zones[key]
+        if not is_open:
             return "off"
         live = session.get(DeskLive, desk.id)
         current = session.scalars(
@@ -270,9 +287,9 @@ class DeskMonitor:
             return "booked"
         return "free"
 
-    def _led(self, session: Session, desk: Desk) -> set[str]:
+    def _led(self, session: Session, desk: Desk, zones: ZoneCache | None = None) -> set[str]:
         now = self.now_ms()
-        state = self.desk_state(session, desk, now)
+        state = self.desk_state(session, desk, now, zones)
         live = session.get(DeskLive, desk.id)
         if live is None:
             live = DeskLive(desk_id=desk.id, occupied=False, since_ms=now, updated_ms=0)
@@ -350,6 +367,7 @@ class DeskMonitor:
             b = session.get(Building, building)
             tz = ZoneInfo(b.timezone if b else "Asia/Makassar")
             out = []
+            zones: ZoneCache = {}
             for desk in session.scalars(
                 select(Desk).where(Desk.floor_id == floor.id).order_by(Desk.code)
             ):
@@ -358,21 +376,9 @@ class DeskMonitor:
                 out.append(
                     DeskLiveState(
                         id=desk.code,
-                        state=self.desk_state(session, desk, now),
+                        state=self.desk_state(session, desk, now, zones),
                         occupied=bool(live and live.occupied),
                         since=datetime.fromtimestamp(since / 1000, tz) if since else None,
                     )
                 )
             return out
-
-
-def _open(session: Session, building: str, policy: Policy, tz: ZoneInfo, now: int) -> bool:
-    """Whether desks are in use at ``now``: a booking day, within opening hours."""
-    start = datetime.fromtimestamp(now / 1000, tz)
-    relaxed = replace(policy, min_minutes=0, window_days=1)
-    try:
-        check_slot(session, building=building, policy=relaxed, tz=tz, start=start,
-                   end=start + timedelta(minutes=1), now=start)  # fmt: skip
-    except Refusal:
-        return False
-    return True
