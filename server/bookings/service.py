@@ -353,6 +353,19 @@ def check_out(
     return public(row, tz)
 
 
+class _ZoneOf(dict[str, ZoneInfo]):
+    """Each building's time zone, read once per listing."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+
+    def __missing__(self, building: str) -> ZoneInfo:
+        tz = building_tz(self._session, building)[1]
+        self[building] = tz
+        return tz
+
+
 def bookings(
     session: Session,
     *,
@@ -364,12 +377,18 @@ def bookings(
 ) -> list[BookingPublic]:
     """The caller's bookings; managers may ask for a floor, a day or a person."""
     query = select(Booking, User.username).join(User, User.id == Booking.user_id)
-    if actor.role not in MANAGERS or user is None and building is None:
-        query = query.where(
-            User.username == (user if actor.role in MANAGERS and user else actor.username)
-        )
+    if actor.role not in MANAGERS or (user is None and building is None):
+        query = query.where(User.username == actor.username)
     elif user:
         query = query.where(User.username == user)
+    if day is not None:
+        # A day in any building's zone lies within a day either side of the UTC day; the
+        # exact local day is checked below.
+        utc = datetime.combine(day, dtime(), ZoneInfo("UTC"))
+        query = query.where(
+            Booking.start_ms >= ms(utc - timedelta(days=1)),
+            Booking.start_ms < ms(utc + timedelta(days=2)),
+        )
     if building:
         query = query.where(Booking.building_id == building)
     if floor and building:
@@ -381,9 +400,9 @@ def bookings(
         query = query.where(Booking.desk_id.in_(ids))
     rows = session.execute(query.order_by(Booking.start_ms)).all()
     out = []
-    zones: dict[str, ZoneInfo] = {}
+    zones = _ZoneOf(session)
     for row, username in rows:
-        tz = zones.setdefault(row.building_id, building_tz(session, row.building_id)[1])
+        tz = zones[row.building_id]
         if day is not None and datetime.fromtimestamp(row.start_ms / 1000, tz).date() != day:
             continue
         out.append(public(row, tz, username))
@@ -447,9 +466,9 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
         .order_by(User.display_name, Booking.start_ms)
     ).all()
     out: list[dict[str, object]] = []
-    zones: dict[str, ZoneInfo] = {}
+    zones = _ZoneOf(session)
     for booking, username, name in rows:
-        tz = zones.setdefault(booking.building_id, building_tz(session, booking.building_id)[1])
+        tz = zones[booking.building_id]
         start = datetime.fromtimestamp(booking.start_ms / 1000, tz)
         if start.date() != day:
             continue
