@@ -23,7 +23,6 @@ from server.bookings.events import EventHub
 from server.bookings.presence import DeskMonitor
 from server.bookings.routes import refusal_response
 from server.bookings.routes import router as bookings_router
-from server.bookings.rules import Refusal
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.deps import Public
@@ -34,6 +33,7 @@ from server.exceptions import (
     LayoutError,
     NotFoundError,
     QueryError,
+    Refusal,
     RegistryError,
     StoreError,
 )

@@ -8,6 +8,7 @@ ServerError
  ├── LayoutError         a layout document is not valid (says where)
  ├── NotFoundError       the thing asked for does not exist
  ├── ConflictError       the request contradicts the current state
+ ├── Refusal             a booking rule says no (names the rule)
  └── AuthError           a login or token was refused
      └── RateLimited     too many failed logins; retry later
 """
@@ -55,3 +56,12 @@ class RateLimited(AuthError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Refusal(ServerError):
+    """A booking the rules do not allow: ``rule`` names which, the message says why."""
+
+    def __init__(self, rule: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.status = status

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
-from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.rules import Policy, check_slot, policy_for
 from server.bookings.schemas import DeskAvailability, DeskState
 from server.bookings.service import building_tz, local, ms, now_utc
+from server.exceptions import Refusal
 from server.spaces.models import Desk, Zone
 from server.spaces.service import get_floor
 

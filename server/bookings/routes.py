@@ -17,7 +17,7 @@ from server.bookings.events import EventHub
 from server.bookings.models import Booking, BookingPolicy, ClosedDay, DeskBlock
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
-from server.bookings.rules import Refusal, _national
+from server.bookings.rules import _national
 from server.bookings.schemas import (
     BookingCreate,
     BookingPublic,
@@ -29,7 +29,7 @@ from server.bookings.schemas import (
     PolicyDoc,
 )
 from server.deps import Admin, Anyone, DatabaseDep, Manager
-from server.exceptions import NotFoundError
+from server.exceptions import NotFoundError, Refusal
 from server.notify.mail import queue_for
 from server.spaces.models import Zone
 

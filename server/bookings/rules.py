@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.bookings.models import BookingPolicy, ClosedDay
+from server.exceptions import Refusal
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,6 @@ class Policy:
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(Policy))
-
-
-class Refusal(Exception):
-    """A booking the rules do not allow: ``rule`` names which, the message says why."""
-
-    def __init__(self, rule: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.status = status
 
 
 def policy_for(session: Session, building: str, zone_id: int | None) -> Policy:

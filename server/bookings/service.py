@@ -23,9 +23,9 @@ from server.auth.models import User
 from server.auth.roles import MANAGERS
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
-from server.bookings.rules import Policy, Refusal, check_slot, policy_for
+from server.bookings.rules import Policy, check_slot, policy_for
 from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
-from server.exceptions import NotFoundError
+from server.exceptions import NotFoundError, Refusal
 from server.spaces.models import Building, Desk, Floor, Room, Zone
 
 Space = Desk | Room

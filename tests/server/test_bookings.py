@@ -20,10 +20,9 @@ from server.auth.service import Principal, create_user
 from server.bookings import service
 from server.bookings.availability import availability
 from server.bookings.models import BookingPolicy, ClosedDay, DeskBlock
-from server.bookings.rules import Refusal
 from server.bookings.schemas import BookingCreate, DeskAvailability
 from server.db import Database
-from server.exceptions import NotFoundError
+from server.exceptions import NotFoundError, Refusal
 from server.spaces.loader import parse_layout
 from server.spaces.service import find_desk_id, import_layout
 from tests.harness.layouts import one_floor
