@@ -21,12 +21,11 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 import httpx
 
 from server.auth.schemas import UserCreate
@@ -34,6 +33,7 @@ from server.auth.service import create_user
 from server.db import Database, init_schema
 from server.spaces.loader import parse_layout
 from server.spaces.service import import_layout
+from tests.harness.calendar import next_workday
 from tests.harness.platform import Platform
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -55,14 +55,6 @@ def layout() -> dict[str, Any]:
                     "zones": [{"id": "l1-a", "name": "A"}, {"id": "l1-b", "name": "B"}],
                     "desks": desks}],
     }  # fmt: skip
-
-
-def workday() -> date:
-    national = holidays.country_holidays("ID", categories=("public", "government"))
-    day = datetime.now(WITA).date() + timedelta(days=1)
-    while day.weekday() > 4 or day in national:
-        day += timedelta(days=1)
-    return day
 
 
 def pct(values: list[float], q: float) -> float:
@@ -130,7 +122,7 @@ def main() -> None:
     p.register([], building=B)
     db = Database(p.database_url)
     init_schema(db.engine)
-    day = workday()
+    day = next_workday()
     with db.session() as s:
         import_layout(s, parse_layout(layout()))
         for i in range(USERS):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 import httpx
 import pytest
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from server.db import Database
 from server.exceptions import NotFoundError, Refusal
 from server.spaces.loader import parse_layout
 from server.spaces.service import find_desk_id, import_layout
+from tests.harness.calendar import next_workday
 from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
 
@@ -263,15 +263,6 @@ def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Pr
     assert closed[0].reason == "2026-12-25 is closed: Hari Raya Natal"
 
 
-def _workday() -> date:
-    """The next bookable day: a weekday that is no holiday nor collective leave."""
-    national = holidays.country_holidays("ID", categories=("public", "government"))
-    day = datetime.now(WITA).date() + timedelta(days=1)
-    while day.weekday() > 4 or day in national:
-        day += timedelta(days=1)
-    return day
-
-
 @pytest.fixture
 def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
     p = Platform(tmp_path, {"SMARTOFFICE_DATABASE_URL": database_url}, gateway_id="gw-d")
@@ -283,7 +274,7 @@ def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
 
 
 def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform) -> None:
-    day = _workday()
+    day = next_workday()
     body = {"building": B, "desk": "m1", "start": f"{day}T09:00", "end": f"{day}T12:00"}
     roles = ("employee", "installer", "facility_manager", "admin")
     headers = {role: platform.headers(role) for role in roles}
