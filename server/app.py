@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -19,10 +20,12 @@ from sqlalchemy import text
 from server.audit.routes import router as audit_router
 from server.auth.routes import router as auth_router
 from server.auth.tokens import LocalTokens, OidcVerifier
+from server.bookings.availability import AvailabilityCache
 from server.bookings.events import EventHub
 from server.bookings.presence import DeskMonitor
 from server.bookings.routes import refusal_response
 from server.bookings.routes import router as bookings_router
+from server.cache import TableCache
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.deps import Public
@@ -158,6 +161,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Blocking work (the database) runs on this many threads; more threads only wait
+        # longer for Python's interpreter lock (see docs/benchmarks.md, Bookings).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         db = Database(settings.sqlalchemy_url)
         init_schema(db.engine)
         store = build_store(settings)
@@ -175,6 +181,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.downlink = Notifier(asyncio.get_running_loop())
         app.state.metrics = metrics
         app.state.events = EventHub(asyncio.get_running_loop())
+        db.cache_s = settings.cache_s
+        app.state.availability = AvailabilityCache(db)
+        app.state.accounts = TableCache(db, ("users",), size=10_000)
         monitor = DeskMonitor(db=db, notifier=app.state.downlink, events=app.state.events.publish)
         app.state.monitor = monitor
         app.state.ingest = IngestService(

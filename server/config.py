@@ -66,6 +66,15 @@ class ServerSettings(BaseSettings):
     """The MQTT base topic devices are configured with (shown to installers)."""
     booking_sweep_s: float = Field(default=30.0, gt=0)
     """How often no-shows and vacated desks are released and desk LEDs refreshed."""
+    worker_threads: int = Field(default=8, ge=1, le=200)
+    """Threads per server process for blocking work (database calls). One Python process
+    computes on one core at a time: more threads than this queue for the interpreter and
+    make every request slower (measured in docs/benchmarks.md). Scale out with replicas."""
+    cache_s: float = Field(default=1.0, ge=0)
+    """What the server keeps from the database (accounts behind tokens, floors'
+    availability, booking rules) is read again after this long at most. A change made
+    through this server process applies at once; one made through another replica, or
+    the command line, within this time. 0 keeps nothing."""
     smtp_host: str | None = None
     """Send booking mail (confirmations, reminders, releases) through this SMTP server."""
     smtp_port: int = 587

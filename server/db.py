@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 
 class Base(DeclarativeBase):
@@ -27,8 +31,13 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    # Pools larger than the server's thread pool (worker_threads), so that a busy server
+    # reuses connections instead of opening and closing one per request above the pool's
+    # size; background tasks and the event loop hold a few more.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -38,8 +47,61 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        WriterQueue().attach(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+
+
+class WriterQueue:
+    """SQLite's writers of this process take turns on a lock instead of polling.
+
+    SQLite lets one transaction write at a time; one that finds the database locked
+    sleeps in its busy handler (1 ms, then longer, up to 100 ms) and tries again, so under
+    contention writers wait far longer than the writes take. Here a transaction's first
+    write waits on a lock that the previous writer releases when it commits or rolls
+    back, so the next one starts at once. Writers in other processes (the command line,
+    another worker) still meet through SQLite's own lock and busy timeout.
+    """
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+    HOLDS = "holds_writer_lock"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def attach(self, engine: Engine) -> None:
+        """Queue the writers of ``engine``'s connections."""
+        event.listen(engine, "before_cursor_execute", self._before)
+        for name in ("commit", "rollback"):
+            event.listen(engine, name, self._after)
+        event.listen(engine, "checkin", self._returned)
+
+    def _before(self, conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if conn.info.get(self.HOLDS) or not statement.lstrip()[:7].upper().startswith(self.WRITES):
+            return
+        # After the busy timeout's 30 s, go on without the turn (SQLite's lock decides).
+        if self._lock.acquire(timeout=30):
+            conn.info[self.HOLDS] = True
+
+    def _after(self, conn: Connection) -> None:
+        if conn.info.pop(self.HOLDS, False):
+            self._lock.release()
+
+    def _returned(self, _dbapi_conn: Any, record: Any) -> None:
+        # A connection given back without commit or rollback (its transaction is rolled
+        # back by the pool) must not keep the lock.
+        if record.info.pop(self.HOLDS, False):
+            self._lock.release()
+
+
+def insert_unless_present(bind: Connection | Session, entity: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the dialect of ``bind`` (SQLite, PostgreSQL).
+
+    Two transactions creating the same row at once then both succeed, and one inserts.
+    """
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(entity).on_conflict_do_nothing()
 
 
 def load_models() -> None:
@@ -72,16 +134,76 @@ def init_schema(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+TOUCHED = "touched_tables"
+DATABASE = "database"
+# An execution option for a write that changes no value (taken for its lock): caches of
+# the table need not be made again.
+CHANGES_NOTHING = "changes_nothing"
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    # The unit of work's lists still hold what this flush wrote.
+    touched = session.info.setdefault(TOUCHED, set())
+    for obj in itertools.chain(session.new, session.dirty, session.deleted):
+        touched.add(obj.__table__.name)
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.execution_options.get(CHANGES_NOTHING):
+        return
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault(TOUCHED, set()).add(table.name)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(TOUCHED, None)
+
+
 FIRST_REVISION = "0001"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Database:
-    """An engine and its session factory."""
+    """An engine and its session factory, counting the changes committed to each table.
+
+    ``generation(tables)`` grows whenever a session of this object commits a change to one
+    of ``tables`` (through the ORM or an insert/update/delete statement), so a cache can
+    tell at once that its source changed in this process. Changes made by another process
+    are not seen; caches bound those with an age.
+    """
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={DATABASE: self})
+        # How long caches of this database keep a value (see server.cache), and the caches
+        # that functions given only a session share (server.cache.cached).
+        self.cache_s = 1.0
+        self.caches: dict[str, Any] = {}
+        self._generations: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        event.listen(self._sessions, "after_flush", _note_flush)
+        event.listen(self._sessions, "do_orm_execute", _note_statement)
+        event.listen(self._sessions, "after_commit", self._committed)
+        event.listen(self._sessions, "after_rollback", _forget)
+
+    def pending(self, session: Session, tables: tuple[str, ...]) -> bool:
+        """Whether ``session`` has written to one of ``tables`` and not committed yet."""
+        written = set(session.info.get(TOUCHED, ()))
+        written.update(o.__table__.name for o in (*session.new, *session.dirty, *session.deleted))
+        return not written.isdisjoint(tables)
+
+    def generation(self, tables: tuple[str, ...]) -> int:
+        """How many committed transactions changed any of ``tables`` so far."""
+        with self._lock:
+            return sum(self._generations[t] for t in tables)
+
+    def _committed(self, session: Session) -> None:
+        touched = session.info.pop(TOUCHED, None)
+        if touched:
+            with self._lock:
+                self._generations.update(touched)
 
     @contextmanager
     def session(self, *, commit: bool = True) -> Iterator[Session]:

@@ -6,15 +6,18 @@ Every route declares who may call it with one of :data:`Public`, :func:`Roles` o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 from server.auth.service import Principal, principal
-from server.auth.tokens import LocalTokens, OidcVerifier, unverified_issuer
+from server.auth.tokens import Claims, LocalTokens, OidcVerifier, unverified_issuer
+from server.cache import TableCache
 from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import AuthError
@@ -27,22 +30,22 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _settings(request: Request) -> ServerSettings:
+async def _settings(request: Request) -> ServerSettings:
     settings: ServerSettings = request.app.state.settings
     return settings
 
 
-def _db(request: Request) -> Database:
+async def _db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _store(request: Request) -> ReadingStore:
+async def _store(request: Request) -> ReadingStore:
     store: ReadingStore = request.app.state.store
     return store
 
 
-def _ingest(request: Request) -> IngestService:
+async def _ingest(request: Request) -> IngestService:
     service: IngestService = request.app.state.ingest
     return service
 
@@ -71,20 +74,34 @@ def current_gateway(creds: Credentials, db: DatabaseDep) -> Gateway:
     return gateway
 
 
-def current_user(request: Request, creds: Credentials, db: DatabaseDep) -> Principal:
-    """The user of the bearer token (ours or the identity provider's), or 401."""
+async def current_user(request: Request, creds: Credentials) -> Principal:
+    """The user of the bearer token (ours or the identity provider's), or 401.
+
+    The account behind a token is kept for ``cache_s`` (1 s), or until this process
+    changes an account: a role change or a disabled account applies at once through this
+    server, and within that time through another replica.
+    """
     if creds is None:
         raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
     token = creds.credentials
     oidc: OidcVerifier | None = request.app.state.oidc
     tokens: LocalTokens = request.app.state.tokens
-    try:
-        if oidc is not None and unverified_issuer(token) == oidc.issuer:
-            claims = oidc.verify(token)
-        else:
-            claims = tokens.verify(token)
+    accounts: TableCache[Claims, Principal] = request.app.state.accounts
+    db: Database = request.app.state.db
+
+    def load(claims: Claims) -> Principal:
         with db.session() as session:
             return principal(session, claims)
+
+    try:
+        if oidc is not None and unverified_issuer(token) == oidc.issuer:
+            claims = await run_in_threadpool(oidc.verify, token)  # may fetch the provider's keys
+        else:
+            claims = tokens.verify(token)
+        found = accounts.peek(claims)
+        if found is None:
+            found = await run_in_threadpool(accounts.get, claims, partial(load, claims))
+        return found
     except AuthError as exc:
         raise unauthorized(str(exc)) from exc
 
@@ -92,8 +109,8 @@ def current_user(request: Request, creds: Credentials, db: DatabaseDep) -> Princ
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def _roles_check(roles: tuple[Role, ...]) -> Callable[[Principal], Principal]:
-    def check(user: CurrentUser) -> Principal:
+def _roles_check(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(user: CurrentUser) -> Principal:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

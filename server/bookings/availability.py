@@ -1,9 +1,26 @@
-"""Every desk of a floor with its state for a slot, and why it cannot be booked."""
+"""Every desk of a floor with its state for a slot, and why it cannot be booked.
+
+An answer is made of two layers. The floor layer holds what is the same for everyone:
+the desks (filtered), which are closed for the slot (weekday, hours, holidays), blocked
+or not bookable, and each desk's team; with each desk's JSON already written for every
+state it can take. The bookings layer is who holds which desk in the slot. A request
+then only picks, per desk, one of the prepared answers for the person asking (yours,
+booked, team_zone or free).
+
+``AvailabilityCache`` keeps both layers per floor and slot in a ``TableCache``: a layer
+is read again after this process commits a change to one of its tables, and at the
+latest the server's ``cache_s`` (1 s) after it was read, which bounds how long a change
+made through another replica, or the clock passing a closing time, stays unseen.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,12 +30,162 @@ from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import Policy, check_slot, policy_for
 from server.bookings.schemas import DeskAvailability, DeskState
 from server.bookings.service import building_tz, local, ms, now_utc
+from server.cache import TableCache
+from server.db import Database
 from server.exceptions import Refusal
 from server.spaces.models import Desk, Zone
 from server.spaces.service import get_floor
 
 # Refusals that concern the slot, not the desk: every desk of the zone is then "closed".
 CLOSING_RULES = ("weekday", "closed_day", "working_hours", "booking_window", "in_the_past")
+# The tables each layer is made from.
+FLOOR_TABLES = ("buildings", "floors", "zones", "desks", "booking_policies", "closed_days",
+                "desk_blocks")  # fmt: skip
+BOOKING_TABLES = ("bookings",)
+BOOKED = "booked by a colleague"
+_ONE = TypeAdapter(DeskAvailability)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFilter:
+    """Which desks of the floor to show: a zone or neighbourhood, and attributes."""
+
+    zone: str | None = None
+    monitor: bool | None = None
+    standing: bool | None = None
+    accessible: bool | None = None
+    quiet: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskView:
+    """One desk in the floor layer, with its answer for each state it can take."""
+
+    id: int
+    team: str | None
+    # not_bookable, closed or blocked: the same for everyone; else None.
+    fixed: DeskState | None
+    answers: dict[DeskState, DeskAvailability]
+    json: dict[DeskState, bytes]
+
+    def state_for(self, actor: Principal, holder: str | None) -> DeskState:
+        """The desk's state as ``actor`` sees it, when ``holder`` has it booked."""
+        if self.fixed is not None:
+            return self.fixed
+        if holder is not None:
+            return "yours" if holder == actor.username else "booked"
+        if self.team is not None and actor.team != self.team:
+            return "team_zone"
+        return "free"
+
+
+def floor_layer(
+    session: Session,
+    *,
+    building: str,
+    floor: str,
+    start: datetime,
+    end: datetime,
+    desks: DeskFilter,
+    now: datetime,
+) -> list[DeskView]:
+    """The floor's desks for the slot, as anyone sees them; Refusal if the slot is wrong."""
+    _, tz = building_tz(session, building)
+    start, end = local(start, tz), local(end, tz)
+    row = get_floor(session, building, floor)
+    zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.building_id == building))}
+    query = (
+        select(
+            Desk.id, Desk.code, Desk.name, Desk.zone_id, Desk.neighbourhood_id, Desk.x, Desk.y,
+            Desk.monitor, Desk.standing, Desk.accessible, Desk.quiet, Desk.bookable,
+        )
+        .where(Desk.floor_id == row.id)
+        .order_by(Desk.code)
+    )  # fmt: skip
+    for flag, column in (
+        (desks.monitor, Desk.monitor),
+        (desks.standing, Desk.standing),
+        (desks.accessible, Desk.accessible),
+        (desks.quiet, Desk.quiet),
+    ):
+        if flag is not None:
+            query = query.where(column == flag)
+    rows = [
+        d
+        for d in session.execute(query)
+        if desks.zone is None
+        or desks.zone in (zones[d.zone_id].code, _code(zones, d.neighbourhood_id))
+    ]
+    s, e = ms(start), ms(end)
+    blocked = {
+        b.desk_id: b.reason
+        for b in session.scalars(
+            select(DeskBlock).where(
+                DeskBlock.desk_id.in_(select(Desk.id).where(Desk.floor_id == row.id)),
+                DeskBlock.start_ms < e,
+                DeskBlock.end_ms > s,
+            )
+        )
+    }
+    closed: dict[int | None, str | None] = {}
+    policies: dict[int, Policy] = {}
+    out = []
+    for d in rows:
+        if d.zone_id not in policies:
+            policies[d.zone_id] = policy_for(session, building, d.zone_id)
+        if d.zone_id not in closed:
+            try:
+                check_slot(session, building=building, policy=policies[d.zone_id], tz=tz,
+                           start=start, end=end, now=now)  # fmt: skip
+                closed[d.zone_id] = None
+            except Refusal as refusal:
+                if refusal.rule not in CLOSING_RULES:
+                    raise
+                closed[d.zone_id] = str(refusal)
+        fixed: DeskState | None = None
+        reason: str | None = None
+        if not d.bookable:
+            fixed, reason = "not_bookable", "not bookable"
+        elif closed[d.zone_id]:
+            fixed, reason = "closed", closed[d.zone_id]
+        elif d.id in blocked:
+            fixed, reason = "blocked", blocked[d.id]
+        team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
+        reasons: dict[DeskState, str | None] = {fixed: reason} if fixed else {
+            "free": None, "yours": None, "booked": BOOKED}  # fmt: skip
+        if team and not fixed:
+            reasons["team_zone"] = f"reserved for team {team}"
+        answers = {
+            state: DeskAvailability.model_construct(
+                id=d.code, name=d.name, floor=floor, zone=zones[d.zone_id].code,
+                neighbourhood=_code(zones, d.neighbourhood_id), x=d.x, y=d.y,
+                monitor=d.monitor, standing=d.standing, accessible=d.accessible,
+                quiet=d.quiet, state=state, reason=why,
+            )
+            for state, why in reasons.items()
+        }  # fmt: skip
+        json = {state: _ONE.dump_json(a) for state, a in answers.items()}
+        out.append(DeskView(d.id, team, fixed, answers, json))
+    return out
+
+
+def holders(session: Session, *, building: str, floor: str, start: datetime,
+            end: datetime) -> dict[int, str]:  # fmt: skip
+    """Desk id -> username of whoever holds it (booked or checked in) during the slot."""
+    _, tz = building_tz(session, building)
+    row = get_floor(session, building, floor)
+    s, e = ms(local(start, tz)), ms(local(end, tz))
+    query = (
+        select(Booking.desk_id, User.username)
+        .join(User, User.id == Booking.user_id)
+        .where(
+            Booking.desk_id.in_(select(Desk.id).where(Desk.floor_id == row.id)),
+            Booking.state.in_(ACTIVE),
+            Booking.start_ms < e,
+            Booking.end_ms > s,
+        )
+    )
+    return {desk_id: user for desk_id, user in session.execute(query) if desk_id is not None}
 
 
 def availability(
@@ -29,111 +196,77 @@ def availability(
     floor: str,
     start: datetime,
     end: datetime,
-    zone: str | None = None,
-    monitor: bool | None = None,
-    standing: bool | None = None,
-    accessible: bool | None = None,
-    quiet: bool | None = None,
+    desks: DeskFilter = DeskFilter(),
     now: datetime | None = None,
 ) -> list[DeskAvailability]:
-    """The floor's desks (filtered by zone and attributes) for the slot."""
-    _, tz = building_tz(session, building)
-    start, end = local(start, tz), local(end, tz)
-    row = get_floor(session, building, floor)
-    zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.building_id == building))}
-    # Columns, not ORM objects: a 500-desk floor is read several times a second at peak.
-    query = (
-        select(
-            Desk.id, Desk.code, Desk.name, Desk.zone_id, Desk.neighbourhood_id, Desk.x, Desk.y,
-            Desk.monitor, Desk.standing, Desk.accessible, Desk.quiet, Desk.bookable,
-        )
-        .where(Desk.floor_id == row.id)
-        .order_by(Desk.code)
-    )  # fmt: skip
-    for flag, column in (
-        (monitor, Desk.monitor),
-        (standing, Desk.standing),
-        (accessible, Desk.accessible),
-        (quiet, Desk.quiet),
-    ):
-        if flag is not None:
-            query = query.where(column == flag)
-    desks = [
-        d
-        for d in session.execute(query)
-        if zone is None or zone in (zones[d.zone_id].code, _code(zones, d.neighbourhood_id))
-    ]
-    s, e = ms(start), ms(end)
-    ids = select(Desk.id).where(Desk.floor_id == row.id)
-    taken = {
-        b.desk_id: b
-        for b in session.execute(
-            select(Booking.desk_id, Booking.user_id).where(
-                Booking.desk_id.in_(ids),
-                Booking.state.in_(ACTIVE),
-                Booking.start_ms < e,
-                Booking.end_ms > s,
-            )
-        )
-    }
-    blocked = {
-        b.desk_id: b.reason
-        for b in session.scalars(
-            select(DeskBlock).where(
-                DeskBlock.desk_id.in_(ids), DeskBlock.start_ms < e, DeskBlock.end_ms > s
-            )
-        )
-    }
-    me = session.scalar(select(User).where(User.username == actor.username))
-    closed: dict[int | None, str | None] = {}
-    policies: dict[int, Policy] = {}
-    out = []
-    for d in desks:
-        if d.zone_id not in policies:
-            policies[d.zone_id] = policy_for(session, building, d.zone_id)
-        policy = policies[d.zone_id]
-        if d.zone_id not in closed:
-            try:
-                check_slot(session, building=building, policy=policy, tz=tz, start=start,
-                           end=end, now=now or now_utc())  # fmt: skip
-                closed[d.zone_id] = None
-            except Refusal as refusal:
-                if refusal.rule not in CLOSING_RULES:
-                    raise
-                closed[d.zone_id] = str(refusal)
-        state: DeskState = "free"
-        reason: str | None = None
-        team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
-        if not d.bookable:
-            state, reason = "not_bookable", "not bookable"
-        elif closed[d.zone_id]:
-            state, reason = "closed", closed[d.zone_id]
-        elif d.id in blocked:
-            state, reason = "blocked", blocked[d.id]
-        elif d.id in taken:
-            mine = me is not None and taken[d.id].user_id == me.id
-            state, reason = ("yours", None) if mine else ("booked", "booked by a colleague")
-        elif team and (me is None or me.team != team):
-            state, reason = "team_zone", f"reserved for team {team}"
-        out.append(
-            DeskAvailability.model_construct(
-                id=d.code,
-                name=d.name,
-                floor=floor,
-                zone=zones[d.zone_id].code,
-                neighbourhood=_code(zones, d.neighbourhood_id),
-                x=d.x,
-                y=d.y,
-                monitor=d.monitor,
-                standing=d.standing,
-                accessible=d.accessible,
-                quiet=d.quiet,
-                state=state,
-                reason=reason,
-            )
-        )
-    return out
+    """The floor's desks (filtered by zone and attributes) for the slot, read afresh."""
+    layer = floor_layer(session, building=building, floor=floor, start=start, end=end,
+                        desks=desks, now=now or now_utc())  # fmt: skip
+    held = holders(session, building=building, floor=floor, start=start, end=end)
+    return [d.answers[d.state_for(actor, held.get(d.id))] for d in layer]
 
 
 def _code(zones: dict[int, Zone], zone_id: int | None) -> str | None:
     return zones[zone_id].code if zone_id is not None else None
+
+
+class AvailabilityCache:
+    """Availability answers (JSON) from the two layers, each kept per floor and slot."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
+        self.db = db
+        self.floors: TableCache[tuple[object, ...], list[DeskView]] = TableCache(
+            db, FLOOR_TABLES, clock=clock
+        )
+        self.bookings: TableCache[tuple[object, ...], dict[int, str]] = TableCache(
+            db, BOOKING_TABLES, clock=clock
+        )
+
+    def kept(self, ask: AvailabilityQuery, actor: Principal) -> bytes | None:
+        """The answer from kept layers only, or None when one must be read first."""
+        layer = self.floors.peek(ask.floor_key)
+        held = self.bookings.peek(ask.slot_key) if layer is not None else None
+        return None if layer is None or held is None else _json(layer, held, actor)
+
+    def answer(self, ask: AvailabilityQuery, actor: Principal) -> bytes:
+        """The JSON array of the floor's desks for ``actor``, reading what is not kept."""
+
+        def make_floor() -> list[DeskView]:
+            with self.db.session(commit=False) as session:
+                return floor_layer(session, building=ask.building, floor=ask.floor,
+                                   start=ask.start, end=ask.end, desks=ask.desks,
+                                   now=now_utc())  # fmt: skip
+
+        def make_holders() -> dict[int, str]:
+            with self.db.session(commit=False) as session:
+                return holders(session, building=ask.building, floor=ask.floor,
+                               start=ask.start, end=ask.end)  # fmt: skip
+
+        layer = self.floors.get(ask.floor_key, make_floor)
+        held = self.bookings.get(ask.slot_key, make_holders)
+        return _json(layer, held, actor)
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityQuery:
+    """A floor, a slot and which desks: what GET /availability asks."""
+
+    building: str
+    floor: str
+    start: datetime
+    end: datetime
+    desks: DeskFilter = DeskFilter()
+
+    @property
+    def slot_key(self) -> tuple[str, str, str, str]:
+        """The bookings layer's key."""
+        return (self.building, self.floor, self.start.isoformat(), self.end.isoformat())
+
+    @property
+    def floor_key(self) -> tuple[object, ...]:
+        """The floor layer's key."""
+        return (*self.slot_key, self.desks)
+
+
+def _json(layer: list[DeskView], held: dict[int, str], actor: Principal) -> bytes:
+    return b"[" + b",".join(d.json[d.state_for(actor, held.get(d.id))] for d in layer) + b"]"

@@ -32,7 +32,7 @@ from server.audit.service import record
 from server.bookings.models import ACTIVE, FINISHED, Booking, DeskLive
 from server.bookings.rules import open_at, policy_for
 from server.bookings.schemas import DeskLiveState, LedState
-from server.db import Database
+from server.db import Database, insert_unless_present
 from server.notify.mail import queue_for
 from server.readings.store import StoredReading
 from server.registry.downlink import Notifier
@@ -106,10 +106,7 @@ class DeskMonitor:
                 )
                 if desk is None:
                     continue
-                live = session.get(DeskLive, desk.id)
-                if live is None:
-                    live = DeskLive(desk_id=desk.id, occupied=False, since_ms=s.ts, updated_ms=0)
-                    session.add(live)
+                live = _live(session, desk.id, s.ts)
                 if s.ts < live.updated_ms:
                     continue  # an older reading arriving late changes nothing
                 if live.occupied != s.occupied:
@@ -290,10 +287,7 @@ class DeskMonitor:
     def _led(self, session: Session, desk: Desk, zones: ZoneCache | None = None) -> set[str]:
         now = self.now_ms()
         state = self.desk_state(session, desk, now, zones)
-        live = session.get(DeskLive, desk.id)
-        if live is None:
-            live = DeskLive(desk_id=desk.id, occupied=False, since_ms=now, updated_ms=0)
-            session.add(live)
+        live = _live(session, desk.id, now)
         if live.led == state:
             return set()
         live.led, live.led_since_ms = state, now
@@ -382,3 +376,17 @@ class DeskMonitor:
                     )
                 )
             return out
+
+
+def _live(session: Session, desk_id: int, now: int) -> DeskLive:
+    """The desk's live row, created if missing (safely when two requests race to it)."""
+    live = session.get(DeskLive, desk_id)
+    if live is None:
+        session.execute(
+            insert_unless_present(session, DeskLive).values(
+                desk_id=desk_id, occupied=False, since_ms=now, updated_ms=0
+            )
+        )
+        live = session.get(DeskLive, desk_id)
+        assert live is not None
+    return live

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.bookings.models import BookingPolicy, ClosedDay
+from server.cache import cached
 from server.exceptions import Refusal
 
 
@@ -47,6 +48,11 @@ POLICY_FIELDS = tuple(f.name for f in fields(Policy))
 
 def policy_for(session: Session, building: str, zone_id: int | None) -> Policy:
     """The zone's policy if it has one, else the building's, else the defaults."""
+    return cached(session, ("booking_policies",), (building, zone_id),
+                  partial(_policy, session, building, zone_id))  # fmt: skip
+
+
+def _policy(session: Session, building: str, zone_id: int | None) -> Policy:
     rows = session.scalars(
         select(BookingPolicy).where(
             BookingPolicy.building_id == building,
@@ -71,6 +77,11 @@ def closed_reason(session: Session, building: str, day: date, policy: Policy) ->
     """Why ``day`` is closed (a holiday's name, or an admin's reason), or None."""
     if policy.public_holidays and day in _national(day.year):
         return _national(day.year)[day]
+    return cached(session, ("closed_days",), (building, day),
+                  partial(_closed_by_admins, session, building, day))  # fmt: skip
+
+
+def _closed_by_admins(session: Session, building: str, day: date) -> str | None:
     row = session.scalar(
         select(ClosedDay).where(
             ClosedDay.day == day.isoformat(),

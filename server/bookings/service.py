@@ -1,9 +1,10 @@
 """Make, find, cancel, check in and check out bookings, never two on one desk at once.
 
-Every booking is checked and written while its desk (or room) and its person are locked:
-``SELECT ... FOR UPDATE`` on PostgreSQL, whose exclusion constraint also refuses any
-overlap outright; on SQLite the first statement is a write, which takes the database's
-write lock, so concurrent bookings are checked one after another.
+The rules that other bookings cannot change (hours, closed days, blocks, teams) are
+checked first; then the desk (or room) and the person are locked, and conflicts, overlaps
+and limits are checked and the booking written: ``SELECT ... FOR UPDATE`` on PostgreSQL,
+whose exclusion constraint also refuses any overlap outright; on SQLite a write, which
+takes the database's one write lock, so concurrent bookings are checked one after another.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import Policy, check_slot, policy_for
 from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
+from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.spaces.models import Building, Desk, Floor, Room, Zone
 
@@ -75,7 +77,11 @@ def _lock(session: Session, space: Space, user: User) -> None:
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
         session.execute(select(model.id).where(model.id == space.id).with_for_update())
     else:
-        session.execute(update(model).where(model.id == space.id).values(bookable=model.bookable))
+        # Any write takes SQLite's one write lock; this one changes no value.
+        session.execute(
+            update(model).where(model.id == space.id).values(bookable=model.bookable),
+            execution_options={CHANGES_NOTHING: True},
+        )
 
 
 def _slots(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
@@ -149,7 +155,7 @@ def _book_one(
     now: datetime,
     series: str | None,
 ) -> Booking:
-    _lock(session, space, user)
+    # What other bookings cannot change is checked first, outside the locks.
     check_slot(session, building=building, policy=policy, tz=tz, start=start, end=end, now=now)
     kind = "desk" if isinstance(space, Desk) else "room"
     s, e = ms(start), ms(end)
@@ -167,6 +173,7 @@ def _book_one(
         on_behalf_by_manager = actor.username != user.username
         if team is not None and team != user.team and not on_behalf_by_manager:
             raise Refusal("team_zone", f"desk {space.code} is reserved for team {team}")
+    _lock(session, space, user)
     column = Booking.desk_id if kind == "desk" else Booking.room_id
     taken = session.scalar(
         select(Booking).where(

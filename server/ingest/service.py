@@ -17,12 +17,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
 from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
-from server.db import Database
+from server.db import Database, insert_unless_present
 from server.exceptions import DatabaseError, StoreError
 from server.ingest.models import SeenReading
 from server.metrics import ServerMetrics
@@ -160,11 +159,8 @@ class IngestService:
                 by_key.setdefault((r.device, r.boot, r.seq), v)
         if not by_key:
             return status
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = (
-            dialect.insert(SeenReading)
-            .on_conflict_do_nothing()
-            .returning(SeenReading.device, SeenReading.boot, SeenReading.seq)
+        stmt = insert_unless_present(conn, SeenReading).returning(
+            SeenReading.device, SeenReading.boot, SeenReading.seq
         )
         rows = [{"device": d, "boot": b, "seq": s, "stored_ms": now_ms} for d, b, s in by_key]
         new_keys = {tuple(row) for row in conn.execute(stmt, rows)}

@@ -309,6 +309,35 @@ def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform
     )
 
 
+def test_concurrent_bookings_of_one_desk_in_different_slots_all_succeed(
+    platform: Platform,
+) -> None:
+    # Each booking refreshes its desk's LED state; the first ones of a desk create its
+    # live row, and requests racing to create it must not fail (they once answered 500).
+    # Everyone books every desk for a different hour: no person or desk is held twice.
+    desks = [f"m{i}" for i in range(1, 9)]
+    assert platform.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", desks))
+    policy = {"max_per_day": 24, "max_per_week": 100}
+    assert platform.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=policy).is_success
+    day = next_workday()
+    roles = ("employee", "installer", "facility_manager", "admin")
+    headers = {role: platform.headers(role) for role in roles}
+    assert platform.server is not None
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=platform.server.url, timeout=120) as client:  # type: ignore[union-attr]
+            return await asyncio.gather(*(
+                client.post("/api/v1/bookings", headers=headers[role], json={
+                    "building": B, "desk": desk, "start": f"{day}T{7 + (i + j) % 8:02d}:00",
+                    "end": f"{day}T{8 + (i + j) % 8:02d}:00"})
+                for j, desk in enumerate(desks) for i, role in enumerate(roles)))  # fmt: skip
+
+    codes = [r.status_code for r in asyncio.run(fire())]
+    assert codes == [201] * len(codes), codes
+    seen = platform.api("GET", "/api/v1/occupancy/live", params={"building": B, "floor": "l1"})
+    assert [d["id"] for d in seen.json()] == desks
+
+
 def test_colleague_finder_shows_only_teammates_who_opted_in(
     db: Database, people: dict[str, Principal]
 ) -> None:
