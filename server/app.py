@@ -184,7 +184,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         db.cache_s = settings.cache_s
         app.state.availability = AvailabilityCache(db)
         app.state.accounts = TableCache(db, ("users",), size=10_000)
-        monitor = DeskMonitor(db=db, notifier=app.state.downlink, events=app.state.events.publish)
+        monitor = DeskMonitor(
+            db=db, notifier=app.state.downlink, events=app.state.events.publish,
+            mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
+        )  # fmt: skip
         app.state.monitor = monitor
         app.state.ingest = IngestService(
             db=db,
@@ -193,18 +196,28 @@ def create_app(settings: ServerSettings) -> FastAPI:
             dedup_window_days=settings.dedup_window_days,
             on_stored=monitor.on_stored,
         )
-        sweeper = asyncio.create_task(
-            _sweep(
-                monitor, app.state.downlink, settings.booking_sweep_s, _mailer(settings, db), store
+        sweeper = (
+            asyncio.create_task(
+                _sweep(
+                    monitor,
+                    app.state.downlink,
+                    settings.booking_sweep_s,
+                    _mailer(settings, db),
+                    store,
+                )  # fmt: skip
             )
+            if settings.sweeper
+            else None
         )
-        logger.info("server ready: readings in %s", settings.readings_backend)
+        logger.info("server ready: readings in %s%s", settings.readings_backend,
+                    "" if sweeper else "; the booking sweep runs in another replica")  # fmt: skip
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await store.close()
             db.close()
 

@@ -66,6 +66,9 @@ class ServerSettings(BaseSettings):
     """The MQTT base topic devices are configured with (shown to installers)."""
     booking_sweep_s: float = Field(default=30.0, gt=0)
     """How often no-shows and vacated desks are released and desk LEDs refreshed."""
+    sweeper: bool = True
+    """Run that sweep (and send mail) in this process. With several replicas, set it false
+    on all but one: a release must be decided, and mailed, once."""
     worker_threads: int = Field(default=8, ge=1, le=200)
     """Threads per server process for blocking work (database calls). One Python process
     computes on one core at a time: more threads than this queue for the interpreter and

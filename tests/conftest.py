@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from tests.harness import services
+from tests.harness.smtp import Inbox
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +85,13 @@ def verify_cleanup() -> Iterator[None]:
             return
         deadline.wait(0.1)
     pytest.fail(f"threads left running: {[t.name for t in extra]}")
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = services.free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

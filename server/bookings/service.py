@@ -353,7 +353,7 @@ def check_out(
     row, tz = get(session, actor=actor, booking_id=booking_id)
     if row.state != "checked_in":
         raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
-    row.state, row.outcome = "completed", "attended"
+    row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
     row.checked_out_ms = ms(now or now_utc())
     record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
            target_id=str(row.id))  # fmt: skip

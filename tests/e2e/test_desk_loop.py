@@ -1,5 +1,7 @@
 """The loop closed through the real chain: presence over Mosquitto -> gateway -> server ->
-booking checked in -> the desk's LED state back on its retained ``down/state`` topic."""
+booking state -> the desk's LED state back on its retained ``down/state`` topic; for a
+check-in, a no-show, an early release and a walk-in, with the booker's mail through a
+real SMTP server."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,6 +22,7 @@ from tests.harness.layouts import one_floor
 from tests.harness.observer import Observer
 from tests.harness.platform import Platform, status_payload
 from tests.harness.services import Service, wait_for
+from tests.harness.smtp import Inbox
 
 B = "kantor-f"
 WITA = ZoneInfo("Asia/Makassar")
@@ -27,13 +31,17 @@ ALWAYS_OPEN = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 
 
 
 @pytest.fixture
-def platform(tmp_path: Path, mosquitto: Service, unique_name: str) -> Iterator[Platform]:
+def platform(
+    tmp_path: Path, mosquitto: Service, unique_name: str, smtp: tuple[Inbox, int]
+) -> Iterator[Platform]:
     p = Platform(
         tmp_path,
-        {"SMARTOFFICE_BASE_TOPIC": unique_name, "SMARTOFFICE_BOOKING_SWEEP_S": "1"},
+        {"SMARTOFFICE_BASE_TOPIC": unique_name, "SMARTOFFICE_BOOKING_SWEEP_S": "1",
+         "SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_PORT": str(smtp[1]),
+         "SMARTOFFICE_SMTP_STARTTLS": "false"},
         gateway_id=f"gw-{unique_name}",
         base_topic=unique_name,
-    )
+    )  # fmt: skip
     p.register([], building=B)
     p.start_server()
     assert p.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1"])).is_success
@@ -43,48 +51,66 @@ def platform(tmp_path: Path, mosquitto: Service, unique_name: str) -> Iterator[P
     p.stop()
 
 
-def test_presence_checks_the_booking_in_and_the_led_follows(
-    platform: Platform, mosquitto: Service, unique_name: str
-) -> None:
-    device = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"}).json()
-    dev = device["device"]["id"]
-    where = {"building": B, "desk": "m1"}
-    assert platform.api(
-        "PUT", f"/api/v1/devices/{dev}/assignment", "installer", json=where
-    ).is_success
-    base = f"{unique_name}/v1/dev/{dev}"
-    obs = Observer(mosquitto.port, base)
-    try:
-        obs.publish(f"{base}/status", json.loads(status_payload("desk")), retain=True)
-        now = datetime.now(WITA).replace(microsecond=0)
-        made = platform.api("POST", "/api/v1/bookings", "employee", json={
-            "building": B, "desk": "m1", "start": (now - timedelta(minutes=1)).isoformat(),
-            "end": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
-        assert made.status_code == 201, made.text
-        booking = made.json()["created"][0]["id"]
+class DeskNode:
+    """A desk node at m1, as the broker sees it: registered, assigned, online."""
 
-        def led() -> str | None:
-            states = [json.loads(p)["state"] for t, p in obs.messages if t == f"{base}/down/state"]
-            return states[-1] if states else None
+    def __init__(self, platform: Platform, mosquitto: Service, base_topic: str) -> None:
+        made = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"})
+        dev = made.json()["device"]["id"]
+        where = {"building": B, "desk": "m1"}
+        assert platform.api(
+            "PUT", f"/api/v1/devices/{dev}/assignment", "installer", json=where
+        ).is_success
+        self.base = f"{base_topic}/v1/dev/{dev}"
+        self.obs = Observer(mosquitto.port, self.base)
+        self.obs.publish(f"{self.base}/status", json.loads(status_payload("desk")), retain=True)
+        self.seq = 0
 
-        wait_for(lambda: led() == "awaiting_checkin", "the LED never asked for a check-in")
-        presence = {"v": 1, "boot": 1, "seq": 0, "occupied": True, "source": "both",
-                    "ts": int(datetime.now(WITA).timestamp() * 1000)}  # fmt: skip
-        obs.publish(f"{base}/up/presence", presence)
-        state = lambda: platform.api("GET", f"/api/v1/bookings/{booking}", "employee").json()  # noqa: E731
-        wait_for(lambda: state()["state"] == "checked_in", "presence did not check the booking in")
-        assert state()["checked_in_by"] == "sensor"
-        wait_for(lambda: led() == "occupied", "the LED did not turn to occupied")
-        live = platform.api("GET", "/api/v1/occupancy/live", "employee",
-                            params={"building": B, "floor": "l1"}).json()  # fmt: skip
-        assert live[0]["state"] == "occupied" and live[0]["occupied"] is True
-        checked_out = platform.api("POST", f"/api/v1/bookings/{booking}/check-out", "employee")
-        assert checked_out.json()["outcome"] == "attended"
-        obs.publish(f"{base}/up/presence", {**presence, "seq": 1, "occupied": False,
-                                            "ts": presence["ts"] + 1000})  # fmt: skip
-        wait_for(lambda: led() == "free", "the LED did not go back to free")
-    finally:
-        obs.close()
+    def led(self) -> str | None:
+        """The last desired state the server sent the node."""
+        topic = f"{self.base}/down/state"
+        states = [json.loads(p)["state"] for t, p in self.obs.messages if t == topic]
+        return states[-1] if states else None
+
+    def wait_led(self, state: str) -> None:
+        """Until the LED shows ``state``."""
+        wait_for(lambda: self.led() == state, f"the LED never turned {state} (is {self.led()})")
+
+    def presence(self, occupied: bool, at: datetime) -> None:
+        """The node reports someone (or nobody) at the desk at ``at``."""
+        self.obs.publish(f"{self.base}/up/presence", {
+            "v": 1, "boot": 1, "seq": self.seq, "occupied": occupied, "source": "both",
+            "ts": int(at.timestamp() * 1000)})  # fmt: skip
+        self.seq += 1
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.obs.close()
+
+
+@pytest.fixture
+def node(platform: Platform, mosquitto: Service, unique_name: str) -> Iterator[DeskNode]:
+    n = DeskNode(platform, mosquitto, unique_name)
+    yield n
+    n.close()
+
+
+def book(platform: Platform, start: datetime, end: datetime) -> int:
+    """The employee books m1; the booking's id."""
+    slot = {"building": B, "desk": "m1", "start": start.isoformat(), "end": end.isoformat()}
+    made = platform.api("POST", "/api/v1/bookings", "employee", json=slot)
+    assert made.status_code == 201, made.text
+    return int(made.json()["created"][0]["id"])
+
+
+def booking(platform: Platform, booking_id: int) -> dict[str, Any]:
+    """The booking as its owner sees it."""
+    found: dict[str, Any] = platform.api("GET", f"/api/v1/bookings/{booking_id}", "employee").json()
+    return found
+
+
+def report_row(platform: Platform, now: datetime) -> dict[str, str]:
+    """The utilization report's row for m1 around ``now``, as CSV."""
     period = {"building": B, "start": (now - timedelta(days=1)).isoformat(),
               "end": (now + timedelta(days=1)).isoformat(), "by": "desk"}  # fmt: skip
     assert platform.api("GET", "/api/v1/reports/utilization", "employee",
@@ -93,8 +119,105 @@ def test_presence_checks_the_booking_in_and_the_led_follows(
                           params={**period, "format": "csv"})  # fmt: skip
     assert report.headers["content-type"].startswith("text/csv")
     (row,) = csv.DictReader(io.StringIO(report.text))
+    return row
+
+
+def test_presence_checks_the_booking_in_and_the_led_follows(
+    platform: Platform, node: DeskNode
+) -> None:
+    now = datetime.now(WITA).replace(microsecond=0)
+    made = book(platform, now - timedelta(minutes=1), now + timedelta(hours=1))
+    node.wait_led("awaiting_checkin")
+    node.presence(True, datetime.now(WITA))
+    wait_for(lambda: booking(platform, made)["state"] == "checked_in",
+             "presence did not check the booking in")  # fmt: skip
+    assert booking(platform, made)["checked_in_by"] == "sensor"
+    node.wait_led("occupied")
+    live = platform.api("GET", "/api/v1/occupancy/live", "employee",
+                        params={"building": B, "floor": "l1"}).json()  # fmt: skip
+    assert live[0]["state"] == "occupied" and live[0]["occupied"] is True
+    checked_out = platform.api("POST", f"/api/v1/bookings/{made}/check-out", "employee")
+    assert checked_out.json()["outcome"] == "attended"
+    node.presence(False, datetime.now(WITA) + timedelta(seconds=1))
+    node.wait_led("free")
+    row = report_row(platform, now)
     assert (row["group"], row["bookings"], row["no_shows"], row["peak_occupied"]) == (
         "m1", "1", "0", "1")  # fmt: skip
+
+
+def test_a_no_show_is_released_the_booker_told_and_the_desk_shown_free(
+    platform: Platform, node: DeskNode, smtp: tuple[Inbox, int]
+) -> None:
+    # Booked from 20 minutes ago: the 15-minute grace period is over at the next sweep.
+    now = datetime.now(WITA).replace(microsecond=0)
+    made = book(platform, now - timedelta(minutes=20), now + timedelta(minutes=40))
+    wait_for(lambda: booking(platform, made)["state"] == "released", "the no-show stayed booked")
+    released = booking(platform, made)
+    assert released["outcome"] == "no_show"
+    assert released["release_reason"] == "nobody checked in within 15 min"
+    node.wait_led("free")
+    inbox, _ = smtp
+    wait_for(lambda: len(inbox.messages) == 2, "the confirmation and release mail never came")
+    confirmed, gone = inbox.messages
+    assert confirmed["To"] == gone["To"] == "employee@kantor.example.go.id"
+    assert gone["Subject"] == "Pemesanan meja m1 dilepas / Booking released"
+    # The booker arrives late: the desk shows occupied (a walk-in), the booking stays released.
+    node.presence(True, datetime.now(WITA))
+    node.wait_led("occupied")
+    assert booking(platform, made)["state"] == "released"
+    assert report_row(platform, now)["no_shows"] == "1"
+
+
+def test_a_desk_left_vacant_is_released_early_and_keeps_its_record(
+    platform: Platform, node: DeskNode
+) -> None:
+    policy = {**ALWAYS_OPEN, "release_after_vacant_minutes": 5}
+    assert platform.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=policy).is_success
+    now = datetime.now(WITA).replace(microsecond=0)
+    made = book(platform, now - timedelta(minutes=12), now + timedelta(minutes=48))
+    # The node was offline and delivers what it saw: the booker sat down 10 minutes ago and
+    # left 6 minutes ago, longer than the 5 minutes the policy allows a desk to stand empty.
+    node.presence(True, now - timedelta(minutes=10))
+    wait_for(lambda: booking(platform, made)["state"] != "booked", "no sensor check-in")
+    node.presence(False, now - timedelta(minutes=6))
+    wait_for(lambda: booking(platform, made)["state"] == "released", "not released early")
+    released = booking(platform, made)
+    assert (released["outcome"], released["checked_in_by"]) == ("released_early", "sensor")
+    assert released["release_reason"] == "desk vacant for 5 min"
+    assert released["start"] == (now - timedelta(minutes=12)).isoformat()  # the record stays
+    node.wait_led("free")
+    row = report_row(platform, now)
+    assert (row["bookings"], row["released_early"], row["no_shows"]) == ("1", "1", "0")
+
+
+def test_a_walk_in_shows_occupied_and_becomes_a_booking_by_qr(
+    platform: Platform, node: DeskNode
+) -> None:
+    now = datetime.now(WITA).replace(microsecond=0)
+    node.wait_led("free")
+    node.presence(True, datetime.now(WITA))  # someone sits at a desk nobody booked
+    node.wait_led("occupied")
+    live = platform.api("GET", "/api/v1/occupancy/live", "employee",
+                        params={"building": B, "floor": "l1"}).json()  # fmt: skip
+    assert (live[0]["state"], live[0]["occupied"]) == ("occupied", True)
+    seen = platform.api("GET", "/api/v1/availability", "admin", params={
+        "building": B, "floor": "l1", "start": now.isoformat(),
+        "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip
+    assert seen[0]["state"] == "free"  # nobody booked it: still bookable ...
+    walk_in = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee")
+    assert walk_in.status_code == 200, walk_in.text
+    made = walk_in.json()
+    assert (made["state"], made["outcome"], made["checked_in_by"]) == (
+        "checked_in", "walk_in", "qr")  # fmt: skip
+    seen = platform.api("GET", "/api/v1/availability", "admin", params={
+        "building": B, "floor": "l1", "start": now.isoformat(),
+        "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip
+    assert seen[0]["state"] == "booked"  # ... until the QR scan made it a booking
+    out = platform.api("POST", f"/api/v1/bookings/{made['id']}/check-out", "employee").json()
+    assert (out["state"], out["outcome"]) == ("completed", "walk_in")
+    node.presence(False, datetime.now(WITA) + timedelta(seconds=1))
+    node.wait_led("free")
+    assert report_row(platform, now)["walk_ins"] == "1"
 
 
 def test_floor_maps_get_desk_changes_as_server_sent_events(platform: Platform) -> None:

@@ -83,6 +83,7 @@ class Platform:
                             password=PASSWORD,
                             role=role,
                             display_name=role,
+                            email=f"{role.replace('_', '-')}@kantor.example.go.id",
                             team="Pusdatin",
                         ),
                     )

@@ -1,20 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from server.db import Database, init_schema
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore
-from tests.harness.services import Service, free_port
+from tests.harness.services import Service
 
 
 @pytest.fixture
@@ -63,24 +59,3 @@ def db(database_url: str) -> Iterator[Database]:
     init_schema(database.engine)
     yield database
     database.close()
-
-
-class Inbox:
-    """Collects every message the SMTP server accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()

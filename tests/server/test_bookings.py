@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from server.spaces.service import find_desk_id, import_layout
 from tests.harness.calendar import next_workday
 from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
+from tests.harness.services import wait_for
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-d"
@@ -336,6 +338,32 @@ def test_concurrent_bookings_of_one_desk_in_different_slots_all_succeed(
     assert codes == [201] * len(codes), codes
     seen = platform.api("GET", "/api/v1/occupancy/live", params={"building": B, "floor": "l1"})
     assert [d["id"] for d in seen.json()] == desks
+
+
+def test_only_the_replica_with_the_sweeper_releases_no_shows(tmp_path: Path) -> None:
+    env = {"SMARTOFFICE_SWEEPER": "false", "SMARTOFFICE_BOOKING_SWEEP_S": "0.2"}
+    p = Platform(tmp_path, env, gateway_id="gw-s")
+    p.register([], building=B)
+    try:
+        p.start_server()
+        assert p.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1"]))
+        always = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
+                  "public_holidays": False}  # fmt: skip
+        assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=always).is_success
+        now = datetime.now(WITA).replace(microsecond=0)
+        slot = {"building": B, "desk": "m1", "start": (now - timedelta(minutes=20)).isoformat(),
+                "end": (now + timedelta(minutes=40)).isoformat()}  # fmt: skip
+        made = p.api("POST", "/api/v1/bookings", "employee", json=slot).json()["created"][0]
+        state = lambda: p.api("GET", f"/api/v1/bookings/{made['id']}", "employee").json()  # noqa: E731
+        time.sleep(2)  # ten sweeps' time: this replica does not sweep
+        assert state()["state"] == "booked"
+        assert p.server is not None
+        p.server.stop()
+        p.server, p.server_env["SMARTOFFICE_SWEEPER"] = None, "true"
+        p.start_server()  # the sweeping replica, on the same database
+        wait_for(lambda: state()["outcome"] == "no_show", "the sweeper did not release it")
+    finally:
+        p.stop()
 
 
 def test_colleague_finder_shows_only_teammates_who_opted_in(

@@ -34,7 +34,7 @@ from server.spaces.loader import parse_layout
 from server.spaces.service import import_layout
 from tests.harness.layouts import one_floor
 from tests.harness.services import free_port
-from tests.server.conftest import Inbox
+from tests.harness.smtp import Inbox
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-e"

@@ -13,7 +13,7 @@ from server.db import Database
 from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
 from tests.harness.services import wait_for
-from tests.server.conftest import Inbox
+from tests.harness.smtp import Inbox
 
 WITA = ZoneInfo("Asia/Makassar")
 
