@@ -22,8 +22,9 @@ class TableCache(Generic[K, V]):
     A value is made again when this process has committed a change to one of ``tables``
     since it was made (``Database.generation``), and at the latest ``db.cache_s`` after,
     which bounds how long a change made by another process stays unseen. One thread makes
-    a missing value while the others asking for it wait, so a change seen by many
-    requests at once is read from the database once. With ``cache_s`` 0 nothing is kept.
+    a missing value while the others asking for the same key wait (or, when only its age
+    ran out, take the old value), so a change seen by many requests at once is read from
+    the database once. With ``cache_s`` 0 nothing is kept.
     """
 
     def __init__(
@@ -36,7 +37,7 @@ class TableCache(Generic[K, V]):
         self.db, self.tables, self.clock, self.size = db, tables, clock, size
         self._values: OrderedDict[K, tuple[int, float, V]] = OrderedDict()
         self._lock = threading.Lock()
-        self._making = threading.Lock()
+        self._makers: dict[K, threading.Lock] = {}
         self.made = 0
 
     def peek(self, key: K) -> V | None:
@@ -52,11 +53,22 @@ class TableCache(Generic[K, V]):
         return value
 
     def get(self, key: K, make: Callable[[], V]) -> V:
-        """The value for ``key``, made by ``make`` when missing or out of date."""
+        """The value for ``key``, made by ``make`` when missing or out of date.
+
+        While one thread makes a value whose only fault is its age, the others take the
+        old one rather than wait; a value its tables changed under is always waited for.
+        """
         value = self.peek(key)
         if value is not None:
             return value
-        with self._making:
+        with self._lock:
+            making = self._makers.setdefault(key, threading.Lock())
+            entry = self._values.get(key)
+        if not making.acquire(blocking=False):
+            if entry is not None and entry[0] == self.db.generation(self.tables):
+                return entry[2]
+            making.acquire()
+        try:
             value = self.peek(key)
             if value is not None:
                 return value
@@ -68,8 +80,11 @@ class TableCache(Generic[K, V]):
                 self._values[key] = (generation, made_at, value)
                 self._values.move_to_end(key)
                 while len(self._values) > self.size:
-                    self._values.popitem(last=False)
+                    gone, _ = self._values.popitem(last=False)
+                    self._makers.pop(gone, None)
             return value
+        finally:
+            making.release()
 
 
 def cached(session: Session, tables: tuple[str, ...], key: Hashable, make: Callable[[], V]) -> V:

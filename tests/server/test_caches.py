@@ -113,6 +113,46 @@ def test_a_table_cache_reads_again_after_a_change_here_or_its_age_elsewhere(
     assert len(reads) == 4  # 0 keeps nothing
 
 
+def test_while_one_thread_reads_a_value_again_the_others_wait_only_for_a_change(
+    building: Database,
+) -> None:
+    clock = Clock()
+    cache: TableCache[str, int] = TableCache(building, ("desks",), clock=clock)
+    assert cache.get("k", lambda: 1) == 1
+    started, release = threading.Event(), threading.Event()
+
+    def slow(value: int) -> int:
+        started.set()
+        assert release.wait(10)
+        return value
+
+    def in_thread(value: int, got: list[int]) -> threading.Thread:
+        t = threading.Thread(target=lambda: got.append(cache.get("k", lambda: slow(value))))
+        t.start()
+        return t
+
+    clock.t += building.cache_s  # only its age ran out: the others take the old value
+    reader = in_thread(2, [])
+    assert started.wait(10)
+    assert cache.get("k", lambda: 99) == 1
+    release.set()
+    reader.join()
+    assert cache.get("k", lambda: 99) == 2
+    started.clear()
+    release.clear()
+    with building.session() as s:  # its table changed: everyone waits for the new value
+        s.execute(update(Desk).values(quiet=True))
+    reader = in_thread(3, [])
+    assert started.wait(10)
+    waited: list[int] = []
+    waiter = threading.Thread(target=lambda: waited.append(cache.get("k", lambda: 99)))
+    waiter.start()
+    release.set()
+    reader.join()
+    waiter.join()
+    assert waited == [3]
+
+
 def policy_row(**rules: int) -> BookingPolicy:
     return BookingPolicy(building_id=B, zone_id=None, **(asdict(Policy()) | rules))
 
