@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.payloads import Label
+from server.spaces.schemas import DeskFacts
 
 DeskState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
 LedState = Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
@@ -86,20 +87,9 @@ class BookingResult(BaseModel):
     failed: list[SeriesFailure] = Field(default_factory=list)
 
 
-class DeskAvailability(BaseModel):
+class DeskAvailability(DeskFacts):
     """A desk's state for the asked slot, and why it cannot be booked."""
 
-    id: str
-    name: str
-    floor: str
-    zone: str
-    neighbourhood: str | None
-    x: float
-    y: float
-    monitor: bool
-    standing: bool
-    accessible: bool
-    quiet: bool
     state: DeskState
     reason: str | None = None
 

@@ -122,14 +122,13 @@ class LayoutChanges(BaseModel):
         )
 
 
-class DeskPublic(BaseModel):
-    """A desk as the API shows it."""
+class DeskFacts(BaseModel):
+    """What every answer about a desk says of it: where it is and what it offers."""
 
     id: str
     name: str
     floor: str
     zone: str
-    lighting_zone: str | None
     neighbourhood: str | None
     x: float
     y: float
@@ -137,6 +136,12 @@ class DeskPublic(BaseModel):
     standing: bool
     accessible: bool
     quiet: bool
+
+
+class DeskPublic(DeskFacts):
+    """A desk as the API shows it."""
+
+    lighting_zone: str | None
     bookable: bool
 
 
