@@ -19,8 +19,9 @@ from contracts.payloads import (
     DeviceStatus,
     GatewayStatus,
     Message,
+    ZoneCommand,
 )
-from contracts.topics import DEVICE_ID_PATTERN
+from contracts.topics import DEVICE_ID_PATTERN, ZONE_PATTERN
 
 TS = 1_780_000_000_000
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -72,6 +73,35 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "gatewayStatus": {"v": 1, "state": "online", "version": "0.1.0"},
     "command": {"v": 1, "cmd_id": "c-0192", "cmd": "identify", "args": {"seconds": 10}},
     "deskState": {"v": 1, "state": "booked", "since": TS},
+    "zoneHvac": {
+        "v": 1,
+        "building": "kemenpan-a",
+        "floor": "f3",
+        "zone": "f3-north",
+        "channel": "hvac",
+        "mode": "setback",
+        "reason_code": "vacant",
+        "reason": "Jam kerja, tidak ada orang dan tidak ada pemesanan sampai 13:00 / "
+        "Open hours, nobody here and no booking until 13:00",
+        "since": TS,
+        "valid_until": TS + 900_000,
+        "setpoint_c": 27.0,
+        "next_mode": "normal",
+        "next_at": TS + 7_200_000,
+    },
+    "zoneLighting": {
+        "v": 1,
+        "building": "kemenpan-a",
+        "floor": "f3",
+        "zone": "f3-north",
+        "channel": "lighting",
+        "mode": "off",
+        "reason_code": "closed",
+        "reason": "Di luar jam kerja (07:00-19:00) / Outside opening hours (07:00-19:00)",
+        "since": TS,
+        "valid_until": TS + 900_000,
+        "level_pct": 0,
+    },
 }
 _DESCRIPTIONS = {
     "presence": "Desk occupancy, sent on change and as a periodic keep-alive.",
@@ -100,8 +130,9 @@ def _message(name: str, model: type[Message], summary: str) -> dict[str, Any]:
     }
 
 
-def _channel(address: str, message: str, description: str, gateway: bool = False) -> dict[str, Any]:
-    who = "gateway_id" if gateway else "device_id"
+def _channel(
+    address: str, message: str, description: str, who: str = "device_id"
+) -> dict[str, Any]:
     return {
         "address": address,
         "description": description,
@@ -140,7 +171,7 @@ def document() -> dict[str, Any]:
         operations[f"send{stream.capitalize()}"] = _operation(
             "send", stream, stream, 1, False, f"The device publishes {stream} readings."
         )
-    extra: list[tuple[str, str, type[Message], str, str, int, bool, bool]] = [
+    extra: list[tuple[str, str, type[Message], str, str, int, bool, str]] = [
         (
             "status",
             "{base}/v1/dev/{device_id}/status",
@@ -149,7 +180,7 @@ def document() -> dict[str, Any]:
             "Retained availability; the Last Will carries state offline.",
             1,
             True,
-            False,
+            "device_id",
         ),
         (
             "command",
@@ -159,7 +190,7 @@ def document() -> dict[str, Any]:
             "Commands to the device, answered on up/ack.",
             1,
             False,
-            False,
+            "device_id",
         ),
         (
             "deskState",
@@ -169,7 +200,7 @@ def document() -> dict[str, Any]:
             "Retained desired state of the desk LED.",
             1,
             True,
-            False,
+            "device_id",
         ),
         (
             "gatewayStatus",
@@ -179,11 +210,33 @@ def document() -> dict[str, Any]:
             "The gateway's retained availability (published by the gateway, not devices).",
             1,
             True,
+            "gateway_id",
+        ),
+        (
+            "zoneHvac",
+            "{base}/v1/zone/{zone}/down/hvac",
+            ZoneCommand,
+            "receive",
+            "Retained HVAC mode of a zone (normal, setback, off) with its reason, for the "
+            "building-management system; published by the gateway, read with a BMS login.",
+            1,
             True,
+            "zone",
+        ),
+        (
+            "zoneLighting",
+            "{base}/v1/zone/{zone}/down/lighting",
+            ZoneCommand,
+            "receive",
+            "Retained lighting mode of a zone (normal, setback, off) with its reason, for "
+            "the building-management system.",
+            1,
+            True,
+            "zone",
         ),
     ]
-    for name, address, model, action, summary, qos, retain, gateway in extra:
-        channels[name] = _channel(address, name, summary, gateway)
+    for name, address, model, action, summary, qos, retain, who in extra:
+        channels[name] = _channel(address, name, summary, who)
         messages[name] = _message(name, model, summary)
         schemas[model.__name__] = _schema(model)
         operations[f"{action}{name[0].upper()}{name[1:]}"] = _operation(
@@ -232,6 +285,11 @@ def document() -> dict[str, Any]:
                 "gateway_id": {
                     "description": f"Gateway id; matches {DEVICE_ID_PATTERN}.",
                     "examples": ["gw-kemenpan-a"],
+                },
+                "zone": {
+                    "description": "Zone id from the building's layout (unique within the "
+                    f"building, which has its own broker); matches {ZONE_PATTERN}.",
+                    "examples": ["f3-north"],
                 },
             },
             "securitySchemes": {

@@ -1,29 +1,41 @@
 """Messages on their way from the server to devices, through the building's gateway.
 
 The gateway long-polls ``GET /api/v1/gateway/downlink``, publishes each item on the
-device's ``down/{channel}`` topic, then confirms with ``POST /api/v1/gateway/downlink/sent``.
-Devices answer commands on ``up/ack``, which reaches the server as an ordinary reading.
+device's ``down/{channel}`` topic (a zone's command on ``zone/{zone}/down/{channel}``),
+then confirms with ``POST /api/v1/gateway/downlink/sent``. Devices answer commands on
+``up/ack``, which reaches the server as an ordinary reading.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.topics import DEVICE_ID_PATTERN
+from contracts.topics import DEVICE_ID_PATTERN, ZONE_PATTERN
 
 
 class DownlinkItem(BaseModel):
-    """One message for one device."""
+    """One message for one device, or a zone's command for the building-management system."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: int
-    device: str = Field(pattern=DEVICE_ID_PATTERN)
-    channel: Literal["cmd", "state"]
-    payload: dict[str, Any] = Field(description="A Command or a DeskState payload.")
+    device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
+    zone: str | None = Field(default=None, pattern=ZONE_PATTERN)
+    channel: Literal["cmd", "state", "hvac", "lighting"]
+    payload: dict[str, Any] = Field(
+        description="A Command or a DeskState payload (device), or a ZoneCommand (zone)."
+    )
     retain: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DownlinkItem:
+        if (self.device is None) == (self.zone is None):
+            raise ValueError("an item is for a device or for a zone, not both or neither")
+        if (self.zone is None) != (self.channel in ("cmd", "state")):
+            raise ValueError("devices take cmd and state; zones take hvac and lighting")
+        return self
 
 
 class DownlinkBatch(BaseModel):

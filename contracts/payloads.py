@@ -135,6 +135,36 @@ class DeskState(Message):
     since: int | None = Field(default=None, ge=TS_MIN_MS, le=TS_MAX_MS)
 
 
+ZoneMode = Literal["normal", "setback", "off"]
+ZoneReason = Literal["occupied", "vacancy_grace", "booked", "preconditioning", "vacant", "closed"]
+
+
+class ZoneCommand(Message):
+    """Retained desired mode of a zone's HVAC or lighting on ``zone/{zone}/down/{channel}``.
+
+    For a building-management system. ``valid_until``: a BMS that hears nothing newer by
+    then goes back to its own schedule (the platform refreshes the command well before).
+    """
+
+    building: Label
+    floor: Label
+    zone: Label
+    channel: Literal["hvac", "lighting"]
+    mode: ZoneMode
+    reason_code: ZoneReason
+    reason: Annotated[str, StringConstraints(max_length=300)]
+    since: int = Field(ge=TS_MIN_MS, le=TS_MAX_MS, description="When this mode began.")
+    valid_until: int = Field(ge=TS_MIN_MS, le=TS_MAX_MS)
+    setpoint_c: float | None = Field(
+        default=None, ge=10, le=35, description="HVAC cooling setpoint; None when off."
+    )
+    level_pct: int | None = Field(
+        default=None, ge=0, le=100, description="Lighting level; 0 when off."
+    )
+    next_mode: ZoneMode | None = Field(default=None, description="The next mode, if known.")
+    next_at: int | None = Field(default=None, ge=TS_MIN_MS, le=TS_MAX_MS)
+
+
 UPLINK_MODELS: Final[dict[str, type[Uplink]]] = {
     "presence": Presence,
     "env": Env,

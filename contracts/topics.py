@@ -5,6 +5,8 @@
 ``{base}/v1/dev/{device_id}/down/cmd``      commands to the device (QoS 1)
 ``{base}/v1/dev/{device_id}/down/state``    retained desired state (e.g. the desk LED)
 ``{base}/v1/gw/{gateway_id}/status``        the gateway's own retained availability
+``{base}/v1/zone/{zone}/down/hvac``         retained HVAC mode of a zone, for the BMS
+``{base}/v1/zone/{zone}/down/lighting``     retained lighting mode of a zone, for the BMS
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ DEFAULT_BASE: Final = "ikn"
 STREAMS: Final = ("presence", "env", "energy", "people", "heartbeat", "ack")
 DEVICE_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{2,31}$"
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+# Zone ids are the layout's codes (unique within a building; one broker per building).
+ZONE_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,32}$"
+_ZONE = re.compile(ZONE_PATTERN)
+ZONE_CHANNELS: Final = ("hvac", "lighting")
 _BASE = re.compile(r"^[A-Za-z0-9_-]{1,32}(/[A-Za-z0-9_-]{1,32}){0,3}$")
 
-TopicKind = Literal["up", "status", "down", "gw_status"]
+TopicKind = Literal["up", "status", "down", "gw_status", "zone_down"]
 
 
 def valid_device_id(device_id: str) -> bool:
@@ -37,6 +43,7 @@ class ParsedTopic:
     kind: TopicKind
     device_id: str | None = None
     gateway_id: str | None = None
+    zone: str | None = None
     stream: str | None = None
     channel: str | None = None
 
@@ -72,6 +79,19 @@ class Topics:
         """Retained desired state of a device."""
         self._check_device(device_id)
         return f"{self._root}/dev/{device_id}/down/state"
+
+    def zone_down(self, zone: str, channel: str) -> str:
+        """A zone's retained ``hvac`` or ``lighting`` command, for the BMS integration."""
+        if not _ZONE.fullmatch(zone):
+            raise TopicError(f"invalid zone id {zone!r}: 1-32 of A-Z, a-z, 0-9, '_.:-'")
+        if channel not in ZONE_CHANNELS:
+            raise TopicError(f"unknown zone channel {channel!r}; expected hvac or lighting")
+        return f"{self._root}/zone/{zone}/down/{channel}"
+
+    @property
+    def zone_down_filter(self) -> str:
+        """Every zone's commands (what the gateway writes and a BMS login reads)."""
+        return f"{self._root}/zone/+/down/#"
 
     def gateway_status(self, gateway_id: str) -> str:
         """Retained availability topic of a gateway."""
@@ -134,6 +154,9 @@ class Topics:
                 return ParsedTopic("up", device_id=device_id, stream=rest[3])
             if len(rest) == 4 and rest[2] == "down" and rest[3] in ("cmd", "state"):
                 return ParsedTopic("down", device_id=device_id, channel=rest[3])
+        elif len(rest) == 4 and rest[0] == "zone" and rest[2] == "down":
+            if _ZONE.fullmatch(rest[1]) and rest[3] in ZONE_CHANNELS:
+                return ParsedTopic("zone_down", zone=rest[1], channel=rest[3])
         elif len(rest) == 3 and rest[0] == "gw" and rest[2] == "status":
             self._check_device(rest[1])
             return ParsedTopic("gw_status", gateway_id=rest[1])

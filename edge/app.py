@@ -58,6 +58,11 @@ class Gateway:
                 gateway_password=settings.mqtt_password.get_secret_value(),
                 reload_pid_file=settings.broker_reload_pid_file,
                 reload_command=settings.broker_reload_command,
+                bms=(
+                    (settings.bms_username, settings.bms_password_hash)
+                    if settings.bms_username and settings.bms_password_hash
+                    else None
+                ),
             )
         self.registry = RegistryCache(
             http=self.http,

@@ -1,7 +1,8 @@
 """The broker's password and ACL files, written from the registry snapshot.
 
 Each device may publish only its own readings and status and read only its own downlink;
-the gateway reads every device's uplink and writes every device's downlink. When the files
+the gateway reads every device's uplink and writes every device's downlink and the zones'
+commands; an optional building-management login may only read the zones' commands. When the files
 change, Mosquitto is told to reload them (SIGHUP), so a registered device can connect and a
 decommissioned one cannot, with no broker restart.
 """
@@ -36,6 +37,7 @@ class BrokerFiles:
         gateway_password: str,
         reload_pid_file: Path | None = None,
         reload_command: str | None = None,
+        bms: tuple[str, str] | None = None,
     ) -> None:
         self.passwd_path = passwd_path
         self.acl_path = acl_path
@@ -44,6 +46,7 @@ class BrokerFiles:
         self._gateway_hash = self._stable_hash(gateway_password)
         self._reload_pid_file = reload_pid_file
         self._reload_command = reload_command
+        self._bms = bms
         self.reloads = 0
 
     def _stable_hash(self, password: str) -> str:
@@ -71,9 +74,14 @@ class BrokerFiles:
             f"topic read {t.all_uplink_filter}",
             f"topic read {t.status_filter}",
             f"topic write {t.down_filter}",
+            f"topic write {t.zone_down_filter}",
             f"topic readwrite {t.gateway_status(snap.gateway_id)}",
             "",
         ]
+        if self._bms is not None:
+            user, hashed = self._bms
+            passwd.append(f"{user}:{hashed}")
+            acl += [f"user {user}", f"topic read {t.zone_down_filter}", ""]
         for device in sorted(snap.devices, key=lambda d: d.device_id):
             if device.mqtt_hash is None:
                 continue

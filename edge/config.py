@@ -51,6 +51,12 @@ class EdgeSettings(BaseSettings):
     """Mosquitto's pid file: the gateway sends SIGHUP to reload the files."""
     broker_reload_command: str | None = None
     """Or a command that reloads Mosquitto, e.g. ``systemctl reload mosquitto``."""
+    bms_username: str | None = None
+    """A broker login for the building-management system: it may read the zones' HVAC and
+    lighting commands (``zone/+/down/#``) and nothing else."""
+    bms_password_hash: str | None = None
+    """That login's password as a Mosquitto hash (``$7$...``, from ``mosquitto_passwd`` or
+    ``smartoffice hash-password``), so the plain password is never in the gateway's config."""
     downlink_wait_s: float = Field(default=5.0, gt=0, le=60)
     """How long one poll for commands waits at the server. A command or registry change
     wakes it at once; this bounds how long stopping the gateway waits for the poll."""
@@ -69,6 +75,10 @@ class EdgeSettings(BaseSettings):
                 "SMARTOFFICE_EDGE_MQTT_PASSWORD is required when the gateway writes the broker's "
                 "password file (its own login goes into it)"
             )
+        if (self.bms_username is None) != (self.bms_password_hash is None):
+            raise ValueError("set both SMARTOFFICE_EDGE_BMS_USERNAME and _BMS_PASSWORD_HASH")
+        if self.bms_password_hash is not None and not self.bms_password_hash.startswith("$7$"):
+            raise ValueError("SMARTOFFICE_EDGE_BMS_PASSWORD_HASH must be a Mosquitto $7$ hash")
         return self
 
     @property

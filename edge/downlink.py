@@ -86,7 +86,11 @@ class DownlinkPoller:
                 self._stop.wait(0.5)  # let the refresh land before asking again
         sent = []
         for item in batch.items:
-            topic = self._topics.down(item.device, item.channel)
+            if item.zone is not None:
+                topic = self._topics.zone_down(item.zone, item.channel)
+            else:
+                assert item.device is not None  # the contract allows one or the other
+                topic = self._topics.down(item.device, item.channel)
             payload = json.dumps(item.payload, separators=(",", ":")).encode()
             if not self._publish(topic, payload, item.retain):
                 logger.warning("broker did not take %s; will retry", topic)

@@ -29,6 +29,9 @@ from server.cache import TableCache
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.deps import Public
+from server.energy.accounting import Bands, Limits
+from server.energy.rollup import RollupConfig, Rollups
+from server.energy.routes import router as energy_router
 from server.exceptions import (
     AuthError,
     ConflictError,
@@ -47,7 +50,7 @@ from server.notify.mail import SmtpSender, deliver
 from server.readings.influx import InfluxReadingStore
 from server.readings.routes import router as readings_router
 from server.readings.sqlite import SQLiteReadingStore
-from server.readings.store import ReadingStore
+from server.readings.store import ReadingStore, StoredReading
 from server.registry.downlink import Notifier
 from server.registry.routes import router as registry_router
 from server.spaces.routes import router as spaces_router
@@ -63,6 +66,8 @@ def build_store(settings: ServerSettings) -> ReadingStore:
             url=settings.influx_url,
             database=settings.influx_database,
             retention_policy=settings.influx_retention_policy,
+            rollup_retention_policy=settings.influx_rollup_retention_policy,
+            raw_retention_days=settings.raw_retention_days,
             precision=settings.influx_precision,
             token=settings.influx_token.get_secret_value() if settings.influx_token else None,
             username=settings.influx_username,
@@ -155,6 +160,26 @@ async def _sweep(
         await asyncio.sleep(every_s)
 
 
+def rollup_config(settings: ServerSettings) -> RollupConfig:
+    """How readings become hourly rollups, from the settings."""
+    return RollupConfig(
+        limits=Limits(max_gap_ms=int(settings.energy_max_gap_hours * 3_600_000)),
+        bands=Bands(co2=tuple(settings.co2_levels_ppm), temp_c=settings.temp_band_c,
+                    rh_pct=settings.rh_band_pct),
+        raw_retention_days=settings.raw_retention_days,
+    )  # fmt: skip
+
+
+async def _energy_loop(rollups: Rollups, every_s: float) -> None:
+    """Hourly rollups (and raw-reading expiry), forever."""
+    while True:
+        try:
+            await rollups.run()
+        except Exception:
+            logger.exception("rollups failed; trying again in %.0f s", every_s)
+        await asyncio.sleep(every_s)
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """Build the app; stores are opened in the lifespan, so building it is cheap."""
 
@@ -189,12 +214,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
             mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
         )  # fmt: skip
         app.state.monitor = monitor
+        rollups = Rollups(db, store, rollup_config(settings))
+        app.state.rollups = rollups
+
+        async def on_stored(readings: list[StoredReading]) -> None:
+            await monitor.on_stored(readings)
+            await asyncio.to_thread(rollups.mark_late, readings)
+
         app.state.ingest = IngestService(
             db=db,
             store=store,
             metrics=metrics,
             dedup_window_days=settings.dedup_window_days,
-            on_stored=monitor.on_stored,
+            on_stored=on_stored,
         )
         sweeper = (
             asyncio.create_task(
@@ -209,15 +241,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
             if settings.sweeper
             else None
         )
+        energy = (
+            asyncio.create_task(_energy_loop(rollups, settings.rollup_every_s))
+            if settings.sweeper
+            else None
+        )
         logger.info("server ready: readings in %s%s", settings.readings_backend,
                     "" if sweeper else "; the booking sweep runs in another replica")  # fmt: skip
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            for task in (sweeper, energy):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await store.close()
             db.close()
 
@@ -234,6 +272,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(readings_router)
     app.include_router(audit_router)
+    app.include_router(energy_router)
 
     @app.exception_handler(StoreError)
     @app.exception_handler(DatabaseError)

@@ -38,6 +38,10 @@ class ServerSettings(BaseSettings):
     influx_token: SecretStr | None = None
     influx_username: str | None = None
     influx_password: SecretStr | None = None
+    influx_rollup_retention_policy: str | None = None
+    """Where hourly rollups go (kept forever); raw readings go to ``influx_retention_policy``.
+    On InfluxDB 1.x the server creates both (with ``influx_create_database``); on 2.x/3.x
+    map each to a bucket (docs/operations.md)."""
     influx_create_database: bool = True
     influx_timeout_s: float = 10.0
 
@@ -87,6 +91,35 @@ class ServerSettings(BaseSettings):
     mail_from: str = "IKN Smart Office <smartoffice@localhost>"
     reminder_minutes: int = Field(default=5, ge=1, le=60)
     """Remind the booker this long before the check-in grace period ends."""
+    raw_retention_days: int = Field(default=90, ge=0)
+    """Raw readings older than this are deleted (SQLite) or expired by the retention policy
+    (InfluxDB); hourly rollups stay. 0 keeps raw readings forever."""
+    rollup_every_s: float = Field(default=300.0, gt=0)
+    """How often hourly rollups are brought up to date (by the sweeping replica)."""
+    energy_max_gap_hours: float = Field(default=6.0, gt=0, le=48)
+    """A meter silent longer than this: the energy across the gap is left out (coverage)."""
+    energy_actions: Literal["off", "advise", "command"] = "advise"
+    """Zone HVAC and lighting decisions: not made, shown in the API only, or also sent as
+    commands on zone/{zone}/down/{hvac,lighting} for the building-management system."""
+    energy_sweep_s: float = Field(default=60.0, gt=0)
+    """How often zone decisions and comfort alerts are evaluated."""
+    precondition_minutes: int = Field(default=30, ge=0, le=240)
+    """HVAC runs normally from this long before a booked arrival."""
+    vacancy_minutes: int = Field(default=15, ge=0, le=240)
+    """A zone must be empty this long before it is set back."""
+    normal_setpoint_c: float = 24.0
+    setback_setpoint_c: float = 27.0
+    setback_lighting_pct: int = Field(default=30, ge=0, le=100)
+    zone_command_valid_minutes: int = Field(default=15, ge=2, le=240)
+    """A zone command tells the BMS to fall back to its own schedule after this long
+    without a newer one; the platform refreshes commands at half this age."""
+    co2_levels_ppm: list[int] = Field(default=[800, 1000, 1500], min_length=1, max_length=5)
+    temp_band_c: tuple[float, float] = (23.0, 27.0)
+    rh_band_pct: tuple[float, float] = (40.0, 60.0)
+    co2_alert_ppm: int = Field(default=1000, ge=400)
+    """Alert when an occupied room stays at or above this level ..."""
+    co2_alert_minutes: int = Field(default=15, ge=1, le=240)
+    """... for this long."""
     command_timeout_s: int = 300
     """A device command not delivered by then is dropped and reported as expired."""
     dedup_window_days: int = 14

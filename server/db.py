@@ -109,6 +109,7 @@ def load_models() -> None:
     import server.audit.models
     import server.auth.models
     import server.bookings.models
+    import server.energy.models
     import server.ingest.models
     import server.notify.models
     import server.registry.models

@@ -103,6 +103,19 @@ def gateway_token(
     typer.echo(token)
 
 
+@registry_app.command("broker-hash")
+def broker_hash(
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Print a broker password's Mosquitto hash (for SMARTOFFICE_EDGE_BMS_PASSWORD_HASH)."""
+    from contracts.credentials import mosquitto_hash
+
+    if len(password) < 16:
+        typer.echo("use at least 16 characters", err=True)
+        raise typer.Exit(2)
+    typer.echo(mosquitto_hash(password))
+
+
 @app.command()
 def sim(
     host: str = "127.0.0.1",

@@ -7,24 +7,31 @@ runs against each. This is the only module that speaks to InfluxDB.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import httpx
 
-from server.exceptions import StoreError
+from server.exceptions import QueryError, StoreError
 from server.readings.store import (
     ANYWHERE,
     TAGS,
     Aggregation,
     LatestValue,
+    RawPoint,
+    Rollup,
+    RollupAgg,
+    RollupRow,
     SpaceFilter,
     StoredReading,
     Window,
     WindowValue,
     check_query,
+    check_rollup_query,
 )
 
+logger = logging.getLogger(__name__)
 _TAG_ESCAPE: Final = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _MEASUREMENT_ESCAPE: Final = str.maketrans({",": r"\,", " ": r"\ "})
 _PRECISION_FACTOR: Final = {"s": None, "ms": 1, "u": 1_000, "ns": 1_000_000}
@@ -72,6 +79,8 @@ class InfluxReadingStore:
         url: str,
         database: str,
         retention_policy: str | None = None,
+        rollup_retention_policy: str | None = None,
+        raw_retention_days: int = 0,
         precision: str = "ns",
         token: str | None = None,
         username: str | None = None,
@@ -87,12 +96,122 @@ class InfluxReadingStore:
         self.database = database
         self.retention_policy = retention_policy
         self.precision = precision
+        self.rollup_retention_policy = rollup_retention_policy
+        self.raw_retention_days = raw_retention_days
         rp = f'"{retention_policy}".' if retention_policy else ""
         self._from = rp + '"{}"'
+        rrp = f'"{rollup_retention_policy}".' if rollup_retention_policy else ""
+        self._rollup_from = rrp + '"{}_1h"'
 
     async def create_database(self) -> None:
-        """Create the database if missing (InfluxDB 1.x; 2.x/3.x need a DBRP mapping)."""
-        await self._query(f'CREATE DATABASE "{self.database}"', method="POST")
+        """Create the database and its retention policies if missing (InfluxDB 1.x).
+
+        Raw readings go to ``retention_policy``, kept ``raw_retention_days``; rollups go to
+        ``rollup_retention_policy``, kept forever. InfluxDB 2.x and 3.x map each
+        database/policy pair to a bucket instead (DBRP mappings; see docs/operations.md).
+        """
+        db = self.database
+        await self._query(f'CREATE DATABASE "{db}"', method="POST")
+        if self.retention_policy and self.raw_retention_days > 0:
+            await self._policy(self.retention_policy, f"{self.raw_retention_days}d")
+        if self.rollup_retention_policy:
+            await self._policy(self.rollup_retention_policy, "INF")
+
+    async def _policy(self, name: str, duration: str) -> None:
+        spec = f'"{name}" ON "{self.database}" DURATION {duration} REPLICATION 1'
+        try:
+            await self._query(f"CREATE RETENTION POLICY {spec}", method="POST")
+        except StoreError as exc:
+            if "already exists" not in str(exc):
+                raise
+            await self._query(f"ALTER RETENTION POLICY {spec}", method="POST")
+
+    async def points(
+        self,
+        *,
+        stream: str,
+        fields: Sequence[str],
+        start_ms: int,
+        end_ms: int,
+        where: SpaceFilter = ANYWHERE,
+    ) -> list[RawPoint]:
+        """Raw readings in [start, end), ordered by device and time."""
+        if not fields:
+            raise QueryError("points: ask for at least one field")
+        for name in fields:
+            check_query(stream, name)
+        place = [t for t in TAGS if t != "device"]
+        cols = ", ".join(f'"{c}"' for c in (*fields, *place))
+        conds = self._conds(where, [f"time >= {start_ms}ms", f"time < {end_ms}ms"])
+        q = f'SELECT {cols} FROM {self._from.format(stream)} WHERE {conds} GROUP BY "device"'
+        out = []
+        n = len(fields)
+        for series in sorted(await self._series(q), key=lambda s: s["tags"]["device"]):
+            device = series["tags"]["device"]
+            for row in series["values"]:
+                out.append(
+                    RawPoint(
+                        ts_ms=int(row[0]),
+                        device=device,
+                        tags={t: v for t, v in zip(place, row[1 + n :], strict=True) if v},
+                        fields={
+                            k: v
+                            for k, v in zip(fields, row[1 : 1 + n], strict=True)
+                            if v is not None
+                        },
+                    )  # fmt: skip
+                )
+        return out
+
+    async def write_rollups(self, rows: Sequence[Rollup]) -> None:
+        """Write rollups to ``{kind}_1h`` in the rollup retention policy (replacing)."""
+        params = {"db": self.database, "precision": "ms"}
+        if self.rollup_retention_policy:
+            params["rp"] = self.rollup_retention_policy
+        lines = []
+        for r in rows:
+            tags = {**r.tags, "device": r.device, "key": r.key}
+            tag_text = ",".join(
+                f"{k}={v.translate(_TAG_ESCAPE)}" for k, v in sorted(tags.items()) if v
+            )
+            fields = ",".join(f"{k}={float(v)!r}" for k, v in r.fields.items())
+            if fields:
+                lines.append(f"{r.kind}_1h,{tag_text} {fields} {r.hour_ms}")
+        for i in range(0, len(lines), WRITE_CHUNK):
+            await self._post_lines("\n".join(lines[i : i + WRITE_CHUNK]), params)
+
+    async def rollups(
+        self,
+        *,
+        kind: str,
+        values: Mapping[str, RollupAgg],
+        window: Window,
+        where: SpaceFilter = ANYWHERE,
+        by: Sequence[str] = (),
+    ) -> list[RollupRow]:
+        """Rollups aggregated per window and group, in InfluxQL."""
+        check_rollup_query(kind, values, by)
+        select = ", ".join(f'{a}("{n}") AS "{n}"' for n, a in values.items())
+        conds = self._conds(where, [f"time >= {window.start_ms}ms", f"time < {window.end_ms}ms"])
+        groups = "".join(f', "{t}"' for t in by)
+        q = (
+            f"SELECT {select} FROM {self._rollup_from.format(kind)} WHERE {conds}"
+            f" GROUP BY time({window.every_ms}ms, {window.offset_ms}ms){groups} fill(none)"
+        )
+        out = []
+        for series in await self._series(q):
+            tags = series.get("tags") or {}
+            group = {t: tags.get(t) or "" for t in by}
+            cols = series["columns"][1:]
+            for row in series["values"]:
+                vals = {c: float(v) for c, v in zip(cols, row[1:], strict=True) if v is not None}
+                if vals:
+                    out.append(RollupRow(int(row[0]), group, vals))
+        return sorted(out, key=lambda r: (r.start_ms, tuple(r.group.values())))
+
+    async def expire(self, before_ms: int) -> int:
+        """InfluxDB expires raw readings itself, by the retention policy's duration."""
+        return 0
 
     async def write(self, readings: Sequence[StoredReading]) -> None:
         """Write readings in line-protocol chunks; rewriting a point replaces it in place."""
@@ -101,19 +220,25 @@ class InfluxReadingStore:
             params["rp"] = self.retention_policy
         for i in range(0, len(readings), WRITE_CHUNK):
             body = "\n".join(line(r, self.precision) for r in readings[i : i + WRITE_CHUNK])
-            try:
-                resp = await self._http.post(
-                    "/write",
-                    params=params,
-                    content=gzip.compress(body.encode(), compresslevel=1),
-                    headers={"Content-Encoding": "gzip"},
-                )
-            except httpx.HTTPError as exc:
-                raise StoreError(f"InfluxDB write failed: {exc!r}") from exc
-            if resp.status_code != 204:
-                raise StoreError(
-                    f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}"
-                )
+            await self._post_lines(body, params)
+
+    async def _post_lines(self, body: str, params: dict[str, str]) -> None:
+        try:
+            resp = await self._http.post(
+                "/write",
+                params=params,
+                content=gzip.compress(body.encode(), compresslevel=1),
+                headers={"Content-Encoding": "gzip"},
+            )
+        except httpx.HTTPError as exc:
+            raise StoreError(f"InfluxDB write failed: {exc!r}") from exc
+        if resp.status_code == 400 and "beyond retention policy" in resp.text:
+            # Readings older than the raw retention (a gateway's long-held outbox): the
+            # rest of the batch is stored, and these would be expired anyway.
+            logger.warning("InfluxDB dropped readings older than its retention: %s", resp.text)
+            return
+        if resp.status_code != 204:
+            raise StoreError(f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}")
 
     async def latest(
         self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE

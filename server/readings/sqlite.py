@@ -6,20 +6,26 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from contracts.batch import BATCH_STREAMS
 from server.exceptions import StoreError
 from server.readings.store import (
     ANYWHERE,
     Aggregation,
     LatestValue,
+    RawPoint,
+    Rollup,
+    RollupAgg,
+    RollupRow,
     SpaceFilter,
     StoredReading,
     Window,
     WindowValue,
     check_query,
+    check_rollup_query,
 )
 
 _SCHEMA = """
@@ -33,7 +39,15 @@ CREATE INDEX IF NOT EXISTS readings_stream_ts ON readings (stream, ts);
 CREATE INDEX IF NOT EXISTS readings_space ON readings (stream, space, ts);
 CREATE INDEX IF NOT EXISTS readings_zone ON readings (stream, zone, ts);
 CREATE INDEX IF NOT EXISTS readings_floor ON readings (stream, floor, ts);
+CREATE TABLE IF NOT EXISTS rollups (
+    kind TEXT NOT NULL, hour INTEGER NOT NULL, device TEXT NOT NULL, key TEXT NOT NULL,
+    building TEXT, floor TEXT, zone TEXT, space TEXT, space_kind TEXT, fields TEXT NOT NULL,
+    PRIMARY KEY (kind, hour, device, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollups_building ON rollups (kind, building, hour);
 """
+# Raw readings are deleted in slices of this many rows, so ingest waits only briefly.
+EXPIRE_SLICE = 20_000
 _SQL_AGG = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
 
@@ -156,6 +170,123 @@ class SQLiteReadingStore:
         )
         return [WindowValue(int(b), float(c)) for b, c in rows]
 
+    async def points(
+        self,
+        *,
+        stream: str,
+        fields: Sequence[str],
+        start_ms: int,
+        end_ms: int,
+        where: SpaceFilter = ANYWHERE,
+    ) -> list[RawPoint]:
+        """Raw readings in [start, end), ordered by device and time."""
+        for name in fields:
+            check_query(stream, name)
+        conds, params = _where(stream, where)
+        values = "".join(f", json_extract(fields, '$.{name}')" for name in fields)
+        rows = await self._run(
+            f"SELECT ts, device, building, floor, zone, space, space_kind{values} FROM readings"
+            f" WHERE {conds} AND ts >= ? AND ts < ? ORDER BY device, ts",
+            [*params, start_ms, end_ms],
+        )
+        return [
+            RawPoint(
+                ts_ms=r[0],
+                device=r[1],
+                tags={t: v for t, v in zip(_PLACE, r[2:7], strict=True) if v is not None},
+                fields={n: v for n, v in zip(fields, r[7:], strict=True) if v is not None},
+            )
+            for r in rows
+        ]
+
+    async def write_rollups(self, rows: Sequence[Rollup]) -> None:
+        """Insert or replace hourly rollups."""
+        values = [
+            (r.kind, r.hour_ms, r.device, r.key, *(r.tags.get(t) for t in _PLACE),
+             json.dumps(dict(r.fields), separators=(",", ":")))
+            for r in rows
+        ]  # fmt: skip
+
+        def work() -> None:
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+        try:
+            await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite reading store: {exc}") from exc
+
+    async def rollups(
+        self,
+        *,
+        kind: str,
+        values: Mapping[str, RollupAgg],
+        window: Window,
+        where: SpaceFilter = ANYWHERE,
+        by: Sequence[str] = (),
+    ) -> list[RollupRow]:
+        """Rollups aggregated per window and group, in SQL."""
+        check_rollup_query(kind, values, by)
+        conds = ["kind = ?", "hour >= ?", "hour < ?"] + [f"{t} = ?" for t, _ in where.items()]
+        params: list[Any] = [kind, window.start_ms, window.end_ms, *(v for _, v in where.items())]
+        off, every = window.offset_ms, window.every_ms
+        bucket = f"((hour - {off}) / {every}) * {every} + {off}"
+        aggs = "".join(f", {a}(json_extract(fields, '$.{n}'))" for n, a in values.items())
+        groups = "".join(f", {t}" for t in by)
+        rows = await self._run(
+            f"SELECT {bucket} AS b{groups}{aggs} FROM rollups WHERE {' AND '.join(conds)}"
+            f" GROUP BY b{groups} ORDER BY b{groups}",
+            params,
+        )
+        n = len(by)
+        return [
+            RollupRow(
+                start_ms=int(r[0]),
+                group={t: v or "" for t, v in zip(by, r[1 : 1 + n], strict=True)},
+                values={
+                    k: float(v) for k, v in zip(values, r[1 + n :], strict=True) if v is not None
+                },
+            )
+            for r in rows
+        ]
+
+    async def expire(self, before_ms: int) -> int:
+        """Delete raw readings older than ``before_ms``, a slice at a time.
+
+        The server's own "booking" stream (one point per finished booking) is kept.
+        """
+        total = 0
+        for stream in BATCH_STREAMS:
+            while True:
+                deleted = await self._delete_slice(stream, before_ms)
+                total += deleted
+                if deleted < EXPIRE_SLICE:
+                    break
+        return total
+
+    async def _delete_slice(self, stream: str, before_ms: int) -> int:
+        def work() -> int:
+            with self._lock:
+                cur = self._db.execute(
+                    "DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings"
+                    " WHERE stream = ? AND ts < ? LIMIT ?)",
+                    (stream, before_ms, EXPIRE_SLICE),
+                )
+                return cur.rowcount
+
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite reading store: {exc}") from exc
+
     async def ping(self) -> None:
         """Check the file answers."""
         await self._run("SELECT 1", [])
@@ -164,6 +295,9 @@ class SQLiteReadingStore:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+
+_PLACE = ("building", "floor", "zone", "space", "space_kind")
 
 
 def _bucket(window: Window) -> str:

@@ -141,6 +141,58 @@ class Window:
         return int(self.offset.total_seconds() * 1000) % self.every_ms
 
 
+@dataclass(frozen=True, slots=True)
+class RawPoint:
+    """One stored reading as read back: time, device, place tags and the asked fields."""
+
+    ts_ms: int
+    device: str
+    tags: dict[str, str]
+    fields: dict[str, FieldValue]
+
+
+# Hourly rollups, one row per (kind, hour, device, key): "energy" per meter circuit (key is
+# the circuit), "env" per room, "presence" per desk. Fields are sums (additive over hours
+# and places) except those ending in _max or _min.
+ROLLUP_KINDS: Final = ("energy", "env", "presence")
+ROLLUP_TAGS: Final = (*TAGS, "key")
+HOUR_MS: Final = 3_600_000
+RollupAgg = Literal["sum", "max", "min"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """One hour of one device (and circuit) in one of ROLLUP_KINDS."""
+
+    kind: str
+    hour_ms: int
+    device: str
+    key: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """Aggregated rollups of one window and one group (the asked tags' values)."""
+
+    start_ms: int
+    group: dict[str, str]
+    values: dict[str, float]
+
+
+def check_rollup_query(kind: str, values: Mapping[str, RollupAgg], by: Sequence[str]) -> None:
+    """Refuse unknown kinds, field names and grouping tags before they reach a query."""
+    if kind not in ROLLUP_KINDS:
+        raise QueryError(f"unknown rollup {kind!r}; expected one of {', '.join(ROLLUP_KINDS)}")
+    for name, agg in values.items():
+        if not _IDENT.match(name) or agg not in ("sum", "max", "min"):
+            raise QueryError(f"bad rollup field {name!r} ({agg})")
+    for tag in by:
+        if tag not in ROLLUP_TAGS:
+            raise QueryError(f"cannot group by {tag!r}; expected some of {', '.join(ROLLUP_TAGS)}")
+
+
 class ReadingStore(Protocol):
     """Where readings are written and queried."""
 
@@ -167,6 +219,37 @@ class ReadingStore(Protocol):
         self, *, stream: str, window: Window, where: SpaceFilter = ANYWHERE
     ) -> list[WindowValue]:
         """Number of readings per window; windows without readings are left out."""
+
+    async def points(
+        self,
+        *,
+        stream: str,
+        fields: Sequence[str],
+        start_ms: int,
+        end_ms: int,
+        where: SpaceFilter = ANYWHERE,
+    ) -> list[RawPoint]:
+        """Raw readings in [start, end) with the asked fields, ordered by device and time."""
+
+    async def write_rollups(self, rows: Sequence[Rollup]) -> None:
+        """Store hourly rollups; a row for the same kind, hour, device and key replaces it."""
+
+    async def rollups(
+        self,
+        *,
+        kind: str,
+        values: Mapping[str, RollupAgg],
+        window: Window,
+        where: SpaceFilter = ANYWHERE,
+        by: Sequence[str] = (),
+    ) -> list[RollupRow]:
+        """Rollups aggregated per window and per group of the ``by`` tags."""
+
+    async def expire(self, before_ms: int) -> int:
+        """Delete raw readings older than ``before_ms`` (rollups stay); how many went.
+
+        A store whose server expires data itself (an InfluxDB retention policy) returns 0.
+        """
 
     async def ping(self) -> None:
         """Raise StoreError when the store cannot be reached."""

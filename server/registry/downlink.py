@@ -109,7 +109,7 @@ def command_public(row: Downlink) -> CommandPublic:
         state = "queued"
     return CommandPublic(
         cmd_id=row.cmd_id or str(row.id),
-        device=row.device_id,
+        device=row.device_id or "",
         cmd=payload["cmd"],
         args=payload.get("args", {}),
         state=state,
@@ -144,6 +144,7 @@ def pending(session: Session, *, gateway_id: str) -> list[DownlinkItem]:
         DownlinkItem(
             id=r.id,
             device=r.device_id,
+            zone=r.zone,
             channel=r.channel,
             payload=json.loads(r.payload),
             retain=r.retain,

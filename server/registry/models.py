@@ -69,7 +69,12 @@ class Downlink(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id", ondelete="CASCADE"))
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    # A device's message, or (device None) a zone's command for the building-management
+    # system on zone/{zone}/down/{channel}.
+    device_id: Mapped[str | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), index=True, default=None
+    )
+    zone: Mapped[str | None] = mapped_column(String(32), default=None)
     channel: Mapped[str] = mapped_column(String(8))
     payload: Mapped[str] = mapped_column(Text)
     retain: Mapped[bool] = mapped_column(Boolean, default=False)

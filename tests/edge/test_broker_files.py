@@ -39,10 +39,18 @@ def test_acl_gives_each_device_only_its_own_topics(tmp_path: Path) -> None:
     assert "desk-legacy" not in passwd  # no password, no login
     assert acl.split("\n\n")[1:] == [
         "user gw-a\ntopic read ikn/v1/dev/+/up/#\ntopic read ikn/v1/dev/+/status\n"
-        "topic write ikn/v1/dev/+/down/#\ntopic readwrite ikn/v1/gw/gw-a/status",
+        "topic write ikn/v1/dev/+/down/#\ntopic write ikn/v1/zone/+/down/#\n"
+        "topic readwrite ikn/v1/gw/gw-a/status",
         "user desk-1\ntopic write ikn/v1/dev/desk-1/up/#\ntopic write ikn/v1/dev/desk-1/status\n"
         "topic read ikn/v1/dev/desk-1/down/#\n",
     ]
+
+
+def test_a_bms_login_may_only_read_the_zone_commands(tmp_path: Path) -> None:
+    h = mosquitto_hash("bms-password-0123456")
+    passwd, acl = files(tmp_path, bms=("bms", h)).render(snap())
+    assert f"bms:{h}" in passwd.splitlines()
+    assert "user bms\ntopic read ikn/v1/zone/+/down/#\n" in acl
 
 
 def test_unchanged_registry_writes_nothing_even_after_a_restart(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Energy use and comfort: accounting, rollups, zone actions, alerts and savings."""

@@ -1,0 +1,258 @@
+"""Hourly rollups of energy, climate and presence, kept long after raw readings expire.
+
+Each run rolls up, per building, the hours from where the last run stopped (or from the
+first hour a late reading touched) up to the last whole hour that is ``settle`` old. A
+rollup row is written again whole, so redoing an hour replaces it. Readings that reach the
+server for an hour already rolled up mark the building dirty from that hour
+(``mark_late``, called on every stored batch), and the next run redoes those hours while
+the raw readings are still kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from sqlalchemy import case, func, select, update
+
+from server.db import Database
+from server.energy.accounting import (
+    Bands,
+    Limits,
+    MeterSample,
+    env_hours,
+    hour_of,
+    meter_hours,
+    state_hours,
+)
+from server.energy.models import RollupState
+from server.readings.store import (
+    HOUR_MS,
+    RawPoint,
+    ReadingStore,
+    Rollup,
+    SpaceFilter,
+    StoredReading,
+)
+from server.spaces.models import Building
+
+logger = logging.getLogger(__name__)
+ROLLED_STREAMS: Final = frozenset({"energy", "env", "presence"})
+MAIN_CIRCUIT: Final = "main"
+
+
+@dataclass(frozen=True, slots=True)
+class RollupConfig:
+    """How readings become hours, and how long raw readings are kept."""
+
+    limits: Limits = Limits()
+    bands: Bands = Bands()
+    env_hold_ms: int = 15 * 60_000
+    presence_hold_ms: int = 10 * 60_000
+    settle_ms: int = 5 * 60_000
+    backfill_ms: int = 2 * 86_400_000
+    chunk_ms: int = 24 * HOUR_MS
+    raw_retention_days: int = 90
+
+
+async def compute(
+    store: ReadingStore, building: str, start_ms: int, end_ms: int, cfg: RollupConfig
+) -> list[Rollup]:
+    """Rollups of ``building``'s meters, room and desk sensors, from raw readings.
+
+    For the hours in [start, end), both on hour boundaries.
+    """
+    where = SpaceFilter(building=building)
+    margin = cfg.limits.max_gap_ms
+    energy, env, presence = await asyncio.gather(
+        store.points(stream="energy", fields=["energy_wh", "power_w", "circuit"],
+                     start_ms=start_ms - margin, end_ms=end_ms + margin, where=where),
+        store.points(stream="env", fields=["co2_ppm", "temp_c", "rh_pct"],
+                     start_ms=start_ms - cfg.env_hold_ms, end_ms=end_ms, where=where),
+        store.points(stream="presence", fields=["occupied"],
+                     start_ms=start_ms - cfg.presence_hold_ms, end_ms=end_ms, where=where),
+    )  # fmt: skip
+    rows: list[Rollup] = []
+
+    def keep(kind: str, device: str, key: str, tags: dict[str, str], hours: dict) -> None:  # type: ignore[type-arg]
+        for hour, values in hours.items():
+            if start_ms <= hour < end_ms:
+                fields = values if isinstance(values, dict) else values.fields()
+                rows.append(Rollup(kind, hour, device, key, tags, fields))
+
+    meters: dict[tuple[str, str], list[RawPoint]] = defaultdict(list)
+    for p in energy:
+        meters[(p.device, str(p.fields.get("circuit") or MAIN_CIRCUIT))].append(p)
+    for (device, circuit), pts in meters.items():
+        samples = [
+            MeterSample(p.ts_ms, float(p.fields["energy_wh"]), float(p.fields.get("power_w", 0)))
+            for p in pts
+            if "energy_wh" in p.fields
+        ]
+        keep("energy", device, circuit, pts[-1].tags, meter_hours(samples, cfg.limits))
+    for device, pts in _by_device(env).items():
+        climate = [(p.ts_ms, _num(p, "co2_ppm"), _num(p, "temp_c"), _num(p, "rh_pct")) for p in pts]
+        env_h = env_hours(climate, bands=cfg.bands, hold_ms=cfg.env_hold_ms, end_ms=end_ms)
+        keep("env", device, "", pts[-1].tags, {h: e.values for h, e in env_h.items()})
+    for device, pts in _by_device(presence).items():
+        states = [(p.ts_ms, float(p.fields.get("occupied", 0))) for p in pts]
+        on = state_hours(states, hold_ms=cfg.presence_hold_ms, end_ms=end_ms)
+        renamed = {h: {"occupied_s": v["on_s"], "covered_s": v["covered_s"]} for h, v in on.items()}
+        keep("presence", device, "", pts[-1].tags, renamed)
+    return rows
+
+
+def _by_device(points: Sequence[RawPoint]) -> dict[str, list[RawPoint]]:
+    out: dict[str, list[RawPoint]] = defaultdict(list)
+    for p in points:
+        out[p.device].append(p)
+    for pts in out.values():
+        pts.sort(key=lambda p: p.ts_ms)
+    return out
+
+
+def _num(p: RawPoint, name: str) -> float | None:
+    v = p.fields.get(name)
+    return float(v) if isinstance(v, int | float) else None
+
+
+@dataclass
+class Progress:
+    """What a building's rollups cover.
+
+    Complete before ``done_until``, except from ``dirty_from`` on (late readings) when set.
+    """
+
+    done_until: int
+    dirty_from: int | None = None
+
+    @property
+    def valid_until(self) -> int:
+        """Rollups before this are complete and current."""
+        return min(self.done_until, self.dirty_from or self.done_until)
+
+
+@dataclass
+class Rollups:
+    """Runs rollups for every building, marks late data, and expires raw readings."""
+
+    db: Database
+    store: ReadingStore
+    cfg: RollupConfig = RollupConfig()
+    clock: Callable[[], float] = time.time
+    _done: dict[str, int] = field(default_factory=dict)
+    _done_read: float = 0.0
+    _expired_at: float = 0.0
+
+    def now_ms(self) -> int:
+        """The clock in epoch ms."""
+        return int(self.clock() * 1000)
+
+    def progress(self, building: str) -> Progress | None:
+        """How far a building's rollups have got (None: never run)."""
+        with self.db.session(commit=False) as s:
+            row = s.get(RollupState, building)
+            return Progress(row.done_until_ms, row.dirty_from_ms) if row else None
+
+    async def run(self) -> int:
+        """Roll up every building as far as settled hours go; returns rows written."""
+        with self.db.session(commit=False) as s:
+            buildings = list(s.scalars(select(Building.id).order_by(Building.id)))
+        written = 0
+        for b in buildings:
+            written += await self.roll(b)
+        await self.expire()
+        return written
+
+    async def roll(self, building: str, *, since_ms: int | None = None) -> int:
+        """Roll up one building; ``since_ms`` redoes from there (a rebuild)."""
+        now = self.now_ms()
+        target = hour_of(now - self.cfg.settle_ms)
+        p = await asyncio.to_thread(self.progress, building)
+        if since_ms is not None:
+            start = hour_of(since_ms)
+        elif p is None:
+            start = hour_of(now - self.cfg.backfill_ms)
+        else:
+            start = p.valid_until
+        written = 0
+        t = start
+        while t < target:
+            end = min(target, t + self.cfg.chunk_ms)
+            rows = await compute(self.store, building, t, end, self.cfg)
+            if rows:
+                await self.store.write_rollups(rows)
+            written += len(rows)
+            t = end
+        if start < target or p is None:
+            await asyncio.to_thread(self._save, building, max(target, p.done_until if p else 0),
+                                    p.dirty_from if p else None, now)  # fmt: skip
+        if written:
+            logger.info("rolled up %s: %d rows for %d hour(s)", building, written,
+                        (target - start) // HOUR_MS)  # fmt: skip
+        return written
+
+    def _save(self, building: str, done_until: int, seen_dirty: int | None, now: int) -> None:
+        with self.db.session() as s:
+            row = s.get(RollupState, building, with_for_update=True)
+            if row is None:
+                s.add(RollupState(building_id=building, done_until_ms=done_until,
+                                  dirty_from_ms=None, updated_ms=now))  # fmt: skip
+            else:
+                row.done_until_ms = done_until
+                row.updated_ms = now
+                # Marked again while this ran: leave it for the next run.
+                if row.dirty_from_ms == seen_dirty:
+                    row.dirty_from_ms = None
+        self._done[building] = done_until
+
+    def mark_late(self, readings: Sequence[StoredReading]) -> None:
+        """Note readings for hours already rolled up (a gateway's late outbox)."""
+        if time.monotonic() - self._done_read > 60:
+            with self.db.session(commit=False) as s:
+                done = select(RollupState.building_id, RollupState.done_until_ms)
+                self._done = dict(s.execute(done).all())
+            self._done_read = time.monotonic()
+        earliest: dict[str, int] = {}
+        for r in readings:
+            if r.stream not in ROLLED_STREAMS or r.space is None:
+                continue
+            b, ts = r.space.building, r.ts_ms
+            if ts < self._done.get(b, -1) and ts < earliest.get(b, ts + 1):
+                earliest[b] = ts
+        if not earliest:
+            return
+        with self.db.session() as s:
+            for b, ts in earliest.items():
+                s.execute(
+                    update(RollupState)
+                    .where(RollupState.building_id == b)
+                    .values(
+                        dirty_from_ms=case(
+                            (RollupState.dirty_from_ms.is_(None), ts),
+                            (RollupState.dirty_from_ms > ts, ts),
+                            else_=RollupState.dirty_from_ms,
+                        )
+                    )  # fmt: skip
+                )
+        logger.info("late readings: rollups of %s will be redone", ", ".join(sorted(earliest)))
+
+    async def expire(self) -> int:
+        """Delete raw readings older than the retention, at most once an hour."""
+        days = self.cfg.raw_retention_days
+        if days <= 0 or time.monotonic() - self._expired_at < 3600:
+            return 0
+        self._expired_at = time.monotonic()
+        cutoff = self.now_ms() - days * 86_400_000
+        with self.db.session(commit=False) as s:
+            # Never delete what is not rolled up yet (rollups that fell behind).
+            rolled = s.scalar(select(func.min(RollupState.done_until_ms)))
+        gone = await self.store.expire(min(cutoff, rolled) if rolled is not None else cutoff)
+        if gone:
+            logger.info("expired %d raw readings older than %d days", gone, days)
+        return gone

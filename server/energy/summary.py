@@ -1,0 +1,357 @@
+"""Energy per circuit, zone, floor or building, per hour, day or month, against desk use.
+
+Hours before the building's rollup progress come from the hourly rollups; later hours (the
+current one, and any a late reading made stale) are computed from raw readings the same
+way. Out-of-hours energy is the part of each hour outside the building's working hours.
+Occupied desk-hours come from the desk sensors, booked desk-hours from the bookings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.bookings.models import Booking
+from server.db import Database
+from server.energy.accounting import hour_of, spans
+from server.energy.hours import WorkingHours
+from server.energy.rollup import Rollups, compute
+from server.exceptions import QueryError
+from server.readings.store import HOUR_MS, Rollup, RollupRow, SpaceFilter, Window
+from server.spaces.models import Desk, Floor, Zone
+
+Every = Literal["1h", "1d", "1mo"]
+By = Literal["building", "floor", "zone", "circuit"]
+MAX_HOURS = 366 * 24 * 2
+POWER_NOW_MS = 5 * 60_000
+METHOD = (
+    "kWh from each meter's cumulative counter between consecutive readings, spread over the "
+    "hours each interval spans; resets and replaced meters are estimated from power; gaps "
+    "longer than the limit are left out (see coverage). docs/energy.md has the formulas."
+)
+
+
+class EnergyRow(BaseModel):
+    """Energy and desk use of one group over one period."""
+
+    start: datetime
+    end: datetime
+    group: str
+    kwh: float
+    circuits: dict[str, float] = Field(description="kWh per circuit label.")
+    out_of_hours_kwh: float
+    estimated_kwh: float = Field(description="Part of kwh estimated from power (resets).")
+    coverage: float | None = Field(description="Share of meter-time with readings, 0..1.")
+    meters: int
+    occupied_desk_hours: float
+    booked_desk_hours: float
+    kwh_per_occupied_desk_hour: float | None
+    kwh_per_booked_desk_hour: float | None
+
+
+class EnergySummary(BaseModel):
+    """The summary for a building (or a floor or zone of it) and period."""
+
+    building: str
+    floor: str | None
+    zone: str | None
+    start: datetime
+    end: datetime
+    every: Every
+    by: By
+    timezone: str
+    totals: EnergyRow
+    out_of_hours_share: float | None
+    power_now_w: float
+    power_now_circuits: dict[str, float]
+    rows: list[EnergyRow]
+    method: str = METHOD
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What to summarise."""
+
+    building: str
+    start: datetime
+    end: datetime
+    every: Every = "1d"
+    by: By = "building"
+    floor: str | None = None
+    zone: str | None = None
+
+    @property
+    def where(self) -> SpaceFilter:
+        """The store filter."""
+        return SpaceFilter(building=self.building, floor=self.floor, zone=self.zone)
+
+    def group_tag(self) -> str | None:
+        """The reading tag the groups come from (None: one group, or circuits)."""
+        return self.by if self.by in ("floor", "zone") else None
+
+
+@dataclass
+class _Acc:
+    circuits: dict[str, float]
+    est: float = 0.0
+    covered_s: float = 0.0
+    out_of_hours: float = 0.0
+    occupied_h: float = 0.0
+    booked_h: float = 0.0
+
+
+def _bucket(hour_ms: int, every: Every, tz: ZoneInfo) -> tuple[int, int]:
+    """The [start, end) in ms of the hour, local day or local month holding ``hour_ms``."""
+    if every == "1h":
+        return hour_ms, hour_ms + HOUR_MS
+    t = datetime.fromtimestamp(hour_ms / 1000, tz)
+    if every == "1d":
+        s = t.replace(hour=0, minute=0, second=0, microsecond=0)
+        e = s + timedelta(days=1)
+    else:
+        s = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        e = (s + timedelta(days=32)).replace(day=1)
+    return int(s.timestamp() * 1000), int(e.timestamp() * 1000)
+
+
+def desk_places(session: Session, building: str) -> dict[int, tuple[str, str]]:
+    """Desk id -> (floor code, zone code)."""
+    rows = session.execute(
+        select(Desk.id, Floor.code, Zone.code)
+        .join(Floor, Floor.id == Desk.floor_id)
+        .join(Zone, Zone.id == Desk.zone_id)
+        .where(Desk.building_id == building)
+    )
+    return {d: (f, z) for d, f, z in rows}
+
+
+def booked_hours(
+    session: Session, scope: Scope, start_ms: int, end_ms: int
+) -> dict[tuple[int, str], float]:
+    """Booked desk-hours per (hour, group): bookings not cancelled, until any release."""
+    places = desk_places(session, scope.building)
+    out: dict[tuple[int, str], float] = defaultdict(float)
+    rows = session.execute(
+        select(Booking.desk_id, Booking.start_ms, Booking.end_ms, Booking.released_ms).where(
+            Booking.building_id == scope.building,
+            Booking.desk_id.is_not(None),
+            Booking.state != "cancelled",
+            Booking.start_ms < end_ms,
+            Booking.end_ms > start_ms,
+        )
+    )
+    for desk_id, s, e, released in rows:
+        if desk_id not in places:
+            continue
+        floor, zone = places[desk_id]
+        if (scope.floor and floor != scope.floor) or (scope.zone and zone != scope.zone):
+            continue
+        group = _group_of(scope, {"floor": floor, "zone": zone})
+        until = min(e, released) if released is not None else e
+        for hour, part in spans(max(s, start_ms), min(until, end_ms)):
+            out[(hour, group)] += part / HOUR_MS
+    return out
+
+
+def _group_of(scope: Scope, tags: dict[str, str]) -> str:
+    tag = scope.group_tag()
+    return tags.get(tag, "") if tag else scope.building
+
+
+def hour_range(scope: Scope) -> tuple[int, int]:
+    """The scope's period widened to whole hours, in ms."""
+    start = int(scope.start.timestamp() * 1000)
+    end = int(scope.end.timestamp() * 1000)
+    if end <= start:
+        raise QueryError("end must be after start")
+    first, last = hour_of(start), -(-end // HOUR_MS) * HOUR_MS
+    if (last - first) // HOUR_MS > MAX_HOURS:
+        raise QueryError("at most two years at a time")
+    return first, last
+
+
+@dataclass
+class _Facts:
+    hours: WorkingHours
+    booked: dict[tuple[int, str], float]
+
+
+def _facts(db: Database, scope: Scope, first: int, last: int) -> _Facts:
+    """What the relational database says: working hours (every day read now) and bookings."""
+    with db.session(commit=False) as session:
+        hours = WorkingHours.of(session, scope.building)
+        hours.open_seconds(first, last)  # reads every day of the period
+        booked = booked_hours(session, scope, first, last) if scope.by != "circuit" else {}
+    return _Facts(hours, booked)
+
+
+async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int) -> EnergySummary:
+    """The energy summary for ``scope``."""
+    first, last = hour_range(scope)
+    facts = await asyncio.to_thread(_facts, db, scope, first, last)
+    hours, tz = facts.hours, facts.hours.tz
+    progress = await asyncio.to_thread(rollups.progress, scope.building)
+    split = max(first, min(last, progress.valid_until if progress else first))
+    tag = scope.group_tag()
+    by = [t for t in (tag,) if t]
+    store = rollups.store
+
+    energy_rows: list[RollupRow] = []
+    presence_rows: list[RollupRow] = []
+    meters: set[tuple[str, str, str]] = set()
+    if split > first:
+        window = Window(first, split, timedelta(hours=1))
+        energy_rows = await store.rollups(
+            kind="energy", values={"wh": "sum", "wh_est": "sum", "covered_s": "sum"},
+            window=window, where=scope.where, by=["key", *by],
+        )  # fmt: skip
+        presence_rows = await store.rollups(kind="presence", values={"occupied_s": "sum"},
+                                            window=window, where=scope.where, by=by)  # fmt: skip
+        whole = Window(first, split, timedelta(milliseconds=split - first))
+        for r in await store.rollups(kind="energy", values={"wh": "sum"}, window=whole,
+                                     where=scope.where, by=["device", "key", *by]):  # fmt: skip
+            meters.add((r.group["device"], r.group["key"], r.group.get(tag or "", "")))
+    if last > split:
+        live = [r for r in await compute(store, scope.building, split, last, rollups.cfg)
+                if _inside(scope, r)]  # fmt: skip
+        energy_rows += _as_rows(live, "energy", ["key", *by])
+        presence_rows += _as_rows(live, "presence", by)
+        meters |= {(r.device, r.key, r.tags.get(tag or "", "")) for r in live
+                   if r.kind == "energy"}  # fmt: skip
+
+    acc: dict[tuple[int, str], _Acc] = {}
+
+    def at(hour: int, group: str) -> _Acc:
+        key = (_bucket(hour, scope.every, tz)[0], group)
+        if key not in acc:
+            acc[key] = _Acc(circuits=defaultdict(float))
+        return acc[key]
+
+    for r in energy_rows:
+        circuit = r.group["key"]
+        group = circuit if scope.by == "circuit" else _group_of(scope, r.group)
+        a = at(r.start_ms, group)
+        wh = r.values.get("wh", 0.0)
+        a.circuits[circuit] += wh / 1000
+        a.est += r.values.get("wh_est", 0.0) / 1000
+        a.covered_s += r.values.get("covered_s", 0.0)
+        open_s = hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS)
+        a.out_of_hours += wh / 1000 * (1 - open_s / 3600)
+    if scope.by != "circuit":
+        for r in presence_rows:
+            at(r.start_ms, _group_of(scope, r.group)).occupied_h += r.values["occupied_s"] / 3600
+        for (hour, group), h in facts.booked.items():
+            at(hour, group).booked_h += h
+
+    meters_in: dict[str, int] = defaultdict(int)
+    for _, key, g in meters:
+        meters_in[key if scope.by == "circuit" else (g if tag else scope.building)] += 1
+    rows = []
+    for (bucket, group), a in sorted(acc.items()):
+        s, e = _bucket(bucket, scope.every, tz)
+        s, e = max(s, first), min(e, last)
+        rows.append(_row(s, e, group, a, meters_in[group], tz))
+    total = _Acc(circuits=defaultdict(float))
+    for a in acc.values():
+        for c, v in a.circuits.items():
+            total.circuits[c] += v
+        total.est += a.est
+        total.covered_s += a.covered_s
+        total.out_of_hours += a.out_of_hours
+        total.occupied_h += a.occupied_h
+        total.booked_h += a.booked_h
+    totals = _row(first, last, scope.building, total, sum(meters_in.values()), tz)
+    power, power_circuits = await power_now(rollups, scope, now_ms)
+    return EnergySummary(
+        building=scope.building, floor=scope.floor, zone=scope.zone,
+        start=_dt(first, tz), end=_dt(last, tz), every=scope.every, by=scope.by,
+        timezone=str(tz), totals=totals,
+        out_of_hours_share=round(totals.out_of_hours_kwh / totals.kwh, 4) if totals.kwh else None,
+        power_now_w=power, power_now_circuits=power_circuits, rows=rows,
+    )  # fmt: skip
+
+
+def _inside(scope: Scope, r: Rollup) -> bool:
+    return (scope.floor is None or r.tags.get("floor") == scope.floor) and (
+        scope.zone is None or r.tags.get("zone") == scope.zone
+    )
+
+
+def _as_rows(live: Iterable[Rollup], kind: str, by: list[str]) -> list[RollupRow]:
+    """Live rollups in the shape the store's aggregation answers in (summed per group)."""
+    out: dict[tuple[int, tuple[str, ...]], dict[str, float]] = {}
+    for r in live:
+        if r.kind != kind:
+            continue
+        tags = {**r.tags, "device": r.device, "key": r.key}
+        group = tuple(tags.get(t, "") for t in by)
+        values = out.setdefault((r.hour_ms, group), defaultdict(float))
+        for name, v in r.fields.items():
+            values[name] += v
+    return [RollupRow(h, dict(zip(by, g, strict=True)), dict(v)) for (h, g), v in out.items()]
+
+
+def _dt(ms: int, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz)
+
+
+def _row(s: int, e: int, group: str, a: _Acc, meters: int, tz: ZoneInfo) -> EnergyRow:
+    kwh = sum(a.circuits.values())
+    span_s = (e - s) / 1000
+    return EnergyRow(
+        start=_dt(s, tz), end=_dt(e, tz), group=group, kwh=round(kwh, 4),
+        circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
+        out_of_hours_kwh=round(a.out_of_hours, 4), estimated_kwh=round(a.est, 4),
+        coverage=round(min(1.0, a.covered_s / (meters * span_s)), 4) if meters else None,
+        meters=meters, occupied_desk_hours=round(a.occupied_h, 3),
+        booked_desk_hours=round(a.booked_h, 3),
+        kwh_per_occupied_desk_hour=round(kwh / a.occupied_h, 4) if a.occupied_h else None,
+        kwh_per_booked_desk_hour=round(kwh / a.booked_h, 4) if a.booked_h else None,
+    )  # fmt: skip
+
+
+async def power_now(rollups: Rollups, scope: Scope, now_ms: int) -> tuple[float, dict[str, float]]:
+    """Total and per-circuit power of the meters heard in the last five minutes."""
+    pts = await rollups.store.points(stream="energy", fields=["power_w", "circuit"],
+                                     start_ms=now_ms - POWER_NOW_MS, end_ms=now_ms + 1,
+                                     where=scope.where)  # fmt: skip
+    newest: dict[tuple[str, str], float] = {}
+    for p in pts:  # ordered by device and time: the last one wins
+        newest[(p.device, str(p.fields.get("circuit") or "main"))] = float(p.fields["power_w"])
+    circuits: dict[str, float] = defaultdict(float)
+    for (_, c), w in newest.items():
+        circuits[c] += w
+    return round(sum(circuits.values()), 1), {c: round(w, 1) for c, w in sorted(circuits.items())}
+
+
+def as_csv(summary: EnergySummary) -> str:
+    """The rows as CSV, one column per circuit."""
+    circuits = sorted({c for r in summary.rows for c in r.circuits})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["start", "end", "group", "kwh", *(f"{c}_kwh" for c in circuits),
+                "out_of_hours_kwh", "estimated_kwh", "coverage", "meters",
+                "occupied_desk_hours", "booked_desk_hours", "kwh_per_occupied_desk_hour",
+                "kwh_per_booked_desk_hour"])  # fmt: skip
+    for r in summary.rows:
+        w.writerow([r.start.isoformat(), r.end.isoformat(), r.group, r.kwh,
+                    *(r.circuits.get(c, 0.0) for c in circuits), r.out_of_hours_kwh,
+                    r.estimated_kwh, _blank(r.coverage), r.meters, r.occupied_desk_hours,
+                    r.booked_desk_hours, _blank(r.kwh_per_occupied_desk_hour),
+                    _blank(r.kwh_per_booked_desk_hour)])  # fmt: skip
+    return buf.getvalue()
+
+
+def _blank(v: float | None) -> float | str:
+    return "" if v is None else v
