@@ -86,14 +86,16 @@ class SQLiteReadingStore:
             )
             for r in readings
         ]
+        await self._insert("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    async def _insert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``sql`` for every row in one transaction."""
 
         def work() -> None:
             with self._lock:
                 self._db.execute("BEGIN")
                 try:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-                    )
+                    self._db.executemany(sql, rows)
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")
@@ -206,23 +208,7 @@ class SQLiteReadingStore:
              json.dumps(dict(r.fields), separators=(",", ":")))
             for r in rows
         ]  # fmt: skip
-
-        def work() -> None:
-            with self._lock:
-                self._db.execute("BEGIN")
-                try:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values
-                    )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-
-        try:
-            await asyncio.to_thread(work)
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite reading store: {exc}") from exc
+        await self._insert("INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values)
 
     async def rollups(
         self,
