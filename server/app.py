@@ -30,8 +30,11 @@ from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.deps import Public
 from server.energy.accounting import Bands, Limits
+from server.energy.actions import ActionConfig, ZoneActions
+from server.energy.comfort import AlertConfig
 from server.energy.rollup import RollupConfig, Rollups
 from server.energy.routes import router as energy_router
+from server.energy.runner import EnergyRunner, run_forever
 from server.exceptions import (
     AuthError,
     ConflictError,
@@ -160,6 +163,17 @@ async def _sweep(
         await asyncio.sleep(every_s)
 
 
+def action_config(settings: ServerSettings) -> ActionConfig:
+    """How zones are run, from the settings."""
+    return ActionConfig(
+        mode=settings.energy_actions, precondition_minutes=settings.precondition_minutes,
+        vacancy_minutes=settings.vacancy_minutes, normal_setpoint_c=settings.normal_setpoint_c,
+        setback_setpoint_c=settings.setback_setpoint_c,
+        setback_lighting_pct=settings.setback_lighting_pct,
+        valid_minutes=settings.zone_command_valid_minutes,
+    )  # fmt: skip
+
+
 def rollup_config(settings: ServerSettings) -> RollupConfig:
     """How readings become hourly rollups, from the settings."""
     return RollupConfig(
@@ -241,17 +255,28 @@ def create_app(settings: ServerSettings) -> FastAPI:
             if settings.sweeper
             else None
         )
+        app.state.zone_actions = ZoneActions(action_config(settings))
+        runner = EnergyRunner(
+            db=db, store=store, actions=app.state.zone_actions,
+            alerts=AlertConfig(level_ppm=settings.co2_alert_ppm,
+                               top_ppm=max(settings.co2_levels_ppm),
+                               minutes=settings.co2_alert_minutes),
+            notify=app.state.downlink.notify, events=app.state.events.publish,
+        )  # fmt: skip
         energy = (
-            asyncio.create_task(_energy_loop(rollups, settings.rollup_every_s))
+            [
+                asyncio.create_task(_energy_loop(rollups, settings.rollup_every_s)),
+                asyncio.create_task(run_forever(runner, settings.energy_sweep_s)),
+            ]
             if settings.sweeper
-            else None
+            else []
         )
         logger.info("server ready: readings in %s%s", settings.readings_backend,
                     "" if sweeper else "; the booking sweep runs in another replica")  # fmt: skip
         try:
             yield
         finally:
-            for task in (sweeper, energy):
+            for task in (sweeper, *energy):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -41,6 +41,9 @@ class ZoneAction(Base):
     reason: Mapped[str] = mapped_column(String(300))
     start_ms: Mapped[int] = mapped_column(BigInteger)
     end_ms: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    # What comes next, when known (a booked arrival): kept current while the mode lasts.
+    next_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    next_at_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # Sent to the building-management system (commands on), or only advised.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
 
 from server.bookings.service import building_tz, local
 from server.db import Database
-from server.deps import DatabaseDep, Manager
-from server.energy.rollup import Rollups
-from server.energy.summary import By, EnergySummary, Every, Scope, as_csv, summarise
+from server.deps import DatabaseDep, Manager, SettingsDep
+from server.energy.comfort import ComfortReport, RoomBy, alert_public, report, report_csv
+from server.energy.models import ComfortAlert, ZoneAction
+from server.energy.rollup import HourlyView, Rollups
+from server.energy.summary import (
+    By,
+    EnergySummary,
+    Every,
+    Scope,
+    as_csv,
+    hour_range,
+    summarise,
+)
+from server.readings.store import SpaceFilter
 
 router = APIRouter(prefix="/api/v1", tags=["energy"])
 Format = Literal["json", "csv"]
@@ -35,6 +48,12 @@ async def zone_of(db: Database, building: str) -> ZoneInfo:
             return building_tz(session, building)[1]
 
     return await asyncio.to_thread(read)
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """A CSV download."""
+    disposition = f'attachment; filename="{filename}"'
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
 @router.get("/energy/summary", response_model=EnergySummary)
@@ -64,9 +83,131 @@ async def energy_summary(
     summary = await summarise(scope=scope, db=db, rollups=rollups, now_ms=rollups.now_ms())
     if format == "csv":
         name = f"energy-{building}-{by}-{every}-{summary.start.date()}-{summary.end.date()}.csv"
-        return Response(
-            as_csv(summary),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_response(as_csv(summary), name)
     return summary
+
+
+class ZoneActionOut(BaseModel):
+    """A zone's HVAC or lighting mode, since when, why, and what comes next."""
+
+    building: str
+    floor: str
+    zone: str
+    channel: str
+    mode: str
+    reason_code: str
+    reason: str
+    since: datetime
+    until: datetime | None
+    published: bool = Field(description="Sent to the building-management system.")
+    next_mode: str | None
+    next_at: datetime | None
+
+
+class ZoneActionsOut(BaseModel):
+    """Current decisions (and, when asked, past ones) with how the server acts on them."""
+
+    actions_mode: str = Field(description="off, advise (shown only) or command (sent).")
+    current: list[ZoneActionOut]
+    history: list[ZoneActionOut]
+
+
+def _action_out(a: ZoneAction, tz: ZoneInfo) -> ZoneActionOut:
+    def dt(ms: int | None) -> datetime | None:
+        return datetime.fromtimestamp(ms / 1000, tz) if ms is not None else None
+
+    return ZoneActionOut(
+        building=a.building_id, floor=a.floor, zone=a.zone, channel=a.channel, mode=a.mode,
+        reason_code=a.reason_code, reason=a.reason, since=dt(a.start_ms), until=dt(a.end_ms),
+        published=a.published, next_mode=a.next_mode, next_at=dt(a.next_at_ms),
+    )  # fmt: skip
+
+
+@router.get("/energy/actions", response_model=ZoneActionsOut)
+async def energy_actions(
+    _: Manager,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    building: str,
+    floor: str | None = None,
+    zone: str | None = None,
+    since: Annotated[
+        datetime | None, Query(description="Also list the decisions in force since then")
+    ] = None,
+) -> ZoneActionsOut:
+    """Each zone's HVAC and lighting mode now, with its reason (and history on request)."""
+    tz = await zone_of(db, building)
+
+    def read() -> ZoneActionsOut:
+        with db.session(commit=False) as s:
+            q = select(ZoneAction).where(ZoneAction.building_id == building)
+            if floor:
+                q = q.where(ZoneAction.floor == floor)
+            if zone:
+                q = q.where(ZoneAction.zone == zone)
+            current = s.scalars(q.where(ZoneAction.end_ms.is_(None))
+                                .order_by(ZoneAction.zone, ZoneAction.channel)).all()  # fmt: skip
+            past: list[ZoneAction] = []
+            if since is not None:
+                since_ms = int(local(since, tz).timestamp() * 1000)
+                past = list(s.scalars(q.where(ZoneAction.end_ms > since_ms)
+                                      .order_by(ZoneAction.start_ms, ZoneAction.id)
+                                      .limit(10_000)))  # fmt: skip
+            return ZoneActionsOut(
+                actions_mode=settings.energy_actions,
+                current=[_action_out(a, tz) for a in current],
+                history=[_action_out(a, tz) for a in past],
+            )
+
+    return await asyncio.to_thread(read)
+
+
+@router.get("/comfort/rooms", response_model=ComfortReport)
+async def comfort_rooms(
+    _: Manager,
+    db: DatabaseDep,
+    rollups: RollupsDep,
+    settings: SettingsDep,
+    building: str,
+    start: datetime,
+    end: datetime,
+    by: RoomBy = "room",
+    floor: str | None = None,
+    zone: str | None = None,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> ComfortReport | Response:
+    """CO2, temperature and humidity per room or zone: means, extremes, time out of band."""
+    tz = await zone_of(db, building)
+    scope = Scope(building=building, start=local(start, tz), end=local(end, tz))
+    first, last = hour_range(scope)
+    view = await HourlyView.open(rollups, building, first, last)
+    rep = await report(view, where=SpaceFilter(building=building, floor=floor, zone=zone),
+                       by=by, bands=rollups.cfg.bands, tz=tz)  # fmt: skip
+    if format == "csv":
+        return csv_response(report_csv(rep), f"comfort-{building}-{by}.csv")
+    return rep
+
+
+@router.get("/comfort/alerts")
+async def comfort_alerts(
+    _: Manager,
+    db: DatabaseDep,
+    building: str,
+    active: Annotated[bool, Query(description="Only alerts still open")] = True,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Rooms whose CO2 stayed above the alert level while occupied: open, or since a time."""
+    tz = await zone_of(db, building)
+
+    def read() -> list[dict[str, Any]]:
+        with db.session(commit=False) as s:
+            q = select(ComfortAlert).where(ComfortAlert.building_id == building)
+            if active:
+                q = q.where(ComfortAlert.ended_ms.is_(None))
+            if since is not None:
+                since_ms = int(local(since, tz).timestamp() * 1000)
+                q = q.where(or_(ComfortAlert.ended_ms.is_(None), ComfortAlert.ended_ms > since_ms))
+            rows = s.scalars(q.order_by(ComfortAlert.started_ms.desc()).limit(1000))
+            return [alert_public(a, tz) for a in rows]
+
+    return await asyncio.to_thread(read)

@@ -12,7 +12,6 @@ import asyncio
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -26,9 +25,9 @@ from server.bookings.models import Booking
 from server.db import Database
 from server.energy.accounting import hour_of, spans
 from server.energy.hours import WorkingHours
-from server.energy.rollup import Rollups, compute
+from server.energy.rollup import HourlyView, Rollups
 from server.exceptions import QueryError
-from server.readings.store import HOUR_MS, Rollup, RollupRow, SpaceFilter, Window
+from server.readings.store import HOUR_MS, SpaceFilter
 from server.spaces.models import Desk, Floor, Zone
 
 Every = Literal["1h", "1d", "1mo"]
@@ -201,34 +200,18 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     first, last = hour_range(scope)
     facts = await asyncio.to_thread(_facts, db, scope, first, last)
     hours, tz = facts.hours, facts.hours.tz
-    progress = await asyncio.to_thread(rollups.progress, scope.building)
-    split = max(first, min(last, progress.valid_until if progress else first))
     tag = scope.group_tag()
     by = [t for t in (tag,) if t]
-    store = rollups.store
-
-    energy_rows: list[RollupRow] = []
-    presence_rows: list[RollupRow] = []
-    meters: set[tuple[str, str, str]] = set()
-    if split > first:
-        window = Window(first, split, timedelta(hours=1))
-        energy_rows = await store.rollups(
-            kind="energy", values={"wh": "sum", "wh_est": "sum", "covered_s": "sum"},
-            window=window, where=scope.where, by=["key", *by],
-        )  # fmt: skip
-        presence_rows = await store.rollups(kind="presence", values={"occupied_s": "sum"},
-                                            window=window, where=scope.where, by=by)  # fmt: skip
-        whole = Window(first, split, timedelta(milliseconds=split - first))
-        for r in await store.rollups(kind="energy", values={"wh": "sum"}, window=whole,
-                                     where=scope.where, by=["device", "key", *by]):  # fmt: skip
-            meters.add((r.group["device"], r.group["key"], r.group.get(tag or "", "")))
-    if last > split:
-        live = [r for r in await compute(store, scope.building, split, last, rollups.cfg)
-                if _inside(scope, r)]  # fmt: skip
-        energy_rows += _as_rows(live, "energy", ["key", *by])
-        presence_rows += _as_rows(live, "presence", by)
-        meters |= {(r.device, r.key, r.tags.get(tag or "", "")) for r in live
-                   if r.kind == "energy"}  # fmt: skip
+    view = await HourlyView.open(rollups, scope.building, first, last)
+    energy_rows = await view.rows("energy", {"wh": "sum", "wh_est": "sum", "covered_s": "sum"},
+                                  where=scope.where, by=["key", *by])  # fmt: skip
+    presence_rows = await view.rows("presence", {"occupied_s": "sum"}, where=scope.where, by=by)
+    whole = timedelta(milliseconds=last - first)
+    meters = {
+        (r.group["device"], r.group["key"], r.group.get(tag or "", ""))
+        for r in await view.rows("energy", {"covered_s": "sum"}, where=scope.where,
+                                 by=["device", "key", *by], every=whole)
+    }  # fmt: skip
 
     acc: dict[tuple[int, str], _Acc] = {}
 
@@ -280,26 +263,6 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         out_of_hours_share=round(totals.out_of_hours_kwh / totals.kwh, 4) if totals.kwh else None,
         power_now_w=power, power_now_circuits=power_circuits, rows=rows,
     )  # fmt: skip
-
-
-def _inside(scope: Scope, r: Rollup) -> bool:
-    return (scope.floor is None or r.tags.get("floor") == scope.floor) and (
-        scope.zone is None or r.tags.get("zone") == scope.zone
-    )
-
-
-def _as_rows(live: Iterable[Rollup], kind: str, by: list[str]) -> list[RollupRow]:
-    """Live rollups in the shape the store's aggregation answers in (summed per group)."""
-    out: dict[tuple[int, tuple[str, ...]], dict[str, float]] = {}
-    for r in live:
-        if r.kind != kind:
-            continue
-        tags = {**r.tags, "device": r.device, "key": r.key}
-        group = tuple(tags.get(t, "") for t in by)
-        values = out.setdefault((r.hour_ms, group), defaultdict(float))
-        for name, v in r.fields.items():
-            values[name] += v
-    return [RollupRow(h, dict(zip(by, g, strict=True)), dict(v)) for (h, g), v in out.items()]
 
 
 def _dt(ms: int, tz: ZoneInfo) -> datetime:

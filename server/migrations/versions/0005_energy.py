@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-28 08:59:50.139432
+Create Date: 2026-11-28 09:07:11.734548
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=300), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=True),
+        sa.Column("next_mode", sa.String(length=16), nullable=True),
+        sa.Column("next_at_ms", sa.BigInteger(), nullable=True),
         sa.Column("published", sa.Boolean(), nullable=False),
         sa.Column("published_ms", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(

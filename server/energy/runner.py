@@ -1,0 +1,86 @@
+"""The energy loop of the sweeping replica: zone decisions and comfort alerts, every minute."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from server.db import Database
+from server.energy.actions import ZoneActions, zone_facts
+from server.energy.comfort import QUIET_MS, AlertConfig, update_alerts
+from server.readings.store import ReadingStore, SpaceFilter
+from server.spaces.models import Building
+
+logger = logging.getLogger(__name__)
+PEOPLE_FRESH_MS = 15 * 60_000
+
+
+@dataclass
+class EnergyRunner:
+    """Evaluates every building's zones and rooms; wakes gateways and tells the maps."""
+
+    db: Database
+    store: ReadingStore
+    actions: ZoneActions
+    alerts: AlertConfig
+    notify: Callable[[str], None]
+    events: Callable[[dict[str, Any]], None] | None = None
+
+    async def tick(self) -> None:
+        """One evaluation of every building."""
+        with self.db.session(commit=False) as s:
+            buildings = list(s.scalars(select(Building.id).order_by(Building.id)))
+        for b in buildings:
+            await self.building(b)
+
+    async def building(self, building: str) -> None:
+        """Decide the zones of one building and update its comfort alerts."""
+        now = self.actions.now_ms()
+        where = SpaceFilter(building=building)
+        people = await self.store.points(stream="people", fields=["count"],
+                                         start_ms=now - PEOPLE_FRESH_MS, end_ms=now + 1,
+                                         where=where)  # fmt: skip
+        counted: dict[str, float] = {}
+        for p in people:  # per device in time order: the newest count wins
+            counted[p.tags.get("space", "")] = float(p.fields.get("count", 0))
+        rooms_in_use = {space for space, n in counted.items() if n > 0}
+        air = await self.store.points(stream="env", fields=["co2_ppm"], start_ms=now - QUIET_MS,
+                                      end_ms=now + 1, where=where)  # fmt: skip
+
+        def work() -> tuple[set[str], list[dict[str, Any]]]:
+            with self.db.session() as s:
+                facts = zone_facts(s, building, now, rooms_in_use)
+                _, wake = self.actions.evaluate(s, building, facts)
+
+                def occupied(tags: dict[str, str]) -> bool:
+                    zone = facts.get(("hvac", tags.get("zone", "")))
+                    return tags.get("space") in rooms_in_use or bool(zone and zone.occupied)
+
+                events = update_alerts(s, building=building, points=air, occupied=occupied,
+                                       now=now, cfg=self.alerts)  # fmt: skip
+            return wake, events
+
+        wake, events = await asyncio.to_thread(work)
+        for gateway in wake:
+            self.notify(gateway)
+        if self.events is not None:
+            for e in events:
+                self.events(e)
+        for e in events:
+            logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building, e["space"],
+                        e["value"])  # fmt: skip
+
+
+async def run_forever(runner: EnergyRunner, every_s: float) -> None:
+    """The loop, surviving any one failure."""
+    while True:
+        try:
+            await runner.tick()
+        except Exception:
+            logger.exception("energy evaluation failed; trying again in %.0f s", every_s)
+        await asyncio.sleep(every_s)
