@@ -14,9 +14,12 @@ import random
 import sys
 import tempfile
 import threading
+import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -192,6 +195,38 @@ class SimRoom:
         return bytes(self.scd4x.encode_words([int(self.co2), t, rh]))
 
 
+class SimMeter:
+    """A PZEM's cumulative counter: the integral of its power over real time.
+
+    ``true_wh`` keeps counting through a ``reset()`` (the meter's own counter starts again
+    at zero), so a test knows the energy that really flowed.
+    """
+
+    def __init__(self, power: Callable[[], float], counter_wh: float) -> None:
+        self.power = power
+        self.counter_wh = counter_wh
+        self.true_wh = 0.0
+        self._last: tuple[float, float] | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[float, int]:
+        """Power now and the whole-Wh counter, as the meter answers."""
+        with self._lock:
+            now, watts = time.time(), self.power()
+            if self._last is not None:
+                then, before = self._last
+                wh = (before + watts) / 2 * (now - then) / 3600
+                self.counter_wh += wh
+                self.true_wh += wh
+            self._last = (now, watts)
+            return watts, int(self.counter_wh)
+
+    def reset(self) -> None:
+        """The meter's energy counter is reset (a reset command, or a new meter)."""
+        with self._lock:
+            self.counter_wh = 0.0
+
+
 class Fleet:
     """Nodes of one building, each a firmware Node with simulated hardware."""
 
@@ -207,6 +242,7 @@ class Fleet:
         seed: int = 1,
         home: Path | None = None,
         passwords: bool = False,
+        energy_interval_s: int = 30,
     ):
         self.app = _firmware()
         import ld2410  # type: ignore[import-not-found]
@@ -222,6 +258,8 @@ class Fleet:
         self.passwords: dict[str, str] | None = {} if passwords else None
         self.nodes: list[Any] = []
         self.devices: list[dict[str, Any]] = []
+        self.meters: dict[tuple[str, int], SimMeter] = {}
+        self.energy_interval_s = energy_interval_s
         self._drivers: list[Any] = []
         self._build(building, desks)
 
@@ -280,13 +318,14 @@ class Fleet:
                     )
             for zone, people in zone_people.items():
                 ehw = Hardware()
-                ehw.responders[2] = self._meters(people)
+                ehw.responders[2] = self._meters(f"em-{building}-{zone}", people)
                 self._node(
                     f"em-{building}-{zone}",
                     "energy",
                     _space(building, f, zone, zone, "zone"),
                     ehw,
                     meter_uart=[2, 17, 16],
+                    energy_interval_s=self.energy_interval_s,
                     meters=[
                         {"address": 1, "circuit": "lighting"},
                         {"address": 2, "circuit": "hvac"},
@@ -294,27 +333,30 @@ class Fleet:
                     ],
                 )
 
-    def _meters(self, people: list[Occupant]) -> Any:
-        counters = {1: 2.0e5, 2: 9.0e5, 3: 3.0e5}
-        last = [datetime.now(WITA)]
+    def _meters(self, device_id: str, people: list[Occupant]) -> Any:
+        """The Modbus answers of a zone's three PZEM meters, whose power follows its people."""
 
-        def respond(request: bytes) -> bytes:
-            address = request[0]
+        def power(address: int) -> float:
             t = self.clock.now()
             present = sum(1 for o in people if o.at_desk(t))
             working = 7 <= t.hour < 18 and t.weekday() < 5
-            power = {
-                1: 300 + (900 if working else 0),
-                2: 1500 + 5000 * min(1, present / 10),
-                3: 150 + 60 * present,
+            return {
+                1: 300.0 + (900.0 if working else 0.0),
+                2: 1500.0 + 5000.0 * min(1.0, present / 10),
+                3: 150.0 + 60.0 * present,
             }[address]
-            now = datetime.now(WITA)
-            counters[address] += power * (now - last[0]).total_seconds() / 3600 / 3
-            last[0] = now
+
+        meters = {
+            a: SimMeter(partial(power, a), c) for a, c in ((1, 2.0e5), (2, 9.0e5), (3, 3.0e5))
+        }
+        for address, meter in meters.items():
+            self.meters[(device_id, address)] = meter
+
+        def respond(request: bytes) -> bytes:
+            address = request[0]
+            watts, counter = meters[address].read()
             return bytes(
-                self.pzem.encode_reply(
-                    address, 229.0, power / 229.0, power, int(counters[address]), 50.0, 0.95
-                )
+                self.pzem.encode_reply(address, 229.0, watts / 229.0, watts, counter, 50.0, 0.95)
             )
 
         return respond

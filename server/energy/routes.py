@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,12 +11,26 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
+from server.bookings.availability import DeskFilter
 from server.bookings.service import building_tz, local
 from server.db import Database
-from server.deps import DatabaseDep, Manager, SettingsDep
+from server.deps import Anyone, DatabaseDep, Manager, SettingsDep
 from server.energy.comfort import ComfortReport, RoomBy, alert_public, report, report_csv
+from server.energy.consolidation import (
+    Consolidation,
+    FloorLoad,
+    MoveSuggestion,
+    RankedDesk,
+    explain,
+    floor_loads,
+    ranked_desks,
+    suggest,
+    typical_floor_kwh,
+)
+from server.energy.hours import WorkingHours
 from server.energy.models import ComfortAlert, ZoneAction
 from server.energy.rollup import HourlyView, Rollups
+from server.energy.savings import CHANNEL_OF, SavingsEstimate, SavingsQuery, estimate
 from server.energy.summary import (
     By,
     EnergySummary,
@@ -26,6 +40,7 @@ from server.energy.summary import (
     hour_range,
     summarise,
 )
+from server.exceptions import QueryError
 from server.readings.store import SpaceFilter
 
 router = APIRouter(prefix="/api/v1", tags=["energy"])
@@ -209,5 +224,94 @@ async def comfort_alerts(
                 q = q.where(or_(ComfortAlert.ended_ms.is_(None), ComfortAlert.ended_ms > since_ms))
             rows = s.scalars(q.order_by(ComfortAlert.started_ms.desc()).limit(1000))
             return [alert_public(a, tz) for a in rows]
+
+    return await asyncio.to_thread(read)
+
+
+@router.get("/energy/savings", response_model=SavingsEstimate)
+async def energy_savings(
+    _: Manager,
+    db: DatabaseDep,
+    rollups: RollupsDep,
+    building: str,
+    start: datetime,
+    end: datetime,
+    baseline_days: Annotated[int, Query(ge=7, le=365)] = 28,
+    circuits: Annotated[str, Query(description="Comma-separated: hvac, lighting")] = (
+        "hvac,lighting"
+    ),
+) -> SavingsEstimate:
+    """Energy saved in zones set back by the platform, against comparable hours.
+
+    With its method and a 95 % interval (a lower bound on the uncertainty).
+    """
+    tz = await zone_of(db, building)
+    chosen = tuple(c.strip() for c in circuits.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHANNEL_OF]
+    if not chosen or unknown:
+        raise QueryError(f"circuits: {', '.join(unknown) or 'none'}; use hvac and/or lighting")
+    first, last = hour_range(Scope(building=building, start=local(start, tz), end=local(end, tz)))
+    return await estimate(db, rollups, SavingsQuery(building, first, last, baseline_days, chosen))
+
+
+@router.get("/energy/consolidation", response_model=Consolidation)
+async def energy_consolidation(
+    _: Manager, db: DatabaseDep, rollups: RollupsDep, building: str, day: date
+) -> Consolidation:
+    """A day's desk bookings per floor, and which floors could be emptied and set back."""
+    tz = await zone_of(db, building)
+
+    def read() -> tuple[list[FloorLoad], WorkingHours]:
+        with db.session(commit=False) as s:
+            loads = floor_loads(s, building, day)
+            hours = WorkingHours.of(s, building)
+            midnight = int(datetime.combine(day, time(), tz).timestamp() * 1000)
+            hours.open_seconds(midnight - 28 * 86_400_000, midnight)
+        return loads, hours
+
+    loads, hours = await asyncio.to_thread(read)
+    empty, moves = suggest(loads)
+    kwh: dict[str, float] = {}
+    if moves:
+        midnight = int(datetime.combine(day, time(), tz).timestamp() * 1000)
+        view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
+        kwh = await typical_floor_kwh(view, hours)
+    return Consolidation(
+        building=building, day=day, floors=loads, empty_floors=empty,
+        suggestions=[
+            MoveSuggestion(floor=f.floor, bookings=f.bookings, peak_desks=f.peak_desks,
+                           move_to=plan, in_team_neighbourhoods=f.in_team_neighbourhoods,
+                           typical_kwh=kwh.get(f.floor), reason=explain(f, plan, kwh.get(f.floor)))
+            for f, plan in moves
+        ],
+    )  # fmt: skip
+
+
+@router.get("/availability/suggestions", response_model=list[RankedDesk], tags=["bookings"])
+async def desk_suggestions(
+    user: Anyone,
+    db: DatabaseDep,
+    building: str,
+    start: datetime,
+    end: datetime,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    monitor: bool | None = None,
+    standing: bool | None = None,
+    accessible: bool | None = None,
+    quiet: bool | None = None,
+) -> list[RankedDesk]:
+    """Free desks of the building for a slot, those in zones already in use first.
+
+    Choosing them lets empty zones and floors stay set back. Times without an offset are
+    the building's (WITA).
+    """
+    tz = await zone_of(db, building)
+
+    wanted = DeskFilter(None, monitor, standing, accessible, quiet)
+
+    def read() -> list[RankedDesk]:
+        with db.session(commit=False) as s:
+            return ranked_desks(s, actor=user, building=building, start=local(start, tz),
+                                end=local(end, tz), limit=limit, desks=wanted)  # fmt: skip
 
     return await asyncio.to_thread(read)

@@ -15,7 +15,7 @@ from contracts.registry import SpaceRef
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
-from server.bookings.models import Booking, BookingPolicy, DeskLive
+from server.bookings.models import Booking, DeskLive
 from server.db import Database
 from server.energy.accounting import Bands
 from server.energy.actions import ActionConfig, Decision, ZoneActions, zone_facts
@@ -28,6 +28,7 @@ from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk, Room
 from server.spaces.service import import_layout
+from tests.harness.calendar import office_hours
 from tests.harness.layouts import one_floor
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -52,10 +53,7 @@ class Clock:
 def office(db: Database) -> Database:
     with db.session() as s:
         import_layout(s, parse_layout(one_floor(B, "l1", ["m1", "m2"], rooms=["r1"])))
-        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=15, max_minutes=720,
-                            max_per_day=3, max_per_week=10, open_minute=7 * 60,
-                            close_minute=19 * 60, weekdays="0,1,2,3,4", checkin_grace_minutes=15,
-                            release_after_vacant_minutes=60, public_holidays=False))  # fmt: skip
+        s.add(office_hours(B))
         add_gateway(s, gateway_id="gw-a", building=B)
         create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
                                                  display_name="Siti"))  # fmt: skip

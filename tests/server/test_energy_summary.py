@@ -21,7 +21,7 @@ from contracts.registry import SpaceRef
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
-from server.bookings.models import Booking, BookingPolicy
+from server.bookings.models import Booking
 from server.db import Database
 from server.energy.rollup import RollupConfig, Rollups
 from server.energy.summary import Scope, as_csv, summarise
@@ -29,8 +29,10 @@ from server.readings.store import ReadingStore, StoredReading
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk
 from server.spaces.service import import_layout
+from tests.harness.calendar import office_hours
 
 pytestmark = pytest.mark.anyio
+
 WITA = ZoneInfo("Asia/Makassar")
 B = "gedung-e"
 DAY = datetime(2026, 12, 2, tzinfo=WITA)
@@ -88,10 +90,7 @@ def presence(device: str, floor: str, desk: str, here: tuple[int, int]) -> list[
 async def day(db: Database, store: ReadingStore) -> Rollups:
     with db.session() as s:
         import_layout(s, parse_layout(layout()))
-        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=15, max_minutes=720,
-                            max_per_day=3, max_per_week=10, open_minute=7 * 60,
-                            close_minute=19 * 60, weekdays="0,1,2,3,4", checkin_grace_minutes=15,
-                            release_after_vacant_minutes=60, public_holidays=False))  # fmt: skip
+        s.add(office_hours(B))
         create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
                                                  display_name="Siti"))  # fmt: skip
         user = s.scalars(select(User).where(User.username == "siti")).one()
