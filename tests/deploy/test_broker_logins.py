@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from contracts.credentials import mosquitto_hash
+from contracts.payloads import ZoneCommand
 from tests.harness.layouts import one_floor
 from tests.harness.mqtt_client import DeviceClient
 from tests.harness.platform import Platform, status_payload
@@ -26,6 +28,7 @@ from tests.harness.services import Service, find, free_port, running, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 BUILDING = "kantor-uji"
 LAYOUT = one_floor(BUILDING, "l1", ["l1-m1", "l1-m2", "l1-m3"])
+BMS_PASSWORD = "building-management-0123"
 
 
 @pytest.fixture
@@ -63,7 +66,9 @@ def broker(tmp_path: Path) -> Iterator[tuple[Service, Path]]:
 @pytest.fixture
 def platform(tmp_path: Path, broker: tuple[Service, Path]) -> Iterator[Platform]:
     svc, auth = broker
-    p = Platform(tmp_path / "platform", {}, gateway_id="gw-uji")
+    # Zone decisions are sent as commands, evaluated every second.
+    env = {"SMARTOFFICE_ENERGY_ACTIONS": "command", "SMARTOFFICE_ENERGY_SWEEP_S": "1"}
+    p = Platform(tmp_path / "platform", env, gateway_id="gw-uji")
     p.register([], building=BUILDING)
     p.start_server()
     assert (
@@ -78,6 +83,8 @@ def platform(tmp_path: Path, broker: tuple[Service, Path]) -> Iterator[Platform]
         SMARTOFFICE_EDGE_BROKER_PASSWD_FILE=str(auth / "passwd"),
         SMARTOFFICE_EDGE_BROKER_ACL_FILE=str(auth / "acl"),
         SMARTOFFICE_EDGE_REGISTRY_REFRESH_S="0.5",
+        SMARTOFFICE_EDGE_BMS_USERNAME="bms",
+        SMARTOFFICE_EDGE_BMS_PASSWORD_HASH=mosquitto_hash(BMS_PASSWORD),
     )
     yield p
     p.stop()
@@ -199,3 +206,39 @@ def test_wrong_unknown_and_revoked_logins_are_refused(
         lambda: "not authorized" in refused(svc.port, d_id, new_pw).lower(),
         "a decommissioned device could still log in",
     )
+
+
+def test_the_bms_login_reads_zone_commands_and_nothing_else(
+    platform: Platform, broker: tuple[Service, Path]
+) -> None:
+    svc, auth = broker
+    d_id, d_pw = register(platform, "l1-m1")
+    node = connect(svc.port, d_id, d_pw)
+    bms = connect(svc.port, "bms", BMS_PASSWORD)
+    try:
+        assert bms.connected.is_set()
+        assert "user bms\ntopic read ikn/v1/zone/+/down/#" in (auth / "acl").read_text()
+        bms.subscribe("ikn/v1/zone/+/down/#")
+        bms.subscribe("ikn/v1/dev/+/up/#")  # granted by the broker, filtered by the ACL
+        # The zone's retained commands, as the server decided them.
+        topics = {"ikn/v1/zone/l1-a/down/hvac", "ikn/v1/zone/l1-a/down/lighting"}
+        wait_for(lambda: topics <= {t for t, _ in bms.messages}, "no zone commands for the BMS")
+        sent = {t: ZoneCommand.model_validate_json(p) for t, p in bms.messages if t in topics}
+        current = platform.api("GET", "/api/v1/energy/actions", "facility_manager",
+                               params={"building": BUILDING}).json()["current"]  # fmt: skip
+        hvac = next(a for a in current if a["channel"] == "hvac")
+        assert sent["ikn/v1/zone/l1-a/down/hvac"].zone == "l1-a"
+        assert hvac["published"] and hvac["mode"] in ("off", "setback")  # nobody is there
+        # A device's readings are not the BMS's to read; the zone topics are not its to write.
+        node.publish(f"ikn/v1/dev/{d_id}/up/presence", presence(0))
+        wait_for(lambda: device(platform, d_id)["last_reading_ms"], "the reading never arrived")
+        forged = ZoneCommand.model_validate_json(bms.messages[0][1]).model_copy(
+            update={"mode": "normal", "reason": "forged"}
+        )
+        bms.publish("ikn/v1/zone/l1-a/down/hvac", forged.model_dump_json(), retain=True)
+        time.sleep(1.0)
+        assert not [t for t, _ in bms.messages if "/dev/" in t], "the BMS read a device's topic"
+        assert not [p for _, p in bms.messages if b"forged" in p], "the BMS wrote a command"
+    finally:
+        node.close()
+        bms.close()
