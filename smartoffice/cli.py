@@ -21,6 +21,8 @@ app.add_typer(layout_app, name="layout")
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
+energy_app = typer.Typer(help="Energy rollups and raw-reading retention.", no_args_is_help=True)
+app.add_typer(energy_app, name="energy")
 app.command("login")(login_command)
 
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
@@ -114,6 +116,62 @@ def broker_hash(
         typer.echo("use at least 16 characters", err=True)
         raise typer.Exit(2)
     typer.echo(mosquitto_hash(password))
+
+
+@energy_app.command("rollup")
+def energy_rollup(
+    building: Annotated[str | None, typer.Option(help="One building (default: all).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Redo from this time (ISO, WITA when no offset).")
+    ] = None,
+) -> None:
+    """Bring hourly rollups up to date, or rebuild them from raw readings since a time.
+
+    The server does the former every few minutes; use --since after an upgrade or after
+    importing old readings, while their raw readings are still kept.
+    """
+    import asyncio
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from server.app import build_store, rollup_config
+    from server.config import ServerSettings
+    from server.energy.rollup import Rollups
+    from server.spaces.models import Building
+
+    settings = ServerSettings()
+    since_ms = None
+    if since is not None:
+        try:
+            t = datetime.fromisoformat(since)
+        except ValueError as exc:
+            typer.echo(f"--since: {since!r} is not an ISO time, e.g. 2026-01-01T00:00", err=True)
+            raise typer.Exit(2) from exc
+        since_ms = int((t if t.tzinfo else t.replace(tzinfo=ZoneInfo("Asia/Makassar")))
+                       .timestamp() * 1000)  # fmt: skip
+
+    async def run() -> int:
+        store = build_store(settings)
+        try:
+            with database() as db:
+                with db.session(commit=False) as s:
+                    known = list(s.scalars(select(Building.id).order_by(Building.id)))
+                if building is not None and building not in known:
+                    typer.echo(f"no building {building!r}; known: {', '.join(known)}", err=True)
+                    raise typer.Exit(2)
+                rollups = Rollups(db, store, rollup_config(settings))
+                written = 0
+                for b in [building] if building else known:
+                    n = await rollups.roll(b, since_ms=since_ms)
+                    typer.echo(f"{b}: {n} rollup rows written")
+                    written += n
+                return written
+        finally:
+            await store.close()
+
+    asyncio.run(run())
 
 
 @app.command()

@@ -150,7 +150,8 @@ def _broker(port: int, workdir: Path) -> _Broker | _Mosquitto:
 def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = ServerSettings(data_dir=data_dir, port=_free_port(port))
+    # Zone decisions go out as commands on ikn/v1/zone/{zone}/down/{hvac,lighting}.
+    settings = ServerSettings(data_dir=data_dir, port=_free_port(port), energy_actions="command")
     settings.public_url = f"http://127.0.0.1:{settings.port}"
     broker_port = _free_port(1883)
     broker = _broker(broker_port, data_dir / "mosquitto")
@@ -227,6 +228,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     # Today in WITA, so the example answers with this demo's own data.
     today = datetime.now(WITA).date().isoformat()
     counts = f"stream=presence&start={today}T00:00&end={today}T23:59&every=1m"
+    energy = (f"building={BUILDING}&start={today}T00:00&end={today}T23:59&every=1h"
+              "&by=floor")  # fmt: skip
     logins = "per-device logins and ACLs" if secure else "anonymous (in-process amqtt)"
     print(
         f"""
@@ -245,6 +248,11 @@ firmware's own application; their office day began at 08:00 WITA and runs 10x fa
     curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/readings/latest?stream=env&field=co2_ppm'
   Presence readings stored per minute today (WITA):
     curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/readings/counts?{counts}'
+  Energy today per floor (kWh, per occupied desk-hour, out of hours), and as CSV:
+    curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/energy/summary?{energy}'
+    curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/energy/summary?{energy}&format=csv'
+  Each zone's HVAC and lighting mode and why (also on ikn/v1/zone/+/down/#):
+    curl -H "Authorization: Bearer $TOKEN" '{base}/api/v1/energy/actions?building={BUILDING}'
   Devices, and the installer's view of them:
     smartoffice login --server {base} --username admin && smartoffice device list
 

@@ -1,0 +1,58 @@
+"""``smartoffice energy rollup``: rebuild rollups from raw readings, from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from contracts.registry import SpaceRef
+from server.db import Database, init_schema
+from server.readings.sqlite import SQLiteReadingStore
+from server.readings.store import StoredReading, Window
+from server.spaces.loader import parse_layout
+from server.spaces.service import import_layout
+from smartoffice.cli import app
+from tests.harness.layouts import one_floor
+
+H = 3_600_000
+T0 = 1_793_548_800_000  # 2026-11-02 00:00 WITA
+
+
+def test_rollup_rebuild_since_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARTOFFICE_DATA_DIR", str(tmp_path))
+    db = Database(f"sqlite:///{tmp_path / 'smartoffice.db'}")
+    init_schema(db.engine)
+    with db.session() as s:
+        import_layout(s, parse_layout(one_floor("kantor-c", "l1", ["m1"])))
+    db.close()
+    zone = SpaceRef(building="kantor-c", floor="l1", zone="l1-a", space="l1-a", space_kind="zone")
+    readings = [
+        StoredReading("energy", T0 + i * 60_000, "em-1", zone,
+                      {"power_w": 600.0, "energy_wh": 1000.0 + 10 * i, "circuit": "hvac",
+                       "boot": 1, "seq": i, "ts_gateway": 0})
+        for i in range(121)
+    ]  # fmt: skip
+
+    async def write_then_read(rows: list[StoredReading] | None) -> list[float]:
+        store = SQLiteReadingStore(tmp_path / "readings.db")
+        if rows:
+            await store.write(rows)
+        got = await store.rollups(kind="energy", values={"wh": "sum"},
+                                  window=Window(T0, T0 + 2 * H, timedelta(hours=1)))  # fmt: skip
+        await store.close()
+        return [r.values["wh"] for r in got]
+
+    assert asyncio.run(write_then_read(readings)) == []
+    runner = CliRunner()
+    bad = runner.invoke(app, ["energy", "rollup", "--building", "nowhere"])
+    assert bad.exit_code == 2 and "no building 'nowhere'" in bad.output
+    done = runner.invoke(app, ["energy", "rollup", "--since", "2026-11-02T00:00"])
+    assert done.exit_code == 0, done.output
+    assert "kantor-c: 3 rollup rows written" in done.output  # 00:00, 01:00 and 02:00
+    assert asyncio.run(write_then_read(None)) == [600.0, 600.0]
+    wrong = runner.invoke(app, ["energy", "rollup", "--since", "yesterday"])
+    assert wrong.exit_code == 2 and "not an ISO time" in wrong.output
