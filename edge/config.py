@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,11 @@ class EdgeSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 9100
+
+    @field_validator("bms_username", "bms_password_hash", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return value or None  # docker compose passes an unset variable as ""
 
     @model_validator(mode="after")
     def _broker_files(self) -> EdgeSettings:

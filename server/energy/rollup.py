@@ -50,6 +50,18 @@ ROLLED_STREAMS: Final = frozenset({"energy", "env", "presence"})
 MAIN_CIRCUIT: Final = "main"
 
 
+# The fields each kind of rollup row can carry (CO2 levels are the default ones).
+ROLLUP_FIELDS: Final = {
+    "energy": frozenset({"wh", "wh_est", "covered_s", "resets", "p_sum", "p_n", "p_max"}),
+    "env": frozenset(
+        {f"{m}_{a}" for m in ("co2", "temp", "rh") for a in ("n", "sum", "min", "max")}
+        | {f"co2_{level}_s" for level in Bands().co2}
+        | {"covered_s", "temp_low_s", "temp_high_s", "rh_low_s", "rh_high_s"}
+    ),
+    "presence": frozenset({"occupied_s", "covered_s"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RollupConfig:
     """How readings become hours, and how long raw readings are kept."""

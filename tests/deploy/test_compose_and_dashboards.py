@@ -14,6 +14,7 @@ import yaml
 from edge.config import EdgeSettings
 from edge.metrics import EdgeMetrics
 from server.config import ServerSettings
+from server.energy.rollup import ROLLUP_FIELDS
 from server.metrics import ServerMetrics
 from server.readings.store import stream_fields
 from tests.conftest import shared_schema
@@ -93,7 +94,13 @@ def test_dashboards_use_provisioned_datasources_and_real_series() -> None:
                     used = set(re.findall(r"smartoffice_[a-z_]+", target["expr"]))
                     assert used <= metrics, (panel["title"], used - metrics)
                 else:
-                    m = re.search(r'FROM "(\w+)"', target["query"])
+                    m = re.search(r'FROM (?:"rollup"\.)?"(\w+)"', target["query"])
                     assert m, target["query"]
                     fields = set(re.findall(r'\w+\("(\w+)"\)', target["query"]))
-                    assert fields <= stream_fields(m.group(1)), (panel["title"], fields)
+                    name = m.group(1)
+                    known = (
+                        ROLLUP_FIELDS[name.removesuffix("_1h")]
+                        if name.endswith("_1h")
+                        else stream_fields(name)
+                    )
+                    assert fields <= known, (panel["title"], fields)

@@ -133,3 +133,15 @@ def test_presence_holds_until_the_next_reading_for_at_most_the_hold() -> None:
     points = [(T0, 1.0), (T0 + 20 * minute, 0.0), (T0 + 40 * minute, 1.0)]
     hours = state_hours(points, hold_ms=10 * minute, end_ms=T0 + H)
     assert hours[T0] == {"covered_s": 1800.0, "on_s": 1200.0}
+
+
+def test_rollup_rows_carry_only_the_documented_fields() -> None:
+    from server.energy.rollup import ROLLUP_FIELDS
+
+    assert set(meter_hours(meter(T0, T0 + H))[T0].fields()) == ROLLUP_FIELDS["energy"]
+    points: list[tuple[int, float | None, float | None, float | None]] = [
+        (T0 + m * 60_000, 900.0 + 400 * (m % 2), 20.0 + 10 * (m % 2), 30.0 + 40 * (m % 2))
+        for m in range(60)
+    ]
+    env = env_hours(points, bands=Bands(co2=(800, 1000, 1500)), hold_ms=H, end_ms=T0 + H)
+    assert set(env[T0].values) <= ROLLUP_FIELDS["env"]
