@@ -27,7 +27,7 @@ from server.energy.accounting import hour_of, spans
 from server.energy.hours import WorkingHours
 from server.energy.rollup import HourlyView, Rollups
 from server.exceptions import QueryError
-from server.readings.store import HOUR_MS, SpaceFilter
+from server.readings.store import HOUR_MS, RollupAgg, RollupRow, SpaceFilter
 from server.spaces.models import Desk, Floor, Zone
 
 Every = Literal["1h", "1d", "1mo"]
@@ -203,9 +203,18 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     tag = scope.group_tag()
     by = [t for t in (tag,) if t]
     view = await HourlyView.open(rollups, scope.building, first, last)
-    energy_rows = await view.rows("energy", {"wh": "sum", "wh_est": "sum", "covered_s": "sum"},
-                                  where=scope.where, by=["key", *by])  # fmt: skip
-    presence_rows = await view.rows("presence", {"occupied_s": "sum"}, where=scope.where, by=by)
+    # Days (local midnight to midnight) unless hours are asked for: a year is 366 rows per
+    # group and circuit. Out-of-hours energy needs hours, but not per circuit.
+    hourly = timedelta(hours=1)
+    step = hourly if scope.every == "1h" else timedelta(days=1)
+    offset = -(tz.utcoffset(scope.start.replace(tzinfo=None)) or timedelta(0))
+    sums: dict[str, RollupAgg] = {"wh": "sum", "wh_est": "sum", "covered_s": "sum"}
+    energy_rows = await view.rows("energy", sums, where=scope.where, by=["key", *by], every=step,
+                                  offset=offset)  # fmt: skip
+    ooh_by = ["key"] if scope.by == "circuit" else by
+    hour_rows = await view.rows("energy", {"wh": "sum"}, where=scope.where, by=ooh_by)
+    presence_rows = await view.rows("presence", {"occupied_s": "sum"}, where=scope.where, by=by,
+                                    every=step, offset=offset)  # fmt: skip
     whole = timedelta(milliseconds=last - first)
     meters = {
         (r.group["device"], r.group["key"], r.group.get(tag or "", ""))
@@ -214,23 +223,30 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     }  # fmt: skip
 
     acc: dict[tuple[int, str], _Acc] = {}
+    buckets: dict[int, int] = {}
 
-    def at(hour: int, group: str) -> _Acc:
-        key = (_bucket(hour, scope.every, tz)[0], group)
+    def at(start_ms: int, group: str) -> _Acc:
+        if start_ms not in buckets:
+            buckets[start_ms] = _bucket(max(start_ms, first), scope.every, tz)[0]
+        key = (buckets[start_ms], group)
         if key not in acc:
             acc[key] = _Acc(circuits=defaultdict(float))
         return acc[key]
 
+    def group_of(r: RollupRow) -> str:
+        return r.group["key"] if scope.by == "circuit" else _group_of(scope, r.group)
+
     for r in energy_rows:
-        circuit = r.group["key"]
-        group = circuit if scope.by == "circuit" else _group_of(scope, r.group)
-        a = at(r.start_ms, group)
-        wh = r.values.get("wh", 0.0)
-        a.circuits[circuit] += wh / 1000
+        a = at(r.start_ms, group_of(r))
+        a.circuits[r.group["key"]] += r.values.get("wh", 0.0) / 1000
         a.est += r.values.get("wh_est", 0.0) / 1000
         a.covered_s += r.values.get("covered_s", 0.0)
-        open_s = hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS)
-        a.out_of_hours += wh / 1000 * (1 - open_s / 3600)
+    closed: dict[int, float] = {}
+    for r in hour_rows:
+        if r.start_ms not in closed:
+            closed[r.start_ms] = 1 - hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS) / 3600
+        at(r.start_ms, group_of(r)).out_of_hours += r.values.get("wh", 0.0) / 1000 * closed[
+            r.start_ms]  # fmt: skip
     if scope.by != "circuit":
         for r in presence_rows:
             at(r.start_ms, _group_of(scope, r.group)).occupied_h += r.values["occupied_s"] / 3600
