@@ -22,6 +22,7 @@ from server.energy.actions import ActionConfig, Decision, ZoneActions, zone_fact
 from server.energy.comfort import AlertConfig, report, update_alerts
 from server.energy.models import ComfortAlert, ZoneAction
 from server.energy.rollup import HourlyView, RollupConfig, Rollups
+from server.energy.runner import EnergyRunner
 from server.readings.store import RawPoint, ReadingStore, SpaceFilter, StoredReading
 from server.registry.models import Downlink
 from server.registry.service import add_gateway
@@ -240,3 +241,32 @@ async def test_comfort_report_per_room(office: Database, store: ReadingStore) ->
         assert row.co2_max == 1200 and row.co2_mean == 950.0
     with office.session() as s:
         assert s.scalars(select(Room)).one().code == "r1"
+
+
+@pytest.mark.anyio
+async def test_the_runner_decides_sends_and_alerts(office: Database, store: ReadingStore) -> None:
+    """One evaluation: a people counter fills the room, its air is stale, commands go out."""
+    now = at(11)
+    room = SpaceRef(building=B, floor="l1", zone="l1-a", space="r1", space_kind="room")
+    await store.write(
+        [StoredReading("env", now - m * MIN, "room-1", room,
+                       {"co2_ppm": 1250.0, "temp_c": 25.0, "rh_pct": 50.0, "boot": 1,
+                        "seq": m, "ts_gateway": 0}) for m in range(20)]
+        + [StoredReading("people", now - 2 * MIN, "room-1", room,
+                         {"count": 4, "boot": 1, "seq": 100, "ts_gateway": 0})]
+    )  # fmt: skip
+    woken: list[str] = []
+    events: list[dict[str, Any]] = []
+    runner = EnergyRunner(
+        db=office, store=store,
+        actions=ZoneActions(ActionConfig(mode="command"), clock=lambda: now / 1000),
+        alerts=AlertConfig(), notify=woken.append, events=events.append,
+    )  # fmt: skip
+    await runner.tick()
+    assert woken == ["gw-a"]
+    assert [(e["type"], e["state"], e["space"], e["value"]) for e in events] == [
+        ("comfort_alert", "open", "r1", 1250.0)]  # fmt: skip
+    with office.session() as s:
+        modes = {(a.channel, a.mode, a.reason_code) for a in s.scalars(select(ZoneAction))}
+        assert modes == {("hvac", "normal", "occupied"), ("lighting", "normal", "occupied")}
+        assert len(s.scalars(select(Downlink)).all()) == 2
