@@ -48,6 +48,8 @@ from server.spaces.models import Building
 logger = logging.getLogger(__name__)
 ROLLED_STREAMS: Final = frozenset({"energy", "env", "presence"})
 MAIN_CIRCUIT: Final = "main"
+# A request computes at most this much from raw readings; the rest comes from rollups.
+MAX_LIVE_MS: Final = 48 * HOUR_MS
 
 
 # The fields each kind of rollup row can carry (CO2 levels are the default ones).
@@ -301,9 +303,16 @@ class HourlyView:
         """The view of [first, last), both on hour boundaries."""
         progress = await asyncio.to_thread(rollups.progress, building)
         split = max(first, min(last, progress.valid_until if progress else first))
-        live = (
-            await compute(rollups.store, building, split, last, rollups.cfg) if last > split else []
-        )
+        if last - split > MAX_LIVE_MS and progress is not None:
+            # Late readings made many hours stale: their redone rollups come within minutes;
+            # meanwhile the old ones answer rather than days of raw readings.
+            split = max(split, min(last, progress.done_until))
+        # At most the newest MAX_LIVE_MS come from raw readings; rollups that were never
+        # made (a new installation's old readings) need `smartoffice energy rollup --since`.
+        split = max(split, last - MAX_LIVE_MS)
+        live = []
+        if last > split:
+            live = await compute(rollups.store, building, split, last, rollups.cfg)
         return cls(rollups, building, first, last, split, live)
 
     async def rows(

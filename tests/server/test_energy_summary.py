@@ -189,3 +189,14 @@ async def test_power_now_and_late_readings_redo_the_rollups(day: Rollups) -> Non
     assert progress is not None and progress.dirty_from is None
     after = await summarise(scope=scope(), db=day.db, rollups=day, now_ms=D0 + 25 * H)
     assert after.totals.kwh == pytest.approx(31.2 + 2.4, abs=0.005)
+
+
+async def test_at_most_two_days_are_computed_from_raw_readings(day: Rollups) -> None:
+    """Older hours come from rollups only: a new installation's past needs a rebuild."""
+    three_days = Scope(building=B, start=DAY, end=DAY + timedelta(days=3))
+    later = D0 + 73 * H
+    before = await summarise(scope=three_days, db=day.db, rollups=day, now_ms=later)
+    assert before.totals.kwh == 0  # the day is older than 48 h and not rolled up
+    await day.roll(B, since_ms=D0)
+    after = await summarise(scope=three_days, db=day.db, rollups=day, now_ms=later)
+    assert after.totals.kwh == pytest.approx(31.2, abs=0.005)
