@@ -260,7 +260,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     for (bucket, group), a in sorted(acc.items()):
         s, e = _bucket(bucket, scope.every, tz)
         s, e = max(s, first), min(e, last)
-        rows.append(_row(s, e, group, a, meters_in[group], tz))
+        rows.append(_row(s, e, group, a, meters_in[group], tz, now_ms))
     total = _Acc(circuits=defaultdict(float))
     for a in acc.values():
         for c, v in a.circuits.items():
@@ -270,7 +270,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         total.out_of_hours += a.out_of_hours
         total.occupied_h += a.occupied_h
         total.booked_h += a.booked_h
-    totals = _row(first, last, scope.building, total, sum(meters_in.values()), tz)
+    totals = _row(first, last, scope.building, total, sum(meters_in.values()), tz, now_ms)
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
         building=scope.building, floor=scope.floor, zone=scope.zone,
@@ -285,14 +285,14 @@ def _dt(ms: int, tz: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz)
 
 
-def _row(s: int, e: int, group: str, a: _Acc, meters: int, tz: ZoneInfo) -> EnergyRow:
+def _row(s: int, e: int, group: str, a: _Acc, meters: int, tz: ZoneInfo, now: int) -> EnergyRow:
     kwh = sum(a.circuits.values())
-    span_s = (e - s) / 1000
+    span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
     return EnergyRow(
         start=_dt(s, tz), end=_dt(e, tz), group=group, kwh=round(kwh, 4),
         circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
         out_of_hours_kwh=round(a.out_of_hours, 4), estimated_kwh=round(a.est, 4),
-        coverage=round(min(1.0, a.covered_s / (meters * span_s)), 4) if meters else None,
+        coverage=round(min(1.0, a.covered_s / (meters * span_s)), 4) if meters and span_s else None,
         meters=meters, occupied_desk_hours=round(a.occupied_h, 3),
         booked_desk_hours=round(a.booked_h, 3),
         kwh_per_occupied_desk_hour=round(kwh / a.occupied_h, 4) if a.occupied_h else None,
