@@ -183,7 +183,10 @@ class Rollups:
             buildings = list(s.scalars(select(Building.id).order_by(Building.id)))
         written = 0
         for b in buildings:
-            written += await self.roll(b)
+            try:
+                written += await self.roll(b)
+            except Exception:  # one building's trouble must not stop the others
+                logger.exception("rollups of %s failed", b)
         await self.expire()
         return written
 

@@ -36,7 +36,10 @@ class EnergyRunner:
         with self.db.session(commit=False) as s:
             buildings = list(s.scalars(select(Building.id).order_by(Building.id)))
         for b in buildings:
-            await self.building(b)
+            try:
+                await self.building(b)
+            except Exception:  # one building's trouble must not stop the others
+                logger.exception("energy evaluation of %s failed", b)
 
     async def building(self, building: str) -> None:
         """Decide the zones of one building and update its comfort alerts."""
