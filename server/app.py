@@ -228,7 +228,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
             mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
         )  # fmt: skip
         app.state.monitor = monitor
-        rollups = Rollups(db, store, rollup_config(settings))
+        rollups = Rollups(
+            db, store, rollup_config(settings),
+            on_progress=lambda b, ms: metrics.rollup_done_until.labels(b).set(ms / 1000),
+        )  # fmt: skip
         app.state.rollups = rollups
 
         async def on_stored(readings: list[StoredReading]) -> None:
@@ -261,7 +264,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             alerts=AlertConfig(level_ppm=settings.co2_alert_ppm,
                                top_ppm=max(settings.co2_levels_ppm),
                                minutes=settings.co2_alert_minutes),
-            notify=app.state.downlink.notify, events=app.state.events.publish,
+            notify=app.state.downlink.notify, events=app.state.events.publish, metrics=metrics,
         )  # fmt: skip
         energy = (
             [

@@ -42,3 +42,21 @@ class ServerMetrics:
             "Last stored batch",
             registry=self.registry,
         )
+        self.rollup_done_until = Gauge(
+            "smartoffice_rollup_done_until_timestamp_seconds",
+            "Hourly rollups are complete before this time, per building",
+            ["building"],
+            registry=self.registry,
+        )
+        self.zone_changes = Counter(
+            "smartoffice_zone_mode_changes",
+            "Zone HVAC/lighting mode changes decided, by channel and new mode",
+            ["channel", "mode"],
+            registry=self.registry,
+        )
+        self.comfort_alerts_open = Gauge(
+            "smartoffice_comfort_alerts_open",
+            "Rooms with an open CO2 alert, per building",
+            ["building"],
+            registry=self.registry,
+        )

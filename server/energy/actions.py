@@ -222,6 +222,15 @@ def building_gateway(session: Session, building: str) -> str | None:
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One evaluation of a building's zones."""
+
+    decisions: list[Decision]
+    changed: list[Decision]
+    wake: set[str]
+
+
 @dataclass
 class ZoneActions:
     """Evaluates every zone and records, and sends, what changed."""
@@ -235,13 +244,13 @@ class ZoneActions:
 
     def evaluate(
         self, session: Session, building: str, facts: dict[tuple[Channel, str], ZoneFacts]
-    ) -> tuple[list[Decision], set[str]]:
-        """Decide every zone of ``building``; returns the decisions and gateways to wake.
+    ) -> Evaluation:
+        """Decide every zone of ``building``; which decisions changed, and gateways to wake.
 
         ``facts``: from :func:`zone_facts` at this instance's clock.
         """
         if self.cfg.mode == "off":
-            return [], set()
+            return Evaluation([], [], set())
         now = self.now_ms()
         hours_by_zone: dict[int, WorkingHours] = {}
         decisions = []
@@ -261,6 +270,7 @@ class ZoneActions:
         gateway = building_gateway(session, building) if command else None
         valid_ms = self.cfg.valid_minutes * 60_000
         wake: set[str] = set()
+        changed: list[Decision] = []
         for d in decisions:
             row = current.get((d.zone, d.channel))
             if row is not None and (row.mode, row.reason_code) == (d.mode, d.reason_code):
@@ -269,6 +279,7 @@ class ZoneActions:
                 if not stale:
                     continue
             else:
+                changed.append(d)
                 if row is not None:
                     row.end_ms = now
                 row = ZoneAction(building_id=d.building, floor=d.floor, zone=d.zone,
@@ -280,7 +291,7 @@ class ZoneActions:
                 self._queue(session, gateway, d, row.start_ms, now, valid_ms)
                 row.published_ms = now
                 wake.add(gateway)
-        return decisions, wake
+        return Evaluation(decisions, changed, wake)
 
     def _queue(
         self, session: Session, gateway: str, d: Decision, since: int, now: int, valid_ms: int

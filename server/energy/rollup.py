@@ -163,6 +163,7 @@ class Rollups:
     store: ReadingStore
     cfg: RollupConfig = RollupConfig()
     clock: Callable[[], float] = time.time
+    on_progress: Callable[[str, int], None] | None = None
     _done: dict[str, int] = field(default_factory=dict)
     _done_read: float = 0.0
     _expired_at: float = 0.0
@@ -231,6 +232,8 @@ class Rollups:
                 if row.dirty_from_ms == seen_dirty:
                     row.dirty_from_ms = None
         self._done[building] = done_until
+        if self.on_progress is not None:
+            self.on_progress(building, done_until)
 
     def mark_late(self, readings: Sequence[StoredReading]) -> None:
         """Note readings for hours already rolled up (a gateway's late outbox)."""

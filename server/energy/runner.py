@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.db import Database
 from server.energy.actions import ZoneActions, zone_facts
 from server.energy.comfort import QUIET_MS, AlertConfig, update_alerts
+from server.energy.models import ComfortAlert
+from server.metrics import ServerMetrics
 from server.readings.store import ReadingStore, SpaceFilter
 from server.spaces.models import Building
 
@@ -30,6 +32,7 @@ class EnergyRunner:
     alerts: AlertConfig
     notify: Callable[[str], None]
     events: Callable[[dict[str, Any]], None] | None = None
+    metrics: ServerMetrics | None = None
 
     async def tick(self) -> None:
         """One evaluation of every building."""
@@ -58,7 +61,7 @@ class EnergyRunner:
         def work() -> tuple[set[str], list[dict[str, Any]]]:
             with self.db.session() as s:
                 facts = zone_facts(s, building, now, rooms_in_use)
-                _, wake = self.actions.evaluate(s, building, facts)
+                done = self.actions.evaluate(s, building, facts)
 
                 def occupied(tags: dict[str, str]) -> bool:
                     zone = facts.get(("hvac", tags.get("zone", "")))
@@ -66,7 +69,22 @@ class EnergyRunner:
 
                 events = update_alerts(s, building=building, points=air, occupied=occupied,
                                        now=now, cfg=self.alerts)  # fmt: skip
-            return wake, events
+                open_alerts = (
+                    select(func.count())
+                    .select_from(ComfortAlert)
+                    .where(ComfortAlert.building_id == building, ComfortAlert.ended_ms.is_(None))
+                )
+                still_open = s.scalar(open_alerts)
+            for d in done.changed:  # for the live floor maps
+                events.append({"type": "zone", "building": building, "floor": d.floor,
+                               "zone": d.zone, "channel": d.channel, "mode": d.mode,
+                               "reason_code": d.reason_code, "reason": d.reason,
+                               "at": now})  # fmt: skip
+                if self.metrics is not None:
+                    self.metrics.zone_changes.labels(d.channel, d.mode).inc()
+            if self.metrics is not None:
+                self.metrics.comfort_alerts_open.labels(building).set(still_open or 0)
+            return done.wake, events
 
         wake, events = await asyncio.to_thread(work)
         for gateway in wake:
@@ -75,8 +93,9 @@ class EnergyRunner:
             for e in events:
                 self.events(e)
         for e in events:
-            logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building, e["space"],
-                        e["value"])  # fmt: skip
+            if e["type"] == "comfort_alert":
+                logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,
+                            e["space"], e["value"])  # fmt: skip
 
 
 async def run_forever(runner: EnergyRunner, every_s: float) -> None:

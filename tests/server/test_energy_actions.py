@@ -84,8 +84,8 @@ def sensor(db: Database, desk: str, occupied: bool, since: int) -> None:
 def run(db: Database, za: ZoneActions, rooms: set[str] | None = None) -> dict[str, Decision]:
     with db.session() as s:
         facts = zone_facts(s, B, za.now_ms(), rooms or set())
-        decisions, _ = za.evaluate(s, B, facts)
-    return {d.channel: d for d in decisions}
+        done = za.evaluate(s, B, facts)
+    return {d.channel: d for d in done.decisions}
 
 
 def test_a_day_of_one_zone(office: Database) -> None:
@@ -264,8 +264,13 @@ async def test_the_runner_decides_sends_and_alerts(office: Database, store: Read
     )  # fmt: skip
     await runner.tick()
     assert woken == ["gw-a"]
-    assert [(e["type"], e["state"], e["space"], e["value"]) for e in events] == [
-        ("comfort_alert", "open", "r1", 1250.0)]  # fmt: skip
+    alerts = [e for e in events if e["type"] == "comfort_alert"]
+    assert [(e["state"], e["space"], e["value"]) for e in alerts] == [("open", "r1", 1250.0)]
+    zones = [(e["zone"], e["channel"], e["mode"]) for e in events if e["type"] == "zone"]
+    assert sorted(zones) == [("l1-a", "hvac", "normal"), ("l1-a", "lighting", "normal")]
+    events.clear()
+    await runner.tick()  # nothing changed: no events, nothing sent
+    assert events == [] and woken == ["gw-a"]
     with office.session() as s:
         modes = {(a.channel, a.mode, a.reason_code) for a in s.scalars(select(ZoneAction))}
         assert modes == {("hvac", "normal", "occupied"), ("lighting", "normal", "occupied")}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
+from tests.harness.services import wait_for
 
 B = "kantor-api"
 DAY = {"start": "2026-12-02T00:00", "end": "2026-12-03T00:00"}
@@ -17,7 +21,8 @@ DAY = {"start": "2026-12-02T00:00", "end": "2026-12-03T00:00"}
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("energy-api"), {}, gateway_id="gw-energy-api")
+    env = {"SMARTOFFICE_ROLLUP_EVERY_S": "0.5"}  # rollups run twice a second
+    p = Platform(tmp_path_factory.mktemp("energy-api"), env, gateway_id="gw-energy-api")
     p.register([], building=B)
     p.start_server()
     layout = one_floor(B, "l1", ["m1", "m2"], rooms=["r1"])
@@ -92,3 +97,57 @@ def test_everyone_may_ask_for_desks_in_active_zones(platform: Platform) -> None:
     assert r.status_code == 200, r.text
     assert [d["desk"]["id"] for d in r.json()] == ["m1", "m2"]
     assert all(d["zone_activity"] == 0 for d in r.json())
+
+
+def ingest(platform: Platform, device: str, watts: float, start: int, end: int) -> None:
+    """A gateway delivers a meter's readings, one a minute, from ``start`` to ``end``."""
+    assert platform.server is not None
+    space = {"building": B, "floor": "l1", "zone": "l1-a", "space": "l1-a", "space_kind": "zone"}
+    readings = [
+        {"device": device, "stream": "energy", "boot": 1, "seq": i, "ts": ts,
+         "ts_source": "device", "received": ts, "space": space,
+         "data": {"power_w": watts, "energy_wh": float(int(5000 + watts * i / 60)),
+                  "circuit": "hvac"}}
+        for i, ts in enumerate(range(start, end + 1, 60_000))
+    ]  # fmt: skip
+    r = httpx.post(f"{platform.server.url}/api/v1/ingest",
+                   json={"v": 1, "gateway_id": platform.gateway_id, "batch_id": f"{device}-{start}",
+                         "readings": readings},
+                   headers={"Authorization": f"Bearer {platform.gateway_token}"})  # fmt: skip
+    assert r.json()["accepted"] == len(readings), r.text
+
+
+def test_late_readings_are_counted_and_rolled_up_again(platform: Platform) -> None:
+    now = int(time.time() * 1000)
+    hour = now - now % 3_600_000
+    start, end = hour - 5 * 3_600_000, hour - 3 * 3_600_000
+    period = {"building": B, "start": _iso(start - 3_600_000), "end": _iso(hour),
+              "by": "circuit"}  # fmt: skip
+
+    def hvac_kwh() -> float:
+        s = platform.api("GET", "/api/v1/energy/summary", "facility_manager", params=period)
+        return float(s.json()["totals"]["circuits"].get("hvac", 0.0))
+
+    def rolled_until() -> float:
+        return platform.server_metric(
+            f'smartoffice_rollup_done_until_timestamp_seconds{{building="{B}"}}'
+        )
+
+    ingest(platform, "em-1", 600.0, start, end)
+    wait_for(lambda: rolled_until() * 1000 >= hour - 3_600_000, "rollups never caught up")
+    assert hvac_kwh() == pytest.approx(1.2, abs=0.002)  # two hours at 600 W, from rollups
+    # The gateway of another floor was cut off for hours: its meter's readings arrive now.
+    ingest(platform, "em-2", 300.0, start, end)
+    assert hvac_kwh() == pytest.approx(1.8, abs=0.002)  # at once, from raw readings
+
+    def rolled_wh() -> float:  # what the rollups themselves hold now
+        with sqlite3.connect(platform.workdir / "server" / "readings.db") as c:
+            q = "SELECT sum(json_extract(fields, '$.wh')) FROM rollups WHERE kind = 'energy'"
+            return float(c.execute(q).fetchone()[0] or 0.0)
+
+    wait_for(lambda: abs(rolled_wh() - 1800.0) < 2, "the late hours were never rolled up again")
+    assert hvac_kwh() == pytest.approx(1.8, abs=0.002)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo("Asia/Makassar")).isoformat()
