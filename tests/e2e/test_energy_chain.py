@@ -98,8 +98,9 @@ def check(platform: Platform, fleet: Fleet, influx: Influx, bms: Observer) -> No
     circuits = summary["totals"]["circuits"]
     assert set(circuits) == {"lighting", "hvac", "plugs"}
     for circuit, kwh in true_kwh.items():
-        # Whole-Wh counters: at most 1 Wh off per meter (two meters per circuit).
-        assert circuits[circuit] == pytest.approx(kwh, abs=0.0025), circuit
+        # Whole-Wh counters: under 1 Wh off per counted stretch of a meter (two meters per
+        # circuit, one of the HVAC meters in two stretches around its reset).
+        assert circuits[circuit] == pytest.approx(kwh, abs=0.004), circuit
     assert summary["totals"]["estimated_kwh"] > 0  # the reset interval, from power
     assert summary["totals"]["meters"] == meters
     csv_text = platform.api("GET", "/api/v1/energy/summary", "facility_manager",
