@@ -304,6 +304,11 @@ class InfluxReadingStore:
     async def _series(self, q: str) -> list[dict[str, Any]]:
         data = await self._query(q)
         result = data["results"][0]
+        if result.get("partial") or any(s.get("partial") for s in result.get("series", [])):
+            # The server cut the answer short (its http max-row-limit): refuse to undercount.
+            raise StoreError(
+                "InfluxDB returned a partial result; raise or disable [http] max-row-limit"
+            )
         return list(result.get("series", []))
 
     async def _query(self, q: str, method: str = "GET") -> dict[str, Any]:

@@ -139,8 +139,11 @@ def mosquitto(workdir: Path, *, extra_conf: str = "") -> Service:
     return svc
 
 
-def influxd(workdir: Path, *, auth: bool = False) -> Service:
-    """An InfluxDB 1.x server with its own meta, data and WAL dirs (``auth``: users needed)."""
+def influxd(workdir: Path, *, auth: bool = False, max_rows: int = 0) -> Service:
+    """An InfluxDB 1.x server with its own meta, data and WAL dirs.
+
+    ``auth``: users needed; ``max_rows``: answers cut at that many rows (0: no limit).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port, rpc = free_port(), free_port()
     conf = workdir / "influxdb.conf"
@@ -158,6 +161,7 @@ bind-address = "127.0.0.1:{rpc}"
   bind-address = "127.0.0.1:{port}"
   log-enabled = false
   max-body-size = 0
+  max-row-limit = {max_rows}
   auth-enabled = {"true" if auth else "false"}
 [monitor]
   store-enabled = false

@@ -112,3 +112,15 @@ async def test_ns_precision_keeps_same_millisecond_readings_apart(secured: Servi
     values = rows["results"][0]["series"][0]["values"]
     assert [v[1] for v in values] == [0, 1, 2]
     assert {v[0] // 1_000_000 for v in values} == {T0}
+
+
+async def test_a_cut_short_answer_is_refused_not_undercounted(tmp_path: Path) -> None:
+    with running(influxd(tmp_path / "influx", max_rows=5)) as svc:
+        store = InfluxReadingStore(url=svc.url, database="cut")
+        await store.create_database()
+        fields = {"co2_ppm": 500.0, "temp_c": 24.0, "rh_pct": 50.0, "boot": 1, "ts_gateway": 0}
+        await store.write([StoredReading("env", T0 + i * 1000, "room-1", ROOM, {**fields, "seq": i})
+                           for i in range(10)])  # fmt: skip
+        with pytest.raises(StoreError, match="partial result"):
+            await store.points(stream="env", fields=["co2_ppm"], start_ms=T0, end_ms=T0 + 60_000)
+        await store.close()
