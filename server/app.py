@@ -7,8 +7,9 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import anyio.to_thread
 import httpx
@@ -34,7 +35,7 @@ from server.energy.actions import ActionConfig, ZoneActions
 from server.energy.comfort import AlertConfig
 from server.energy.rollup import RollupConfig, Rollups
 from server.energy.routes import router as energy_router
-from server.energy.runner import EnergyRunner, run_forever
+from server.energy.runner import EnergyRunner
 from server.exceptions import (
     AuthError,
     ConflictError,
@@ -136,31 +137,35 @@ def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
     return lambda: deliver(db, sender, settings.mail_from)
 
 
+async def repeat(step: Callable[[], Awaitable[object]], every_s: float, what: str) -> None:
+    """Run ``step`` every ``every_s`` forever, surviving any one failure."""
+    while True:
+        try:
+            await step()
+        except Exception:
+            logger.exception("%s failed; trying again in %.0f s", what, every_s)
+        await asyncio.sleep(every_s)
+
+
 async def _sweep(
     monitor: DeskMonitor,
     notifier: Notifier,
-    every_s: float,
     mailer: Callable[[], int] | None,
     store: ReadingStore,
 ) -> None:
-    """The booking sweep, forever.
+    """One booking sweep.
 
     Releases no-shows and vacated desks, refreshes LEDs, sends mail, and writes finished
     bookings' outcomes to the reading store.
     """
-    while True:
-        try:
-            for gateway in await asyncio.to_thread(monitor.sweep):
-                notifier.notify(gateway)
-            if mailer is not None:
-                await asyncio.to_thread(mailer)
-            points, ids = await asyncio.to_thread(monitor.outcomes)
-            if points:
-                await store.write(points)  # a StoreError is retried at the next sweep
-                await asyncio.to_thread(monitor.mark_exported, ids)
-        except Exception:
-            logger.exception("booking sweep failed; trying again in %.0f s", every_s)
-        await asyncio.sleep(every_s)
+    for gateway in await asyncio.to_thread(monitor.sweep):
+        notifier.notify(gateway)
+    if mailer is not None:
+        await asyncio.to_thread(mailer)
+    points, ids = await asyncio.to_thread(monitor.outcomes)
+    if points:
+        await store.write(points)  # a StoreError is retried at the next sweep
+        await asyncio.to_thread(monitor.mark_exported, ids)
 
 
 def action_config(settings: ServerSettings) -> ActionConfig:
@@ -182,16 +187,6 @@ def rollup_config(settings: ServerSettings) -> RollupConfig:
                     rh_pct=settings.rh_band_pct),
         raw_retention_days=settings.raw_retention_days,
     )  # fmt: skip
-
-
-async def _energy_loop(rollups: Rollups, every_s: float) -> None:
-    """Hourly rollups (and raw-reading expiry), forever."""
-    while True:
-        try:
-            await rollups.run()
-        except Exception:
-            logger.exception("rollups failed; trying again in %.0f s", every_s)
-        await asyncio.sleep(every_s)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -247,12 +242,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         )
         sweeper = (
             asyncio.create_task(
-                _sweep(
-                    monitor,
-                    app.state.downlink,
+                repeat(
+                    partial(_sweep, monitor, app.state.downlink, _mailer(settings, db), store),
                     settings.booking_sweep_s,
-                    _mailer(settings, db),
-                    store,
+                    "booking sweep",
                 )  # fmt: skip
             )
             if settings.sweeper
@@ -268,8 +261,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         )  # fmt: skip
         energy = (
             [
-                asyncio.create_task(_energy_loop(rollups, settings.rollup_every_s)),
-                asyncio.create_task(run_forever(runner, settings.energy_sweep_s)),
+                asyncio.create_task(repeat(rollups.run, settings.rollup_every_s, "rollups")),
+                asyncio.create_task(
+                    repeat(runner.tick, settings.energy_sweep_s, "energy evaluation")
+                ),  # fmt: skip
             ]
             if settings.sweeper
             else []

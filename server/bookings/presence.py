@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from contracts.payloads import DeskState
 from contracts.registry import SpaceRef
 from server.audit.service import record
+from server.bookings.hours import WorkingHours
 from server.bookings.models import ACTIVE, FINISHED, Booking, DeskLive
-from server.bookings.rules import open_at, policy_for
+from server.bookings.rules import policy_for
 from server.bookings.schemas import DeskLiveState, LedState
 from server.db import Database, insert_unless_present
 from server.notify.mail import queue_for
@@ -264,8 +265,7 @@ class DeskMonitor:
             building = session.get(Building, desk.building_id)
             tz = ZoneInfo(building.timezone if building else WITA)
             policy = policy_for(session, desk.building_id, desk.zone_id)
-            zones[key] = (tz, open_at(session, building=desk.building_id, policy=policy,
-                                      tz=tz, at_ms=now))  # fmt: skip
+            zones[key] = (tz, WorkingHours(session, desk.building_id, tz, policy).is_open(now))
         tz, is_open = zones[key]
         if not is_open:
             return "off"

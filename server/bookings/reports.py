@@ -9,19 +9,17 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.bookings.hours import WorkingHours
 from server.bookings.models import Booking
-from server.bookings.rules import closed_reason, policy_for
 from server.bookings.service import building_tz, ms
-from server.spaces.models import Desk, Floor, Zone
+from server.spaces.service import desk_places
 
 GroupBy = Literal["desk", "zone", "floor", "building"]
 
@@ -45,23 +43,6 @@ class UtilizationRow(BaseModel):
     peak_at: datetime | None
 
 
-def _open_hours(
-    session: Session, building: str, tz: ZoneInfo, start: datetime, end: datetime
-) -> float:
-    """Desk-opening hours of one desk over the period, by the building's policy."""
-    policy = policy_for(session, building, None)
-    hours = 0.0
-    day: date = start.astimezone(tz).date()
-    while datetime.combine(day, dtime(), tz) < end:
-        if day.weekday() in policy.days and not closed_reason(session, building, day, policy):
-            opens = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.open_minute)
-            closes = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.close_minute)
-            span = min(closes, end) - max(opens, start)
-            hours += max(0.0, span.total_seconds() / 3600)
-        day += timedelta(days=1)
-    return hours
-
-
 def utilization(
     session: Session, *, building: str, start: datetime, end: datetime, by: GroupBy
 ) -> list[UtilizationRow]:
@@ -70,15 +51,9 @@ def utilization(
     start = start if start.tzinfo else start.replace(tzinfo=tz)
     end = end if end.tzinfo else end.replace(tzinfo=tz)
     s, e = ms(start), ms(end)
-    desks = session.execute(
-        select(Desk.id, Desk.code, Floor.code, Zone.code)
-        .join(Floor, Floor.id == Desk.floor_id)
-        .join(Zone, Zone.id == Desk.zone_id)
-        .where(Desk.building_id == building)
-    ).all()
     group_of = {
-        d_id: {"desk": code, "floor": floor, "zone": zone, "building": building}[by]
-        for d_id, code, floor, zone in desks
+        d_id: {"desk": p.code, "floor": p.floor, "zone": p.zone, "building": building}[by]
+        for d_id, p in desk_places(session, building).items()
     }
     size: dict[str, int] = defaultdict(int)
     for g in group_of.values():
@@ -92,7 +67,7 @@ def utilization(
             Booking.end_ms > s,
         )
     ).all()
-    open_hours = _open_hours(session, building, tz, start, end)
+    open_hours = WorkingHours.of(session, building).open_seconds(s, e) / 3600
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     edges: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for b in rows:

@@ -137,12 +137,3 @@ def check_slot(
                 f"bookings run {opens:%H:%M}-{closes:%H:%M} ({tz.key}); "
                 f"the slot is {local_start:%H:%M}-{local_end:%H:%M}",
             )
-
-
-def open_at(session: Session, *, building: str, policy: Policy, tz: ZoneInfo, at_ms: int) -> bool:
-    """Whether desks are in use at ``at_ms``: a booking day, not closed, within the hours."""
-    local = datetime.fromtimestamp(at_ms / 1000, tz)
-    day = local.date()
-    if day.weekday() not in policy.days or closed_reason(session, building, day, policy):
-        return False
-    return policy.open_minute <= local.hour * 60 + local.minute < policy.close_minute

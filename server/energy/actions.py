@@ -32,8 +32,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from contracts.payloads import ZoneCommand, ZoneMode, ZoneReason
+from server.bookings.hours import WorkingHours
 from server.bookings.models import ACTIVE, Booking, DeskLive
-from server.energy.hours import WorkingHours
 from server.energy.models import ZoneAction
 from server.registry.models import Device, Downlink, Gateway
 from server.spaces.models import Desk, Floor, Room, Zone

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from server.auth.service import Principal
 from server.bookings.availability import DeskFilter, availability
+from server.bookings.hours import WorkingHours
 from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.bookings.schemas import DeskAvailability
 from server.bookings.service import building_tz
-from server.energy.hours import WorkingHours
 from server.energy.rollup import HourlyView
 from server.readings.store import HOUR_MS, SpaceFilter
-from server.spaces.models import Desk, Floor, Zone
+from server.spaces.models import Desk, Floor
+from server.spaces.service import desk_places
 
 
 class FloorLoad(BaseModel):
@@ -163,10 +164,7 @@ def explain(f: FloorLoad, plan: dict[str, int], kwh: float | None) -> str:
 
 def zone_activity(session: Session, building: str, start: int, end: int) -> dict[str, int]:
     """Zone code -> bookings in [start, end) plus desks occupied now: how active it is."""
-    zone_of = dict(session.execute(
-        select(Desk.id, Zone.code).join(Zone, Zone.id == Desk.zone_id)
-        .where(Desk.building_id == building)
-    ).all())  # fmt: skip
+    zone_of = {d: p.zone for d, p in desk_places(session, building).items()}
     out: dict[str, int] = defaultdict(int)
     for (desk_id,) in session.execute(
         select(Booking.desk_id).where(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
 from server.bookings.availability import DeskFilter
+from server.bookings.hours import WorkingHours
 from server.bookings.service import building_tz, local
 from server.db import Database
 from server.deps import Anyone, DatabaseDep, Manager, SettingsDep
@@ -27,10 +28,9 @@ from server.energy.consolidation import (
     suggest,
     typical_floor_kwh,
 )
-from server.energy.hours import WorkingHours
 from server.energy.models import ComfortAlert, ZoneAction
 from server.energy.rollup import HourlyView, Rollups
-from server.energy.savings import CHANNEL_OF, SavingsEstimate, SavingsQuery, estimate
+from server.energy.savings import ACTED_CIRCUITS, SavingsEstimate, SavingsQuery, estimate
 from server.energy.summary import (
     By,
     EnergySummary,
@@ -182,7 +182,6 @@ async def comfort_rooms(
     _: Manager,
     db: DatabaseDep,
     rollups: RollupsDep,
-    settings: SettingsDep,
     building: str,
     start: datetime,
     end: datetime,
@@ -247,7 +246,7 @@ async def energy_savings(
     """
     tz = await zone_of(db, building)
     chosen = tuple(c.strip() for c in circuits.split(",") if c.strip())
-    unknown = [c for c in chosen if c not in CHANNEL_OF]
+    unknown = [c for c in chosen if c not in ACTED_CIRCUITS]
     if not chosen or unknown:
         raise QueryError(f"circuits: {', '.join(unknown) or 'none'}; use hvac and/or lighting")
     first, last = hour_range(Scope(building=building, start=local(start, tz), end=local(end, tz)))

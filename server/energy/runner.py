@@ -96,13 +96,3 @@ class EnergyRunner:
             if e["type"] == "comfort_alert":
                 logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,
                             e["space"], e["value"])  # fmt: skip
-
-
-async def run_forever(runner: EnergyRunner, every_s: float) -> None:
-    """The loop, surviving any one failure."""
-    while True:
-        try:
-            await runner.tick()
-        except Exception:
-            logger.exception("energy evaluation failed; trying again in %.0f s", every_s)
-        await asyncio.sleep(every_s)

@@ -27,8 +27,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
+from server.bookings.hours import WorkingHours
 from server.db import Database
-from server.energy.hours import WorkingHours
 from server.energy.models import ZoneAction
 from server.energy.rollup import HourlyView, Rollups
 from server.readings.store import HOUR_MS, SpaceFilter
@@ -42,7 +42,8 @@ METHOD = (
     "Hours with fewer than 3 baseline samples are counted but not estimated. See docs/energy.md."
 )
 ACTED = ("setback", "off")
-CHANNEL_OF = {"hvac": "hvac", "lighting": "lighting"}
+# Circuits the zone commands act on; each follows the zone channel of the same name.
+ACTED_CIRCUITS = ("hvac", "lighting")
 
 
 class ZoneSavings(BaseModel):
@@ -84,7 +85,7 @@ class SavingsQuery:
     first: int
     last: int
     baseline_days: int = 28
-    circuits: tuple[str, ...] = ("hvac", "lighting")
+    circuits: tuple[str, ...] = ACTED_CIRCUITS
 
 
 def _coverage(actions: list[ZoneAction], first: int, last: int) -> dict[tuple[str, str, int], str]:
@@ -134,10 +135,9 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
     acted: list[tuple[str, str, int, float]] = []
     for r in rows:
         zone, circuit = r.group["zone"], r.group["key"]
-        channel = CHANNEL_OF.get(circuit)
-        if channel is None or circuit not in q.circuits:
+        if circuit not in q.circuits:
             continue
-        state = cover.get((zone, channel, r.start_ms))
+        state = cover.get((zone, circuit, r.start_ms))
         wh = r.values.get("wh", 0.0)
         if state is None:
             pool[(zone, circuit, *kind(r.start_ms))].append(wh)

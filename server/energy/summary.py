@@ -21,14 +21,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.bookings.hours import WorkingHours
 from server.bookings.models import Booking
 from server.db import Database
 from server.energy.accounting import hour_of, spans
-from server.energy.hours import WorkingHours
 from server.energy.rollup import HourlyView, Rollups
 from server.exceptions import QueryError
 from server.readings.store import HOUR_MS, RollupAgg, RollupRow, SpaceFilter
-from server.spaces.models import Desk, Floor, Zone
+from server.spaces.service import desk_places
 
 Every = Literal["1h", "1d", "1mo"]
 By = Literal["building", "floor", "zone", "circuit"]
@@ -124,17 +124,6 @@ def _bucket(hour_ms: int, every: Every, tz: ZoneInfo) -> tuple[int, int]:
     return int(s.timestamp() * 1000), int(e.timestamp() * 1000)
 
 
-def desk_places(session: Session, building: str) -> dict[int, tuple[str, str]]:
-    """Desk id -> (floor code, zone code)."""
-    rows = session.execute(
-        select(Desk.id, Floor.code, Zone.code)
-        .join(Floor, Floor.id == Desk.floor_id)
-        .join(Zone, Zone.id == Desk.zone_id)
-        .where(Desk.building_id == building)
-    )
-    return {d: (f, z) for d, f, z in rows}
-
-
 def booked_hours(
     session: Session, scope: Scope, start_ms: int, end_ms: int
 ) -> dict[tuple[int, str], float]:
@@ -153,7 +142,7 @@ def booked_hours(
     for desk_id, s, e, released in rows:
         if desk_id not in places:
             continue
-        floor, zone = places[desk_id]
+        _, floor, zone = places[desk_id]
         if (scope.floor and floor != scope.floor) or (scope.zone and zone != scope.zone):
             continue
         group = _group_of(scope, {"floor": floor, "zone": zone})

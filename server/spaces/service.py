@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -369,3 +369,22 @@ def find_desk_id(session: Session, building: str, code: str) -> int:
     if desk_id is None:
         raise NotFoundError(f"no desk {code!r} in building {building!r}")
     return desk_id
+
+
+class DeskPlace(NamedTuple):
+    """Where a desk is: its code, its floor's and its (HVAC) zone's codes."""
+
+    code: str
+    floor: str
+    zone: str
+
+
+def desk_places(session: Session, building: str) -> dict[int, DeskPlace]:
+    """Desk id -> its place, for every desk of the building."""
+    rows = session.execute(
+        select(Desk.id, Desk.code, Floor.code, Zone.code)
+        .join(Floor, Floor.id == Desk.floor_id)
+        .join(Zone, Zone.id == Desk.zone_id)
+        .where(Desk.building_id == building)
+    )
+    return {d: DeskPlace(code, floor, zone) for d, code, floor, zone in rows}
