@@ -51,7 +51,7 @@ def main() -> None:
         for start in range(0, args.readings, SLICE):
             n = min(SLICE, args.readings - start)
             with box.transaction() as tx:
-                tx.claim([("desk-f3-001", 1, start + i, 0) for i in range(n)])
+                tx.claim([("desk-f3-001", 1, 0, start + i, 0) for i in range(n)])
                 tx.enqueue([body] * n)
         fill_s = time.monotonic() - t0
         box.close()

@@ -116,6 +116,7 @@ def reload_time(work: Path, last: tuple[str, str]) -> None:
     user = "user root\n" if os.geteuid() == 0 else ""
     (work / "mosquitto.conf").write_text(
         f"{user}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {work}/passwd\n"
+        "use_username_as_clientid true\n"
         f"acl_file {work}/acl\nlog_dest none\n"
     )
     proc = subprocess.Popen([binary, "-c", str(work / "mosquitto.conf")])

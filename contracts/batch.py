@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.payloads import BOOT_ID_MAX, COUNT_MAX, TS_MAX_MS, TS_MIN_MS
 from contracts.registry import SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN, STREAMS
 
@@ -27,12 +28,23 @@ class Reading(BaseModel):
 
     device: str = Field(pattern=DEVICE_ID_PATTERN)
     stream: Literal["presence", "env", "energy", "people", "heartbeat", "ack", "status"]
-    boot: int = Field(ge=0)
-    seq: int | None = Field(default=None, ge=0, description="None for status changes.")
-    ts: int = Field(description="Epoch ms: the device's time, or the gateway's when absent.")
+    boot: int = Field(ge=0, le=COUNT_MAX)
+    bid: int = Field(default=0, ge=0, le=BOOT_ID_MAX, description="Boot id; 0 when not sent.")
+    seq: int | None = Field(default=None, ge=0, le=COUNT_MAX, description="None for status.")
+    ts: int = Field(
+        ge=TS_MIN_MS,
+        le=TS_MAX_MS,
+        description="Epoch ms: the device's time, or the gateway's when absent.",
+    )
     ts_source: Literal["device", "gateway"]
-    received: int = Field(description="Epoch ms when the gateway received the message.")
-    space: SpaceRef | None = None
+    received: int = Field(
+        ge=TS_MIN_MS, le=TS_MAX_MS, description="Epoch ms when the gateway received it."
+    )
+    space: SpaceRef | None = Field(
+        default=None,
+        description="Where the gateway's registry places the device. The server stores the "
+        "reading under the place its own registry gives and ignores this.",
+    )
     data: dict[str, Any] = Field(description="The stream's fields, without v/boot/seq/ts.")
 
 
@@ -50,16 +62,29 @@ class IngestBatch(BaseModel):
     readings: list[dict[str, Any]] = Field(max_length=MAX_BATCH_READINGS)
 
 
+RejectionKind = Literal["invalid", "foreign", "store"]
+
+
 class Rejection(BaseModel):
-    """Why one reading of a batch was not stored."""
+    """Why one reading of a batch was not stored (it is kept in the server's quarantine).
+
+    ``kind``: ``invalid`` breaks the contract, ``foreign`` is from a device not registered to
+    the sending gateway, ``store`` was refused by the reading store. Re-sending it is
+    pointless: the gateway sets it aside.
+    """
 
     index: int
     device: str | None
+    kind: RejectionKind = "invalid"
     reason: str
 
 
 class IngestResult(BaseModel):
-    """The server's answer: how many readings were stored, already held, or refused."""
+    """The server's answer: how many readings were stored, already held, or refused.
+
+    Every reading of the batch is in exactly one of the three counts, and each refused one
+    is listed in ``rejections`` by its index in the batch.
+    """
 
     batch_id: str
     accepted: int

@@ -12,6 +12,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Final
+
+# Broker logins are one namespace. Devices and gateways log in as their ids
+# (DEVICE_ID_PATTERN: no dot), and the server keeps the two apart; any other login (a
+# building-management system, say) must contain a dot, so no device can ever be given it.
+SERVICE_LOGIN_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,31}\.[a-z0-9][a-z0-9.-]{0,62}$"
 
 # Mosquitto's own default; the broker checks every connect against it, so a much higher
 # count would cost the broker CPU on every reconnect storm of a few thousand nodes.

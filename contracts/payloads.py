@@ -2,7 +2,10 @@
 
 Every model is frozen, forbids unknown fields and parses strictly (a ``"5"`` is not a
 number, a ``1`` is not a boolean). Physical ranges are the sensors' own measuring ranges
-with some headroom, so a reading outside them is a fault, not weather.
+with some headroom, so a reading outside them is a fault, not weather. Every number is
+bounded to what every store holds: integers within a signed 32-bit count (far below
+InfluxDB's and SQLite's int64), floats finite (no NaN or infinity), so a reading the
+contract accepts is one every store takes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from contracts.exceptions import PayloadError
 
 MAX_PAYLOAD_BYTES: Final = 1024
+# Counters (boot, seq, uptime, heap, buffered...) are MicroPython small ints on the node and
+# int64 in every store; 2**31 - 1 is beyond what any of them reaches in a node's life.
+COUNT_MAX: Final = 2**31 - 1
+# The boot id is 32 random bits (os.urandom(4) on the node).
+BOOT_ID_MAX: Final = 2**32 - 1
 # 2020-01-01 .. 2100-01-01 in epoch ms: anything outside is a clock that was never set.
 TS_MIN_MS: Final = 1_577_836_800_000
 TS_MAX_MS: Final = 4_102_444_800_000
@@ -26,16 +34,28 @@ NodeKind = Literal["desk", "room", "energy"]
 class Message(BaseModel):
     """Base of every payload: frozen, no unknown fields, strict types."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
     v: Literal[1] = Field(description="Schema version.")
 
 
 class Uplink(Message):
-    """Fields every uplink carries: boot counter, per-boot sequence and device time."""
+    """Fields every uplink carries: boot counter and id, per-boot sequence and device time.
 
-    boot: int = Field(ge=0, le=2**31 - 1, description="Boot counter, +1 each boot.")
-    seq: int = Field(ge=0, le=2**31 - 1, description="Per-boot message counter from 0.")
+    (boot, bid, seq) identifies a message of a device: a node that starts over (a factory
+    reset, an erased flash, a replacement board) counts boots from 1 again, but draws a new
+    random ``bid`` at every boot, so its new messages never repeat an old key.
+    """
+
+    boot: int = Field(ge=0, le=COUNT_MAX, description="Boot counter, +1 each boot.")
+    bid: int | None = Field(
+        default=None,
+        ge=0,
+        le=BOOT_ID_MAX,
+        description="Boot id: 32 random bits drawn at each boot (absent from firmware "
+        "before 0.2, read as 0).",
+    )
+    seq: int = Field(ge=0, le=COUNT_MAX, description="Per-boot message counter from 0.")
     ts: int | None = Field(
         default=None,
         ge=TS_MIN_MS,
@@ -81,13 +101,15 @@ class People(Uplink):
 class Heartbeat(Uplink):
     """Periodic node health."""
 
-    uptime_s: int = Field(ge=0)
+    uptime_s: int = Field(ge=0, le=COUNT_MAX)
     rssi_dbm: int = Field(ge=-120, le=0)
-    heap_free: int = Field(ge=0)
+    heap_free: int = Field(ge=0, le=COUNT_MAX)
     fw: Firmware
-    buffered: int = Field(ge=0)
-    dropped: int = Field(ge=0)
-    sensor_errors: int | None = Field(default=None, ge=0, description="Sensor faults since boot.")
+    buffered: int = Field(ge=0, le=COUNT_MAX)
+    dropped: int = Field(ge=0, le=COUNT_MAX)
+    sensor_errors: int | None = Field(
+        default=None, ge=0, le=COUNT_MAX, description="Sensor faults since boot."
+    )
     last_error: Annotated[str, StringConstraints(max_length=80)] | None = Field(
         default=None, description="The newest sensor fault, e.g. 'scd4x: CRC mismatch'."
     )
@@ -105,7 +127,8 @@ class DeviceStatus(Message):
     """Retained availability of a device; ``offline`` is also its Last Will."""
 
     state: Literal["online", "offline"]
-    boot: int = Field(ge=0, le=2**31 - 1)
+    boot: int = Field(ge=0, le=COUNT_MAX)
+    bid: int | None = Field(default=None, ge=0, le=BOOT_ID_MAX)
     fw: Firmware
     kind: NodeKind
 
@@ -174,7 +197,7 @@ UPLINK_MODELS: Final[dict[str, type[Uplink]]] = {
     "ack": Ack,
 }
 # Fields of every uplink that are envelope, not measurement.
-ENVELOPE_FIELDS: Final = frozenset({"v", "boot", "seq", "ts"})
+ENVELOPE_FIELDS: Final = frozenset({"v", "boot", "bid", "seq", "ts"})
 
 
 def describe(exc: ValidationError) -> str:

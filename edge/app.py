@@ -47,6 +47,7 @@ class Gateway:
             headers={"Authorization": f"Bearer {settings.gateway_token.get_secret_value()}"},
             timeout=settings.uplink_timeout_s,
             verify=verify,
+            event_hooks={"request": [self._report_backlog]},
         )
         self.broker_files: BrokerFiles | None = None
         if settings.broker_passwd_file and settings.broker_acl_file and settings.mqtt_password:
@@ -164,23 +165,66 @@ class Gateway:
         """Forget de-duplication keys older than the window."""
         self.outbox.prune(seen_before_ms=int((time.time() - self.settings.dedup_window_s) * 1000))
 
+    def _report_backlog(self, request: httpx.Request) -> None:
+        """Tell the server, on every request, how much this gateway holds unsent.
+
+        So a building whose readings are stuck shows on the server even while its gateway
+        still polls it.
+        """
+        oldest = self.outbox.oldest_received_ms()
+        age_ms = max(0, int(time.time() * 1000) - oldest) if oldest else None
+        request.headers["X-Outbox-Depth"] = str(self.outbox.depth)
+        if age_ms is not None:
+            request.headers["X-Outbox-Oldest-Age-Ms"] = str(age_ms)
+        request.headers["X-Dead-Letters"] = str(self.outbox.dead_letters)
+
+    def _ages_s(self) -> tuple[float, float]:
+        """Age of the oldest unsent reading, and how long sending has failed, in seconds."""
+        now = time.time() * 1000
+        oldest = self.outbox.oldest_received_ms()
+        failing = self.uplink.failing_since_ms
+        return (
+            max(0.0, (now - oldest) / 1000) if oldest else 0.0,
+            max(0.0, (now - failing) / 1000) if failing else 0.0,
+        )
+
     def _refresh_gauges(self) -> None:
+        oldest_s, failing_s = self._ages_s()
+        self.metrics.outbox_oldest_age.set(oldest_s)
+        self.metrics.uplink_failing.set(failing_s)
+        self.metrics.dead_letters.set(self.outbox.dead_letters)
         self.metrics.outbox_depth.set(self.outbox.depth)
         self.metrics.gaps.set(sum(s.gaps for s in list(self.outbox.devices.values())))
         self.metrics.mqtt_connected.set(1 if self.mqtt.connected else 0)
         self.metrics.registry_devices.set(len(self.registry))
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while connected to the broker and holding a registry."""
-        ok = self.mqtt.connected and self.registry.version is not None
-        return ok, {
-            "status": "ok" if ok else "degraded",
+        """Healthy while connected to the broker, holding a registry, and readings flow."""
+        oldest_s, failing_s = self._ages_s()
+        stall = self.settings.stall_alert_s
+        troubles = []
+        if not self.mqtt.connected:
+            troubles.append("not connected to the MQTT broker")
+        if self.registry.version is None:
+            troubles.append("no registry snapshot yet: every device's messages are quarantined")
+        if oldest_s > stall:
+            troubles.append(f"the oldest unsent reading is {oldest_s:.0f} s old")
+        if failing_s > stall:
+            troubles.append(
+                f"sending to the server has failed for {failing_s:.0f} s: {self.uplink.last_error}"
+            )
+        return not troubles, {
+            "status": "degraded" if troubles else "ok",
+            "troubles": troubles,
             "gateway_id": self.settings.gateway_id,
             "mqtt_connected": self.mqtt.connected,
             "registry_version": self.registry.version,
             "outbox_depth": self.outbox.depth,
+            "outbox_oldest_age_s": round(oldest_s, 1),
+            "dead_letters": self.outbox.dead_letters,
             "received_not_committed": self.pipeline.pending,
             "uplink_last_success_ms": self.uplink.last_success_ms,
+            "uplink_failing_s": round(failing_s, 1),
             "uplink_last_error": self.uplink.last_error,
         }
 

@@ -78,14 +78,23 @@ class BrokerFiles:
             f"topic readwrite {t.gateway_status(snap.gateway_id)}",
             "",
         ]
+        taken = {self._gateway, snap.gateway_id}
         if self._bms is not None:
             user, hashed = self._bms
             passwd.append(f"{user}:{hashed}")
             acl += [f"user {user}", f"topic read {t.zone_down_filter}", ""]
+            taken.add(user)
         for device in sorted(snap.devices, key=lambda d: d.device_id):
             if device.mqtt_hash is None:
                 continue
             d = device.device_id
+            if d in taken:
+                # The server refuses such ids; a registry that carries one anyway must not
+                # give a device a second line for another login (its password would then
+                # log in as the gateway or the BMS).
+                logger.error("device %r left out of the broker's logins: %r is taken", d, d)
+                continue
+            taken.add(d)
             passwd.append(f"{d}:{device.mqtt_hash}")
             acl += [
                 f"user {d}",

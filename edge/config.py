@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.credentials import SERVICE_LOGIN_PATTERN
 
 
 class EdgeSettings(BaseSettings):
@@ -40,7 +43,12 @@ class EdgeSettings(BaseSettings):
     batch_size: int = 5_000
     uplink_timeout_s: float = 30.0
     backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
+    backoff_max_s: float = 10.0
+    """Longest wait between tries while the server is away: after an outage the gateway
+    is sending again within this long."""
+    stall_alert_s: float = 300.0
+    """``/healthz`` turns 503 when the oldest unsent reading, or a run of failed sends, is
+    older than this."""
     registry_refresh_s: float = 60.0
 
     broker_passwd_file: Path | None = None
@@ -53,7 +61,8 @@ class EdgeSettings(BaseSettings):
     """Or a command that reloads Mosquitto, e.g. ``systemctl reload mosquitto``."""
     bms_username: str | None = None
     """A broker login for the building-management system: it may read the zones' HVAC and
-    lighting commands (``zone/+/down/#``) and nothing else."""
+    lighting commands (``zone/+/down/#``) and nothing else. It must contain a dot (e.g.
+    ``bms.kemenpan-a``), so that no device id can ever be the same login."""
     bms_password_hash: str | None = None
     """That login's password as a Mosquitto hash (``$7$...``, from ``mosquitto_passwd`` or
     ``smartoffice hash-password``), so the plain password is never in the gateway's config."""
@@ -79,6 +88,19 @@ class EdgeSettings(BaseSettings):
             raise ValueError(
                 "SMARTOFFICE_EDGE_MQTT_PASSWORD is required when the gateway writes the broker's "
                 "password file (its own login goes into it)"
+            )
+        if self.bms_username is not None and not re.match(SERVICE_LOGIN_PATTERN, self.bms_username):
+            raise ValueError(
+                "SMARTOFFICE_EDGE_BMS_USERNAME must contain a dot, e.g. 'bms.building' "
+                "(lower-case letters, digits, '-' and '.'): a name without one could be a "
+                "device's id, and broker logins must never collide"
+            )
+        if self.mqtt_username not in (None, self.gateway_id) and not re.match(
+            SERVICE_LOGIN_PATTERN, self.mqtt_username or ""
+        ):
+            raise ValueError(
+                "SMARTOFFICE_EDGE_MQTT_USERNAME must be the gateway's id or contain a dot "
+                "(e.g. 'gw.building'): any other name could be a device's id"
             )
         if (self.bms_username is None) != (self.bms_password_hash is None):
             raise ValueError("set both SMARTOFFICE_EDGE_BMS_USERNAME and _BMS_PASSWORD_HASH")

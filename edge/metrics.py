@@ -40,6 +40,21 @@ class EdgeMetrics:
             ["kind"],
             registry=r,
         )
+        self.outbox_oldest_age = Gauge(
+            "smartoffice_edge_outbox_oldest_age_seconds",
+            "Age of the oldest reading waiting to be sent (0 when none waits)",
+            registry=r,
+        )
+        self.dead_letters = Gauge(
+            "smartoffice_edge_dead_letters",
+            "Readings the server refused, set aside in the quarantine",
+            registry=r,
+        )
+        self.uplink_failing = Gauge(
+            "smartoffice_edge_uplink_failing_seconds",
+            "How long sending to the server has been failing (0 while it works)",
+            registry=r,
+        )
         self.sent = Counter("smartoffice_edge_sent", "Readings the server took", registry=r)
         self.last_success = Gauge(
             "smartoffice_edge_uplink_last_success_timestamp_seconds",

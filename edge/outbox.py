@@ -7,6 +7,8 @@ id order and deletes rows once the server has taken them.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 import time
@@ -24,8 +26,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     topic TEXT NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS seen (
-    device TEXT NOT NULL, boot INTEGER NOT NULL, seq INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL, PRIMARY KEY (device, boot, seq)
+    device TEXT NOT NULL, boot INTEGER NOT NULL, bid INTEGER NOT NULL, seq INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL, PRIMARY KEY (device, boot, bid, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_received ON seen (received_ms);
 CREATE TABLE IF NOT EXISTS devices (
@@ -35,6 +37,8 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 """
 QUARANTINE_KEEP = 100_000
+# Outbox rows the server refused are kept in the quarantine under this topic.
+DEAD_LETTER_TOPIC = "(outbox)"
 QUARANTINE_PAYLOAD_MAX = 4096
 # Rows per look-up: 3 parameters each stays far below SQLite's parameter limit.
 _CHUNK = 500
@@ -88,10 +92,17 @@ class Outbox:
 
     def __init__(self, path: Path, *, sync: str = "full") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Readings and device state are the building's own: readable by the gateway alone.
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         self._db.execute("PRAGMA busy_timeout=10000")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(seen)")}
+        if columns and "bid" not in columns:
+            # Keys from before boot ids: the server de-duplicates what is re-sent meanwhile.
+            self._db.execute("DROP TABLE seen")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.devices: dict[str, DeviceState] = {
@@ -102,6 +113,14 @@ class Outbox:
         }
         self._dirty: set[str] = set()
         self.depth = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        self.dead_letters = self._count_dead_letters()
+
+    def _count_dead_letters(self) -> int:
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM quarantine WHERE topic = ?", (DEAD_LETTER_TOPIC,)
+            ).fetchone()[0]
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -136,24 +155,44 @@ class Outbox:
                 "SELECT id, body FROM outbox ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
 
+    def oldest_received_ms(self) -> int | None:
+        """When the gateway received the oldest reading still waiting to be sent."""
+        with self._lock:
+            row = self._db.execute("SELECT body FROM outbox ORDER BY id LIMIT 1").fetchone()
+        if row is None:
+            return None
+        try:
+            received = json.loads(row[0]).get("received")
+        except (ValueError, AttributeError):
+            return None
+        return received if isinstance(received, int) else None
+
     def remove_through(self, last_id: int) -> None:
         """Delete every outbox row up to and including ``last_id``."""
         with self._lock:
             cur = self._db.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
             self.depth -= cur.rowcount
 
-    def quarantine_rows(self, ids_bodies: list[tuple[int, bytes]], reason: str) -> None:
-        """Move outbox rows the server refused for good into quarantine."""
+    def dead_letter(
+        self, refused: list[tuple[int, bytes, str]], *, through: int | None = None
+    ) -> None:
+        """Set outbox rows the server refused aside (id, body, reason), in one transaction.
+
+        With ``through``, every row up to that id leaves the outbox too (the rest of a
+        batch the server took).
+        """
         now = int(time.time() * 1000)
+        last = max([through or 0, *(i for i, _, _ in refused)])
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT INTO quarantine (received_ms, topic, payload, reason) VALUES (?,?,?,?)",
-                [(now, "(outbox)", body, reason) for _, body in ids_bodies],
+                [(now, DEAD_LETTER_TOPIC, body, reason[:500]) for _, body, reason in refused],
             )
-            cur = self._db.execute("DELETE FROM outbox WHERE id <= ?", (ids_bodies[-1][0],))
+            cur = self._db.execute("DELETE FROM outbox WHERE id <= ?", (last,))
             self._db.execute("COMMIT")
             self.depth -= cur.rowcount
+            self.dead_letters += len(refused)
 
     def quarantined(self, limit: int = 100) -> list[Quarantined]:
         """The newest quarantined messages, newest first."""
@@ -173,6 +212,7 @@ class Outbox:
                 "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?",
                 (QUARANTINE_KEEP,),
             )
+            self.dead_letters = self._count_dead_letters()
 
     def close(self) -> None:
         """Close the file."""
@@ -188,38 +228,39 @@ class Transaction:
         self._db = outbox._db
         self.added = 0
 
-    def claim(self, keys: list[tuple[str, int, int, int]]) -> list[bool]:
-        """Record (device, boot, seq, received_ms) keys; True where seen for the first time.
+    def claim(self, keys: list[tuple[str, int, int, int, int]]) -> list[bool]:
+        """Record (device, boot, bid, seq, received_ms) keys; True where new.
 
         One look-up and one insert per slice rather than per message: this is the gateway's
         hottest path.
         """
-        known: set[tuple[str, int, int]] = set()
+        known: set[tuple[str, int, int, int]] = set()
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i : i + _CHUNK]
-            values = ",".join("(?,?,?)" for _ in chunk)
-            params = [v for k in chunk for v in k[:3]]
-            # A join, not `(device, boot, seq) IN (VALUES ...)`: SQLite scans the whole
+            values = ",".join("(?,?,?,?)" for _ in chunk)
+            params = [v for k in chunk for v in k[:4]]
+            # A join, not `(device, boot, bid, seq) IN (VALUES ...)`: SQLite scans the whole
             # table for the latter and searches the primary key for the former.
             known.update(
                 self._db.execute(
-                    f"WITH k(d, b, s) AS (VALUES {values}) SELECT k.d, k.b, k.s FROM k"
-                    " JOIN seen ON seen.device = k.d AND seen.boot = k.b AND seen.seq = k.s",
+                    f"WITH k(d, b, i, s) AS (VALUES {values}) SELECT k.d, k.b, k.i, k.s FROM k"
+                    " JOIN seen ON seen.device = k.d AND seen.boot = k.b AND seen.bid = k.i"
+                    " AND seen.seq = k.s",
                     params,
                 ).fetchall()
             )
         fresh: list[bool] = []
         new_rows = []
-        for device, boot, seq, received_ms in keys:
-            key = (device, boot, seq)
+        for device, boot, bid, seq, received_ms in keys:
+            key = (device, boot, bid, seq)
             if key in known:
                 fresh.append(False)
                 continue
             known.add(key)
             fresh.append(True)
-            new_rows.append((device, boot, seq, received_ms))
+            new_rows.append((device, boot, bid, seq, received_ms))
             self._count(device, boot, seq)
-        self._db.executemany("INSERT INTO seen VALUES (?,?,?,?)", new_rows)
+        self._db.executemany("INSERT INTO seen VALUES (?,?,?,?,?)", new_rows)
         return fresh
 
     def _count(self, device: str, boot: int, seq: int) -> None:

@@ -123,7 +123,12 @@ class Pipeline:
         with self._outbox.transaction() as tx:
             uplinks = [c for c in checked if isinstance(c, _Uplink)]
             fresh = iter(
-                tx.claim([(c.device, c.up.boot, c.up.seq, c.msg.received_ms) for c in uplinks])
+                tx.claim(
+                    [
+                        (c.device, c.up.boot, c.up.bid or 0, c.up.seq, c.msg.received_ms)
+                        for c in uplinks
+                    ]
+                )
             )
             bodies = []
             for c in checked:
@@ -163,11 +168,12 @@ class Pipeline:
                         "device": device,
                         "stream": "status",
                         "boot": status.boot,
+                        "bid": status.bid or 0,
                         "ts": msg.received_ms,
                         "ts_source": "gateway",
                         "received": msg.received_ms,
                         "space": space,
-                        "data": status.model_dump(exclude={"v", "boot"}),
+                        "data": status.model_dump(exclude={"v", "boot", "bid"}),
                     }
                 )
                 return _Status(device, status.model_dump_json(exclude={"v"}), body)
@@ -223,6 +229,7 @@ class _Uplink:
                 "device": self.device,
                 "stream": self.stream,
                 "boot": self.up.boot,
+                "bid": self.up.bid or 0,
                 "seq": self.up.seq,
                 "ts": ts if ts is not None else self.msg.received_ms,
                 "ts_source": "device" if ts is not None else "gateway",

@@ -1,4 +1,11 @@
-"""Send the outbox to the server in gzip batches, in order, with backoff and jitter."""
+"""Send the outbox to the server in gzip batches, in order, with capped backoff and jitter.
+
+The head of the outbox never blocks the rest for good. A failure that is not the batch's
+fault (server unreachable, overloaded, its storage down) is retried with a backoff capped
+at ``backoff_max_s``. When the server says a batch is bad, or fails inside on it, the batch
+is halved until the reading at fault stands alone, and that reading is set aside in the
+quarantine as a dead letter, with the server's reason; the queue then moves on.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +24,13 @@ from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 
 logger = logging.getLogger(__name__)
-# Statuses after which re-sending the same batch cannot succeed: the batch is moved to
-# quarantine with the server's reason rather than blocking the outbox forever.
-PERMANENT = frozenset({400, 404, 409, 410, 415, 422})
+# The server says the batch itself is wrong: sending it again as it is cannot succeed.
+CONTENT = frozenset({400, 413, 415, 422})
+# Nothing about the batch: the server is away, overloaded or misconfigured for a while.
+TRANSIENT = frozenset({401, 403, 404, 408, 425, 429, 502, 503, 504})
+# A single reading that makes the server fail this many times in a row is set aside: a
+# server error that repeats on one reading alone is that reading's doing.
+SUSPECT_STRIKES = 3
 
 
 class Uplink:
@@ -40,6 +51,7 @@ class Uplink:
         self._http = http
         self._gateway_id = gateway_id
         self._metrics = metrics
+        self.max_batch_size = batch_size
         self.batch_size = batch_size
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
@@ -47,6 +59,8 @@ class Uplink:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="edge-uplink", daemon=True)
         self.failures = 0
+        self._strikes = 0
+        self.failing_since_ms: int | None = None
         self.last_success_ms: int | None = None
         self.last_error: str | None = None
 
@@ -65,9 +79,9 @@ class Uplink:
         self._thread.join(35)
 
     def backoff_s(self) -> float:
-        """Full-jitter exponential backoff for the current run of failures."""
+        """Full-jitter exponential backoff for the current run of failures, capped."""
         cap = min(self._backoff_max, self._backoff_initial * 2 ** min(self.failures, 30))
-        return random.uniform(self._backoff_initial / 2, cap)  # noqa: S311  (jitter, not crypto)
+        return random.uniform(min(cap, self._backoff_initial / 2), cap)  # noqa: S311  (jitter)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -76,29 +90,50 @@ class Uplink:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
-            try:
-                self.send(rows)
-            except UplinkError as exc:
-                self.failures += 1
-                self.last_error = str(exc)
-                self._metrics.uplink_failures.labels(
-                    "permanent" if exc.permanent else "retry"
-                ).inc()
-                if exc.permanent:
-                    logger.error(
-                        "server refused %d readings for good, quarantined: %s", len(rows), exc
-                    )
-                    self._outbox.quarantine_rows(rows, f"refused by server: {exc}")
-                    continue
-                delay = self.backoff_s()
-                logger.warning("uplink failed (%s); retrying in %.1f s", exc, delay)
-                self._stop.wait(delay)
-            else:
-                self.failures = 0
-                self.last_error = None
+            self.step(rows)
+
+    def step(self, rows: list[tuple[int, bytes]]) -> None:
+        """Send one batch and act on the outcome: done, narrowed, set aside, or wait."""
+        try:
+            self.send(rows)
+        except UplinkError as exc:
+            self._failed(rows, exc)
+        else:
+            self.failures = self._strikes = 0
+            self.failing_since_ms = None
+            self.last_error = None
+            self.batch_size = min(self.max_batch_size, self.batch_size * 2)
+
+    def _failed(self, rows: list[tuple[int, bytes]], exc: UplinkError) -> None:
+        self.last_error = str(exc)
+        if self.failing_since_ms is None:
+            self.failing_since_ms = int(time.time() * 1000)
+        self._metrics.uplink_failures.labels(exc.kind).inc()
+        if exc.status == 413:
+            # Too large for the server (or a proxy before it): stay below this size.
+            self.max_batch_size = max(1, min(self.max_batch_size, len(rows) // 2))
+        if exc.kind != "transient" and len(rows) > 1:
+            # Narrow down to the reading at fault; the good half goes through next time.
+            self.batch_size = max(1, len(rows) // 2)
+            logger.warning("server refused a batch of %d (%s); trying %d", len(rows), exc,
+                           self.batch_size)  # fmt: skip
+            if exc.kind == "suspect":
+                self._stop.wait(self._backoff_initial)
+            return
+        if exc.kind == "suspect":
+            self._strikes += 1
+        if exc.kind == "content" or self._strikes >= SUSPECT_STRIKES:
+            logger.error("reading %d set aside as a dead letter: %s", rows[0][0], exc)
+            self._outbox.dead_letter([(i, body, f"refused by server: {exc}") for i, body in rows])
+            self._strikes = 0
+            return
+        self.failures += 1
+        delay = self.backoff_s()
+        logger.warning("uplink failed (%s); retrying in %.1f s", exc, delay)
+        self._stop.wait(delay)
 
     def send(self, rows: list[tuple[int, bytes]]) -> IngestResult:
-        """Send one batch; on success remove it from the outbox."""
+        """Send one batch; on success remove it from the outbox (refused readings aside)."""
         first, last = rows[0][0], rows[-1][0]
         batch_id = f"{self._gateway_id}-{first}-{last}"
         body = b'{"v":1,"gateway_id":"%s","batch_id":"%s","readings":[%s]}' % (
@@ -115,33 +150,34 @@ class Uplink:
             )
         except httpx.HTTPError as exc:
             raise UplinkError(f"server unreachable: {exc!r}") from exc
-        if resp.status_code == 413 and self.batch_size > 100:
-            self.batch_size //= 2
-            raise UplinkError("batch too large; halving the batch size", status=413)
         if resp.status_code != 200:
-            raise UplinkError(
-                f"HTTP {resp.status_code}: {resp.text[:300]}",
-                status=resp.status_code,
-                permanent=resp.status_code in PERMANENT,
-            )
+            code = resp.status_code
+            kind = "content" if code in CONTENT else "transient" if code in TRANSIENT else "suspect"
+            raise UplinkError(f"HTTP {code}: {resp.text[:300]}", status=code, kind=kind)
         try:
             result = IngestResult.model_validate_json(resp.content)
         except ValidationError as exc:
-            raise UplinkError(f"unexpected answer from server: {resp.text[:200]}") from exc
+            raise UplinkError(
+                f"unexpected answer from server: {resp.text[:200]}", kind="suspect"
+            ) from exc
         self._metrics.uplink_seconds.observe(time.monotonic() - started)
-        rejected = {r.index: r.reason for r in result.rejections if 0 <= r.index < len(rows)}
-        if rejected:
+        refused = {r.index: r for r in result.rejections if 0 <= r.index < len(rows)}
+        if refused:
             logger.error(
-                "server rejected %d readings of batch %s: %s",
-                len(rejected),
+                "server refused %d readings of batch %s: %s",
+                len(refused),
                 batch_id,
-                list(rejected.values())[:3],
+                [r.reason for r in refused.values()][:3],
             )
-            self._outbox.quarantine_rows(
-                [rows[i] for i in sorted(rejected)],
-                "refused by server: " + "; ".join(sorted(set(rejected.values())))[:500],
+            self._outbox.dead_letter(
+                [
+                    (rows[i][0], rows[i][1], f"refused by server ({r.kind}): {r.reason}")
+                    for i, r in sorted(refused.items())
+                ],
+                through=last,
             )
-        self._outbox.remove_through(last)
+        else:
+            self._outbox.remove_through(last)
         self._metrics.sent.inc(result.accepted + result.duplicates)
         self._metrics.outbox_depth.set(self._outbox.depth)
         self._metrics.last_success.set_to_current_time()

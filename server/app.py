@@ -7,9 +7,11 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import anyio.to_thread
 import httpx
@@ -17,6 +19,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from server.audit.routes import router as audit_router
 from server.auth.routes import router as auth_router
@@ -57,6 +60,7 @@ from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, StoredReading
 from server.registry.downlink import Notifier
 from server.registry.routes import router as registry_router
+from server.registry.service import gateways
 from server.spaces.routes import router as spaces_router
 
 logger = logging.getLogger(__name__)
@@ -164,8 +168,29 @@ async def _sweep(
         await asyncio.to_thread(mailer)
     points, ids = await asyncio.to_thread(monitor.outcomes)
     if points:
-        await store.write(points)  # a StoreError is retried at the next sweep
+        # A StoreError is retried at the next sweep; a refused point (our own, so a bug)
+        # is logged and not retried for ever.
+        for refused in await store.write(points):
+            logger.error("booking outcome %s not stored: %s", ids[refused.index], refused.reason)
         await asyncio.to_thread(monitor.mark_exported, ids)
+
+
+def _troubles(db: Database) -> list[str]:
+    with db.session(commit=False) as session:
+        return [t for g in gateways(session) for t in g.troubles]
+
+
+def _gateway_gauges(db: Database, metrics: ServerMetrics) -> None:
+    """Each gateway's backlog as it last reported it (from the database: any replica)."""
+    now = int(time.time() * 1000)
+    with db.session(commit=False) as session:
+        for g in gateways(session):
+            if g.revoked or g.backlog_reported_ms is None:
+                continue
+            age = (now - g.oldest_unsent_ms) / 1000 if g.oldest_unsent_ms else 0.0
+            metrics.gateway_oldest_unsent.labels(g.id).set(age)
+            metrics.gateway_outbox_depth.labels(g.id).set(g.outbox_depth or 0)
+            metrics.gateway_dead_letters.labels(g.id).set(g.dead_letters or 0)
 
 
 def action_config(settings: ServerSettings) -> ActionConfig:
@@ -300,9 +325,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.exception_handler(StoreError)
     @app.exception_handler(DatabaseError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The store's own words stay in the log: they may echo what was sent, and they
+        # tell a caller nothing it can act on.
         logger.error("storage failed: %s", exc)
+        which = "reading store" if isinstance(exc, StoreError) else "database"
         return JSONResponse(
-            {"detail": f"storage unavailable, try again later (nothing was changed): {exc}"},
+            {
+                "detail": f"the {which} is unavailable; try again later. Nothing was "
+                "acknowledged: sending the same request again is safe."
+            },
             status_code=503,
             headers={"Retry-After": "5"},
         )
@@ -330,9 +361,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_exception_handler(Refusal, refusal_response)
 
     @app.get("/healthz", tags=["ops"], dependencies=[Public])
-    async def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok", "version": VERSION}
+    async def healthz(request: Request) -> dict[str, Any]:
+        """The process is up (always 200); ``troubles`` names gateways silent or stuck.
+
+        A building whose gateway holds readings it cannot deliver makes the status
+        ``degraded``; the answer stays 200 so that no orchestrator restarts a server that
+        is not at fault.
+        """
+        try:
+            found = await asyncio.to_thread(_troubles, request.app.state.db)
+        except SQLAlchemyError:
+            found = ["the database does not answer"]
+        return {"status": "degraded" if found else "ok", "version": VERSION, "troubles": found}
 
     @app.get("/readyz", tags=["ops"], dependencies=[Public])
     async def readyz(request: Request) -> JSONResponse:
@@ -355,6 +395,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.get("/metrics", tags=["ops"], dependencies=[Public])
     async def metrics(request: Request) -> Response:
         """Prometheus metrics."""
+        with contextlib.suppress(SQLAlchemyError):
+            state = request.app.state
+            await asyncio.to_thread(_gateway_gauges, state.db, state.metrics)
         return Response(
             generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )

@@ -24,6 +24,7 @@ from server.exceptions import AuthError
 from server.ingest.service import IngestService
 from server.readings.store import ReadingStore
 from server.registry.models import Gateway
+from server.registry.schemas import Backlog
 from server.registry.service import gateway_for_token
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
@@ -63,12 +64,27 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_gateway(creds: Credentials, db: DatabaseDep) -> Gateway:
+def _backlog(request: Request) -> Backlog | None:
+    """What the gateway says it holds unsent; None when it says nothing or nonsense."""
+    h = request.headers
+    try:
+        return Backlog(
+            outbox_depth=int(h["x-outbox-depth"]),
+            oldest_unsent_age_ms=(
+                int(h["x-outbox-oldest-age-ms"]) if "x-outbox-oldest-age-ms" in h else None
+            ),
+            dead_letters=int(h.get("x-dead-letters", "0")),
+        )
+    except (KeyError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
+
+
+def current_gateway(request: Request, creds: Credentials, db: DatabaseDep) -> Gateway:
     """The gateway whose token is presented, or 401."""
     if creds is None:
         raise unauthorized("missing gateway token: send 'Authorization: Bearer <token>'")
     with db.session() as session:
-        gateway = gateway_for_token(session, creds.credentials)
+        gateway = gateway_for_token(session, creds.credentials, _backlog(request))
     if gateway is None:
         raise unauthorized("unknown or revoked gateway token")
     return gateway

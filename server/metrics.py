@@ -22,6 +22,30 @@ class ServerMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.quarantined = Counter(
+            "smartoffice_ingest_quarantined",
+            "Readings not stored, kept in quarantine, by kind (invalid, foreign, store)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.gateway_oldest_unsent = Gauge(
+            "smartoffice_gateway_oldest_unsent_age_seconds",
+            "Age of the oldest reading a gateway holds unsent (0: none), as it last reported",
+            ["gateway"],
+            registry=self.registry,
+        )
+        self.gateway_outbox_depth = Gauge(
+            "smartoffice_gateway_outbox_depth",
+            "Readings a gateway holds unsent, as it last reported",
+            ["gateway"],
+            registry=self.registry,
+        )
+        self.gateway_dead_letters = Gauge(
+            "smartoffice_gateway_dead_letters",
+            "Readings a gateway has set aside as refused, as it last reported",
+            ["gateway"],
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "smartoffice_ingest_batch_seconds",
             "Time to handle one ingest batch",

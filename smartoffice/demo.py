@@ -113,6 +113,7 @@ class _Mosquitto:
         user = "user root\n" if os.geteuid() == 0 else ""
         self._conf.write_text(
             f"{user}listener {port} 127.0.0.1\nallow_anonymous false\n"
+            "use_username_as_clientid true\n"
             f"password_file {self.passwd}\nacl_file {self.acl}\npid_file {self.pid_file}\n"
             f"persistence true\npersistence_location {workdir}/\nmax_queued_messages 0\n"
             "max_inflight_messages 1000\nlog_dest none\n"

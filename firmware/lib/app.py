@@ -8,6 +8,7 @@ only while the sensor and sender loops are alive.
 import asyncio
 import gc
 import json
+import os
 import time
 
 import config
@@ -17,8 +18,10 @@ import topics
 
 from ticks import ticks_add, ticks_diff, ticks_ms
 
-FW = "1.0.0"
+FW = "1.1.0"
 STATE_FILE = "state.json"
+# The contract's bound on boot and seq (a signed 32-bit count).
+COUNT_MAX = 2147483647
 # Some ports count time from 2000-01-01; the contract wants Unix epoch milliseconds.
 EPOCH_OFFSET_S = 946684800 if time.gmtime(0)[0] == 2000 else 0
 LED_COLOURS = {"free": (0, 1, 0), "booked": (0, 0, 1), "awaiting_checkin": (1, 1, 0),
@@ -55,6 +58,18 @@ def next_boot(path=STATE_FILE):
     return boot
 
 
+def new_boot_id():
+    """32 random bits, drawn anew at every boot (the ESP32's hardware RNG).
+
+    The boot counter lives in state.json, which a factory reset or an erased flash
+    deletes; the node then counts from boot 1 again. The random boot id keeps its new
+    (boot, bid, seq) keys from repeating old ones, so none of its readings are taken for
+    duplicates.
+    """
+    b = os.urandom(4)
+    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) & 0xFFFFFFFF
+
+
 class Node:
     """One sensor node."""
 
@@ -69,6 +84,7 @@ class Node:
         self.id = cfg["device_id"]
         self.base = cfg["base_topic"]
         self.boot = next_boot(home + STATE_FILE)
+        self.bid = new_boot_id()
         self.seq = 0
         self.ring = ringbuf.Ring(cfg["buffer_size"])
         self.synced = False
@@ -86,7 +102,12 @@ class Node:
     # -- readings -------------------------------------------------------------------
     def enqueue(self, stream, fields):
         """Stamp a reading with boot, seq and (once synced) time, and buffer it."""
-        msg = {"v": 1, "boot": self.boot, "seq": self.seq}
+        if self.seq > COUNT_MAX:
+            # Beyond the contract's counter: go on as a new boot (decades at 1 Hz).
+            self.boot = next_boot(self.home + STATE_FILE)
+            self.bid = new_boot_id()
+            self.seq = 0
+        msg = {"v": 1, "boot": self.boot, "bid": self.bid, "seq": self.seq}
         if self.synced:
             msg["ts"] = epoch_ms()
         msg.update(fields)
@@ -99,8 +120,8 @@ class Node:
         self.last_error = ("%s: %s" % (source, exc))[:80]
 
     def _status(self, state):
-        return json.dumps({"v": 1, "state": state, "boot": self.boot, "fw": FW,
-                           "kind": self.cfg["kind"]})
+        return json.dumps({"v": 1, "state": state, "boot": self.boot, "bid": self.bid,
+                           "fw": FW, "kind": self.cfg["kind"]})
 
     def _jitter(self, seconds):
         r = self._rand() if self._rand else (ticks_diff(ticks_ms(), 0) % 1000) / 1000

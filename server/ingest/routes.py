@@ -1,15 +1,18 @@
-"""``POST /api/v1/ingest``: gateways deliver batches here."""
+"""``POST /api/v1/ingest``: gateways deliver batches here; admins read what was refused."""
 
 from __future__ import annotations
 
 import zlib
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import ValidationError
 
-from contracts.batch import IngestBatch, IngestResult
+from contracts.batch import IngestBatch, IngestResult, RejectionKind
 from contracts.payloads import describe
-from server.deps import CurrentGateway, IngestDep
+from server.deps import Admin, CurrentGateway, DatabaseDep, IngestDep
+from server.ingest.schemas import QuarantinedPublic
+from server.ingest.service import quarantined
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 MAX_BODY = 64 * 1024 * 1024
@@ -51,3 +54,17 @@ async def ingest(request: Request, gateway: CurrentGateway, service: IngestDep) 
             detail=f"token belongs to gateway {gateway.id!r}, batch says {batch.gateway_id!r}",
         )
     return await service.ingest(gateway_id=gateway.id, batch=batch)
+
+
+@router.get("/ingest/quarantine", response_model=list[QuarantinedPublic])
+def ingest_quarantine(
+    _: Admin,
+    db: DatabaseDep,
+    gateway: Annotated[str | None, Query(max_length=32)] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
+    kind: RejectionKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[QuarantinedPublic]:
+    """Readings that gateways sent and the server did not store, with why; newest first."""
+    with db.session(commit=False) as session:
+        return quarantined(session, gateway=gateway, device=device, kind=kind, limit=limit)

@@ -1,4 +1,4 @@
-"""Turn an ingest batch into stored readings, exactly once per (device, boot, seq).
+"""Turn an ingest batch into stored readings, once per (device, boot, bid, seq).
 
 The keys of a batch's new readings are inserted into ``ingest_seen`` inside a transaction
 that commits only after the reading store has the readings. If the server dies between
@@ -9,6 +9,7 @@ the two, the gateway re-sends, the keys are new again, and the store's own idemp
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,27 +17,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
 from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
+from contracts.registry import SpaceRef
 from server.db import Database, insert_unless_present
 from server.exceptions import DatabaseError, StoreError
-from server.ingest.models import SeenReading
+from server.ingest.models import QuarantinedReading, SeenReading
+from server.ingest.schemas import QuarantinedPublic
 from server.metrics import ServerMetrics
-from server.readings.store import ReadingStore, StoredReading
+from server.readings.store import FieldValue, ReadingStore, StoredReading
 from server.registry.downlink import record_acks
 from server.registry.models import Device, Gateway
+from server.registry.service import SPACE_COLUMNS, device_space
 
 logger = logging.getLogger(__name__)
+# The quarantine keeps the newest readings refused; reasons and readings are cut short so
+# that no gateway can fill the database through it.
+QUARANTINE_KEEP = 100_000
+REASON_MAX = 500
+READING_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class _Valid:
     index: int
     reading: Reading
-    stored: StoredReading
+    fields: dict[str, FieldValue]
+
+    def stored(self, space: SpaceRef | None) -> StoredReading:
+        r = self.reading
+        return StoredReading(r.stream, r.ts, r.device, space, self.fields)
 
 
 def _validate(index: int, raw: Any) -> _Valid | Rejection:
@@ -45,16 +59,17 @@ def _validate(index: int, raw: Any) -> _Valid | Rejection:
         r = Reading.model_validate(raw)
         if ENVELOPE_FIELDS & r.data.keys():
             return Rejection(
-                index=index, device=r.device, reason="data must not repeat v, boot, seq or ts"
+                index=index, device=r.device, reason="data must not repeat v, boot, bid, seq or ts"
             )
+        bid = r.bid or None  # 0 in the batch: the node sent none
         if r.stream == "status":
-            status = DeviceStatus.model_validate({"v": 1, "boot": r.boot, **r.data})
-            fields: dict[str, Any] = status.model_dump(exclude={"v"})
+            status = DeviceStatus.model_validate({"v": 1, "boot": r.boot, "bid": bid, **r.data})
+            fields: dict[str, Any] = status.model_dump(exclude={"v"}, exclude_none=True)
         else:
             if r.seq is None:
                 return Rejection(index=index, device=r.device, reason="seq: required")
             model = UPLINK_MODELS[r.stream].model_validate(
-                {"v": 1, "boot": r.boot, "seq": r.seq, "ts": r.ts, **r.data}
+                {"v": 1, "boot": r.boot, "bid": bid, "seq": r.seq, "ts": r.ts, **r.data}
             )
             fields = model.model_dump(exclude={"v", "ts"}, exclude_none=True)
     except ValidationError as exc:
@@ -62,7 +77,7 @@ def _validate(index: int, raw: Any) -> _Valid | Rejection:
             index=index, device=device if isinstance(device, str) else None, reason=describe(exc)
         )
     fields["ts_gateway"] = r.ts_source == "gateway"
-    return _Valid(index, r, StoredReading(r.stream, r.ts, r.device, r.space, fields))
+    return _Valid(index, r, fields)
 
 
 class IngestService:
@@ -86,33 +101,45 @@ class IngestService:
         self._last_prune = 0.0
 
     async def ingest(self, *, gateway_id: str, batch: IngestBatch) -> IngestResult:
-        """Store a batch; raises StoreError or DatabaseError (nothing committed) on failure."""
+        """Store a batch; every reading is stored, a duplicate, or refused with its reason.
+
+        Refused readings (against the contract, of a device that is not this gateway's, or
+        refused by the reading store) are kept in the quarantine and do not hold up the
+        rest. Raises StoreError or DatabaseError when the stores fail as a whole: then no
+        key was committed, and a re-sent batch is stored once.
+        """
         started = time.monotonic()
         valid: list[_Valid] = []
         rejections: list[Rejection] = []
         for i, raw in enumerate(batch.readings):
             checked = _validate(i, raw)
-            (valid if isinstance(checked, _Valid) else rejections).append(checked)  # type: ignore[arg-type]
+            if isinstance(checked, _Valid):
+                valid.append(checked)
+            else:
+                rejections.append(checked)
+        async with self._lock:
+            fresh, stored, duplicates = await self._store(gateway_id, batch, valid, rejections)
+        rejections.sort(key=lambda r: r.index)
         for rej in rejections:
             logger.warning(
-                "gateway %s batch %s reading %d rejected: %s",
+                "gateway %s batch %s reading %d (%s) quarantined: %s",
                 gateway_id,
                 batch.batch_id,
                 rej.index,
+                rej.kind,
                 rej.reason,
             )
-        async with self._lock:
-            fresh, duplicates = await self._store(gateway_id, valid)
-        if self.on_stored is not None and fresh:
+            self.metrics.quarantined.labels(rej.kind).inc()
+        if self.on_stored is not None and stored:
             try:
-                await self.on_stored([v.stored for v in fresh])
+                await self.on_stored(stored)
             except Exception:
                 # The readings are stored; what reacts to them must not make the gateway resend.
                 logger.exception("reacting to batch %s failed", batch.batch_id)
         now_ms = time.time() * 1000
         for v in fresh:
             self.metrics.lag_seconds.observe(max(0.0, now_ms - v.reading.received) / 1000)
-        self.metrics.readings.labels("accepted").inc(len(fresh))
+        self.metrics.readings.labels("accepted").inc(len(stored))
         self.metrics.readings.labels("duplicate").inc(duplicates)
         self.metrics.readings.labels("rejected").inc(len(rejections))
         self.metrics.batches.labels("stored").inc()
@@ -120,56 +147,102 @@ class IngestService:
         self.metrics.last_ingest.set_to_current_time()
         return IngestResult(
             batch_id=batch.batch_id,
-            accepted=len(fresh),
+            accepted=len(stored),
             duplicates=duplicates,
             rejected=len(rejections),
             rejections=rejections,
         )
 
-    async def _store(self, gateway_id: str, valid: list[_Valid]) -> tuple[list[_Valid], int]:
+    async def _store(
+        self,
+        gateway_id: str,
+        batch: IngestBatch,
+        valid: list[_Valid],
+        rejections: list[Rejection],
+    ) -> tuple[list[_Valid], list[StoredReading], int]:
+        """Claim, write and record; adds foreign and store-refused readings to rejections."""
         try:
             conn = await asyncio.to_thread(self.db.engine.connect)
             try:
-                fresh = await asyncio.to_thread(self._claim, conn, valid)
+                places = await asyncio.to_thread(
+                    _places, conn, gateway_id, {v.reading.device for v in valid}
+                )
+                owned = []
+                for v in valid:
+                    if v.reading.device in places:
+                        owned.append(v)
+                    else:
+                        rejections.append(_foreign(v, gateway_id))
+                fresh = await asyncio.to_thread(self._claim, conn, owned)
+                readings = [v.stored(places[v.reading.device]) for v in fresh]
                 try:
-                    await self.store.write([v.stored for v in fresh])
+                    refused = await self.store.write(readings)
                 except StoreError:
                     self.metrics.store_errors.inc()
                     self.metrics.batches.labels("store_error").inc()
                     await asyncio.to_thread(conn.rollback)
                     raise
-                await asyncio.to_thread(self._record, conn, gateway_id, fresh)
+                gone = {r.index for r in refused}
+                rejections.extend(
+                    Rejection(
+                        index=fresh[r.index].index,
+                        device=fresh[r.index].reading.device,
+                        kind="store",
+                        reason=r.reason,
+                    )
+                    for r in refused
+                )
+                fresh = [v for i, v in enumerate(fresh) if i not in gone]
+                readings = [r for i, r in enumerate(readings) if i not in gone]
+                await asyncio.to_thread(
+                    self._record, conn, gateway_id, fresh, _quarantine(batch, rejections)
+                )
             finally:
                 await asyncio.to_thread(conn.close)
         except SQLAlchemyError as exc:
             self.metrics.batches.labels("database_error").inc()
             raise DatabaseError(f"database: {exc.__class__.__name__}: {exc}"[:300]) from exc
-        return fresh, len(valid) - len(fresh)
+        # Store-refused readings keep their claimed keys: a re-send is a duplicate, and the
+        # reading itself waits in the quarantine.
+        return (
+            fresh,
+            readings,
+            len(valid) - len(fresh) - sum(r.kind != "invalid" for r in rejections),
+        )
 
     def _claim(self, conn: Connection, valid: list[_Valid]) -> list[_Valid]:
         """Insert the keys of new readings; returns the readings whose keys were new."""
         now_ms = int(time.time() * 1000)
-        by_key: dict[tuple[str, int, int], _Valid] = {}
+        by_key: dict[tuple[str, int, int, int], _Valid] = {}
         status: list[_Valid] = []
         for v in valid:
             r = v.reading
             if r.seq is None:
                 status.append(v)
             else:
-                by_key.setdefault((r.device, r.boot, r.seq), v)
+                by_key.setdefault((r.device, r.boot, r.bid, r.seq), v)
         if not by_key:
             return status
         stmt = insert_unless_present(conn, SeenReading).returning(
-            SeenReading.device, SeenReading.boot, SeenReading.seq
+            SeenReading.device, SeenReading.boot, SeenReading.bid, SeenReading.seq
         )
-        rows = [{"device": d, "boot": b, "seq": s, "stored_ms": now_ms} for d, b, s in by_key]
+        rows = [
+            {"device": d, "boot": b, "bid": i, "seq": s, "stored_ms": now_ms}
+            for d, b, i, s in by_key
+        ]
         new_keys = {tuple(row) for row in conn.execute(stmt, rows)}
         fresh = [v for k, v in by_key.items() if k in new_keys]
         fresh.sort(key=lambda v: v.index)
         return status + fresh
 
-    def _record(self, conn: Connection, gateway_id: str, fresh: Sequence[_Valid]) -> None:
-        """Note what was heard of each device, then commit the claimed keys."""
+    def _record(
+        self,
+        conn: Connection,
+        gateway_id: str,
+        fresh: Sequence[_Valid],
+        quarantine: list[dict[str, Any]],
+    ) -> None:
+        """Note what was heard of each device and what was refused; commit the claimed keys."""
         now_ms = int(time.time() * 1000)
         by_device: dict[str, list[Reading]] = {}
         acks = []
@@ -210,13 +283,76 @@ class IngestService:
                         )
                     )
         record_acks(conn, acks)
+        if quarantine:
+            conn.execute(insert(QuarantinedReading), quarantine)
         conn.execute(update(Gateway).where(Gateway.id == gateway_id).values(last_ingest_ms=now_ms))
         if time.monotonic() - self._last_prune > 3600:
             conn.execute(
                 delete(SeenReading).where(SeenReading.stored_ms < now_ms - self.dedup_window_ms)
             )
+            newest = conn.execute(select(func.max(QuarantinedReading.id))).scalar() or 0
+            conn.execute(
+                delete(QuarantinedReading).where(QuarantinedReading.id <= newest - QUARANTINE_KEEP)
+            )
             self._last_prune = time.monotonic()
         conn.commit()
+
+
+def quarantined(
+    session: Session,
+    *,
+    gateway: str | None = None,
+    device: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+) -> list[QuarantinedPublic]:
+    """The newest quarantined readings, filtered."""
+    q = select(QuarantinedReading).order_by(QuarantinedReading.id.desc()).limit(limit)
+    if gateway is not None:
+        q = q.where(QuarantinedReading.gateway_id == gateway)
+    if device is not None:
+        q = q.where(QuarantinedReading.device == device)
+    if kind is not None:
+        q = q.where(QuarantinedReading.kind == kind)
+    return [QuarantinedPublic.model_validate(row) for row in session.scalars(q)]
+
+
+def _places(conn: Connection, gateway_id: str, devices: set[str]) -> dict[str, SpaceRef | None]:
+    """Where the server's registry places each of ``devices`` that belongs to the gateway."""
+    if not devices:
+        return {}
+    rows = conn.execute(
+        select(Device.id, *(getattr(Device, c) for c in SPACE_COLUMNS)).where(
+            Device.id.in_(list(devices)), Device.gateway_id == gateway_id
+        )
+    )
+    return {row.id: device_space(row) for row in rows}
+
+
+def _foreign(v: _Valid, gateway_id: str) -> Rejection:
+    return Rejection(
+        index=v.index,
+        device=v.reading.device,
+        kind="foreign",
+        reason=f"device {v.reading.device!r} is not registered to gateway {gateway_id!r}",
+    )
+
+
+def _quarantine(batch: IngestBatch, rejections: list[Rejection]) -> list[dict[str, Any]]:
+    """Rows for the quarantine table: each refused reading as sent, with its reason."""
+    now_ms = int(time.time() * 1000)
+    return [
+        {
+            "received_ms": now_ms,
+            "gateway_id": batch.gateway_id,
+            "batch_id": batch.batch_id,
+            "device": rej.device[:64] if rej.device else None,
+            "kind": rej.kind,
+            "reason": rej.reason[:REASON_MAX],
+            "reading": json.dumps(batch.readings[rej.index], default=str)[:READING_MAX],
+        }
+        for rej in rejections
+    ]
 
 
 def _heard(

@@ -20,6 +20,7 @@ from server.readings.store import (
     Aggregation,
     LatestValue,
     RawPoint,
+    Refused,
     Rollup,
     RollupAgg,
     RollupRow,
@@ -63,6 +64,19 @@ def _field(value: float | int | str) -> str:
         return repr(value)
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def _influx_error(resp: httpx.Response) -> str:
+    """InfluxDB's error text (1.x and 2.x/3.x put it in JSON differently), cut short."""
+    try:
+        body = resp.json()
+        text = str(body.get("error") or body.get("message") or resp.text)
+    except ValueError:
+        text = resp.text
+    if "unable to parse '" in text and "': " in text:
+        # The line itself is echoed between quotes: the reader has the reading already.
+        text = "unable to parse: " + text.rsplit("': ", 1)[1]
+    return text.strip()[:280]
 
 
 def _quote(value: str) -> str:
@@ -178,7 +192,9 @@ class InfluxReadingStore:
             if fields:
                 lines.append(f"{r.kind}_1h,{tag_text} {fields} {r.hour_ms}")
         for i in range(0, len(lines), WRITE_CHUNK):
-            await self._post_lines("\n".join(lines[i : i + WRITE_CHUNK]), params)
+            reason = await self._post_lines("\n".join(lines[i : i + WRITE_CHUNK]), params)
+            if reason is not None:
+                raise StoreError(f"rollups not written: {reason}")
 
     async def rollups(
         self,
@@ -213,16 +229,38 @@ class InfluxReadingStore:
         """InfluxDB expires raw readings itself, by the retention policy's duration."""
         return 0
 
-    async def write(self, readings: Sequence[StoredReading]) -> None:
-        """Write readings in line-protocol chunks; rewriting a point replaces it in place."""
+    async def write(self, readings: Sequence[StoredReading]) -> list[Refused]:
+        """Write readings in line-protocol chunks; rewriting a point replaces it in place.
+
+        InfluxDB stores the lines it can and answers 400 naming one it could not (a
+        "partial write"). The chunk is then halved until each refused line stands alone, so
+        one bad reading costs a few small writes and never the rest of the batch.
+        """
         params = {"db": self.database, "precision": self.precision}
         if self.retention_policy:
             params["rp"] = self.retention_policy
+        refused: list[Refused] = []
         for i in range(0, len(readings), WRITE_CHUNK):
-            body = "\n".join(line(r, self.precision) for r in readings[i : i + WRITE_CHUNK])
-            await self._post_lines(body, params)
+            lines = [line(r, self.precision) for r in readings[i : i + WRITE_CHUNK]]
+            await self._write_isolating(lines, i, params, refused)
+        return refused
 
-    async def _post_lines(self, body: str, params: dict[str, str]) -> None:
+    async def _write_isolating(
+        self, lines: list[str], first: int, params: dict[str, str], refused: list[Refused]
+    ) -> None:
+        reason = await self._post_lines("\n".join(lines), params)
+        if reason is None:
+            return
+        if len(lines) == 1:
+            logger.warning("InfluxDB refused reading %d: %s", first, reason)
+            refused.append(Refused(first, reason))
+            return
+        half = len(lines) // 2
+        await self._write_isolating(lines[:half], first, params, refused)
+        await self._write_isolating(lines[half:], first + half, params, refused)
+
+    async def _post_lines(self, body: str, params: dict[str, str]) -> str | None:
+        """POST line protocol; None when taken, else InfluxDB's reason for refusing content."""
         try:
             resp = await self._http.post(
                 "/write",
@@ -232,13 +270,16 @@ class InfluxReadingStore:
             )
         except httpx.HTTPError as exc:
             raise StoreError(f"InfluxDB write failed: {exc!r}") from exc
-        if resp.status_code == 400 and "beyond retention policy" in resp.text:
-            # Readings older than the raw retention (a gateway's long-held outbox): the
-            # rest of the batch is stored, and these would be expired anyway.
-            logger.warning("InfluxDB dropped readings older than its retention: %s", resp.text)
-            return
+        if resp.status_code in (400, 422):
+            if "beyond retention policy" in resp.text and "unable to parse" not in resp.text:
+                # Readings older than the raw retention (a gateway's long-held outbox): the
+                # rest of the batch is stored, and these would be expired anyway.
+                logger.warning("InfluxDB dropped readings older than its retention: %s", resp.text)
+                return None
+            return f"InfluxDB refused it: {_influx_error(resp)}"
         if resp.status_code != 204:
             raise StoreError(f"InfluxDB refused a write ({resp.status_code}): {resp.text[:300]}")
+        return None
 
     async def latest(
         self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE

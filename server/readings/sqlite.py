@@ -17,6 +17,7 @@ from server.readings.store import (
     Aggregation,
     LatestValue,
     RawPoint,
+    Refused,
     Rollup,
     RollupAgg,
     RollupRow,
@@ -48,6 +49,9 @@ CREATE INDEX IF NOT EXISTS rollups_building ON rollups (kind, building, hour);
 """
 # Raw readings are deleted in slices of this many rows, so ingest waits only briefly.
 EXPIRE_SLICE = 20_000
+# What sqlite3 raises for a value it cannot hold (an int past 64 bits, a broken string),
+# as opposed to a store that is down, locked or full.
+_CONTENT_ERRORS = (OverflowError, ValueError, sqlite3.DataError, sqlite3.InterfaceError)
 _SQL_AGG = {"mean": "avg", "min": "min", "max": "max", "sum": "sum", "count": "count"}
 
 
@@ -72,8 +76,8 @@ class SQLiteReadingStore:
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
-    async def write(self, readings: Sequence[StoredReading]) -> None:
-        """Insert readings; a reading already held is ignored."""
+    async def write(self, readings: Sequence[StoredReading]) -> list[Refused]:
+        """Insert readings; a reading already held is ignored, one SQLite refuses returned."""
         rows = [
             (
                 r.stream,
@@ -86,25 +90,47 @@ class SQLiteReadingStore:
             )
             for r in readings
         ]
-        await self._insert("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        return await self._insert(
+            "INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+        )
 
-    async def _insert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run ``sql`` for every row in one transaction."""
+    async def _insert(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Refused]:
+        """Run ``sql`` for every row in one transaction; rows SQLite cannot take are returned.
 
-        def work() -> None:
+        All rows go in at once; only when one is refused for its content (an integer beyond
+        64 bits, say) are they inserted one by one to find which.
+        """
+
+        def work() -> list[Refused]:
             with self._lock:
                 self._db.execute("BEGIN")
                 try:
-                    self._db.executemany(sql, rows)
+                    try:
+                        self._db.executemany(sql, rows)
+                        refused = []
+                    except _CONTENT_ERRORS:
+                        self._db.execute("ROLLBACK")
+                        self._db.execute("BEGIN")
+                        refused = self._one_by_one(sql, rows)
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
+                return refused
 
         try:
-            await asyncio.to_thread(work)
+            return await asyncio.to_thread(work)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
+
+    def _one_by_one(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Refused]:
+        refused = []
+        for i, row in enumerate(rows):
+            try:
+                self._db.execute(sql, row)
+            except _CONTENT_ERRORS as exc:
+                refused.append(Refused(i, f"SQLite refused it: {exc}"[:300]))
+        return refused
 
     async def latest(
         self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE
@@ -208,7 +234,11 @@ class SQLiteReadingStore:
              json.dumps(dict(r.fields), separators=(",", ":")))
             for r in rows
         ]  # fmt: skip
-        await self._insert("INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values)
+        refused = await self._insert(
+            "INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values
+        )
+        if refused:
+            raise StoreError(f"rollups not written: {refused[0].reason}")
 
     async def rollups(
         self,

@@ -70,6 +70,14 @@ class StoredReading:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """A reading the store would not take (``index`` into the written sequence), and why."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SpaceFilter:
     """Equality filters on tags; ``None`` means any."""
 
@@ -196,8 +204,13 @@ def check_rollup_query(kind: str, values: Mapping[str, RollupAgg], by: Sequence[
 class ReadingStore(Protocol):
     """Where readings are written and queried."""
 
-    async def write(self, readings: Sequence[StoredReading]) -> None:
-        """Store readings; writing the same reading twice stores it once."""
+    async def write(self, readings: Sequence[StoredReading]) -> list[Refused]:
+        """Store readings; writing the same reading twice stores it once.
+
+        A reading the store refuses for its content is returned, and every other one is
+        stored. StoreError means the store could not be reached or failed as a whole (some
+        readings may be stored: writing them again is harmless).
+        """
 
     async def latest(
         self, *, stream: str, field: str, where: SpaceFilter = ANYWHERE

@@ -76,6 +76,11 @@ def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device
     device_id = new.id or f"{new.kind}-{secrets.token_hex(3)}"
     if new.gateway is not None:
         get_gateway(session, new.gateway)
+    if session.get(Gateway, device_id) is not None:
+        raise ConflictError(
+            f"{device_id!r} is a gateway's id, and devices and gateways share one namespace "
+            "of broker logins; choose another device id"
+        )
     password = new_password()
     row = session.get(Device, device_id)
     if row is not None and row.decommissioned_ms is None:

@@ -19,6 +19,12 @@ class Gateway(Base):
     building: Mapped[str | None] = mapped_column(String(32), default=None)
     last_ingest_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     last_contact_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # What the gateway last said of its outbox (headers on its polls): a building whose
+    # readings are stuck shows here even while its gateway still talks to the server.
+    outbox_depth: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    oldest_unsent_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    dead_letters: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    backlog_reported_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 

@@ -117,8 +117,16 @@ class GatewayCreate(BaseModel):
     building: Label | None = None
 
 
+class Backlog(BaseModel):
+    """What a gateway holds unsent, as it says on each request (``X-Outbox-*`` headers)."""
+
+    outbox_depth: int = Field(ge=0, le=2**62)
+    oldest_unsent_age_ms: int | None = Field(ge=0, le=2**62, description="None: nothing waits.")
+    dead_letters: int = Field(ge=0, le=2**62)
+
+
 class GatewayPublic(BaseModel):
-    """A gateway and when it last called."""
+    """A gateway, when it last called, and what it holds unsent."""
 
     id: str
     building: str | None
@@ -127,6 +135,13 @@ class GatewayPublic(BaseModel):
     last_ingest_ms: int | None
     revoked: bool
     devices: int
+    outbox_depth: int | None = None
+    oldest_unsent_ms: int | None = None
+    dead_letters: int | None = None
+    backlog_reported_ms: int | None = None
+    troubles: list[str] = Field(
+        default_factory=list, description="Why this gateway's building needs a look, if it does."
+    )
 
 
 class GatewayToken(BaseModel):

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from contracts.payloads import NodeKind, describe
@@ -18,10 +18,12 @@ from contracts.topics import DEVICE_ID_PATTERN
 from server.audit.service import record
 from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.registry.models import Device, Gateway
-from server.registry.schemas import GatewayPublic
+from server.registry.schemas import Backlog, GatewayPublic
 
 SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
 CONTACT_RESOLUTION_MS = 30_000
+# A gateway silent this long, or holding a reading unsent this long, is in trouble.
+STALL_MS = 300_000
 
 
 class DeviceDoc(BaseModel):
@@ -62,6 +64,11 @@ def add_gateway(
 ) -> str:
     """Register a gateway (or rotate its token, re-enabling it) and return the token once."""
     token = f"{gateway_id}.{secrets.token_urlsafe(32)}"
+    if session.get(Device, gateway_id) is not None:
+        raise ConflictError(
+            f"{gateway_id!r} is a device's id, and devices and gateways share one namespace "
+            "of broker logins; choose another gateway id"
+        )
     gw = session.get(Gateway, gateway_id)
     if gw is None:
         session.add(
@@ -112,13 +119,37 @@ def gateways(session: Session) -> list[GatewayPublic]:
             last_ingest_ms=g.last_ingest_ms,
             revoked=g.revoked_ms is not None,
             devices=counts.get(g.id, 0),
+            outbox_depth=g.outbox_depth,
+            oldest_unsent_ms=g.oldest_unsent_ms,
+            dead_letters=g.dead_letters,
+            backlog_reported_ms=g.backlog_reported_ms,
+            troubles=troubles(g, now_ms()),
         )
         for g in session.scalars(select(Gateway).order_by(Gateway.id))
     ]
 
 
-def gateway_for_token(session: Session, token: str) -> Gateway | None:
-    """The gateway holding ``token``, if any; notes the contact."""
+def troubles(g: Gateway, now: int) -> list[str]:
+    """Why a gateway's building needs a look: silent, or readings stuck in its outbox."""
+    if g.revoked_ms is not None or g.last_contact_ms is None:
+        return []
+    out = []
+    if now - g.last_contact_ms > STALL_MS:
+        out.append(f"gateway {g.id} silent for {(now - g.last_contact_ms) // 60_000} min")
+    if g.oldest_unsent_ms and g.backlog_reported_ms:
+        age = g.backlog_reported_ms - g.oldest_unsent_ms
+        if age > STALL_MS:
+            out.append(
+                f"gateway {g.id} holds {g.outbox_depth} unsent readings, the oldest "
+                f"{age // 60_000} min old"
+            )
+    return out
+
+
+def gateway_for_token(
+    session: Session, token: str, backlog: Backlog | None = None
+) -> Gateway | None:
+    """The gateway holding ``token``, if any; notes the contact and what it holds unsent."""
     gw = session.scalar(select(Gateway).where(Gateway.token_sha256 == hash_token(token)))
     if gw is None or gw.revoked_ms is not None:
         return None
@@ -127,6 +158,12 @@ def gateway_for_token(session: Session, token: str) -> Gateway | None:
     now = now_ms()
     if gw.last_contact_ms is None or now - gw.last_contact_ms >= CONTACT_RESOLUTION_MS:
         gw.last_contact_ms = now
+        if backlog is not None:
+            gw.outbox_depth = backlog.outbox_depth
+            age = backlog.oldest_unsent_age_ms
+            gw.oldest_unsent_ms = now - age if age is not None else None
+            gw.dead_letters = backlog.dead_letters
+            gw.backlog_reported_ms = now
     return gw
 
 
@@ -147,9 +184,21 @@ def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dic
     from server.spaces.service import space_ref
 
     known = set(doc.gateways) | {gw.id for gw in session.scalars(select(Gateway))}
+    device_ids = {d.id for d in doc.devices}
+    for i, gateway_id in enumerate(doc.gateways):
+        if gateway_id in device_ids or session.get(Device, gateway_id) is not None:
+            raise RegistryError(
+                f"gateways.{i}: {gateway_id!r} is also a device's id; devices and gateways "
+                "share one namespace of broker logins"
+            )
     for i, dev in enumerate(doc.devices):
         if dev.gateway not in known:
             raise RegistryError(f"devices.{i}.gateway: unknown gateway {dev.gateway!r}")
+        if dev.id in known:
+            raise RegistryError(
+                f"devices.{i}.id: {dev.id!r} is a gateway's id; devices and gateways share "
+                "one namespace of broker logins"
+            )
         if (
             dev.space
             and dev.space.space_kind in ("desk", "room")
@@ -197,7 +246,7 @@ def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dic
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 
-def device_space(row: Device) -> SpaceRef | None:
+def device_space(row: Device | Row[Any]) -> SpaceRef | None:
     """A device row's space tags, or None while unassigned."""
     if row.space is None:
         return None

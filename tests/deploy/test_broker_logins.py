@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.credentials import mosquitto_hash
 from contracts.payloads import ZoneCommand
@@ -83,7 +86,7 @@ def platform(tmp_path: Path, broker: tuple[Service, Path]) -> Iterator[Platform]
         SMARTOFFICE_EDGE_BROKER_PASSWD_FILE=str(auth / "passwd"),
         SMARTOFFICE_EDGE_BROKER_ACL_FILE=str(auth / "acl"),
         SMARTOFFICE_EDGE_REGISTRY_REFRESH_S="0.5",
-        SMARTOFFICE_EDGE_BMS_USERNAME="bms",
+        SMARTOFFICE_EDGE_BMS_USERNAME="bms.uji",
         SMARTOFFICE_EDGE_BMS_PASSWORD_HASH=mosquitto_hash(BMS_PASSWORD),
     )
     yield p
@@ -214,10 +217,10 @@ def test_the_bms_login_reads_zone_commands_and_nothing_else(
     svc, auth = broker
     d_id, d_pw = register(platform, "l1-m1")
     node = connect(svc.port, d_id, d_pw)
-    bms = connect(svc.port, "bms", BMS_PASSWORD)
+    bms = connect(svc.port, "bms.uji", BMS_PASSWORD)
     try:
         assert bms.connected.is_set()
-        assert "user bms\ntopic read ikn/v1/zone/+/down/#" in (auth / "acl").read_text()
+        assert "user bms.uji\ntopic read ikn/v1/zone/+/down/#" in (auth / "acl").read_text()
         bms.subscribe("ikn/v1/zone/+/down/#")
         bms.subscribe("ikn/v1/dev/+/up/#")  # granted by the broker, filtered by the ACL
         # The zone's retained commands, as the server decided them.
@@ -242,3 +245,67 @@ def test_the_bms_login_reads_zone_commands_and_nothing_else(
     finally:
         node.close()
         bms.close()
+
+
+def test_broker_logins_are_one_namespace_bound_to_their_client_ids(
+    platform: Platform, broker: tuple[Service, Path]
+) -> None:
+    """The review's attack: a device registered under the gateway's id got a second
+    `gw-uji` line in the passwd file and its password logged in as the gateway; and any
+    login could connect under another's client id and knock it off."""
+    svc, auth = broker
+    for taken in ("gw-uji",):
+        answer = platform.api("POST", "/api/v1/devices", "installer",
+                              json={"kind": "desk", "id": taken})  # fmt: skip
+        assert answer.status_code == 409, answer.text
+        assert "gateway's id" in answer.json()["detail"]
+    a_id, a_pw = register(platform, "l1-m1")
+    b_id, b_pw = register(platform, "l1-m2")
+    answer = platform.api("POST", "/api/v1/gateways", "admin", json={"id": a_id})
+    assert answer.status_code == 409 and "device's id" in answer.json()["detail"]
+    users = [line.split(":")[0] for line in (auth / "passwd").read_text().splitlines()]
+    assert len(users) == len(set(users)) and "gw-uji" in users
+
+    b = connect(svc.port, b_id, b_pw)
+    b.subscribe(f"ikn/v1/dev/{b_id}/down/#")
+    b_dropped = threading.Event()
+    b.c.on_disconnect = lambda *_: b_dropped.set()
+    gateway_log = len(platform.gateway.log_tail(10_000).splitlines())  # type: ignore[union-attr]
+    intruders = []
+    try:
+        for stolen in (b_id, "gw-uji"):
+            thief = paho.Client(CallbackAPIVersion.VERSION2, client_id=stolen,
+                                protocol=paho.MQTTv311)  # fmt: skip
+            thief.username_pw_set(a_id, a_pw)
+            accepted = threading.Event()
+            thief.on_connect = lambda *_, ok=accepted: ok.set()
+            thief.connect("127.0.0.1", svc.port)
+            thief.loop_start()
+            intruders.append(thief)
+            wait_for(accepted.is_set, "no CONNACK for the intruder")
+        # Still able to work, as itself only: the broker replaced its client id by its login.
+        sent = intruders[-1].publish(f"ikn/v1/dev/{a_id}/up/presence", presence(0), qos=1)
+        sent.wait_for_publish(5)
+        wait_for(lambda: device(platform, a_id)["last_reading_ms"], "a's reading never arrived")
+        # Neither b nor the gateway was knocked off by a connection under its client id.
+        assert not b_dropped.wait(1.0), "b was disconnected by a client using its id"
+        assert b.c.is_connected()
+        assert platform.gateway is not None
+        later = platform.gateway.log_tail(10_000).splitlines()[gateway_log:]
+        assert not [line for line in later if "disconnected from MQTT broker" in line], later
+        # And b still gets what is meant for it.
+        cmd = platform.api(
+            "POST",
+            f"/api/v1/devices/{b_id}/commands",
+            "installer",
+            params={"wait": 0},
+            json={"cmd": "identify", "args": {}},
+        ).json()
+        wait_for(
+            lambda: any(cmd["cmd_id"] in p.decode() for _, p in b.messages), "b lost its command"
+        )
+    finally:
+        for thief in intruders:
+            thief.disconnect()
+            thief.loop_stop()
+        b.close()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from pydantic import SecretStr, ValidationError
+
 from contracts.credentials import mosquitto_hash
 from contracts.registry import DeviceEntry, RegistrySnapshot
 from contracts.topics import Topics
 from edge.broker import BrokerFiles
+from edge.config import EdgeSettings
 from tests.harness.mqtt_client import DeviceClient
 from tests.harness.services import Service, find, free_port, running, wait_for
 
@@ -22,11 +26,11 @@ def snap(*devices: tuple[str, str | None]) -> RegistrySnapshot:
 
 
 def files(tmp_path: Path, **kw: object) -> BrokerFiles:
+    kw.setdefault("gateway_username", "gw-a")
     return BrokerFiles(
         passwd_path=tmp_path / "passwd",
         acl_path=tmp_path / "acl",
         topics=Topics("ikn"),
-        gateway_username="gw-a",
         gateway_password="gateway-secret-1",
         **kw,  # type: ignore[arg-type]
     )
@@ -46,11 +50,32 @@ def test_acl_gives_each_device_only_its_own_topics(tmp_path: Path) -> None:
     ]
 
 
+def test_a_device_never_gets_a_second_line_for_the_gateways_login(tmp_path: Path) -> None:
+    """Checked again where the files are written, should a registry ever carry one."""
+    h = mosquitto_hash("pw-1")
+    passwd, acl = files(tmp_path, gateway_username="gw-a.login").render(
+        snap(("gw-a", h), ("desk-1", h))
+    )
+    users = [line.split(":")[0] for line in passwd.splitlines()]
+    assert users == ["gw-a.login", "desk-1"]
+    assert "user gw-a\n" not in acl
+
+
+def test_service_logins_must_carry_a_dot_so_no_device_can_have_them() -> None:
+    common = {"gateway_id": "gw-a", "gateway_token": SecretStr("t"), "_env_file": None}
+    for bad in ({"bms_username": "bms", "bms_password_hash": "$7$x"},
+                {"mqtt_username": "desk-1", "mqtt_password": SecretStr("p")}):  # fmt: skip
+        with pytest.raises(ValidationError, match="dot"):
+            EdgeSettings(**common, **bad)  # type: ignore[arg-type]
+    ok = EdgeSettings(**common, bms_username="bms.a", bms_password_hash="$7$x")  # type: ignore[arg-type]
+    assert ok.bms_username == "bms.a"
+
+
 def test_a_bms_login_may_only_read_the_zone_commands(tmp_path: Path) -> None:
     h = mosquitto_hash("bms-password-0123456")
-    passwd, acl = files(tmp_path, bms=("bms", h)).render(snap())
-    assert f"bms:{h}" in passwd.splitlines()
-    assert "user bms\ntopic read ikn/v1/zone/+/down/#\n" in acl
+    passwd, acl = files(tmp_path, bms=("bms.a", h)).render(snap())
+    assert f"bms.a:{h}" in passwd.splitlines()
+    assert "user bms.a\ntopic read ikn/v1/zone/+/down/#\n" in acl
 
 
 def test_unchanged_registry_writes_nothing_even_after_a_restart(tmp_path: Path) -> None:
@@ -71,6 +96,7 @@ def test_reload_by_pid_file_lets_a_new_device_in(tmp_path: Path) -> None:
     (tmp_path / "mosquitto.conf").write_text(
         (f"user {user}\n" if user else "")
         + f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {tmp_path}/passwd\n"
+        "use_username_as_clientid true\n"
         f"acl_file {tmp_path}/acl\npid_file {tmp_path}/mosquitto.pid\n"
     )
     broker = Service(

@@ -91,7 +91,7 @@ def test_desk_node_reports_presence_heartbeats_and_answers_commands(
     stored = json.loads((tmp_path / "config.json").read_text())
     assert (stored["co2_delta"], stored["device_id"]) == (50, cfg["device_id"])
     beats = obs.uplinks("heartbeat")
-    assert beats and beats[-1].fw == "1.0.0"
+    assert beats and beats[-1].fw == "1.1.0"
     assert beats[-1].sensor_errors >= 1 and "ld2410: no frames" in beats[-1].last_error
     # One boot, one unbroken sequence over every stream.
     every = [parse_uplink(t.rsplit("/", 1)[1], p) for t, p in obs.messages if "/up/" in t]
@@ -252,3 +252,40 @@ def test_no_presence_event_is_lost_across_broker_and_wifi_outages(
     assert {p.seq for p in presence} == set(range(result["seq"]))
     changes = sorted({(p.seq, p.occupied) for p in presence})
     assert all(a[1] != b[1] for a, b in zip(changes, changes[1:], strict=False))
+
+
+BOOT_SCENARIO = """
+import json, hostsim, machine, network, ntptime, app, config
+node = app.Node(config.load(), machine, network, ntptime)
+node.enqueue("presence", {"occupied": True, "source": "pir"})
+print(json.dumps({"reading": node.ring.pop()[1], "status": node._status("online")}))
+"""
+
+
+def test_a_node_that_starts_over_never_repeats_an_earlier_boots_keys(
+    tmp_path: Path, unique_name: str
+) -> None:
+    """Factory reset and erased flash delete state.json; a replaced board never had it."""
+
+    def boot(home: Path) -> tuple[Any, Any]:
+        home.mkdir(exist_ok=True)
+        proc = run_node(home, BOOT_SCENARIO, desk_config(unique_name, 1))
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        printed = json.loads(out.strip().splitlines()[-1])
+        reading = parse_uplink("presence", printed["reading"].encode())
+        status = parse_status(printed["status"].encode())
+        assert (status.boot, status.bid) == (reading.boot, reading.bid)
+        return reading.boot, reading.bid
+
+    node = tmp_path / "node"
+    first = boot(node)
+    again = boot(node)  # an ordinary restart: the counter goes on
+    (node / "state.json").unlink()  # the documented factory reset (and `flash --erase`)
+    reset = boot(node)
+    replaced = boot(tmp_path / "replacement")  # a new board given the same device id
+    assert [b for b, _ in (first, again, reset, replaced)] == [1, 2, 1, 1]
+    bids = [i for _, i in (first, again, reset, replaced)]
+    assert all(isinstance(i, int) for i in bids) and len(set(bids)) == 4
+    # Same (boot, seq) as the first boot's first reading, yet a different key.
+    assert reset != first and replaced != first

@@ -145,7 +145,7 @@ def test_register_flash_verify_identify_label_list(
             board.kill()
             pytest.fail(f"{verified.stdout}{verified.stderr}\nboard: {board.communicate()[0]}")
         assert f"PASS: {device_id} is online and reporting" in verified.stdout
-        assert "firmware 1.0.0, boot 1" in verified.stdout
+        assert "firmware 1.1.0, boot 1" in verified.stdout
         blink = cli("device", "identify", device_id, "--seconds", "3")
         assert blink.returncode == 0, blink.stderr
         assert blink.stdout.strip() == f"{device_id} is blinking for 3 s"

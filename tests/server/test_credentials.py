@@ -52,6 +52,7 @@ def broker_with(tmp_path: Path) -> object:
         user = "user root\n" if os.geteuid() == 0 else ""
         (tmp_path / "m.conf").write_text(
             f"{user}listener {port} 127.0.0.1\nallow_anonymous false\n"
+            "use_username_as_clientid true\n"
             f"password_file {tmp_path / 'passwd'}\n"
         )
         svc = Service(

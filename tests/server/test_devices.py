@@ -12,7 +12,9 @@ import pytest
 
 from contracts.credentials import verify
 from server.db import Database
+from server.exceptions import ConflictError, RegistryError
 from server.registry.models import Device
+from server.registry.service import add_gateway, import_doc, parse_doc
 from tests.harness.layouts import one_floor
 from tests.harness.platform import Platform
 
@@ -155,3 +157,22 @@ def test_gateways_get_a_token_once_and_can_be_revoked(platform: Platform) -> Non
     assert put.status_code == 400 and "has 2 gateways (gw-a, gw-b)" in put.json()["detail"]
     assert platform.api("DELETE", "/api/v1/gateways/gw-b").status_code == 204
     assert pull().status_code == 401
+
+
+def test_device_and_gateway_ids_are_one_namespace_in_imports(db: Database) -> None:
+    """Each is a broker login; the same name for both would give one login two lines."""
+
+    def desk(device_id: str) -> Any:
+        return parse_doc({"devices": [{"id": device_id, "kind": "desk", "gateway": "gw-ns"}]})
+
+    with db.session() as s:
+        add_gateway(s, gateway_id="gw-ns")
+        import_doc(s, desk("desk-ns"))
+    clash = "devices.0.id: 'gw-ns' is a gateway's id"
+    with pytest.raises(RegistryError, match=clash), db.session() as s:
+        import_doc(s, desk("gw-ns"))
+    clash = "gateways.0: 'desk-ns' is also a device's id"
+    with pytest.raises(RegistryError, match=clash), db.session() as s:
+        import_doc(s, parse_doc({"gateways": ["desk-ns"]}))
+    with pytest.raises(ConflictError, match="is a device's id"), db.session() as s:
+        add_gateway(s, gateway_id="desk-ns")

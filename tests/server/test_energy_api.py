@@ -103,6 +103,8 @@ def ingest(platform: Platform, device: str, watts: float, start: int, end: int) 
     """A gateway delivers a meter's readings, one a minute, from ``start`` to ``end``."""
     assert platform.server is not None
     space = {"building": B, "floor": "l1", "zone": "l1-a", "space": "l1-a", "space_kind": "zone"}
+    # The server stores a reading only for a device registered to the sending gateway.
+    platform.register([{"id": device, "kind": "energy", "space": space}])
     readings = [
         {"device": device, "stream": "energy", "boot": 1, "seq": i, "ts": ts,
          "ts_source": "device", "received": ts, "space": space,

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from contracts.batch import IngestBatch
 from server.db import Database, init_schema
 from server.exceptions import StoreError
-from server.ingest.service import IngestService
+from server.ingest.service import IngestService, quarantined
 from server.metrics import ServerMetrics
+from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
-from server.readings.store import StoredReading
+from server.readings.store import Refused, StoredReading
 from server.registry.models import Device
 from server.registry.service import add_gateway, import_doc, parse_doc
+from tests.harness.services import Service
 
 pytestmark = pytest.mark.anyio
 
@@ -28,10 +32,10 @@ class FlakyStore(SQLiteReadingStore):
 
     fail = False
 
-    async def write(self, readings: Any) -> None:
+    async def write(self, readings: Any) -> list[Refused]:
         if self.fail:
             raise StoreError("store down")
-        await super().write(readings)
+        return await super().write(readings)
 
 
 @pytest.fixture
@@ -165,3 +169,120 @@ async def test_status_and_last_seen_update_the_device(service: IngestService) ->
         assert dev is not None
         assert (dev.online, dev.fw, dev.boot) == (True, "1.2.0", 4)
         assert dev.last_seen_ms == 1_780_000_001_000
+
+
+def beat(device: str, seq: int, **data: Any) -> dict[str, Any]:
+    fields = {"uptime_s": 60, "rssi_dbm": -60, "heap_free": 40_000, "fw": "1.1.0",
+              "buffered": 0, "dropped": 0, **data}  # fmt: skip
+    return reading(device, seq, stream="heartbeat", data=fields)
+
+
+async def test_the_poisoned_heartbeat_is_quarantined_and_the_rest_stored(
+    service: IngestService,
+) -> None:
+    """An older gateway forwards what the contract now bounds: uptime 2**63."""
+    poisoned = beat("desk-1", 0, uptime_s=2**63)
+    r = await service.ingest(
+        gateway_id="gw-a", batch=batch(poisoned, *(reading("desk-1", s) for s in range(1, 40)))
+    )
+    assert (r.accepted, r.duplicates, r.rejected) == (39, 0, 1)
+    [rej] = r.rejections
+    assert (rej.index, rej.kind) == (0, "invalid")
+    assert "uptime_s: Input should be less than or equal to 2147483647" in rej.reason
+    assert len(await stored(service)) == 39
+    with service.db.session() as s:
+        [q] = quarantined(s)
+    assert (q.gateway_id, q.device, q.kind, q.batch_id) == ("gw-a", "desk-1", "invalid", "b")
+    assert json.loads(q.reading) == poisoned
+    assert service.metrics.quarantined.labels("invalid")._value.get() == 1
+
+
+async def test_a_gateway_speaks_only_for_its_own_devices(service: IngestService) -> None:
+    with service.db.session() as s:
+        add_gateway(s, gateway_id="gw-b")
+        import_doc(s, parse_doc({"devices": [{"id": "desk-9", "kind": "desk", "gateway": "gw-b"}]}))
+    elsewhere = {"building": "kemenkeu", "floor": "f1", "zone": "z", "space": "d-1",
+                 "space_kind": "desk"}  # fmt: skip
+    r = await service.ingest(
+        gateway_id="gw-a",
+        batch=batch(
+            reading("desk-9", 0),  # another gateway's device
+            reading("ghost-1", 0),  # never registered
+            reading("desk-1", 0, space=elsewhere),  # ours, but the batch names a place
+        ),
+    )
+    assert (r.accepted, r.rejected) == (1, 2)
+    assert [(x.index, x.kind) for x in r.rejections] == [(0, "foreign"), (1, "foreign")]
+    assert r.rejections[0].reason == "device 'desk-9' is not registered to gateway 'gw-a'"
+    rows = await service.store._run(  # type: ignore[attr-defined]
+        "SELECT device, building, space FROM readings", []
+    )
+    assert [tuple(row) for row in rows] == [("desk-1", None, None)]  # the registry's place
+    with service.db.session() as s:
+        assert {q.device for q in quarantined(s, kind="foreign")} == {"desk-9", "ghost-1"}
+    # gw-b may send for desk-9.
+    r = await service.ingest(
+        gateway_id="gw-b",
+        batch=IngestBatch(
+            v=1, gateway_id="gw-b", batch_id="c", readings=[reading("desk-9", 0)]
+        ),  # fmt: skip
+    )
+    assert (r.accepted, r.rejected) == (1, 0)
+
+
+async def test_a_reading_influxdb_refuses_is_quarantined_and_the_rest_stored(
+    database_url: str, influxd: Service, unique_name: str
+) -> None:
+    """A field whose type the store already holds differently (schema drift) is refused
+    by InfluxDB alone; the server says which and keeps the batch's other readings."""
+    db = Database(database_url)
+    init_schema(db.engine)
+    with db.session() as s:
+        add_gateway(s, gateway_id="gw-a")
+        import_doc(s, parse_doc({"devices": [{"id": "desk-1", "kind": "desk", "gateway": "gw-a"}]}))
+    url = f"http://127.0.0.1:{influxd.port}"
+    store = InfluxReadingStore(url=url, database=unique_name)
+    await store.create_database()
+    judge = httpx.AsyncClient(base_url=url)
+    # "fw" becomes an integer field in this database (and this shard of time).
+    drift = "heartbeat fw=1i 1780000000000"
+    resp = await judge.post("/write", params={"db": unique_name, "precision": "ms"}, content=drift)
+    assert resp.status_code == 204
+    service = IngestService(db=db, store=store, metrics=ServerMetrics())
+    try:
+        r = await service.ingest(
+            gateway_id="gw-a",
+            batch=batch(*(reading("desk-1", s) for s in range(30)), beat("desk-1", 30)),
+        )
+        assert (r.accepted, r.rejected) == (30, 1)
+        [rej] = r.rejections
+        assert (rej.index, rej.kind, rej.device) == (30, "store", "desk-1")
+        assert "field type conflict" in rej.reason
+        q = "SELECT count(seq) FROM presence"
+        counted = (await judge.get("/query", params={"db": unique_name, "q": q})).json()
+        assert counted["results"][0]["series"][0]["values"][0][1] == 30
+        with db.session() as s:
+            [q] = quarantined(s, kind="store")
+        assert q.device == "desk-1" and "field type conflict" in q.reason
+        # Re-sent (the gateway did not hear the answer): nothing new, nothing lost.
+        again = await service.ingest(
+            gateway_id="gw-a",
+            batch=batch(*(reading("desk-1", s) for s in range(30)), beat("desk-1", 30)),
+        )
+        assert (again.accepted, again.duplicates, again.rejected) == (0, 31, 0)
+    finally:
+        await judge.aclose()
+        await store.close()
+        db.close()
+
+
+async def test_a_node_that_starts_over_is_not_taken_for_its_old_self(
+    service: IngestService,
+) -> None:
+    """Boot 1, seq 0-9 before a factory reset and again after it: 20 readings."""
+    before = [reading("desk-1", s, bid=1111) for s in range(10)]
+    after = [reading("desk-1", s, bid=2222, ts=1_780_000_100_000 + s) for s in range(10)]
+    r = await service.ingest(gateway_id="gw-a", batch=batch(*before))
+    r2 = await service.ingest(gateway_id="gw-a", batch=batch(*after, *before))
+    assert (r.accepted, r2.accepted, r2.duplicates) == (10, 10, 10)
+    assert len(await stored(service)) == 20

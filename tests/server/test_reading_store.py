@@ -142,3 +142,23 @@ async def test_unknown_stream_or_field_is_refused(store: ReadingStore) -> None:
 
 async def test_ping(store: ReadingStore) -> None:
     await store.ping()
+
+
+async def test_a_reading_the_store_cannot_hold_is_refused_alone(store: ReadingStore) -> None:
+    """The issue's case: uptime 2**63 passed every check, InfluxDB refused it, and the
+    whole batch was retried forever. Now the store names it and keeps the others (SQLite
+    keeps fields as JSON text, so there the boot column is what overflows)."""
+    big = 2**63
+    beat = StoredReading(
+        "heartbeat", T0 + 500, "d1", room("r1"), {"boot": big, "seq": 500, "uptime_s": big}
+    )
+    batch = [env("d1", room("r1"), i, T0 + i * 1000, 400.0 + i) for i in range(12)]
+    batch.insert(7, beat)
+    refused = await store.write(batch)
+    assert [r.index for r in refused] == [7]
+    assert refused[0].reason and len(refused[0].reason) <= 300
+    points = await store.points(stream="env", fields=["co2_ppm"], start_ms=T0, end_ms=T0 + 60_000)
+    assert [p.fields["co2_ppm"] for p in points] == [400.0 + i for i in range(12)]
+    assert await store.write(batch[:7] + batch[8:]) == []  # the rest again: stored once
+    assert len(await store.points(stream="env", fields=["co2_ppm"], start_ms=T0,
+                                  end_ms=T0 + 60_000)) == 12  # fmt: skip
