@@ -1,6 +1,6 @@
 """Free GC heap of a desk node (compiled .mpy) under MicroPython over a long busy run.
 
-Run: ``python -m bench.firmware_memory [--heap 64K] [--minutes 5]``. Each tenth of a
+Run: ``python -m bench.firmware_memory [--heap 64K] [--minutes 5] [--tls]``. Each tenth of a
 second the simulated desk sees motion or a still person, so a five-minute run carries
 about the presence changes of a busy office day at one desk, plus a heartbeat every 2 s.
 """
@@ -9,33 +9,50 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import tempfile
 from pathlib import Path
 
+import trustme
+
 from tests.firmware import memory
-from tests.harness.services import mosquitto, running
+from tests.harness.services import free_port, mosquitto, running
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--heap", default="64K")
     ap.add_argument("--minutes", type=float, default=5)
+    ap.add_argument("--tls", action="store_true", help="MQTT over TLS, the CA pinned")
     args = ap.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="ikn-fwmem-") as tmp,
-        running(mosquitto(Path(tmp) / "mq")) as mq,
-    ):
-        r = memory.run(
-            Path(tmp) / "node",
-            broker_port=mq.port,
-            heap=args.heap,
-            steps=int(args.minutes * 600),
-        )
+    with tempfile.TemporaryDirectory(prefix="ikn-fwmem-") as tmp:
+        extra, port, der = "", 0, None
+        if args.tls:
+            ca = trustme.CA()
+            cert = ca.issue_cert("127.0.0.1")
+            d = Path(tmp) / "certs"
+            d.mkdir()
+            ca.cert_pem.write_to_path(str(d / "ca.crt"))
+            cert.cert_chain_pems[0].write_to_path(str(d / "broker.crt"))
+            cert.private_key_pem.write_to_path(str(d / "broker.key"))
+            port = free_port()
+            extra = (f"listener {port} 127.0.0.1\ncafile {d}/ca.crt\n"
+                     f"certfile {d}/broker.crt\nkeyfile {d}/broker.key\n")  # fmt: skip
+            der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
+        with running(mosquitto(Path(tmp) / "mq", extra_conf=extra)) as mq:
+            r = memory.run(
+                Path(tmp) / "node",
+                broker_port=port or mq.port,
+                heap=args.heap,
+                steps=int(args.minutes * 600),
+                ca_der=der,
+            )
     s = r["samples"]
     print(
         json.dumps(
             {
                 "heap": args.heap,
+                "tls": args.tls,
                 "minutes": args.minutes,
                 "uplinks": r["seq"],
                 "after_import": r["after_import"],

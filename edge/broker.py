@@ -135,7 +135,9 @@ class BrokerFiles:
             elif self._reload_command:
                 subprocess.run(shlex.split(self._reload_command), check=True, timeout=30)
             else:
-                logger.warning("broker files changed; no reload configured, reload Mosquitto")
+                # A watcher reloads Mosquitto (run.sh in compose, a systemd path unit).
+                logger.info("broker files changed; Mosquitto reloads them from %s",
+                            self.passwd_path.parent)  # fmt: skip
                 return
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise BrokerFilesError(f"could not make Mosquitto reload its files: {exc}") from exc

@@ -15,8 +15,10 @@ from contracts.credentials import SERVICE_LOGIN_PATTERN
 class EdgeSettings(BaseSettings):
     """Everything one gateway needs; built once at start-up."""
 
+    # Errors never repeat what was given: the settings hold secrets. No .env is read from
+    # whatever directory the gateway starts in: `smartoffice edge --env-file PATH` names one.
     model_config = SettingsConfigDict(
-        env_prefix="SMARTOFFICE_EDGE_", env_file=".env", extra="ignore"
+        env_prefix="SMARTOFFICE_EDGE_", env_file=None, extra="ignore", hide_input_in_errors=True
     )
 
     gateway_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,31}$")
@@ -71,7 +73,9 @@ class EdgeSettings(BaseSettings):
     wakes it at once; this bounds how long stopping the gateway waits for the poll."""
 
     http_host: str = "127.0.0.1"
-    http_port: int = 9100
+    http_port: int = Field(default=9100, ge=1, le=65535)
+    """``/healthz`` and ``/metrics``; the gateway logs where they are when it starts. Set
+    it for each gateway when several run on one host."""
 
     @field_validator("bms_username", "bms_password_hash", mode="before")
     @classmethod

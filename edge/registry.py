@@ -76,8 +76,12 @@ class RegistryCache:
             logger.warning("registry refresh failed, keeping version %s: %s", self.version, exc)
             return False
         if snap.version != self.version:
+            # It holds every device's password hash: the gateway's user alone may read it.
             tmp = self._path.with_suffix(".tmp")
-            tmp.write_bytes(snap.model_dump_json().encode())
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(snap.model_dump_json().encode())
+            os.chmod(tmp, 0o600)
             os.replace(tmp, self._path)
             logger.info("registry updated to %s (%d devices)", snap.version, len(snap.devices))
         self._use(snap)

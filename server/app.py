@@ -16,6 +16,7 @@ from typing import Any
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -52,6 +53,7 @@ from server.exceptions import (
 )
 from server.ingest.routes import router as ingest_router
 from server.ingest.service import IngestService
+from server.limits import BodyLimit
 from server.metrics import ServerMetrics
 from server.notify.mail import SmtpSender, deliver
 from server.readings.influx import InfluxReadingStore
@@ -313,6 +315,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lifespan=lifespan,
         description="Flexible desks, sensors and energy for the government offices of IKN.",
     )
+    app.add_middleware(BodyLimit)
     app.include_router(auth_router)
     app.include_router(spaces_router)
     app.include_router(registry_router)
@@ -337,6 +340,22 @@ def create_app(settings: ServerSettings) -> FastAPI:
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never the input itself: a 10 MB body must not come back as a 20 MB answer.
+        errors = exc.errors()
+        detail = [
+            {
+                "loc": [str(p)[:64] for p in err["loc"][:8]],
+                "msg": str(err["msg"])[:200],
+                "type": err["type"],
+            }
+            for err in errors[:10]
+        ]
+        if len(errors) > 10:
+            detail.append({"loc": [], "msg": f"and {len(errors) - 10} more", "type": "more"})
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(QueryError)
     async def _query_error(_: Request, exc: QueryError) -> JSONResponse:

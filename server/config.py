@@ -13,10 +13,24 @@ from server.auth.roles import Role
 PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
 
 
+def weak_secret(secret: str) -> str | None:
+    """Why a signing secret is too weak, or None: 32+ characters, not a word repeated."""
+    if secret.lower() in PLACEHOLDERS:
+        return "it is a placeholder"
+    if len(secret) < 32:
+        return f"{len(secret)} characters; use at least 32 (e.g. `openssl rand -base64 48`)"
+    if len(set(secret)) < 10:
+        return "it uses fewer than 10 different characters; use a random one"
+    return None
+
+
 class ServerSettings(BaseSettings):
     """Everything the server needs; built once at start-up and passed to ``create_app``."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTOFFICE_", env_file=".env", extra="ignore")
+    # Errors never repeat what was given: the settings hold secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="SMARTOFFICE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
@@ -49,8 +63,14 @@ class ServerSettings(BaseSettings):
     """Signs access tokens. Required in production; in development one is made and kept
     in ``data_dir/jwt-secret``."""
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    login_max_failures: int = 5
-    login_window_s: int = 300
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    """Failed logins allowed per account and address in the window (4x per address, 20x
+    per account over all addresses)."""
+    login_window_s: int = Field(default=300, ge=1, le=86_400)
+    trusted_proxies: str = "127.0.0.1"
+    """Comma-separated addresses (or ``*``) of reverse proxies whose ``X-Forwarded-For``
+    and ``X-Forwarded-Proto`` are believed; empty believes none. Behind a proxy on another
+    host, name it here, or every login seems to come from the proxy."""
     public_url: str = "http://127.0.0.1:8000"
     """Where people reach the server: desk labels' QR codes point here."""
 
@@ -126,15 +146,21 @@ class ServerSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:
+        if self.jwt_secret is not None:
+            # Whoever knows it can sign a token for any account: an explicit one is checked
+            # in every environment (the demo and development make a strong one themselves).
+            weak = weak_secret(self.jwt_secret.get_secret_value())
+            if weak:
+                raise ValueError(f"SMARTOFFICE_JWT_SECRET is too weak: {weak}")
         if self.environment != "production":
             return self
         if self.jwt_secret is None:
             raise ValueError("SMARTOFFICE_JWT_SECRET is required in production")
-        for name in ("jwt_secret", "influx_token", "influx_password"):
+        for name in ("influx_token", "influx_password"):
             value = getattr(self, name)
             if value is not None and (
                 value.get_secret_value().lower() in PLACEHOLDERS
-                or len(value.get_secret_value()) < (32 if name == "jwt_secret" else 16)
+                or len(value.get_secret_value()) < 16
             ):
                 raise ValueError(f"SMARTOFFICE_{name.upper()} is a placeholder or too short")
         return self

@@ -55,17 +55,28 @@ def server(log_level: LogLevel = "INFO") -> None:
         access_log=False,
         ssl_certfile=settings.tls_certfile,
         ssl_keyfile=settings.tls_keyfile,
+        # The client address (login limits, audit) is a trusted proxy's word or the peer's.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
     )
 
 
 @app.command()
-def edge(log_level: LogLevel = "INFO") -> None:
+def edge(
+    log_level: LogLevel = "INFO",
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="SMARTOFFICE_EDGE_* settings from this file too."
+        ),
+    ] = None,
+) -> None:
     """Run the building gateway (settings from SMARTOFFICE_EDGE_* variables)."""
     from edge.app import Gateway
     from edge.config import EdgeSettings
 
     _logging(log_level)
-    Gateway(EdgeSettings()).run()
+    Gateway(EdgeSettings(_env_file=env_file)).run()
 
 
 @registry_app.command("import")

@@ -182,12 +182,28 @@ class Node:
             self.id, self.cfg["mqtt_host"], self.cfg["mqtt_port"], user=self.id,
             password=self.cfg["mqtt_password"] or None, keepalive=self.cfg["keepalive_s"],
             will=(status, self._status("offline"), 1, True), clean=False,
-            on_message=self.on_message,
+            on_message=self.on_message, ssl=self._tls(),
         )
         await self.client.connect()
         await self.client.publish(status, self._status("online").encode(), qos=1, retain=True)
         await self.client.subscribe(topics.down_cmd(self.base, self.id))
         await self.client.subscribe(topics.down_state(self.base, self.id))
+
+    def _tls(self):
+        """The TLS context pinning the broker's CA, or None for plain MQTT."""
+        if not self.cfg["mqtt_tls"]:
+            return None
+        import ssl
+
+        with open(self.home + self.cfg["mqtt_ca"], "rb") as f:
+            ca = f.read()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        try:
+            ctx.load_verify_locations(cadata=ca)
+        except ValueError as exc:
+            raise mqtt.MQTTError("%s is not a CA certificate: %s" % (self.cfg["mqtt_ca"], exc))
+        return ctx
 
     async def sender(self):
         """Publish buffered readings oldest first; a reading leaves the ring on PUBACK."""

@@ -10,6 +10,8 @@ DEFAULTS = {  # type: dict
     "mqtt_host": "",
     "mqtt_port": 1883,
     "mqtt_password": "",
+    "mqtt_tls": False,  # True: TLS, trusting only the CA in the file below
+    "mqtt_ca": "ca.der",  # the broker's CA (DER), written by `smartoffice device flash`
     "base_topic": "ikn",
     "keepalive_s": 30,
     "ntp_host": "pool.ntp.org",

@@ -45,10 +45,11 @@ class Client:
     """Connect, publish, subscribe; ``on_message(topic, payload, retained)`` gets downlink."""
 
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=60,
-                 will=None, clean=True, on_message=None):
+                 will=None, clean=True, on_message=None, ssl=None):
         self.client_id = client_id
         self.host = host
         self.port = port
+        self.ssl = ssl  # an SSLContext: TLS, with the broker checked against its CA
         self.user = user
         self.password = password
         self.keepalive = keepalive
@@ -66,8 +67,12 @@ class Client:
 
     async def connect(self, timeout_s=10):
         """Open the connection and log in; raises MQTTError or OSError."""
-        self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout_s)
+        if self.ssl is None:
+            opening = asyncio.open_connection(self.host, self.port)
+        else:
+            opening = asyncio.open_connection(self.host, self.port, ssl=self.ssl,
+                                              server_hostname=self.host)
+        self._reader, self._writer = await asyncio.wait_for(opening, timeout_s)
         flags = 0x02 if self.clean else 0
         payload = _str(self.client_id)
         if self.will:
@@ -81,8 +86,14 @@ class Client:
                 flags |= 0x40
                 payload += _str(self.password)
         var = _str("MQTT") + bytes((4, flags)) + struct.pack("!H", self.keepalive)
-        await self._send(CONNECT, var + payload)
-        head = await asyncio.wait_for(self._reader.readexactly(4), timeout_s)
+        try:
+            await self._send(CONNECT, var + payload)
+            head = await asyncio.wait_for(self._reader.readexactly(4), timeout_s)
+        except ValueError as exc:
+            # MicroPython's TLS says so when the broker's certificate is not signed by our
+            # CA (the handshake happens at the first write).
+            await self._close()
+            raise MQTTError("TLS: %s" % str(exc).strip())
         if head[0] != CONNACK or head[3] != 0:
             await self._close()
             raise MQTTError("broker refused: " + REFUSED.get(head[3], str(head[3])))

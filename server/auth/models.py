@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy import BigInteger, Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -26,6 +26,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_login_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # A provider's account is the provider's (issuer, subject), never its username: a
+    # username can be renamed or reissued at the provider; the subject cannot.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(200), default=None)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
 
 class LoginFailure(Base):

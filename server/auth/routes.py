@@ -34,18 +34,16 @@ def login(
     address = request.client.host if request.client else "unknown"
     limit = LoginLimit(settings.login_max_failures, settings.login_window_s)
     try:
-        with db.session() as session:
-            user = authenticate(
-                session,
-                username=form.username.strip().lower(),
-                password=form.password,
-                address=address,
-                limit=limit,
-            )
-            if user is not None:
-                username, role = user.username, user.role
+        user = authenticate(
+            db,
+            username=form.username.strip().lower(),
+            password=form.password,
+            address=address,
+            limit=limit,
+        )
         if user is None:
             raise AuthError("wrong username or password")
+        username, role = user
     except RateLimited as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from server.auth.roles import Role
 
@@ -40,6 +40,14 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
+
+    @model_validator(mode="after")
+    def _no_null_for_what_every_account_has(self) -> UserUpdate:
+        # email and team may be cleared with null; the others cannot be nothing.
+        for name in ("display_name", "role", "active", "password"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it as it is")
+        return self
 
 
 class UserPublic(UserBase):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.roles import Role
 from server.auth.schemas import UserCreate, UserPublic, UserUpdate
 from server.auth.tokens import Claims
+from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
 
 
@@ -30,10 +32,13 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class LoginLimit:
-    """At most ``failures`` failed logins per account in ``window_s``.
+    """How many password checks may fail in ``window_s``.
 
-    An address may fail four times as often, so one office behind NAT is not locked out by
-    one forgetful colleague.
+    ``failures`` per account *and address*: a stranger elsewhere who guesses a person's
+    password locks only themselves out, never the person. An address may fail four times
+    that over all accounts (one office behind NAT is not stopped by one forgetful
+    colleague), and an account twenty times that over all addresses (a slow, spread-out
+    guess is stopped too, at a level no single stranger reaches).
     """
 
     failures: int = 5
@@ -45,68 +50,74 @@ def _now_ms() -> int:
 
 
 def authenticate(
-    session: Session, *, username: str, password: str, address: str, limit: LoginLimit
-) -> User | None:
-    """The active user with this password, or None after recording the failure.
+    db: Database, *, username: str, password: str, address: str, limit: LoginLimit
+) -> tuple[str, Role] | None:
+    """The active user's name and role if the password is right, else None.
 
-    Raises RateLimited before checking anything once the limit is reached, and AuthError
-    for a disabled account.
+    Each try is counted *before* its password is checked, in its own committed
+    transaction, and then the tries in the window are counted: the k-th try to commit sees
+    at least k, so however many arrive at once, no more than the limit are ever checked.
+    A right password takes back the tries of that account from that address.
+    Raises RateLimited once the limit is reached, and AuthError for a disabled account.
     """
     now = _now_ms()
     since = now - limit.window_s * 1000
-    for column, value, allowed in (
-        (LoginFailure.username, username, limit.failures),
-        (LoginFailure.address, address, limit.failures * 4),
+    username, address = username[:100], address[:64]
+    with db.session() as session:
+        attempt = LoginFailure(username=username, address=address, at_ms=now)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    with db.session() as session:
+        over = _over_limit(session, username, address, since, limit)
+        if over is not None:
+            session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+    if over is not None:
+        retry = max(1, (over + limit.window_s * 1000 - now) // 1000 + 1)
+        raise RateLimited(f"too many failed logins; try again in {retry} s", int(retry))
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if not verify_password(password, user.password_hash if user else None) or user is None:
+            return None
+        if not user.active:
+            raise AuthError(f"account {username!r} is disabled; ask an administrator")
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.username == username, LoginFailure.address == address
+            )
+        )
+        session.execute(delete(LoginFailure).where(LoginFailure.at_ms <= since))
+        if user.password_hash and needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_ms = now
+        return user.username, cast(Role, user.role)
+
+
+def _over_limit(
+    session: Session, username: str, address: str, since: int, limit: LoginLimit
+) -> int | None:
+    """The oldest try of the first limit reached, or None while every limit allows one."""
+    for where, allowed in (
+        ((LoginFailure.username == username, LoginFailure.address == address), limit.failures),
+        ((LoginFailure.address == address,), limit.failures * 4),
+        ((LoginFailure.username == username,), limit.failures * 20),
     ):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.at_ms)).where(
-                column == value, LoginFailure.at_ms > since
+                *where, LoginFailure.at_ms > since
             )
         ).one()
-        if count >= allowed:
-            retry = max(1, (oldest + limit.window_s * 1000 - now) // 1000 + 1)
-            raise RateLimited(
-                f"too many failed logins; try again in {retry} s", retry_after_s=int(retry)
-            )
-    user = session.scalar(select(User).where(User.username == username))
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        session.add(LoginFailure(username=username[:100], address=address[:64], at_ms=now))
-        return None
-    if not user.active:
-        raise AuthError(f"account {username!r} is disabled; ask an administrator")
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
-    session.execute(delete(LoginFailure).where(LoginFailure.at_ms <= since))
-    if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_ms = now
-    return user
+        if count > allowed:
+            return int(oldest)
+    return None
 
 
 def principal(session: Session, claims: Claims) -> Principal:
     """The user a verified token speaks for; provider users are created or updated here."""
-    user = session.scalar(select(User).where(User.username == claims.username))
     if claims.source == "oidc":
-        assert claims.role is not None
-        if user is None:
-            user = User(
-                username=claims.username,
-                display_name=claims.display_name or claims.username,
-                email=claims.email,
-                role=claims.role,
-                source="oidc",
-                active=True,
-                created_ms=_now_ms(),
-            )
-            session.add(user)
-            record(session, actor="oidc", action="user.create", target_kind="user",
-                   target_id=claims.username, role=claims.role)  # fmt: skip
-        elif user.source != "oidc":
-            raise AuthError(f"{claims.username!r} is a local account; log in with its password")
-        elif user.role != claims.role:
-            record(session, actor="oidc", action="user.role", target_kind="user",
-                   target_id=claims.username, old=user.role, new=claims.role)  # fmt: skip
-            user.role = claims.role
-        user.last_login_ms = _now_ms()
+        user: User | None = _provider_user(session, claims)
+    else:
+        user = session.scalar(select(User).where(User.username == claims.username))
     if user is None or not user.active:
         raise AuthError("the account of this token no longer exists or is disabled")
     return Principal(
@@ -115,6 +126,54 @@ def principal(session: Session, claims: Claims) -> Principal:
         display_name=user.display_name,
         team=user.team,
     )
+
+
+def _provider_user(session: Session, claims: Claims) -> User:
+    """The account of the provider's (issuer, subject); made at the first sign-in.
+
+    The username is taken from the token only when the account is made, and only if no
+    other account has it: a person renamed at the provider keeps their account, and
+    nobody can take over another's account by being given their username.
+    """
+    assert claims.role is not None
+    assert claims.issuer is not None
+    assert claims.subject is not None
+    user = session.scalar(
+        select(User).where(User.oidc_issuer == claims.issuer, User.oidc_subject == claims.subject)
+    )
+    if user is None:
+        same_name = session.scalar(select(User).where(User.username == claims.username))
+        if same_name is not None and same_name.source == "oidc" and same_name.oidc_subject is None:
+            # Made before accounts were keyed on the subject: linked at its next sign-in.
+            user, user.oidc_issuer, user.oidc_subject = same_name, claims.issuer, claims.subject
+            record(session, actor="oidc", action="user.link", target_kind="user",
+                   target_id=user.username, issuer=claims.issuer)  # fmt: skip
+        elif same_name is not None:
+            raise AuthError(
+                f"the username {claims.username!r} belongs to another account here; an "
+                "administrator must rename one of them"
+            )
+        else:
+            user = User(
+                username=claims.username,
+                display_name=claims.display_name or claims.username,
+                email=claims.email,
+                role=claims.role,
+                source="oidc",
+                active=True,
+                created_ms=_now_ms(),
+                oidc_issuer=claims.issuer,
+                oidc_subject=claims.subject,
+            )
+            session.add(user)
+            record(session, actor="oidc", action="user.create", target_kind="user",
+                   target_id=claims.username, role=claims.role)  # fmt: skip
+    if user.role != claims.role:
+        record(session, actor="oidc", action="user.role", target_kind="user",
+               target_id=user.username, old=user.role, new=claims.role)  # fmt: skip
+        user.role = claims.role
+    user.last_login_ms = _now_ms()
+    return user
 
 
 def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:

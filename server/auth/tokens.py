@@ -30,6 +30,10 @@ class Claims:
     source: str
     display_name: str | None = None
     email: str | None = None
+    issuer: str | None = None
+    """For a provider's token: who vouches for the person (``iss``) ..."""
+    subject: str | None = None
+    """... and the provider's own, never reassigned id of the person (``sub``)."""
 
 
 class LocalTokens:
@@ -132,6 +136,8 @@ class OidcVerifier:
             source="oidc",
             display_name=claims.get("name"),
             email=claims.get("email"),
+            issuer=str(claims["iss"])[:200],
+            subject=str(claims["sub"])[:255],
         )
 
 

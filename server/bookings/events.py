@@ -12,6 +12,8 @@ logger = logging.getLogger(__name__)
 # A map that stops reading is dropped rather than allowed to hold memory.
 QUEUE_MAX = 1000
 KEEPALIVE_S = 15.0
+# Streams one person may hold open at once: a few tabs and a phone, not a flood.
+PER_USER_MAX = 5
 
 
 class EventHub:
@@ -20,6 +22,11 @@ class EventHub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._open: dict[str, int] = {}
+
+    def may_open(self, user: str) -> bool:
+        """Whether ``user`` holds fewer than PER_USER_MAX streams now."""
+        return self._open.get(user, 0) < PER_USER_MAX
 
     @property
     def listeners(self) -> int:
@@ -42,9 +49,17 @@ class EventHub:
                 queue.put_nowait(None)
 
     async def stream(
-        self, *, building: str | None, floor: str | None, disconnected: Any
+        self, *, building: str | None, floor: str | None, disconnected: Any, user: str = ""
     ) -> AsyncIterator[str]:
-        """The text/event-stream of one listener, filtered to a building and floor."""
+        """The text/event-stream of one listener, filtered to a building and floor.
+
+        Counted against ``user``'s streams while it is open; a stream that finds the user
+        over the limit when it starts (several opened at once) ends at once.
+        """
+        if not self.may_open(user):
+            yield f"event: error\ndata: {json.dumps({'detail': 'too many open streams'})}\n\n"
+            return
+        self._open[user] = self._open.get(user, 0) + 1
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_MAX)
         self._queues.add(queue)
         try:
@@ -64,3 +79,6 @@ class EventHub:
                 yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
         finally:
             self._queues.discard(queue)
+            self._open[user] -= 1
+            if not self._open[user]:
+                del self._open[user]

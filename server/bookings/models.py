@@ -46,6 +46,7 @@ class Booking(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     checked_in_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     checked_in_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    checked_in_actor: Mapped[str | None] = mapped_column(String(100), default=None)
     checked_out_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     released_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     reminded_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)

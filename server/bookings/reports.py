@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,11 @@ class UtilizationRow(BaseModel):
     walk_ins: int
     walk_in_rate: float
     released_early: int
+    checked_in_by_sensor: int = Field(description="Check-ins the desk's sensor made.")
+    checked_in_by_booker: int = Field(description="Check-ins by the booker (QR, app).")
+    checked_in_by_manager: int = Field(
+        description="Check-ins a facility manager made for the booker: not a sensor's word."
+    )
     peak_occupied: int
     peak_at: datetime | None
 
@@ -82,6 +87,8 @@ def utilization(
         st["walk_ins"] += b.outcome == "walk_in"
         st["released_early"] += b.outcome == "released_early"
         if b.checked_in_ms is not None:
+            source = {"sensor": "sensor", "manager": "manager"}.get(b.checked_in_by or "", "booker")
+            st[f"by_{source}"] += 1
             until = b.checked_out_ms or b.released_ms or b.end_ms
             used_from, used_to = max(b.checked_in_ms, s), min(until, b.end_ms, e)
             if used_to > used_from:
@@ -111,6 +118,9 @@ def utilization(
                 walk_ins=int(st["walk_ins"]),
                 walk_in_rate=round(st["walk_ins"] / n, 4) if n else 0.0,
                 released_early=int(st["released_early"]),
+                checked_in_by_sensor=int(st["by_sensor"]),
+                checked_in_by_booker=int(st["by_booker"]),
+                checked_in_by_manager=int(st["by_manager"]),
                 peak_occupied=peak,
                 peak_at=datetime.fromtimestamp(peak_at / 1000, tz) if peak_at else None,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
@@ -28,12 +28,15 @@ from server.bookings.schemas import (
     DeskLiveState,
     PolicyDoc,
 )
+from server.dates import FIRST_DAY, LAST_DAY, Day, Moment, period
 from server.deps import Admin, Anyone, DatabaseDep, Manager
-from server.exceptions import NotFoundError, Refusal
+from server.exceptions import ConflictError, NotFoundError, Refusal
 from server.notify.mail import queue_for
 from server.spaces.models import Zone
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
+# Row ids are 64-bit integers in every database: a larger one cannot name a booking.
+BookingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The booking's id.")]
 
 
 async def refusal_response(_: Request, exc: Exception) -> JSONResponse:
@@ -48,8 +51,8 @@ async def availability(
     user: Anyone,
     building: str,
     floor: str,
-    start: datetime,
-    end: datetime,
+    start: Moment,
+    end: Moment,
     zone: str | None = None,
     monitor: bool | None = None,
     standing: bool | None = None,
@@ -103,7 +106,7 @@ def list_bookings(
     db: DatabaseDep,
     building: str | None = None,
     floor: str | None = None,
-    day: date | None = None,
+    day: Day | None = None,
     person: Annotated[str | None, Query(alias="user")] = None,
 ) -> list[BookingPublic]:
     """Your bookings; facility managers may ask for a building, floor, day or person."""
@@ -114,7 +117,7 @@ def list_bookings(
 
 
 @router.get("/colleagues")
-def colleagues(user: Anyone, db: DatabaseDep, day: date | None = None) -> list[dict[str, object]]:
+def colleagues(user: Anyone, db: DatabaseDep, day: Day | None = None) -> list[dict[str, object]]:
     """Where your team sits today (or on ``day``): colleagues who opted in only."""
     with db.session(commit=False) as session:
         when = day or datetime.now(service.WITA).date()
@@ -122,7 +125,7 @@ def colleagues(user: Anyone, db: DatabaseDep, day: date | None = None) -> list[d
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic)
-def get_booking(booking_id: int, user: Anyone, db: DatabaseDep) -> BookingPublic:
+def get_booking(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """One booking (yours, one you made for someone, or any for managers)."""
     with db.session(commit=False) as session:
         row, tz = service.get(session, actor=user, booking_id=booking_id)
@@ -131,7 +134,7 @@ def get_booking(booking_id: int, user: Anyone, db: DatabaseDep) -> BookingPublic
 
 @router.delete("/bookings/{booking_id}", response_model=BookingPublic)
 def cancel_booking(
-    booking_id: int, user: Anyone, db: DatabaseDep, request: Request
+    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
 ) -> BookingPublic:
     """Cancel a booking that is not checked in."""
     with db.session() as session:
@@ -141,7 +144,9 @@ def cancel_booking(
 
 
 @router.post("/bookings/{booking_id}/check-in", response_model=BookingPublic)
-def check_in(booking_id: int, user: Anyone, db: DatabaseDep, request: Request) -> BookingPublic:
+def check_in(
+    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
+) -> BookingPublic:
     """Check in (the desk's QR page); from 15 minutes before the start."""
     with db.session() as session:
         answer = service.check_in(session, actor=user, booking_id=booking_id, via="qr")
@@ -150,7 +155,9 @@ def check_in(booking_id: int, user: Anyone, db: DatabaseDep, request: Request) -
 
 
 @router.post("/bookings/{booking_id}/check-out", response_model=BookingPublic)
-def check_out(booking_id: int, user: Anyone, db: DatabaseDep, request: Request) -> BookingPublic:
+def check_out(
+    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
+) -> BookingPublic:
     """Leave: the desk is free again and the booking is kept as attended."""
     with db.session() as session:
         answer = service.check_out(session, actor=user, booking_id=booking_id)
@@ -183,8 +190,8 @@ def utilization_report(
     _: Manager,
     db: DatabaseDep,
     building: str,
-    start: datetime,
-    end: datetime,
+    start: Moment,
+    end: Moment,
     by: GroupBy = "floor",
     format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
 ) -> list[UtilizationRow] | Response:
@@ -192,9 +199,9 @@ def utilization_report(
 
     Booked and attended hours, no-show and walk-in rates, and peak occupancy.
     """
-    if end <= start:
-        raise Refusal("slot", "end must be after start")
     with db.session(commit=False) as session:
+        tz = service.building_tz(session, building)[1]
+        start, end = period(start, end, tz=tz)
         rows = utilization(session, building=building, start=start, end=end, by=by)
     if format == "csv":
         name = f"utilization-{building}-{by}-{start.date()}-{end.date()}.csv"
@@ -208,12 +215,19 @@ def utilization_report(
 
 @router.get("/events", response_class=StreamingResponse)
 async def events(
-    _: Anyone, request: Request, building: str | None = None, floor: str | None = None
+    user: Anyone, request: Request, building: str | None = None, floor: str | None = None
 ) -> StreamingResponse:
-    """Server-Sent Events: ``event: desk`` with a desk's new state, for live floor maps."""
+    """Server-Sent Events: ``event: desk`` with a desk's new state, for live floor maps.
+
+    At most 5 streams per person at once (429 beyond).
+    """
     hub: EventHub = request.app.state.events
+    if not hub.may_open(user.username):
+        raise Refusal("too_many_streams", "too many open event streams: close one first", 429)
     return StreamingResponse(
-        hub.stream(building=building, floor=floor, disconnected=request.is_disconnected),
+        hub.stream(
+            building=building, floor=floor, disconnected=request.is_disconnected, user=user.username
+        ),  # fmt: skip
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -257,6 +271,17 @@ def put_policy(
 def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
     """Close a day for bookings (collective leave, an event), in one building or all."""
     with db.session() as session:
+        if doc.building is not None:
+            service.building_tz(session, doc.building)  # 404 for an unknown building
+        same = select(ClosedDay).where(
+            ClosedDay.day == doc.day.isoformat(),
+            ClosedDay.building_id.is_(None)
+            if doc.building is None
+            else ClosedDay.building_id == doc.building,
+        )
+        if session.scalar(same) is not None:
+            where = f"building {doc.building!r}" if doc.building else "every building"
+            raise ConflictError(f"{doc.day} is already closed in {where}")
         session.add(ClosedDay(building_id=doc.building, day=doc.day.isoformat(), reason=doc.reason))
         record(session, actor=admin.username, action="booking.closed_day", target_kind="day",
                target_id=doc.day.isoformat(), building=doc.building, reason=doc.reason)  # fmt: skip
@@ -265,7 +290,10 @@ def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
 
 @router.get("/closed-days", response_model=list[ClosedDayDoc])
 def closed_days(
-    _: Anyone, db: DatabaseDep, year: int, building: str | None = None
+    _: Anyone,
+    db: DatabaseDep,
+    year: Annotated[int, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)],
+    building: str | None = None,
 ) -> list[ClosedDayDoc]:
     """Public holidays and collective leave of Indonesia for the year, and days closed here."""
     days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(_national(year).items())]

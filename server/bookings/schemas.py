@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.payloads import Label
+from server.dates import Day, Moment
 from server.spaces.schemas import DeskFacts
 
 DeskState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
@@ -20,7 +21,7 @@ class Repeat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekdays: list[int] = Field(min_length=1, max_length=7)
-    until: date
+    until: Day
 
 
 class BookingCreate(BaseModel):
@@ -34,9 +35,9 @@ class BookingCreate(BaseModel):
     building: Label
     desk: Label | None = None
     room: Label | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    day: date | None = Field(default=None, description="A whole day instead of start/end.")
+    start: Moment | None = None
+    end: Moment | None = None
+    day: Day | None = Field(default=None, description="A whole day instead of start/end.")
     for_user: str | None = Field(
         default=None, description="Book on behalf of a colleague (facility managers)."
     )
@@ -66,7 +67,10 @@ class BookingPublic(BaseModel):
     outcome: str | None
     series_id: str | None
     checked_in: datetime | None
-    checked_in_by: str | None
+    checked_in_by: str | None = Field(
+        description="sensor, qr (the booker), or manager (a facility manager for them)"
+    )
+    checked_in_actor: str | None = Field(default=None, description="Who checked it in.")
     checked_out: datetime | None
     released: datetime | None
     release_reason: str | None
@@ -125,7 +129,7 @@ class ClosedDayDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: Day
     reason: str = Field(min_length=1, max_length=200)
     building: Label | None = None
 
@@ -135,8 +139,8 @@ class DeskBlockDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     reason: str = Field(min_length=1, max_length=200)
 
 

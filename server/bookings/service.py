@@ -281,6 +281,7 @@ def public(row: Booking, tz: ZoneInfo, username: str | None = None) -> BookingPu
         series_id=row.series_id,
         checked_in=at(row.checked_in_ms),
         checked_in_by=row.checked_in_by,
+        checked_in_actor=row.checked_in_actor,
         checked_out=at(row.checked_out_ms),
         released=at(row.released_ms),
         release_reason=row.release_reason,
@@ -331,8 +332,17 @@ def check_in(
     via: str = "qr",
     now: datetime | None = None,
 ) -> BookingPublic:
-    """Check in from 15 minutes before the start until the end."""
+    """Check in from 15 minutes before the start until the end.
+
+    The booker checks in; a facility manager (or admin) may do it for them, on the
+    booking's own day like anyone (a colleague without a phone at the desk). Such a check-in
+    is recorded as ``manager`` with the manager's name, in the booking and the audit log,
+    and reports count it apart from the sensor's and the booker's own.
+    """
     row, tz = get(session, actor=actor, booking_id=booking_id)
+    owner = _on_behalf(session, actor, row, "check in")
+    if owner is not None:
+        via = "manager"
     at = ms(now or now_utc())
     if row.state != "booked":
         raise Refusal("state", f"booking {booking_id} is {row.state}", 409)
@@ -341,9 +351,23 @@ def check_in(
     if at >= row.end_ms:
         raise Refusal("in_the_past", "the booking is over")
     row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
+    row.checked_in_actor = actor.username
     record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
-           target_id=str(row.id), via=via)  # fmt: skip
+           target_id=str(row.id), via=via, on_behalf_of=owner)  # fmt: skip
     return public(row, tz)
+
+
+def _on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> str | None:
+    """None when ``actor`` owns the booking; the owner's name when a manager acts for them."""
+    owner = session.get(User, row.user_id)
+    if owner is not None and owner.username == actor.username:
+        return None
+    if actor.role not in MANAGERS:
+        raise Refusal(
+            "not_yours", f"only the person booked can {doing}; a facility manager may do it "
+            "for them", 403,
+        )  # fmt: skip
+    return owner.username if owner is not None else "?"
 
 
 def check_out(
@@ -351,12 +375,13 @@ def check_out(
 ) -> BookingPublic:
     """Leave the desk: the booking is kept (attended) and the desk is free again."""
     row, tz = get(session, actor=actor, booking_id=booking_id)
+    owner = _on_behalf(session, actor, row, "check out")
     if row.state != "checked_in":
         raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
     row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
     row.checked_out_ms = ms(now or now_utc())
     record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
-           target_id=str(row.id))  # fmt: skip
+           target_id=str(row.id), on_behalf_of=owner)  # fmt: skip
     return public(row, tz)
 
 

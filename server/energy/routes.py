@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from server.bookings.availability import DeskFilter
 from server.bookings.hours import WorkingHours
 from server.bookings.service import building_tz, local
+from server.dates import Day, Moment
 from server.db import Database
 from server.deps import Anyone, DatabaseDep, Manager, SettingsDep
 from server.energy.comfort import ComfortReport, RoomBy, alert_public, report, report_csv
@@ -183,8 +184,8 @@ async def comfort_rooms(
     db: DatabaseDep,
     rollups: RollupsDep,
     building: str,
-    start: datetime,
-    end: datetime,
+    start: Moment,
+    end: Moment,
     by: RoomBy = "room",
     floor: str | None = None,
     zone: str | None = None,
@@ -208,7 +209,7 @@ async def comfort_alerts(
     db: DatabaseDep,
     building: str,
     active: Annotated[bool, Query(description="Only alerts still open")] = True,
-    since: datetime | None = None,
+    since: Moment | None = None,
 ) -> list[dict[str, Any]]:
     """Rooms whose CO2 stayed above the alert level while occupied: open, or since a time."""
     tz = await zone_of(db, building)
@@ -233,8 +234,8 @@ async def energy_savings(
     db: DatabaseDep,
     rollups: RollupsDep,
     building: str,
-    start: datetime,
-    end: datetime,
+    start: Moment,
+    end: Moment,
     baseline_days: Annotated[int, Query(ge=7, le=365)] = 28,
     circuits: Annotated[str, Query(description="Comma-separated: hvac, lighting")] = (
         "hvac,lighting"
@@ -255,7 +256,7 @@ async def energy_savings(
 
 @router.get("/energy/consolidation", response_model=Consolidation)
 async def energy_consolidation(
-    _: Manager, db: DatabaseDep, rollups: RollupsDep, building: str, day: date
+    _: Manager, db: DatabaseDep, rollups: RollupsDep, building: str, day: Day
 ) -> Consolidation:
     """A day's desk bookings per floor, and which floors could be emptied and set back."""
     tz = await zone_of(db, building)
@@ -291,8 +292,8 @@ async def desk_suggestions(
     user: Anyone,
     db: DatabaseDep,
     building: str,
-    start: datetime,
-    end: datetime,
+    start: Moment,
+    end: Moment,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     monitor: bool | None = None,
     standing: bool | None = None,

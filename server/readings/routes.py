@@ -5,26 +5,30 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.auth.roles import MANAGERS
+from server.dates import WITA, Moment, aware
 from server.deps import Roles, StoreDep
 from server.exceptions import QueryError
 from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[Roles(*MANAGERS)])
-WITA = ZoneInfo("Asia/Makassar")
+
+
+# Places and devices are labels: anything else (a NUL byte, a quote) is refused here with a
+# 422 rather than reaching a query language.
+PlaceParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
 
 
 def _filter(
-    building: str | None = None,
-    floor: str | None = None,
-    zone: str | None = None,
-    space: str | None = None,
-    device: str | None = None,
+    building: PlaceParam = None,
+    floor: PlaceParam = None,
+    zone: PlaceParam = None,
+    space: PlaceParam = None,
+    device: PlaceParam = None,
 ) -> SpaceFilter:
     return SpaceFilter(building=building, floor=floor, zone=zone, space=space, device=device)
 
@@ -34,7 +38,7 @@ Where = Annotated[SpaceFilter, Depends(_filter)]
 
 def _ms(t: datetime) -> int:
     """Epoch ms; a time without an offset is read as WITA (Asia/Makassar)."""
-    return int((t if t.tzinfo else t.replace(tzinfo=WITA)).timestamp() * 1000)
+    return int(aware(t).timestamp() * 1000)
 
 
 _DURATION = re.compile(r"^(-?\d+)(s|m|h|d)?$")
@@ -55,8 +59,8 @@ def parse_duration(text: str, name: str) -> timedelta:
 
 
 def _window(
-    start: Annotated[datetime, Query(description="ISO time; WITA when no offset is given")],
-    end: Annotated[datetime, Query(description="ISO time, exclusive")],
+    start: Annotated[Moment, Query(description="ISO time; WITA when no offset is given")],
+    end: Annotated[Moment, Query(description="ISO time, exclusive")],
     every: Annotated[str, Query(description="Window: seconds, 5m, 1h, 1d or ISO 8601")],
     offset: Annotated[str, Query(description="Shift of window boundaries, e.g. -8h")] = "0",
 ) -> Window:

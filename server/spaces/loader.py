@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from server.exceptions import LayoutError
+from server.spaces.plans import checked_plan
 from server.spaces.schemas import LayoutDoc
 
 PLAN_TYPES = {
@@ -53,7 +54,10 @@ def load_layout(path: Path) -> tuple[LayoutDoc, dict[str, tuple[bytes, str]]]:
         data = plan.read_bytes()
         if len(data) > MAX_PLAN_BYTES:
             raise LayoutError(f"floors.{f}.plan: {floor.plan!r} is over 10 MiB")
-        plans[floor.id] = (data, kind)
+        try:
+            plans[floor.id] = (checked_plan(data, kind), kind)
+        except LayoutError as exc:
+            raise LayoutError(f"floors.{f}.{exc} ({floor.plan!r})") from exc
     return doc, plans
 
 

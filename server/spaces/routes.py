@@ -10,6 +10,7 @@ from server.audit.service import record
 from server.deps import Anyone, DatabaseDep, Manager
 from server.exceptions import LayoutError
 from server.spaces.loader import MAX_PLAN_BYTES, PLAN_TYPES, parse_layout
+from server.spaces.plans import PLAN_CSP, checked_plan
 from server.spaces.schemas import BuildingPublic, FloorPublic, LayoutChanges
 from server.spaces.service import building, buildings, floor_map, get_floor, import_layout
 
@@ -44,7 +45,11 @@ def get_plan(building_id: str, floor_id: str, _: Anyone, db: DatabaseDep) -> Res
         floor = get_floor(session, building_id, floor_id)
         if floor.plan is None:
             return Response(status_code=404, content=b'{"detail":"this floor has no plan"}')
-        return Response(floor.plan, media_type=floor.plan_type or "application/octet-stream")
+        return Response(
+            floor.plan,
+            media_type=floor.plan_type or "application/octet-stream",
+            headers={"Content-Security-Policy": PLAN_CSP, "X-Content-Type-Options": "nosniff"},
+        )
 
 
 @router.put("/{building_id}/floors/{floor_id}/plan", status_code=204)
@@ -58,6 +63,7 @@ async def put_plan(
     data = await request.body()
     if not data or len(data) > MAX_PLAN_BYTES:
         raise LayoutError("plan must be between 1 byte and 10 MiB")
+    data = checked_plan(data, kind)
     with db.session() as session:
         floor = get_floor(session, building_id, floor_id)
         floor.plan, floor.plan_type = data, kind

@@ -98,8 +98,9 @@ def stage(
     tools: Tools,
     compile_mpy: bool,
     firmware: Path = FIRMWARE,
+    extra: dict[str, bytes] | None = None,
 ) -> Path:
-    """A directory laid out like the board's filesystem: main.py, lib/ and config.json."""
+    """A directory laid out like the board's filesystem: main.py, lib/, config.json, extras."""
     import json
 
     if not (firmware / "main.py").is_file():
@@ -126,6 +127,8 @@ def stage(
             shutil.copy(src, lib / src.name)
     (out / "config.json").write_text(json.dumps(config))
     os.chmod(out / "config.json", 0o600)
+    for name, data in (extra or {}).items():
+        (out / name).write_bytes(data)
     return out
 
 

@@ -7,6 +7,7 @@ prints a desk's QR label, list shows what is installed.
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -162,6 +163,13 @@ def flash(
     mqtt_host: Annotated[str, typer.Option(help="The building gateway's broker.")],
     wifi_password: Annotated[str, typer.Option(envvar="SMARTOFFICE_WIFI_PASSWORD")] = "",
     mqtt_port: int = 1883,
+    mqtt_ca: Annotated[
+        Path | None,
+        typer.Option(
+            help="The CA (PEM) that signs the broker's certificate: the node then speaks TLS "
+            "and trusts only this CA (use with --mqtt-port 8883)."
+        ),
+    ] = None,
     image: Annotated[
         Path | None, typer.Option(help="A MicroPython .bin to write first with esptool.")
     ] = None,
@@ -195,6 +203,10 @@ def flash(
             "wifi_password": wifi_password,
             **_extra(set_ or []),
         }
+        extra = {}
+        if mqtt_ca is not None:
+            extra["ca.der"] = _ca_der(mqtt_ca)
+            config.update(mqtt_tls=True, mqtt_ca="ca.der")
         board.check_port(port)
         if image is not None:
             if not image.is_file():
@@ -211,7 +223,12 @@ def flash(
                 typer.echo(f"$ {' '.join(argv)}")
                 board.run(argv, what="esptool")
         files = board.stage(
-            config, chip=chip, tools=tools, compile_mpy=compile_mpy, firmware=firmware
+            config,
+            chip=chip,
+            tools=tools,
+            compile_mpy=compile_mpy,
+            firmware=firmware,
+            extra=extra,
         )
         argv = board.mpremote_argv(tools, port=port, files=files)
         typer.echo(f"$ {' '.join(argv)}")
@@ -219,6 +236,22 @@ def flash(
     except CliError as exc:
         raise _fail(exc) from exc
     typer.echo(f"flashed {device_id}; it restarts now. Next: smartoffice device verify {device_id}")
+
+
+def _ca_der(path: Path) -> bytes:
+    """The CA certificate in DER, the form the node's TLS reads, from a PEM (or DER) file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"--mqtt-ca: cannot read {path}: {exc.strerror}") from exc
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            return ssl.PEM_cert_to_DER_cert(data.decode("ascii", "replace"))
+        except ValueError as exc:
+            raise CliError(f"--mqtt-ca: {path} is not a PEM certificate") from exc
+    if data[:1] == b"\x30":  # a DER SEQUENCE
+        return data
+    raise CliError(f"--mqtt-ca: {path} is neither a PEM nor a DER certificate")
 
 
 def _saved(device_id: str) -> dict[str, Any]:

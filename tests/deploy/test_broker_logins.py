@@ -19,6 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+import trustme
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.credentials import mosquitto_hash
@@ -43,6 +44,16 @@ def broker(tmp_path: Path) -> Iterator[tuple[Service, Path]]:
     conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
     conf = conf.replace("/mosquitto/live/", f"{live}/").replace("/mosquitto/data/", f"{tmp_path}/")
     conf = conf.replace("listener 1883", f"listener {port} 127.0.0.1")
+    # The devices' TLS listener, with certificates from a CA made here.
+    ca = trustme.CA()
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca.cert_pem.write_to_path(str(certs / "ca.crt"))
+    issued = ca.issue_cert("127.0.0.1")
+    issued.cert_chain_pems[0].write_to_path(str(certs / "broker.crt"))
+    issued.private_key_pem.write_to_path(str(certs / "broker.key"))
+    conf = conf.replace("listener 8883", f"listener {free_port()} 127.0.0.1")
+    conf = conf.replace("/mosquitto/certs/", f"{certs}/")
     conf = conf.replace("log_dest stdout", f"log_dest file {tmp_path}/broker.log")
     user = "root" if os.geteuid() == 0 else None
     (tmp_path / "mosquitto.conf").write_text((f"user {user}\n" if user else "") + conf)

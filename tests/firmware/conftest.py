@@ -7,10 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
+
+from tests.harness.services import Service, free_port, running
+from tests.harness.services import mosquitto as start_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
@@ -47,8 +52,12 @@ class MicroPython:
         if self.heap:
             argv += ["-X", f"heapsize={self.heap}"]
         proc = subprocess.run(
-            [*argv, "-c", script], capture_output=True, text=True, timeout=timeout,
-            env=mp_env(host=host), cwd=cwd,
+            [*argv, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=mp_env(host=host),
+            cwd=cwd,
         )
         if proc.returncode != 0:
             raise AssertionError(f"MicroPython failed:\n{proc.stdout}\n{proc.stderr}")
@@ -58,3 +67,23 @@ class MicroPython:
 @pytest.fixture
 def mpy() -> MicroPython:
     return MicroPython()
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[Service, int, trustme.CA]]:
+    """Plain MQTT for the test's observer; TLS (a CA of its own) for the node."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    d = tmp_path / "certs"
+    d.mkdir()
+    ca.cert_pem.write_to_path(str(d / "ca.crt"))
+    cert.cert_chain_pems[0].write_to_path(str(d / "broker.crt"))
+    cert.private_key_pem.write_to_path(str(d / "broker.key"))
+    tls = free_port()
+    svc = start_mosquitto(
+        tmp_path / "broker",
+        extra_conf=f"listener {tls} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/broker.crt\n"
+        f"keyfile {d}/broker.key\n",
+    )
+    with running(svc):
+        yield svc, tls, ca

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.payloads import parse_status, parse_uplink
 from tests.firmware.conftest import micropython_binary, mp_env

@@ -114,8 +114,9 @@ class Platform:
     def api(self, method: str, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
         """A request to the server as the test user of ``role``."""
         assert self.server is not None
+        headers = {**self.headers(role), **kwargs.pop("headers", {})}
         return httpx.request(
-            method, f"{self.server.url}{path}", headers=self.headers(role), timeout=60, **kwargs
+            method, f"{self.server.url}{path}", headers=headers, timeout=60, **kwargs
         )
 
     def start_server(self, ca_file: str | None = None) -> Service:

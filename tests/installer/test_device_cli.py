@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import trustme
 
 from tests.firmware.conftest import HOST, micropython_binary
 from tests.harness.layouts import one_floor
@@ -166,14 +168,22 @@ def test_register_flash_verify_identify_label_list(
 
 
 def test_flash_compiles_the_firmware_for_the_chip(
-    cli: Cli, mosquitto: Service, serial_port: str
+    cli: Cli, mosquitto: Service, serial_port: str, tmp_path: Path
 ) -> None:
     device_id = registered(cli)
-    done = cli(*flash_args(device_id, serial_port, mosquitto.port, "--chip", "esp32s3"))
+    ca = tmp_path / "ca.crt"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    done = cli(*flash_args(device_id, serial_port, mosquitto.port, "--chip", "esp32s3",
+                           "--mqtt-ca", str(ca)))  # fmt: skip
     assert done.returncode == 0, done.stderr
     lib = sorted(p.name for p in (cli.board / "lib").iterdir())
     assert "app.mpy" in lib and not [n for n in lib if n.endswith(".py")]
     assert (cli.board / "lib/app.mpy").read_bytes()[:1] == b"M"  # an .mpy header
+    # The broker's CA, pinned: the node speaks TLS and trusts it alone.
+    config = json.loads((cli.board / "config.json").read_text())
+    assert (config["mqtt_tls"], config["mqtt_ca"]) == (True, "ca.der")
+    der = (cli.board / "ca.der").read_bytes()
+    assert der == ssl.PEM_cert_to_DER_cert(ca.read_text())
 
 
 def test_the_usual_failures_say_what_to_do(

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,13 @@ def platform(tmp_path: Path, unique_name: str, idp: Jwks) -> Iterator[Platform]:
     p.stop()
 
 
-def login(p: Platform, username: str, password: str) -> httpx.Response:
+def login(p: Platform, username: str, password: str, via: str | None = None) -> httpx.Response:
+    """A password login; ``via``: the address a trusted proxy (here, loopback) says it is from."""
     assert p.server is not None
     return httpx.post(
-        f"{p.server.url}/api/v1/auth/token", data={"username": username, "password": password}
+        f"{p.server.url}/api/v1/auth/token",
+        data={"username": username, "password": password},
+        headers={"X-Forwarded-For": via} if via else {},
     )
 
 
@@ -128,16 +132,29 @@ def test_expired_and_forged_tokens_are_refused(platform: Platform) -> None:
     assert resp.status_code == 401 and "invalid token" in resp.json()["detail"]
 
 
-def test_failed_logins_are_rate_limited_per_account(platform: Platform) -> None:
+def test_failed_logins_are_rate_limited_per_account_and_address(platform: Platform) -> None:
+    stranger, colleague = "203.0.113.9", "198.51.100.7"
     for _ in range(3):
-        resp = login(platform, "employee", "wrong password!")
+        resp = login(platform, "employee", "wrong password!", via=stranger)
         assert resp.status_code == 401
         assert resp.json()["detail"] == "wrong username or password"
-    locked = login(platform, "employee", PASSWORD)
+    locked = login(platform, "employee", PASSWORD, via=stranger)
     assert locked.status_code == 429
     assert 0 < int(locked.headers["Retry-After"]) <= 300
-    assert login(platform, "admin", PASSWORD).status_code == 200  # another account is fine
-    assert login(platform, "nobody-at-all", PASSWORD).status_code == 401
+    # The stranger locked out only themselves: the person, elsewhere, logs in.
+    assert login(platform, "employee", PASSWORD, via=colleague).status_code == 200
+    assert login(platform, "admin", PASSWORD, via=stranger).status_code == 200
+    assert login(platform, "nobody-at-all", PASSWORD, via=colleague).status_code == 401
+
+
+def test_forty_tries_at_once_get_no_more_checks_than_the_limit(platform: Platform) -> None:
+    """The count is taken before the password is checked, so a burst cannot slip past it."""
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(
+            pool.map(lambda _: login(platform, "installer", "wrong!", via="192.0.2.40"), range(40))
+        )
+    codes = [a.status_code for a in answers]
+    assert codes.count(401) <= 3 and codes.count(401) + codes.count(429) == 40, codes
 
 
 def test_admins_manage_accounts_and_it_is_audited(platform: Platform) -> None:
@@ -182,6 +199,20 @@ def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: J
     log = platform.api("GET", "/api/v1/audit", params={"target_id": "siti.rahma"}).json()
     assert log[0]["action"] == "user.role" and log[0]["detail"] == {
         "old": "facility_manager", "new": "installer"}  # fmt: skip
+
+
+def test_provider_accounts_are_keyed_on_issuer_and_subject(platform: Platform, idp: Jwks) -> None:
+    """A username is only a name: a renamed person keeps their account, and being given
+    someone's username at the provider does not give their account."""
+    first = idp.token(sub="subj-andi", preferred_username="andi.p", groups=["ikn-teknisi"])
+    assert me(platform, first).json()["username"] == "andi.p"
+    renamed = idp.token(sub="subj-andi", preferred_username="andi.pratama", groups=["ikn-teknisi"])
+    assert me(platform, renamed).json()["username"] == "andi.p"  # the same account
+    other = idp.token(sub="subj-imposter", preferred_username="andi.p", groups=["ikn-teknisi"])
+    refused = me(platform, other)
+    assert refused.status_code == 401 and "belongs to another account" in refused.json()["detail"]
+    local = idp.token(sub="subj-x", preferred_username="admin", groups=["ikn-teknisi"])
+    assert "belongs to another account" in me(platform, local).json()["detail"]
 
 
 @pytest.mark.parametrize(

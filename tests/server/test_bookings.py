@@ -14,12 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from server.audit.service import entries
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
 from server.bookings.availability import availability
 from server.bookings.models import BookingPolicy, ClosedDay, DeskBlock
+from server.bookings.reports import utilization
 from server.bookings.schemas import BookingCreate, DeskAvailability
 from server.db import Database
 from server.exceptions import NotFoundError, Refusal
@@ -263,6 +265,37 @@ def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Pr
     closed = free(db, budi, at(xmas, 9), at(xmas, 10), now=datetime(2026, 12, 20, tzinfo=WITA))
     assert {d.state for d in closed} == {"closed", "not_bookable"}
     assert closed[0].reason == "2026-12-25 is closed: Hari Raya Natal"
+
+
+def test_a_manager_checks_in_for_a_colleague_on_record_and_apart_in_reports(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    """The review: a manager could check a colleague in, and it counted as attended like a
+    sensor's check-in. Who may is now a rule, who did it is kept, and reports tell apart."""
+    siti, budi, rina = people["siti"], people["budi"], people["rina"]
+    b1 = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 12)).created[0]
+    b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 12)).created[0]
+    with db.session() as s, pytest.raises(NotFoundError, match="no booking"):
+        service.check_in(s, actor=budi, booking_id=b1.id, now=at(WED, 9))  # not his
+    with db.session() as s, pytest.raises(Refusal, match="check-in opens"):
+        service.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 8))  # not before the day
+    with db.session() as s:
+        done = service.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 9, 5))
+        service.check_in(s, actor=budi, booking_id=b2.id, now=at(WED, 9, 5))
+        out = service.check_out(s, actor=rina, booking_id=b1.id, now=at(WED, 11))
+    assert (done.checked_in_by, done.checked_in_actor) == ("manager", "rina")
+    assert out.state == "completed"
+    with db.session() as s:
+        trail = [
+            (a.action, a.actor, a.detail.get("on_behalf_of"))
+            for a in entries(s, target_kind="booking", target_id=str(b1.id), limit=10)
+        ]
+        [row] = utilization(s, building=B, start=at(WED, 0), end=at(WED, 23), by="building")
+    assert ("booking.check_in", "rina", "siti") in trail
+    assert ("booking.check_out", "rina", "siti") in trail
+    assert (row.checked_in_by_manager, row.checked_in_by_booker, row.checked_in_by_sensor) == (
+        1, 1, 0,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Boot ids in the de-duplication key, quarantined readings, gateways' reported backlog.
+"""Boot ids in dedup keys, quarantined readings, gateways' backlog, who checked in.
 
 Revision ID: 0006
 Revises: 0005
@@ -58,10 +58,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("oldest_unsent_ms", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("dead_letters", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("backlog_reported_ms", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("checked_in_actor", sa.String(length=100), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("oidc_issuer", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("oidc_subject", sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint(
+            op.f("uq_users_oidc_issuer"), ["oidc_issuer", "oidc_subject"]
+        )
 
 
 def downgrade() -> None:
     """Undo this revision."""
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("uq_users_oidc_issuer"), type_="unique")
+        batch_op.drop_column("oidc_subject")
+        batch_op.drop_column("oidc_issuer")
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_column("checked_in_actor")
     with op.batch_alter_table("gateways", schema=None) as batch_op:
         batch_op.drop_column("backlog_reported_ms")
         batch_op.drop_column("dead_letters")

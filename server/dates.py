@@ -1,0 +1,57 @@
+"""The dates and times the API accepts, and periods bounded by their length.
+
+Every date or time a caller sends is between 2000 and 2100: earlier or later is a typo
+(the year 1, the year 6984) and would otherwise reach a database, a calendar library or a
+loop sized by it. A time without an offset is the building's local time (WITA for every
+building today); a period is capped in length, so no single request can hold the server.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Final
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator
+
+from server.exceptions import QueryError
+
+FIRST_DAY: Final = date(2000, 1, 1)
+LAST_DAY: Final = date(2099, 12, 31)
+WITA: Final = ZoneInfo("Asia/Makassar")
+# Reports, series and summaries read at most this much at once.
+MAX_PERIOD: Final = timedelta(days=732)
+
+
+def _day(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def _moment(value: datetime) -> datetime:
+    _day(value.date())
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day)]
+"""A calendar date between 2000 and 2099."""
+Moment = Annotated[datetime, AfterValidator(_moment)]
+"""A time between 2000 and 2099, with or without an offset."""
+
+
+def aware(value: datetime, tz: ZoneInfo = WITA) -> datetime:
+    """``value`` with its offset; a time without one is read in ``tz``."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def period(
+    start: datetime, end: datetime, *, tz: ZoneInfo = WITA, longest: timedelta = MAX_PERIOD
+) -> tuple[datetime, datetime]:
+    """``start`` and ``end`` as aware times, or QueryError naming what is wrong."""
+    start, end = aware(start, tz), aware(end, tz)
+    if end <= start:
+        raise QueryError("end must be after start")
+    if end - start > longest:
+        raise QueryError(f"the period is longer than {longest.days} days: ask for less at once")
+    return start.astimezone(UTC), end.astimezone(UTC)
