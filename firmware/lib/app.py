@@ -198,7 +198,7 @@ class Node:
         with open(self.home + self.cfg["mqtt_ca"], "rb") as f:
             ca = f.read()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]  # not in the stubs
         try:
             ctx.load_verify_locations(cadata=ca)
         except ValueError as exc:
