@@ -13,10 +13,8 @@ import ssl
 import tempfile
 from pathlib import Path
 
-import trustme
-
 from tests.firmware import memory
-from tests.harness.services import free_port, mosquitto, running
+from tests.harness.services import broker_certs, free_port, mosquitto, running, tls_listener
 
 
 def main() -> None:
@@ -28,16 +26,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ikn-fwmem-") as tmp:
         extra, port, der = "", 0, None
         if args.tls:
-            ca = trustme.CA()
-            cert = ca.issue_cert("127.0.0.1")
-            d = Path(tmp) / "certs"
-            d.mkdir()
-            ca.cert_pem.write_to_path(str(d / "ca.crt"))
-            cert.cert_chain_pems[0].write_to_path(str(d / "broker.crt"))
-            cert.private_key_pem.write_to_path(str(d / "broker.key"))
+            ca = broker_certs(Path(tmp) / "certs")
             port = free_port()
-            extra = (f"listener {port} 127.0.0.1\ncafile {d}/ca.crt\n"
-                     f"certfile {d}/broker.crt\nkeyfile {d}/broker.key\n")  # fmt: skip
+            extra = tls_listener(port, Path(tmp) / "certs")
             der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
         with running(mosquitto(Path(tmp) / "mq", extra_conf=extra)) as mq:
             r = memory.run(

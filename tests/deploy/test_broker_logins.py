@@ -19,7 +19,6 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
-import trustme
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.credentials import mosquitto_hash
@@ -27,7 +26,7 @@ from contracts.payloads import ZoneCommand
 from tests.harness.layouts import one_floor
 from tests.harness.mqtt_client import DeviceClient
 from tests.harness.platform import Platform, status_payload
-from tests.harness.services import Service, find, free_port, running, wait_for
+from tests.harness.services import Service, broker_certs, find, free_port, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDING = "kantor-uji"
@@ -45,13 +44,8 @@ def broker(tmp_path: Path) -> Iterator[tuple[Service, Path]]:
     conf = conf.replace("/mosquitto/live/", f"{live}/").replace("/mosquitto/data/", f"{tmp_path}/")
     conf = conf.replace("listener 1883", f"listener {port} 127.0.0.1")
     # The devices' TLS listener, with certificates from a CA made here.
-    ca = trustme.CA()
     certs = tmp_path / "certs"
-    certs.mkdir()
-    ca.cert_pem.write_to_path(str(certs / "ca.crt"))
-    issued = ca.issue_cert("127.0.0.1")
-    issued.cert_chain_pems[0].write_to_path(str(certs / "broker.crt"))
-    issued.private_key_pem.write_to_path(str(certs / "broker.key"))
+    broker_certs(certs)
     conf = conf.replace("listener 8883", f"listener {free_port()} 127.0.0.1")
     conf = conf.replace("/mosquitto/certs/", f"{certs}/")
     conf = conf.replace("log_dest stdout", f"log_dest file {tmp_path}/broker.log")

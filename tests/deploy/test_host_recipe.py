@@ -7,7 +7,6 @@ deploy/host/broker-sync.sh as the units run it, and the gateway over TLS.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -29,7 +28,7 @@ from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
 from tests.e2e.conftest import desk
 from tests.harness.platform import Platform
-from tests.harness.services import Service, find, free_port, running, wait_for
+from tests.harness.services import Service, broker_certs, find, free_port, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
@@ -60,13 +59,8 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
 @pytest.fixture
 def host_broker(tmp_path: Path) -> Iterator[tuple[Service, int, Path, Path, trustme.CA]]:
     """Mosquitto with the host config: plain MQTT on loopback, TLS for the devices."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
     certs = tmp_path / "certs"
-    certs.mkdir()
-    ca.cert_pem.write_to_path(str(certs / "ca.crt"))
-    cert.cert_chain_pems[0].write_to_path(str(certs / "broker.crt"))
-    cert.private_key_pem.write_to_path(str(certs / "broker.key"))
+    ca = broker_certs(certs)
     auth, live = tmp_path / "auth", tmp_path / "live"
     auth.mkdir()
     plain, tls = free_port(), free_port()
@@ -107,7 +101,7 @@ def _connect(
 def test_a_plain_host_broker_starts_empty_and_takes_the_gateways_logins_over_tls(
     host_broker: tuple[Service, int, Path, Path, trustme.CA],
 ) -> None:
-    svc, tls, auth, work, _ = host_broker
+    _, tls, auth, work, _ = host_broker
     files = BrokerFiles(
         passwd_path=auth / "passwd",
         acl_path=auth / "acl",
@@ -143,8 +137,6 @@ def test_a_plain_host_broker_starts_empty_and_takes_the_gateways_logins_over_tls
     finally:
         plain_try.loop_stop()
         plain_try.disconnect()
-    assert "listener" in (work / "mosquitto.conf").read_text()
-    assert svc.port != tls
 
 
 def test_the_gateway_speaks_mqtt_over_tls_with_its_ca(
@@ -174,7 +166,7 @@ def test_the_gateway_speaks_mqtt_over_tls_with_its_ca(
         gw.start()
         try:
             wait_for(lambda: gw.mqtt.connected, "the gateway did not connect over TLS")
-            assert json.loads(json.dumps(gw.health()[1]))["mqtt_connected"] is True
+            assert gw.health()[1]["mqtt_connected"] is True
         finally:
             gw.stop()
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.harness.services import Service, free_port, running
+from tests.harness.services import Service, broker_certs, free_port, running, tls_listener
 from tests.harness.services import mosquitto as start_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,18 +72,9 @@ def mpy() -> MicroPython:
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[Service, int, trustme.CA]]:
     """Plain MQTT for the test's observer; TLS (a CA of its own) for the node."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    d = tmp_path / "certs"
-    d.mkdir()
-    ca.cert_pem.write_to_path(str(d / "ca.crt"))
-    cert.cert_chain_pems[0].write_to_path(str(d / "broker.crt"))
-    cert.private_key_pem.write_to_path(str(d / "broker.key"))
+    certs = tmp_path / "certs"
+    ca = broker_certs(certs)
     tls = free_port()
-    svc = start_mosquitto(
-        tmp_path / "broker",
-        extra_conf=f"listener {tls} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/broker.crt\n"
-        f"keyfile {d}/broker.key\n",
-    )
+    svc = start_mosquitto(tmp_path / "broker", extra_conf=tls_listener(tls, certs))
     with running(svc):
         yield svc, tls, ca

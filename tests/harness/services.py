@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import trustme
 
 
 def free_port() -> int:
@@ -238,3 +239,23 @@ def running(svc: Service) -> Iterator[Service]:
         svc.stop()
         if svc.remove_workdir:
             shutil.rmtree(svc.workdir, ignore_errors=True)
+
+
+def broker_certs(directory: Path) -> trustme.CA:
+    """A CA made here and the broker's certificate for 127.0.0.1 (and localhost), written
+    as ``ca.crt``, ``broker.crt`` and ``broker.key`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(directory / "ca.crt"))
+    cert.cert_chain_pems[0].write_to_path(str(directory / "broker.crt"))
+    cert.private_key_pem.write_to_path(str(directory / "broker.key"))
+    return ca
+
+
+def tls_listener(port: int, certs: Path) -> str:
+    """Mosquitto lines for a TLS listener on loopback with the certificates of ``certs``."""
+    return (
+        f"listener {port} 127.0.0.1\ncafile {certs}/ca.crt\n"
+        f"certfile {certs}/broker.crt\nkeyfile {certs}/broker.key\n"
+    )
