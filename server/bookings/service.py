@@ -446,7 +446,8 @@ def desk_check_in(
 ) -> BookingPublic:
     """Check in at a desk by its QR code: your booking of it, or a walk-in booking.
 
-    A walk-in booking lasts until the building closes or the desk's next booking starts.
+    A walk-in booking lasts until the building closes, the desk's next booking starts or the
+    longest booking the rules allow is over, whichever comes first.
     """
     now = now or now_utc()
     b, tz = building_tz(session, building)
@@ -469,6 +470,7 @@ def desk_check_in(
     policy = policy_for(session, b.id, space.zone_id)
     day = now.astimezone(tz).date()
     end = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.close_minute)
+    end = min(end, now.astimezone(tz) + timedelta(minutes=policy.max_minutes))
     following = session.scalar(
         select(func.min(Booking.start_ms)).where(
             Booking.desk_id == space.id, Booking.state.in_(ACTIVE), Booking.start_ms > at

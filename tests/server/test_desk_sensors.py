@@ -189,6 +189,20 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
     assert monitor.desk_state_now("m1") == "off"
 
 
+def test_a_walk_in_in_an_always_open_building_lasts_no_longer_than_the_rules_allow(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    with db.session() as s:
+        policy = s.scalars(select(BookingPolicy)).one()
+        policy.open_minute, policy.close_minute = 0, 24 * 60
+    clock.at(6)  # closing is 18 hours away, the longest booking 12
+    with db.session() as s:
+        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", now=clock.t)
+    assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
+    assert walk.end == DAY + timedelta(hours=18)
+
+
 def test_utilization_report_counts_what_happened(
     db: Database, world: tuple[DeskMonitor, Clock, Principal], tmp_path: Path
 ) -> None:
