@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts import boots
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL
@@ -33,7 +35,8 @@ CREATE INDEX IF NOT EXISTS seen_received ON seen (received_ms);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, boot INTEGER NOT NULL, min_seq INTEGER NOT NULL,
     max_seq INTEGER NOT NULL,
-    received INTEGER NOT NULL, gaps_before INTEGER NOT NULL, status TEXT
+    received INTEGER NOT NULL, gaps_before INTEGER NOT NULL, status TEXT,
+    bid INTEGER, past_bids TEXT NOT NULL DEFAULT ''
 );
 """
 QUARANTINE_KEEP = 100_000
@@ -50,7 +53,8 @@ class DeviceState:
 
     Missing this boot = (max_seq - min_seq + 1) - received. A boot the gateway sees from its
     start counts from seq 0; the first boot it ever sees counts from the lowest seq received,
-    since what came before the gateway existed is not a gap.
+    since what came before the gateway existed is not a gap. Which boot a message belongs to
+    is the contract's rule (:func:`contracts.boots.which_boot`).
     """
 
     boot: int
@@ -59,18 +63,23 @@ class DeviceState:
     received: int
     gaps_before: int
     status: str | None = None
+    bid: int | None = None
+    past_bids: str = ""
 
     @property
     def gaps(self) -> int:
         """Messages never received, over every boot the gateway has seen."""
         return self.gaps_before + max(0, self.max_seq - self.min_seq + 1 - self.received)
 
-    def count(self, boot: int, seq: int) -> None:
+    def count(self, boot: int, bid: int, seq: int) -> None:
         """Account a new (not duplicate) message."""
-        if boot > self.boot:
+        which = boots.which_boot(boot, bid, (self.boot, self.bid), boots.decode(self.past_bids))
+        if which == "new":
             self.gaps_before = self.gaps
-            self.boot, self.min_seq, self.max_seq, self.received = boot, 0, seq, 1
-        elif boot == self.boot:
+            self.past_bids = boots.encode(boots.remember(boots.decode(self.past_bids), self.bid))
+            self.boot, self.bid, self.min_seq, self.max_seq, self.received = boot, bid, 0, seq, 1
+        elif which == "current":
+            self.bid = bid
             self.min_seq = min(self.min_seq, seq)
             self.max_seq = max(self.max_seq, seq)
             self.received += 1
@@ -103,12 +112,17 @@ class Outbox:
         if columns and "bid" not in columns:
             # Keys from before boot ids: the server de-duplicates what is re-sent meanwhile.
             self._db.execute("DROP TABLE seen")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(devices)")}
+        if columns and "bid" not in columns:
+            self._db.execute("ALTER TABLE devices ADD COLUMN bid INTEGER")
+            self._db.execute("ALTER TABLE devices ADD COLUMN past_bids TEXT NOT NULL DEFAULT ''")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.devices: dict[str, DeviceState] = {
             row[0]: DeviceState(*row[1:])
             for row in self._db.execute(
-                "SELECT device, boot, min_seq, max_seq, received, gaps_before, status FROM devices"
+                "SELECT device, boot, min_seq, max_seq, received, gaps_before, status, bid,"
+                " past_bids FROM devices"
             )
         }
         self._dirty: set[str] = set()
@@ -139,9 +153,20 @@ class Outbox:
 
     def _save_devices(self) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO devices VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO devices (device, boot, min_seq, max_seq, received,"
+            " gaps_before, status, bid, past_bids) VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (d, s.boot, s.min_seq, s.max_seq, s.received, s.gaps_before, s.status)
+                (
+                    d,
+                    s.boot,
+                    s.min_seq,
+                    s.max_seq,
+                    s.received,
+                    s.gaps_before,
+                    s.status,
+                    s.bid,
+                    s.past_bids,
+                )  # fmt: skip
                 for d in self._dirty
                 if (s := self.devices[d])
             ],
@@ -259,17 +284,17 @@ class Transaction:
             known.add(key)
             fresh.append(True)
             new_rows.append((device, boot, bid, seq, received_ms))
-            self._count(device, boot, seq)
+            self._count(device, boot, bid, seq)
         self._db.executemany("INSERT INTO seen VALUES (?,?,?,?,?)", new_rows)
         return fresh
 
-    def _count(self, device: str, boot: int, seq: int) -> None:
+    def _count(self, device: str, boot: int, bid: int, seq: int) -> None:
         state = self._outbox.devices.get(device)
         if state is None or state.boot < 0:  # the first uplink this gateway sees
             status = state.status if state else None
-            self._outbox.devices[device] = DeviceState(boot, seq, seq, 1, 0, status)
+            self._outbox.devices[device] = DeviceState(boot, seq, seq, 1, 0, status, bid)
         else:
-            state.count(boot, seq)
+            state.count(boot, bid, seq)
         self._outbox._dirty.add(device)
 
     def status_changed(self, device: str, status: str) -> bool:

@@ -44,6 +44,7 @@ from server.exceptions import (
     AuthError,
     ConflictError,
     DatabaseError,
+    Forbidden,
     LayoutError,
     NotFoundError,
     QueryError,
@@ -366,6 +367,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         LayoutError: 400,
         NotFoundError: 404,
         ConflictError: 409,
+        Forbidden: 403,
         AuthError: 401,
     }
 

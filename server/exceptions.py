@@ -8,6 +8,7 @@ ServerError
  ├── LayoutError         a layout document is not valid (says where)
  ├── NotFoundError       the thing asked for does not exist
  ├── ConflictError       the request contradicts the current state
+ ├── Forbidden           the caller's role may do this, but not here
  ├── Refusal             a booking rule says no (names the rule)
  └── AuthError           a login or token was refused
      └── RateLimited     too many failed logins; retry later
@@ -44,6 +45,10 @@ class NotFoundError(ServerError):
 
 class ConflictError(ServerError):
     """The request contradicts the current state (an id taken, a device decommissioned)."""
+
+
+class Forbidden(ServerError):
+    """The caller's role allows this, but not on this thing (a building not theirs)."""
 
 
 class AuthError(ServerError):

@@ -94,6 +94,10 @@ def user_create(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     team: str | None = None,
     email: str | None = None,
+    building: Annotated[
+        list[str] | None,
+        typer.Option(help="Limit an installer to this building (repeat for several)."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from standard input instead of a prompt.")
     ] = False,
@@ -103,7 +107,7 @@ def user_create(
 
     from server.auth.schemas import UserCreate
     from server.auth.service import create_user
-    from server.exceptions import ConflictError
+    from server.exceptions import ConflictError, NotFoundError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -117,6 +121,7 @@ def user_create(
             display_name=name or username,
             team=team,
             email=email,
+            buildings=building or None,
         )
     except ValidationError as exc:
         from contracts.payloads import describe
@@ -127,7 +132,8 @@ def user_create(
         try:
             with db.session() as session:
                 user = create_user(session, actor=actor(), new=new)
-        except ConflictError as exc:
+        except (ConflictError, NotFoundError) as exc:
             typer.echo(f"not created: {exc}", err=True)
             raise typer.Exit(2) from exc
-    typer.echo(f"created {user.username} ({user.role})")
+    where = f" in {', '.join(user.buildings)}" if user.buildings else ""
+    typer.echo(f"created {user.username} ({user.role}{where})")

@@ -26,6 +26,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_login_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    buildings: Mapped[str | None] = mapped_column(String(1000), default=None)
+    """Comma-separated buildings an installer may work in; None is every building."""
     # A provider's account is the provider's (issuer, subject), never its username: a
     # username can be renamed or reissued at the provider; the subject cannot.
     oidc_issuer: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from contracts.payloads import Label
 from server.auth.roles import Role
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,99}$")]
+Buildings = Annotated[
+    list[Label] | None,
+    Field(
+        max_length=30,
+        description="The buildings an installer may work in (devices); null is every building. "
+        "Other roles are not limited by it.",
+    ),
+]
+
+
+def split_buildings(text: str) -> list[str]:
+    """Buildings as listed in the users table (comma-separated)."""
+    return [b for b in text.split(",") if b]
 
 
 class UserBase(BaseModel):
@@ -20,6 +41,7 @@ class UserBase(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=100)
     role: Role = "employee"
+    buildings: Buildings = None
 
 
 class UserCreate(UserBase):
@@ -38,12 +60,13 @@ class UserUpdate(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=100)
     role: Role | None = None
+    buildings: Buildings = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
     @model_validator(mode="after")
     def _no_null_for_what_every_account_has(self) -> UserUpdate:
-        # email and team may be cleared with null; the others cannot be nothing.
+        # email, team and buildings may be cleared with null; the others cannot be nothing.
         for name in ("display_name", "role", "active", "password"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it as it is")
@@ -59,6 +82,11 @@ class UserPublic(UserBase):
     source: str
     active: bool
     last_login_ms: int | None
+
+    @field_validator("buildings", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        return split_buildings(value) if isinstance(value, str) else value
 
 
 class Token(BaseModel):

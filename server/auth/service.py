@@ -14,10 +14,11 @@ from server.audit.service import record
 from server.auth.models import LoginFailure, User
 from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.roles import Role
-from server.auth.schemas import UserCreate, UserPublic, UserUpdate
+from server.auth.schemas import UserCreate, UserPublic, UserUpdate, split_buildings
 from server.auth.tokens import Claims
 from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
+from server.spaces.models import Building
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,17 @@ class Principal:
     role: Role
     display_name: str
     team: str | None = None
+    buildings: frozenset[str] | None = None
+    """Where an installer may work; None is every building (other roles are not limited)."""
+
+    def works_in(self, building: str | None) -> bool:
+        """Whether this person may work on a device in ``building`` (None: not placed)."""
+        return (
+            building is None
+            or self.role != "installer"
+            or self.buildings is None
+            or building in self.buildings
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +137,7 @@ def principal(session: Session, claims: Claims) -> Principal:
         role=user.role,  # type: ignore[arg-type]
         display_name=user.display_name,
         team=user.team,
+        buildings=None if user.buildings is None else frozenset(split_buildings(user.buildings)),
     )
 
 
@@ -184,6 +197,7 @@ def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
         email=new.email,
         team=new.team,
         role=new.role,
+        buildings=_buildings(session, new.buildings),
         source="local",
         password_hash=hash_password(new.password),
         created_ms=_now_ms(),
@@ -205,7 +219,7 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
         raise NotFoundError(f"no user {username!r}")
     fields = change.model_dump(exclude_unset=True, exclude={"password"})
     for key, value in fields.items():
-        setattr(user, key, value)
+        setattr(user, key, _buildings(session, value) if key == "buildings" else value)
     if change.password is not None:
         if user.source != "local":
             raise ConflictError(f"{username!r} signs in through the identity provider")
@@ -214,6 +228,17 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
     record(session, actor=actor, action="user.update", target_kind="user",
            target_id=username, **fields)  # fmt: skip
     return UserPublic.model_validate(user)
+
+
+def _buildings(session: Session, buildings: list[str] | None) -> str | None:
+    """The buildings as stored, after checking that each exists."""
+    if buildings is None:
+        return None
+    known = set(session.scalars(select(Building.id).where(Building.id.in_(buildings))))
+    unknown = sorted(set(buildings) - known)
+    if unknown:
+        raise NotFoundError(f"no building {', '.join(map(repr, unknown))}")
+    return ",".join(sorted(set(buildings)))
 
 
 def list_users(session: Session) -> list[UserPublic]:

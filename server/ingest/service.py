@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from contracts import boots
 from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
 from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
 from contracts.registry import SpaceRef
@@ -256,14 +257,17 @@ class IngestService:
                 select(
                     Device.id,
                     Device.seq_boot,
+                    Device.seq_bid,
                     Device.last_seq,
                     Device.gaps,
+                    Device.past_bids,
                     Device.last_seen_ms,
                     Device.last_reading_ms,
                 ).where(Device.id.in_(list(by_device)))
             ).all()
-            for device_id, seq_boot, last_seq, gaps, last_seen, last_reading in rows:
-                values = _heard(by_device[device_id], seq_boot, last_seq, gaps)
+            for device_id, boot, bid, seq, gaps, past, last_seen, last_reading in rows:
+                counted = _Counted(boot, bid, seq, gaps, past)
+                values = _heard(by_device[device_id], counted)
                 values["last_seen_ms"] = max(values["last_seen_ms"], last_seen or 0)
                 if "last_reading_ms" in values:
                     values["last_reading_ms"] = max(values["last_reading_ms"], last_reading or 0)
@@ -355,30 +359,55 @@ def _quarantine(batch: IngestBatch, rejections: list[Rejection]) -> list[dict[st
     ]
 
 
-def _heard(
-    readings: list[Reading], seq_boot: int | None, last_seq: int | None, gaps: int
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """A device's sequence accounting as stored."""
+
+    boot: int | None
+    bid: int | None
+    seq: int | None
+    gaps: int
+    past_bids: str
+
+
+def _heard(readings: list[Reading], counted: _Counted) -> dict[str, Any]:
     """A device's new last-seen time, health from its newest heartbeat, and gap count.
 
     A gap is a sequence number skipped within one boot; a reading that arrives late fills
-    one again. Readings of an older boot than the newest seen count for nothing.
+    one again. Readings of an earlier boot count for nothing; which boot a reading is of
+    is the contract's rule (:func:`contracts.boots.which_boot`), so a node that started
+    over with its counter at 1 is counted as a new boot.
     """
     values: dict[str, Any] = {"last_seen_ms": max(r.received for r in readings)}
     received = [r.received for r in readings if r.seq is not None]
     if received:
         values["last_reading_ms"] = max(received)
-    for r in sorted((r for r in readings if r.seq is not None), key=lambda r: (r.boot, r.seq)):
+    seq_boot, seq_bid, last_seq, gaps = counted.boot, counted.bid, counted.seq, counted.gaps
+    past = boots.decode(counted.past_bids)
+    for r in (r for r in readings if r.seq is not None):
         seq = r.seq
         assert seq is not None
-        if seq_boot is None or last_seq is None or r.boot > seq_boot:
-            seq_boot, last_seq = r.boot, seq
-        elif r.boot == seq_boot:
+        which = (
+            "new"
+            if seq_boot is None or last_seq is None
+            else boots.which_boot(r.boot, r.bid, (seq_boot, seq_bid), past)
+        )
+        if which == "new":
+            if seq_boot is not None:
+                past = boots.remember(past, seq_bid)
+            seq_boot, seq_bid, last_seq = r.boot, r.bid, seq
+        elif which == "current":
+            seq_bid = r.bid
+            assert last_seq is not None
             if seq > last_seq:
                 gaps += seq - last_seq - 1
                 last_seq = seq
             elif gaps > 0:
                 gaps -= 1
-    values.update(seq_boot=seq_boot, last_seq=last_seq, gaps=gaps)
+    values.update(
+        seq_boot=seq_boot, seq_bid=seq_bid, last_seq=last_seq, gaps=gaps,
+        past_bids=boots.encode(past),
+    )  # fmt: skip
     beats = [r for r in readings if r.stream == "heartbeat"]
     if beats:
         beat = max(beats, key=lambda r: (r.boot, r.seq or 0)).data

@@ -68,6 +68,16 @@ def _live(session: Session, device_id: str) -> Device:
     return row
 
 
+def places_of(session: Session, new: DeviceCreate) -> dict[str, str | None]:
+    """The buildings a registration reaches into: its gateway's, and a replaced board's."""
+    places: dict[str, str | None] = {}
+    if new.gateway is not None:
+        places[f"gateway {new.gateway!r}"] = get_gateway(session, new.gateway).building
+    if new.id is not None and (row := session.get(Device, new.id)) is not None:
+        places[f"device {new.id!r}"] = row.building
+    return places
+
+
 def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device, str]:
     """Create a device and its broker password, returned once; only its hash is kept.
 
@@ -95,7 +105,8 @@ def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device
         row.decommissioned_ms = None
         row.online, row.status_ms, row.last_seen_ms, row.gaps = False, None, None, 0
         row.last_reading_ms = None
-        row.seq_boot = row.last_seq = None
+        row.seq_boot = row.last_seq = row.seq_bid = None
+        row.past_bids = ""
     row.mqtt_hash = mosquitto_hash(password)
     row.registered_ms = now_ms()
     session.flush()

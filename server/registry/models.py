@@ -61,6 +61,9 @@ class Device(Base):
     last_error: Mapped[str | None] = mapped_column(String(80), default=None)
     seq_boot: Mapped[int | None] = mapped_column(Integer, default=None)
     last_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    seq_bid: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Boot ids of boots counted before (contracts.boots): stragglers of them count for nothing.
+    past_bids: Mapped[str] = mapped_column(String(100), default="", server_default="")
     gaps: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 

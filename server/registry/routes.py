@@ -7,12 +7,13 @@ import contextlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
+from server.auth.service import Principal
 from server.deps import Admin, CurrentGateway, DatabaseDep, Installer, SettingsDep, Staff
-from server.exceptions import NotFoundError
+from server.exceptions import Forbidden, NotFoundError
 from server.registry import devices as dev
 from server.registry.downlink import (
     Notifier,
@@ -40,6 +41,33 @@ from server.registry.service import add_gateway, gateways, revoke_gateway, snaps
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 
+def _may_work_in(user: Principal, building: str | None, what: str) -> None:
+    """403 when an installer limited to some buildings reaches for another one."""
+    if not user.works_in(building):
+        mine = ", ".join(sorted(user.buildings or ()))
+        raise Forbidden(f"{what} is in building {building!r}; you work in {mine}")
+
+
+def _device_of(device_id: str, user: Principal, db: DatabaseDep) -> Principal:
+    with db.session() as session:
+        building = dev.get_device(session, device_id).building
+    _may_work_in(user, building, f"device {device_id!r}")
+    return user
+
+
+def _installer_of(device_id: str, user: Installer, db: DatabaseDep) -> Principal:
+    return _device_of(device_id, user, db)
+
+
+def _staff_of(device_id: str, user: Staff, db: DatabaseDep) -> Principal:
+    return _device_of(device_id, user, db)
+
+
+# An installer or staff member who may work on the device of the path (their buildings).
+DeviceInstaller = Annotated[Principal, Depends(_installer_of)]
+DeviceStaff = Annotated[Principal, Depends(_staff_of)]
+
+
 def _notifier(request: Request) -> Notifier:
     notifier: Notifier = request.app.state.downlink
     return notifier
@@ -60,6 +88,8 @@ def register_device(
 ) -> DeviceCredentials:
     """Register a device; the answer holds its MQTT password, shown this once."""
     with db.session() as session:
+        for what, building in dev.places_of(session, new).items():
+            _may_work_in(user, building, what)
         row, password = dev.register(session, actor=user.username, new=new)
         answer = _credentials(row, password, request)
     _notifier(request).notify(answer.device.gateway)
@@ -68,20 +98,24 @@ def register_device(
 
 @router.get("/devices", response_model=list[DevicePublic])
 def list_devices(
-    _: Staff,
+    user: Staff,
     db: DatabaseDep,
     building: str | None = None,
     floor: str | None = None,
     kind: str | None = None,
     state: DeviceState | None = None,
 ) -> list[DevicePublic]:
-    """Devices with their state, last contact, firmware, signal, boots and gaps."""
+    """Devices with their state, last contact, firmware, signal, boots and gaps.
+
+    An installer limited to some buildings sees their devices and those not placed yet.
+    """
     with db.session() as session:
-        return dev.devices(session, building=building, floor=floor, kind=kind, state=state)
+        found = dev.devices(session, building=building, floor=floor, kind=kind, state=state)
+    return [d for d in found if user.works_in(d.space.building if d.space else None)]
 
 
 @router.get("/devices/{device_id}", response_model=DevicePublic)
-def get_device(device_id: str, _: Staff, db: DatabaseDep) -> DevicePublic:
+def get_device(device_id: str, _: DeviceStaff, db: DatabaseDep) -> DevicePublic:
     """One device."""
     with db.session() as session:
         return dev.public(dev.get_device(session, device_id))
@@ -89,9 +123,10 @@ def get_device(device_id: str, _: Staff, db: DatabaseDep) -> DevicePublic:
 
 @router.put("/devices/{device_id}/assignment", response_model=DevicePublic)
 def assign_device(
-    device_id: str, where: Assignment, user: Installer, db: DatabaseDep, request: Request
+    device_id: str, where: Assignment, user: DeviceInstaller, db: DatabaseDep, request: Request
 ) -> DevicePublic:
     """Bind the device to a desk, room or zone (no reflash: the device knows only its id)."""
+    _may_work_in(user, where.building, "the place")
     with db.session() as session:
         row = dev.assign(session, actor=user.username, device_id=device_id, where=where)
         answer = dev.public(row)
@@ -101,7 +136,7 @@ def assign_device(
 
 @router.delete("/devices/{device_id}/assignment", response_model=DevicePublic)
 def unassign_device(
-    device_id: str, user: Installer, db: DatabaseDep, request: Request
+    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
 ) -> DevicePublic:
     """Take the device off its space."""
     with db.session() as session:
@@ -112,7 +147,7 @@ def unassign_device(
 
 @router.post("/devices/{device_id}/password", response_model=DeviceCredentials)
 def reset_device_password(
-    device_id: str, user: Installer, db: DatabaseDep, request: Request
+    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
 ) -> DeviceCredentials:
     """Give the device a new MQTT password (shown once); reflash its config.json with it."""
     with db.session() as session:
@@ -124,7 +159,7 @@ def reset_device_password(
 
 @router.post("/devices/{device_id}/password/check")
 def check_device_password(
-    device_id: str, check: PasswordCheck, _: Installer, db: DatabaseDep
+    device_id: str, check: PasswordCheck, _: DeviceInstaller, db: DatabaseDep
 ) -> dict[str, bool]:
     """Whether a password (from an installer's saved config) is the device's current one."""
     with db.session() as session:
@@ -135,7 +170,7 @@ def check_device_password(
 
 @router.delete("/devices/{device_id}", response_model=DevicePublic)
 def decommission_device(
-    device_id: str, user: Installer, db: DatabaseDep, request: Request
+    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
 ) -> DevicePublic:
     """Decommission the device: its broker login is revoked; its history is kept."""
     with db.session() as session:
@@ -148,7 +183,7 @@ def decommission_device(
 async def send_command(
     device_id: str,
     command: CommandRequest,
-    user: Installer,
+    user: DeviceInstaller,
     db: DatabaseDep,
     settings: SettingsDep,
     request: Request,
@@ -194,7 +229,7 @@ def _command_state(db: DatabaseDep, device_id: str, cmd_id: str) -> CommandPubli
 
 
 @router.get("/devices/{device_id}/commands/{cmd_id}", response_model=CommandPublic)
-def get_command(device_id: str, cmd_id: str, _: Staff, db: DatabaseDep) -> CommandPublic:
+def get_command(device_id: str, cmd_id: str, _: DeviceStaff, db: DatabaseDep) -> CommandPublic:
     """A command and how far it got: queued, sent, acked, failed or expired."""
     return _command_state(db, device_id, cmd_id)
 

@@ -109,3 +109,12 @@ def test_duplicates_suppressed_and_gaps_counted(
     wait_for(lambda: gw.metrics.messages_in._value.get() == 9, "not all received")
     assert gw.outbox.devices[device].gaps == 2  # seq 4 of boot 1, seq 0 of boot 2
     wait_for(lambda: gw.metrics.sent._value.get() == 7, "not all sent")
+    # Boot 3 (firmware with boot ids), then the node starts over: boot 1 again with a new
+    # boot id is a new boot, and its seq 0 is missing; a straggler of boot 3 counts for nothing.
+    for msg in ({"boot": 3, "bid": 7, "seq": 0}, {"boot": 3, "bid": 7, "seq": 1},
+                {"boot": 1, "bid": 8, "seq": 1}, {"boot": 3, "bid": 7, "seq": 2},
+                {"boot": 1, "bid": 8, "seq": 2}):  # fmt: skip
+        mosquitto_pub(mosquitto.port, topic, json.dumps({**GOOD, **msg}))
+    wait_for(lambda: gw.metrics.messages_in._value.get() == 14, "not all received")
+    state = gw.outbox.devices[device]
+    assert (state.boot, state.bid, state.max_seq, state.gaps) == (1, 8, 2, 3)

@@ -159,6 +159,64 @@ def test_gateways_get_a_token_once_and_can_be_revoked(platform: Platform) -> Non
     assert pull().status_code == 401
 
 
+def test_an_installer_can_be_limited_to_their_buildings(platform: Platform) -> None:
+    other = "kantor-b"
+    layout = one_floor(other, "l1", ["b-m1"])
+    assert platform.api("PUT", f"/api/v1/buildings/{other}/layout", json=layout).status_code == 200
+    platform.api("POST", "/api/v1/gateways", json={"id": "gw-b", "building": other})
+    unknown = platform.api("POST", "/api/v1/users", json={
+        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
+        "buildings": [BUILDING, "kantor-x"]})  # fmt: skip
+    assert unknown.status_code == 404 and "no building 'kantor-x'" in unknown.json()["detail"]
+    made = platform.api("POST", "/api/v1/users", json={
+        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
+        "buildings": [BUILDING]})  # fmt: skip
+    assert made.status_code == 201 and made.json()["buildings"] == [BUILDING]
+    token = httpx.post(f"{platform.server.url}/api/v1/auth/token",  # type: ignore[union-attr]
+                       data={"username": "rina", "password": "p" * 12}).json()["access_token"]  # fmt: skip
+
+    def rina(method: str, path: str, **kw: Any) -> httpx.Response:
+        return platform.api(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    # Theirs: a node on a desk of their building.
+    assert rina("POST", "/api/v1/devices", json={"kind": "desk", "id": "desk-a"}).status_code == 201
+    put = rina(
+        "PUT", "/api/v1/devices/desk-a/assignment", json={"building": BUILDING, "desk": "l1-m1"}
+    )
+    assert put.status_code == 200
+    # Not theirs: another building's gateway, desk, or a device an admin placed there.
+    far = rina("POST", "/api/v1/devices", json={"kind": "desk", "gateway": "gw-b"})
+    assert far.status_code == 403
+    assert far.json()["detail"] == "gateway 'gw-b' is in building 'kantor-b'; you work in kantor-a"
+    rina("POST", "/api/v1/devices", json={"kind": "desk", "id": "desk-loose"})
+    move = rina(
+        "PUT", "/api/v1/devices/desk-loose/assignment", json={"building": other, "desk": "b-m1"}
+    )
+    assert move.status_code == 403
+    platform.api("POST", "/api/v1/devices", json={"kind": "desk", "id": "desk-b"})
+    placed = {"building": other, "desk": "b-m1"}
+    assert platform.api("PUT", "/api/v1/devices/desk-b/assignment", json=placed).status_code == 200
+    for method, path, body in [
+        ("GET", "/api/v1/devices/desk-b", None),
+        ("DELETE", "/api/v1/devices/desk-b/assignment", None),
+        ("POST", "/api/v1/devices/desk-b/password", None),
+        ("POST", "/api/v1/devices/desk-b/password/check", {"password": "x" * 24}),
+        ("POST", "/api/v1/devices/desk-b/commands", {"cmd": "identify"}),
+        ("DELETE", "/api/v1/devices/desk-b", None),
+        ("POST", "/api/v1/devices", {"kind": "desk", "id": "desk-b"}),
+    ]:
+        resp = rina(method, path, **({"json": body} if body else {}))
+        assert resp.status_code == 403, f"{method} {path}: {resp.status_code}"
+    listed = sorted(d["id"] for d in rina("GET", "/api/v1/devices").json())
+    assert listed == ["desk-a", "desk-loose"]  # theirs, and one not placed yet
+    # An admin lifts the limit (null is every building); other roles were never limited.
+    lifted = platform.api("PATCH", "/api/v1/users/rina", json={"buildings": None})
+    assert lifted.status_code == 200 and lifted.json()["buildings"] is None
+    assert rina("GET", "/api/v1/devices/desk-b").status_code == 200
+    log = platform.api("GET", "/api/v1/audit", params={"target_id": "rina"}).json()
+    assert sorted(e["action"] for e in log) == ["user.create", "user.update"]
+
+
 def test_device_and_gateway_ids_are_one_namespace_in_imports(db: Database) -> None:
     """Each is a broker login; the same name for both would give one login two lines."""
 

@@ -286,3 +286,25 @@ async def test_a_node_that_starts_over_is_not_taken_for_its_old_self(
     r2 = await service.ingest(gateway_id="gw-a", batch=batch(*after, *before))
     assert (r.accepted, r2.accepted, r2.duplicates) == (10, 10, 10)
     assert len(await stored(service)) == 20
+
+
+async def test_gaps_count_a_node_that_starts_over_as_a_new_boot(service: IngestService) -> None:
+    """Boot 3 to seq 9; a reset node's boot 1 from seq 2 (0 and 1 lost); a straggler of boot 3."""
+
+    async def counted() -> tuple[int | None, int | None, int | None, int]:
+        with service.db.session() as s:
+            dev = s.get(Device, "desk-1")
+            assert dev is not None
+            return dev.seq_boot, dev.seq_bid, dev.last_seq, dev.gaps
+
+    old = [reading("desk-1", s, boot=3, bid=1111) for s in (0, 1, 2, 4, 5, 6, 7, 8, 9)]
+    await service.ingest(gateway_id="gw-a", batch=batch(*old))
+    assert await counted() == (3, 1111, 9, 1)  # seq 3 missing
+    reset = [reading("desk-1", s, bid=2222, ts=1_780_000_100_000 + s) for s in (2, 3, 5)]
+    await service.ingest(gateway_id="gw-a", batch=batch(*reset))
+    assert await counted() == (1, 2222, 5, 2)  # boot 1 is the node now; seq 4 missing
+    straggler = reading("desk-1", 3, boot=3, bid=1111)  # fills boot 3's gap: counts for nothing
+    await service.ingest(gateway_id="gw-a", batch=batch(straggler, reading("desk-1", 4, bid=2222)))
+    assert await counted() == (1, 2222, 5, 1)
+    await service.ingest(gateway_id="gw-a", batch=batch(reading("desk-1", 0, boot=2, bid=3333)))
+    assert await counted() == (2, 3333, 0, 1)  # an ordinary restart
