@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from server.energy.rollup import ROLLUP_FIELDS
 from server.metrics import ServerMetrics
 from server.readings.store import stream_fields
 from tests.conftest import shared_schema
+from tests.harness.services import influxd, running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +59,7 @@ def test_compose_refuses_to_start_without_secrets(compose: dict[str, Any]) -> No
         "GATEWAY_TOKEN",
         "GATEWAY_MQTT_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
+        "GRAFANA_INFLUXDB_PASSWORD",
     ):
         assert re.search(r"\$\{" + secret + r":\?", text), f"{secret} has no :? guard"
     example = (ROOT / ".env.example").read_text()
@@ -104,3 +107,105 @@ def test_dashboards_use_provisioned_datasources_and_real_series() -> None:
                         else stream_fields(name)
                     )
                     assert fields <= known, (panel["title"], fields)
+
+
+def test_grafana_reads_influxdb_with_a_login_that_may_only_read(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """Grafana never holds the admin token, and every InfluxQL panel runs as a reader.
+
+    The 2.x set-up script grants its login read on the two buckets only; the same rights on
+    InfluxDB 1.x (a READ grant on the database) answer every dashboard query and refuse a
+    write, on a real server with authentication on.
+    """
+    grafana = compose["services"]["grafana"]["environment"]
+    assert "INFLUXDB_TOKEN" not in grafana and "INFLUXDB_TOKEN" not in json.dumps(grafana)
+    source = next(
+        d
+        for d in yaml.safe_load(
+            (ROOT / "dashboards/provisioning/datasources/smartoffice.yaml").read_text()
+        )["datasources"]
+        if d["type"] == "influxdb"
+    )
+    assert source["user"] == "grafana"
+    assert source["secureJsonData"] == {"password": "$GRAFANA_INFLUXDB_PASSWORD"}
+    script = (ROOT / "deploy/influxdb/20-grafana-reader.sh").read_text()
+    assert "--read-bucket" in script and "--write-bucket" not in script
+    mounted = compose["services"]["influxdb"]["volumes"]
+    assert sorted(v.split(":")[1] for v in mounted if "initdb" in v) == [
+        "/docker-entrypoint-initdb.d/10-rollup-bucket.sh",
+        "/docker-entrypoint-initdb.d/20-grafana-reader.sh",
+    ]  # the rollup bucket exists before the reader is granted it
+
+    queries = [
+        t["query"] for d in _dashboards() for p in d["panels"] for t in p["targets"] if "query" in t
+    ]
+    with running(influxd(tmp_path / "influx", auth=True)) as influx:
+        url = f"http://127.0.0.1:{influx.port}"
+
+        def q(statement: str, auth: tuple[str, str] = ("admin", "admin-pass")) -> httpx.Response:
+            return httpx.post(f"{url}/query", data={"q": statement, "db": "smartoffice"}, auth=auth)
+
+        assert q(
+            "CREATE USER admin WITH PASSWORD 'admin-pass' WITH ALL PRIVILEGES", ("", "")
+        ).is_success
+        for statement in (
+            "CREATE DATABASE smartoffice",
+            "CREATE RETENTION POLICY rollup ON smartoffice DURATION INF REPLICATION 1",
+            "CREATE USER grafana WITH PASSWORD 'reader-pass'",
+            "GRANT READ ON smartoffice TO grafana",
+        ):
+            assert "error" not in json.dumps(q(statement).json()), statement
+        # One point for each panel's measurement, fields and grouping tag.
+        for query in queries:
+            m = re.search(r'FROM (?:"(rollup)"\.)?"(\w+)"', query)
+            assert m is not None
+            fields = ",".join(f"{f}=1" for f in re.findall(r'\w+\("(\w+)"\)', query))
+            tag = re.findall(r'"(\w+)" fill', query)[0]
+            wrote = httpx.post(
+                f"{url}/write",
+                params={"db": "smartoffice", "rp": m.group(1) or "autogen"},
+                content=f"{m.group(2)},{tag}=x {fields}",
+                auth=("admin", "admin-pass"),
+            )
+            assert wrote.status_code == 204, wrote.text
+        reader = ("grafana", "reader-pass")
+        for query in queries:
+            statement = query.replace("$timeFilter", "time > now() - 1h").replace(
+                "$__interval", "1m"
+            )
+            answer = q(statement, reader).json()["results"][0]
+            assert "error" not in answer and answer["series"], (statement, answer)
+        refused = httpx.post(
+            f"{url}/write", params={"db": "smartoffice"}, content="env,space=x co2_ppm=1",
+            auth=reader,
+        )  # fmt: skip
+        assert refused.status_code == 403
+
+
+def test_compose_serves_the_api_over_https_only(compose: dict[str, Any]) -> None:
+    """The server speaks HTTPS with mounted certificates; the gateway, the server's own
+    health check and Prometheus check it against the CA (the path itself, HTTPS with a CA
+    made at test time, is exercised in tests/edge/test_resilience.py)."""
+    services = compose["services"]
+
+    def mounts(service: str) -> dict[str, str]:
+        return {v.split(":")[1]: v.split(":")[0] for v in services[service]["volumes"]}
+
+    server = services["server"]
+    env = server["environment"]
+    assert server["ports"] == ["443:8000"]
+    certs = mounts("server")["/etc/smartoffice/certs"]
+    assert certs == "./deploy/server/certs" and (ROOT / certs / "README.md").exists()
+    assert env["SMARTOFFICE_TLS_CERTFILE"].startswith("/etc/smartoffice/certs/")
+    assert env["SMARTOFFICE_TLS_KEYFILE"].startswith("/etc/smartoffice/certs/")
+    assert env["SMARTOFFICE_PUBLIC_URL"].startswith("${SMARTOFFICE_PUBLIC_URL:-https://")
+    assert "https://server:8000/readyz" in " ".join(server["healthcheck"]["test"])
+    edge = services["edge"]["environment"]
+    assert edge["SMARTOFFICE_EDGE_SERVER_URL"] == "https://server:8000"
+    assert mounts("edge")[edge["SMARTOFFICE_EDGE_SERVER_CA_FILE"]] == f"{certs}/ca.crt"
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    job = next(j for j in scrape["scrape_configs"] if j["job_name"] == "smartoffice-server")
+    assert job["scheme"] == "https"
+    assert mounts("prometheus")[job["tls_config"]["ca_file"]] == f"{certs}/ca.crt"
+    assert all("8000:" not in p for s in services.values() for p in s.get("ports", []))

@@ -172,8 +172,9 @@ def test_an_installer_can_be_limited_to_their_buildings(platform: Platform) -> N
         "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
         "buildings": [BUILDING]})  # fmt: skip
     assert made.status_code == 201 and made.json()["buildings"] == [BUILDING]
-    token = httpx.post(f"{platform.server.url}/api/v1/auth/token",  # type: ignore[union-attr]
-                       data={"username": "rina", "password": "p" * 12}).json()["access_token"]  # fmt: skip
+    login = {"username": "rina", "password": "p" * 12}
+    url = f"{platform.server.url}/api/v1/auth/token"  # type: ignore[union-attr]
+    token = httpx.post(url, data=login).json()["access_token"]
 
     def rina(method: str, path: str, **kw: Any) -> httpx.Response:
         return platform.api(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
