@@ -7,6 +7,9 @@ processes, registers a fleet, then:
    processes, and measures how fast they are stored in InfluxDB, checking nothing is lost;
 2. latency: at ``--latency-rate`` publishes background load plus probe readings and polls
    InfluxDB until each probe is queryable (sensor-to-queryable latency);
+3. catch-up: stops the server, publishes ``--backlog`` readings at ``--backlog-rate`` so
+   that the gateway queues them, starts the server again, and measures how long the
+   gateway takes to deliver the backlog (first stored, all stored, outbox empty);
 
 sampling the gateway's RSS throughout. Run: ``python -m bench.pipeline [--help]``.
 """
@@ -252,6 +255,49 @@ def latency(
     }
 
 
+def catch_up(
+    port_mqtt: int,
+    port_influx: int,
+    db: str,
+    devices: list[str],
+    backlog: int,
+    rate: float,
+    procs: int,
+    boot: int,
+    platform: Platform,
+) -> dict[str, Any]:
+    """Deliver a backlog queued while the server was down; times from the server's return."""
+    assert platform.server is not None
+    before = influx_count(port_influx, db)
+    platform.server.stop()
+    outage = time.monotonic()
+    published, _ = Load(port_mqtt, devices[:procs], rate, backlog / rate, boot).finish()
+    wait_for(lambda: platform.gateway_health()["outbox_depth"] >= published, "queued", 300)
+    queued_s = time.monotonic() - outage
+    platform.start_server()
+    back = time.monotonic()
+    first = None
+    while True:
+        n = influx_count(port_influx, db) - before
+        if first is None and n > 0:
+            first = time.monotonic() - back
+        if n >= published or time.monotonic() - back > 600:
+            break
+        time.sleep(0.2)
+    stored_s = time.monotonic() - back
+    wait_for(lambda: platform.gateway_health()["outbox_depth"] == 0, "outbox empty", 120)
+    return {
+        "backlog": published,
+        "outage_s": round(queued_s, 1),
+        "stored": n,
+        "lost": published - n,
+        "first_stored_after_s": round(first or 0.0, 2),
+        "all_stored_after_s": round(stored_s, 1),
+        "catch_up_rate": round(n / stored_s),
+        "outbox_empty_after_s": round(time.monotonic() - back, 1),
+    }
+
+
 def machine() -> str:
     """CPU model, core count, memory and Python version of this machine."""
     cpu = next(
@@ -280,6 +326,8 @@ def main() -> None:
     )
     ap.add_argument("--outbox-sync", choices=["full", "normal"], default="full")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--backlog", type=int, default=20_000, help="readings queued in an outage")
+    ap.add_argument("--backlog-rate", type=float, default=2_000, help="msg/s during the outage")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
@@ -346,6 +394,17 @@ def main() -> None:
                     args.latency_seconds,
                     args.publishers,
                     2,
+                )
+                results["catch_up"] = catch_up(
+                    mq.port,
+                    ix.port,
+                    db,
+                    devices,
+                    args.backlog,
+                    args.backlog_rate,
+                    args.publishers,
+                    3,
+                    p,
                 )
                 results["gateway_peak_rss_mb"] = round(sampler.peak, 1)
             finally:
