@@ -2,7 +2,9 @@
 
 Tasks: the connection (Wi-Fi, NTP, MQTT with backoff and jitter), the sender (drains the
 ring buffer at QoS 1), the heartbeat, the node kind's sensor loop, and the watchdog, fed
-only while the sensor and sender loops are alive.
+only while the sensor and sender loops are alive. Each kind's loop is a module of its own
+(desknode, roomnode, meternode), and commands are loaded at the first one: bytecode loaded
+from the filesystem lives in the GC heap, so a node holds only the code it runs.
 """
 
 import asyncio
@@ -16,7 +18,7 @@ import mqtt
 import ringbuf
 import topics
 
-from ticks import ticks_add, ticks_diff, ticks_ms
+from ticks import ticks_diff, ticks_ms
 
 FW = "1.1.0"
 STATE_FILE = "state.json"
@@ -24,19 +26,14 @@ STATE_FILE = "state.json"
 COUNT_MAX = 2147483647
 # Some ports count time from 2000-01-01; the contract wants Unix epoch milliseconds.
 EPOCH_OFFSET_S = 946684800 if time.gmtime(0)[0] == 2000 else 0
-LED_COLOURS = {"free": (0, 1, 0), "booked": (0, 0, 1), "awaiting_checkin": (1, 1, 0),
-               "occupied": (1, 0, 0), "off": (0, 0, 0)}
+# The desired states a desk's LED shows (desknode.COLOURS).
+LED_STATES = ("free", "booked", "awaiting_checkin", "occupied", "off")
+# Each node kind's own module, loaded by that kind alone.
+KINDS = {"desk": "desknode", "room": "roomnode", "energy": "meternode"}
 
 
 def _heap_free():
     return gc.mem_free() if hasattr(gc, "mem_free") else 0  # CPython (simulator): unknown
-
-
-def _sleep_ms(ms):
-    if hasattr(time, "sleep_ms"):
-        time.sleep_ms(ms)
-    else:
-        time.sleep(ms / 1000)
 
 
 def epoch_ms():
@@ -86,7 +83,7 @@ class Node:
         self.boot = next_boot(home + STATE_FILE)
         self.bid = new_boot_id()
         self.seq = 0
-        self.ring = ringbuf.Ring(cfg["buffer_size"])
+        self.ring = ringbuf.Ring(cfg["buffer_bytes"])
         self.synced = False
         self.sensor_errors = 0
         self.last_error = None
@@ -112,7 +109,7 @@ class Node:
             msg["ts"] = epoch_ms()
         msg.update(fields)
         self.seq += 1
-        self.ring.push((stream, json.dumps(msg)))
+        self.ring.push(topics.STREAMS.index(stream), json.dumps(msg).encode())
 
     def fault(self, source, exc):
         """Count a sensor fault; the heartbeat reports it."""
@@ -215,8 +212,8 @@ class Node:
                 continue
             stream, body = item
             try:
-                await self.client.publish(topics.uplink(self.base, self.id, stream),
-                                          body.encode(), qos=1)
+                await self.client.publish(
+                    topics.uplink(self.base, self.id, topics.STREAMS[stream]), body, qos=1)
                 self.ring.pop()
             except (OSError, mqtt.MQTTError):
                 await asyncio.sleep(0.5)
@@ -262,191 +259,26 @@ class Node:
             self.fault("downlink", "not JSON on " + topic)
             return
         if topic.endswith("/down/state"):
-            if msg.get("state") in LED_COLOURS:
+            if msg.get("state") in LED_STATES:
                 self.led_state = msg["state"]
             return
         cmd_id = msg.get("cmd_id")
         if not isinstance(cmd_id, str) or not cmd_id:
             self.fault("downlink", "command without cmd_id")
             return
-        error = self.command(msg.get("cmd"), msg.get("args") or {})
+        import command
+
+        error = command.run(self, msg.get("cmd"), msg.get("args") or {})
         ack = {"cmd_id": cmd_id, "ok": error is None}
         if error:
             ack["error"] = error[:200]
         self.enqueue("ack", ack)
 
-    def command(self, cmd, args):
-        """Carry out a command; None when done, else why not."""
-        if cmd == "identify":
-            seconds = args.get("seconds", 10)
-            if not isinstance(seconds, int) or not 1 <= seconds <= 300:
-                return "seconds must be 1-300"
-            self.identify_until = ticks_add(ticks_ms(), seconds * 1000)
-            return None
-        if cmd == "reboot":
-            self.reset_after = True  # once the ack has been sent
-            return None
-        if cmd == "config":
-            error = config.check_remote(args)
-            if error:
-                return error
-            self.cfg.update(args)
-            stored = config.load(self.home + "config.json")
-            stored.update(args)
-            config.save(stored, self.home + "config.json")
-            return None
-        return "unknown command %r" % (cmd,)
-
-    # -- node kinds -------------------------------------------------------------------
-    def _led(self, pins, now):
-        colour = LED_COLOURS.get(self.led_state, (0, 0, 0))
-        if self.identify_until is not None:
-            if ticks_diff(self.identify_until, now) > 0:
-                colour = (1, 1, 1) if (now // 250) % 2 else (0, 0, 0)
-            else:
-                self.identify_until = None
-        for pin, level in zip(pins, colour):
-            pin.value(level)
-
-    async def desk(self):
-        """PIR and/or LD2410 radar, fused; presence on change and as a keep-alive."""
-        import ld2410  # each kind imports only its own drivers: RAM is scarce
-        import presence
-
-        m, cfg = self.m, self.cfg
-        pir = m.Pin(cfg["pir_pin"], m.Pin.IN) if cfg["pir_pin"] is not None else None
-        uart = None
-        if cfg["radar_uart"]:
-            uid, tx, rx = cfg["radar_uart"]
-            uart = m.UART(uid, baudrate=256000, tx=tx, rx=rx)
-        pins = [m.Pin(p, m.Pin.OUT) for p in cfg["led_pins"] or ()]
-        parser = ld2410.Parser()
-        fused = presence.Presence(cfg["hold_s"] * 1000)
-        radar, radar_seen, errors_seen = None, ticks_ms(), 0
-        last_sent = None
-        while True:
-            now = ticks_ms()
-            self.alive["sensor"] = now
-            if uart is not None:
-                data = uart.read()
-                if data:
-                    targets = parser.feed(data)
-                    if targets:
-                        radar, radar_seen = targets[-1], now
-                if parser.errors > errors_seen:
-                    self.fault("ld2410", "%d corrupt frames" % (parser.errors - errors_seen))
-                    errors_seen = parser.errors
-                if radar is not None and ticks_diff(now, radar_seen) > 2000:
-                    self.fault("ld2410", "no frames for 2 s")
-                    radar = None
-            fused.hold_ms = cfg["hold_s"] * 1000  # a remote config change applies at once
-            changed = fused.update(now, pir=pir.value() if pir else None, radar=radar)
-            if changed or last_sent is None or ticks_diff(
-                    now, last_sent) >= cfg["presence_keepalive_s"] * 1000:
-                fields = {"occupied": fused.occupied, "source": fused.source}
-                if fused.distance_cm is not None:
-                    fields["distance_cm"] = fused.distance_cm
-                self.enqueue("presence", fields)
-                last_sent = now
-            self._led(pins, now)
-            await asyncio.sleep(0.1)
-
-    async def room(self):
-        """SCD4x CO2/temperature/humidity (and light) every interval and on large change."""
-        import scd4x
-
-        m, cfg = self.m, self.cfg
-        bus, scl, sda = cfg["i2c"]
-        sensor = scd4x.SCD4x(m.I2C(bus, scl=m.Pin(scl), sda=m.Pin(sda)), _sleep_ms)
-        adc = m.ADC(m.Pin(cfg["light_adc_pin"])) if cfg["light_adc_pin"] is not None else None
-        door = None
-        if cfg["door_pins"]:
-            import doorcount
-
-            door = doorcount.DoorCounter()
-            beams = [m.Pin(p, m.Pin.IN) for p in cfg["door_pins"]]
-            asyncio.create_task(self._count_people(door, beams))
-        started, last, last_sent = False, None, ticks_ms()
-        while True:
-            now = ticks_ms()
-            self.alive["sensor"] = now
-            try:
-                if not started:
-                    sensor.start()
-                    started = True
-                elif sensor.ready():
-                    co2, temp, rh = sensor.read()
-                    due = last is None or ticks_diff(now, last_sent) >= cfg[
-                        "env_interval_s"] * 1000 or abs(co2 - last[0]) >= cfg[
-                        "co2_delta"] or abs(temp - last[1]) >= cfg["temp_delta"]
-                    if due:
-                        fields = {"co2_ppm": co2, "temp_c": round(temp, 2),
-                                  "rh_pct": round(rh, 1)}
-                        if adc is not None:
-                            fields["lux"] = round(adc.read_u16() / 65535 * 2000, 1)
-                        self.enqueue("env", fields)
-                        last, last_sent = (co2, temp), now
-            except (scd4x.CRCError, OSError) as exc:
-                self.fault("scd4x", exc)
-                started = started and not isinstance(exc, OSError)
-            await asyncio.sleep(1)
-
-    async def _count_people(self, door, beams):
-        """Sample the door beams every 20 ms; publish ``people`` when the count changes."""
-        while True:
-            if door.update(ticks_ms(), beams[0].value(), beams[1].value()):
-                self.enqueue("people", {"count": door.count})
-            await asyncio.sleep(0.02)
-
-    async def energy(self):
-        """PZEM-004T meters on one Modbus bus, each with a circuit label."""
-        import pzem
-
-        m, cfg = self.m, self.cfg
-        uid, tx, rx = cfg["meter_uart"]
-        uart = m.UART(uid, baudrate=9600, tx=tx, rx=rx)
-        while True:
-            self.alive["sensor"] = ticks_ms()
-            for meter in cfg["meters"]:
-                address = meter.get("address", pzem.GENERAL_ADDRESS)
-                uart.read()  # drop anything stale
-                uart.write(pzem.read_request(address))
-                await asyncio.sleep(0.1)  # 25 bytes at 9600 baud take 26 ms
-                try:
-                    r = pzem.parse_reply(uart.read(pzem.REPLY_LEN) or b"", address)
-                except pzem.ModbusError as exc:
-                    self.fault("pzem %d" % address, exc)
-                    continue
-                fields = {"power_w": r.power_w, "energy_wh": r.energy_wh,
-                          "voltage_v": r.voltage_v, "current_a": r.current_a, "pf": r.pf}
-                if meter.get("circuit"):
-                    fields["circuit"] = meter["circuit"]
-                self.enqueue("energy", fields)
-            await self._nap("sensor", cfg["energy_interval_s"])
-
     async def run(self):
         """Run every task of this node until one of them ends it."""
-        kind = {"desk": self.desk, "room": self.room, "energy": self.energy}[self.cfg["kind"]]
+        kind = __import__(KINDS[self.cfg["kind"]])
         await asyncio.gather(self.connection(), self.sender(), self.heartbeat(),
-                             self.watchdog(), kind())
-
-
-def factory_reset(machine, pin_id, hold_ms=5000):
-    """If ``pin_id`` is held low for ``hold_ms`` at power-up, forget config and state."""
-    import os
-
-    pin = machine.Pin(pin_id, machine.Pin.IN, machine.Pin.PULL_UP)
-    start = ticks_ms()
-    while ticks_diff(ticks_ms(), start) < hold_ms:
-        if pin.value():
-            return False
-        time.sleep_ms(50)
-    for path in ("config.json", STATE_FILE):
-        try:
-            os.remove(path)
-        except OSError:
-            pass
-    return True
+                             self.watchdog(), kind.run(self))
 
 
 def main():
@@ -459,8 +291,11 @@ def main():
     except ImportError:
         ntptime = None  # type: ignore[assignment]
     cfg = config.load()
-    if cfg["reset_pin"] is not None and factory_reset(machine, cfg["reset_pin"]):
-        machine.reset()
+    if cfg["reset_pin"] is not None:
+        import command
+
+        if command.factory_reset(machine, cfg["reset_pin"]):
+            machine.reset()
     if not cfg["device_id"]:
         print("no config.json: flash this node with `smartoffice device flash`")
         return

@@ -103,14 +103,44 @@ print(json.dumps({"got": got, "frames": p.frames, "errors": p.errors, "skipped":
 def test_ring_drops_oldest_and_counts(mpy: MicroPython) -> None:
     out = mpy.run("""
 import json, ringbuf
-r = ringbuf.Ring(3)
-for i in range(5):
-    r.push(i)
+r = ringbuf.Ring(20)  # a record takes 3 bytes + its body: two 7-byte records fit, not three
+for i in range(4):
+    r.push(i % 3, b"r%03d" % i)
 first = [r.pop(), len(r), r.dropped]
-r.push(9)
-print(json.dumps({"first": first, "rest": [r.pop(), r.pop(), r.pop(), r.pop()]}))
+r.push(2, b"x" * 17)  # fills the whole ring: the one left goes
+r.push(1, b"y" * 18)  # never fits: dropped itself, counted
+rest = [r.pop(), r.pop()]
+print(json.dumps({"first": [first[0][0], first[0][1].decode()] + first[1:],
+                  "rest": [[s, b.decode()] if b else None for s, b in
+                           (x or (None, None) for x in rest)],
+                  "dropped": r.dropped}))
 """)
-    assert out == {"first": [2, 2, 2], "rest": [3, 4, 9, None]}
+    assert out == {"first": [2, "r002", 1, 2], "rest": [[2, "x" * 17], None], "dropped": 4}
+
+
+def test_ring_keeps_records_whole_across_the_wrap(mpy: MicroPython) -> None:
+    """Records of every length pushed and popped in turn, checked against a simple queue."""
+    out = mpy.run("""
+import json, ringbuf
+r = ringbuf.Ring(97)
+model, dropped, wrong = [], 0, 0
+for i in range(2000):
+    body = bytes((i + k) % 256 for k in range((i * 7) % 40))
+    r.push(i % 7, body)
+    model.append((i % 7, body))
+    while sum(3 + len(b) for _, b in model) > 97:
+        model.pop(0)
+        dropped += 1
+    if i % 3 == 0:
+        got = r.pop()
+        want = model.pop(0) if model else None
+        wrong += got != want
+    wrong += len(r) != len(model)
+print(json.dumps({"wrong": wrong, "dropped": [r.dropped, dropped], "left": len(r)}))
+""")
+    assert out["wrong"] == 0
+    assert out["dropped"][0] == out["dropped"][1] > 0
+    assert out["left"] > 0
 
 
 def test_presence_occupied_at_once_vacant_only_after_hold(mpy: MicroPython) -> None:

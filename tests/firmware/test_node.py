@@ -223,7 +223,7 @@ def test_no_presence_event_is_lost_across_broker_and_wifi_outages(
     with running(start_mosquitto(tmp_path / "broker")) as broker:
         cfg = {"device_id": f"desk-{unique_name}", "kind": "desk", "base_topic": unique_name,
                "mqtt_host": "127.0.0.1", "mqtt_port": broker.port, "pir_pin": 4, "hold_s": 0,
-               "heartbeat_s": 60, "wdt_ms": 0, "buffer_size": 200, "keepalive_s": 10}
+               "heartbeat_s": 60, "wdt_ms": 0, "buffer_bytes": 8192, "keepalive_s": 10}
         obs = Observer(broker.port, f"{unique_name}/v1/dev/{cfg['device_id']}")
         obs.c.on_connect = lambda c, *_: c.subscribe(
             f"{unique_name}/v1/dev/{cfg['device_id']}/#", 1)
@@ -255,7 +255,7 @@ BOOT_SCENARIO = """
 import json, hostsim, machine, network, ntptime, app, config
 node = app.Node(config.load(), machine, network, ntptime)
 node.enqueue("presence", {"occupied": True, "source": "pir"})
-print(json.dumps({"reading": node.ring.pop()[1], "status": node._status("online")}))
+print(json.dumps({"reading": node.ring.pop()[1].decode(), "status": node._status("online")}))
 """
 
 

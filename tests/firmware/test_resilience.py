@@ -65,16 +65,16 @@ def test_a_crashed_sensor_loop_starves_the_watchdog(tmp_path: Path) -> None:
 
 def test_factory_reset_only_when_the_button_is_held(tmp_path: Path, mpy: MicroPython) -> None:
     out = mpy.run("""
-import json, os, hostsim, machine, app
+import json, os, hostsim, machine, command
 def files():
     return sorted(f for f in os.listdir() if f.endswith(".json"))
 for f in ("config.json", "state.json"):
     with open(f, "w") as fh:
         fh.write("{}")
 hostsim.pins[0] = 1  # button not pressed (pulled up)
-kept = app.factory_reset(machine, 0, hold_ms=200), files()
+kept = command.factory_reset(machine, 0, hold_ms=200), files()
 hostsim.pins[0] = 0  # held down through power-up
-wiped = app.factory_reset(machine, 0, hold_ms=200), files()
+wiped = command.factory_reset(machine, 0, hold_ms=200), files()
 print(json.dumps({"kept": kept, "wiped": wiped}))
 """, cwd=tmp_path, host=True)
     assert out == {"kept": [False, ["config.json", "state.json"]], "wiped": [True, []]}

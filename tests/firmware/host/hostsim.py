@@ -13,3 +13,5 @@ ntp_ok = True
 wdt = {"timeout": None, "feeds": 0, "last": None, "expired": False}
 resets = []
 pin_error = None  # an exception Pin.value() raises (a driver that crashes)
+pin_source = None  # function(pin id) -> input level, instead of ``pins`` (a scripted day)
+uart_source = None  # function(uart id) -> bytes arriving now, added to ``uart_rx``

@@ -18,6 +18,8 @@ class Pin:
         if hostsim.pin_error is not None:
             raise hostsim.pin_error
         if level is None:
+            if hostsim.pin_source is not None:
+                return hostsim.pin_source(self.id)
             return hostsim.pins.get(self.id, 0)
         hostsim.outputs[self.id] = level
         return None
@@ -29,6 +31,8 @@ class UART:
         hostsim.uart_rx.setdefault(uart_id, bytearray())
 
     def read(self, n=None):
+        if hostsim.uart_source is not None:
+            hostsim.uart_rx[self.id].extend(hostsim.uart_source(self.id))
         buf = hostsim.uart_rx[self.id]
         if not buf:
             return None
