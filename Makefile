@@ -29,6 +29,7 @@ lint: $(STAMP) $(TYPINGS)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --config-file firmware/mypy.ini
+	$(BIN)/lint-imports
 
 ## every check: lint, types, and the tests against private real services
 test: $(STAMP) services lint

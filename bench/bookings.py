@@ -28,13 +28,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from harness.calendar import next_workday
+from harness.platform import Platform
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.db import Database, init_schema
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
-from tests.harness.calendar import next_workday
-from tests.harness.platform import Platform
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "bench-tower"

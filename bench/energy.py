@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.registry import SpaceRef
+from harness.services import influxd, running
 from server.db import Database, init_schema
 from server.energy.models import RollupState
 from server.energy.rollup import RollupConfig, Rollups
@@ -35,9 +36,8 @@ from server.energy.summary import Scope, summarise
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, Rollup, StoredReading
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
-from tests.harness.services import influxd, running
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "bench-energy"

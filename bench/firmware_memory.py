@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.firmware import memory
-from tests.harness.services import broker_certs, free_port, mosquitto, running, tls_listener
+from harness.firmware import memory
+from harness.services import broker_certs, free_port, mosquitto, running, tls_listener
 
 
 def measure(heap: str, seconds: float, tls: bool) -> dict[str, Any]:

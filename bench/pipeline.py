@@ -33,8 +33,8 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.harness.platform import Platform
-from tests.harness.services import influxd, mosquitto, running, wait_for
+from harness.platform import Platform
+from harness.services import influxd, mosquitto, running, wait_for
 
 PROBE = "probe-latency"
 

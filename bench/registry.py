@@ -31,10 +31,10 @@ from edge.broker import BrokerFiles
 from server.auth.passwords import hash_password, verify_password
 from server.db import Database, init_schema
 from server.registry.devices import register
+from server.registry.layout import import_layout
 from server.registry.schemas import DeviceCreate
 from server.registry.service import add_gateway, snapshot
 from server.spaces.loader import load_layout
-from server.spaces.service import import_layout
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs/examples/kemenko-3/layout.json"
 

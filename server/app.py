@@ -22,23 +22,27 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from server.audit.routes import router as audit_router
-from server.auth.routes import router as auth_router
+from server.api.audit import router as audit_router
+from server.api.auth import router as auth_router
+from server.api.bookings import refusal_response
+from server.api.bookings import router as bookings_router
+from server.api.deps import Public
+from server.api.energy import router as energy_router
+from server.api.ingest import router as ingest_router
+from server.api.readings import router as readings_router
+from server.api.registry import router as registry_router
+from server.api.spaces import router as spaces_router
 from server.auth.tokens import LocalTokens, OidcVerifier
 from server.bookings.availability import AvailabilityCache
 from server.bookings.events import EventHub
 from server.bookings.presence import DeskMonitor
-from server.bookings.routes import refusal_response
-from server.bookings.routes import router as bookings_router
 from server.cache import TableCache
 from server.config import ServerSettings
 from server.db import Database, init_schema
-from server.deps import Public
 from server.energy.accounting import Bands, Limits
 from server.energy.actions import ActionConfig, ZoneActions
 from server.energy.comfort import AlertConfig
 from server.energy.rollup import RollupConfig, Rollups
-from server.energy.routes import router as energy_router
 from server.energy.runner import EnergyRunner
 from server.exceptions import (
     AuthError,
@@ -52,19 +56,15 @@ from server.exceptions import (
     RegistryError,
     StoreError,
 )
-from server.ingest.routes import router as ingest_router
 from server.ingest.service import IngestService
 from server.limits import BodyLimit
 from server.metrics import ServerMetrics
 from server.notify.mail import SmtpSender, deliver
 from server.readings.influx import InfluxReadingStore
-from server.readings.routes import router as readings_router
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, StoredReading
 from server.registry.downlink import Notifier
-from server.registry.routes import router as registry_router
 from server.registry.service import gateways
-from server.spaces.routes import router as spaces_router
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server.auth.roles import Role
+from server.roles import Role
 
 PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
 

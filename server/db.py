@@ -104,18 +104,6 @@ def insert_unless_present(bind: Connection | Session, entity: Any) -> Any:
     return dialect.insert(entity).on_conflict_do_nothing()
 
 
-def load_models() -> None:
-    """Import every module that defines tables, so the metadata knows them all."""
-    import server.audit.models
-    import server.auth.models
-    import server.bookings.models
-    import server.energy.models
-    import server.ingest.models
-    import server.notify.models
-    import server.registry.models
-    import server.spaces.models  # noqa: F401
-
-
 def init_schema(engine: Engine) -> None:
     """Bring the database to the newest schema with Alembic's migrations.
 

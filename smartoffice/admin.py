@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from server.auth.roles import ROLES
+from server.roles import ROLES
 
 if TYPE_CHECKING:
     from server.db import Database
@@ -57,8 +57,8 @@ def layout_import(
     """Create or update a whole building from a JSON, YAML or CSV layout."""
     from server.audit.service import record
     from server.exceptions import LayoutError
+    from server.registry.layout import import_layout
     from server.spaces.loader import load_layout
-    from server.spaces.service import import_layout
 
     try:
         doc, plans = load_layout(file)

@@ -36,9 +36,9 @@ from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.config import ServerSettings
 from server.db import Database, init_schema
+from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
 from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock, parse_start
 
 logger = logging.getLogger(__name__)

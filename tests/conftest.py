@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.harness import services
-from tests.harness.smtp import Inbox
+from harness import services
+from harness.smtp import Inbox
+from server.db import Database, init_schema
 
 
 @pytest.fixture(scope="session")
@@ -61,16 +62,50 @@ def unique_name() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-def postgres_url(postgres: services.Service, unique_name: str) -> str:
-    """A fresh PostgreSQL database for one test."""
+def _create_database(postgres: services.Service, name: str, template: str | None = None) -> str:
     import psycopg
 
     with psycopg.connect(
         f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres", autocommit=True
     ) as conn:
-        conn.execute(f'CREATE DATABASE "{unique_name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{unique_name}"
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{name}"
+
+
+@pytest.fixture
+def postgres_url(postgres: services.Service, unique_name: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return _create_database(postgres, unique_name)
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres: services.Service) -> str:
+    """A PostgreSQL database at the newest schema, migrated once per run, to copy."""
+    name = "migrated_" + uuid.uuid4().hex[:8]
+    db = Database(_create_database(postgres, name))
+    init_schema(db.engine)
+    db.close()  # CREATE DATABASE ... TEMPLATE needs the template without connections
+    return name
+
+
+@pytest.fixture
+def migrated_postgres_url(
+    postgres: services.Service, migrated_postgres: str, unique_name: str
+) -> str:
+    """A PostgreSQL database of its own for one test, at the newest schema."""
+    return _create_database(postgres, unique_name, template=migrated_postgres)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest schema, migrated once per run, to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "smartoffice.db"
+    db = Database(f"sqlite:///{path}")
+    init_schema(db.engine)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the one file
+    db.close()
+    return path
 
 
 @pytest.fixture(autouse=True)

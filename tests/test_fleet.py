@@ -7,13 +7,13 @@ from pathlib import Path
 
 from contracts.credentials import verify
 from contracts.payloads import parse_status, parse_uplink
+from harness.observer import Observer
+from harness.services import Service
 from server.db import Database, init_schema
+from server.registry.layout import import_layout
 from server.registry.service import import_doc, parse_doc
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
 from smartoffice.fleet import Fleet, SimClock, parse_start
-from tests.harness.observer import Observer
-from tests.harness.services import Service
 
 
 def test_fleet_publishes_only_valid_messages(

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from contracts.payloads import Label
-from server.auth.roles import Role
+from server.roles import Role
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,99}$")]
 Buildings = Annotated[

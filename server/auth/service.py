@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from server.audit.service import record
 from server.auth.models import LoginFailure, User
 from server.auth.passwords import hash_password, needs_rehash, verify_password
-from server.auth.roles import Role
 from server.auth.schemas import UserCreate, UserPublic, UserUpdate, split_buildings
 from server.auth.tokens import Claims
 from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
+from server.roles import Role
 from server.spaces.models import Building
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import jwt
 
-from server.auth.roles import ROLES, Role, highest
 from server.exceptions import AuthError
+from server.roles import ROLES, Role, highest
 
 ISSUER = "ikn-smartoffice"
 AUDIENCE = "ikn-smartoffice"

@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
-from server.bookings.rules import Policy, check_slot, policy_for
+from server.bookings.rules import check_slot
 from server.bookings.schemas import DeskAvailability, DeskState
-from server.bookings.service import building_tz, local, ms, now_utc
 from server.cache import TableCache
+from server.calendar.dates import aware, now_utc, to_ms
+from server.calendar.hours import building_tz
+from server.calendar.policy import Policy, policy_for
 from server.db import Database
 from server.exceptions import Refusal
 from server.spaces.models import Desk, Zone
@@ -91,7 +93,7 @@ def floor_layer(
 ) -> list[DeskView]:
     """The floor's desks for the slot, as anyone sees them; Refusal if the slot is wrong."""
     _, tz = building_tz(session, building)
-    start, end = local(start, tz), local(end, tz)
+    start, end = aware(start, tz), aware(end, tz)
     row = get_floor(session, building, floor)
     zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.building_id == building))}
     query = (
@@ -116,7 +118,7 @@ def floor_layer(
         if desks.zone is None
         or desks.zone in (zones[d.zone_id].code, _code(zones, d.neighbourhood_id))
     ]
-    s, e = ms(start), ms(end)
+    s, e = to_ms(start), to_ms(end)
     blocked = {
         b.desk_id: b.reason
         for b in session.scalars(
@@ -174,7 +176,7 @@ def holders(session: Session, *, building: str, floor: str, start: datetime,
     """Desk id -> username of whoever holds it (booked or checked in) during the slot."""
     _, tz = building_tz(session, building)
     row = get_floor(session, building, floor)
-    s, e = ms(local(start, tz)), ms(local(end, tz))
+    s, e = to_ms(aware(start, tz)), to_ms(aware(end, tz))
     query = (
         select(Booking.desk_id, User.username)
         .join(User, User.id == Booking.user_id)

@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,12 +28,13 @@ from sqlalchemy.orm import Session
 from contracts.payloads import DeskState
 from contracts.registry import SpaceRef
 from server.audit.service import record
-from server.bookings.hours import WorkingHours
+from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, FINISHED, Booking, DeskLive
-from server.bookings.rules import policy_for
 from server.bookings.schemas import DeskLiveState, LedState
+from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, from_ms, to_ms
+from server.calendar.hours import WorkingHours, zone_of
+from server.calendar.policy import policy_for
 from server.db import Database, insert_unless_present
-from server.notify.mail import queue_for
 from server.readings.store import StoredReading
 from server.registry.downlink import Notifier
 from server.registry.models import Device, Downlink
@@ -42,8 +42,6 @@ from server.spaces.models import Building, Desk, Floor
 from server.spaces.service import get_floor, space_ref
 
 logger = logging.getLogger(__name__)
-EARLY_CHECKIN_MS = 15 * 60_000
-WITA = "Asia/Makassar"
 # (building, zone id) -> (time zone, open now): what every desk of a zone shares.
 ZoneCache = dict[tuple[str, int], tuple[ZoneInfo, bool]]
 # A desired state waits for its gateway at most this long; a newer one replaces it anyway.
@@ -125,7 +123,7 @@ class DeskMonitor:
             select(Booking).where(
                 Booking.desk_id == desk.id,
                 Booking.state == "booked",
-                Booking.start_ms - EARLY_CHECKIN_MS <= s.ts,
+                Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= s.ts,
                 Booking.start_ms + grace >= s.ts,
                 Booking.end_ms > s.ts,
             )
@@ -250,7 +248,7 @@ class DeskMonitor:
     def _mail(self, session: Session, booking: Booking, kind: str) -> None:
         if self.mail:
             building = session.get(Building, booking.building_id)
-            queue_for(session, booking, kind, ZoneInfo(building.timezone if building else WITA))
+            queue_for(session, booking, kind, zone_of(building))
 
     def desk_state(
         self, session: Session, desk: Desk, now: int, zones: ZoneCache | None = None
@@ -263,7 +261,7 @@ class DeskMonitor:
         zones = {} if zones is None else zones
         if key not in zones:
             building = session.get(Building, desk.building_id)
-            tz = ZoneInfo(building.timezone if building else WITA)
+            tz = zone_of(building)
             policy = policy_for(session, desk.building_id, desk.zone_id)
             zones[key] = (tz, WorkingHours(session, desk.building_id, tz, policy).is_open(now))
         tz, is_open = zones[key]
@@ -277,10 +275,10 @@ class DeskMonitor:
         ).all()
         if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
             return "occupied"
-        if any(b.start_ms - EARLY_CHECKIN_MS <= now for b in current):
+        if any(b.start_ms - CHECKIN_OPENS_BEFORE_MS <= now for b in current):
             return "awaiting_checkin"
-        end_of_day = datetime.fromtimestamp(now / 1000, tz).replace(hour=23, minute=59)
-        if any(b.start_ms <= end_of_day.timestamp() * 1000 for b in current):
+        end_of_day = from_ms(now, tz).replace(hour=23, minute=59)
+        if any(b.start_ms <= to_ms(end_of_day) for b in current):
             return "booked"
         return "free"
 
@@ -359,7 +357,7 @@ class DeskMonitor:
         with self.db.session(commit=False) as session:
             floor = get_floor(session, building, floor_code)
             b = session.get(Building, building)
-            tz = ZoneInfo(b.timezone if b else "Asia/Makassar")
+            tz = zone_of(b)
             out = []
             zones: ZoneCache = {}
             for desk in session.scalars(
@@ -372,7 +370,7 @@ class DeskMonitor:
                         id=desk.code,
                         state=self.desk_state(session, desk, now, zones),
                         occupied=bool(live and live.occupied),
-                        since=datetime.fromtimestamp(since / 1000, tz) if since else None,
+                        since=from_ms(since, tz) if since else None,
                     )
                 )
             return out

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.bookings.hours import WorkingHours
 from server.bookings.models import Booking
-from server.bookings.service import building_tz, ms
+from server.calendar.dates import from_ms, to_ms
+from server.calendar.hours import WorkingHours, building_tz
 from server.spaces.service import desk_places
 
 GroupBy = Literal["desk", "zone", "floor", "building"]
@@ -55,7 +55,7 @@ def utilization(
     _, tz = building_tz(session, building)
     start = start if start.tzinfo else start.replace(tzinfo=tz)
     end = end if end.tzinfo else end.replace(tzinfo=tz)
-    s, e = ms(start), ms(end)
+    s, e = to_ms(start), to_ms(end)
     group_of = {
         d_id: {"desk": p.code, "floor": p.floor, "zone": p.zone, "building": building}[by]
         for d_id, p in desk_places(session, building).items()
@@ -122,7 +122,7 @@ def utilization(
                 checked_in_by_booker=int(st["by_booker"]),
                 checked_in_by_manager=int(st["by_manager"]),
                 peak_occupied=peak,
-                peak_at=datetime.fromtimestamp(peak_at / 1000, tz) if peak_at else None,
+                peak_at=from_ms(peak_at, tz) if peak_at else None,
             )
         )
     return out

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.payloads import Label
-from server.dates import Day, Moment
+from server.calendar.dates import Day, Moment
 from server.spaces.schemas import DeskFacts
 
 DeskState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]

@@ -21,40 +21,19 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.auth.models import User
-from server.auth.roles import MANAGERS
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
-from server.bookings.rules import Policy, check_slot, policy_for
+from server.bookings.rules import check_slot
 from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
+from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, aware, clock, from_ms, now_utc, to_ms
+from server.calendar.hours import building_tz, opening
+from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
-from server.spaces.models import Building, Desk, Floor, Room, Zone
+from server.roles import MANAGERS
+from server.spaces.models import Desk, Floor, Room, Zone
 
 Space = Desk | Room
-WITA = ZoneInfo("Asia/Makassar")
-
-
-def now_utc() -> datetime:
-    """The current time, with its offset."""
-    return datetime.now(ZoneInfo("UTC"))
-
-
-def ms(t: datetime) -> int:
-    """Epoch milliseconds of an aware time."""
-    return int(t.timestamp() * 1000)
-
-
-def local(t: datetime, tz: ZoneInfo) -> datetime:
-    """An aware time; one without an offset is read in the building's zone."""
-    return t if t.tzinfo else t.replace(tzinfo=tz)
-
-
-def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]:
-    """The building and its time zone, or NotFoundError."""
-    building = session.get(Building, building_id)
-    if building is None:
-        raise NotFoundError(f"no building {building_id!r}")
-    return building, ZoneInfo(building.timezone)
 
 
 def find_space(session: Session, building: str, desk: str | None, room: str | None) -> Space:
@@ -86,12 +65,11 @@ def _lock(session: Session, space: Space, user: User) -> None:
 
 def _slots(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
     if new.day is not None:
-        start = datetime.combine(new.day, dtime(), tz) + timedelta(minutes=policy.open_minute)
-        end = datetime.combine(new.day, dtime(), tz) + timedelta(minutes=policy.close_minute)
+        start, end = opening(policy, new.day, tz)
     else:
         assert new.start is not None
         assert new.end is not None
-        start, end = local(new.start, tz), local(new.end, tz)
+        start, end = aware(new.start, tz), aware(new.end, tz)
     if new.repeat is None:
         return [(start, end)]
     slots = []
@@ -158,7 +136,7 @@ def _book_one(
     # What other bookings cannot change is checked first, outside the locks.
     check_slot(session, building=building, policy=policy, tz=tz, start=start, end=end, now=now)
     kind = "desk" if isinstance(space, Desk) else "room"
-    s, e = ms(start), ms(end)
+    s, e = to_ms(start), to_ms(end)
     if not space.bookable:
         raise Refusal("not_bookable", f"{kind} {space.code} is not bookable")
     if isinstance(space, Desk):
@@ -184,7 +162,7 @@ def _book_one(
         raise Refusal(
             "conflict",
             f"{kind} {space.code} is already booked "
-            f"{_clock(taken.start_ms, tz)}-{_clock(taken.end_ms, tz)}",
+            f"{clock(taken.start_ms, tz)}-{clock(taken.end_ms, tz)}",
             409,
         )
     mine = select(Booking).where(
@@ -244,8 +222,8 @@ def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: d
                 Booking.user_id == user.id,
                 Booking.space_kind == "desk",
                 Booking.state.in_((*ACTIVE, "completed")),
-                Booking.start_ms >= ms(begin),
-                Booking.start_ms < ms(begin + span),
+                Booking.start_ms >= to_ms(begin),
+                Booking.start_ms < to_ms(begin + span),
             )
         )
         if (count or 0) >= limit:
@@ -254,17 +232,13 @@ def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: d
             )
 
 
-def _clock(epoch_ms: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
-
-
 def public(row: Booking, tz: ZoneInfo, username: str | None = None) -> BookingPublic:
     """A booking row as the API shows it, times in the building's zone."""
 
-    def at(value: int | None) -> datetime | None:
-        return None if value is None else datetime.fromtimestamp(value / 1000, tz)
+    def shown(value: int | None) -> datetime | None:
+        return None if value is None else from_ms(value, tz)
 
-    start, end = at(row.start_ms), at(row.end_ms)
+    start, end = shown(row.start_ms), shown(row.end_ms)
     assert start is not None
     assert end is not None
     return BookingPublic(
@@ -279,11 +253,11 @@ def public(row: Booking, tz: ZoneInfo, username: str | None = None) -> BookingPu
         state=row.state,
         outcome=row.outcome,
         series_id=row.series_id,
-        checked_in=at(row.checked_in_ms),
+        checked_in=shown(row.checked_in_ms),
         checked_in_by=row.checked_in_by,
         checked_in_actor=row.checked_in_actor,
-        checked_out=at(row.checked_out_ms),
-        released=at(row.released_ms),
+        checked_out=shown(row.checked_out_ms),
+        released=shown(row.released_ms),
         release_reason=row.release_reason,
     )
 
@@ -343,11 +317,13 @@ def check_in(
     owner = _on_behalf(session, actor, row, "check in")
     if owner is not None:
         via = "manager"
-    at = ms(now or now_utc())
+    at = to_ms(now or now_utc())
     if row.state != "booked":
         raise Refusal("state", f"booking {booking_id} is {row.state}", 409)
-    if at < row.start_ms - 15 * 60_000:
-        raise Refusal("too_early", f"check-in opens at {_clock(row.start_ms - 15 * 60_000, tz)}")
+    if at < row.start_ms - CHECKIN_OPENS_BEFORE_MS:
+        raise Refusal(
+            "too_early", f"check-in opens at {clock(row.start_ms - CHECKIN_OPENS_BEFORE_MS, tz)}"
+        )
     if at >= row.end_ms:
         raise Refusal("in_the_past", "the booking is over")
     row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
@@ -379,7 +355,7 @@ def check_out(
     if row.state != "checked_in":
         raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
     row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
-    row.checked_out_ms = ms(now or now_utc())
+    row.checked_out_ms = to_ms(now or now_utc())
     record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
            target_id=str(row.id), on_behalf_of=owner)  # fmt: skip
     return public(row, tz)
@@ -418,8 +394,8 @@ def bookings(
         # exact local day is checked below.
         utc = datetime.combine(day, dtime(), ZoneInfo("UTC"))
         query = query.where(
-            Booking.start_ms >= ms(utc - timedelta(days=1)),
-            Booking.start_ms < ms(utc + timedelta(days=2)),
+            Booking.start_ms >= to_ms(utc - timedelta(days=1)),
+            Booking.start_ms < to_ms(utc + timedelta(days=2)),
         )
     if building:
         query = query.where(Booking.building_id == building)
@@ -435,7 +411,7 @@ def bookings(
     zones = _ZoneOf(session)
     for row, username in rows:
         tz = zones[row.building_id]
-        if day is not None and datetime.fromtimestamp(row.start_ms / 1000, tz).date() != day:
+        if day is not None and from_ms(row.start_ms, tz).date() != day:
             continue
         out.append(public(row, tz, username))
     return out
@@ -455,13 +431,13 @@ def desk_check_in(
     user = session.scalar(select(User).where(User.username == actor.username))
     if user is None:
         raise NotFoundError(f"no user {actor.username!r}")
-    at = ms(now)
+    at = to_ms(now)
     mine = session.scalar(
         select(Booking).where(
             Booking.desk_id == space.id,
             Booking.user_id == user.id,
             Booking.state == "booked",
-            Booking.start_ms - 15 * 60_000 <= at,
+            Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= at,
             Booking.end_ms > at,
         )
     )
@@ -469,15 +445,16 @@ def desk_check_in(
         return check_in(session, actor=actor, booking_id=mine.id, via="qr", now=now)
     policy = policy_for(session, b.id, space.zone_id)
     day = now.astimezone(tz).date()
-    end = datetime.combine(day, dtime(), tz) + timedelta(minutes=policy.close_minute)
-    end = min(end, now.astimezone(tz) + timedelta(minutes=policy.max_minutes))
+    end = min(
+        opening(policy, day, tz)[1], now.astimezone(tz) + timedelta(minutes=policy.max_minutes)
+    )
     following = session.scalar(
         select(func.min(Booking.start_ms)).where(
             Booking.desk_id == space.id, Booking.state.in_(ACTIVE), Booking.start_ms > at
         )
     )
     if following is not None:
-        end = min(end, datetime.fromtimestamp(following / 1000, tz))
+        end = min(end, from_ms(following, tz))
     row = _book_one(session, b.id, tz, policy, space, user, actor, now, end, now, None)
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
     return public(row, tz)
@@ -503,7 +480,7 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
     zones = _ZoneOf(session)
     for booking, username, name in rows:
         tz = zones[booking.building_id]
-        start = datetime.fromtimestamp(booking.start_ms / 1000, tz)
+        start = from_ms(booking.start_ms, tz)
         if start.date() != day:
             continue
         desk = session.get(Desk, booking.desk_id) if booking.desk_id else None
@@ -516,7 +493,7 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
                 "floor": floor.code if floor else None,
                 "desk": booking.space_code,
                 "start": start,
-                "end": datetime.fromtimestamp(booking.end_ms / 1000, tz),
+                "end": from_ms(booking.end_ms, tz),
                 "here": booking.state == "checked_in",
             }
         )

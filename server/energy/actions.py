@@ -25,15 +25,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from contracts.payloads import ZoneCommand, ZoneMode, ZoneReason
-from server.bookings.hours import WorkingHours
 from server.bookings.models import ACTIVE, Booking, DeskLive
+from server.calendar.dates import from_ms
+from server.calendar.hours import WorkingHours
 from server.energy.models import ZoneAction
 from server.registry.models import Device, Downlink, Gateway
 from server.spaces.models import Desk, Floor, Room, Zone
@@ -86,7 +86,7 @@ class Decision:
 
 
 def _hhmm(ms: int, hours: WorkingHours) -> str:
-    return datetime.fromtimestamp(ms / 1000, hours.tz).strftime("%H:%M")
+    return from_ms(ms, hours.tz).strftime("%H:%M")
 
 
 def decide(
@@ -125,7 +125,7 @@ def decide(
         mode = "setback" if channel == "hvac" else "off"
         return made(mode, "vacant", f"Jam kerja, kosong, tidak ada pemesanan {until}",
                     f"Open hours, empty, no booking {until_en}")  # fmt: skip
-    day = hours.day(datetime.fromtimestamp(now / 1000, hours.tz).date())
+    day = hours.day(from_ms(now, hours.tz).date())
     if isinstance(day, str):
         return made("off", "closed", f"Tutup: {day}", f"Closed: {day}")
     span = f"{day[0]:%H:%M}-{day[1]:%H:%M}"

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.calendar.dates import from_ms
 from server.energy.accounting import Bands
 from server.energy.models import ComfortAlert
 from server.energy.rollup import HourlyView, combine
@@ -107,8 +108,8 @@ async def report(view: HourlyView, *, where: SpaceFilter, by: RoomBy, bands: Ban
         ))  # fmt: skip
     return ComfortReport(
         building=view.building,
-        start=datetime.fromtimestamp(view.first / 1000, tz),
-        end=datetime.fromtimestamp(view.last / 1000, tz),
+        start=from_ms(view.first, tz),
+        end=from_ms(view.last, tz),
         bands={
             "co2_ppm": list(bands.co2),
             "temp_c": list(bands.temp_c),
@@ -229,6 +230,6 @@ def alert_public(a: ComfortAlert, tz: ZoneInfo) -> dict[str, Any]:
         "id": a.id, "building": a.building_id, "floor": a.floor, "zone": a.zone,
         "space": a.space, "metric": a.metric, "level": a.level, "peak": a.peak,
         "value": a.last_value,
-        "started": datetime.fromtimestamp(a.started_ms / 1000, tz).isoformat(),
-        "ended": datetime.fromtimestamp(a.ended_ms / 1000, tz).isoformat() if a.ended_ms else None,
+        "started": from_ms(a.started_ms, tz).isoformat(),
+        "ended": from_ms(a.ended_ms, tz).isoformat() if a.ended_ms else None,
     }  # fmt: skip

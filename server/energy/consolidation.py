@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from server.auth.service import Principal
 from server.bookings.availability import DeskFilter, availability
-from server.bookings.hours import WorkingHours
 from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.bookings.schemas import DeskAvailability
-from server.bookings.service import building_tz
+from server.calendar.dates import from_ms, to_ms
+from server.calendar.hours import WorkingHours, building_tz
 from server.energy.rollup import HourlyView
 from server.readings.store import HOUR_MS, SpaceFilter
 from server.spaces.models import Desk, Floor
@@ -67,7 +67,7 @@ class Consolidation(BaseModel):
 def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
     """Desk bookings per floor on ``day`` (in the building's time zone)."""
     _, tz = building_tz(session, building)
-    s = int(datetime.combine(day, dtime(), tz).timestamp() * 1000)
+    s = to_ms(datetime.combine(day, dtime(), tz))
     e = s + 24 * HOUR_MS
     floors = session.execute(select(Floor.id, Floor.code).where(Floor.building_id == building)
                              .order_by(Floor.level, Floor.code)).all()  # fmt: skip
@@ -146,7 +146,7 @@ async def typical_floor_kwh(view: HourlyView, hours: WorkingHours) -> dict[str, 
     for r in rows:
         if r.group["key"] not in ("hvac", "lighting"):
             continue
-        midday = datetime.fromtimestamp((r.start_ms + 12 * HOUR_MS) / 1000, hours.tz).date()
+        midday = from_ms(r.start_ms + 12 * HOUR_MS, hours.tz).date()
         if not isinstance(hours.day(midday), str):
             daily[r.group["floor"]][r.start_ms] += r.values.get("wh", 0.0) / 1000
     return {f: round(statistics.median(days.values()), 2) for f, days in daily.items() if days}
@@ -201,7 +201,7 @@ def ranked_desks(
     limit: int,
 ) -> list[RankedDesk]:
     """Free desks of the building for the slot, those in active zones and floors first."""
-    s, e = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    s, e = to_ms(start), to_ms(end)
     active = zone_activity(session, building, s, e)
     floors = session.scalars(select(Floor.code).where(Floor.building_id == building)
                              .order_by(Floor.level, Floor.code)).all()  # fmt: skip

@@ -27,7 +27,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from server.bookings.hours import WorkingHours
+from server.calendar.dates import from_ms
+from server.calendar.hours import WorkingHours
 from server.db import Database
 from server.energy.models import ZoneAction
 from server.energy.rollup import HourlyView, Rollups
@@ -128,7 +129,7 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
     tz = hours.tz
 
     def kind(h: int) -> tuple[int, bool]:
-        t = datetime.fromtimestamp(h / 1000, tz)
+        t = from_ms(h, tz)
         return t.hour, not isinstance(hours.day(t.date()), str)
 
     pool: dict[tuple[str, str, int, bool], list[float]] = defaultdict(list)
@@ -168,8 +169,8 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
     baseline = sum(z.baseline_kwh for z in zones)
     measured = sum(z.measured_kwh for z in zones)
     return SavingsEstimate(
-        building=q.building, start=datetime.fromtimestamp(q.first / 1000, tz),
-        end=datetime.fromtimestamp(q.last / 1000, tz), circuits=list(q.circuits),
+        building=q.building, start=from_ms(q.first, tz),
+        end=from_ms(q.last, tz), circuits=list(q.circuits),
         baseline_days=q.baseline_days, setback_hours=sum(z.setback_hours for z in zones),
         estimated_hours=sum(z.estimated_hours for z in zones), baseline_kwh=round(baseline, 3),
         measured_kwh=round(measured, 3), saved_kwh=round(baseline - measured, 3),

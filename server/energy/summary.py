@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.bookings.hours import WorkingHours
 from server.bookings.models import Booking
+from server.calendar.dates import from_ms, to_ms
+from server.calendar.hours import WorkingHours
 from server.db import Database
 from server.energy.accounting import hour_of, spans
 from server.energy.rollup import HourlyView, Rollups
@@ -114,14 +115,14 @@ def _bucket(hour_ms: int, every: Every, tz: ZoneInfo) -> tuple[int, int]:
     """The [start, end) in ms of the hour, local day or local month holding ``hour_ms``."""
     if every == "1h":
         return hour_ms, hour_ms + HOUR_MS
-    t = datetime.fromtimestamp(hour_ms / 1000, tz)
+    t = from_ms(hour_ms, tz)
     if every == "1d":
         s = t.replace(hour=0, minute=0, second=0, microsecond=0)
         e = s + timedelta(days=1)
     else:
         s = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         e = (s + timedelta(days=32)).replace(day=1)
-    return int(s.timestamp() * 1000), int(e.timestamp() * 1000)
+    return to_ms(s), to_ms(e)
 
 
 def booked_hours(
@@ -159,8 +160,8 @@ def _group_of(scope: Scope, tags: dict[str, str]) -> str:
 
 def hour_range(scope: Scope) -> tuple[int, int]:
     """The scope's period widened to whole hours, in ms."""
-    start = int(scope.start.timestamp() * 1000)
-    end = int(scope.end.timestamp() * 1000)
+    start = to_ms(scope.start)
+    end = to_ms(scope.end)
     if end <= start:
         raise QueryError("end must be after start")
     first, last = hour_of(start), -(-end // HOUR_MS) * HOUR_MS
@@ -214,7 +215,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     acc: dict[tuple[int, str], _Acc] = {}
     buckets: dict[int, int] = {}
 
-    def at(start_ms: int, group: str) -> _Acc:
+    def acc_at(start_ms: int, group: str) -> _Acc:
         if start_ms not in buckets:
             buckets[start_ms] = _bucket(max(start_ms, first), scope.every, tz)[0]
         key = (buckets[start_ms], group)
@@ -226,7 +227,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         return r.group["key"] if scope.by == "circuit" else _group_of(scope, r.group)
 
     for r in energy_rows:
-        a = at(r.start_ms, group_of(r))
+        a = acc_at(r.start_ms, group_of(r))
         a.circuits[r.group["key"]] += r.values.get("wh", 0.0) / 1000
         a.est += r.values.get("wh_est", 0.0) / 1000
         a.covered_s += r.values.get("covered_s", 0.0)
@@ -234,13 +235,15 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     for r in hour_rows:
         if r.start_ms not in closed:
             closed[r.start_ms] = 1 - hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS) / 3600
-        at(r.start_ms, group_of(r)).out_of_hours += r.values.get("wh", 0.0) / 1000 * closed[
+        acc_at(r.start_ms, group_of(r)).out_of_hours += r.values.get("wh", 0.0) / 1000 * closed[
             r.start_ms]  # fmt: skip
     if scope.by != "circuit":
         for r in presence_rows:
-            at(r.start_ms, _group_of(scope, r.group)).occupied_h += r.values["occupied_s"] / 3600
+            acc_at(r.start_ms, _group_of(scope, r.group)).occupied_h += (
+                r.values["occupied_s"] / 3600
+            )
         for (hour, group), h in facts.booked.items():
-            at(hour, group).booked_h += h
+            acc_at(hour, group).booked_h += h
 
     meters_in: dict[str, int] = defaultdict(int)
     for _, key, g in meters:
@@ -263,22 +266,18 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
         building=scope.building, floor=scope.floor, zone=scope.zone,
-        start=_dt(first, tz), end=_dt(last, tz), every=scope.every, by=scope.by,
+        start=from_ms(first, tz), end=from_ms(last, tz), every=scope.every, by=scope.by,
         timezone=str(tz), totals=totals,
         out_of_hours_share=round(totals.out_of_hours_kwh / totals.kwh, 4) if totals.kwh else None,
         power_now_w=power, power_now_circuits=power_circuits, rows=rows,
     )  # fmt: skip
 
 
-def _dt(ms: int, tz: ZoneInfo) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz)
-
-
 def _row(s: int, e: int, group: str, a: _Acc, meters: int, tz: ZoneInfo, now: int) -> EnergyRow:
     kwh = sum(a.circuits.values())
     span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
     return EnergyRow(
-        start=_dt(s, tz), end=_dt(e, tz), group=group, kwh=round(kwh, 4),
+        start=from_ms(s, tz), end=from_ms(e, tz), group=group, kwh=round(kwh, 4),
         circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
         out_of_hours_kwh=round(a.out_of_hours, 4), estimated_kwh=round(a.est, 4),
         coverage=round(min(1.0, a.covered_s / (meters * span_s)), 4) if meters and span_s else None,

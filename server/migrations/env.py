@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from server.db import Base, load_models
+import server.models  # noqa: F401  (every table in the metadata)
+from server.db import Base
 
-load_models()
 config = context.config
 connection = config.attributes.get("connection")
 

@@ -1,8 +1,8 @@
-"""Queue booking mail in the database and send it over SMTP, retrying until it is taken.
+"""Send the mail queued in the database over SMTP, retrying until it is taken.
 
-The text is in Bahasa Indonesia, then English. Without ``SMARTOFFICE_SMTP_HOST`` nothing
-is queued. Senders are pluggable: anything with ``send(message)`` taking an
-``email.message.EmailMessage``.
+What is queued, and in which words, is the business of the area that queues it (booking
+mail: ``server.bookings.mail``). Senders are pluggable: anything with ``send(message)``
+taking an ``email.message.EmailMessage``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ import logging
 import smtplib
 import ssl
 import time
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.auth.models import User
-from server.bookings.models import Booking
 from server.db import Database
 from server.notify.models import MailMessage
 
@@ -62,51 +57,6 @@ class SmtpSender:
             if self.username and self.password:
                 smtp.login(self.username, self.password)
             smtp.send_message(message)
-
-
-WHY = {
-    "no_show": ("tidak ada check-in", "nobody checked in"),
-    "released_early": ("meja kosong terlalu lama", "the desk was left empty"),
-}
-
-
-def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> None:
-    """Queue the mail of a booking event for its owner, if they have an address."""
-    user = session.get(User, booking.user_id)
-    if user is None or not user.email:
-        return
-    start = datetime.fromtimestamp(booking.start_ms / 1000, tz)
-    end = datetime.fromtimestamp(booking.end_ms / 1000, tz)
-    when = f"{start:%d-%m-%Y %H:%M}-{end:%H:%M} WITA"
-    what = f"{'meja' if booking.space_kind == 'desk' else 'ruang'} {booking.space_code}"
-    what_en = f"{booking.space_kind} {booking.space_code}"
-    if kind == "confirmed":
-        subject = f"Pemesanan {what} dikonfirmasi / Booking confirmed"
-        body = (
-            f"Pemesanan {what} di {booking.building_id}, {when}, sudah tercatat. "
-            f"Check-in otomatis saat sensor meja melihat Anda, atau pindai kode QR meja.\n\n"
-            f"Your booking of {what_en} in {booking.building_id}, {when}, is confirmed. "
-            f"You are checked in when the desk's sensor sees you, or scan the desk's QR code."
-        )
-    elif kind == "reminder":
-        subject = f"Segera check-in di {what} / Check in soon"
-        body = (
-            f"Belum ada check-in untuk {what} ({when}). Tanpa check-in, meja dilepas untuk "
-            f"orang lain dalam beberapa menit.\n\n"
-            f"Nobody has checked in at {what_en} ({when}) yet. Without a check-in the desk is "
-            f"released for others in a few minutes."
-        )
-    else:
-        why_id, why_en = WHY.get(booking.outcome or "", ("dilepas", "released"))
-        subject = f"Pemesanan {what} dilepas / Booking released"
-        body = (
-            f"Pemesanan {what} ({when}) dilepas: {why_id}. Catatan pemesanan tetap disimpan.\n\n"
-            f"Your booking of {what_en} ({when}) was released: {why_en}. "
-            f"The booking record is kept."
-        )
-    session.add(
-        MailMessage(to=user.email, subject=subject, body=body, created_ms=int(time.time() * 1000))
-    )
 
 
 def deliver(db: Database, sender: Sender, mail_from: str, batch: int = 50) -> int:

@@ -17,6 +17,7 @@ from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.registry.models import Device, Gateway
 from server.registry.schemas import Assignment, DeviceCreate, DevicePublic, DeviceState
 from server.registry.service import SPACE_COLUMNS, device_space, get_gateway, now_ms
+from server.spaces.service import space_ref, zone_ref
 
 # Which kind of space each kind of node may serve.
 SERVES = {"desk": "desk", "room": "room", "energy": "zone"}
@@ -133,8 +134,6 @@ def password_matches(session: Session, *, device_id: str, password: str) -> bool
 
 def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -> Device:
     """Bind a device to a desk, room or zone; the device itself needs no change."""
-    from server.spaces.service import space_ref, zone_ref
-
     row = _live(session, device_id)
     want = SERVES[row.kind]
     given = "desk" if where.desk else "room" if where.room else "zone"

@@ -19,6 +19,8 @@ from server.audit.service import record
 from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.registry.models import Device, Gateway
 from server.registry.schemas import Backlog, GatewayPublic
+from server.spaces.models import Building
+from server.spaces.service import space_ref
 
 SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
 CONTACT_RESOLUTION_MS = 30_000
@@ -180,9 +182,6 @@ def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dic
 
     A device's space must exist in the building's layout when the building has one.
     """
-    from server.spaces.models import Building
-    from server.spaces.service import space_ref
-
     known = set(doc.gateways) | {gw.id for gw in session.scalars(select(Gateway))}
     device_ids = {d.id for d in doc.devices}
     for i, gateway_id in enumerate(doc.gateways):

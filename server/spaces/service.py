@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from server.db import Base
 from server.exceptions import LayoutError, NotFoundError
-from server.registry.models import Device
 from server.spaces.models import Building, Desk, Floor, Room, Zone
 from server.spaces.schemas import (
     BuildingPublic,
@@ -98,13 +97,20 @@ class _Sync:
         self.session.flush()
 
 
-def import_layout(
-    session: Session, doc: LayoutDoc, *, plans: dict[str, Plan] | None = None
+def sync_layout(
+    session: Session,
+    doc: LayoutDoc,
+    *,
+    plans: dict[str, Plan] | None = None,
+    before_removing: Callable[[str, set[str]], None],
 ) -> LayoutChanges:
     """Create, update or remove what differs from ``doc``; an equal document changes nothing.
 
     ``plans`` maps floor codes to plan files; floors without one keep the plan they have.
-    Spaces the document no longer has are removed, unless a device is still assigned to them.
+    Desks and rooms the document no longer has are removed, once ``before_removing``
+    (building, their codes) has returned; it raises to refuse. Use
+    ``server.registry.layout.import_layout``, which refuses to remove a space a device is
+    assigned to and moves devices' tags with their spaces.
     """
     check_references(doc)
     b = doc.building
@@ -121,9 +127,7 @@ def import_layout(
     rooms = {r.code: r for r in _rows(session, Room, b.id)}
     wanted_desks = {d.id for f in doc.floors for d in f.desks}
     wanted_rooms = {r.id for f in doc.floors for r in f.rooms}
-    _refuse_removing_assigned(
-        session, b.id, (set(desks) - wanted_desks) | (set(rooms) - wanted_rooms)
-    )
+    before_removing(b.id, (set(desks) - wanted_desks) | (set(rooms) - wanted_rooms))
     sync.remove("desks", [r for c, r in desks.items() if c not in wanted_desks])
     sync.remove("rooms", [r for c, r in rooms.items() if c not in wanted_rooms])
     wanted_zones = {z.id for f in doc.floors for z in f.zones}
@@ -191,40 +195,11 @@ def import_layout(
                 },
             )
     session.flush()
-    _refresh_device_spaces(session, b.id)
     return LayoutChanges(building=b.id, **sync.counts)
 
 
 def _rows(session: Session, model: type[R], building: str) -> list[R]:
     return list(session.scalars(select(model).where(model.building_id == building)))  # type: ignore[attr-defined]
-
-
-def _refuse_removing_assigned(session: Session, building: str, codes: set[str]) -> None:
-    if not codes:
-        return
-    assigned = session.scalars(
-        select(Device)
-        .where(Device.building == building, Device.space.in_(codes))
-        .where(Device.decommissioned_ms.is_(None))
-        .order_by(Device.id)
-    ).all()
-    if assigned:
-        pairs = ", ".join(f"{d.space} (device {d.id})" for d in assigned[:10])
-        raise LayoutError(
-            f"the layout removes spaces that devices are assigned to: {pairs}; "
-            "reassign or decommission those devices first"
-        )
-
-
-def _refresh_device_spaces(session: Session, building: str) -> None:
-    """A desk that moved to another floor or zone carries its devices' tags with it."""
-    devices = session.scalars(
-        select(Device).where(Device.building == building, Device.space.is_not(None))
-    ).all()
-    for device in devices:
-        ref = space_ref(session, building, device.space or "")
-        if ref is not None:
-            device.floor, device.zone = ref["floor"], ref["zone"]
 
 
 def space_ref(session: Session, building: str, code: str) -> dict[str, str] | None:

@@ -23,10 +23,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.credentials import mosquitto_hash
 from contracts.payloads import ZoneCommand
-from tests.harness.layouts import one_floor
-from tests.harness.mqtt_client import DeviceClient
-from tests.harness.platform import Platform, status_payload
-from tests.harness.services import Service, broker_certs, find, free_port, running, wait_for
+from harness.layouts import one_floor
+from harness.mqtt_client import DeviceClient
+from harness.platform import Platform, status_payload
+from harness.services import Service, broker_certs, find, free_port, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDING = "kantor-uji"

@@ -14,12 +14,12 @@ import yaml
 
 from edge.config import EdgeSettings
 from edge.metrics import EdgeMetrics
+from harness.services import influxd, running
 from server.config import ServerSettings
 from server.energy.rollup import ROLLUP_FIELDS
 from server.metrics import ServerMetrics
 from server.readings.store import stream_fields
 from tests.conftest import shared_schema
-from tests.harness.services import influxd, running
 
 ROOT = Path(__file__).resolve().parents[2]
 

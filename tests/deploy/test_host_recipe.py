@@ -26,9 +26,9 @@ from contracts.topics import Topics
 from edge.app import Gateway
 from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
+from harness.platform import Platform
+from harness.services import Service, broker_certs, find, free_port, running, wait_for
 from tests.e2e.conftest import desk
-from tests.harness.platform import Platform
-from tests.harness.services import Service, broker_certs, find, free_port, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"

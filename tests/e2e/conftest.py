@@ -13,8 +13,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.harness.platform import Platform
-from tests.harness.services import Service
+from harness.platform import Platform
+from harness.services import Service
 
 
 def desk(device: str, space: str, zone: str = "f3-north") -> dict[str, Any]:

@@ -8,10 +8,10 @@ import time
 
 import httpx
 
+from harness.platform import Platform, status_payload
+from harness.services import Service, wait_for
+from harness.services import influxd as start_influxd
 from tests.e2e.conftest import Influx, Publisher, desk, mosquitto_pub, room
-from tests.harness.platform import Platform, status_payload
-from tests.harness.services import Service, wait_for
-from tests.harness.services import influxd as start_influxd
 
 
 def test_mosquitto_pub_readings_reach_influx_with_tags(

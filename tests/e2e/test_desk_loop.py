@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.harness.layouts import one_floor
-from tests.harness.observer import Observer
-from tests.harness.platform import Platform, status_payload
-from tests.harness.services import Service, wait_for
-from tests.harness.smtp import Inbox
+from harness.layouts import one_floor
+from harness.observer import Observer
+from harness.platform import Platform, status_payload
+from harness.services import Service, wait_for
+from harness.smtp import Inbox
 
 B = "kantor-f"
 WITA = ZoneInfo("Asia/Makassar")

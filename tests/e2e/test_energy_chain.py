@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from harness.observer import Observer
+from harness.platform import Platform
+from harness.services import Service, wait_for
 from server.db import Database, init_schema
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
 from smartoffice.fleet import Fleet, FleetThread, SimClock, parse_start
 from tests.e2e.conftest import Influx
-from tests.harness.observer import Observer
-from tests.harness.platform import Platform
-from tests.harness.services import Service, wait_for
 
 B = "kantor-energi"
 WITA = ZoneInfo("Asia/Makassar")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from edge.app import Gateway
+from harness.services import Service, wait_for
 from tests.e2e.conftest import mosquitto_pub
-from tests.harness.services import Service, wait_for
 
 GOOD = {"v": 1, "boot": 1, "seq": 0, "occupied": True, "source": "pir"}
 

@@ -13,8 +13,8 @@ from contracts.registry import DeviceEntry, RegistrySnapshot
 from contracts.topics import Topics
 from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
-from tests.harness.mqtt_client import DeviceClient
-from tests.harness.services import Service, find, free_port, running, wait_for
+from harness.mqtt_client import DeviceClient
+from harness.services import Service, find, free_port, running, wait_for
 
 
 def snap(*devices: tuple[str, str | None]) -> RegistrySnapshot:

@@ -16,9 +16,9 @@ import httpx
 
 from edge.app import Gateway
 from edge.uplink import Uplink
-from tests.harness.mqtt_client import DeviceClient
-from tests.harness.platform import Platform
-from tests.harness.services import Service, wait_for
+from harness.mqtt_client import DeviceClient
+from harness.platform import Platform
+from harness.services import Service, wait_for
 
 
 def stored(platform: Platform, stream: str = "presence") -> list[tuple[Any, ...]]:

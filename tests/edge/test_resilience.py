@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from edge.app import Gateway
 from edge.config import EdgeSettings
+from harness.platform import Platform
+from harness.services import Service, free_port, wait_for
 from tests.e2e.conftest import desk, mosquitto_pub
-from tests.harness.platform import Platform
-from tests.harness.services import Service, free_port, wait_for
 
 GOOD = {"v": 1, "boot": 1, "seq": 0, "occupied": True, "source": "pir"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from contracts.topics import STREAMS, Topics
-from tests.firmware.conftest import FIRMWARE, MicroPython
+from harness.firmware import FIRMWARE, MicroPython
 
 SOURCES = sorted(FIRMWARE.rglob("*.py"))
 

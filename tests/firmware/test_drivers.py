@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.firmware.conftest import MicroPython
+from harness.firmware import MicroPython
 
 
 def test_scd4x_crc_matches_the_datasheet_and_decodes(mpy: MicroPython) -> None:

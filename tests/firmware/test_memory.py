@@ -11,8 +11,8 @@ from pathlib import Path
 
 import trustme
 
-from tests.firmware import memory
-from tests.harness.services import Service
+from harness.firmware import memory
+from harness.services import Service
 
 
 def _flat(result: dict) -> None:

@@ -10,8 +10,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.payloads import parse_status, parse_uplink
-from tests.firmware.conftest import micropython_binary, mp_env
-from tests.harness.services import Service, wait_for
+from harness.firmware import micropython_binary, mp_env
+from harness.services import Service, wait_for
 
 SCRIPT = """
 import asyncio, json, sys, mqtt, topics

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from contracts.payloads import parse_status, parse_uplink
-from tests.firmware.conftest import micropython_binary, mp_env
-from tests.harness.observer import Observer
-from tests.harness.services import Service, running, wait_for
-from tests.harness.services import mosquitto as start_mosquitto
+from harness.firmware import micropython_binary, mp_env
+from harness.observer import Observer
+from harness.services import Service, running, wait_for
+from harness.services import mosquitto as start_mosquitto
 
 DESK_SCENARIO = """
 import asyncio, json, sys, hostsim, machine, network, ntptime, app, config, ld2410

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.firmware.conftest import MicroPython
+from harness.firmware import MicroPython
 from tests.firmware.test_node import run_node
-from tests.harness.observer import Observer
-from tests.harness.services import Service, free_port, wait_for
+from harness.observer import Observer
+from harness.services import Service, free_port, wait_for
 
 BACKOFF = """
 import asyncio, json, hostsim, machine, network, ntptime, app, config

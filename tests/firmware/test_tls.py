@@ -11,8 +11,8 @@ import trustme
 
 from contracts.payloads import parse_status
 from tests.firmware.test_node import DESK_SCENARIO, desk_config, run_node
-from tests.harness.observer import Observer
-from tests.harness.services import Service, wait_for
+from harness.observer import Observer
+from harness.services import Service, wait_for
 
 
 def node_home(tmp_path: Path, ca: trustme.CA, cfg: dict[str, object]) -> Path:

@@ -22,10 +22,10 @@ from xml.etree import ElementTree
 import pytest
 import trustme
 
-from tests.firmware.conftest import HOST, micropython_binary
-from tests.harness.layouts import one_floor
-from tests.harness.platform import PASSWORD, Platform
-from tests.harness.services import Service
+from harness.firmware import HOST, micropython_binary
+from harness.layouts import one_floor
+from harness.platform import PASSWORD, Platform
+from harness.services import Service
 from tests.installer.standins import install
 
 BUILDING = "kantor-c"

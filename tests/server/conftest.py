@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from server.db import Database, init_schema
+from harness.services import Service
+from server.db import Database
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore
-from tests.harness.services import Service
 
 
 @pytest.fixture
@@ -46,7 +47,21 @@ def influx_query(influxd: Service) -> Iterator[httpx.Client]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The relational store tests run on both databases."""
+    """A database of the test's own at the newest schema, on both engines.
+
+    Each is a copy of one migrated once per run (a file copy; CREATE DATABASE ... TEMPLATE),
+    not the migrations run again for every test.
+    """
+    if request.param == "sqlite":
+        path = tmp_path / "smartoffice.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite:///{path}"
+    return str(request.getfixturevalue("migrated_postgres_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of the test's own, on both engines."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'smartoffice.db'}"
     return str(request.getfixturevalue("postgres_url"))
@@ -56,6 +71,5 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def db(database_url: str) -> Iterator[Database]:
     """A database at the newest schema."""
     database = Database(database_url)
-    init_schema(database.engine)
     yield database
     database.close()

@@ -17,11 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.routing import APIRoute
 
+from harness.platform import PASSWORD, Platform
+from harness.services import free_port
+from server.api.deps import _public, current_gateway, current_user
 from server.app import build_oidc, create_app
 from server.config import ServerSettings
-from server.deps import _public, current_gateway, current_user
-from tests.harness.platform import PASSWORD, Platform
-from tests.harness.services import free_port
 
 ISSUER = "https://sso.example.go.id/realms/asn"
 

@@ -14,23 +14,26 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from harness.calendar import next_workday
+from harness.layouts import one_floor
+from harness.platform import Platform
+from harness.services import wait_for
 from server.audit.service import entries
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
 from server.bookings.availability import availability
-from server.bookings.models import BookingPolicy, ClosedDay, DeskBlock
+from server.bookings.models import DeskBlock
 from server.bookings.reports import utilization
 from server.bookings.schemas import BookingCreate, DeskAvailability
+from server.calendar.dates import to_ms
+from server.calendar.models import BookingPolicy, ClosedDay
 from server.db import Database
 from server.exceptions import NotFoundError, Refusal
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.service import find_desk_id, import_layout
-from tests.harness.calendar import next_workday
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
-from tests.harness.services import wait_for
+from server.spaces.service import find_desk_id
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-d"
@@ -176,8 +179,8 @@ def test_limits_per_day_and_week_and_desk_blocks(
     assert week.rule == "max_per_week"
     with db.session() as s:
         m2 = find_desk_id(s, B, "m2")
-        s.add(DeskBlock(desk_id=m2, start_ms=service.ms(at(WED, 0)),
-                        end_ms=service.ms(at(WED, 23)), reason="kursi rusak",
+        s.add(DeskBlock(desk_id=m2, start_ms=to_ms(at(WED, 0)),
+                        end_ms=to_ms(at(WED, 23)), reason="kursi rusak",
                         created_by="t"))  # fmt: skip
     blocked = refused(db, people["budi"], desk="m2", start=at(WED, 9), end=at(WED, 10))
     assert (blocked.rule, str(blocked)) == ("maintenance", "desk m2 is blocked: kursi rusak")

@@ -17,20 +17,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from harness.calendar import next_workday
+from harness.layouts import one_floor
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, availability
-from server.bookings.models import Booking, BookingPolicy, ClosedDay
-from server.bookings.rules import Policy, closed_reason, policy_for
+from server.bookings.models import Booking
 from server.bookings.schemas import BookingCreate
 from server.cache import TableCache
+from server.calendar.models import BookingPolicy, ClosedDay
+from server.calendar.policy import Policy, closed_reason, policy_for
 from server.db import CHANGES_NOTHING, Database, init_schema
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk
-from server.spaces.service import import_layout
-from tests.harness.calendar import next_workday
-from tests.harness.layouts import one_floor
 
 B = "kantor-c"
 

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts.credentials import mosquitto_hash, new_password, verify
-from tests.harness.services import Service, find, free_port, running
+from harness.services import Service, find, free_port, running
 
 
 def test_our_hash_equals_mosquitto_passwd_for_the_same_salt(tmp_path: Path) -> None:

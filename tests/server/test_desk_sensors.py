@@ -12,14 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from harness.layouts import one_floor
+from harness.services import free_port
+from harness.smtp import Inbox
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
-from server.bookings.models import Booking, BookingPolicy
+from server.bookings.models import Booking
 from server.bookings.presence import DeskMonitor, Seen
 from server.bookings.reports import as_csv, utilization
 from server.bookings.schemas import BookingCreate
+from server.calendar.models import BookingPolicy
 from server.db import Database
 from server.notify.mail import SmtpSender, deliver
 from server.notify.models import MailMessage
@@ -27,14 +31,11 @@ from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import Window
 from server.registry.devices import assign, register
 from server.registry.downlink import Notifier
+from server.registry.layout import import_layout
 from server.registry.models import Downlink
 from server.registry.schemas import Assignment, DeviceCreate
 from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
-from tests.harness.layouts import one_floor
-from tests.harness.services import free_port
-from tests.harness.smtp import Inbox
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-e"

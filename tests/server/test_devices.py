@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from contracts.credentials import verify
+from harness.layouts import one_floor
+from harness.platform import Platform
 from server.db import Database
 from server.exceptions import ConflictError, RegistryError
 from server.registry.models import Device
 from server.registry.service import add_gateway, import_doc, parse_doc
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
 
 BUILDING = "kantor-a"
 LAYOUT = one_floor(BUILDING, "l1", ["l1-m1"], rooms=["l1-r1"])

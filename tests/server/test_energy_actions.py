@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from contracts.payloads import ZoneCommand
 from contracts.registry import SpaceRef
+from harness.calendar import office_hours
+from harness.layouts import one_floor
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
@@ -24,13 +26,11 @@ from server.energy.models import ComfortAlert, ZoneAction
 from server.energy.rollup import HourlyView, RollupConfig, Rollups
 from server.energy.runner import EnergyRunner
 from server.readings.store import RawPoint, ReadingStore, SpaceFilter, StoredReading
+from server.registry.layout import import_layout
 from server.registry.models import Downlink
 from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk, Room
-from server.spaces.service import import_layout
-from tests.harness.calendar import office_hours
-from tests.harness.layouts import one_floor
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-a"

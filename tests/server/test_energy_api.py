@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
-from tests.harness.services import wait_for
+from harness.layouts import one_floor
+from harness.platform import Platform
+from harness.services import wait_for
 
 B = "kantor-api"
 DAY = {"start": "2026-12-02T00:00", "end": "2026-12-03T00:00"}

@@ -10,13 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts.registry import SpaceRef
+from harness.layouts import one_floor
 from server.db import Database, init_schema
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import StoredReading, Window
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.service import import_layout
 from smartoffice.cli import app
-from tests.harness.layouts import one_floor
 
 H = 3_600_000
 T0 = 1_793_548_800_000  # 2026-11-02 00:00 WITA

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from harness.calendar import office_hours
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
@@ -20,10 +21,9 @@ from server.energy.models import RollupState, ZoneAction
 from server.energy.rollup import RollupConfig, Rollups
 from server.energy.savings import SavingsQuery, estimate
 from server.readings.store import ReadingStore, Rollup
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk
-from server.spaces.service import import_layout
-from tests.harness.calendar import office_hours
 from tests.server.test_energy_summary import layout
 
 WITA = ZoneInfo("Asia/Makassar")

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from contracts.registry import SpaceRef
+from harness.calendar import office_hours
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
@@ -26,10 +27,9 @@ from server.db import Database
 from server.energy.rollup import RollupConfig, Rollups
 from server.energy.summary import Scope, as_csv, summarise
 from server.readings.store import ReadingStore, StoredReading
+from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk
-from server.spaces.service import import_layout
-from tests.harness.calendar import office_hours
 
 pytestmark = pytest.mark.anyio
 

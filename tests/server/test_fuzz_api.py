@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
+from harness.layouts import one_floor
+from harness.platform import Platform
 
 B = "kantor-f"
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.layouts import one_floor
+from harness.platform import Platform
+from harness.services import wait_for
 from server.config import ServerSettings
 from server.exceptions import LayoutError
 from server.spaces.plans import inert_svg
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
-from tests.harness.services import wait_for
 
 B = "kantor-h"
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from contracts.registry import SpaceRef
+from harness.services import Service, influxd, running
 from server.exceptions import StoreError
 from server.readings.influx import InfluxReadingStore
 from server.readings.store import StoredReading
-from tests.harness.services import Service, influxd, running
 
 pytestmark = pytest.mark.anyio
 ROOM = SpaceRef(building="b", floor="f", zone="z", space="r-1", space_kind="room")

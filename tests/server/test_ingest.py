@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from contracts.batch import IngestBatch
-from server.db import Database, init_schema
+from harness.services import Service
+from server.db import Database
 from server.exceptions import StoreError
 from server.ingest.service import IngestService, quarantined
 from server.metrics import ServerMetrics
@@ -22,7 +23,6 @@ from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import Refused, StoredReading
 from server.registry.models import Device
 from server.registry.service import add_gateway, import_doc, parse_doc
-from tests.harness.services import Service
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +41,6 @@ class FlakyStore(SQLiteReadingStore):
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path) -> AsyncIterator[IngestService]:
     db = Database(database_url)
-    init_schema(db.engine)
     with db.session() as s:
         add_gateway(s, gateway_id="gw-a")
         import_doc(
@@ -236,7 +235,6 @@ async def test_a_reading_influxdb_refuses_is_quarantined_and_the_rest_stored(
     """A field whose type the store already holds differently (schema drift) is refused
     by InfluxDB alone; the server says which and keeps the batch's other readings."""
     db = Database(database_url)
-    init_schema(db.engine)
     with db.session() as s:
         add_gateway(s, gateway_id="gw-a")
         import_doc(s, parse_doc({"devices": [{"id": "desk-1", "kind": "desk", "gateway": "gw-a"}]}))

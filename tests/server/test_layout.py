@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from server.db import Database
 from server.exceptions import LayoutError
 from server.registry.devices import assign, register
+from server.registry.layout import import_layout
 from server.registry.schemas import Assignment, DeviceCreate
 from server.registry.service import add_gateway
 from server.spaces.loader import load_layout, parse_layout
 from server.spaces.models import Desk, Floor, Room, Zone
-from server.spaces.service import floor_map, import_layout
+from server.spaces.service import floor_map
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/kemenko-3/layout.json"
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from harness.layouts import one_floor
+from harness.platform import Platform
+from harness.services import wait_for
+from harness.smtp import Inbox
 from server.auth.models import User
 from server.db import Database
-from tests.harness.layouts import one_floor
-from tests.harness.platform import Platform
-from tests.harness.services import wait_for
-from tests.harness.smtp import Inbox
 
 WITA = ZoneInfo("Asia/Makassar")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.platform import Platform
 from tests.e2e.conftest import room
-from tests.harness.platform import Platform
 
 T0 = 1_780_000_000_000  # 2026-05-28 20:26:40 UTC = 2026-05-29 04:26:40 WITA
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from contracts.registry import SpaceRef
+from harness.services import Service
 from server.exceptions import QueryError
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, Rollup, SpaceFilter, StoredReading, Window
-from tests.harness.services import Service
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.auth.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 from server.auth.service import Principal, principal
 from server.auth.tokens import Claims, LocalTokens, OidcVerifier, unverified_issuer
 from server.cache import TableCache
@@ -26,6 +25,7 @@ from server.readings.store import ReadingStore
 from server.registry.models import Gateway
 from server.registry.schemas import Backlog
 from server.registry.service import gateway_for_token
+from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

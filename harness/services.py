@@ -243,7 +243,8 @@ def running(svc: Service) -> Iterator[Service]:
 
 def broker_certs(directory: Path) -> trustme.CA:
     """A CA made here and the broker's certificate for 127.0.0.1 (and localhost), written
-    as ``ca.crt``, ``broker.crt`` and ``broker.key`` in ``directory``."""
+    as ``ca.crt``, ``broker.crt`` and ``broker.key`` in ``directory``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")

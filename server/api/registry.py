@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
+from server.api.deps import Admin, CurrentGateway, DatabaseDep, Installer, SettingsDep, Staff
 from server.auth.service import Principal
-from server.deps import Admin, CurrentGateway, DatabaseDep, Installer, SettingsDep, Staff
 from server.exceptions import Forbidden, NotFoundError
 from server.registry import devices as dev
 from server.registry.downlink import (

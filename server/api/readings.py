@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from server.auth.roles import MANAGERS
-from server.dates import WITA, Moment, aware
-from server.deps import Roles, StoreDep
+from server.api.deps import Roles, StoreDep
+from server.calendar.dates import WITA, Moment, aware, from_ms, to_ms
 from server.exceptions import QueryError
 from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
+from server.roles import MANAGERS
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[Roles(*MANAGERS)])
 
@@ -38,7 +38,7 @@ Where = Annotated[SpaceFilter, Depends(_filter)]
 
 def _ms(t: datetime) -> int:
     """Epoch ms; a time without an offset is read as WITA (Asia/Makassar)."""
-    return int(aware(t).timestamp() * 1000)
+    return to_ms(aware(t))
 
 
 _DURATION = re.compile(r"^(-?\d+)(s|m|h|d)?$")
@@ -89,13 +89,11 @@ class WindowOut(BaseModel):
 
 
 def _latest_out(v: LatestValue) -> LatestOut:
-    return LatestOut(
-        space=v.space, time=datetime.fromtimestamp(v.ts_ms / 1000, WITA), value=v.value, tags=v.tags
-    )
+    return LatestOut(space=v.space, time=from_ms(v.ts_ms, WITA), value=v.value, tags=v.tags)
 
 
 def _window_out(v: WindowValue) -> WindowOut:
-    return WindowOut(start=datetime.fromtimestamp(v.start_ms / 1000, WITA), value=v.value)
+    return WindowOut(start=from_ms(v.start_ms, WITA), value=v.value)
 
 
 @router.get("/latest", response_model=list[LatestOut])

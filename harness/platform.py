@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from server.auth.roles import ROLES
+from harness.services import Service, free_port, wait_for
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
-from tests.harness.services import Service, free_port, wait_for
+from server.roles import ROLES
 
 PASSWORD = "correct horse battery"
 
@@ -121,7 +121,8 @@ class Platform:
 
     def start_server(self, ca_file: str | None = None) -> Service:
         """Start (or restart) the server; with ``ca_file`` it serves HTTPS (its env must
-        name the certificate and key)."""
+        name the certificate and key).
+        """
         if self.server is None:
             port = free_port()
             self.server = smartoffice(

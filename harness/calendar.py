@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from server.bookings.models import BookingPolicy
+from server.calendar.models import BookingPolicy
 
 WITA = ZoneInfo("Asia/Makassar")
 

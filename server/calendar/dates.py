@@ -1,4 +1,7 @@
-"""The dates and times the API accepts, and periods bounded by their length.
+"""Time in a building: its zone, epoch milliseconds and local times, and what the API accepts.
+
+Times are stored as epoch milliseconds (UTC) and shown in the building's zone (WITA,
+Asia/Makassar, for every building today).
 
 Every date or time a caller sends is between 2000 and 2100: earlier or later is a typo
 (the year 1, the year 6984) and would otherwise reach a database, a calendar library or a
@@ -21,6 +24,28 @@ LAST_DAY: Final = date(2099, 12, 31)
 WITA: Final = ZoneInfo("Asia/Makassar")
 # Reports, series and summaries read at most this much at once.
 MAX_PERIOD: Final = timedelta(days=732)
+# Check-in (by sensor, QR or hand) opens this long before a booking starts.
+CHECKIN_OPENS_BEFORE_MS: Final = 15 * 60_000
+
+
+def now_utc() -> datetime:
+    """The current time, with its offset."""
+    return datetime.now(UTC)
+
+
+def to_ms(t: datetime) -> int:
+    """Epoch milliseconds of an aware time."""
+    return int(t.timestamp() * 1000)
+
+
+def from_ms(epoch_ms: int, tz: ZoneInfo) -> datetime:
+    """The aware local time in ``tz`` of epoch milliseconds."""
+    return datetime.fromtimestamp(epoch_ms / 1000, tz)
+
+
+def clock(epoch_ms: int, tz: ZoneInfo) -> str:
+    """``2026-12-01 08:15``: a time to show in a message, in the building's zone."""
+    return from_ms(epoch_ms, tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _day(value: date) -> date:

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from server.api.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep
 from server.audit.service import record
 from server.auth.models import User
 from server.auth.schemas import Token, UserCreate, UserPublic, UserUpdate
@@ -17,7 +18,6 @@ from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
 from server.auth.tokens import LocalTokens
-from server.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep
 from server.exceptions import AuthError, RateLimited
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])

@@ -17,7 +17,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.firmware.conftest import FIRMWARE, HOST, micropython_binary
+from harness.firmware import FIRMWARE, HOST, micropython_binary
 
 
 def compile_mpy(out: Path) -> Path:

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
+from server.api.deps import Anyone, DatabaseDep, Manager
 from server.audit.service import record
-from server.deps import Anyone, DatabaseDep, Manager
 from server.exceptions import LayoutError
+from server.registry.layout import import_layout
 from server.spaces.loader import MAX_PLAN_BYTES, PLAN_TYPES, parse_layout
 from server.spaces.plans import PLAN_CSP, checked_plan
 from server.spaces.schemas import BuildingPublic, FloorPublic, LayoutChanges
-from server.spaces.service import building, buildings, floor_map, get_floor, import_layout
+from server.spaces.service import building, buildings, floor_map, get_floor
 
 router = APIRouter(prefix="/api/v1/buildings", tags=["spaces"])
 

@@ -10,14 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 
+from server.api.deps import Admin, Anyone, DatabaseDep, Manager
 from server.audit.service import record
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub
-from server.bookings.models import Booking, BookingPolicy, ClosedDay, DeskBlock
+from server.bookings.mail import queue_for
+from server.bookings.models import Booking, DeskBlock
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
-from server.bookings.rules import _national
 from server.bookings.schemas import (
     BookingCreate,
     BookingPublic,
@@ -28,10 +29,11 @@ from server.bookings.schemas import (
     DeskLiveState,
     PolicyDoc,
 )
-from server.dates import FIRST_DAY, LAST_DAY, Day, Moment, period
-from server.deps import Admin, Anyone, DatabaseDep, Manager
+from server.calendar.dates import FIRST_DAY, LAST_DAY, WITA, Day, Moment, aware, period, to_ms
+from server.calendar.hours import building_tz
+from server.calendar.models import BookingPolicy, ClosedDay
+from server.calendar.policy import national_holidays
 from server.exceptions import ConflictError, NotFoundError, Refusal
-from server.notify.mail import queue_for
 from server.spaces.models import Zone
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
@@ -91,7 +93,7 @@ def create_booking(
     with db.session() as session:
         result = service.create(session, actor=user, new=new)
         if request.app.state.settings.smtp_host:
-            _, tz = service.building_tz(session, new.building)
+            _, tz = building_tz(session, new.building)
             for made in result.created:
                 row = session.get(Booking, made.id)
                 assert row is not None
@@ -120,7 +122,7 @@ def list_bookings(
 def colleagues(user: Anyone, db: DatabaseDep, day: Day | None = None) -> list[dict[str, object]]:
     """Where your team sits today (or on ``day``): colleagues who opted in only."""
     with db.session(commit=False) as session:
-        when = day or datetime.now(service.WITA).date()
+        when = day or datetime.now(WITA).date()
         return service.colleagues(session, actor=user, day=when)
 
 
@@ -200,7 +202,7 @@ def utilization_report(
     Booked and attended hours, no-show and walk-in rates, and peak occupancy.
     """
     with db.session(commit=False) as session:
-        tz = service.building_tz(session, building)[1]
+        tz = building_tz(session, building)[1]
         start, end = period(start, end, tz=tz)
         rows = utilization(session, building=building, start=start, end=end, by=by)
     if format == "csv":
@@ -239,7 +241,7 @@ def put_policy(
 ) -> PolicyDoc:
     """Set the booking rules of a building, or of one zone (which then wins)."""
     with db.session() as session:
-        service.building_tz(session, building_id)
+        building_tz(session, building_id)
         zone_id = None
         if zone is not None:
             row = session.scalar(
@@ -272,7 +274,7 @@ def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
     """Close a day for bookings (collective leave, an event), in one building or all."""
     with db.session() as session:
         if doc.building is not None:
-            service.building_tz(session, doc.building)  # 404 for an unknown building
+            building_tz(session, doc.building)  # 404 for an unknown building
         same = select(ClosedDay).where(
             ClosedDay.day == doc.day.isoformat(),
             ClosedDay.building_id.is_(None)
@@ -296,7 +298,7 @@ def closed_days(
     building: str | None = None,
 ) -> list[ClosedDayDoc]:
     """Public holidays and collective leave of Indonesia for the year, and days closed here."""
-    days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(_national(year).items())]
+    days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(national_holidays(year).items())]
     with db.session(commit=False) as session:
         for row in session.scalars(select(ClosedDay).where(ClosedDay.day.like(f"{year}-%"))):
             if building is None or row.building_id in (None, building):
@@ -311,12 +313,12 @@ def block_desk(
 ) -> dict[str, int]:
     """Take a desk out of use for a while (maintenance); its bookings then are refused."""
     with db.session() as session:
-        _, tz = service.building_tz(session, building_id)
+        _, tz = building_tz(session, building_id)
         row = service.find_space(session, building_id, desk, None)
-        start, end = service.local(doc.start, tz), service.local(doc.end, tz)
+        start, end = aware(doc.start, tz), aware(doc.end, tz)
         if end <= start:
             raise Refusal("slot", "the end must be after the start")
-        block = DeskBlock(desk_id=row.id, start_ms=service.ms(start), end_ms=service.ms(end),
+        block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
                           reason=doc.reason, created_by=user.username)  # fmt: skip
         session.add(block)
         session.flush()

@@ -11,12 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
+from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep
 from server.bookings.availability import DeskFilter
-from server.bookings.hours import WorkingHours
-from server.bookings.service import building_tz, local
-from server.dates import Day, Moment
+from server.calendar.dates import Day, Moment, aware, from_ms, to_ms
+from server.calendar.hours import WorkingHours, building_tz
 from server.db import Database
-from server.deps import Anyone, DatabaseDep, Manager, SettingsDep
 from server.energy.comfort import ComfortReport, RoomBy, alert_public, report, report_csv
 from server.energy.consolidation import (
     Consolidation,
@@ -56,7 +55,7 @@ async def _rollups(request: Request) -> Rollups:
 RollupsDep = Annotated[Rollups, Depends(_rollups)]
 
 
-async def zone_of(db: Database, building: str) -> ZoneInfo:
+async def building_zone(db: Database, building: str) -> ZoneInfo:
     """The building's time zone, or 404."""
 
     def read() -> ZoneInfo:
@@ -93,8 +92,8 @@ async def energy_summary(
     With the share used outside working hours, kWh per occupied and per booked desk-hour,
     the part estimated across counter resets, meter coverage, and power now.
     """
-    tz = await zone_of(db, building)
-    scope = Scope(building=building, start=local(start, tz), end=local(end, tz), every=every,
+    tz = await building_zone(db, building)
+    scope = Scope(building=building, start=aware(start, tz), end=aware(end, tz), every=every,
                   by=by, floor=floor, zone=zone)  # fmt: skip
     summary = await summarise(scope=scope, db=db, rollups=rollups, now_ms=rollups.now_ms())
     if format == "csv":
@@ -130,7 +129,7 @@ class ZoneActionsOut(BaseModel):
 
 def _action_out(a: ZoneAction, tz: ZoneInfo) -> ZoneActionOut:
     def dt(ms: int | None) -> datetime | None:
-        return datetime.fromtimestamp(ms / 1000, tz) if ms is not None else None
+        return from_ms(ms, tz) if ms is not None else None
 
     return ZoneActionOut(
         building=a.building_id, floor=a.floor, zone=a.zone, channel=a.channel, mode=a.mode,
@@ -152,7 +151,7 @@ async def energy_actions(
     ] = None,
 ) -> ZoneActionsOut:
     """Each zone's HVAC and lighting mode now, with its reason (and history on request)."""
-    tz = await zone_of(db, building)
+    tz = await building_zone(db, building)
 
     def read() -> ZoneActionsOut:
         with db.session(commit=False) as s:
@@ -165,7 +164,7 @@ async def energy_actions(
                                 .order_by(ZoneAction.zone, ZoneAction.channel)).all()  # fmt: skip
             past: list[ZoneAction] = []
             if since is not None:
-                since_ms = int(local(since, tz).timestamp() * 1000)
+                since_ms = to_ms(aware(since, tz))
                 past = list(s.scalars(q.where(ZoneAction.end_ms > since_ms)
                                       .order_by(ZoneAction.start_ms, ZoneAction.id)
                                       .limit(10_000)))  # fmt: skip
@@ -192,8 +191,8 @@ async def comfort_rooms(
     format: Format = "json",  # noqa: A002  (the query parameter's name)
 ) -> ComfortReport | Response:
     """CO2, temperature and humidity per room or zone: means, extremes, time out of band."""
-    tz = await zone_of(db, building)
-    scope = Scope(building=building, start=local(start, tz), end=local(end, tz))
+    tz = await building_zone(db, building)
+    scope = Scope(building=building, start=aware(start, tz), end=aware(end, tz))
     first, last = hour_range(scope)
     view = await HourlyView.open(rollups, building, first, last)
     rep = await report(view, where=SpaceFilter(building=building, floor=floor, zone=zone),
@@ -212,7 +211,7 @@ async def comfort_alerts(
     since: Moment | None = None,
 ) -> list[dict[str, Any]]:
     """Rooms whose CO2 stayed above the alert level while occupied: open, or since a time."""
-    tz = await zone_of(db, building)
+    tz = await building_zone(db, building)
 
     def read() -> list[dict[str, Any]]:
         with db.session(commit=False) as s:
@@ -220,7 +219,7 @@ async def comfort_alerts(
             if active:
                 q = q.where(ComfortAlert.ended_ms.is_(None))
             if since is not None:
-                since_ms = int(local(since, tz).timestamp() * 1000)
+                since_ms = to_ms(aware(since, tz))
                 q = q.where(or_(ComfortAlert.ended_ms.is_(None), ComfortAlert.ended_ms > since_ms))
             rows = s.scalars(q.order_by(ComfortAlert.started_ms.desc()).limit(1000))
             return [alert_public(a, tz) for a in rows]
@@ -245,12 +244,12 @@ async def energy_savings(
 
     With its method and a 95 % interval (a lower bound on the uncertainty).
     """
-    tz = await zone_of(db, building)
+    tz = await building_zone(db, building)
     chosen = tuple(c.strip() for c in circuits.split(",") if c.strip())
     unknown = [c for c in chosen if c not in ACTED_CIRCUITS]
     if not chosen or unknown:
         raise QueryError(f"circuits: {', '.join(unknown) or 'none'}; use hvac and/or lighting")
-    first, last = hour_range(Scope(building=building, start=local(start, tz), end=local(end, tz)))
+    first, last = hour_range(Scope(building=building, start=aware(start, tz), end=aware(end, tz)))
     return await estimate(db, rollups, SavingsQuery(building, first, last, baseline_days, chosen))
 
 
@@ -259,13 +258,13 @@ async def energy_consolidation(
     _: Manager, db: DatabaseDep, rollups: RollupsDep, building: str, day: Day
 ) -> Consolidation:
     """A day's desk bookings per floor, and which floors could be emptied and set back."""
-    tz = await zone_of(db, building)
+    tz = await building_zone(db, building)
 
     def read() -> tuple[list[FloorLoad], WorkingHours]:
         with db.session(commit=False) as s:
             loads = floor_loads(s, building, day)
             hours = WorkingHours.of(s, building)
-            midnight = int(datetime.combine(day, time(), tz).timestamp() * 1000)
+            midnight = to_ms(datetime.combine(day, time(), tz))
             hours.open_seconds(midnight - 28 * 86_400_000, midnight)
         return loads, hours
 
@@ -273,7 +272,7 @@ async def energy_consolidation(
     empty, moves = suggest(loads)
     kwh: dict[str, float] = {}
     if moves:
-        midnight = int(datetime.combine(day, time(), tz).timestamp() * 1000)
+        midnight = to_ms(datetime.combine(day, time(), tz))
         view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
         kwh = await typical_floor_kwh(view, hours)
     return Consolidation(
@@ -305,13 +304,13 @@ async def desk_suggestions(
     Choosing them lets empty zones and floors stay set back. Times without an offset are
     the building's (WITA).
     """
-    tz = await zone_of(db, building)
+    tz = await building_zone(db, building)
 
     wanted = DeskFilter(None, monitor, standing, accessible, quiet)
 
     def read() -> list[RankedDesk]:
         with db.session(commit=False) as s:
-            return ranked_desks(s, actor=user, building=building, start=local(start, tz),
-                                end=local(end, tz), limit=limit, desks=wanted)  # fmt: skip
+            return ranked_desks(s, actor=user, building=building, start=aware(start, tz),
+                                end=aware(end, tz), limit=limit, desks=wanted)  # fmt: skip
 
     return await asyncio.to_thread(read)

@@ -9,8 +9,30 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from server.bookings.rules import Policy, closed_reason, policy_for
-from server.bookings.service import building_tz
+from server.calendar.dates import WITA, from_ms, to_ms
+from server.calendar.policy import Policy, closed_reason, policy_for
+from server.exceptions import NotFoundError
+from server.spaces.models import Building
+
+
+def zone_of(building: Building | None) -> ZoneInfo:
+    """The building's time zone; WITA when there is no building (it was removed)."""
+    return ZoneInfo(building.timezone) if building is not None else WITA
+
+
+def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]:
+    """The building and its time zone, or NotFoundError."""
+    building = session.get(Building, building_id)
+    if building is None:
+        raise NotFoundError(f"no building {building_id!r}")
+    return building, zone_of(building)
+
+
+def opening(policy: Policy, d: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """When the policy's working hours open and close on ``d``, in ``tz``."""
+    midnight = datetime.combine(d, dtime(), tz)
+    return (midnight + timedelta(minutes=policy.open_minute),
+            midnight + timedelta(minutes=policy.close_minute))  # fmt: skip
 
 
 @dataclass
@@ -39,27 +61,25 @@ class WorkingHours:
             elif d.weekday() not in p.days:
                 self._days[d] = "weekend / akhir pekan"
             else:
-                midnight = datetime.combine(d, dtime(), self.tz)
-                self._days[d] = (midnight + timedelta(minutes=p.open_minute),
-                                 midnight + timedelta(minutes=p.close_minute))  # fmt: skip
+                self._days[d] = opening(p, d, self.tz)
         return self._days[d]
 
     def is_open(self, ts_ms: int) -> bool:
         """Whether the instant falls in working hours."""
-        t = datetime.fromtimestamp(ts_ms / 1000, self.tz)
+        t = from_ms(ts_ms, self.tz)
         hours = self.day(t.date())
         return not isinstance(hours, str) and hours[0] <= t < hours[1]
 
     def open_seconds(self, start_ms: int, end_ms: int) -> float:
         """How much of [start, end) lies in working hours."""
         total = 0.0
-        d = datetime.fromtimestamp(start_ms / 1000, self.tz).date()
-        last = datetime.fromtimestamp((end_ms - 1) / 1000, self.tz).date()
+        d = from_ms(start_ms, self.tz).date()
+        last = from_ms(end_ms - 1, self.tz).date()
         while d <= last:
             hours = self.day(d)
             if not isinstance(hours, str):
-                lo = max(start_ms, int(hours[0].timestamp() * 1000))
-                hi = min(end_ms, int(hours[1].timestamp() * 1000))
+                lo = max(start_ms, to_ms(hours[0]))
+                hi = min(end_ms, to_ms(hours[1]))
                 total += max(0, hi - lo) / 1000
             d += timedelta(days=1)
         return total

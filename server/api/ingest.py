@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from contracts.batch import IngestBatch, IngestResult, RejectionKind
 from contracts.payloads import describe
-from server.deps import Admin, CurrentGateway, DatabaseDep, IngestDep
+from server.api.deps import Admin, CurrentGateway, DatabaseDep, IngestDep
 from server.ingest.schemas import QuarantinedPublic
 from server.ingest.service import quarantined
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from server.api.deps import Admin, DatabaseDep
 from server.audit.service import AuditPublic, entries
-from server.deps import Admin, DatabaseDep
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
