@@ -147,9 +147,9 @@ def energy_rollup(
 
     from sqlalchemy import select
 
-    from server.app import build_store, rollup_config
     from server.config import ServerSettings
     from server.energy.rollup import Rollups
+    from server.services import build_store, rollup_config
     from server.spaces.models import Building
 
     settings = ServerSettings()

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server.api.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep
+from server.api.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep, services
 from server.audit.service import record
 from server.auth.models import User
 from server.auth.schemas import Token, UserCreate, UserPublic, UserUpdate
@@ -54,7 +54,7 @@ def login(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
-    tokens: LocalTokens = request.app.state.tokens
+    tokens: LocalTokens = services(request).tokens
     return Token(
         access_token=tokens.issue(username=username, role=role),
         expires_in=tokens.lifetime_s,

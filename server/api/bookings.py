@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 
-from server.api.deps import Admin, Anyone, DatabaseDep, Manager
+from server.api.deps import Admin, Anyone, DatabaseDep, Manager, services
 from server.audit.service import record
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
@@ -67,7 +67,7 @@ async def availability(
     an offset are WITA. A change made through another server replica shows within
     ``cache_s`` (1 s).
     """
-    cache: AvailabilityCache = request.app.state.availability
+    cache: AvailabilityCache = services(request).availability
     desks = DeskFilter(zone, monitor, standing, accessible, quiet)
     ask = AvailabilityQuery(building, floor, start, end, desks)
     # Answered on the event loop when both layers are kept; else read in a worker thread.
@@ -77,7 +77,7 @@ async def availability(
 
 def _refresh(request: Request, bookings: list[BookingPublic]) -> None:
     """Desk LEDs follow bookings at once, not at the next sweep."""
-    monitor: DeskMonitor = request.app.state.monitor
+    monitor: DeskMonitor = services(request).monitor
     for building, desk in {(b.building, b.space) for b in bookings if b.space_kind == "desk"}:
         monitor.refresh(building, desk)
 
@@ -92,7 +92,7 @@ def create_booking(
     """
     with db.session() as session:
         result = service.create(session, actor=user, new=new)
-        if request.app.state.settings.smtp_host:
+        if services(request).settings.smtp_host:
             _, tz = building_tz(session, new.building)
             for made in result.created:
                 row = session.get(Booking, made.id)
@@ -183,7 +183,7 @@ def occupancy_live(
     _: Anyone, db: DatabaseDep, request: Request, building: str, floor: str
 ) -> list[DeskLiveState]:
     """Every desk of a floor now: free, booked, awaiting_checkin, occupied or off (no names)."""
-    monitor: DeskMonitor = request.app.state.monitor
+    monitor: DeskMonitor = services(request).monitor
     return monitor.floor(building, floor)
 
 
@@ -223,7 +223,7 @@ async def events(
 
     At most 5 streams per person at once (429 beyond).
     """
-    hub: EventHub = request.app.state.events
+    hub: EventHub = services(request).events
     if not hub.may_open(user.username):
         raise Refusal("too_many_streams", "too many open event streams: close one first", 429)
     return StreamingResponse(

@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies: services from app state, and who is calling.
+"""Typed FastAPI dependencies: the services a route needs, and who is calling.
 
 Every route declares who may call it with one of :data:`Public`, :func:`Roles` or
 :data:`CurrentGateway`; a test walks the app's routes and fails on one that does not.
@@ -15,8 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth.service import Principal, principal
-from server.auth.tokens import Claims, LocalTokens, OidcVerifier, unverified_issuer
-from server.cache import TableCache
+from server.auth.tokens import Claims, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import AuthError
@@ -26,29 +25,35 @@ from server.registry.models import Gateway
 from server.registry.schemas import Backlog
 from server.registry.service import gateway_for_token
 from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
+from server.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _settings(request: Request) -> ServerSettings:
-    settings: ServerSettings = request.app.state.settings
-    return settings
+def services(request: Request) -> Services:
+    """The process's services (built when the app started)."""
+    found: Services = request.app.state.services
+    return found
 
 
-async def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def _store(request: Request) -> ReadingStore:
-    store: ReadingStore = request.app.state.store
-    return store
+def _settings(s: ServicesDep) -> ServerSettings:
+    return s.settings
 
 
-async def _ingest(request: Request) -> IngestService:
-    service: IngestService = request.app.state.ingest
-    return service
+def _db(s: ServicesDep) -> Database:
+    return s.db
+
+
+def _store(s: ServicesDep) -> ReadingStore:
+    return s.store
+
+
+def _ingest(s: ServicesDep) -> IngestService:
+    return s.ingest
 
 
 SettingsDep = Annotated[ServerSettings, Depends(_settings)]
@@ -100,10 +105,8 @@ async def current_user(request: Request, creds: Credentials) -> Principal:
     if creds is None:
         raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
     token = creds.credentials
-    oidc: OidcVerifier | None = request.app.state.oidc
-    tokens: LocalTokens = request.app.state.tokens
-    accounts: TableCache[Claims, Principal] = request.app.state.accounts
-    db: Database = request.app.state.db
+    s = services(request)
+    oidc, tokens, accounts, db = s.oidc, s.tokens, s.accounts, s.db
 
     def load(claims: Claims) -> Principal:
         with db.session() as session:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep
+from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep, services
 from server.bookings.availability import DeskFilter
 from server.calendar.dates import Day, Moment, aware, from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
@@ -48,7 +48,7 @@ Format = Literal["json", "csv"]
 
 
 async def _rollups(request: Request) -> Rollups:
-    rollups: Rollups = request.app.state.rollups
+    rollups: Rollups = services(request).rollups
     return rollups
 
 

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
-from server.api.deps import Admin, CurrentGateway, DatabaseDep, Installer, SettingsDep, Staff
+from server.api.deps import (
+    Admin,
+    CurrentGateway,
+    DatabaseDep,
+    Installer,
+    SettingsDep,
+    Staff,
+    services,
+)
 from server.auth.service import Principal
 from server.exceptions import Forbidden, NotFoundError
 from server.registry import devices as dev
@@ -69,7 +77,7 @@ DeviceStaff = Annotated[Principal, Depends(_staff_of)]
 
 
 def _notifier(request: Request) -> Notifier:
-    notifier: Notifier = request.app.state.downlink
+    notifier: Notifier = services(request).notifier
     return notifier
 
 
@@ -78,7 +86,7 @@ def _credentials(row: object, password: str, request: Request) -> DeviceCredenti
         device=dev.public(row),  # type: ignore[arg-type]
         mqtt_username=row.id,  # type: ignore[attr-defined]
         mqtt_password=password,
-        base_topic=request.app.state.settings.base_topic,
+        base_topic=services(request).settings.base_topic,
     )
 
 

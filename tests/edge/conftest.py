@@ -41,6 +41,8 @@ def gateway_factory(
             http_port=free_port(),
             backoff_initial_s=0.1,
             backoff_max_s=0.5,
+            # Stopping waits for the downlink long-poll to come back: keep it short here.
+            downlink_wait_s=1.0,
             **overrides,  # type: ignore[arg-type]
         )
         gw = Gateway(settings)

@@ -20,8 +20,9 @@ from fastapi.routing import APIRoute
 from harness.platform import PASSWORD, Platform
 from harness.services import free_port
 from server.api.deps import _public, current_gateway, current_user
-from server.app import build_oidc, create_app
+from server.app import create_app
 from server.config import ServerSettings
+from server.services import build_oidc
 
 ISSUER = "https://sso.example.go.id/realms/asn"
 

@@ -1,0 +1,235 @@
+"""The server's services, built once from the settings: a typed container, not app.state.
+
+``Services.start`` opens the stores and builds every service the routes and the
+background jobs use; a route asks for the ones it needs with the typed dependencies of
+``server.api.deps``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+import httpx
+
+from server.auth.service import Principal
+from server.auth.tokens import Claims, LocalTokens, OidcVerifier
+from server.bookings.availability import AvailabilityCache
+from server.bookings.events import EventHub
+from server.bookings.presence import DeskMonitor
+from server.cache import TableCache
+from server.config import ServerSettings
+from server.db import Database, init_schema
+from server.energy.accounting import Bands, Limits
+from server.energy.actions import ActionConfig, ZoneActions
+from server.energy.comfort import AlertConfig
+from server.energy.rollup import RollupConfig, Rollups
+from server.energy.runner import EnergyRunner
+from server.exceptions import StoreError
+from server.ingest.service import IngestService
+from server.metrics import ServerMetrics
+from server.notify.mail import SmtpSender, deliver
+from server.readings.influx import InfluxReadingStore
+from server.readings.sqlite import SQLiteReadingStore
+from server.readings.store import ReadingStore, StoredReading
+from server.registry.downlink import Notifier
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    """Everything the routes and background jobs use, made once per process."""
+
+    settings: ServerSettings
+    db: Database
+    store: ReadingStore
+    metrics: ServerMetrics
+    tokens: LocalTokens
+    oidc: OidcVerifier | None
+    accounts: TableCache[Claims, Principal]
+    notifier: Notifier
+    events: EventHub
+    availability: AvailabilityCache
+    monitor: DeskMonitor
+    rollups: Rollups
+    ingest: IngestService
+    zone_actions: ZoneActions
+    energy: EnergyRunner
+    mailer: Callable[[], int] | None
+
+    @classmethod
+    async def start(cls, settings: ServerSettings) -> Services:
+        """Open the database (at the newest schema) and the reading store; build the rest."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Blocking work (the database) runs on this many threads; more threads only wait
+        # longer for Python's interpreter lock (see docs/benchmarks.md, Bookings).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        db = Database(settings.sqlalchemy_url)
+        init_schema(db.engine)
+        db.cache_s = settings.cache_s
+        store = build_store(settings)
+        if isinstance(store, InfluxReadingStore) and settings.influx_create_database:
+            try:
+                await store.create_database()
+            except StoreError as exc:
+                logger.warning("could not create the InfluxDB database (yet): %s", exc)
+        loop = asyncio.get_running_loop()
+        metrics = ServerMetrics()
+        notifier = Notifier(loop)
+        events = EventHub(loop)
+        monitor = DeskMonitor(
+            db=db, notifier=notifier, events=events.publish,
+            mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
+        )  # fmt: skip
+        rollups = Rollups(
+            db, store, rollup_config(settings),
+            on_progress=lambda b, ms: metrics.rollup_done_until.labels(b).set(ms / 1000),
+        )  # fmt: skip
+
+        async def on_stored(readings: list[StoredReading]) -> None:
+            await monitor.on_stored(readings)
+            await asyncio.to_thread(rollups.mark_late, readings)
+
+        zone_actions = ZoneActions(action_config(settings))
+        return cls(
+            settings=settings,
+            db=db,
+            store=store,
+            metrics=metrics,
+            tokens=LocalTokens(jwt_secret(settings), settings.access_token_minutes * 60),
+            oidc=build_oidc(settings),
+            accounts=TableCache(db, ("users",), size=10_000),
+            notifier=notifier,
+            events=events,
+            availability=AvailabilityCache(db),
+            monitor=monitor,
+            rollups=rollups,
+            ingest=IngestService(
+                db=db,
+                store=store,
+                metrics=metrics,
+                dedup_window_days=settings.dedup_window_days,
+                on_stored=on_stored,
+            ),  # fmt: skip
+            zone_actions=zone_actions,
+            energy=EnergyRunner(
+                db=db,
+                store=store,
+                actions=zone_actions,
+                alerts=AlertConfig(
+                    level_ppm=settings.co2_alert_ppm,
+                    top_ppm=max(settings.co2_levels_ppm),
+                    minutes=settings.co2_alert_minutes,
+                ),
+                notify=notifier.notify,
+                events=events.publish,
+                metrics=metrics,
+            ),  # fmt: skip
+            mailer=_mailer(settings, db),
+        )
+
+    async def close(self) -> None:
+        """Close the reading store and the database."""
+        await self.store.close()
+        self.db.close()
+
+
+def build_store(settings: ServerSettings) -> ReadingStore:
+    """The reading store the settings choose."""
+    if settings.readings_backend == "influx":
+        return InfluxReadingStore(
+            url=settings.influx_url,
+            database=settings.influx_database,
+            retention_policy=settings.influx_retention_policy,
+            rollup_retention_policy=settings.influx_rollup_retention_policy,
+            raw_retention_days=settings.raw_retention_days,
+            precision=settings.influx_precision,
+            token=settings.influx_token.get_secret_value() if settings.influx_token else None,
+            username=settings.influx_username,
+            password=(
+                settings.influx_password.get_secret_value() if settings.influx_password else None
+            ),
+            timeout_s=settings.influx_timeout_s,
+        )
+    return SQLiteReadingStore(settings.sqlite_readings_path)
+
+
+def jwt_secret(settings: ServerSettings) -> str:
+    """The token-signing secret: from the settings, or (development) kept in ``data_dir``."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    path = settings.data_dir / "jwt-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        logger.warning("no SMARTOFFICE_JWT_SECRET: made one in %s (development only)", path)
+    return path.read_text().strip()
+
+
+def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
+    """The identity-provider verifier, when an issuer is configured."""
+    if settings.oidc_issuer is None:
+        return None
+    if not settings.oidc_audience:
+        raise ValueError("SMARTOFFICE_OIDC_AUDIENCE is required with SMARTOFFICE_OIDC_ISSUER")
+    jwks_url = settings.oidc_jwks_url
+    if jwks_url is None:
+        discovery = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            jwks_url = str(httpx.get(discovery, timeout=10).raise_for_status().json()["jwks_uri"])
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise ValueError(
+                f"cannot read the identity provider's configuration at {discovery}: {exc}; "
+                "set SMARTOFFICE_OIDC_JWKS_URL"
+            ) from exc
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=jwks_url,
+        role_map=settings.oidc_role_map,
+        default_role=settings.oidc_default_role,
+        username_claim=settings.oidc_username_claim,
+        groups_claim=settings.oidc_groups_claim,
+    )
+
+
+def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
+    """Sends queued booking mail, when an SMTP server is configured."""
+    if settings.smtp_host is None:
+        return None
+    sender = SmtpSender(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+    )
+    return lambda: deliver(db, sender, settings.mail_from)
+
+
+def action_config(settings: ServerSettings) -> ActionConfig:
+    """How zones are run, from the settings."""
+    return ActionConfig(
+        mode=settings.energy_actions, precondition_minutes=settings.precondition_minutes,
+        vacancy_minutes=settings.vacancy_minutes, normal_setpoint_c=settings.normal_setpoint_c,
+        setback_setpoint_c=settings.setback_setpoint_c,
+        setback_lighting_pct=settings.setback_lighting_pct,
+        valid_minutes=settings.zone_command_valid_minutes,
+    )  # fmt: skip
+
+
+def rollup_config(settings: ServerSettings) -> RollupConfig:
+    """How readings become hourly rollups, from the settings."""
+    return RollupConfig(
+        limits=Limits(max_gap_ms=int(settings.energy_max_gap_hours * 3_600_000)),
+        bands=Bands(co2=tuple(settings.co2_levels_ppm), temp_c=settings.temp_band_c,
+                    rh_pct=settings.rh_band_pct),
+        raw_retention_days=settings.raw_retention_days,
+    )  # fmt: skip
