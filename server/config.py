@@ -91,8 +91,12 @@ class ServerSettings(BaseSettings):
     booking_sweep_s: float = Field(default=30.0, gt=0)
     """How often no-shows and vacated desks are released and desk LEDs refreshed."""
     sweeper: bool = True
-    """Run that sweep (and send mail) in this process. With several replicas, set it false
-    on all but one: a release must be decided, and mailed, once."""
+    """Take part in running the periodic jobs: the sweep, mail, rollups, zone decisions and
+    CO2 alerts. On PostgreSQL one replica at a time runs them (an advisory lock); false
+    keeps a replica out of it altogether. On SQLite there is one replica."""
+    jobs_lock_retry_s: float = Field(default=10.0, gt=0, le=3600)
+    """How often a replica that does not run the jobs tries to take them over (and the one
+    that does checks it still holds them)."""
     worker_threads: int = Field(default=8, ge=1, le=200)
     """Threads per server process for blocking work (database calls). One Python process
     computes on one core at a time: more threads than this queue for the interpreter and

@@ -1,7 +1,8 @@
 """The server's periodic jobs: the booking sweep, the energy rollups and the zone evaluation.
 
-Each runs every so many seconds and survives any one failure. With several replicas, only
-one should run them: ``SMARTOFFICE_SWEEPER=false`` on the others (docs/operations.md).
+Each runs every so many seconds and survives any one failure. With several replicas on
+one PostgreSQL, one replica at a time runs them: the one holding the job lock
+(``server.replicas.JobLock``); when it stops, another takes over.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from server.bookings.presence import DeskMonitor
 from server.readings.store import ReadingStore
 from server.registry.downlink import Notifier
+from server.replicas import JobLock
 from server.services import Services
 
 logger = logging.getLogger(__name__)
@@ -55,27 +59,58 @@ async def _sweep(
         await asyncio.to_thread(monitor.mark_exported, ids)
 
 
+async def _run_jobs(services: Services) -> None:
+    """Run the jobs while this replica holds the job lock; take it over when it is free."""
+    s = services.settings
+    lock = JobLock(services.db)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        while True:
+            try:
+                held = await asyncio.to_thread(lock.try_take)
+            except SQLAlchemyError as exc:
+                logger.warning("cannot reach the database for the job lock: %s",
+                               exc.__class__.__name__)  # fmt: skip
+                held = False
+            if held and not tasks:
+                logger.info("this replica runs the periodic jobs")
+                sweep = partial(_sweep, services.monitor, services.notifier, services.mailer,
+                                services.store)  # fmt: skip
+                tasks = [
+                    asyncio.create_task(repeat(sweep, s.booking_sweep_s, "booking sweep")),
+                    asyncio.create_task(repeat(services.rollups.run, s.rollup_every_s, "rollups")),
+                    asyncio.create_task(
+                        repeat(services.energy.tick, s.energy_sweep_s, "energy evaluation")
+                    ),
+                ]
+            elif not held and tasks:
+                logger.warning("this replica no longer holds the job lock: its jobs stop")
+                await _cancel(tasks)
+                tasks = []
+            services.metrics.jobs_runner.set(1 if tasks else 0)
+            await asyncio.sleep(s.jobs_lock_retry_s)
+    finally:
+        await _cancel(tasks)
+        await asyncio.to_thread(lock.release)
+        services.metrics.jobs_runner.set(0)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 @asynccontextmanager
 async def running(services: Services) -> AsyncIterator[None]:
-    """The periodic jobs run while in this context (none where the settings say so)."""
+    """The periodic jobs run while in this context, in one replica at a time."""
     s = services.settings
-    tasks: list[asyncio.Task[None]] = []
-    if s.sweeper:
-        sweep = partial(_sweep, services.monitor, services.notifier, services.mailer,
-                        services.store)  # fmt: skip
-        tasks = [
-            asyncio.create_task(repeat(sweep, s.booking_sweep_s, "booking sweep")),
-            asyncio.create_task(repeat(services.rollups.run, s.rollup_every_s, "rollups")),
-            asyncio.create_task(
-                repeat(services.energy.tick, s.energy_sweep_s, "energy evaluation")
-            ),
-        ]
+    leader = asyncio.create_task(_run_jobs(services)) if s.sweeper else None
     logger.info("server ready: readings in %s%s", s.readings_backend,
-                "" if tasks else "; the booking sweep runs in another replica")  # fmt: skip
+                "" if leader else "; periodic jobs are left to other replicas")  # fmt: skip
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if leader is not None:
+            await _cancel([leader])

@@ -61,6 +61,11 @@ class ServerMetrics:
             registry=self.registry,
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
         )
+        self.jobs_runner = Gauge(
+            "smartoffice_jobs_runner",
+            "1 while this replica runs the periodic jobs (sweep, rollups, zones), else 0",
+            registry=self.registry,
+        )
         self.last_ingest = Gauge(
             "smartoffice_ingest_last_success_timestamp_seconds",
             "Last stored batch",

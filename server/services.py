@@ -38,6 +38,7 @@ from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, StoredReading
 from server.registry.downlink import Notifier
+from server.replicas import EventChannel
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Services:
     accounts: TableCache[Claims, Principal]
     notifier: Notifier
     events: EventHub
+    channel: EventChannel
     availability: AvailabilityCache
     monitor: DeskMonitor
     rollups: Rollups
@@ -83,8 +85,10 @@ class Services:
         metrics = ServerMetrics()
         notifier = Notifier(loop)
         events = EventHub(loop)
+        channel = EventChannel(db, deliver=events.publish)
+        await asyncio.to_thread(channel.start)
         monitor = DeskMonitor(
-            db=db, notifier=notifier, events=events.publish,
+            db=db, notifier=notifier, events=channel.publish,
             mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
         )  # fmt: skip
         rollups = Rollups(
@@ -107,6 +111,7 @@ class Services:
             accounts=TableCache(db, ("users",), size=10_000),
             notifier=notifier,
             events=events,
+            channel=channel,
             availability=AvailabilityCache(db),
             monitor=monitor,
             rollups=rollups,
@@ -135,7 +140,8 @@ class Services:
         )
 
     async def close(self) -> None:
-        """Close the reading store and the database."""
+        """Stop listening for events; close the reading store and the database."""
+        await asyncio.to_thread(self.channel.stop)
         await self.store.close()
         self.db.close()
 

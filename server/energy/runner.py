@@ -89,9 +89,9 @@ class EnergyRunner:
         wake, events = await asyncio.to_thread(work)
         for gateway in wake:
             self.notify(gateway)
-        if self.events is not None:
-            for e in events:
-                self.events(e)
+        if self.events is not None and events:
+            publish = self.events
+            await asyncio.to_thread(lambda: [publish(e) for e in events])
         for e in events:
             if e["type"] == "comfort_alert":
                 logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,
