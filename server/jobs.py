@@ -16,6 +16,7 @@ from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
 from server.readings.store import ReadingStore
 from server.registry.downlink import Notifier
@@ -50,13 +51,13 @@ async def _sweep(
         notifier.notify(gateway)
     if mailer is not None:
         await asyncio.to_thread(mailer)
-    points, ids = await asyncio.to_thread(monitor.outcomes)
+    points, ids = await asyncio.to_thread(outcomes, monitor.db)
     if points:
         # A StoreError is retried at the next sweep; a refused point (our own, so a bug)
         # is logged and not retried for ever.
         for refused in await store.write(points):
             logger.error("booking outcome %s not stored: %s", ids[refused.index], refused.reason)
-        await asyncio.to_thread(monitor.mark_exported, ids)
+        await asyncio.to_thread(mark_exported, monitor.db, ids, monitor.now_ms())
 
 
 async def _run_jobs(services: Services) -> None:

@@ -79,7 +79,7 @@ def _refresh(request: Request, bookings: list[BookingPublic]) -> None:
     """Desk LEDs follow bookings at once, not at the next sweep."""
     monitor: DeskMonitor = services(request).monitor
     for building, desk in {(b.building, b.space) for b in bookings if b.space_kind == "desk"}:
-        monitor.refresh(building, desk)
+        monitor.lights.refresh(building, desk)
 
 
 @router.post("/bookings", response_model=BookingResult, status_code=201)
@@ -184,7 +184,7 @@ def occupancy_live(
 ) -> list[DeskLiveState]:
     """Every desk of a floor now: free, booked, awaiting_checkin, occupied or off (no names)."""
     monitor: DeskMonitor = services(request).monitor
-    return monitor.floor(building, floor)
+    return monitor.lights.floor(building, floor)
 
 
 @router.get("/reports/utilization", response_model=list[UtilizationRow])

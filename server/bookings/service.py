@@ -105,8 +105,9 @@ def create(
     created, failed = [], []
     for start, end in slots:
         try:
-            row = _book_one(session, building.id, tz, policy, space, user, actor, start, end,
-                            now, series)  # fmt: skip
+            row = _book_one(session, building=building.id, tz=tz, policy=policy, space=space,
+                            user=user, actor=actor, start=start, end=end, now=now,
+                            series=series)  # fmt: skip
         except Refusal as refusal:
             if series is None or refusal.rule == "conflict_race":
                 raise
@@ -122,6 +123,7 @@ def create(
 
 def _book_one(
     session: Session,
+    *,
     building: str,
     tz: ZoneInfo,
     policy: Policy,
@@ -455,7 +457,8 @@ def desk_check_in(
     )
     if following is not None:
         end = min(end, from_ms(following, tz))
-    row = _book_one(session, b.id, tz, policy, space, user, actor, now, end, now, None)
+    row = _book_one(session, building=b.id, tz=tz, policy=policy, space=space, user=user,
+                    actor=actor, start=now, end=end, now=now, series=None)  # fmt: skip
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
     return public(row, tz)
 

@@ -288,13 +288,13 @@ class ZoneActions:
                                  next_mode=d.next_mode, next_at_ms=d.next_at)  # fmt: skip
                 session.add(row)
             if gateway is not None:
-                self._queue(session, gateway, d, row.start_ms, now, valid_ms)
+                self._queue(session, gateway, d, since=row.start_ms, now=now, valid_ms=valid_ms)
                 row.published_ms = now
                 wake.add(gateway)
         return Evaluation(decisions, changed, wake)
 
     def _queue(
-        self, session: Session, gateway: str, d: Decision, since: int, now: int, valid_ms: int
+        self, session: Session, gateway: str, d: Decision, *, since: int, now: int, valid_ms: int
     ) -> None:
         cfg = self.cfg
         setpoint = {"normal": cfg.normal_setpoint_c, "setback": cfg.setback_setpoint_c}

@@ -252,7 +252,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     for (bucket, group), a in sorted(acc.items()):
         s, e = _bucket(bucket, scope.every, tz)
         s, e = max(s, first), min(e, last)
-        rows.append(_row(s, e, group, a, meters_in[group], tz, now_ms))
+        rows.append(_row(s, e, group, a, meters=meters_in[group], tz=tz, now=now_ms))
     total = _Acc(circuits=defaultdict(float))
     for a in acc.values():
         for c, v in a.circuits.items():
@@ -262,7 +262,8 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         total.out_of_hours += a.out_of_hours
         total.occupied_h += a.occupied_h
         total.booked_h += a.booked_h
-    totals = _row(first, last, scope.building, total, sum(meters_in.values()), tz, now_ms)
+    totals = _row(first, last, scope.building, total, meters=sum(meters_in.values()), tz=tz,
+                  now=now_ms)  # fmt: skip
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
         building=scope.building, floor=scope.floor, zone=scope.zone,
@@ -273,7 +274,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     )  # fmt: skip
 
 
-def _row(s: int, e: int, group: str, a: _Acc, meters: int, tz: ZoneInfo, now: int) -> EnergyRow:
+def _row(s: int, e: int, group: str, a: _Acc, *, meters: int, tz: ZoneInfo, now: int) -> EnergyRow:
     kwh = sum(a.circuits.values())
     span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
     return EnergyRow(

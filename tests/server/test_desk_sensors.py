@@ -20,6 +20,7 @@ from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
 from server.bookings.models import Booking
+from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor, Seen
 from server.bookings.reports import as_csv, utilization
 from server.bookings.schemas import BookingCreate
@@ -112,7 +113,7 @@ def test_presence_in_the_window_checks_in_and_lights_the_desk(
     monitor, clock, siti = world
     clock.at(8)
     b = book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
-    monitor.refresh(B, "m1")
+    monitor.lights.refresh(B, "m1")
     clock.at(9, 40)  # too early: someone else at the desk is not siti checking in
     seen(monitor, clock, True)
     assert booking(db, b).state == "booked"
@@ -135,9 +136,9 @@ def test_nobody_came_so_the_desk_is_released(
     monitor, clock, siti = world
     clock.at(8)
     b = book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
-    assert monitor.desk_state_now("m1") == "booked"
+    assert monitor.lights.state_now("m1") == "booked"
     clock.at(9, 50)
-    assert monitor.desk_state_now("m1") == "awaiting_checkin"
+    assert monitor.lights.state_now("m1") == "awaiting_checkin"
     clock.at(10, 14)
     monitor.sweep()
     assert booking(db, b).state == "booked"
@@ -146,7 +147,7 @@ def test_nobody_came_so_the_desk_is_released(
     row = booking(db, b)
     assert (row.state, row.outcome) == ("released", "no_show")
     assert row.release_reason == "nobody checked in within 15 min"
-    assert monitor.desk_state_now("m1") == "free"
+    assert monitor.lights.state_now("m1") == "free"
 
 
 def test_a_vacated_desk_is_released_early_and_an_attended_one_completes(
@@ -180,14 +181,14 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
     monitor, clock, siti = world
     clock.at(11)
     seen(monitor, clock, True)
-    assert monitor.desk_state_now("m1") == "occupied"
-    assert [d.state for d in monitor.floor(B, "l1")] == ["occupied", "free"]
+    assert monitor.lights.state_now("m1") == "occupied"
+    assert [d.state for d in monitor.lights.floor(B, "l1")] == ["occupied", "free"]
     with db.session() as s:
         walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", now=clock.t)
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=19)
     clock.at(20)
-    assert monitor.desk_state_now("m1") == "off"
+    assert monitor.lights.state_now("m1") == "off"
 
 
 def test_a_walk_in_in_an_always_open_building_lasts_no_longer_than_the_rules_allow(
@@ -238,7 +239,7 @@ def test_utilization_report_counts_what_happened(
     assert lines[0].startswith("group,desks,open_desk_hours,bookings,booked_hours")
     assert lines[1].startswith(f"{B},2,24.0,3,10.0,7.92,")
     # Each finished booking becomes a point of the "booking" stream in the reading store.
-    points, ids = monitor.outcomes()
+    points, ids = outcomes(monitor.db)
     assert sorted(str(p.fields["outcome"]) for p in points) == ["attended", "no_show", "walk_in"]
     assert {p.space.space for p in points if p.space} == {"m1", "m2"}
     store = SQLiteReadingStore(tmp_path / "readings.db")
@@ -252,8 +253,8 @@ def test_utilization_report_counts_what_happened(
         return total[0].value
 
     assert round(asyncio.run(write_and_sum()), 2) == round(115 / 60 + 6, 2)
-    monitor.mark_exported(ids)
-    assert monitor.outcomes() == ([], [])
+    mark_exported(monitor.db, ids)
+    assert outcomes(monitor.db) == ([], [])
 
 
 def test_reminder_and_release_mail_reach_the_booker(
