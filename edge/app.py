@@ -23,7 +23,7 @@ from edge.mqtt import MqttLink
 from edge.outbox import Outbox
 from edge.pipeline import Pipeline
 from edge.registry import RegistryCache
-from edge.uplink import Uplink
+from edge.uplink import OutboxSender
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -71,7 +71,7 @@ class Gateway:
             refresh_s=settings.registry_refresh_s,
             on_change=self.broker_files.apply if self.broker_files else None,
         )
-        self.uplink = Uplink(
+        self.uplink = OutboxSender(
             outbox=self.outbox,
             http=self.http,
             gateway_id=settings.gateway_id,

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
+class MqttMessage:
     """One received MQTT message."""
 
     topic: str
@@ -44,7 +44,7 @@ class MqttLink:
         host: str,
         port: int,
         subscriptions: list[str],
-        on_message: Callable[[Message], None],
+        on_message: Callable[[MqttMessage], None],
         will: tuple[str, bytes],
         online: tuple[str, bytes],
         username: str | None = None,
@@ -147,7 +147,7 @@ class MqttLink:
         # Nothing raised here may reach paho's loop: the pipeline only queues the message.
         try:
             self._deliver(
-                Message(
+                MqttMessage(
                     msg.topic,
                     bytes(msg.payload),
                     msg.mid,

@@ -21,7 +21,7 @@ from contracts.exceptions import ContractError, TopicError
 from contracts.payloads import ENVELOPE_FIELDS, Uplink, parse_status, parse_uplink
 from contracts.topics import Topics
 from edge.metrics import EdgeMetrics
-from edge.mqtt import Message
+from edge.mqtt import MqttMessage
 from edge.outbox import Outbox, Transaction
 from edge.registry import RegistryCache
 
@@ -55,7 +55,7 @@ class Pipeline:
         self._ack = ack
         self._outbox_max = outbox_max
         self._on_enqueued = on_enqueued
-        self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[MqttMessage | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
         self._stopping = False
 
@@ -64,7 +64,7 @@ class Pipeline:
         """Messages received but not yet committed (unacknowledged at the broker)."""
         return self._queue.qsize()
 
-    def submit(self, msg: Message) -> None:
+    def submit(self, msg: MqttMessage) -> None:
         """Called on paho's thread: queue the message.
 
         While too many are waiting, hold that thread, so the broker keeps the backlog.
@@ -117,7 +117,7 @@ class Pipeline:
                 logger.exception("could not commit a slice of %d messages", len(batch))
                 time.sleep(1)
 
-    def handle(self, batch: list[Message]) -> None:
+    def handle(self, batch: list[MqttMessage]) -> None:
         """Validate a slice, commit it in one transaction, then acknowledge it."""
         checked = [self._check(msg) for msg in batch]
         with self._outbox.transaction() as tx:
@@ -149,7 +149,7 @@ class Pipeline:
         self._metrics.outbox_depth.set(self._outbox.depth)
         self._on_enqueued()
 
-    def _check(self, msg: Message) -> _Refused | _Status | _Uplink:
+    def _check(self, msg: MqttMessage) -> _Refused | _Status | _Uplink:
         """Everything about one message that needs no database."""
         try:
             parsed = self._topics.parse(msg.topic)
@@ -201,7 +201,7 @@ def _json(obj: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class _Refused:
-    msg: Message
+    msg: MqttMessage
     kind: str
     reason: str
 
@@ -215,7 +215,7 @@ class _Status:
 
 @dataclass(frozen=True, slots=True)
 class _Uplink:
-    msg: Message
+    msg: MqttMessage
     device: str
     stream: str
     up: Uplink

@@ -33,7 +33,7 @@ TRANSIENT = frozenset({401, 403, 404, 408, 425, 429, 502, 503, 504})
 SUSPECT_STRIKES = 3
 
 
-class Uplink:
+class OutboxSender:
     """Drains the outbox on its own thread."""
 
     def __init__(

@@ -28,7 +28,7 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
-from server.bookings.schemas import DeskAvailability, DeskState
+from server.bookings.schemas import DeskAvailability, SlotState
 from server.cache import TableCache
 from server.calendar.dates import aware, now_utc, to_ms
 from server.calendar.hours import building_tz
@@ -66,11 +66,11 @@ class DeskView:
     id: int
     team: str | None
     # not_bookable, closed or blocked: the same for everyone; else None.
-    fixed: DeskState | None
-    answers: dict[DeskState, DeskAvailability]
-    json: dict[DeskState, bytes]
+    fixed: SlotState | None
+    answers: dict[SlotState, DeskAvailability]
+    json: dict[SlotState, bytes]
 
-    def state_for(self, actor: Principal, holder: str | None) -> DeskState:
+    def state_for(self, actor: Principal, holder: str | None) -> SlotState:
         """The desk's state as ``actor`` sees it, when ``holder`` has it booked."""
         if self.fixed is not None:
             return self.fixed
@@ -144,7 +144,7 @@ def floor_layer(
                 if refusal.rule not in CLOSING_RULES:
                     raise
                 closed[d.zone_id] = str(refusal)
-        fixed: DeskState | None = None
+        fixed: SlotState | None = None
         reason: str | None = None
         if not d.bookable:
             fixed, reason = "not_bookable", "not bookable"
@@ -153,7 +153,7 @@ def floor_layer(
         elif d.id in blocked:
             fixed, reason = "blocked", blocked[d.id]
         team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
-        reasons: dict[DeskState, str | None] = {fixed: reason} if fixed else {
+        reasons: dict[SlotState, str | None] = {fixed: reason} if fixed else {
             "free": None, "yours": None, "booked": BOOKED}  # fmt: skip
         if team and not fixed:
             reasons["team_zone"] = f"reserved for team {team}"

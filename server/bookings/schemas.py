@@ -11,7 +11,7 @@ from contracts.payloads import Label
 from server.calendar.dates import Day, Moment
 from server.spaces.schemas import DeskFacts
 
-DeskState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
+SlotState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
 LedState = Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
 
 
@@ -94,7 +94,7 @@ class BookingResult(BaseModel):
 class DeskAvailability(DeskFacts):
     """A desk's state for the asked slot, and why it cannot be booked."""
 
-    state: DeskState
+    state: SlotState
     reason: str | None = None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from edge.app import Gateway
-from edge.uplink import Uplink
+from edge.uplink import OutboxSender
 from harness.mqtt_client import DeviceClient
 from harness.platform import Platform
 from harness.services import Service, wait_for
@@ -78,7 +78,7 @@ def test_a_row_the_server_cannot_read_is_set_aside_and_the_queue_moves_on(
     with gw.outbox.transaction() as tx:
         tx.enqueue([row(s) for s in range(40)] + [b'{"device": "' + device.encode() + b'", "bro']
                    + [row(s) for s in range(40, 100)])  # fmt: skip
-    uplink = Uplink(outbox=gw.outbox, http=gw.http, gateway_id=gw.settings.gateway_id,
+    uplink = OutboxSender(outbox=gw.outbox, http=gw.http, gateway_id=gw.settings.gateway_id,
                     metrics=gw.metrics, batch_size=64, backoff_initial_s=0.05,
                     backoff_max_s=0.1)  # fmt: skip
     for _ in range(40):
@@ -97,7 +97,7 @@ def test_a_row_the_server_cannot_read_is_set_aside_and_the_queue_moves_on(
 
 
 def test_backoff_stays_capped_so_a_short_outage_costs_seconds_not_minutes() -> None:
-    uplink = Uplink(outbox=None, http=None, gateway_id="gw-x", metrics=None,  # type: ignore[arg-type]
+    uplink = OutboxSender(outbox=None, http=None, gateway_id="gw-x", metrics=None,  # type: ignore[arg-type]
                     batch_size=10, backoff_initial_s=0.5, backoff_max_s=10.0)  # fmt: skip
     uplink.failures = 60  # a 30 s outage is a dozen failures; a day of them changes nothing
     assert all(0.25 <= uplink.backoff_s() <= 10.0 for _ in range(1000))
