@@ -14,6 +14,8 @@ from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspe
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
+from server.effects import Effects, forget
+
 
 class Base(DeclarativeBase):
     """Declarative base of every table; constraints get predictable names for migrations."""
@@ -148,6 +150,7 @@ def _note_statement(state: ORMExecuteState) -> None:
 
 def _forget(session: Session) -> None:
     session.info.pop(TOUCHED, None)
+    forget(session.info)
 
 
 FIRST_REVISION = "0001"
@@ -172,6 +175,9 @@ class Database:
         self.caches: dict[str, Any] = {}
         self._generations: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # What sets off the signals a committed change noted (server.effects); without
+        # it (a tool, a test) they are dropped.
+        self.effects: Effects | None = None
         event.listen(self._sessions, "after_flush", _note_flush)
         event.listen(self._sessions, "do_orm_execute", _note_statement)
         event.listen(self._sessions, "after_commit", self._committed)
@@ -193,6 +199,10 @@ class Database:
         if touched:
             with self._lock:
                 self._generations.update(touched)
+        if self.effects is not None:
+            self.effects.committed(session.info)
+        else:
+            forget(session.info)
 
     @contextmanager
     def session(self, *, commit: bool = True) -> Iterator[Session]:

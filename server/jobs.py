@@ -19,7 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
 from server.readings.store import ReadingStore
-from server.registry.downlink import Notifier
 from server.replicas import JobLock
 from server.services import Services
 
@@ -37,18 +36,14 @@ async def repeat(step: Callable[[], Awaitable[object]], every_s: float, what: st
 
 
 async def _sweep(
-    monitor: DeskMonitor,
-    notifier: Notifier,
-    mailer: Callable[[], int] | None,
-    store: ReadingStore,
+    monitor: DeskMonitor, mailer: Callable[[], int] | None, store: ReadingStore
 ) -> None:
     """One booking sweep.
 
     Releases no-shows and vacated desks, refreshes LEDs, sends mail, and writes finished
     bookings' outcomes to the reading store.
     """
-    for gateway in await asyncio.to_thread(monitor.sweep):
-        notifier.notify(gateway)
+    await asyncio.to_thread(monitor.sweep)
     if mailer is not None:
         await asyncio.to_thread(mailer)
     points, ids = await asyncio.to_thread(outcomes, monitor.db)
@@ -75,8 +70,7 @@ async def _run_jobs(services: Services) -> None:
                 held = False
             if held and not tasks:
                 logger.info("this replica runs the periodic jobs")
-                sweep = partial(_sweep, services.monitor, services.notifier, services.mailer,
-                                services.store)  # fmt: skip
+                sweep = partial(_sweep, services.monitor, services.mailer, services.store)
                 tasks = [
                     asyncio.create_task(repeat(sweep, s.booking_sweep_s, "booking sweep")),
                     asyncio.create_task(repeat(services.rollups.run, s.rollup_every_s, "rollups")),

@@ -106,24 +106,32 @@ class EventChannel:
         if self._thread is not None:
             self._thread.join(5)
 
-    def publish(self, event: dict[str, Any]) -> None:
-        """Send ``event`` to the listeners of every replica (blocking: from a thread)."""
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Send ``events`` to the listeners of every replica (blocking: from a thread)."""
         if not _postgres(self._db):
-            self._deliver(event)
+            for event in events:
+                self._deliver(event)
             return
-        payload = json.dumps(event, separators=(",", ":"))
-        if len(payload.encode()) > PAYLOAD_MAX:
-            logger.warning("a %s event is too large for NOTIFY; shown by this replica only",
-                           event.get("type"))  # fmt: skip
-            self._deliver(event)
+        payloads = []
+        for event in events:
+            payload = json.dumps(event, separators=(",", ":"))
+            if len(payload.encode()) > PAYLOAD_MAX:
+                logger.warning("a %s event is too large for NOTIFY; shown by this replica only",
+                               event.get("type"))  # fmt: skip
+                self._deliver(event)
+            else:
+                payloads.append(payload)
+        if not payloads:
             return
         try:
             with self._db.engine.begin() as conn:
-                conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
+                for payload in payloads:
+                    conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
         except SQLAlchemyError as exc:
-            logger.warning("event not sent to other replicas (%s); shown by this one only",
+            logger.warning("events not sent to other replicas (%s); shown by this one only",
                            exc.__class__.__name__)  # fmt: skip
-            self._deliver(event)
+            for payload in payloads:
+                self._handle(payload)
 
     def _conninfo(self) -> str:
         url = self._db.engine.url.set(drivername="postgresql")

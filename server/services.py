@@ -25,6 +25,7 @@ from server.bookings.presence import DeskMonitor
 from server.cache import TableCache
 from server.config import ServerSettings
 from server.db import Database, init_schema
+from server.effects import Effects
 from server.energy.accounting import Bands, Limits
 from server.energy.actions import ActionConfig, ZoneActions
 from server.energy.comfort import AlertConfig
@@ -87,8 +88,10 @@ class Services:
         events = EventHub(loop)
         channel = EventChannel(db, deliver=events.publish)
         await asyncio.to_thread(channel.start)
+        # A committed change wakes its gateways and tells the maps (server.effects).
+        db.effects = Effects(wake=notifier.notify, announce=channel.publish)
         monitor = DeskMonitor(
-            db=db, notifier=notifier, events=channel.publish,
+            db=db,
             mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
         )  # fmt: skip
         rollups = Rollups(
@@ -132,8 +135,6 @@ class Services:
                     top_ppm=max(settings.co2_levels_ppm),
                     minutes=settings.co2_alert_minutes,
                 ),
-                notify=notifier.notify,
-                events=events.publish,
                 metrics=metrics,
             ),  # fmt: skip
             mailer=_mailer(settings, db),

@@ -10,13 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 
-from server.api.deps import Admin, Anyone, DatabaseDep, Manager, services
+from server.api.deps import Admin, Anyone, DatabaseDep, Manager, SettingsDep, services
 from server.audit.service import record
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub
-from server.bookings.mail import queue_for
-from server.bookings.models import Booking, DeskBlock
+from server.bookings.models import DeskBlock
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
 from server.bookings.schemas import (
@@ -75,31 +74,17 @@ async def availability(
     return Response(body, media_type="application/json")
 
 
-def _refresh(request: Request, bookings: list[BookingPublic]) -> None:
-    """Desk LEDs follow bookings at once, not at the next sweep."""
-    monitor: DeskMonitor = services(request).monitor
-    for building, desk in {(b.building, b.space) for b in bookings if b.space_kind == "desk"}:
-        monitor.lights.refresh(building, desk)
-
-
 @router.post("/bookings", response_model=BookingResult, status_code=201)
 def create_booking(
-    new: BookingCreate, user: Anyone, db: DatabaseDep, request: Request
+    new: BookingCreate, user: Anyone, db: DatabaseDep, settings: SettingsDep
 ) -> BookingResult:
     """Book a desk or room for a slot or a day, weekly if asked.
 
     A failed date does not sink a series: the answer lists it with the rule that refused it.
     """
+    mail = settings.smtp_host is not None
     with db.session() as session:
-        result = service.create(session, actor=user, new=new)
-        if services(request).settings.smtp_host:
-            _, tz = building_tz(session, new.building)
-            for made in result.created:
-                row = session.get(Booking, made.id)
-                assert row is not None
-                queue_for(session, row, "confirmed", tz)
-    _refresh(request, result.created)
-    return result
+        return service.create(session, actor=user, new=new, mail=mail)
 
 
 @router.get("/bookings", response_model=list[BookingPublic])
@@ -135,47 +120,31 @@ def get_booking(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> Booking
 
 
 @router.delete("/bookings/{booking_id}", response_model=BookingPublic)
-def cancel_booking(
-    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
-) -> BookingPublic:
+def cancel_booking(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """Cancel a booking that is not checked in."""
     with db.session() as session:
-        answer = service.cancel(session, actor=user, booking_id=booking_id)
-    _refresh(request, [answer])
-    return answer
+        return service.cancel(session, actor=user, booking_id=booking_id)
 
 
 @router.post("/bookings/{booking_id}/check-in", response_model=BookingPublic)
-def check_in(
-    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
-) -> BookingPublic:
+def check_in(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """Check in (the desk's QR page); from 15 minutes before the start."""
     with db.session() as session:
-        answer = service.check_in(session, actor=user, booking_id=booking_id, via="qr")
-    _refresh(request, [answer])
-    return answer
+        return service.check_in(session, actor=user, booking_id=booking_id, via="qr")
 
 
 @router.post("/bookings/{booking_id}/check-out", response_model=BookingPublic)
-def check_out(
-    booking_id: BookingId, user: Anyone, db: DatabaseDep, request: Request
-) -> BookingPublic:
+def check_out(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """Leave: the desk is free again and the booking is kept as attended."""
     with db.session() as session:
-        answer = service.check_out(session, actor=user, booking_id=booking_id)
-    _refresh(request, [answer])
-    return answer
+        return service.check_out(session, actor=user, booking_id=booking_id)
 
 
 @router.post("/buildings/{building_id}/desks/{desk}/check-in", response_model=BookingPublic)
-def desk_check_in(
-    building_id: str, desk: str, user: Anyone, db: DatabaseDep, request: Request
-) -> BookingPublic:
+def desk_check_in(building_id: str, desk: str, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """Check in at a desk from its QR label: your booking, or a walk-in booking."""
     with db.session() as session:
-        answer = service.desk_check_in(session, actor=user, building=building_id, desk=desk)
-    _refresh(request, [answer])
-    return answer
+        return service.desk_check_in(session, actor=user, building=building_id, desk=desk)
 
 
 @router.get("/occupancy/live", response_model=list[DeskLiveState])

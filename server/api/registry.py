@@ -100,7 +100,6 @@ def register_device(
             _may_work_in(user, building, what)
         row, password = dev.register(session, actor=user.username, new=new)
         answer = _credentials(row, password, request)
-    _notifier(request).notify(answer.device.gateway)
     return answer
 
 
@@ -131,25 +130,21 @@ def get_device(device_id: str, _: DeviceStaff, db: DatabaseDep) -> DevicePublic:
 
 @router.put("/devices/{device_id}/assignment", response_model=DevicePublic)
 def assign_device(
-    device_id: str, where: Assignment, user: DeviceInstaller, db: DatabaseDep, request: Request
+    device_id: str, where: Assignment, user: DeviceInstaller, db: DatabaseDep
 ) -> DevicePublic:
     """Bind the device to a desk, room or zone (no reflash: the device knows only its id)."""
     _may_work_in(user, where.building, "the place")
     with db.session() as session:
         row = dev.assign(session, actor=user.username, device_id=device_id, where=where)
         answer = dev.public(row)
-    _notifier(request).notify(answer.gateway)
     return answer
 
 
 @router.delete("/devices/{device_id}/assignment", response_model=DevicePublic)
-def unassign_device(
-    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
-) -> DevicePublic:
+def unassign_device(device_id: str, user: DeviceInstaller, db: DatabaseDep) -> DevicePublic:
     """Take the device off its space."""
     with db.session() as session:
         answer = dev.public(dev.unassign(session, actor=user.username, device_id=device_id))
-    _notifier(request).notify(answer.gateway)
     return answer
 
 
@@ -161,7 +156,6 @@ def reset_device_password(
     with db.session() as session:
         row, password = dev.reset_password(session, actor=user.username, device_id=device_id)
         answer = _credentials(row, password, request)
-    _notifier(request).notify(answer.device.gateway)
     return answer
 
 
@@ -177,13 +171,10 @@ def check_device_password(
 
 
 @router.delete("/devices/{device_id}", response_model=DevicePublic)
-def decommission_device(
-    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
-) -> DevicePublic:
+def decommission_device(device_id: str, user: DeviceInstaller, db: DatabaseDep) -> DevicePublic:
     """Decommission the device: its broker login is revoked; its history is kept."""
     with db.session() as session:
         answer = dev.public(dev.decommission(session, actor=user.username, device_id=device_id))
-    _notifier(request).notify(answer.gateway)
     return answer
 
 
@@ -216,7 +207,6 @@ async def send_command(
             return row.gateway_id, row.cmd_id or ""
 
     gateway_id, cmd_id = await asyncio.to_thread(queue)
-    _notifier(request).notify(gateway_id)
     deadline = time.monotonic() + wait
     while True:
         state = await asyncio.to_thread(_command_state, db, device_id, cmd_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, from_ms, to_ms
 from server.calendar.hours import WorkingHours, zone_of
 from server.calendar.policy import policy_for
 from server.db import Database, insert_unless_present
-from server.registry.downlink import Notifier
+from server.effects import announce, wake
 from server.registry.models import Device, Downlink
 from server.spaces.models import Building, Desk, Floor
 from server.spaces.service import get_floor
@@ -33,111 +32,103 @@ ZoneCache = dict[tuple[str, int], tuple[ZoneInfo, bool]]
 STATE_TTL_MS = 3_600_000
 
 
-class DeskLights:
-    """Keeps each desk's LED state current, on the node and on the maps."""
+def state(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None) -> LedState:
+    """What the desk is doing now, as its LED shows it.
 
-    def __init__(
-        self,
-        *,
-        db: Database,
-        notifier: Notifier,
-        clock: Callable[[], float] = time.time,
-        events: Callable[[dict[str, Any]], None] | None = None,
-    ) -> None:
+    ``zones`` keeps each zone's time zone and opening state for a pass over many desks.
+    """
+    key = (desk.building_id, desk.zone_id)
+    zones = {} if zones is None else zones
+    if key not in zones:
+        building = session.get(Building, desk.building_id)
+        tz = zone_of(building)
+        policy = policy_for(session, desk.building_id, desk.zone_id)
+        zones[key] = (tz, WorkingHours(session, desk.building_id, tz, policy).is_open(now))
+    tz, is_open = zones[key]
+    if not is_open:
+        return "off"
+    live = session.get(DeskLive, desk.id)
+    current = session.scalars(
+        select(Booking)
+        .where(Booking.desk_id == desk.id, Booking.state.in_(ACTIVE), Booking.end_ms > now)
+        .order_by(Booking.start_ms)
+    ).all()
+    if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
+        return "occupied"
+    if any(b.start_ms - CHECKIN_OPENS_BEFORE_MS <= now for b in current):
+        return "awaiting_checkin"
+    end_of_day = from_ms(now, tz).replace(hour=23, minute=59)
+    if any(b.start_ms <= to_ms(end_of_day) for b in current):
+        return "booked"
+    return "free"
+
+
+def show(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None) -> None:
+    """Recompute the desk's state at ``now``; a change is queued for its nodes.
+
+    The new state is written in this transaction; the gateways are woken and the maps told
+    once it commits (server.effects).
+    """
+    new = state(session, desk, now, zones)
+    live = live_row(session, desk.id, now)
+    if live.led == new:
+        return
+    live.led, live.led_since_ms = new, now
+    floor = session.get(Floor, desk.floor_id)
+    announce(session, {
+        "type": "desk", "building": desk.building_id,
+        "floor": floor.code if floor else None, "desk": desk.code, "state": new,
+        "occupied": live.occupied, "at": now,
+    })  # fmt: skip
+    payload = DeskState(v=1, state=new, since=now).model_dump_json()
+    devices = session.scalars(
+        select(Device).where(
+            Device.building == desk.building_id,
+            Device.space == desk.code,
+            Device.space_kind == "desk",
+            Device.decommissioned_ms.is_(None),
+            Device.gateway_id.is_not(None),
+        )
+    )
+    for device in devices:
+        assert device.gateway_id is not None
+        # Only the newest desired state matters: an older one not yet sent is dropped.
+        for old in session.scalars(
+            select(Downlink).where(
+                Downlink.device_id == device.id,
+                Downlink.channel == "state",
+                Downlink.sent_ms.is_(None),
+            )
+        ):
+            session.delete(old)
+        session.add(
+            Downlink(
+                gateway_id=device.gateway_id,
+                device_id=device.id,
+                channel="state",
+                payload=payload,
+                retain=True,
+                created_ms=now,
+                expires_ms=now + STATE_TTL_MS,
+            )
+        )
+        wake(session, device.gateway_id)
+
+
+class DeskLights:
+    """Each desk's state at a clock: for one desk, a floor, or after a change."""
+
+    def __init__(self, *, db: Database, clock: Callable[[], float] = time.time) -> None:
         self.db = db
-        self.notifier = notifier
         self.clock = clock
-        self.events = events
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
         return int(self.clock() * 1000)
 
-    def state(
-        self, session: Session, desk: Desk, now: int, zones: ZoneCache | None = None
-    ) -> LedState:
-        """What the desk is doing now, as its LED shows it.
-
-        ``zones`` keeps each zone's time zone and opening state for a pass over many desks.
-        """
-        key = (desk.building_id, desk.zone_id)
-        zones = {} if zones is None else zones
-        if key not in zones:
-            building = session.get(Building, desk.building_id)
-            tz = zone_of(building)
-            policy = policy_for(session, desk.building_id, desk.zone_id)
-            zones[key] = (tz, WorkingHours(session, desk.building_id, tz, policy).is_open(now))
-        tz, is_open = zones[key]
-        if not is_open:
-            return "off"
-        live = session.get(DeskLive, desk.id)
-        current = session.scalars(
-            select(Booking)
-            .where(Booking.desk_id == desk.id, Booking.state.in_(ACTIVE), Booking.end_ms > now)
-            .order_by(Booking.start_ms)
-        ).all()
-        if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
-            return "occupied"
-        if any(b.start_ms - CHECKIN_OPENS_BEFORE_MS <= now for b in current):
-            return "awaiting_checkin"
-        end_of_day = from_ms(now, tz).replace(hour=23, minute=59)
-        if any(b.start_ms <= to_ms(end_of_day) for b in current):
-            return "booked"
-        return "free"
-
-    def show(self, session: Session, desk: Desk, zones: ZoneCache | None = None) -> set[str]:
-        """Recompute the desk's state; a change is queued for its nodes and told the maps.
-
-        Returns the gateways that have a new state to send.
-        """
-        now = self.now_ms()
-        state = self.state(session, desk, now, zones)
-        live = live_row(session, desk.id, now)
-        if live.led == state:
-            return set()
-        live.led, live.led_since_ms = state, now
-        if self.events is not None:
-            floor = session.get(Floor, desk.floor_id)
-            self.events({
-                "type": "desk", "building": desk.building_id,
-                "floor": floor.code if floor else None, "desk": desk.code, "state": state,
-                "occupied": live.occupied, "at": now,
-            })  # fmt: skip
-        payload = DeskState(v=1, state=state, since=now).model_dump_json()
-        gateways = set()
-        devices = session.scalars(
-            select(Device).where(
-                Device.building == desk.building_id,
-                Device.space == desk.code,
-                Device.space_kind == "desk",
-                Device.decommissioned_ms.is_(None),
-                Device.gateway_id.is_not(None),
-            )
-        )
-        for device in devices:
-            assert device.gateway_id is not None
-            # Only the newest desired state matters: an older one not yet sent is dropped.
-            for old in session.scalars(
-                select(Downlink).where(
-                    Downlink.device_id == device.id,
-                    Downlink.channel == "state",
-                    Downlink.sent_ms.is_(None),
-                )
-            ):
-                session.delete(old)
-            session.add(
-                Downlink(
-                    gateway_id=device.gateway_id,
-                    device_id=device.id,
-                    channel="state",
-                    payload=payload,
-                    retain=True,
-                    created_ms=now,
-                    expires_ms=now + STATE_TTL_MS,
-                )
-            )
-            gateways.add(device.gateway_id)
-        return gateways
+    def show(self, session: Session, desk: Desk, zones: ZoneCache | None = None) -> None:
+        """:func:`show` at this object's clock."""
+        show(session, desk, self.now_ms(), zones)
 
     def state_now(self, desk_code: str, building: str | None = None) -> LedState:
         """One desk's state at the monitor's time (for tools and tests)."""
@@ -146,7 +137,7 @@ class DeskLights:
             if building is not None:
                 query = query.where(Desk.building_id == building)
             desk = session.scalars(query).one()
-            return self.state(session, desk, self.now_ms())
+            return state(session, desk, self.now_ms())
 
     def refresh(self, building: str, desk_code: str) -> None:
         """Recompute one desk's LED now (after a booking, cancel, check-in or check-out)."""
@@ -154,9 +145,8 @@ class DeskLights:
             desk = session.scalar(
                 select(Desk).where(Desk.building_id == building, Desk.code == desk_code)
             )
-            gateways = self.show(session, desk) if desk else set()
-        for gateway in gateways:
-            self.notifier.notify(gateway)
+            if desk is not None:
+                self.show(session, desk)
 
     def floor(self, building: str, floor_code: str) -> list[DeskLiveState]:
         """Every desk of a floor now."""
@@ -175,7 +165,7 @@ class DeskLights:
                 out.append(
                     DeskLiveState(
                         id=desk.code,
-                        state=self.state(session, desk, now, zones),
+                        state=state(session, desk, now, zones),
                         occupied=bool(live and live.occupied),
                         since=from_ms(since, tz) if since else None,
                     )

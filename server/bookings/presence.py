@@ -20,7 +20,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +33,6 @@ from server.calendar.hours import zone_of
 from server.calendar.policy import policy_for
 from server.db import Database
 from server.readings.store import StoredReading
-from server.registry.downlink import Notifier
 from server.registry.models import Device
 from server.spaces.models import Building, Desk
 
@@ -59,18 +57,15 @@ class DeskMonitor:
         self,
         *,
         db: Database,
-        notifier: Notifier,
         clock: Callable[[], float] = time.time,
-        events: Callable[[dict[str, Any]], None] | None = None,
         mail: bool = False,
         reminder_minutes: int = 5,
     ) -> None:
         self.mail = mail
         self.reminder_ms = reminder_minutes * 60_000
         self.db = db
-        self.notifier = notifier
         self.clock = clock
-        self.lights = DeskLights(db=db, notifier=notifier, clock=clock, events=events)
+        self.lights = DeskLights(db=db, clock=clock)
 
     def now_ms(self) -> int:
         """The monitor's clock in epoch milliseconds."""
@@ -84,13 +79,10 @@ class DeskMonitor:
             if r.stream == "presence" and r.space is not None and r.space.space_kind == "desk"
         ]
         if seen:
-            gateways = await asyncio.to_thread(self.apply, seen)
-            for gateway in gateways:
-                self.notifier.notify(gateway)
+            await asyncio.to_thread(self.apply, seen)
 
-    def apply(self, seen: Iterable[Seen]) -> set[str]:
-        """Record presence, check people in; returns the gateways that have new LED states."""
-        gateways: set[str] = set()
+    def apply(self, seen: Iterable[Seen]) -> None:
+        """Record presence and check people in; desks' LEDs follow."""
         with self.db.session() as session:
             for s in sorted(seen, key=lambda x: x.ts):
                 desk = session.scalar(
@@ -106,8 +98,7 @@ class DeskMonitor:
                 live.occupied, live.updated_ms, live.device_id = s.occupied, s.ts, s.device
                 if s.occupied:
                     self._sensor_check_in(session, desk, s)
-                gateways |= self.lights.show(session, desk)
-        return gateways
+                self.lights.show(session, desk)
 
     def _sensor_check_in(self, session: Session, desk: Desk, s: Seen) -> None:
         policy = policy_for(session, desk.building_id, desk.zone_id)
@@ -130,10 +121,9 @@ class DeskMonitor:
             record(session, actor=f"sensor:{s.device}", action="booking.check_in",
                    target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
 
-    def sweep(self) -> set[str]:
+    def sweep(self) -> None:
         """Release no-shows and vacated desks, complete ended bookings, refresh every LED."""
         now = self.now_ms()
-        gateways: set[str] = set()
         with self.db.session() as session:
             for booking in session.scalars(select(Booking).where(Booking.state.in_(ACTIVE))):
                 self._settle(session, booking, now)
@@ -148,8 +138,7 @@ class DeskMonitor:
             ).all()
             zones: ZoneCache = {}
             for desk in desks:
-                gateways |= self.lights.show(session, desk, zones)
-        return gateways
+                self.lights.show(session, desk, zones)
 
     def _settle(self, session: Session, booking: Booking, now: int) -> None:
         desk = session.get(Desk, booking.desk_id) if booking.desk_id else None

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from server.audit.service import record
 from server.auth.models import User
 from server.auth.service import Principal
+from server.bookings import desks
+from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
 from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
@@ -85,9 +87,18 @@ def _slots(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datet
 
 
 def create(
-    session: Session, *, actor: Principal, new: BookingCreate, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Principal,
+    new: BookingCreate,
+    now: datetime | None = None,
+    mail: bool = False,
 ) -> BookingResult:
-    """Book a desk or room (for a slot, a day, or weekly); refusals name their rule."""
+    """Book a desk or room (for a slot, a day, or weekly); refusals name their rule.
+
+    In the same transaction: the desk's LED state, and with ``mail`` the confirmation to
+    the person booked.
+    """
     now = now or now_utc()
     building, tz = building_tz(session, new.building)
     username = new.for_user or actor.username
@@ -102,7 +113,7 @@ def create(
     if not slots:
         raise Refusal("repeat", "the weekly pattern has no date before its end")
     series = uuid.uuid4().hex[:16] if new.repeat else None
-    created, failed = [], []
+    created, failed, rows = [], [], []
     for start, end in slots:
         try:
             row = _book_one(session, building=building.id, tz=tz, policy=policy, space=space,
@@ -117,8 +128,21 @@ def create(
                 )
             )
             continue
+        rows.append(row)
         created.append(public(row, tz))
+        if mail:
+            queue_for(session, row, "confirmed", tz)
+    if rows:
+        _desk_follows(session, rows[0], now)  # one space: its state covers them all
     return BookingResult(created=created, failed=failed)
+
+
+def _desk_follows(session: Session, row: Booking, now: datetime) -> None:
+    """The desk's LED (and the maps) follow the booking, in the same transaction."""
+    if row.desk_id is not None:
+        desk = session.get(Desk, row.desk_id)
+        if desk is not None:
+            desks.show(session, desk, to_ms(now))
 
 
 def _book_one(
@@ -293,10 +317,12 @@ def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPub
         raise Refusal(
             "state", f"booking {booking_id} is {row.state}; only a booked one can be cancelled", 409
         )
+    now = now_utc()
     row.state, row.outcome = "cancelled", "cancelled"
-    row.released_ms = int(time.time() * 1000)
+    row.released_ms = to_ms(now)
     record(session, actor=actor.username, action="booking.cancel", target_kind="booking",
            target_id=str(row.id))  # fmt: skip
+    _desk_follows(session, row, now)
     return public(row, tz)
 
 
@@ -319,7 +345,8 @@ def check_in(
     owner = _on_behalf(session, actor, row, "check in")
     if owner is not None:
         via = "manager"
-    at = to_ms(now or now_utc())
+    now = now or now_utc()
+    at = to_ms(now)
     if row.state != "booked":
         raise Refusal("state", f"booking {booking_id} is {row.state}", 409)
     if at < row.start_ms - CHECKIN_OPENS_BEFORE_MS:
@@ -332,6 +359,7 @@ def check_in(
     row.checked_in_actor = actor.username
     record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
            target_id=str(row.id), via=via, on_behalf_of=owner)  # fmt: skip
+    _desk_follows(session, row, now)
     return public(row, tz)
 
 
@@ -356,10 +384,12 @@ def check_out(
     owner = _on_behalf(session, actor, row, "check out")
     if row.state != "checked_in":
         raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
+    now = now or now_utc()
     row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
-    row.checked_out_ms = to_ms(now or now_utc())
+    row.checked_out_ms = to_ms(now)
     record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
            target_id=str(row.id), on_behalf_of=owner)  # fmt: skip
+    _desk_follows(session, row, now)
     return public(row, tz)
 
 
@@ -460,6 +490,7 @@ def desk_check_in(
     row = _book_one(session, building=b.id, tz=tz, policy=policy, space=space, user=user,
                     actor=actor, start=now, end=end, now=now, series=None)  # fmt: skip
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
+    _desk_follows(session, row, now)
     return public(row, tz)
 
 

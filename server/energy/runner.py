@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
 from server.db import Database
+from server.effects import announce, wake
 from server.energy.actions import ZoneActions, zone_facts
 from server.energy.comfort import QUIET_MS, AlertConfig, update_alerts
 from server.energy.models import ComfortAlert
@@ -24,14 +24,16 @@ PEOPLE_FRESH_MS = 15 * 60_000
 
 @dataclass
 class EnergyRunner:
-    """Evaluates every building's zones and rooms; wakes gateways and tells the maps."""
+    """Evaluates every building's zones and rooms.
+
+    Commands and alerts are written in one transaction per building, which wakes the
+    gateways and tells the maps once it commits (server.effects).
+    """
 
     db: Database
     store: ReadingStore
     actions: ZoneActions
     alerts: AlertConfig
-    notify: Callable[[str], None]
-    events: Callable[[dict[str, Any]], None] | None = None
     metrics: ServerMetrics | None = None
 
     async def tick(self) -> None:
@@ -58,7 +60,7 @@ class EnergyRunner:
         air = await self.store.points(stream="env", fields=["co2_ppm"], start_ms=now - QUIET_MS,
                                       end_ms=now + 1, where=where)  # fmt: skip
 
-        def work() -> tuple[set[str], list[dict[str, Any]]]:
+        def work() -> list[dict[str, Any]]:
             with self.db.session() as s:
                 facts = zone_facts(s, building, now, rooms_in_use)
                 done = self.actions.evaluate(s, building, facts)
@@ -75,23 +77,22 @@ class EnergyRunner:
                     .where(ComfortAlert.building_id == building, ComfortAlert.ended_ms.is_(None))
                 )
                 still_open = s.scalar(open_alerts)
-            for d in done.changed:  # for the live floor maps
-                events.append({"type": "zone", "building": building, "floor": d.floor,
-                               "zone": d.zone, "channel": d.channel, "mode": d.mode,
-                               "reason_code": d.reason_code, "reason": d.reason,
-                               "at": now})  # fmt: skip
-                if self.metrics is not None:
-                    self.metrics.zone_changes.labels(d.channel, d.mode).inc()
+                for d in done.changed:  # for the live floor maps
+                    events.append({"type": "zone", "building": building, "floor": d.floor,
+                                   "zone": d.zone, "channel": d.channel, "mode": d.mode,
+                                   "reason_code": d.reason_code, "reason": d.reason,
+                                   "at": now})  # fmt: skip
+                    if self.metrics is not None:
+                        self.metrics.zone_changes.labels(d.channel, d.mode).inc()
+                for gateway in done.wake:
+                    wake(s, gateway)
+                for e in events:
+                    announce(s, e)
             if self.metrics is not None:
                 self.metrics.comfort_alerts_open.labels(building).set(still_open or 0)
-            return done.wake, events
+            return events
 
-        wake, events = await asyncio.to_thread(work)
-        for gateway in wake:
-            self.notify(gateway)
-        if self.events is not None and events:
-            publish = self.events
-            await asyncio.to_thread(lambda: [publish(e) for e in events])
+        events = await asyncio.to_thread(work)
         for e in events:
             if e["type"] == "comfort_alert":
                 logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from contracts.credentials import mosquitto_hash, new_password, verify
 from server.audit.service import record
+from server.effects import wake
 from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.registry.models import Device, Gateway
 from server.registry.schemas import Assignment, DeviceCreate, DevicePublic, DeviceState
@@ -113,6 +114,7 @@ def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device
     session.flush()
     record(session, actor=actor, action="device.register", target_kind="device",
            target_id=device_id, kind=new.kind, gateway=new.gateway)  # fmt: skip
+    wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
 
@@ -123,6 +125,7 @@ def reset_password(session: Session, *, actor: str, device_id: str) -> tuple[Dev
     row.mqtt_hash = mosquitto_hash(password)
     record(session, actor=actor, action="device.password", target_kind="device",
            target_id=device_id)  # fmt: skip
+    wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
 
@@ -155,6 +158,7 @@ def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -
         setattr(row, column, ref[column])
     record(session, actor=actor, action="device.assign", target_kind="device", target_id=device_id,
            old=old.model_dump() if old else None, new=ref)  # fmt: skip
+    wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
 
@@ -177,6 +181,7 @@ def unassign(session: Session, *, actor: str, device_id: str) -> Device:
         setattr(row, column, None)
     record(session, actor=actor, action="device.unassign", target_kind="device",
            target_id=device_id)  # fmt: skip
+    wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
 
@@ -191,6 +196,7 @@ def decommission(session: Session, *, actor: str, device_id: str) -> Device:
     row.online = False
     record(session, actor=actor, action="device.decommission", target_kind="device",
            target_id=device_id)  # fmt: skip
+    wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
 

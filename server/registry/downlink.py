@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from contracts.downlink import DownlinkItem
 from contracts.payloads import Command
 from server.audit.service import record
+from server.effects import wake
 from server.exceptions import ConflictError
 from server.registry.devices import _live
 from server.registry.models import Downlink
@@ -93,6 +94,7 @@ def queue_command(
     session.flush()
     record(session, actor=actor, action=f"device.command.{request.cmd}", target_kind="device",
            target_id=device_id, cmd_id=cmd_id, args=request.args)  # fmt: skip
+    wake(session, row.gateway_id)
     return row
 
 

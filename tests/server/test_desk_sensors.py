@@ -6,7 +6,6 @@ import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,7 +30,6 @@ from server.notify.models import MailMessage
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import Window
 from server.registry.devices import assign, register
-from server.registry.downlink import Notifier
 from server.registry.layout import import_layout
 from server.registry.models import Downlink
 from server.registry.schemas import Assignment, DeviceCreate
@@ -55,13 +53,6 @@ class Clock:
         return self.t
 
 
-class _Loop:
-    """Stands in for the event loop the notifier wakes gateways on."""
-
-    def call_soon_threadsafe(self, fn: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def world(db: Database) -> tuple[DeskMonitor, Clock, Principal]:
     with db.session() as s:
@@ -77,7 +68,7 @@ def world(db: Database) -> tuple[DeskMonitor, Clock, Principal]:
         u = create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
                                                      display_name="Siti"))  # fmt: skip
     clock = Clock()
-    monitor = DeskMonitor(db=db, notifier=Notifier(_Loop()), clock=clock)  # type: ignore[arg-type]
+    monitor = DeskMonitor(db=db, clock=clock)
     return monitor, clock, Principal(u.username, u.role, u.display_name)
 
 

@@ -19,6 +19,7 @@ from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.bookings.models import Booking, DeskLive
 from server.db import Database
+from server.effects import Effects
 from server.energy.accounting import Bands
 from server.energy.actions import ActionConfig, Decision, ZoneActions, zone_facts
 from server.energy.comfort import AlertConfig, report, update_alerts
@@ -257,10 +258,11 @@ async def test_the_runner_decides_sends_and_alerts(office: Database, store: Read
     )  # fmt: skip
     woken: list[str] = []
     events: list[dict[str, Any]] = []
+    office.effects = Effects(wake=woken.append, announce=events.extend)
     runner = EnergyRunner(
         db=office, store=store,
         actions=ZoneActions(ActionConfig(mode="command"), clock=lambda: now / 1000),
-        alerts=AlertConfig(), notify=woken.append, events=events.append,
+        alerts=AlertConfig(),
     )  # fmt: skip
     await runner.tick()
     assert woken == ["gw-a"]
