@@ -126,6 +126,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -151,6 +157,12 @@ def throughput(
     platform: Platform,
 ) -> dict[str, Any]:
     before = influx_count(port_influx, db)
+    assert platform.server is not None
+    assert platform.gateway is not None
+    assert platform.server.proc is not None
+    assert platform.gateway.proc is not None
+    pids = {"server": platform.server.proc.pid, "gateway": platform.gateway.proc.pid}
+    cpu0 = {k: cpu_s(pid) for k, pid in pids.items()}
     t0 = time.monotonic()
     published, pub_seconds = Load(port_mqtt, devices[:procs], rate, seconds, boot).finish()
     expected = before + published
@@ -164,6 +176,7 @@ def throughput(
         time.sleep(0.5)
     stored_at = time.monotonic()
     stored = last - before
+    cpu = {k: cpu_s(pid) - cpu0[k] for k, pid in pids.items()}
     return {
         "target_rate": rate,
         "seconds": seconds,
@@ -174,6 +187,9 @@ def throughput(
         "end_to_end_rate": round(stored / (stored_at - t0)),
         "drain_after_publish_s": round(stored_at - t0 - pub_seconds, 1),
         "gateway_duplicates_seen": platform.gateway_metric("smartoffice_edge_duplicates_total"),
+        # CPU time per 1,000 readings stored, of each process over the whole step.
+        "server_cpu_ms_per_1000": round(cpu["server"] / max(1, stored) * 1e6, 1),
+        "gateway_cpu_ms_per_1000": round(cpu["gateway"] / max(1, stored) * 1e6, 1),
     }
 
 

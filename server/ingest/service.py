@@ -54,7 +54,8 @@ class _Valid:
         return StoredReading(r.stream, r.ts, r.device, space, self.fields)
 
 
-def _validate(index: int, raw: Any) -> _Valid | Rejection:
+def validate(index: int, raw: Any) -> _Valid | Rejection:
+    """One reading of a batch, checked against the contract: valid, or why not."""
     device = raw.get("device") if isinstance(raw, dict) else None
     try:
         r = Reading.model_validate(raw)
@@ -113,7 +114,7 @@ class IngestService:
         valid: list[_Valid] = []
         rejections: list[Rejection] = []
         for i, raw in enumerate(batch.readings):
-            checked = _validate(i, raw)
+            checked = validate(i, raw)
             if isinstance(checked, _Valid):
                 valid.append(checked)
             else:
