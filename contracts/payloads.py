@@ -31,10 +31,14 @@ Firmware = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 NodeKind = Literal["desk", "room", "energy"]
 
 
-class Message(BaseModel):
-    """Base of every payload: frozen, no unknown fields, strict types."""
+class Fields(BaseModel):
+    """Base of every payload and of its fields: frozen, no unknown fields, strict types."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Message(Fields):
+    """Base of every payload."""
 
     v: Literal[1] = Field(description="Schema version.")
 
@@ -64,16 +68,20 @@ class Uplink(Message):
     )
 
 
-class Presence(Uplink):
-    """A desk's occupancy, from PIR and/or mmWave radar."""
+class PresenceFields(Fields):
+    """The measurement fields of ``presence``: as the batch carries them in ``data``."""
 
     occupied: bool
     source: Literal["pir", "mmwave", "both"]
     distance_cm: float | None = Field(default=None, ge=0, le=2000)
 
 
-class Env(Uplink):
-    """Room climate: CO2, temperature, humidity and optional light."""
+class Presence(PresenceFields, Uplink):
+    """A desk's occupancy, from PIR and/or mmWave radar."""
+
+
+class EnvFields(Fields):
+    """The measurement fields of ``env``: as the batch carries them in ``data``."""
 
     co2_ppm: float = Field(ge=0, le=40_000)
     temp_c: float = Field(ge=-40, le=85)
@@ -81,8 +89,12 @@ class Env(Uplink):
     lux: float | None = Field(default=None, ge=0, le=200_000)
 
 
-class Energy(Uplink):
-    """One power meter: power now and the meter's cumulative energy counter."""
+class Env(EnvFields, Uplink):
+    """Room climate: CO2, temperature, humidity and optional light."""
+
+
+class EnergyFields(Fields):
+    """The measurement fields of ``energy``: as the batch carries them in ``data``."""
 
     power_w: float = Field(ge=0, le=1_000_000)
     energy_wh: float = Field(ge=0, le=1e12, description="Cumulative; may reset on replacement.")
@@ -92,14 +104,22 @@ class Energy(Uplink):
     circuit: Label | None = None
 
 
-class People(Uplink):
-    """People counted in a room."""
+class Energy(EnergyFields, Uplink):
+    """One power meter: power now and the meter's cumulative energy counter."""
+
+
+class PeopleFields(Fields):
+    """The measurement fields of ``people``: as the batch carries them in ``data``."""
 
     count: int = Field(ge=0, le=1000)
 
 
-class Heartbeat(Uplink):
-    """Periodic node health."""
+class People(PeopleFields, Uplink):
+    """People counted in a room."""
+
+
+class HeartbeatFields(Fields):
+    """The measurement fields of ``heartbeat``: as the batch carries them in ``data``."""
 
     uptime_s: int = Field(ge=0, le=COUNT_MAX)
     rssi_dbm: int = Field(ge=-120, le=0)
@@ -115,22 +135,35 @@ class Heartbeat(Uplink):
     )
 
 
-class Ack(Uplink):
-    """A device's answer to a command."""
+class Heartbeat(HeartbeatFields, Uplink):
+    """Periodic node health."""
+
+
+class AckFields(Fields):
+    """The measurement fields of ``ack``: as the batch carries them in ``data``."""
 
     cmd_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     ok: bool
     error: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class DeviceStatus(Message):
-    """Retained availability of a device; ``offline`` is also its Last Will."""
+class Ack(AckFields, Uplink):
+    """A device's answer to a command."""
+
+
+class StatusFields(Fields):
+    """A device status's fields besides boot and boot id: as the batch carries them."""
 
     state: Literal["online", "offline"]
-    boot: int = Field(ge=0, le=COUNT_MAX)
-    bid: int | None = Field(default=None, ge=0, le=BOOT_ID_MAX)
     fw: Firmware
     kind: NodeKind
+
+
+class DeviceStatus(StatusFields, Message):
+    """Retained availability of a device; ``offline`` is also its Last Will."""
+
+    boot: int = Field(ge=0, le=COUNT_MAX)
+    bid: int | None = Field(default=None, ge=0, le=BOOT_ID_MAX)
 
 
 class GatewayStatus(Message):

@@ -8,17 +8,17 @@ a crash after the commit but before the ack re-sends messages the seen-table rec
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from contracts.batch import status_reading, uplink_reading
 from contracts.exceptions import ContractError, TopicError
-from contracts.payloads import ENVELOPE_FIELDS, Uplink, parse_status, parse_uplink
+from contracts.payloads import Uplink, parse_status, parse_uplink
+from contracts.registry import SpaceRef
 from contracts.topics import Topics
 from edge.metrics import EdgeMetrics
 from edge.mqtt import MqttMessage
@@ -160,22 +160,10 @@ class Pipeline:
                 return _Refused(
                     msg, "unknown_device", f"device {device!r} is not registered to this gateway"
                 )
-            space = entry.space.model_dump() if entry.space else None
+            space = entry.space
             if parsed.kind == "status":
                 status = parse_status(msg.payload)
-                body = _json(
-                    {
-                        "device": device,
-                        "stream": "status",
-                        "boot": status.boot,
-                        "bid": status.bid or 0,
-                        "ts": msg.received_ms,
-                        "ts_source": "gateway",
-                        "received": msg.received_ms,
-                        "space": space,
-                        "data": status.model_dump(exclude={"v", "boot", "bid"}),
-                    }
-                )
+                body = status_reading(device, status, received_ms=msg.received_ms, space=space)
                 return _Status(device, status.model_dump_json(exclude={"v"}), body)
             assert parsed.stream is not None
             up = parse_uplink(parsed.stream, msg.payload)
@@ -193,10 +181,6 @@ class Pipeline:
         )
         self._metrics.invalid.labels(r.kind).inc()
         tx.quarantine(r.msg.received_ms, r.msg.topic, r.msg.payload, r.reason)
-
-
-def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,22 +203,9 @@ class _Uplink:
     device: str
     stream: str
     up: Uplink
-    space: dict[str, str] | None
+    space: SpaceRef | None
 
     def body(self) -> bytes:
         """The outbox row: the reading as the ingest batch carries it."""
-        ts = self.up.ts
-        return _json(
-            {
-                "device": self.device,
-                "stream": self.stream,
-                "boot": self.up.boot,
-                "bid": self.up.bid or 0,
-                "seq": self.up.seq,
-                "ts": ts if ts is not None else self.msg.received_ms,
-                "ts_source": "device" if ts is not None else "gateway",
-                "received": self.msg.received_ms,
-                "space": self.space,
-                "data": self.up.model_dump(exclude=set(ENVELOPE_FIELDS), exclude_none=True),
-            }
-        )
+        return uplink_reading(self.device, self.stream, self.up,
+                              received_ms=self.msg.received_ms, space=self.space)  # fmt: skip

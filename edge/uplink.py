@@ -18,7 +18,7 @@ import time
 import httpx
 from pydantic import ValidationError
 
-from contracts.batch import IngestResult
+from contracts.batch import IngestResult, batch_json
 from edge.exceptions import UplinkError
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
@@ -136,11 +136,7 @@ class OutboxSender:
         """Send one batch; on success remove it from the outbox (refused readings aside)."""
         first, last = rows[0][0], rows[-1][0]
         batch_id = f"{self._gateway_id}-{first}-{last}"
-        body = b'{"v":1,"gateway_id":"%s","batch_id":"%s","readings":[%s]}' % (
-            self._gateway_id.encode(),
-            batch_id.encode(),
-            b",".join(b for _, b in rows),
-        )
+        body = batch_json(self._gateway_id, batch_id, [b for _, b in rows])
         started = time.monotonic()
         try:
             resp = self._http.post(

@@ -22,8 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from contracts import boots
-from contracts.batch import IngestBatch, IngestResult, Reading, Rejection
-from contracts.payloads import ENVELOPE_FIELDS, UPLINK_MODELS, DeviceStatus, describe
+from contracts.batch import (
+    READING,
+    AckReading,
+    HeartbeatReading,
+    IngestBatch,
+    IngestResult,
+    Reading,
+    Rejection,
+    StatusReading,
+)
+from contracts.payloads import describe
 from contracts.registry import SpaceRef
 from server.db import Database, insert_unless_present
 from server.exceptions import DatabaseError, StoreError
@@ -55,29 +64,23 @@ class _Valid:
 
 
 def validate(index: int, raw: Any) -> _Valid | Rejection:
-    """One reading of a batch, checked against the contract: valid, or why not."""
-    device = raw.get("device") if isinstance(raw, dict) else None
+    """One reading of a batch, checked once against the contract: valid, or why not."""
+    if not isinstance(raw, dict):
+        return Rejection(index=index, device=None, reason="a reading must be a JSON object")
+    device = raw.get("device")
+    device = device if isinstance(device, str) else None
+    if "stream" not in raw:
+        return Rejection(index=index, device=device, reason="stream: Field required")
     try:
-        r = Reading.model_validate(raw)
-        if ENVELOPE_FIELDS & r.data.keys():
-            return Rejection(
-                index=index, device=r.device, reason="data must not repeat v, boot, bid, seq or ts"
-            )
-        bid = r.bid or None  # 0 in the batch: the node sent none
-        if r.stream == "status":
-            status = DeviceStatus.model_validate({"v": 1, "boot": r.boot, "bid": bid, **r.data})
-            fields: dict[str, Any] = status.model_dump(exclude={"v"}, exclude_none=True)
-        else:
-            if r.seq is None:
-                return Rejection(index=index, device=r.device, reason="seq: required")
-            model = UPLINK_MODELS[r.stream].model_validate(
-                {"v": 1, "boot": r.boot, "bid": bid, "seq": r.seq, "ts": r.ts, **r.data}
-            )
-            fields = model.model_dump(exclude={"v", "ts"}, exclude_none=True)
+        r = READING.validate_python(raw)
     except ValidationError as exc:
-        return Rejection(
-            index=index, device=device if isinstance(device, str) else None, reason=describe(exc)
-        )
+        return Rejection(index=index, device=device, reason=describe(exc))
+    fields: dict[str, Any] = {"boot": r.boot}
+    if r.bid:  # 0 in the batch: the node sent none
+        fields["bid"] = r.bid
+    if r.seq is not None:
+        fields["seq"] = r.seq
+    fields.update(r.data.model_dump(exclude_none=True))
     fields["ts_gateway"] = r.ts_source == "gateway"
     return _Valid(index, r, fields)
 
@@ -251,8 +254,8 @@ class IngestService:
         for v in fresh:
             r = v.reading
             by_device.setdefault(r.device, []).append(r)
-            if r.stream == "ack":
-                acks.append((r.device, r.data["cmd_id"], r.data["ok"], r.data.get("error"), r.ts))
+            if isinstance(r, AckReading):
+                acks.append((r.device, r.data.cmd_id, r.data.ok, r.data.error, r.ts))
         if by_device:
             rows = conn.execute(
                 select(
@@ -273,18 +276,18 @@ class IngestService:
                 if "last_reading_ms" in values:
                     values["last_reading_ms"] = max(values["last_reading_ms"], last_reading or 0)
                 conn.execute(update(Device).where(Device.id == device_id).values(**values))
-                status = [r for r in by_device[device_id] if r.stream == "status"]
+                status = [r for r in by_device[device_id] if isinstance(r, StatusReading)]
                 if status:
-                    r = max(status, key=lambda s: s.ts)
+                    last = max(status, key=lambda s: s.ts)
                     conn.execute(
                         update(Device)
                         .where(Device.id == device_id)
-                        .where((Device.status_ms.is_(None)) | (Device.status_ms <= r.ts))
+                        .where((Device.status_ms.is_(None)) | (Device.status_ms <= last.ts))
                         .values(
-                            online=r.data["state"] == "online",
-                            status_ms=r.ts,
-                            fw=r.data["fw"],
-                            boot=r.boot,
+                            online=last.data.state == "online",
+                            status_ms=last.ts,
+                            fw=last.data.fw,
+                            boot=last.boot,
                         )
                     )
         record_acks(conn, acks)
@@ -409,15 +412,15 @@ def _heard(readings: list[Reading], counted: _Counted) -> dict[str, Any]:
         seq_boot=seq_boot, seq_bid=seq_bid, last_seq=last_seq, gaps=gaps,
         past_bids=boots.encode(past),
     )  # fmt: skip
-    beats = [r for r in readings if r.stream == "heartbeat"]
+    beats = [r for r in readings if isinstance(r, HeartbeatReading)]
     if beats:
-        beat = max(beats, key=lambda r: (r.boot, r.seq or 0)).data
+        beat = max(beats, key=lambda r: (r.boot, r.seq)).data
         values.update(
-            rssi_dbm=beat["rssi_dbm"],
-            heap_free=beat["heap_free"],
-            uptime_s=beat["uptime_s"],
-            fw=beat["fw"],
-            sensor_errors=beat.get("sensor_errors"),
-            last_error=beat.get("last_error"),
+            rssi_dbm=beat.rssi_dbm,
+            heap_free=beat.heap_free,
+            uptime_s=beat.uptime_s,
+            fw=beat.fw,
+            sensor_errors=beat.sensor_errors,
+            last_error=beat.last_error,
         )
     return values

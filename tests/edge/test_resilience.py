@@ -71,7 +71,7 @@ def test_readings_the_server_refuses_are_quarantined_not_lost(
     wait_for(lambda: gw.metrics.sent._value.get() == 1, "the valid reading was not sent")
     assert gw.outbox.depth == 0
     [q] = gw.outbox.quarantined()
-    assert q.reason.startswith("refused by server (invalid): source")
+    assert q.reason.startswith("refused by server (invalid): presence.data.source")
     assert json.loads(q.payload) == bad
 
 

@@ -117,10 +117,10 @@ async def test_rejections_name_index_device_and_reason(service: IngestService) -
     assert (r.accepted, r.rejected) == (1, 5)
     reasons = {x.index: x.reason for x in r.rejections}
     assert "occupied" in reasons[1]
-    assert "must not repeat" in reasons[2]
-    assert "stream" in reasons[3]
-    assert "device: Field required" in reasons[4]
-    assert reasons[5] == "seq: required"
+    assert reasons[2].startswith("presence.data.seq: Extra inputs are not permitted")
+    assert "stream" in reasons[3] and "bogus" in reasons[3]
+    assert reasons[4] == "stream: Field required"
+    assert reasons[5].startswith("presence.seq: Input should be a valid integer")
     assert r.rejections[0].device == "desk-1"
 
 
