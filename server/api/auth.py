@@ -6,14 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from server.api.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep, services
-from server.audit.service import record
-from server.auth.models import User
-from server.auth.schemas import Token, UserCreate, UserPublic, UserUpdate
-from server.auth.service import LoginLimit, authenticate
+from server.auth.schemas import Preferences, Token, UserCreate, UserPublic, UserUpdate
+from server.auth.service import LoginLimit, authenticate, set_preferences
 from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
@@ -73,28 +69,13 @@ def me(user: CurrentUser) -> dict[str, str | None]:
     }
 
 
-class Preferences(BaseModel):
-    """What a person may change about themselves."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    share_location: bool = Field(
-        description="Let colleagues of your team see where you sit (colleague finder)."
-    )
-
-
 @router.patch("/auth/me")
 def update_me(
     prefs: Preferences, user: CurrentUser, db: DatabaseDep
 ) -> dict[str, str | bool | None]:
     """Change your own preferences (opt in to the colleague finder)."""
     with db.session() as session:
-        row = session.scalar(select(User).where(User.username == user.username))
-        if row is None:
-            raise AuthError("the account of this token no longer exists")
-        row.share_location = prefs.share_location
-        record(session, actor=user.username, action="user.preferences", target_kind="user",
-               target_id=user.username, share_location=prefs.share_location)  # fmt: skip
+        set_preferences(session, username=user.username, prefs=prefs)
     return {"username": user.username, "share_location": prefs.share_location}
 
 

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select
 
 from server.api.deps import Admin, Anyone, DatabaseDep, Manager, SettingsDep, services
-from server.audit.service import record
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub
-from server.bookings.models import DeskBlock
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
 from server.bookings.schemas import (
     BookingCreate,
     BookingPublic,
     BookingResult,
-    ClosedDayDoc,
     DeskAvailability,
     DeskBlockDoc,
     DeskLiveState,
-    PolicyDoc,
 )
-from server.calendar.dates import FIRST_DAY, LAST_DAY, WITA, Day, Moment, aware, period, to_ms
+from server.calendar import admin as calendar
+from server.calendar.dates import FIRST_DAY, LAST_DAY, WITA, Day, Moment, period
 from server.calendar.hours import building_tz
-from server.calendar.models import BookingPolicy, ClosedDay
-from server.calendar.policy import national_holidays
-from server.exceptions import ConflictError, NotFoundError, Refusal
-from server.spaces.models import Zone
+from server.calendar.schemas import ClosedDayDoc, PolicyDoc
+from server.exceptions import Refusal
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
 # Row ids are 64-bit integers in every database: a larger one cannot name a booking.
@@ -210,53 +204,16 @@ def put_policy(
 ) -> PolicyDoc:
     """Set the booking rules of a building, or of one zone (which then wins)."""
     with db.session() as session:
-        building_tz(session, building_id)
-        zone_id = None
-        if zone is not None:
-            row = session.scalar(
-                select(Zone).where(Zone.building_id == building_id, Zone.code == zone)
-            )
-            if row is None:
-                raise NotFoundError(f"no zone {zone!r} in building {building_id!r}")
-            zone_id = row.id
-        policy = session.scalar(
-            select(BookingPolicy).where(
-                BookingPolicy.building_id == building_id,
-                BookingPolicy.zone_id.is_(None)
-                if zone_id is None
-                else BookingPolicy.zone_id == zone_id,
-            )
+        return calendar.set_policy(
+            session, actor=admin.username, building=building_id, zone=zone, doc=doc
         )
-        values = {**doc.model_dump(), "weekdays": ",".join(str(d) for d in sorted(doc.weekdays))}
-        if policy is None:
-            session.add(BookingPolicy(building_id=building_id, zone_id=zone_id, **values))
-        else:
-            for key, value in values.items():
-                setattr(policy, key, value)
-        record(session, actor=admin.username, action="booking.policy", target_kind="building",
-               target_id=building_id, zone=zone, **doc.model_dump())  # fmt: skip
-    return doc
 
 
 @router.post("/closed-days", response_model=ClosedDayDoc, status_code=201)
 def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
     """Close a day for bookings (collective leave, an event), in one building or all."""
     with db.session() as session:
-        if doc.building is not None:
-            building_tz(session, doc.building)  # 404 for an unknown building
-        same = select(ClosedDay).where(
-            ClosedDay.day == doc.day.isoformat(),
-            ClosedDay.building_id.is_(None)
-            if doc.building is None
-            else ClosedDay.building_id == doc.building,
-        )
-        if session.scalar(same) is not None:
-            where = f"building {doc.building!r}" if doc.building else "every building"
-            raise ConflictError(f"{doc.day} is already closed in {where}")
-        session.add(ClosedDay(building_id=doc.building, day=doc.day.isoformat(), reason=doc.reason))
-        record(session, actor=admin.username, action="booking.closed_day", target_kind="day",
-               target_id=doc.day.isoformat(), building=doc.building, reason=doc.reason)  # fmt: skip
-    return doc
+        return calendar.close_day(session, actor=admin.username, doc=doc)
 
 
 @router.get("/closed-days", response_model=list[ClosedDayDoc])
@@ -267,13 +224,8 @@ def closed_days(
     building: str | None = None,
 ) -> list[ClosedDayDoc]:
     """Public holidays and collective leave of Indonesia for the year, and days closed here."""
-    days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(national_holidays(year).items())]
     with db.session(commit=False) as session:
-        for row in session.scalars(select(ClosedDay).where(ClosedDay.day.like(f"{year}-%"))):
-            if building is None or row.building_id in (None, building):
-                days.append(ClosedDayDoc(day=date.fromisoformat(row.day), reason=row.reason,
-                                         building=row.building_id))  # fmt: skip
-    return sorted(days, key=lambda d: d.day)
+        return calendar.closed_days(session, year=year, building=building)
 
 
 @router.post("/buildings/{building_id}/desks/{desk}/blocks", status_code=201)
@@ -282,15 +234,7 @@ def block_desk(
 ) -> dict[str, int]:
     """Take a desk out of use for a while (maintenance); its bookings then are refused."""
     with db.session() as session:
-        _, tz = building_tz(session, building_id)
-        row = service.find_space(session, building_id, desk, None)
-        start, end = aware(doc.start, tz), aware(doc.end, tz)
-        if end <= start:
-            raise Refusal("slot", "the end must be after the start")
-        block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
-                          reason=doc.reason, created_by=user.username)  # fmt: skip
-        session.add(block)
-        session.flush()
-        record(session, actor=user.username, action="desk.block", target_kind="desk",
-               target_id=f"{building_id}/{desk}", reason=doc.reason)  # fmt: skip
-        return {"id": block.id}
+        block = service.block_desk(
+            session, actor=user.username, building=building_id, desk=desk, doc=doc
+        )
+        return {"id": block}

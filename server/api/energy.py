@@ -9,14 +9,21 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
 
 from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep, services
 from server.bookings.availability import DeskFilter
 from server.calendar.dates import Day, Moment, aware, from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.db import Database
-from server.energy.comfort import ComfortReport, RoomBy, alert_public, report, report_csv
+from server.energy.actions import recorded_actions
+from server.energy.comfort import (
+    ComfortReport,
+    RoomBy,
+    alert_public,
+    recorded_alerts,
+    report,
+    report_csv,
+)
 from server.energy.consolidation import (
     Consolidation,
     FloorLoad,
@@ -28,7 +35,7 @@ from server.energy.consolidation import (
     suggest,
     typical_floor_kwh,
 )
-from server.energy.models import ComfortAlert, ZoneAction
+from server.energy.models import ZoneAction
 from server.energy.rollup import HourlyView, Rollups
 from server.energy.savings import ACTED_CIRCUITS, SavingsEstimate, SavingsQuery, estimate
 from server.energy.summary import (
@@ -155,19 +162,10 @@ async def energy_actions(
 
     def read() -> ZoneActionsOut:
         with db.session(commit=False) as s:
-            q = select(ZoneAction).where(ZoneAction.building_id == building)
-            if floor:
-                q = q.where(ZoneAction.floor == floor)
-            if zone:
-                q = q.where(ZoneAction.zone == zone)
-            current = s.scalars(q.where(ZoneAction.end_ms.is_(None))
-                                .order_by(ZoneAction.zone, ZoneAction.channel)).all()  # fmt: skip
-            past: list[ZoneAction] = []
-            if since is not None:
-                since_ms = to_ms(aware(since, tz))
-                past = list(s.scalars(q.where(ZoneAction.end_ms > since_ms)
-                                      .order_by(ZoneAction.start_ms, ZoneAction.id)
-                                      .limit(10_000)))  # fmt: skip
+            since_ms = to_ms(aware(since, tz)) if since is not None else None
+            current, past = recorded_actions(
+                s, building=building, floor=floor, zone=zone, since_ms=since_ms
+            )
             return ZoneActionsOut(
                 actions_mode=settings.energy_actions,
                 current=[_action_out(a, tz) for a in current],
@@ -215,13 +213,8 @@ async def comfort_alerts(
 
     def read() -> list[dict[str, Any]]:
         with db.session(commit=False) as s:
-            q = select(ComfortAlert).where(ComfortAlert.building_id == building)
-            if active:
-                q = q.where(ComfortAlert.ended_ms.is_(None))
-            if since is not None:
-                since_ms = to_ms(aware(since, tz))
-                q = q.where(or_(ComfortAlert.ended_ms.is_(None), ComfortAlert.ended_ms > since_ms))
-            rows = s.scalars(q.order_by(ComfortAlert.started_ms.desc()).limit(1000))
+            since_ms = to_ms(aware(since, tz)) if since is not None else None
+            rows = recorded_alerts(s, building=building, active=active, since_ms=since_ms)
             return [alert_public(a, tz) for a in rows]
 
     return await asyncio.to_thread(read)

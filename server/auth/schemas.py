@@ -96,3 +96,13 @@ class Token(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     role: Role
+
+
+class Preferences(BaseModel):
+    """What a person may change about themselves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share_location: bool = Field(
+        description="Let colleagues of your team see where you sit (colleague finder)."
+    )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.audit.service import record
 from server.auth.models import LoginFailure, User
 from server.auth.passwords import hash_password, needs_rehash, verify_password
-from server.auth.schemas import UserCreate, UserPublic, UserUpdate, split_buildings
+from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate, split_buildings
 from server.auth.tokens import Claims
 from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
@@ -246,3 +246,13 @@ def list_users(session: Session) -> list[UserPublic]:
     return [
         UserPublic.model_validate(u) for u in session.scalars(select(User).order_by(User.username))
     ]
+
+
+def set_preferences(session: Session, *, username: str, prefs: Preferences) -> None:
+    """A person's own choices (the colleague finder opt-in), recorded in the audit log."""
+    row = session.scalar(select(User).where(User.username == username))
+    if row is None:
+        raise AuthError("the account of this token no longer exists")
+    row.share_location = prefs.share_location
+    record(session, actor=username, action="user.preferences", target_kind="user",
+           target_id=username, share_location=prefs.share_location)  # fmt: skip

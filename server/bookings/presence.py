@@ -82,12 +82,37 @@ class DeskMonitor:
             await asyncio.to_thread(self.apply, seen)
 
     def apply(self, seen: Iterable[Seen]) -> None:
-        """Record presence and check people in; desks' LEDs follow."""
+        """Record presence and check people in; desks' LEDs follow.
+
+        One batch of readings is one transaction: its desks, their live rows and the
+        bookings they may check in are read at once, and a desk's LED is recomputed once,
+        and only when its occupancy changed or a booking was checked in (the sweep moves
+        LEDs along with the clock).
+        """
+        readings = sorted(seen, key=lambda x: x.ts)
+        if not readings:
+            return
         with self.db.session() as session:
-            for s in sorted(seen, key=lambda x: x.ts):
-                desk = session.scalar(
-                    select(Desk).where(Desk.building_id == s.building, Desk.code == s.desk)
+            desks = _desks(session, {(s.building, s.desk) for s in readings})
+            ids = [d.id for d in desks.values()]
+            if not ids:
+                return
+            # Into the session's identity map: live_row and the check-ins below find them.
+            session.scalars(select(DeskLive).where(DeskLive.desk_id.in_(ids))).all()
+            first, last = readings[0].ts, readings[-1].ts
+            waiting: dict[int, list[Booking]] = {}
+            for b in session.scalars(
+                select(Booking).where(
+                    Booking.desk_id.in_(ids),
+                    Booking.state == "booked",
+                    Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= last,
+                    Booking.end_ms > first,
                 )
+            ):
+                waiting.setdefault(b.desk_id or 0, []).append(b)
+            changed: dict[int, Desk] = {}
+            for s in readings:
+                desk = desks.get((s.building, s.desk))
                 if desk is None:
                     continue
                 live = live_row(session, desk.id, s.ts)
@@ -95,31 +120,32 @@ class DeskMonitor:
                     continue  # an older reading arriving late changes nothing
                 if live.occupied != s.occupied:
                     live.since_ms = s.ts
+                    changed[desk.id] = desk
                 live.occupied, live.updated_ms, live.device_id = s.occupied, s.ts, s.device
-                if s.occupied:
-                    self._sensor_check_in(session, desk, s)
-                self.lights.show(session, desk)
+                if s.occupied and self._sensor_check_in(session, desk, s, waiting):
+                    changed[desk.id] = desk
+            zones: ZoneCache = {}
+            for desk in changed.values():
+                self.lights.show(session, desk, zones)
 
-    def _sensor_check_in(self, session: Session, desk: Desk, s: Seen) -> None:
+    def _sensor_check_in(
+        self, session: Session, desk: Desk, s: Seen, waiting: dict[int, list[Booking]]
+    ) -> bool:
+        """Check in the desk's booking whose check-in window holds ``s``; True if one was."""
         policy = policy_for(session, desk.building_id, desk.zone_id)
         grace = policy.checkin_grace_minutes * 60_000
-        booking = session.scalar(
-            select(Booking).where(
-                Booking.desk_id == desk.id,
-                Booking.state == "booked",
-                Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= s.ts,
-                Booking.start_ms + grace >= s.ts,
-                Booking.end_ms > s.ts,
-            )
-        )
-        if booking is not None:
-            booking.state, booking.checked_in_ms, booking.checked_in_by = (
-                "checked_in",
-                s.ts,
-                "sensor",
-            )
-            record(session, actor=f"sensor:{s.device}", action="booking.check_in",
-                   target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
+        booking = next(
+            (b for b in waiting.get(desk.id, ())
+             if b.state == "booked" and b.start_ms - CHECKIN_OPENS_BEFORE_MS <= s.ts
+             and s.ts <= b.start_ms + grace and s.ts < b.end_ms),
+            None,
+        )  # fmt: skip
+        if booking is None:
+            return False
+        booking.state, booking.checked_in_ms, booking.checked_in_by = "checked_in", s.ts, "sensor"
+        record(session, actor=f"sensor:{s.device}", action="booking.check_in",
+               target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
+        return True
 
     def sweep(self) -> None:
         """Release no-shows and vacated desks, complete ended bookings, refresh every LED."""
@@ -190,3 +216,17 @@ class DeskMonitor:
         if self.mail:
             building = session.get(Building, booking.building_id)
             queue_for(session, booking, kind, zone_of(building))
+
+
+def _desks(session: Session, codes: set[tuple[str, str]]) -> dict[tuple[str, str], Desk]:
+    """The desks of (building, code) pairs, read in one query per building."""
+    by_building: dict[str, set[str]] = {}
+    for building, code in codes:
+        by_building.setdefault(building, set()).add(code)
+    found: dict[tuple[str, str], Desk] = {}
+    for building, wanted in by_building.items():
+        for desk in session.scalars(
+            select(Desk).where(Desk.building_id == building, Desk.code.in_(wanted))
+        ):
+            found[(building, desk.code)] = desk
+    return found

@@ -26,7 +26,13 @@ from server.bookings import desks
 from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
-from server.bookings.schemas import BookingCreate, BookingPublic, BookingResult, SeriesFailure
+from server.bookings.schemas import (
+    BookingCreate,
+    BookingPublic,
+    BookingResult,
+    DeskBlockDoc,
+    SeriesFailure,
+)
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, aware, clock, from_ms, now_utc, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import Policy, policy_for
@@ -532,3 +538,19 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
             }
         )
     return out
+
+
+def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: DeskBlockDoc) -> int:
+    """Take a desk out of use for a while (maintenance); returns the block's id."""
+    _, tz = building_tz(session, building)
+    row = find_space(session, building, desk, None)
+    start, end = aware(doc.start, tz), aware(doc.end, tz)
+    if end <= start:
+        raise Refusal("slot", "the end must be after the start")
+    block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
+                      reason=doc.reason, created_by=actor)  # fmt: skip
+    session.add(block)
+    session.flush()
+    record(session, actor=actor, action="desk.block", target_kind="desk",
+           target_id=f"{building}/{desk}", reason=doc.reason)  # fmt: skip
+    return block.id

@@ -327,3 +327,22 @@ def as_public(a: ZoneAction) -> dict[str, Any]:
         "start_ms": a.start_ms, "end_ms": a.end_ms, "published": a.published,
         "next_mode": a.next_mode, "next_at_ms": a.next_at_ms,
     }  # fmt: skip
+
+
+def recorded_actions(
+    session: Session, *, building: str, floor: str | None, zone: str | None, since_ms: int | None
+) -> tuple[list[ZoneAction], list[ZoneAction]]:
+    """The decisions in force now, and (with ``since_ms``) those that ended since then."""
+    q = select(ZoneAction).where(ZoneAction.building_id == building)
+    if floor:
+        q = q.where(ZoneAction.floor == floor)
+    if zone:
+        q = q.where(ZoneAction.zone == zone)
+    current = list(session.scalars(q.where(ZoneAction.end_ms.is_(None))
+                                   .order_by(ZoneAction.zone, ZoneAction.channel)))  # fmt: skip
+    past: list[ZoneAction] = []
+    if since_ms is not None:
+        past = list(session.scalars(q.where(ZoneAction.end_ms > since_ms)
+                                    .order_by(ZoneAction.start_ms, ZoneAction.id)
+                                    .limit(10_000)))  # fmt: skip
+    return current, past

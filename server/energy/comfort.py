@@ -20,7 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.calendar.dates import from_ms
@@ -233,3 +233,15 @@ def alert_public(a: ComfortAlert, tz: ZoneInfo) -> dict[str, Any]:
         "started": from_ms(a.started_ms, tz).isoformat(),
         "ended": from_ms(a.ended_ms, tz).isoformat() if a.ended_ms else None,
     }  # fmt: skip
+
+
+def recorded_alerts(
+    session: Session, *, building: str, active: bool, since_ms: int | None
+) -> list[ComfortAlert]:
+    """A building's alerts, newest first: the open ones, and those ended since ``since_ms``."""
+    q = select(ComfortAlert).where(ComfortAlert.building_id == building)
+    if active:
+        q = q.where(ComfortAlert.ended_ms.is_(None))
+    if since_ms is not None:
+        q = q.where(or_(ComfortAlert.ended_ms.is_(None), ComfortAlert.ended_ms > since_ms))
+    return list(session.scalars(q.order_by(ComfortAlert.started_ms.desc()).limit(1000)))

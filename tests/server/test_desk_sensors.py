@@ -18,7 +18,7 @@ from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
 from server.bookings import service
-from server.bookings.models import Booking
+from server.bookings.models import Booking, DeskLive
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor, Seen
 from server.bookings.reports import as_csv, utilization
@@ -119,6 +119,36 @@ def test_presence_in_the_window_checks_in_and_lights_the_desk(
     with db.session() as s:
         log = s.scalars(select(Booking)).all()
         assert len(log) == 1
+
+
+def test_a_batch_of_readings_checks_in_once_and_sends_one_led_state(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    """A gateway's batch may hold many readings of one desk: the booking is checked in by
+    the first one in its window, and the desk's LED gets the state at the batch's end."""
+    monitor, clock, siti = world
+    clock.at(8)
+    b = book(db, siti, DAY + timedelta(hours=10), DAY + timedelta(hours=12))
+    clock.at(10, 1)
+    t = int(clock() * 1000)
+    batch = [Seen(B, "m1", "desk-m1", i % 3 != 0, t - 60_000 + i * 1000) for i in range(60)]
+    batch += [Seen(B, "no-such-desk", "desk-x", True, t)]  # a desk the layout no longer has
+    monitor.apply(batch)
+    row = booking(db, b)
+    assert (row.state, row.checked_in_by) == ("checked_in", "sensor")
+    assert row.checked_in_ms == t - 59_000  # the first occupied reading in the window
+    assert leds(db) == ["occupied"]
+    with db.session() as s:
+        live = s.get(DeskLive, row.desk_id)
+        assert live is not None
+        assert (live.occupied, live.updated_ms) == (True, t - 1000)  # the newest reading
+    # The same occupancy again changes nothing, so nothing new is queued for the node.
+    with db.session() as s:
+        before = s.scalars(select(Downlink.id).where(Downlink.device_id == "desk-m1")).all()
+    seen(monitor, clock, True)
+    with db.session() as s:
+        after = s.scalars(select(Downlink.id).where(Downlink.device_id == "desk-m1")).all()
+    assert after == before
 
 
 def test_nobody_came_so_the_desk_is_released(
