@@ -31,9 +31,10 @@ lint: $(STAMP) $(TYPINGS)
 	$(BIN)/mypy --config-file firmware/mypy.ini
 	$(BIN)/lint-imports
 
-## every check: lint, types, and the tests against private real services
+## every check: lint, types, and the tests against private real services, one worker per
+## core (each worker starts its own private services)
 test: $(STAMP) services lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 ## throughput and latency of the data path (figures go in docs/benchmarks.md)
 bench: $(STAMP) services
