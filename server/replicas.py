@@ -51,6 +51,7 @@ class JobLock:
         if self._conn is not None:
             try:
                 self._conn.execute(text("SELECT 1"))  # our session, hence our lock, lives
+                self._conn.rollback()  # idle between checks, no transaction held open
                 return True
             except SQLAlchemyError as exc:
                 logger.warning("lost the job lock's connection (%s); trying to take it again",

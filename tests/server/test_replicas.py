@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from harness.layouts import one_floor
@@ -53,6 +54,17 @@ def runs_jobs(p: Platform) -> bool:
     return any(line == "smartoffice_jobs_runner 1.0" for line in text.splitlines())
 
 
+def lock_holders(database_url: str) -> list[str]:
+    """The state of each session that holds the job lock."""
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def no_show(p: Platform, desk: str) -> str:
     """Book ``desk`` from 20 minutes ago through ``p``: nobody checks in, so the sweep
     releases it as a no-show. Returns the booking's path."""
@@ -72,6 +84,10 @@ def test_one_replica_at_a_time_runs_the_jobs_and_another_takes_over(
         assert [runs_jobs(a), runs_jobs(b)].count(True) == 1
         time.sleep(0.2)
     runner, other = (a, b) if runs_jobs(a) else (b, a)
+    # The runner's lock is held by an idle session, never by a transaction left open
+    # (that would hold back vacuum and be cut by idle_in_transaction_session_timeout).
+    time.sleep(1)  # a few of the runner's checks that it still holds the lock
+    assert lock_holders(a.database_url) == ["idle"]
     first = no_show(other, "m1")
     wait_for(lambda: other.api("GET", first, "employee").json()["outcome"] == "no_show",
              "the job runner did not release the no-show")  # fmt: skip
