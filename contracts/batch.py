@@ -169,7 +169,7 @@ def batch_json(gateway_id: str, batch_id: str, readings: list[bytes]) -> bytes:
     """An :class:`IngestBatch` as JSON, from readings already written as JSON.
 
     The gateway keeps each reading as JSON in its outbox; wrapping them here is cheaper
-    than reading them back into models. ``test_batch_json_is_an_ingest_batch`` checks the
+    than reading them back into models. ``tests/contracts/test_batch.py`` checks the
     result is one.
     """
     head = IngestBatch(v=1, gateway_id=gateway_id, batch_id=batch_id, readings=[])
