@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
 
 from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep, services
 from server.bookings.availability import DeskFilter
-from server.calendar.dates import Day, Moment, aware, from_ms, to_ms
+from server.calendar.dates import Day, Moment, aware, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.db import Database
 from server.energy.actions import recorded_actions
 from server.energy.comfort import (
     ComfortReport,
     RoomBy,
-    alert_public,
     recorded_alerts,
     report,
     report_csv,
@@ -35,9 +33,9 @@ from server.energy.consolidation import (
     suggest,
     typical_floor_kwh,
 )
-from server.energy.models import ZoneAction
 from server.energy.rollup import HourlyView, Rollups
 from server.energy.savings import ACTED_CIRCUITS, SavingsEstimate, SavingsQuery, estimate
+from server.energy.schemas import ComfortAlertOut, ZoneActionOut, ZoneActionsOut
 from server.energy.summary import (
     By,
     EnergySummary,
@@ -109,42 +107,6 @@ async def energy_summary(
     return summary
 
 
-class ZoneActionOut(BaseModel):
-    """A zone's HVAC or lighting mode, since when, why, and what comes next."""
-
-    building: str
-    floor: str
-    zone: str
-    channel: str
-    mode: str
-    reason_code: str
-    reason: str
-    since: datetime
-    until: datetime | None
-    published: bool = Field(description="Sent to the building-management system.")
-    next_mode: str | None
-    next_at: datetime | None
-
-
-class ZoneActionsOut(BaseModel):
-    """Current decisions (and, when asked, past ones) with how the server acts on them."""
-
-    actions_mode: str = Field(description="off, advise (shown only) or command (sent).")
-    current: list[ZoneActionOut]
-    history: list[ZoneActionOut]
-
-
-def _action_out(a: ZoneAction, tz: ZoneInfo) -> ZoneActionOut:
-    def dt(ms: int | None) -> datetime | None:
-        return from_ms(ms, tz) if ms is not None else None
-
-    return ZoneActionOut(
-        building=a.building_id, floor=a.floor, zone=a.zone, channel=a.channel, mode=a.mode,
-        reason_code=a.reason_code, reason=a.reason, since=dt(a.start_ms), until=dt(a.end_ms),
-        published=a.published, next_mode=a.next_mode, next_at=dt(a.next_at_ms),
-    )  # fmt: skip
-
-
 @router.get("/energy/actions", response_model=ZoneActionsOut)
 async def energy_actions(
     _: Manager,
@@ -166,10 +128,11 @@ async def energy_actions(
             current, past = recorded_actions(
                 s, building=building, floor=floor, zone=zone, since_ms=since_ms
             )
+            ctx = {"tz": tz}
             return ZoneActionsOut(
                 actions_mode=settings.energy_actions,
-                current=[_action_out(a, tz) for a in current],
-                history=[_action_out(a, tz) for a in past],
+                current=[ZoneActionOut.model_validate(a, context=ctx) for a in current],
+                history=[ZoneActionOut.model_validate(a, context=ctx) for a in past],
             )
 
     return await asyncio.to_thread(read)
@@ -207,15 +170,15 @@ async def comfort_alerts(
     building: str,
     active: Annotated[bool, Query(description="Only alerts still open")] = True,
     since: Moment | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ComfortAlertOut]:
     """Rooms whose CO2 stayed above the alert level while occupied: open, or since a time."""
     tz = await building_zone(db, building)
 
-    def read() -> list[dict[str, Any]]:
+    def read() -> list[ComfortAlertOut]:
         with db.session(commit=False) as s:
             since_ms = to_ms(aware(since, tz)) if since is not None else None
             rows = recorded_alerts(s, building=building, active=active, since_ms=since_ms)
-            return [alert_public(a, tz) for a in rows]
+            return [ComfortAlertOut.model_validate(a, context={"tz": tz}) for a in rows]
 
     return await asyncio.to_thread(read)
 

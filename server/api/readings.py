@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from server.api.deps import Roles, StoreDep
-from server.calendar.dates import WITA, Moment, aware, from_ms, to_ms
+from server.calendar.dates import Moment, Shown, aware, to_ms
 from server.exceptions import QueryError
-from server.readings.store import Aggregation, LatestValue, SpaceFilter, Window, WindowValue
+from server.readings.store import Aggregation, SpaceFilter, Window
 from server.roles import MANAGERS
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[Roles(*MANAGERS)])
@@ -73,33 +73,35 @@ WindowDep = Annotated[Window, Depends(_window)]
 
 
 class LatestOut(BaseModel):
-    """Newest value in one space."""
+    """Newest value in one space (read from the store's LatestValue)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     space: str
-    time: datetime
+    time: Shown = Field(validation_alias="ts_ms")
     value: float | int | str
     tags: dict[str, str]
 
 
 class WindowOut(BaseModel):
-    """An aggregate over one window."""
+    """An aggregate over one window (read from the store's WindowValue)."""
 
-    start: datetime
+    model_config = ConfigDict(from_attributes=True)
+
+    start: Shown = Field(validation_alias="start_ms")
     value: float
 
 
-def _latest_out(v: LatestValue) -> LatestOut:
-    return LatestOut(space=v.space, time=from_ms(v.ts_ms, WITA), value=v.value, tags=v.tags)
-
-
-def _window_out(v: WindowValue) -> WindowOut:
-    return WindowOut(start=from_ms(v.start_ms, WITA), value=v.value)
+_LATEST = TypeAdapter(list[LatestOut])
+_WINDOWS = TypeAdapter(list[WindowOut])
 
 
 @router.get("/latest", response_model=list[LatestOut])
 async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list[LatestOut]:
     """Newest value of a field in every space matching the filters."""
-    return [_latest_out(v) for v in await store.latest(stream=stream, field=field, where=where)]
+    return _LATEST.validate_python(
+        await store.latest(stream=stream, field=field, where=where), from_attributes=True
+    )
 
 
 @router.get("/series", response_model=list[WindowOut])
@@ -113,10 +115,12 @@ async def series(
 ) -> list[WindowOut]:
     """A field aggregated per window for a space, zone, floor or building."""
     values = await store.series(stream=stream, field=field, agg=agg, window=window, where=where)
-    return [_window_out(v) for v in values]
+    return _WINDOWS.validate_python(values, from_attributes=True)
 
 
 @router.get("/counts", response_model=list[WindowOut])
 async def counts(store: StoreDep, where: Where, window: WindowDep, stream: str) -> list[WindowOut]:
     """Number of readings per window."""
-    return [_window_out(v) for v in await store.counts(stream=stream, window=window, where=where)]
+    return _WINDOWS.validate_python(
+        await store.counts(stream=stream, window=window, where=where), from_attributes=True
+    )

@@ -31,6 +31,7 @@ from server.registry.downlink import (
     pending,
     queue_command,
 )
+from server.registry.models import DeviceState
 from server.registry.schemas import (
     Assignment,
     CommandPublic,
@@ -38,7 +39,6 @@ from server.registry.schemas import (
     DeviceCreate,
     DeviceCredentials,
     DevicePublic,
-    DeviceState,
     GatewayCreate,
     GatewayPublic,
     GatewayToken,

@@ -8,8 +8,9 @@ Times are epoch milliseconds (UTC); they are shown in the building's time zone (
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.auth.models import User
 from server.db import Base
 
 # A booking holds its desk or room only in these states.
@@ -55,6 +56,8 @@ class Booking(Base):
     # When the outcome went to the reading store (as the "booking" stream).
     exported_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     release_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    owner: Mapped[User] = relationship(lazy="select")
 
 
 class DeskBlock(Base):

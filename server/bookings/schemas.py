@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.payloads import Label
-from server.calendar.dates import Day, Moment
+from server.calendar.dates import Day, Moment, Shown
 from server.spaces.schemas import DeskFacts
 
 SlotState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
@@ -53,26 +53,28 @@ class BookingCreate(BaseModel):
 
 
 class BookingPublic(BaseModel):
-    """A booking and where it stands."""
+    """A booking and where it stands (read from a Booking row, times in its building's zone)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
-    building: str
-    space: str
+    building: str = Field(validation_alias="building_id")
+    space: str = Field(validation_alias="space_code")
     space_kind: str
-    user: str
+    user: str = Field(validation_alias=AliasPath("owner", "username"))
     booked_by: str
-    start: datetime
-    end: datetime
+    start: Shown = Field(validation_alias="start_ms")
+    end: Shown = Field(validation_alias="end_ms")
     state: str
     outcome: str | None
     series_id: str | None
-    checked_in: datetime | None
+    checked_in: Shown | None = Field(validation_alias="checked_in_ms")
     checked_in_by: str | None = Field(
         description="sensor, qr (the booker), or manager (a facility manager for them)"
     )
     checked_in_actor: str | None = Field(default=None, description="Who checked it in.")
-    checked_out: datetime | None
-    released: datetime | None
+    checked_out: Shown | None = Field(validation_alias="checked_out_ms")
+    released: Shown | None = Field(validation_alias="released_ms")
     release_reason: str | None
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from server.audit.service import record
 from server.auth.models import User
@@ -264,43 +264,9 @@ def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: d
             )
 
 
-def public(row: Booking, tz: ZoneInfo, username: str | None = None) -> BookingPublic:
+def public(row: Booking, tz: ZoneInfo) -> BookingPublic:
     """A booking row as the API shows it, times in the building's zone."""
-
-    def shown(value: int | None) -> datetime | None:
-        return None if value is None else from_ms(value, tz)
-
-    start, end = shown(row.start_ms), shown(row.end_ms)
-    assert start is not None
-    assert end is not None
-    return BookingPublic(
-        id=row.id,
-        building=row.building_id,
-        space=row.space_code,
-        space_kind=row.space_kind,
-        user=username or _username(row),
-        booked_by=row.booked_by,
-        start=start,
-        end=end,
-        state=row.state,
-        outcome=row.outcome,
-        series_id=row.series_id,
-        checked_in=shown(row.checked_in_ms),
-        checked_in_by=row.checked_in_by,
-        checked_in_actor=row.checked_in_actor,
-        checked_out=shown(row.checked_out_ms),
-        released=shown(row.released_ms),
-        release_reason=row.release_reason,
-    )
-
-
-def _username(row: Booking) -> str:
-    from sqlalchemy.orm import object_session
-
-    session = object_session(row)
-    assert session is not None
-    user = session.get(User, row.user_id)
-    return user.username if user else "?"
+    return BookingPublic.model_validate(row, context={"tz": tz})
 
 
 def get(session: Session, *, actor: Principal, booking_id: int) -> tuple[Booking, ZoneInfo]:
@@ -422,7 +388,7 @@ def bookings(
     user: str | None = None,
 ) -> list[BookingPublic]:
     """The caller's bookings; managers may ask for a floor, a day or a person."""
-    query = select(Booking, User.username).join(User, User.id == Booking.user_id)
+    query = select(Booking).join(Booking.owner).options(contains_eager(Booking.owner))
     if actor.role not in MANAGERS or (user is None and building is None):
         query = query.where(User.username == actor.username)
     elif user:
@@ -444,14 +410,14 @@ def bookings(
             .where(Floor.building_id == building, Floor.code == floor)
         )
         query = query.where(Booking.desk_id.in_(ids))
-    rows = session.execute(query.order_by(Booking.start_ms)).all()
+    rows = session.scalars(query.order_by(Booking.start_ms))
     out = []
     zones = _ZoneOf(session)
-    for row, username in rows:
+    for row in rows:
         tz = zones[row.building_id]
         if day is not None and from_ms(row.start_ms, tz).date() != day:
             continue
-        out.append(public(row, tz, username))
+        out.append(public(row, tz))
     return out
 
 

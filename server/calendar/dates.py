@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
 from server.exceptions import QueryError
 
@@ -63,6 +63,17 @@ Day = Annotated[date, AfterValidator(_day)]
 """A calendar date between 2000 and 2099."""
 Moment = Annotated[datetime, AfterValidator(_moment)]
 """A time between 2000 and 2099, with or without an offset."""
+
+
+def _shown(value: object, info: ValidationInfo) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_ms(value, (info.context or {}).get("tz", WITA))
+    return value
+
+
+Shown = Annotated[datetime, BeforeValidator(_shown)]
+"""A time read from a row's epoch milliseconds, shown in the zone given as the validation
+context's ``tz`` (``Model.model_validate(row, context={"tz": tz})``; WITA without one)."""
 
 
 def aware(value: datetime, tz: ZoneInfo = WITA) -> datetime:

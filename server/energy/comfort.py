@@ -224,17 +224,6 @@ def update_alerts(
     return events
 
 
-def alert_public(a: ComfortAlert, tz: ZoneInfo) -> dict[str, Any]:
-    """An alert as the API shows it."""
-    return {
-        "id": a.id, "building": a.building_id, "floor": a.floor, "zone": a.zone,
-        "space": a.space, "metric": a.metric, "level": a.level, "peak": a.peak,
-        "value": a.last_value,
-        "started": from_ms(a.started_ms, tz).isoformat(),
-        "ended": from_ms(a.ended_ms, tz).isoformat() if a.ended_ms else None,
-    }  # fmt: skip
-
-
 def recorded_alerts(
     session: Session, *, building: str, active: bool, since_ms: int | None
 ) -> list[ComfortAlert]:

@@ -41,8 +41,7 @@ from server.ingest.schemas import QuarantinedPublic
 from server.metrics import ServerMetrics
 from server.readings.store import FieldValue, ReadingStore, StoredReading
 from server.registry.downlink import record_acks
-from server.registry.models import Device, Gateway
-from server.registry.service import SPACE_COLUMNS, device_space
+from server.registry.models import SPACE_COLUMNS, Device, Gateway, device_space
 
 logger = logging.getLogger(__name__)
 # The quarantine keeps the newest readings refused; reasons and readings are cut short so

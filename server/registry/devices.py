@@ -15,9 +15,9 @@ from contracts.credentials import mosquitto_hash, new_password, verify
 from server.audit.service import record
 from server.effects import wake
 from server.exceptions import ConflictError, NotFoundError, RegistryError
-from server.registry.models import Device, Gateway
-from server.registry.schemas import Assignment, DeviceCreate, DevicePublic, DeviceState
-from server.registry.service import SPACE_COLUMNS, device_space, get_gateway, now_ms
+from server.registry.models import SPACE_COLUMNS, Device, DeviceState, Gateway
+from server.registry.schemas import Assignment, DeviceCreate, DevicePublic
+from server.registry.service import get_gateway, now_ms
 from server.spaces.service import space_ref, zone_ref
 
 # Which kind of space each kind of node may serve.
@@ -26,33 +26,7 @@ SERVES = {"desk": "desk", "room": "room", "energy": "zone"}
 
 def public(row: Device) -> DevicePublic:
     """A device row as the API shows it."""
-    state: DeviceState
-    if row.decommissioned_ms is not None:
-        state = "decommissioned"
-    elif row.status_ms is None and row.last_seen_ms is None:
-        state = "new"
-    else:
-        state = "online" if row.online else "offline"
-    return DevicePublic(
-        id=row.id,
-        kind=row.kind,
-        gateway=row.gateway_id,
-        space=device_space(row),
-        state=state,
-        registered_ms=row.registered_ms,
-        decommissioned_ms=row.decommissioned_ms,
-        last_seen_ms=row.last_seen_ms,
-        last_reading_ms=row.last_reading_ms,
-        status_ms=row.status_ms,
-        fw=row.fw,
-        boot=row.boot,
-        rssi_dbm=row.rssi_dbm,
-        heap_free=row.heap_free,
-        uptime_s=row.uptime_s,
-        sensor_errors=row.sensor_errors,
-        last_error=row.last_error,
-        gaps=row.gaps,
-    )
+    return DevicePublic.model_validate(row)
 
 
 def get_device(session: Session, device_id: str) -> Device:
@@ -153,7 +127,7 @@ def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -
         raise NotFoundError(f"no {given} {code!r} in building {where.building!r}")
     if row.gateway_id is None:
         row.gateway_id = _building_gateway(session, where.building)
-    old = device_space(row)
+    old = row.place
     for column in SPACE_COLUMNS:
         setattr(row, column, ref[column])
     record(session, actor=actor, action="device.assign", target_kind="device", target_id=device_id,

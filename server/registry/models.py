@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contracts.registry import SpaceRef
 from server.db import Base
+
+# Where a device is in its life: registered and never heard, talking, silent, retired.
+DeviceState = Literal["new", "online", "offline", "decommissioned"]
+# The columns that say where a device is (its space's tags on the wire).
+SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
 
 
 class Gateway(Base):
@@ -66,6 +75,20 @@ class Device(Base):
     past_bids: Mapped[str] = mapped_column(String(100), default="", server_default="")
     gaps: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
+    @property
+    def lifecycle(self) -> DeviceState:
+        """Where the device is in its life."""
+        if self.decommissioned_ms is not None:
+            return "decommissioned"
+        if self.status_ms is None and self.last_seen_ms is None:
+            return "new"
+        return "online" if self.online else "offline"
+
+    @property
+    def place(self) -> SpaceRef | None:
+        """Its space's tags, or None while unassigned."""
+        return device_space(self)
+
 
 class Downlink(Base):
     """A message for a device (a command, or its desired state), delivered by its gateway.
@@ -95,3 +118,10 @@ class Downlink(Base):
     ack_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
     error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+def device_space(row: Device | Row[Any]) -> SpaceRef | None:
+    """A device row's space tags (a whole row, or one of just its SPACE_COLUMNS), or None."""
+    if row.space is None:
+        return None
+    return SpaceRef.model_validate({k: getattr(row, k) for k in SPACE_COLUMNS})

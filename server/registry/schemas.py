@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.payloads import Label, NodeKind
 from contracts.registry import SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN
-
-DeviceState = Literal["new", "online", "offline", "decommissioned"]
+from server.registry.models import DeviceState
 
 
 class DeviceCreate(BaseModel):
@@ -45,13 +44,15 @@ class Assignment(BaseModel):
 
 
 class DevicePublic(BaseModel):
-    """A device, where it is, and how it is doing."""
+    """A device, where it is, and how it is doing (read from a Device row)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     kind: str
-    gateway: str | None
-    space: SpaceRef | None
-    state: DeviceState
+    gateway: str | None = Field(validation_alias="gateway_id")
+    space: SpaceRef | None = Field(validation_alias="place")
+    state: DeviceState = Field(validation_alias="lifecycle")
     registered_ms: int | None
     decommissioned_ms: int | None
     last_seen_ms: int | None

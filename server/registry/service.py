@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from contracts.payloads import NodeKind, describe
@@ -17,12 +17,11 @@ from contracts.registry import DeviceEntry, RegistrySnapshot, SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN
 from server.audit.service import record
 from server.exceptions import ConflictError, NotFoundError, RegistryError
-from server.registry.models import Device, Gateway
+from server.registry.models import SPACE_COLUMNS, Device, Gateway
 from server.registry.schemas import Backlog, GatewayPublic
 from server.spaces.models import Building
 from server.spaces.service import space_ref
 
-SPACE_COLUMNS = ("building", "floor", "zone", "space", "space_kind")
 CONTACT_RESOLUTION_MS = 30_000
 # A gateway silent this long, or holding a reading unsent this long, is in trouble.
 STALL_MS = 300_000
@@ -245,13 +244,6 @@ def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dic
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 
-def device_space(row: Device | Row[Any]) -> SpaceRef | None:
-    """A device row's space tags, or None while unassigned."""
-    if row.space is None:
-        return None
-    return SpaceRef.model_validate({k: getattr(row, k) for k in SPACE_COLUMNS})
-
-
 def snapshot(session: Session, *, gateway_id: str) -> RegistrySnapshot:
     """Every live device of ``gateway_id``; the version is a digest of the content."""
     rows = session.scalars(
@@ -260,8 +252,7 @@ def snapshot(session: Session, *, gateway_id: str) -> RegistrySnapshot:
         .order_by(Device.id)
     )
     devices = [
-        DeviceEntry(device_id=r.id, kind=r.kind, space=device_space(r), mqtt_hash=r.mqtt_hash)
-        for r in rows
+        DeviceEntry(device_id=r.id, kind=r.kind, space=r.place, mqtt_hash=r.mqtt_hash) for r in rows
     ]
     digest = hashlib.sha256(
         json.dumps([d.model_dump() for d in devices], sort_keys=True).encode()
