@@ -6,15 +6,24 @@ STAMP := .venv/.installed-stamp
 # type-checked; they live apart from the venv so they never shadow CPython's.
 TYPINGS := .typings/.installed-stamp
 
-.PHONY: demo test lint services bench asyncapi clean
+WEB := node_modules/.installed-stamp
+
+.PHONY: demo test lint services web messages screenshots bench asyncapi clean
 
 $(STAMP): pyproject.toml scripts/bootstrap-python.sh
 	PY=$(PY) scripts/bootstrap-python.sh
 	touch $(STAMP)
 
 ## the whole platform on embedded defaults with a simulated fleet
-demo: $(STAMP)
+demo: $(STAMP) $(WEB)
 	$(BIN)/smartoffice demo
+
+## the front-end libraries from npm (package-lock.json), served by the server itself
+$(WEB): package.json package-lock.json scripts/install-web.sh
+	scripts/install-web.sh
+	touch $(WEB)
+
+web: $(WEB)
 
 $(TYPINGS): $(STAMP)
 	rm -rf .typings
@@ -33,7 +42,7 @@ lint: $(STAMP) $(TYPINGS)
 
 ## every check: lint, types, and the tests against private real services, one worker per
 ## core (each worker starts its own private services)
-test: $(STAMP) services lint
+test: $(STAMP) $(WEB) services lint
 	$(BIN)/pytest -n auto
 
 ## throughput and latency of the data path (figures go in docs/benchmarks.md)
@@ -44,4 +53,15 @@ asyncapi: $(STAMP)
 	$(BIN)/python -m contracts.asyncapi > contracts/asyncapi.yaml
 
 clean:
-	rm -rf .venv .typings var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .typings var .mypy_cache .ruff_cache .pytest_cache node_modules
+
+## extract the strings to translate into the catalogues (then translate server/locale/id)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k T -k N_ -k gettext:2 \
+		-k ngettext:2,3 -k n_:1,2 --no-location --sort-output --omit-header \
+		-o server/locale/messages.pot .
+	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale -l id --no-fuzzy-matching --ignore-obsolete -w 100
+
+## the user guide's screenshots (docs/images), from the browser tests
+screenshots: $(STAMP) $(WEB) services
+	SMARTOFFICE_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/web

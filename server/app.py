@@ -24,6 +24,7 @@ from server.api.ops import VERSION
 from server.config import ServerSettings
 from server.limits import BodyLimit
 from server.services import Services
+from server.web import docs, web
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -44,9 +45,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         version=VERSION,
         lifespan=lifespan,
         description="Flexible desks, sensors and energy for the government offices of IKN.",
+        docs_url=None,  # served by server.web.docs, without a CDN
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit)
     for area in (auth, spaces, registry, bookings, ingest, readings, audit, energy, ops):
         app.include_router(area.router)
     errors.install(app)
+    web.install(app, vendor=docs.vendor_dir(settings.web_vendor_dir))
     return app

@@ -39,6 +39,9 @@ class ServerSettings(BaseSettings):
     """Serve HTTPS with this certificate chain (else put a TLS proxy in front)."""
     tls_keyfile: Path | None = None
     data_dir: Path = Path("var")
+    web_vendor_dir: Path | None = None
+    """Where the front-end libraries from npm are (Swagger UI and ReDoc for ``/docs`` and
+    ``/redoc``); default: the checkout's ``node_modules`` (``make`` installs them)."""
     database_url: str | None = None
     """SQLAlchemy URL of the relational database; default SQLite in ``data_dir``."""
 

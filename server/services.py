@@ -8,6 +8,7 @@ background jobs use; a route asks for the ones it needs with the typed dependenc
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import secrets
@@ -53,6 +54,8 @@ class Services:
     store: ReadingStore
     metrics: ServerMetrics
     tokens: LocalTokens
+    csrf_key: str
+    """Signs the browser sessions' CSRF tokens (derived from the token secret)."""
     oidc: OidcVerifier | None
     accounts: TableCache[Claims, Principal]
     notifier: Notifier
@@ -104,12 +107,14 @@ class Services:
             await asyncio.to_thread(rollups.mark_late, readings)
 
         zone_actions = ZoneActions(action_config(settings))
+        secret = jwt_secret(settings)
         return cls(
             settings=settings,
             db=db,
             store=store,
             metrics=metrics,
-            tokens=LocalTokens(jwt_secret(settings), settings.access_token_minutes * 60),
+            tokens=LocalTokens(secret, settings.access_token_minutes * 60),
+            csrf_key=hashlib.sha256(b"csrf:" + secret.encode()).hexdigest(),
             oidc=build_oidc(settings),
             accounts=TableCache(db, ("users",), size=10_000),
             notifier=notifier,

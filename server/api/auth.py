@@ -70,13 +70,10 @@ def me(user: CurrentUser) -> dict[str, str | None]:
 
 
 @router.patch("/auth/me")
-def update_me(
-    prefs: Preferences, user: CurrentUser, db: DatabaseDep
-) -> dict[str, str | bool | None]:
-    """Change your own preferences (opt in to the colleague finder)."""
+def update_me(prefs: Preferences, user: CurrentUser, db: DatabaseDep) -> dict[str, object]:
+    """Change your own preferences: the colleague finder opt-in, your language."""
     with db.session() as session:
-        set_preferences(session, username=user.username, prefs=prefs)
-    return {"username": user.username, "share_location": prefs.share_location}
+        return set_preferences(session, username=user.username, prefs=prefs)
 
 
 @router.get("/users", response_model=list[UserPublic])

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from server.api.deps import Admin, Anyone, DatabaseDep, Manager, SettingsDep, services
+from server.api.deps import (
+    Admin,
+    Anyone,
+    DatabaseDep,
+    Language,
+    Manager,
+    SettingsDep,
+    language,
+    services,
+)
 from server.bookings import service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub
@@ -28,22 +37,26 @@ from server.calendar.dates import FIRST_DAY, LAST_DAY, WITA, Day, Moment, period
 from server.calendar.hours import building_tz
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import Refusal
+from server.i18n import T, say
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
 # Row ids are 64-bit integers in every database: a larger one cannot name a booking.
 BookingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The booking's id.")]
 
 
-async def refusal_response(_: Request, exc: Exception) -> JSONResponse:
+async def refusal_response(request: Request, exc: Exception) -> JSONResponse:
     """A booking rule's refusal: 409 for conflicts, 403/422 otherwise, naming the rule."""
     assert isinstance(exc, Refusal)
-    return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=exc.status)
+    return JSONResponse(
+        {"detail": say(exc.args[0], language(request)), "rule": exc.rule}, status_code=exc.status
+    )
 
 
 @router.get("/availability", response_model=list[DeskAvailability])
 async def availability(
     request: Request,
     user: Anyone,
+    lang: Language,
     building: str,
     floor: str,
     start: Moment,
@@ -64,13 +77,13 @@ async def availability(
     desks = DeskFilter(zone, monitor, standing, accessible, quiet)
     ask = AvailabilityQuery(building, floor, start, end, desks)
     # Answered on the event loop when both layers are kept; else read in a worker thread.
-    body = cache.kept(ask, user) or await run_in_threadpool(cache.answer, ask, user)
+    body = cache.kept(ask, user, lang) or await run_in_threadpool(cache.answer, ask, user, lang)
     return Response(body, media_type="application/json")
 
 
 @router.post("/bookings", response_model=BookingResult, status_code=201)
 def create_booking(
-    new: BookingCreate, user: Anyone, db: DatabaseDep, settings: SettingsDep
+    new: BookingCreate, user: Anyone, db: DatabaseDep, settings: SettingsDep, lang: Language
 ) -> BookingResult:
     """Book a desk or room for a slot or a day, weekly if asked.
 
@@ -78,7 +91,7 @@ def create_booking(
     """
     mail = settings.smtp_host is not None
     with db.session() as session:
-        return service.create(session, actor=user, new=new, mail=mail)
+        return service.create(session, actor=user, new=new, mail=mail, language=lang)
 
 
 @router.get("/bookings", response_model=list[BookingPublic])
@@ -188,7 +201,7 @@ async def events(
     """
     hub: EventHub = services(request).events
     if not hub.may_open(user.username):
-        raise Refusal("too_many_streams", "too many open event streams: close one first", 429)
+        raise Refusal("too_many_streams", T("too many open event streams: close one first"), 429)
     return StreamingResponse(
         hub.stream(
             building=building, floor=floor, disconnected=request.is_disconnected, user=user.username

@@ -15,10 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth.service import Principal, principal
+from server.auth.sessions import COOKIE, CSRF_HEADER, csrf_ok, session_user
 from server.auth.tokens import Claims, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import AuthError
+from server.i18n import T, negotiate
 from server.ingest.service import IngestService
 from server.readings.store import ReadingStore
 from server.registry.models import Gateway
@@ -27,6 +29,7 @@ from server.registry.service import gateway_for_token
 from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 from server.services import Services
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -96,16 +99,27 @@ def current_gateway(request: Request, creds: Credentials, db: DatabaseDep) -> Ga
 
 
 async def current_user(request: Request, creds: Credentials) -> Principal:
-    """The user of the bearer token (ours or the identity provider's), or 401.
+    """The user of the bearer token or of the browser's session cookie; or 401.
 
+    A token is ours or the identity provider's.
     The account behind a token is kept for ``cache_s`` (1 s), or until this process
     changes an account: a role change or a disabled account applies at once through this
-    server, and within that time through another replica.
+    server, and within that time through another replica. A session is looked up on every
+    request, so signing out ends it at once everywhere.
     """
-    if creds is None:
-        raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
-    token = creds.credentials
     s = services(request)
+    if creds is None:
+        secret = request.cookies.get(COOKIE)
+        if secret is None:
+            raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
+        found = await _session_user(request, s, secret)
+    else:
+        found = await _token_user(s, creds.credentials)
+    request.state.language = found.language  # errors are said in it (server.api.errors)
+    return found
+
+
+async def _token_user(s: Services, token: str) -> Principal:
     oidc, tokens, accounts, db = s.oidc, s.tokens, s.accounts, s.db
 
     def load(claims: Claims) -> Principal:
@@ -120,12 +134,41 @@ async def current_user(request: Request, creds: Credentials) -> Principal:
         found = accounts.peek(claims)
         if found is None:
             found = await run_in_threadpool(accounts.get, claims, partial(load, claims))
-        return found
     except AuthError as exc:
         raise unauthorized(str(exc)) from exc
+    return found
+
+
+async def _session_user(request: Request, s: Services, secret: str) -> Principal:
+    if request.method not in SAFE_METHODS and not csrf_ok(
+        s.csrf_key, secret, request.headers.get(CSRF_HEADER)
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=T("this page is out of date (its security token is missing or wrong): "
+                     "reload it and try again").said(language(request)),
+        )  # fmt: skip
+
+    try:
+        found = await run_in_threadpool(session_user, s.db, secret)
+    except AuthError as exc:
+        raise unauthorized(str(exc)) from exc
+    if found is None:
+        raise unauthorized("your session has ended: sign in again")
+    return found
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def language(request: Request) -> str:
+    """The language to answer in: the caller's choice, else Accept-Language, else English."""
+    return negotiate(
+        request.headers.get("accept-language"), getattr(request.state, "language", None), "en"
+    )
+
+
+Language = Annotated[str, Depends(language)]
 
 
 def _roles_check(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principal]]:

@@ -1,8 +1,8 @@
-"""Users and failed logins."""
+"""Users, their browser sessions, and failed logins."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -32,6 +32,10 @@ class User(Base):
     # username can be renamed or reissued at the provider; the subject cannot.
     oidc_issuer: Mapped[str | None] = mapped_column(String(200), default=None)
     oidc_subject: Mapped[str | None] = mapped_column(String(255), default=None)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    """The person's choice of language for pages, mail and messages; None follows the browser."""
+    feed_sha256: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    """A hash of the secret in the person's calendar feed URL; None while they have none."""
 
     __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
@@ -45,3 +49,14 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class WebSession(Base):
+    """A browser signed in: the cookie holds a secret, this row only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)

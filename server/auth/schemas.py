@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -103,6 +103,11 @@ class Preferences(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    share_location: bool = Field(
-        description="Let colleagues of your team see where you sit (colleague finder)."
+    share_location: bool | None = Field(
+        default=None,
+        description="Let colleagues of your team see where you sit (colleague finder).",
+    )
+    language: Literal["id", "en", "auto"] | None = Field(
+        default=None,
+        description="The language of pages, mail and messages; auto follows the browser.",
     )

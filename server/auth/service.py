@@ -31,6 +31,8 @@ class Principal:
     team: str | None = None
     buildings: frozenset[str] | None = None
     """Where an installer may work; None is every building (other roles are not limited)."""
+    language: str | None = None
+    """The person's choice of language; None follows the browser."""
 
     def works_in(self, building: str | None) -> bool:
         """Whether this person may work on a device in ``building`` (None: not placed)."""
@@ -138,6 +140,7 @@ def principal(session: Session, claims: Claims) -> Principal:
         display_name=user.display_name,
         team=user.team,
         buildings=None if user.buildings is None else frozenset(split_buildings(user.buildings)),
+        language=user.language,
     )
 
 
@@ -248,11 +251,23 @@ def list_users(session: Session) -> list[UserPublic]:
     ]
 
 
-def set_preferences(session: Session, *, username: str, prefs: Preferences) -> None:
-    """A person's own choices (the colleague finder opt-in), recorded in the audit log."""
+def preferences(session: Session, username: str) -> dict[str, object]:
+    """A person's own choices: the colleague finder opt-in, their language (None: browser's)."""
     row = session.scalar(select(User).where(User.username == username))
     if row is None:
         raise AuthError("the account of this token no longer exists")
-    row.share_location = prefs.share_location
+    return {"username": username, "share_location": row.share_location, "language": row.language}
+
+
+def set_preferences(session: Session, *, username: str, prefs: Preferences) -> dict[str, object]:
+    """A person's own choices (those given), recorded in the audit log; all of them now."""
+    row = session.scalar(select(User).where(User.username == username))
+    if row is None:
+        raise AuthError("the account of this token no longer exists")
+    if prefs.share_location is not None:
+        row.share_location = prefs.share_location
+    if prefs.language is not None:
+        row.language = None if prefs.language == "auto" else prefs.language
     record(session, actor=username, action="user.preferences", target_kind="user",
-           target_id=username, share_location=prefs.share_location)  # fmt: skip
+           target_id=username, **prefs.model_dump(exclude_none=True))  # fmt: skip
+    return preferences(session, username)

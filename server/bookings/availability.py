@@ -35,6 +35,7 @@ from server.calendar.hours import building_tz
 from server.calendar.policy import Policy, policy_for
 from server.db import Database
 from server.exceptions import Refusal
+from server.i18n import LANGUAGES, T, say
 from server.spaces.models import Desk, Zone
 from server.spaces.service import get_floor
 
@@ -44,7 +45,7 @@ CLOSING_RULES = ("weekday", "closed_day", "working_hours", "booking_window", "in
 FLOOR_TABLES = ("buildings", "floors", "zones", "desks", "booking_policies", "closed_days",
                 "desk_blocks")  # fmt: skip
 BOOKING_TABLES = ("bookings",)
-BOOKED = "booked by a colleague"
+BOOKED = T("booked by a colleague")
 _ONE = TypeAdapter(DeskAvailability)
 
 
@@ -68,7 +69,8 @@ class DeskView:
     # not_bookable, closed or blocked: the same for everyone; else None.
     fixed: SlotState | None
     answers: dict[SlotState, DeskAvailability]
-    json: dict[SlotState, bytes]
+    json: dict[tuple[SlotState, str], bytes]
+    """Each state's answer in each language (the reasons are said in it)."""
 
     def state_for(self, actor: Principal, holder: str | None) -> SlotState:
         """The desk's state as ``actor`` sees it, when ``holder`` has it booked."""
@@ -129,7 +131,7 @@ def floor_layer(
             )
         )
     }
-    closed: dict[int | None, str | None] = {}
+    closed: dict[int | None, object] = {}
     policies: dict[int, Policy] = {}
     out = []
     for d in rows:
@@ -143,30 +145,34 @@ def floor_layer(
             except Refusal as refusal:
                 if refusal.rule not in CLOSING_RULES:
                     raise
-                closed[d.zone_id] = str(refusal)
+                closed[d.zone_id] = refusal.args[0]
         fixed: SlotState | None = None
-        reason: str | None = None
+        reason: object = None
         if not d.bookable:
-            fixed, reason = "not_bookable", "not bookable"
+            fixed, reason = "not_bookable", T("not bookable")
         elif closed[d.zone_id]:
             fixed, reason = "closed", closed[d.zone_id]
         elif d.id in blocked:
             fixed, reason = "blocked", blocked[d.id]
         team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
-        reasons: dict[SlotState, str | None] = {fixed: reason} if fixed else {
+        reasons: dict[SlotState, object] = {fixed: reason} if fixed else {
             "free": None, "yours": None, "booked": BOOKED}  # fmt: skip
         if team and not fixed:
-            reasons["team_zone"] = f"reserved for team {team}"
+            reasons["team_zone"] = T("reserved for team {team}", team=team)
         answers = {
             state: DeskAvailability.model_construct(
                 id=d.code, name=d.name, floor=floor, zone=zones[d.zone_id].code,
                 neighbourhood=_code(zones, d.neighbourhood_id), x=d.x, y=d.y,
                 monitor=d.monitor, standing=d.standing, accessible=d.accessible,
-                quiet=d.quiet, state=state, reason=why,
+                quiet=d.quiet, state=state, reason=None if why is None else str(why),
             )
             for state, why in reasons.items()
         }  # fmt: skip
-        json = {state: _ONE.dump_json(a) for state, a in answers.items()}
+        json = {
+            (state, lang): _ONE.dump_json(a.model_copy(update={
+                "reason": None if reasons[state] is None else say(reasons[state], lang)}))
+            for state, a in answers.items() for lang in LANGUAGES
+        }  # fmt: skip
         out.append(DeskView(d.id, team, fixed, answers, json))
     return out
 
@@ -224,14 +230,17 @@ class AvailabilityCache:
             db, BOOKING_TABLES, clock=clock
         )
 
-    def kept(self, ask: AvailabilityQuery, actor: Principal) -> bytes | None:
+    def kept(self, ask: AvailabilityQuery, actor: Principal, lang: str = "en") -> bytes | None:
         """The answer from kept layers only, or None when one must be read first."""
         layer = self.floors.peek(ask.floor_key)
         held = self.bookings.peek(ask.slot_key) if layer is not None else None
-        return None if layer is None or held is None else _json(layer, held, actor)
+        return None if layer is None or held is None else _json(layer, held, actor, lang)
 
-    def answer(self, ask: AvailabilityQuery, actor: Principal) -> bytes:
-        """The JSON array of the floor's desks for ``actor``, reading what is not kept."""
+    def answer(self, ask: AvailabilityQuery, actor: Principal, lang: str = "en") -> bytes:
+        """The floor's desks for ``actor`` as JSON, reading what is not kept.
+
+        The reasons are said in ``lang``.
+        """
 
         def make_floor() -> list[DeskView]:
             with self.db.session(commit=False) as session:
@@ -246,7 +255,7 @@ class AvailabilityCache:
 
         layer = self.floors.get(ask.floor_key, make_floor)
         held = self.bookings.get(ask.slot_key, make_holders)
-        return _json(layer, held, actor)
+        return _json(layer, held, actor, lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,5 +279,5 @@ class AvailabilityQuery:
         return (*self.slot_key, self.desks)
 
 
-def _json(layer: list[DeskView], held: dict[int, str], actor: Principal) -> bytes:
-    return b"[" + b",".join(d.json[d.state_for(actor, held.get(d.id))] for d in layer) + b"]"
+def _json(layer: list[DeskView], held: dict[int, str], actor: Principal, lang: str) -> bytes:
+    return b"[" + b",".join(d.json[d.state_for(actor, held.get(d.id)), lang] for d in layer) + b"]"

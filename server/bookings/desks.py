@@ -63,23 +63,23 @@ def state(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None
     return "free"
 
 
-def show(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None) -> None:
+def show(
+    session: Session, desk: Desk, now: int, zones: ZoneCache | None = None, *, tell: bool = False
+) -> None:
     """Recompute the desk's state at ``now``; a change is queued for its nodes.
 
     The new state is written in this transaction; the gateways are woken and the maps told
-    once it commits (server.effects).
+    once it commits (server.effects). ``tell``: the maps are told even when the LED stays
+    as it was (a booking for another day, a sensor outside opening hours).
     """
     new = state(session, desk, now, zones)
     live = live_row(session, desk.id, now)
     if live.led == new:
+        if tell:
+            _tell(session, desk, live, now)
         return
     live.led, live.led_since_ms = new, now
-    floor = session.get(Floor, desk.floor_id)
-    announce(session, {
-        "type": "desk", "building": desk.building_id,
-        "floor": floor.code if floor else None, "desk": desk.code, "state": new,
-        "occupied": live.occupied, "at": now,
-    })  # fmt: skip
+    _tell(session, desk, live, now)
     payload = DeskState(v=1, state=new, since=now).model_dump_json()
     devices = session.scalars(
         select(Device).where(
@@ -126,9 +126,11 @@ class DeskLights:
         """The clock in epoch milliseconds."""
         return int(self.clock() * 1000)
 
-    def show(self, session: Session, desk: Desk, zones: ZoneCache | None = None) -> None:
+    def show(
+        self, session: Session, desk: Desk, zones: ZoneCache | None = None, *, tell: bool = False
+    ) -> None:
         """:func:`show` at this object's clock."""
-        show(session, desk, self.now_ms(), zones)
+        show(session, desk, self.now_ms(), zones, tell=tell)
 
     def state_now(self, desk_code: str, building: str | None = None) -> LedState:
         """One desk's state at the monitor's time (for tools and tests)."""
@@ -171,6 +173,16 @@ class DeskLights:
                     )
                 )
             return out
+
+
+def _tell(session: Session, desk: Desk, live: DeskLive, now: int) -> None:
+    """The live maps learn that the desk changed (never who booked or sits there)."""
+    floor = session.get(Floor, desk.floor_id)
+    announce(session, {
+        "type": "desk", "building": desk.building_id,
+        "floor": floor.code if floor else None, "desk": desk.code, "state": live.led,
+        "occupied": live.occupied, "at": now,
+    })  # fmt: skip
 
 
 def live_row(session: Session, desk_id: int, now: int) -> DeskLive:

@@ -111,6 +111,7 @@ class DeskMonitor:
             ):
                 waiting.setdefault(b.desk_id or 0, []).append(b)
             changed: dict[int, Desk] = {}
+            moved: set[int] = set()  # desks whose occupancy changed: the maps are told
             for s in readings:
                 desk = desks.get((s.building, s.desk))
                 if desk is None:
@@ -121,12 +122,13 @@ class DeskMonitor:
                 if live.occupied != s.occupied:
                     live.since_ms = s.ts
                     changed[desk.id] = desk
+                    moved.add(desk.id)
                 live.occupied, live.updated_ms, live.device_id = s.occupied, s.ts, s.device
                 if s.occupied and self._sensor_check_in(session, desk, s, waiting):
                     changed[desk.id] = desk
             zones: ZoneCache = {}
             for desk in changed.values():
-                self.lights.show(session, desk, zones)
+                self.lights.show(session, desk, zones, tell=desk.id in moved)
 
     def _sensor_check_in(
         self, session: Session, desk: Desk, s: Seen, waiting: dict[int, list[Booking]]

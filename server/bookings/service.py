@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -38,10 +39,24 @@ from server.calendar.hours import building_tz, opening
 from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
+from server.i18n import DEFAULT, N_, T, say
 from server.roles import MANAGERS
 from server.spaces.models import Desk, Floor, Room, Zone
 
 Space = Desk | Room
+
+
+# What is said of a desk or a room, by kind (whole sentences, so each can be translated).
+_SAID: Final = {
+    ("desk", "not_bookable"): N_("desk {space} is not bookable"),
+    ("room", "not_bookable"): N_("room {space} is not bookable"),
+    ("desk", "conflict"): N_("desk {space} is already booked {start}-{end}"),
+    ("room", "conflict"): N_("room {space} is already booked {start}-{end}"),
+    ("desk", "overlap_self"): N_("{user} already has desk {space} then"),
+    ("room", "overlap_self"): N_("{user} already has room {space} then"),
+    ("desk", "conflict_race"): N_("desk {space} was just booked"),
+    ("room", "conflict_race"): N_("room {space} was just booked"),
+}
 
 
 def find_space(session: Session, building: str, desk: str | None, room: str | None) -> Space:
@@ -71,7 +86,18 @@ def _lock(session: Session, space: Space, user: User) -> None:
         )
 
 
-def _slots(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+def _slots(
+    new: BookingCreate, policy: Policy, tz: ZoneInfo, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The slots asked for; a whole day already begun starts now (its check-in window too)."""
+    slots = _asked(new, policy, tz)
+    if new.day is None:
+        return slots
+    minute = now.replace(second=0, microsecond=0)
+    return [(minute if s < minute < e else s, e) for s, e in slots]
+
+
+def _asked(new: BookingCreate, policy: Policy, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
     if new.day is not None:
         start, end = opening(policy, new.day, tz)
     else:
@@ -99,8 +125,11 @@ def create(
     new: BookingCreate,
     now: datetime | None = None,
     mail: bool = False,
+    language: str = DEFAULT,
 ) -> BookingResult:
     """Book a desk or room (for a slot, a day, or weekly); refusals name their rule.
+
+    A series' failed dates say why in ``language``.
 
     In the same transaction: the desk's LED state, and with ``mail`` the confirmation to
     the person booked.
@@ -109,15 +138,15 @@ def create(
     building, tz = building_tz(session, new.building)
     username = new.for_user or actor.username
     if new.for_user and new.for_user != actor.username and actor.role not in MANAGERS:
-        raise Refusal("on_behalf", "only facility managers book for a colleague", 403)
+        raise Refusal("on_behalf", T("only facility managers book for a colleague"), 403)
     user = session.scalar(select(User).where(User.username == username, User.active))
     if user is None:
         raise NotFoundError(f"no active user {username!r}")
     space = find_space(session, building.id, new.desk, new.room)
     policy = policy_for(session, building.id, space.zone_id)
-    slots = _slots(new, policy, tz)
+    slots = _slots(new, policy, tz, now)
     if not slots:
-        raise Refusal("repeat", "the weekly pattern has no date before its end")
+        raise Refusal("repeat", T("the weekly pattern has no date before its end"))
     series = uuid.uuid4().hex[:16] if new.repeat else None
     created, failed, rows = [], [], []
     for start, end in slots:
@@ -130,7 +159,9 @@ def create(
                 raise
             failed.append(
                 SeriesFailure(
-                    day=start.astimezone(tz).date(), rule=refusal.rule, reason=str(refusal)
+                    day=start.astimezone(tz).date(),
+                    rule=refusal.rule,
+                    reason=say(refusal.args[0], language),
                 )
             )
             continue
@@ -148,7 +179,7 @@ def _desk_follows(session: Session, row: Booking, now: datetime) -> None:
     if row.desk_id is not None:
         desk = session.get(Desk, row.desk_id)
         if desk is not None:
-            desks.show(session, desk, to_ms(now))
+            desks.show(session, desk, to_ms(now), tell=True)
 
 
 def _book_one(
@@ -170,7 +201,7 @@ def _book_one(
     kind = "desk" if isinstance(space, Desk) else "room"
     s, e = to_ms(start), to_ms(end)
     if not space.bookable:
-        raise Refusal("not_bookable", f"{kind} {space.code} is not bookable")
+        raise Refusal("not_bookable", T(_SAID[kind, "not_bookable"], space=space.code))
     if isinstance(space, Desk):
         block = session.scalar(
             select(DeskBlock).where(
@@ -178,11 +209,17 @@ def _book_one(
             )
         )
         if block is not None:
-            raise Refusal("maintenance", f"desk {space.code} is blocked: {block.reason}")
+            raise Refusal(
+                "maintenance",
+                T("desk {desk} is blocked: {reason}", desk=space.code, reason=block.reason),
+            )
         team = _team(session, space)
         on_behalf_by_manager = actor.username != user.username
         if team is not None and team != user.team and not on_behalf_by_manager:
-            raise Refusal("team_zone", f"desk {space.code} is reserved for team {team}")
+            raise Refusal(
+                "team_zone",
+                T("desk {desk} is reserved for team {team}", desk=space.code, team=team),
+            )
     _lock(session, space, user)
     column = Booking.desk_id if kind == "desk" else Booking.room_id
     taken = session.scalar(
@@ -193,8 +230,12 @@ def _book_one(
     if taken is not None:
         raise Refusal(
             "conflict",
-            f"{kind} {space.code} is already booked "
-            f"{clock(taken.start_ms, tz)}-{clock(taken.end_ms, tz)}",
+            T(
+                _SAID[kind, "conflict"],
+                space=space.code,
+                start=clock(taken.start_ms, tz),
+                end=clock(taken.end_ms, tz),
+            ),
             409,
         )
     mine = select(Booking).where(
@@ -204,7 +245,7 @@ def _book_one(
     if overlapping is not None:
         raise Refusal(
             "overlap_self",
-            f"{user.username} already has {kind} {overlapping.space_code} then",
+            T(_SAID[kind, "overlap_self"], user=user.username, space=overlapping.space_code),
             409,
         )
     if kind == "desk":
@@ -227,7 +268,9 @@ def _book_one(
     try:
         session.flush()
     except IntegrityError as exc:  # PostgreSQL's exclusion constraint: a race lost
-        raise Refusal("conflict_race", f"{kind} {space.code} was just booked", 409) from exc
+        raise Refusal(
+            "conflict_race", T(_SAID[kind, "conflict_race"], space=space.code), 409
+        ) from exc
     record(session, actor=actor.username, action="booking.create", target_kind="booking",
            target_id=str(row.id), space=space.code, user=user.username,
            start=start.isoformat(), end=end.isoformat())  # fmt: skip
@@ -246,8 +289,20 @@ def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: d
     day_start = datetime.combine(day, dtime(), tz)
     week_start = day_start - timedelta(days=day.weekday())
     for rule, begin, span, limit, what in (
-        ("max_per_day", day_start, timedelta(days=1), policy.max_per_day, "a day"),
-        ("max_per_week", week_start, timedelta(days=7), policy.max_per_week, "a week"),
+        (
+            "max_per_day",
+            day_start,
+            timedelta(days=1),
+            policy.max_per_day,
+            N_("at most {limit} desk booking(s) a day; {user} has {count}"),
+        ),
+        (
+            "max_per_week",
+            week_start,
+            timedelta(days=7),
+            policy.max_per_week,
+            N_("at most {limit} desk booking(s) a week; {user} has {count}"),
+        ),
     ):
         count = session.scalar(
             select(func.count()).where(
@@ -259,9 +314,7 @@ def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: d
             )
         )
         if (count or 0) >= limit:
-            raise Refusal(
-                rule, f"at most {limit} desk booking(s) {what}; {user.username} has {count}"
-            )
+            raise Refusal(rule, T(what, limit=limit, user=user.username, count=count))
 
 
 def public(row: Booking, tz: ZoneInfo) -> BookingPublic:
@@ -287,7 +340,13 @@ def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPub
     row, tz = get(session, actor=actor, booking_id=booking_id)
     if row.state != "booked":
         raise Refusal(
-            "state", f"booking {booking_id} is {row.state}; only a booked one can be cancelled", 409
+            "state",
+            T(
+                "booking {id} is {state}; only a booked one can be cancelled",
+                id=booking_id,
+                state=row.state,
+            ),
+            409,
         )
     now = now_utc()
     row.state, row.outcome = "cancelled", "cancelled"
@@ -314,19 +373,25 @@ def check_in(
     and reports count it apart from the sensor's and the booker's own.
     """
     row, tz = get(session, actor=actor, booking_id=booking_id)
-    owner = _on_behalf(session, actor, row, "check in")
+    owner = _on_behalf(
+        session,
+        actor,
+        row,
+        N_("only the person booked can check in; a facility manager may do it for them"),
+    )
     if owner is not None:
         via = "manager"
     now = now or now_utc()
     at = to_ms(now)
     if row.state != "booked":
-        raise Refusal("state", f"booking {booking_id} is {row.state}", 409)
+        raise Refusal("state", T("booking {id} is {state}", id=booking_id, state=row.state), 409)
     if at < row.start_ms - CHECKIN_OPENS_BEFORE_MS:
         raise Refusal(
-            "too_early", f"check-in opens at {clock(row.start_ms - CHECKIN_OPENS_BEFORE_MS, tz)}"
+            "too_early",
+            T("check-in opens at {time}", time=clock(row.start_ms - CHECKIN_OPENS_BEFORE_MS, tz)),
         )
     if at >= row.end_ms:
-        raise Refusal("in_the_past", "the booking is over")
+        raise Refusal("in_the_past", T("the booking is over"))
     row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
     row.checked_in_actor = actor.username
     record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
@@ -342,8 +407,7 @@ def _on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> 
         return None
     if actor.role not in MANAGERS:
         raise Refusal(
-            "not_yours", f"only the person booked can {doing}; a facility manager may do it "
-            "for them", 403,
+            "not_yours", T(doing), 403,
         )  # fmt: skip
     return owner.username if owner is not None else "?"
 
@@ -353,9 +417,18 @@ def check_out(
 ) -> BookingPublic:
     """Leave the desk: the booking is kept (attended) and the desk is free again."""
     row, tz = get(session, actor=actor, booking_id=booking_id)
-    owner = _on_behalf(session, actor, row, "check out")
+    owner = _on_behalf(
+        session,
+        actor,
+        row,
+        N_("only the person booked can check out; a facility manager may do it for them"),
+    )
     if row.state != "checked_in":
-        raise Refusal("state", f"booking {booking_id} is {row.state}; check in first", 409)
+        raise Refusal(
+            "state",
+            T("booking {id} is {state}; check in first", id=booking_id, state=row.state),
+            409,
+        )
     now = now or now_utc()
     row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
     row.checked_out_ms = to_ms(now)
@@ -427,7 +500,8 @@ def desk_check_in(
     """Check in at a desk by its QR code: your booking of it, or a walk-in booking.
 
     A walk-in booking lasts until the building closes, the desk's next booking starts or the
-    longest booking the rules allow is over, whichever comes first.
+    longest booking the rules allow is over, whichever comes first. Someone whose own
+    booking of the desk is later today is told when its check-in opens instead.
     """
     now = now or now_utc()
     b, tz = building_tz(session, building)
@@ -449,6 +523,17 @@ def desk_check_in(
         return check_in(session, actor=actor, booking_id=mine.id, via="qr", now=now)
     policy = policy_for(session, b.id, space.zone_id)
     day = now.astimezone(tz).date()
+    later = session.scalar(
+        select(func.min(Booking.start_ms)).where(
+            Booking.desk_id == space.id, Booking.user_id == user.id, Booking.state == "booked",
+            Booking.start_ms > at, Booking.start_ms < to_ms(opening(policy, day, tz)[1]),
+        )
+    )  # fmt: skip
+    if later is not None:  # their own booking here later today: not a walk-in until then
+        raise Refusal(
+            "too_early",
+            T("check-in opens at {time}", time=clock(later - CHECKIN_OPENS_BEFORE_MS, tz)),
+        )
     end = min(
         opening(policy, day, tz)[1], now.astimezone(tz) + timedelta(minutes=policy.max_minutes)
     )
@@ -512,7 +597,7 @@ def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: D
     row = find_space(session, building, desk, None)
     start, end = aware(doc.start, tz), aware(doc.end, tz)
     if end <= start:
-        raise Refusal("slot", "the end must be after the start")
+        raise Refusal("slot", T("the end must be after the start"))
     block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
                       reason=doc.reason, created_by=actor)  # fmt: skip
     session.add(block)

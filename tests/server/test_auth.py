@@ -267,7 +267,7 @@ def test_the_key_set_is_found_through_the_providers_discovery_document(idp: Jwks
 
 def test_people_opt_in_to_the_colleague_finder_themselves(platform: Platform) -> None:
     changed = platform.api("PATCH", "/api/v1/auth/me", "employee", json={"share_location": True})
-    assert changed.json() == {"username": "employee", "share_location": True}
+    assert changed.json() == {"username": "employee", "share_location": True, "language": None}
     bad = platform.api("PATCH", "/api/v1/auth/me", "employee", json={"role": "admin"})
     assert bad.status_code == 422  # nobody gives themselves a role
     assert platform.api("GET", "/api/v1/colleagues", "employee").json() == []

@@ -128,7 +128,7 @@ def test_a_desk_is_booked_once_per_slot(db: Database, people: dict[str, Principa
         ({"start": at(date(2026, 12, 5), 9), "end": at(date(2026, 12, 5), 10)},
          "weekday", "Saturday 2026-12-05 is not a booking day"),
         ({"start": at(WED, 6), "end": at(WED, 9)}, "working_hours",
-         "bookings run 07:00-19:00 (Asia/Makassar); the slot is 06:00-09:00"),
+         "bookings run 07:00-19:00 (WITA); the slot is 06:00-09:00"),
         ({"start": at(date(2026, 11, 30), 9), "end": at(date(2026, 11, 30), 10)},
          "in_the_past", "the slot is over"),
         ({"desk": "m4", "start": at(WED, 9), "end": at(WED, 10)}, "not_bookable",

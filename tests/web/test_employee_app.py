@@ -1,0 +1,298 @@
+"""An employee's day in the web app, in Chromium, against the real server, broker and gateway.
+
+Sign in, find a free desk on the plan, book it and see it as yours while a colleague's
+browser sees it turn booked, then occupied when the desk's sensor publishes over MQTT,
+all without a reload; QR check-in on a phone; cancel; refusals in Indonesian; the
+language switch; keyboard-only booking; the API docs with the network cut off.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from harness.platform import PASSWORD, Platform
+from harness.services import Service
+from tests.web.conftest import (
+    PHONE,
+    B,
+    DeskNode,
+    accessible,
+    book,
+    desk_state,
+    new_context,
+    sign_in,
+    today_at,
+)
+
+
+def employee(platform: Platform, team: str = "Pusdatin") -> str:
+    """A new employee account (each test books as its own person); the username."""
+    name = "asn-" + uuid.uuid4().hex[:6]
+    made = platform.api("POST", "/api/v1/users", json={
+        "username": name, "password": PASSWORD, "role": "employee",
+        "display_name": f"Pegawai {name[-3:]}", "team": team})  # fmt: skip
+    assert made.status_code == 201, made.text
+    return name
+
+
+@contextmanager
+def person(platform: Platform, chromium: Browser, **context: Any) -> Iterator[tuple[Page, str]]:
+    """A new employee signed in, in a browser of their own: the page and their username."""
+    me = employee(platform)
+    ctx = new_context(chromium, **context)
+    try:
+        page = ctx.new_page()
+        sign_in(page, platform.server.url, me)  # type: ignore[union-attr]
+        yield page, me
+    finally:
+        ctx.close()
+
+
+def find_page(page: Page, base: str) -> None:
+    page.goto(f"{base}/app/find")
+    page.wait_for_selector("#desk-list table")
+    expect(page.locator("#live-status")).to_have_attribute("data-live", "on")
+
+
+def test_book_on_the_plan_and_another_browser_sees_it_booked_then_occupied(
+    platform: Platform, chromium: Browser, mosquitto: Service, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    me, colleague = employee(platform), employee(platform)
+    mine, theirs = new_context(chromium), new_context(chromium)
+    node = DeskNode(platform, mosquitto, "w03")
+    try:
+        a, b = mine.new_page(), theirs.new_page()
+        sign_in(a, base, me)
+        expect(a.locator("h1")).to_contain_text("Hari ini")
+        a.screenshot(path=shots / "today-id.png", full_page=True)
+        sign_in(b, base, colleague)
+        find_page(a, base)
+        find_page(b, base)
+        assert desk_state(a, "w03") == "free" and desk_state(b, "w03") == "free"
+        a.screenshot(path=shots / "find-id.png", full_page=True)
+        accessible(a)
+
+        a.click('.plan-svg g[data-desk="w03"]')  # the desk on the plan
+        dialog = a.locator("#desk-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator("#dlg-state")).to_contain_text("Kosong")
+        dialog.locator("#dlg-book").click()
+        expect(dialog.locator("#dlg-result")).to_contain_text("Berhasil dipesan: meja w03")
+        a.screenshot(path=shots / "booked-id.png")
+        dialog.locator("#dlg-close").click()
+        expect(a.locator('#desk-list tr[data-desk="w03"]')).to_have_class("s-yours")
+        # The colleague's plan follows without a reload.
+        expect(b.locator('#desk-list tr[data-desk="w03"]')).to_have_class("s-booked")
+        expect(b.locator('.plan-svg g[data-desk="w03"]')).to_have_class(re.compile("s-booked"))
+
+        node.presence(True)  # someone sits down: the sensor says so over MQTT
+        for page in (a, b):
+            expect(page.locator('#desk-list tr[data-desk="w03"]')).to_have_class("s-occupied")
+        expect(a.locator('#desk-list tr[data-desk="w03"]')).to_contain_text("Milik Anda")
+        b.screenshot(path=shots / "find-live-id.png", full_page=True)
+        # Nobody's name is on anyone's plan.
+        assert me not in b.content() and "Pegawai" not in b.inner_text("#plan")
+
+        a.goto(f"{base}/app")  # the sensor checked the booking in
+        expect(a.locator("article.booking")).to_contain_text("Sudah check-in")
+    finally:
+        node.close()
+        mine.close()
+        theirs.close()
+
+
+def test_qr_check_in_on_a_phone_signs_in_and_says_plainly_why_not(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    me, other = employee(platform), employee(platform)
+    book(platform, "employee", "w05", today_at(-0.2), today_at(3))  # someone else's desk now
+    phone = new_context(chromium, viewport=PHONE)
+    try:
+        page = phone.new_page()
+        page.goto(f"{base}/checkin/{B}/w05")  # the label's QR code
+        expect(page).to_have_url(re.compile(r"/app/login\?next=/checkin/"))
+        page.fill("#username", me)
+        page.fill("#password", PASSWORD)
+        page.click("form button.primary")
+        expect(page.locator("h1")).to_have_text("Meja w05")
+        accessible(page)
+        page.click("button.big")
+        result = page.locator(".result")
+        expect(result).to_contain_text("Meja orang lain")
+        expect(result).to_contain_text("sudah dipesan")
+        page.screenshot(path=shots / "checkin-refused-id.png", full_page=True)
+
+        page.goto(f"{base}/checkin/{B}/w07")  # free: a walk-in
+        page.click("button.big")
+        expect(page.locator(".result")).to_contain_text("Anda sudah check-in")
+        expect(page.locator(".result")).to_contain_text("walk-in")
+        page.screenshot(path=shots / "checkin-id.png", full_page=True)
+    finally:
+        phone.close()
+
+    # Too early: a booking three hours ahead cannot be checked in yet.
+    later = new_context(chromium, viewport=PHONE)
+    try:
+        page = later.new_page()
+        sign_in(page, base, other)
+        start, end = today_at(3), today_at(4)
+        login = {"username": other, "password": PASSWORD}
+        token = httpx.post(f"{base}/api/v1/auth/token", data=login).json()["access_token"]
+        slot = {"building": B, "desk": "w08", "start": start.isoformat(), "end": end.isoformat()}
+        auth = {"Authorization": f"Bearer {token}"}
+        made = httpx.post(f"{base}/api/v1/bookings", headers=auth, json=slot)
+        assert made.status_code == 201, made.text
+        page.goto(f"{base}/checkin/{B}/w08")
+        page.click("button.big")
+        expect(page.locator(".result")).to_contain_text("Terlalu awal")
+        expect(page.locator(".result")).to_contain_text("check-in dibuka pukul")
+    finally:
+        later.close()
+
+
+def test_cancel_asks_once_and_the_refusal_speaks_indonesian(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium) as (page, me):
+        find_page(page, base)
+        page.click('.plan-svg g[data-desk="w09"]')
+        page.click("#dlg-book")
+        expect(page.locator("#dlg-result")).to_contain_text("Berhasil dipesan")
+        page.click("#dlg-close")
+        # The same slot at another desk: the person already has one then.
+        page.click('.plan-svg g[data-desk="w10"]')
+        page.click("#dlg-book")
+        refusal = page.locator("#dlg-result")
+        expect(refusal).to_contain_text(f"{me} sudah memesan meja w09 pada waktu itu")
+        expect(refusal).to_have_class(re.compile("error"))
+        page.screenshot(path=shots / "refusal-id.png")
+        page.click("#dlg-close")
+
+        page.goto(f"{base}/app/bookings")
+        accessible(page)
+        page.screenshot(path=shots / "bookings-id.png", full_page=True)
+        card = page.locator("li.card", has_text="w09")
+        card.locator("button.danger").click()
+        confirm = page.locator("#confirm-dialog")
+        expect(confirm).to_contain_text("Batalkan pemesanan meja w09")
+        confirm.locator("#confirm-no").click()  # changed their mind: nothing happens
+        expect(page.locator("li.card", has_text="w09")).to_be_visible()
+        card.locator("button.danger").click()
+        confirm.locator("#confirm-yes").click()
+        expect(page.locator(".notice")).to_have_text("Pemesanan dibatalkan.")
+        expect(page.locator("li.card", has_text="w09")).to_have_count(0)
+
+
+def test_the_language_switch_and_the_persons_choice(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    me = employee(platform)
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{base}/app/login")
+        expect(page.locator("h1")).to_have_text("Masuk")
+        accessible(page)
+        page.screenshot(path=shots / "login-id.png", full_page=True)
+        page.click("button[lang=en]")
+        expect(page.locator("h1")).to_have_text("Sign in")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        sign_in(page, base, me)
+        expect(page.locator("h1")).to_contain_text("Today")
+        page.screenshot(path=shots / "today-en.png", full_page=True)
+        page.goto(f"{base}/app/profile")
+        accessible(page)
+        page.screenshot(path=shots / "profile-en.png", full_page=True)
+        page.select_option("#language", "id")
+        page.click("form.card button.primary")
+        expect(page.locator("h1")).to_have_text("Profil")
+    finally:
+        ctx.close()
+    # The choice is the person's: another browser that asks for English still gets Indonesian,
+    # and so do the API's refusals.
+    other = new_context(chromium, locale="en-US")
+    try:
+        page = other.new_page()
+        sign_in(page, base, me)
+        expect(page.locator("h1")).to_contain_text("Hari ini")
+    finally:
+        other.close()
+
+
+def test_booking_with_the_keyboard_alone(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium) as (page, _):
+        find_page(page, base)
+        target = page.locator('#desk-list tr[data-desk="w11"] button')
+        for _ in range(200):  # Tab until the desk's button has the focus
+            if target.evaluate("b => b === document.activeElement"):
+                break
+            page.keyboard.press("Tab")
+        else:
+            raise AssertionError("Tab never reached the button of desk w11")
+        page.keyboard.press("Enter")
+        expect(page.locator("#dlg-book")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#dlg-result")).to_contain_text("Berhasil dipesan: meja w11")
+        page.keyboard.press("Escape")
+        expect(page.locator("#desk-dialog")).not_to_be_visible()
+        expect(page.locator('#desk-list tr[data-desk="w11"]')).to_have_class("s-yours")
+
+
+def test_the_api_docs_render_with_the_network_cut_off(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    # With the server's CSP, as a person's browser has it: ReDoc's own logo from its CDN
+    # is blocked by the browser before it is asked for.
+    ctx = new_context(chromium, csp=True)
+    elsewhere: list[str] = []
+
+    def only_here(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(base):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            elsewhere.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    try:
+        page = ctx.new_page()
+        page.route("**/*", only_here)
+        page.goto(f"{base}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("IKN Smart Office")
+        page.screenshot(path=shots / "docs.png")
+        page.goto(f"{base}/redoc")
+        expect(page.locator("h1")).to_contain_text("IKN Smart Office", timeout=20_000)
+        assert elsewhere == []
+    finally:
+        ctx.close()
+
+
+def test_signing_out_ends_the_session(platform: Platform, chromium: Browser) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium) as (page, me):
+        cookie = next(c for c in page.context.cookies() if c["name"] == "smartoffice_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        jar = {"smartoffice_session": cookie["value"]}
+        assert httpx.get(f"{base}/api/v1/auth/me", cookies=jar).json()["username"] == me
+        # A change through the cookie alone (another site's form) is refused.
+        refused = httpx.patch(f"{base}/api/v1/auth/me", cookies=jar, json={"language": "en"})
+        assert refused.status_code == 403 and "token" in refused.json()["detail"]
+        page.click("text=Keluar")
+        expect(page).to_have_url(re.compile("/app/login"))
+        assert httpx.get(f"{base}/api/v1/auth/me", cookies=jar).status_code == 401
