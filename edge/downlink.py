@@ -101,7 +101,7 @@ class DownlinkPoller:
                 "/api/v1/gateway/downlink/sent", json=DownlinkSent(ids=sent).model_dump()
             ).raise_for_status()
             self.published += len(sent)
-            logger.info("published %d downlink message(s)", len(sent))
+            logger.debug("published %d downlink message(s)", len(sent))
         elif not batch.items:
             return 0
         else:

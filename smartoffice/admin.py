@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,12 @@ def database() -> Iterator[Database]:
     from server.db import Database, init_schema
 
     settings = ServerSettings()
+    if "SMARTOFFICE_DATA_DIR" not in os.environ and not settings.database_url:
+        from smartoffice.demo import DEMO_DIR, running_demo
+
+        if running_demo(DEMO_DIR):  # the laptop's demo: its people are made in its database
+            typer.echo(f"(a demo is running: using its database in {DEMO_DIR})", err=True)
+            settings = ServerSettings(data_dir=DEMO_DIR)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)
     try:

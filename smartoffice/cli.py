@@ -238,7 +238,7 @@ def sim(
 def demo(
     devices: Annotated[int, typer.Option(help="Simulated desks.")] = 300,
     port: int = 8000,
-    data_dir: Path = Path("var/demo"),
+    data_dir: Path = Path("var/demo"),  # smartoffice.demo.DEMO_DIR (imported only to run)
 ) -> None:
     """The whole platform on embedded defaults with a simulated fleet."""
     from smartoffice.demo import run_demo

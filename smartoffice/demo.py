@@ -36,6 +36,7 @@ from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.config import ServerSettings
 from server.db import Database, init_schema
+from server.exceptions import LayoutError
 from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
 from server.spaces.loader import parse_layout
@@ -43,16 +44,99 @@ from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock, parse_start
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
+DEMO_DIR = Path("var/demo")
 BUILDING = "kemenpan-a"
 
 
 def _free_port(preferred: int) -> int:
+    """``preferred`` when it is free, else any free port.
+
+    A port left in TIME_WAIT by the last run counts as free: the server reuses addresses.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", preferred))
         except OSError:
             s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+LOCK = "demo.lock"
+# The demo's people: one account per role; passwords are new at every start.
+PEOPLE = (
+    ("pegawai", "employee", "Siti Pegawai", "Pusdatin"),
+    ("manajer", "facility_manager", "Budi Manajer Fasilitas", None),
+    ("teknisi", "installer", "Andi Teknisi", None),
+    ("admin", "admin", "Demo admin", None),
+)
+
+
+class DemoRunning(RuntimeError):
+    """Another demo holds this data directory."""
+
+
+class DemoLock:
+    """One demo per data directory: an exclusive lock the OS drops when the process ends.
+
+    The file also says where the running demo is, for the second one's refusal and for
+    ``smartoffice user create`` (which then writes to the running demo's database).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK
+        self._file: Any = None
+
+    def acquire(self, note: str) -> None:
+        import fcntl
+
+        f = self.path.open("a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            f.seek(0)
+            held = f.read().strip() or "another process"
+            f.close()
+            raise DemoRunning(held) from exc
+        self._file = f
+        self.note(note)
+
+    def note(self, text: str) -> None:
+        """What a second demo is told about this one."""
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(text)
+        self._file.flush()
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def running_demo(data_dir: Path) -> bool:
+    """Whether a demo is running on ``data_dir`` now."""
+    import fcntl
+
+    path = data_dir / LOCK
+    if not path.exists():
+        return False
+    with path.open("a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def _wipe(data_dir: Path) -> None:
+    """Remove the demo's data (not its secrets): the next start makes it anew."""
+    for name in ("smartoffice.db", "smartoffice.db-wal", "smartoffice.db-shm",
+                 "readings.db", "readings.db-wal", "readings.db-shm"):  # fmt: skip
+        (data_dir / name).unlink(missing_ok=True)
+    for name in ("nodes", "edge"):  # (the broker rewrites its own files at every start)
+        shutil.rmtree(data_dir / name, ignore_errors=True)
 
 
 class _Broker:
@@ -151,33 +235,33 @@ def _broker(port: int, workdir: Path) -> _Broker | _Mosquitto:
 def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DemoLock(data_dir)
+    try:
+        lock.acquire(f"pid {os.getpid()}")
+    except DemoRunning as exc:
+        raise SystemExit(
+            f"A demo is already running on {data_dir} ({exc}). Open it in your browser, or "
+            "stop it with Ctrl-C in its terminal; for a second one, give --data-dir."
+        ) from None
+    chosen = _free_port(port)
     # Zone decisions go out as commands on ikn/v1/zone/{zone}/down/{hvac,lighting}.
-    settings = ServerSettings(data_dir=data_dir, port=_free_port(port), energy_actions="command")
+    settings = ServerSettings(data_dir=data_dir, port=chosen, energy_actions="command")
     settings.public_url = f"http://127.0.0.1:{settings.port}"
+    lock.note(f"pid {os.getpid()}, {settings.public_url}/app")
     broker_port = _free_port(1883)
     broker = _broker(broker_port, data_dir / "mosquitto")
     secure = isinstance(broker, _Mosquitto)
-    # The office day starts at 08:00 WITA whenever the demo starts, ten times real speed.
-    fleet = Fleet(
-        building=BUILDING,
-        desks=desks,
-        host="127.0.0.1",
-        port=broker_port,
-        clock=SimClock(parse_start("08:00"), 10.0),
-        home=data_dir / "nodes",
-        passwords=secure,
-    )
-    admin_password = secrets.token_urlsafe(12)
+    passwords = {name: secrets.token_urlsafe(9) for name, *_ in PEOPLE}
+    admin_password = passwords["admin"]
     gateway_mqtt_password = secrets.token_urlsafe(24)
-    db = Database(settings.sqlalchemy_url)
-    init_schema(db.engine)
-    with db.session() as session:
-        token = add_gateway(session, gateway_id=GATEWAY, actor="demo", building=BUILDING)
-        import_layout(session, parse_layout(fleet.layout(BUILDING)))
-        import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
-        _demo_user(session, "admin", "admin", admin_password)
-        snap = snapshot(session, gateway_id=GATEWAY)
-    db.close()
+    try:
+        fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
+    except LayoutError:
+        # Made by a run with more desks, whose devices still sit on the desks to remove.
+        print(f"The demo's data in {data_dir} was made for another number of devices: "
+              "starting afresh.", flush=True)  # noqa: T201  # fmt: skip
+        _wipe(data_dir)
+        fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
 
     topics = Topics()
     broker_files = None
@@ -232,16 +316,27 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     energy = (f"building={BUILDING}&start={today}T00:00&end={today}T23:59&every=1h"
               "&by=floor")  # fmt: skip
     logins = "per-device logins and ACLs" if secure else "anonymous (in-process amqtt)"
+    moved = (f"\n  (port {port} is taken by another program: this time the demo is on "
+             f"{settings.port})\n" if settings.port != port else "")  # fmt: skip
+    accounts = "\n".join(f"    {role:17} {name:8} / {passwords[name]}" for name, role, *_ in PEOPLE)
     print(
         f"""
-IKN Smart Office demo is running: {len(fleet.devices)} simulated devices, running the
-firmware's own application; their office day began at 08:00 WITA and runs 10x fast.
+IKN Smart Office demo is running. Open the app:
+
+  {base}/app
+{moved}
+  Sign in as (the demo's accounts; new passwords at every start):
+{accounts}
+  More people: smartoffice user create <name> --role employee  (while the demo runs, it
+  goes into the demo's database)
+
+{len(fleet.devices)} simulated devices run the firmware's own application; their office day
+began at 08:00 WITA and runs 10x fast.
 
   API and docs      {base}/docs
   server health     {base}/readyz     metrics {base}/metrics
   gateway health    http://127.0.0.1:{gateway.http_server.port}/healthz
   MQTT broker       127.0.0.1:{broker.port}   (topics under ikn/v1/..., {logins})
-  admin login       admin / {admin_password}
 
   Log in (a token for 30 minutes):
     {login}
@@ -271,17 +366,53 @@ Press Ctrl-C to stop.""",
     server.should_exit = True
     server_thread.join(10)
     broker.stop()
+    lock.release()
 
 
-def _demo_user(session: Session, username: str, role: str, password: str) -> None:
-    """The demo's account (its password is new at every start)."""
+def _prepare(
+    settings: ServerSettings, desks: int, broker_port: int, secure: bool,
+    passwords: dict[str, str],
+) -> tuple[Fleet, str, Any]:  # fmt: skip
+    """The fleet, and the database with its building, devices, gateway and people.
+
+    Returns the fleet, the gateway's token and the registry snapshot for the broker.
+    """
+    # The office day starts at 08:00 WITA whenever the demo starts, ten times real speed.
+    fleet = Fleet(
+        building=BUILDING,
+        desks=desks,
+        host="127.0.0.1",
+        port=broker_port,
+        clock=SimClock(parse_start("08:00"), 10.0),
+        home=settings.data_dir / "nodes",
+        passwords=secure,
+    )
+    db = Database(settings.sqlalchemy_url)
+    try:
+        init_schema(db.engine)
+        with db.session() as session:
+            token = add_gateway(session, gateway_id=GATEWAY, actor="demo", building=BUILDING)
+            import_layout(session, parse_layout(fleet.layout(BUILDING)))
+            import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
+            for name, role, display, team in PEOPLE:
+                _demo_user(session, name, role, passwords[name], display, team)
+            snap = snapshot(session, gateway_id=GATEWAY)
+    finally:
+        db.close()
+    return fleet, token, snap
+
+
+def _demo_user(
+    session: Session, username: str, role: str, password: str, name: str, team: str | None
+) -> None:
+    """One of the demo's accounts (its password is new at every start)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         create_user(
             session,
             actor="demo",
             new=UserCreate(
-                username=username, password=password, role=role, display_name="Demo " + role
+                username=username, password=password, role=role, display_name=name, team=team
             ),
         )
     else:

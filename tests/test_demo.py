@@ -1,0 +1,110 @@
+"""`make demo` as a newcomer meets it: the app's address first, an account per role that
+signs in, a quiet log, one demo per checkout, people added from the command line, and a
+restart with another number of devices."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+SMARTOFFICE = str(Path(sys.executable).with_name("smartoffice"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def demo(cwd: Path, port: int, devices: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A demo started as `make demo` starts it, in ``cwd``; the process and its banner."""
+    proc = subprocess.Popen(
+        [SMARTOFFICE, "demo", "--port", str(port), "--devices", str(devices)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError("the demo ended:\n" + "".join(lines))
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        else:
+            raise AssertionError("no banner in 90 s:\n" + "".join(lines))
+        yield proc, "".join(lines)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+
+
+def sign_in(base: str, username: str, password: str) -> httpx.Response:
+    """The sign-in form as a browser sends it (its CSRF cookie echoed in the form)."""
+    with httpx.Client(base_url=base, follow_redirects=False) as web:
+        form = web.get("/app/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        return web.post("/app/login", data={"username": username, "password": password,
+                                            "csrf": token.group(1), "next": "/app"})  # fmt: skip
+
+
+def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with demo(tmp_path, port, devices=6) as (proc, banner):
+        start = banner.index("IKN Smart Office demo is running")
+        after = banner[start:]
+        first_url = re.search(r"http://\S+", after)
+        assert first_url is not None and first_url.group(0) == f"{base}/app"
+        accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", after, re.M))
+        assert set(accounts) == {"pegawai", "manajer", "teknisi", "admin"}
+        for name, password in accounts.items():
+            signed = sign_in(base, name, password)
+            assert signed.status_code == 303 and signed.headers["location"] == "/app", name
+        assert "is taken" not in banner  # the port asked for was free
+
+        # A second demo in the same checkout is refused, saying where the first one is.
+        second = subprocess.run([SMARTOFFICE, "demo", "--port", str(free_port())], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert second.returncode != 0
+        assert "already running on var/demo" in second.stderr + second.stdout
+        assert f"{base}/app" in second.stderr + second.stdout
+
+        # Someone added from the command line signs in to the running demo.
+        made = subprocess.run([SMARTOFFICE, "user", "create", "rina", "--password-stdin"],
+                              cwd=tmp_path, input="sandi-rahasia-12\n", capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        assert "running" in made.stderr
+        assert sign_in(base, "rina", "sandi-rahasia-12").status_code == 303
+
+        # The log stays quiet enough for the banner to stay on screen.
+        time.sleep(5)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        assert len(rest.splitlines()) < 15, rest
+
+    # Fewer devices on the next start: the demo starts afresh, on the same port.
+    with demo(tmp_path, port, devices=3) as (_, banner):
+        assert "starting afresh" in banner
+        assert f"{base}/app" in banner and "is taken" not in banner
