@@ -15,6 +15,7 @@ from server.api import (
     energy,
     errors,
     ingest,
+    kiosks,
     ops,
     readings,
     registry,
@@ -49,7 +50,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodyLimit)
-    for area in (auth, spaces, registry, bookings, ingest, readings, audit, energy, ops):
+    for area in (auth, spaces, registry, bookings, kiosks, ingest, readings, audit, energy,
+                 ops):  # fmt: skip
         app.include_router(area.router)
     errors.install(app)
     web.install(app, vendor=docs.vendor_dir(settings.web_vendor_dir))

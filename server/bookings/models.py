@@ -87,3 +87,18 @@ class DeskLive(Base):
     device_id: Mapped[str | None] = mapped_column(String(32), default=None)
     led: Mapped[str | None] = mapped_column(String(16), default=None)
     led_since_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class KioskLink(Base):
+    """A floor's screen by the lift: opened by a secret link (only its hash is kept)."""
+
+    __tablename__ = "kiosk_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"))
+    floor: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
