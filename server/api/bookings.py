@@ -19,11 +19,12 @@ from server.api.deps import (
     language,
     services,
 )
-from server.bookings import service
+from server.bookings import rooms, service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
+from server.bookings.rooms import RoomAvailability
 from server.bookings.schemas import (
     BookingCreate,
     BookingPublic,
@@ -79,6 +80,23 @@ async def availability(
     # Answered on the event loop when both layers are kept; else read in a worker thread.
     body = cache.kept(ask, user, lang) or await run_in_threadpool(cache.answer, ask, user, lang)
     return Response(body, media_type="application/json")
+
+
+@router.get("/rooms/availability", response_model=list[RoomAvailability])
+def room_availability(
+    user: Anyone,
+    lang: Language,
+    db: DatabaseDep,
+    building: str,
+    start: Moment,
+    end: Moment,
+    floor: str | None = None,
+    capacity: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> list[RoomAvailability]:
+    """Meeting rooms seating at least ``capacity`` for a slot: free, yours, booked, closed."""
+    with db.session(commit=False) as session:
+        return rooms.rooms(session, actor=user, building=building, start=start, end=end,
+                           floor=floor, capacity=capacity, lang=lang)  # fmt: skip
 
 
 @router.post("/bookings", response_model=BookingResult, status_code=201)

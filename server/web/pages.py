@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,7 +22,8 @@ from server.auth.service import LoginLimit, authenticate, preferences, set_prefe
 from server.auth.sessions import COOKIE, end_session, open_session
 from server.bookings import ics
 from server.bookings import service as bookings
-from server.bookings.schemas import BookingPublic
+from server.bookings.rooms import rooms as rooms_for
+from server.bookings.schemas import BookingCreate, BookingPublic
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, WITA, now_utc, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import policy_for
@@ -383,6 +385,89 @@ async def find(
         slot_label=gettext(lang, "for {day}, {span}").format(day=day.isoformat(), span=span),
         config=script_json(config),
     )  # fmt: skip
+
+
+ROOM_STATES = {
+    "free": N_("Free"),
+    "yours": N_("Yours"),
+    "booked": N_("Booked"),
+    "closed": N_("Closed"),
+    "not_bookable": N_("Not bookable"),
+}
+ROOM_ICONS = {"free": "○", "yours": "★", "booked": "■", "closed": "–", "not_bookable": "·"}
+
+
+@router.get("/app/rooms")
+async def rooms_page(
+    request: Request,
+    person: Person,
+    db: DatabaseDep,
+    building: Annotated[str | None, Query(max_length=32)] = None,
+    day: date | None = None,
+    start: Annotated[str, Query(alias="from", max_length=5)] = "09:00",
+    end: Annotated[str, Query(alias="to", max_length=5)] = "10:00",
+    capacity: Annotated[int, Query(ge=1, le=1000)] = 4,
+) -> Response:
+    """Meeting rooms for a slot, by how many people they seat; book one."""
+    lang = page_language(request, person.user)
+    today_local = now_utc().astimezone(WITA).date()
+    day = day if day is not None and day >= today_local else today_local
+
+    def read() -> tuple[list[Any], Any, datetime, datetime, list[Any]]:
+        with db.session(commit=False) as session:
+            all_buildings = list_buildings(session)
+            if not all_buildings:
+                raise NotFoundError("no building is set up yet")
+            b = next((x for x in all_buildings if x.id == building), all_buildings[0])
+            _, tz = building_tz(session, b.id)
+            hours = opening(policy_for(session, b.id, None), day, tz)
+            s, e = _slot(day, "time", start, end, hours)
+            found = rooms_for(session, actor=person.user, building=b.id, start=s, end=e,
+                              capacity=capacity, lang=lang)  # fmt: skip
+            return all_buildings, b, s, e, found
+
+    all_buildings, b, s, e, found = await asyncio.to_thread(read)
+    done = request.query_params.get("booked")
+    return render(
+        request, "rooms.html", user=person.user, csrf=person.csrf, buildings=all_buildings,
+        building=b, day=day, today=today_local, start_time=s.strftime("%H:%M"),
+        end_time=e.strftime("%H:%M"), capacity=capacity, rooms=found, start=s.isoformat(),
+        end=e.isoformat(), span=f"{s:%H:%M}–{e:%H:%M} WITA", states=_tr(lang, ROOM_STATES),
+        icons=ROOM_ICONS,
+        notice=done and gettext(lang, "Booked: room {room}. It is yours.").format(room=done),
+    )  # fmt: skip
+
+
+@router.post("/app/rooms/book")
+async def book_room(
+    request: Request,
+    person: Person,
+    db: DatabaseDep,
+    building: Annotated[str, Form(max_length=32)],
+    room: Annotated[str, Form(max_length=32)],
+    start: Annotated[datetime, Form()],
+    end: Annotated[datetime, Form()],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Book a meeting room for the slot the list was made for."""
+    lang = page_language(request, person.user)
+    if not form_csrf_ok(request, person, csrf):
+        return _problem(request, person, lang, N_("This page was out of date. Please try again."))
+    new = BookingCreate(building=building, room=room, start=start, end=end)
+
+    def act() -> None:
+        with db.session() as session:
+            bookings.create(session, actor=person.user, new=new, language=lang)
+
+    try:
+        await asyncio.to_thread(act)
+    except (Refusal, NotFoundError) as exc:
+        return _problem(request, person, lang, exc.args[0])
+    local = start.astimezone(WITA)
+    query = urlencode({"building": building, "day": local.date().isoformat(),
+                       "from": f"{local:%H:%M}", "to": f"{end.astimezone(WITA):%H:%M}",
+                       "booked": room})  # fmt: skip
+    return RedirectResponse(f"/app/rooms?{query}", status_code=303)
 
 
 @router.get("/app/bookings")

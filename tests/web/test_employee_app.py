@@ -296,3 +296,28 @@ def test_signing_out_ends_the_session(platform: Platform, chromium: Browser) -> 
         page.click("text=Keluar")
         expect(page).to_have_url(re.compile("/app/login"))
         assert httpx.get(f"{base}/api/v1/auth/me", cookies=jar).status_code == 401
+
+
+def test_a_meeting_room_by_capacity(platform: Platform, chromium: Browser, shots: Path) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium) as (page, _):
+        page.click("nav >> text=Ruang rapat")
+        expect(page.locator("h1")).to_have_text("Ruang rapat")
+        page.fill("input[name=capacity]", "12")  # the floor's room seats 6
+        page.click("form.filters button.primary")
+        expect(page.locator("main")).to_contain_text("Tidak ada ruang untuk sebanyak itu.")
+        page.fill("input[name=capacity]", "6")
+        page.fill("input[name=from]", "13:00")
+        page.fill("input[name=to]", "14:00")
+        page.click("form.filters button.primary")
+        row = page.locator('tr[data-room="r1"]')
+        expect(row).to_contain_text("Kosong")
+        accessible(page)
+        row.locator("button").click()
+        expect(page.locator(".notice")).to_contain_text("Berhasil dipesan: ruang r1")
+        expect(page.locator('tr[data-room="r1"]')).to_contain_text("Milik Anda")
+        page.screenshot(path=shots / "rooms-id.png", full_page=True)
+    # Someone else, whose browser asks for English, sees it booked, saying why in English.
+    with person(platform, chromium, locale="en-GB") as (page, _):
+        page.goto(f"{base}/app/rooms?capacity=6&from=13:00&to=14:00")
+        expect(page.locator('tr[data-room="r1"]')).to_contain_text("booked by a colleague")
