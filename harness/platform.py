@@ -132,6 +132,7 @@ class Platform:
                     "SMARTOFFICE_PORT": str(port),
                     "SMARTOFFICE_DATA_DIR": str(self.workdir / "server"),
                     "SMARTOFFICE_JWT_SECRET": self.jwt_secret,
+                    "SMARTOFFICE_PUBLIC_URL": f"http://127.0.0.1:{port}",
                     **self.server_env,
                 },
                 self.workdir,

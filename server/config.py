@@ -88,6 +88,14 @@ class ServerSettings(BaseSettings):
     """Provider group -> role, as JSON: ``{"ikn-fm": "facility_manager"}``."""
     oidc_default_role: Role | None = None
     """Role of provider users in no mapped group; none refuses them."""
+    oidc_client_id: str | None = None
+    """The pages' client at the provider, for single sign-on (default: the audience)."""
+    oidc_client_secret: SecretStr | None = None
+    """For a confidential client; a public client signs in with PKCE alone."""
+    oidc_authorization_url: str | None = None
+    """Default: the discovery document's ``authorization_endpoint``."""
+    oidc_token_url: str | None = None
+    """Default: the discovery document's ``token_endpoint``."""
 
     base_topic: str = "ikn"
     """The MQTT base topic devices are configured with (shown to installers)."""

@@ -19,6 +19,7 @@ import anyio.to_thread
 import httpx
 
 from server.auth.service import Principal
+from server.auth.sso import SsoClient
 from server.auth.tokens import Claims, LocalTokens, OidcVerifier
 from server.bookings.availability import AvailabilityCache
 from server.bookings.events import EventHub
@@ -57,6 +58,8 @@ class Services:
     csrf_key: str
     """Signs the browser sessions' CSRF tokens (derived from the token secret)."""
     oidc: OidcVerifier | None
+    sso: SsoClient | None
+    """The pages' single sign-on, when an identity provider is configured."""
     accounts: TableCache[Claims, Principal]
     notifier: Notifier
     events: EventHub
@@ -108,14 +111,17 @@ class Services:
 
         zone_actions = ZoneActions(action_config(settings))
         secret = jwt_secret(settings)
+        csrf_key = hashlib.sha256(b"csrf:" + secret.encode()).hexdigest()
+        oidc = build_oidc(settings)
         return cls(
             settings=settings,
             db=db,
             store=store,
             metrics=metrics,
             tokens=LocalTokens(secret, settings.access_token_minutes * 60),
-            csrf_key=hashlib.sha256(b"csrf:" + secret.encode()).hexdigest(),
-            oidc=build_oidc(settings),
+            csrf_key=csrf_key,
+            oidc=oidc,
+            sso=build_sso(settings, oidc, csrf_key),
             accounts=TableCache(db, ("users",), size=10_000),
             notifier=notifier,
             events=events,
@@ -209,6 +215,22 @@ def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
         default_role=settings.oidc_default_role,
         username_claim=settings.oidc_username_claim,
         groups_claim=settings.oidc_groups_claim,
+    )
+
+
+def build_sso(settings: ServerSettings, oidc: OidcVerifier | None, key: str) -> SsoClient | None:
+    """The pages' single sign-on client, when an identity provider is configured."""
+    if oidc is None:
+        return None
+    secret = settings.oidc_client_secret
+    return SsoClient(
+        verifier=oidc,
+        client_id=settings.oidc_client_id or settings.oidc_audience or "",
+        client_secret=secret.get_secret_value() if secret else None,
+        redirect_uri=settings.public_url.rstrip("/") + "/app/login/sso/callback",
+        key=key,
+        authorization_url=settings.oidc_authorization_url,
+        token_url=settings.oidc_token_url,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 
 from server.exceptions import AuthError
+from server.i18n import T
 from server.roles import ROLES, Role, highest
 
 ISSUER = "ikn-smartoffice"
@@ -103,13 +104,23 @@ class OidcVerifier:
 
     def verify(self, token: str) -> Claims:
         """The claims of a valid provider token, with the role its groups map to."""
+        return self._claims(self._decode(token, self._audience))
+
+    def verify_id_token(self, token: str, *, audience: str, nonce: str) -> Claims:
+        """The person of an ID token from the sign-in flow: for this client, this sign-in."""
+        claims = self._decode(token, audience)
+        if claims.get("nonce") != nonce:
+            raise AuthError(T("the identity provider's answer is not for this sign-in (nonce)"))
+        return self._claims(claims)
+
+    def _decode(self, token: str, audience: str) -> dict[str, Any]:
         try:
             key = self._keys.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=self._algorithms,
-                audience=self._audience,
+                audience=audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
@@ -119,6 +130,9 @@ class OidcVerifier:
             raise AuthError(f"identity provider keys unavailable: {exc}") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid identity provider token: {exc}") from exc
+        return claims
+
+    def _claims(self, claims: dict[str, Any]) -> Claims:
         username = claims.get(self._username_claim) or claims["sub"]
         groups = claims.get(self._groups_claim) or []
         if isinstance(groups, str):
@@ -127,9 +141,9 @@ class OidcVerifier:
         role = role or self._default_role
         if role is None:
             raise AuthError(
-                f"no role for {username!r}: none of their groups is mapped to a role "
-                f"({', '.join(ROLES)})"
-            )
+                T("no role for {user}: none of their groups is mapped to a role ({roles})",
+                  user=repr(username), roles=", ".join(ROLES))
+            )  # fmt: skip
         return Claims(
             username=str(username)[:100],
             role=role,

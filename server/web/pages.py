@@ -17,9 +17,16 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from server.api.deps import DatabaseDep, Public, SettingsDep, services
+from server.auth import sso as sso_flow
 from server.auth.schemas import Preferences
-from server.auth.service import LoginLimit, authenticate, preferences, set_preferences
-from server.auth.sessions import COOKIE, end_session, open_session
+from server.auth.service import (
+    LoginLimit,
+    authenticate,
+    preferences,
+    principal,
+    set_preferences,
+)
+from server.auth.sessions import COOKIE, LIFETIME_S, end_session, open_session
 from server.bookings import ics
 from server.bookings import service as bookings
 from server.bookings.rooms import rooms as rooms_for
@@ -186,10 +193,73 @@ async def login(
 
     secret = await asyncio.to_thread(start)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, secret, max_age=12 * 3600, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")  # fmt: skip
+    _session_cookie(request, response, secret)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/app/login")
     return response
+
+
+@router.get("/app/login/sso", dependencies=[Public])
+async def sso_begin(request: Request, next: str | None = None) -> Response:
+    """To the agency's identity provider (authorization code with PKCE)."""
+    sso = services(request).sso
+    target = safe_next(next)
+    if sso is None:
+        return RedirectResponse(f"/app/login?next={target}", status_code=303)
+    try:
+        url, pending = await sso.begin(target)
+    except AuthError:
+        lang = page_language(request, None)
+        error = gettext(lang, "The agency sign-in cannot be reached now. Try again later, or "
+                        "sign in with a password.")  # fmt: skip
+        return _login_form(request, next=target, error=error, status=503)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(sso_flow.COOKIE, pending, max_age=sso_flow.LIFETIME_S, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https",
+                        path=sso_flow.COOKIE_PATH)  # fmt: skip
+    return response
+
+
+@router.get("/app/login/sso/callback", dependencies=[Public])
+async def sso_callback(
+    request: Request,
+    db: DatabaseDep,
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Back from the identity provider: check its answer, start a session."""
+    sso = services(request).sso
+    lang = page_language(request, None)
+    if sso is None:
+        return RedirectResponse("/app/login", status_code=303)
+    if error or not code or not state:
+        message = gettext(lang, "The agency sign-in was cancelled or refused.")
+        return _login_form(request, next="/app", error=message, status=401)
+    try:
+        claims, target = await sso.finish(
+            code=code, state=state, cookie=request.cookies.get(sso_flow.COOKIE)
+        )
+
+        def start() -> str:
+            with db.session() as session:
+                user = principal(session, claims)  # a provider's person is kept up to date
+                return open_session(session, username=user.username).secret
+
+        secret = await asyncio.to_thread(start)
+    except AuthError as exc:
+        message = gettext(lang, "The agency sign-in did not succeed: {reason}").format(
+            reason=_said(exc.args[0], lang)
+        )
+        return _login_form(request, next="/app", error=message, status=401)
+    response = RedirectResponse(safe_next(target), status_code=303)
+    _session_cookie(request, response, secret)
+    response.delete_cookie(sso_flow.COOKIE, path=sso_flow.COOKIE_PATH)
+    return response
+
+
+def _session_cookie(request: Request, response: Response, secret: str) -> None:
+    response.set_cookie(COOKIE, secret, max_age=LIFETIME_S, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")  # fmt: skip
 
 
 @router.post("/app/logout", dependencies=[Public])

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,66 +15,23 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.routing import APIRoute
 
+from harness.idp import ISSUER, Provider
 from harness.platform import PASSWORD, Platform
-from harness.services import free_port
 from server.api.deps import _public, current_gateway, current_user
 from server.app import create_app
 from server.config import ServerSettings
 from server.services import build_oidc
 
-ISSUER = "https://sso.example.go.id/realms/asn"
-
-
-class Jwks:
-    """The identity provider's key set, served over HTTP like a real provider's."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-
-        base = ""
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                if self.path.endswith("/.well-known/openid-configuration"):
-                    self.wfile.write(json.dumps({"jwks_uri": f"{base}/certs"}).encode())
-                else:
-                    self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        base = f"http://127.0.0.1:{self.http.server_address[1]}"
-        self.base = base
-        self.url = f"{base}/certs"
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
-        self.thread.start()
-
-    def token(self, key: Any = None, **claims: Any) -> str:
-        now = int(time.time())
-        body = {"iss": ISSUER, "aud": "smartoffice", "sub": "u-1", "iat": now, "exp": now + 300}
-        return jwt.encode({**body, **claims}, key or self.key, "RS256", headers={"kid": "k1"})
-
-    def stop(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-        self.thread.join()
-
 
 @pytest.fixture
-def idp() -> Iterator[Jwks]:
-    provider = Jwks()
+def idp() -> Iterator[Provider]:
+    provider = Provider()
     yield provider
     provider.stop()
 
 
 @pytest.fixture
-def platform(tmp_path: Path, unique_name: str, idp: Jwks) -> Iterator[Platform]:
+def platform(tmp_path: Path, unique_name: str, idp: Provider) -> Iterator[Platform]:
     p = Platform(
         tmp_path,
         {
@@ -184,7 +139,7 @@ def test_admins_manage_accounts_and_it_is_audited(platform: Platform) -> None:
     assert log[0]["actor"] == "admin" and log[0]["detail"]["role"] == "installer"
 
 
-def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: Jwks) -> None:
+def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: Provider) -> None:
     fm = idp.token(preferred_username="siti.rahma", name="Siti Rahma",
                    groups=["asn-kemenko", "ikn-fasilitas"])  # fmt: skip
     resp = me(platform, fm)
@@ -202,7 +157,9 @@ def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: J
         "old": "facility_manager", "new": "installer"}  # fmt: skip
 
 
-def test_provider_accounts_are_keyed_on_issuer_and_subject(platform: Platform, idp: Jwks) -> None:
+def test_provider_accounts_are_keyed_on_issuer_and_subject(
+    platform: Platform, idp: Provider
+) -> None:
     """A username is only a name: a renamed person keeps their account, and being given
     someone's username at the provider does not give their account."""
     first = idp.token(sub="subj-andi", preferred_username="andi.p", groups=["ikn-teknisi"])
@@ -225,13 +182,13 @@ def test_provider_accounts_are_keyed_on_issuer_and_subject(platform: Platform, i
     ],
 )
 def test_identity_provider_tokens_that_do_not_qualify(
-    platform: Platform, idp: Jwks, claims: dict[str, Any], message: str
+    platform: Platform, idp: Provider, claims: dict[str, Any], message: str
 ) -> None:
     resp = me(platform, idp.token(preferred_username="andi", **claims))
     assert resp.status_code == 401 and message in resp.json()["detail"]
 
 
-def test_a_token_signed_by_another_key_is_refused(platform: Platform, idp: Jwks) -> None:
+def test_a_token_signed_by_another_key_is_refused(platform: Platform, idp: Provider) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     resp = me(platform, idp.token(other, preferred_username="andi", groups=["ikn-teknisi"]))
     assert resp.status_code == 401 and "Signature verification failed" in resp.json()["detail"]
@@ -257,7 +214,7 @@ def test_every_route_declares_who_may_call_it(tmp_path: Path) -> None:
     assert undeclared == []
 
 
-def test_the_key_set_is_found_through_the_providers_discovery_document(idp: Jwks) -> None:
+def test_the_key_set_is_found_through_the_providers_discovery_document(idp: Provider) -> None:
     settings = ServerSettings(oidc_issuer=f"{idp.base}/realms/asn", oidc_audience="smartoffice")
     verifier = build_oidc(settings)
     assert verifier is not None and verifier._keys.uri == idp.url

@@ -1,0 +1,68 @@
+"""Single sign-on in the browser: the agency's provider, the authorization code with PKCE."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from harness.idp import Provider
+from harness.platform import Platform
+from harness.services import Service
+from tests.web.conftest import new_context
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    idp = Provider(issuer="")
+    idp.issuer = f"{idp.base}/realms/asn"  # discovered at {issuer}/.well-known/...
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def sso_platform(tmp_path: Path, provider: Provider, mosquitto: Service) -> Iterator[Platform]:
+    p = Platform(tmp_path, {
+        "SMARTOFFICE_OIDC_ISSUER": provider.issuer, "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
+        "SMARTOFFICE_OIDC_ROLE_MAP": json.dumps({"ikn-pegawai": "employee"}),
+    }, gateway_id="gw-sso")  # fmt: skip
+    p.register([], building="kantor-s")
+    p.start_server()  # its public address is where the provider sends the browser back
+    yield p
+    p.stop()
+
+
+def test_a_person_signs_in_at_the_agency_provider(
+    sso_platform: Platform, provider: Provider, chromium: Browser, shots: Path
+) -> None:
+    base = sso_platform.server.url  # type: ignore[union-attr]
+    provider.person = {"sub": "nip-1985", "preferred_username": "dewi.lestari",
+                       "name": "Dewi Lestari", "groups": ["ikn-pegawai"]}  # fmt: skip
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{base}/app/bookings")
+        page.click("text=Masuk dengan akun instansi (SSO)")
+        expect(page).to_have_url(f"{base}/app/bookings")  # back where they were going
+        expect(page.locator("h1")).to_have_text("Pemesanan saya")
+        page.goto(f"{base}/app/profile")
+        expect(page.locator(".facts")).to_contain_text("Dewi Lestari")
+        expect(page.locator(".facts")).to_contain_text("Pegawai")
+
+        # A provider answer that does not match the sign-in started here is refused.
+        page.goto(f"{base}/app/login/sso/callback?code=stolen&state=forged")
+        expect(page.locator("#login-error")).to_contain_text("tidak berhasil")
+        # Someone the provider knows but no group maps to a role is told why.
+        provider.person = {"sub": "nip-2", "preferred_username": "tamu", "groups": []}
+        other = new_context(chromium)
+        try:
+            page2 = other.new_page()
+            page2.goto(f"{base}/app/login/sso")
+            expect(page2.locator("#login-error")).to_contain_text("tidak memiliki peran")
+        finally:
+            other.close()
+    finally:
+        ctx.close()
