@@ -321,3 +321,79 @@ def test_a_meeting_room_by_capacity(platform: Platform, chromium: Browser, shots
     with person(platform, chromium, locale="en-GB") as (page, _):
         page.goto(f"{base}/app/rooms?capacity=6&from=13:00&to=14:00")
         expect(page.locator('tr[data-room="r1"]')).to_contain_text("booked by a colleague")
+
+
+def test_weekly_series_calendar_file_and_a_feed_that_can_be_turned_off(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium) as (page, _):
+        page.goto(f"{base}/app/find?slot=time&from=08:00&to=12:00")
+        page.wait_for_selector("#desk-list table")
+        page.click('.plan-svg g[data-desk="w04"]')
+        page.check("#repeat-on")
+        until = page.evaluate(
+            "() => new Date(Date.now() + 20 * 86400e3).toISOString().slice(0, 10)"
+        )
+        page.fill("#repeat-until", until)
+        page.click("#dlg-book")
+        expect(page.locator("#dlg-result")).to_contain_text("tanggal dipesan")
+        made = page.inner_text("#dlg-result")  # "<n> tanggal dipesan; <m> tidak dapat ..."
+        assert int(made.split()[0]) >= 2, made
+        page.click("#dlg-close")
+
+        page.goto(f"{base}/app/bookings")
+        cards = page.locator("li.card", has_text="w04")
+        expect(cards.first).to_contain_text("mingguan")
+        with page.expect_download() as download:
+            cards.first.locator("a[download]").click()
+        ics = Path(download.value.path()).read_text()
+        assert "BEGIN:VEVENT" in ics and "SUMMARY:Meja w04" in ics
+
+        page.goto(f"{base}/app/profile")
+        page.click("text=Buat alamat kalender saya")
+        feed = page.input_value("#feed-url")
+        page.screenshot(path=shots / "profile-feed-id.png", full_page=True)
+        subscribed = httpx.get(feed)  # as Outlook, Google or Thunderbird would, without a cookie
+        assert subscribed.headers["content-type"].startswith("text/calendar")
+        assert subscribed.text.count("BEGIN:VEVENT") >= 2
+        page.click("text=Matikan alamat")
+        expect(page.locator(".notice")).to_have_text("Alamat kalender dimatikan.")
+        assert httpx.get(feed).status_code == 404
+
+
+def test_the_colleague_finder_shows_only_those_who_opted_in(
+    platform: Platform, chromium: Browser
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    team = "Tim-" + uuid.uuid4().hex[:4]
+    sharer, quiet = employee(platform, team), employee(platform, team)
+    for who, desk in ((sharer, "w01"), (quiet, "w02")):
+        login = {"username": who, "password": PASSWORD}
+        token = httpx.post(f"{base}/api/v1/auth/token", data=login).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        slot = {"building": B, "desk": desk, "start": today_at(1).isoformat(),
+                "end": today_at(2).isoformat()}  # fmt: skip
+        assert httpx.post(f"{base}/api/v1/bookings", headers=auth, json=slot).status_code == 201
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, sharer, then="/app/profile")
+        page.check("input[name=share_location]")
+        page.click("form.card button.primary")
+        expect(page.locator(".notice")).to_have_text("Tersimpan.")
+    finally:
+        ctx.close()
+    with person(platform, chromium) as (page, _):  # another team: sees nobody
+        expect(page.locator("#h-team")).to_be_visible()
+        expect(page.locator("main")).not_to_contain_text(sharer[-3:])
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, quiet)
+        accessible(page)
+        team_list = page.locator("section", has=page.locator("#h-team"))
+        expect(team_list).to_contain_text(f"Pegawai {sharer[-3:]}: meja w01")
+        expect(team_list).not_to_contain_text("w02")
+    finally:
+        ctx.close()
