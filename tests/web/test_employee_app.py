@@ -397,3 +397,37 @@ def test_the_colleague_finder_shows_only_those_who_opted_in(
         expect(team_list).not_to_contain_text("w02")
     finally:
         ctx.close()
+
+
+def test_every_page_in_english_for_the_user_guide(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    with person(platform, chromium, locale="en-US") as (page, _):
+        expect(page.locator("h1")).to_contain_text("Today")
+        find_page(page, base)
+        expect(page.locator("#h-plan")).to_contain_text("Floor plan")
+        page.click('.plan-svg g[data-desk="w06"]')
+        page.click("#dlg-book")
+        expect(page.locator("#dlg-result")).to_contain_text("Booked: desk w06")
+        page.screenshot(path=shots / "booked-en.png")
+        page.click("#dlg-close")
+        page.screenshot(path=shots / "find-en.png", full_page=True)
+        page.goto(f"{base}/app")
+        expect(page.locator("article.booking")).to_contain_text("Awaiting check-in")
+        accessible(page)
+        page.screenshot(path=shots / "today-booked-en.png", full_page=True)
+        page.goto(f"{base}/app/bookings")
+        expect(page.locator("li.card", has_text="w06")).to_be_visible()
+        page.screenshot(path=shots / "bookings-en.png", full_page=True)
+    phone = new_context(chromium, viewport=PHONE, locale="en-US")
+    try:
+        page = phone.new_page()
+        sign_in(page, base, employee(platform), then=f"/checkin/{B}/w06")
+        expect(page.locator("h1")).to_have_text("Meja w06")
+        page.screenshot(path=shots / "checkin-en.png", full_page=True)
+        page.click("button.big")
+        expect(page.locator(".result")).to_contain_text("Someone else's desk")
+        page.screenshot(path=shots / "checkin-refused-en.png", full_page=True)
+    finally:
+        phone.close()

@@ -16,6 +16,11 @@ let desks = [];       // the desks with their state for the slot
 let chosen = null;    // the desk in the dialog
 let view = null;      // the plan's viewBox [x, y, w, h]
 
+// A desk's name as people read it: its own name, or "Desk <code>" when it has none.
+function label(d) {
+  return d.name && d.name !== d.id ? d.name : `${say.desk} ${d.id}`;
+}
+
 function fill(text, values) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 }
@@ -94,7 +99,7 @@ function draw() {
     const t = el("text", { y: size * 0.72, class: "desk-label", "font-size": size * 0.3 }, g);
     t.textContent = d.id.split("-").pop();
     const title = el("title", {}, g);
-    title.textContent = `${say.desk} ${d.name}: ${say["state_" + d.shown]}`;
+    title.textContent = `${label(d)}: ${say["state_" + d.shown]}`;
     g.addEventListener("click", () => open(d));
   }
   panzoom(svg);
@@ -183,7 +188,7 @@ function list() {
     const row = body.insertRow();
     row.dataset.desk = d.id;
     row.className = `s-${d.shown}`;
-    const name = document.createElement("th"); name.scope = "row"; name.textContent = d.name; row.appendChild(name);
+    const name = document.createElement("th"); name.scope = "row"; name.textContent = label(d); row.appendChild(name);
     const st = row.insertCell();
     st.innerHTML = "";
     const icon = document.createElement("span"); icon.className = "icon"; icon.setAttribute("aria-hidden", "true"); icon.textContent = ICON[d.shown] || "";
@@ -197,7 +202,7 @@ function list() {
     if (d.state === "free") {
       const b = document.createElement("button");
       b.type = "button"; b.className = "primary small"; b.textContent = say.book;
-      b.setAttribute("aria-label", `${say.book}: ${d.name}`);
+      b.setAttribute("aria-label", `${say.book}: ${label(d)}`);
       b.addEventListener("click", () => open(d));
       act.appendChild(b);
     }
@@ -210,7 +215,7 @@ function list() {
 function open(d) {
   chosen = d;
   const dlg = document.getElementById("desk-dialog");
-  document.getElementById("dlg-title").textContent = `${say.desk} ${d.name}`;
+  document.getElementById("dlg-title").textContent = label(d);
   const state = document.getElementById("dlg-state");
   state.textContent = `${ICON[d.shown] || ""} ${say["state_" + d.shown]}` + (d.reason && d.shown !== "free" ? ` — ${d.reason}` : "");
   document.getElementById("dlg-features").textContent = `${say.zone}: ${d.zone} · ${features(d)}`;
