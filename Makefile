@@ -43,7 +43,7 @@ lint: $(STAMP) $(TYPINGS)
 ## every check: lint, types, and the tests against private real services, one worker per
 ## core (each worker starts its own private services)
 test: $(STAMP) $(WEB) services lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 ## throughput and latency of the data path (figures go in docs/benchmarks.md)
 bench: $(STAMP) services
