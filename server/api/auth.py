@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from server.api.deps import Admin, CurrentUser, DatabaseDep, Public, SettingsDep, services
+from server.api.deps import (
+    Admin,
+    CurrentUser,
+    DatabaseDep,
+    Public,
+    SettingsDep,
+    language,
+    services,
+)
 from server.auth.schemas import Preferences, Token, UserCreate, UserPublic, UserUpdate
 from server.auth.service import LoginLimit, authenticate, set_preferences
 from server.auth.service import create_user as create_user_row
@@ -15,6 +23,7 @@ from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
 from server.auth.tokens import LocalTokens
 from server.exceptions import AuthError, RateLimited
+from server.i18n import T, say
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -38,17 +47,19 @@ def login(
             limit=limit,
         )
         if user is None:
-            raise AuthError("wrong username or password")
+            raise AuthError(T("wrong username or password"))
         username, role = user
     except RateLimited as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=str(exc),
+            detail=say(exc.args[0], language(request)),
             headers={"Retry-After": str(exc.retry_after_s)},
         ) from exc
     except AuthError as exc:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}
+            status.HTTP_401_UNAUTHORIZED,
+            detail=say(exc.args[0], language(request)),
+            headers={"WWW-Authenticate": "Bearer"},
         ) from exc
     tokens: LocalTokens = services(request).tokens
     return Token(

@@ -20,7 +20,7 @@ from server.auth.tokens import Claims, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import AuthError
-from server.i18n import T, negotiate
+from server.i18n import T, negotiate, say
 from server.ingest.service import IngestService
 from server.readings.store import ReadingStore
 from server.registry.models import Gateway
@@ -111,15 +111,17 @@ async def current_user(request: Request, creds: Credentials) -> Principal:
     if creds is None:
         secret = request.cookies.get(COOKIE)
         if secret is None:
-            raise unauthorized("not logged in: get a token from POST /api/v1/auth/token")
+            raise unauthorized(
+                T("not logged in: get a token from POST /api/v1/auth/token").said(language(request))
+            )
         found = await _session_user(request, s, secret)
     else:
-        found = await _token_user(s, creds.credentials)
+        found = await _token_user(request, s, creds.credentials)
     request.state.language = found.language  # errors are said in it (server.api.errors)
     return found
 
 
-async def _token_user(s: Services, token: str) -> Principal:
+async def _token_user(request: Request, s: Services, token: str) -> Principal:
     oidc, tokens, accounts, db = s.oidc, s.tokens, s.accounts, s.db
 
     def load(claims: Claims) -> Principal:
@@ -135,7 +137,7 @@ async def _token_user(s: Services, token: str) -> Principal:
         if found is None:
             found = await run_in_threadpool(accounts.get, claims, partial(load, claims))
     except AuthError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise unauthorized(say(exc.args[0], language(request))) from exc
     return found
 
 
@@ -152,9 +154,9 @@ async def _session_user(request: Request, s: Services, secret: str) -> Principal
     try:
         found = await run_in_threadpool(session_user, s.db, secret)
     except AuthError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise unauthorized(say(exc.args[0], language(request))) from exc
     if found is None:
-        raise unauthorized("your session has ended: sign in again")
+        raise unauthorized(T("your session has ended: sign in again").said(language(request)))
     return found
 
 
@@ -171,13 +173,16 @@ def language(request: Request) -> str:
 Language = Annotated[str, Depends(language)]
 
 
-def _roles_check(roles: tuple[Role, ...]) -> Callable[[Principal], Awaitable[Principal]]:
-    async def check(user: CurrentUser) -> Principal:
+def _roles_check(
+    roles: tuple[Role, ...],
+) -> Callable[[Request, Principal], Awaitable[Principal]]:
+    async def check(request: Request, user: CurrentUser) -> Principal:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail=f"this needs the role {' or '.join(roles)}; you are {user.role}",
-            )
+                detail=T("this needs the role {roles}; you are {role}",
+                         roles=" or ".join(roles), role=user.role).said(language(request)),
+            )  # fmt: skip
         return user
 
     check.allowed_roles = roles  # type: ignore[attr-defined]

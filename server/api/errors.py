@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from server.api.bookings import refusal_response
+from server.api.deps import language
 from server.exceptions import (
     AuthError,
     ConflictError,
@@ -24,6 +25,7 @@ from server.exceptions import (
     RegistryError,
     StoreError,
 )
+from server.i18n import say
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +78,9 @@ def install(app: FastAPI) -> None:
         AuthError: 401,
     }
 
-    async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
-            {"detail": str(exc)},
+            {"detail": say(exc.args[0] if exc.args else "", language(request))},
             status_code=next(s for k, s in statuses.items() if isinstance(exc, k)),
         )
 

@@ -17,6 +17,7 @@ from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate,
 from server.auth.tokens import Claims
 from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
+from server.i18n import T
 from server.roles import Role
 from server.spaces.models import Building
 
@@ -94,7 +95,9 @@ def authenticate(
         if not verify_password(password, user.password_hash if user else None) or user is None:
             return None
         if not user.active:
-            raise AuthError(f"account {username!r} is disabled; ask an administrator")
+            raise AuthError(
+                T("account {user} is disabled; ask an administrator", user=repr(username))
+            )
         session.execute(
             delete(LoginFailure).where(
                 LoginFailure.username == username, LoginFailure.address == address
@@ -133,7 +136,7 @@ def principal(session: Session, claims: Claims) -> Principal:
     else:
         user = session.scalar(select(User).where(User.username == claims.username))
     if user is None or not user.active:
-        raise AuthError("the account of this token no longer exists or is disabled")
+        raise AuthError(T("the account of this token no longer exists or is disabled"))
     return Principal(
         username=user.username,
         role=user.role,  # type: ignore[arg-type]

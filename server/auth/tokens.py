@@ -70,7 +70,7 @@ class LocalTokens:
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError("token expired: log in again") from exc
+            raise AuthError(T("token expired: log in again")) from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         return Claims(username=claims["sub"], role=None, source="local")

@@ -46,6 +46,9 @@ from server.spaces.models import Desk, Floor, Room, Zone
 Space = Desk | Room
 
 
+# A scan this long before one's own booking of the desk is "too early", not a walk-in.
+EARLY_MS: Final = 12 * 3_600_000
+
 # What is said of a desk or a room, by kind (whole sentences, so each can be translated).
 _SAID: Final = {
     ("desk", "not_bookable"): N_("desk {space} is not bookable"),
@@ -68,7 +71,9 @@ def find_space(session: Session, building: str, desk: str | None, room: str | No
     else:
         row = session.scalar(select(Room).where(Room.building_id == building, Room.code == code))
     if row is None:
-        raise NotFoundError(f"no {'desk' if desk else 'room'} {code!r} in building {building!r}")
+        missing = (N_("no desk {code} in building {building}") if desk
+                   else N_("no room {code} in building {building}"))  # fmt: skip
+        raise NotFoundError(T(missing, code=repr(code), building=repr(building)))
     return row
 
 
@@ -141,7 +146,7 @@ def create(
         raise Refusal("on_behalf", T("only facility managers book for a colleague"), 403)
     user = session.scalar(select(User).where(User.username == username, User.active))
     if user is None:
-        raise NotFoundError(f"no active user {username!r}")
+        raise NotFoundError(T("no active user {user}", user=repr(username)))
     space = find_space(session, building.id, new.desk, new.room)
     policy = policy_for(session, building.id, space.zone_id)
     slots = _slots(new, policy, tz, now)
@@ -326,11 +331,11 @@ def get(session: Session, *, actor: Principal, booking_id: int) -> tuple[Booking
     """A booking its owner, its booker or a manager may see."""
     row = session.get(Booking, booking_id)
     if row is None:
-        raise NotFoundError(f"no booking {booking_id}")
+        raise NotFoundError(T("no booking {id}", id=booking_id))
     owner = session.get(User, row.user_id)
     mine = owner is not None and owner.username == actor.username
     if not (mine or row.booked_by == actor.username or actor.role in MANAGERS):
-        raise NotFoundError(f"no booking {booking_id}")  # not telling who has it
+        raise NotFoundError(T("no booking {id}", id=booking_id))  # not telling who has it
     _, tz = building_tz(session, row.building_id)
     return row, tz
 
@@ -501,14 +506,14 @@ def desk_check_in(
 
     A walk-in booking lasts until the building closes, the desk's next booking starts or the
     longest booking the rules allow is over, whichever comes first. Someone whose own
-    booking of the desk is later today is told when its check-in opens instead.
+    booking of the desk starts within EARLY_MS is told when its check-in opens instead.
     """
     now = now or now_utc()
     b, tz = building_tz(session, building)
     space = find_space(session, building, desk, None)
     user = session.scalar(select(User).where(User.username == actor.username))
     if user is None:
-        raise NotFoundError(f"no user {actor.username!r}")
+        raise NotFoundError(T("no user {user}", user=repr(actor.username)))
     at = to_ms(now)
     mine = session.scalar(
         select(Booking).where(
@@ -526,10 +531,10 @@ def desk_check_in(
     later = session.scalar(
         select(func.min(Booking.start_ms)).where(
             Booking.desk_id == space.id, Booking.user_id == user.id, Booking.state == "booked",
-            Booking.start_ms > at, Booking.start_ms < to_ms(opening(policy, day, tz)[1]),
+            Booking.start_ms > at, Booking.start_ms < at + EARLY_MS,
         )
     )  # fmt: skip
-    if later is not None:  # their own booking here later today: not a walk-in until then
+    if later is not None:  # their own booking here soon: not a walk-in until then
         raise Refusal(
             "too_early",
             T("check-in opens at {time}", time=clock(later - CHECKIN_OPENS_BEFORE_MS, tz)),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from server.calendar.dates import WITA, from_ms, to_ms
 from server.calendar.policy import Policy, closed_reason, policy_for
 from server.exceptions import NotFoundError
+from server.i18n import T
 from server.spaces.models import Building
 
 
@@ -24,7 +25,7 @@ def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]
     """The building and its time zone, or NotFoundError."""
     building = session.get(Building, building_id)
     if building is None:
-        raise NotFoundError(f"no building {building_id!r}")
+        raise NotFoundError(T("no building {building}", building=repr(building_id)))
     return building, zone_of(building)
 
 

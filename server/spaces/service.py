@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.db import Base
 from server.exceptions import LayoutError, NotFoundError
+from server.i18n import T
 from server.spaces.models import Building, Desk, Floor, Room, Zone
 from server.spaces.schemas import (
     BuildingPublic,
@@ -234,7 +235,7 @@ def building(session: Session, building_id: str) -> BuildingPublic:
     """One building and its floors."""
     b = session.get(Building, building_id)
     if b is None:
-        raise NotFoundError(f"no building {building_id!r}")
+        raise NotFoundError(T("no building {building}", building=repr(building_id)))
     floors = session.scalars(
         select(Floor).where(Floor.building_id == b.id).order_by(Floor.level)
     ).all()
@@ -256,7 +257,13 @@ def get_floor(session: Session, building_id: str, floor_code: str) -> Floor:
         select(Floor).where(Floor.building_id == building_id, Floor.code == floor_code)
     )
     if floor is None:
-        raise NotFoundError(f"no floor {floor_code!r} in building {building_id!r}")
+        raise NotFoundError(
+            T(
+                "no floor {floor} in building {building}",
+                floor=repr(floor_code),
+                building=repr(building_id),
+            )
+        )
     return floor
 
 
@@ -342,7 +349,9 @@ def find_desk_id(session: Session, building: str, code: str) -> int:
     """The key of a desk by its code, or NotFoundError."""
     desk_id = session.scalar(select(Desk.id).where(Desk.building_id == building, Desk.code == code))
     if desk_id is None:
-        raise NotFoundError(f"no desk {code!r} in building {building!r}")
+        raise NotFoundError(
+            T("no desk {code} in building {building}", code=repr(code), building=repr(building))
+        )
     return desk_id
 
 

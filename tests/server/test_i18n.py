@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from babel.messages.pofile import read_po
 
@@ -89,10 +90,22 @@ def test_the_api_says_a_refusal_in_the_language_asked(tmp_path: Path) -> None:
                      headers={"Accept-Language": "id-ID,id;q=0.9"})  # fmt: skip
         assert said.json() == {"detail": "waktu selesai harus setelah waktu mulai",
                                "rule": "slot"}  # fmt: skip
+        # Not allowed, not logged in, not found: said in the language asked, too.
+        ask_id = {"Accept-Language": "id"}
+        report = p.api("GET", "/api/v1/reports/utilization", "employee", headers=ask_id,
+                       params={"building": "kantor-i", "start": "2026-12-01",
+                               "end": "2026-12-02"})  # fmt: skip
+        assert report.status_code == 403
+        assert report.json()["detail"].startswith("ini memerlukan peran facility_manager")
+        anonymous = httpx.get(f"{p.server.url}/api/v1/bookings", headers=ask_id)  # type: ignore[union-attr]
+        assert anonymous.status_code == 401 and anonymous.json()["detail"].startswith("belum masuk")
         # The person's own choice holds whatever the client sends.
         assert p.api("PATCH", "/api/v1/auth/me", "employee", json={"language": "id"}).is_success
         chosen = p.api("POST", "/api/v1/bookings", "employee", json=slot,
                        headers={"Accept-Language": "en"})  # fmt: skip
         assert chosen.json()["detail"] == "waktu selesai harus setelah waktu mulai"
+        missing = p.api("GET", "/api/v1/bookings/999999", "employee")
+        assert missing.status_code == 404
+        assert missing.json()["detail"] == "tidak ada pemesanan 999999"
     finally:
         p.stop()

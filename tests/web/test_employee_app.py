@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from tests.web.conftest import (
     sign_in,
     today_at,
 )
+
+# A day still to come whenever the tests run (slots later today may be over by then).
+TOMORROW = (today_at(0) + timedelta(days=1)).date().isoformat()
 
 
 def employee(platform: Platform, team: str = "Pusdatin") -> str:
@@ -307,6 +311,7 @@ def test_a_meeting_room_by_capacity(platform: Platform, chromium: Browser, shots
         page.click("form.filters button.primary")
         expect(page.locator("main")).to_contain_text("Tidak ada ruang untuk sebanyak itu.")
         page.fill("input[name=capacity]", "6")
+        page.fill("input[name=day]", TOMORROW)  # a slot still to come, whenever this runs
         page.fill("input[name=from]", "13:00")
         page.fill("input[name=to]", "14:00")
         page.click("form.filters button.primary")
@@ -319,7 +324,7 @@ def test_a_meeting_room_by_capacity(platform: Platform, chromium: Browser, shots
         page.screenshot(path=shots / "rooms-id.png", full_page=True)
     # Someone else, whose browser asks for English, sees it booked, saying why in English.
     with person(platform, chromium, locale="en-GB") as (page, _):
-        page.goto(f"{base}/app/rooms?capacity=6&from=13:00&to=14:00")
+        page.goto(f"{base}/app/rooms?capacity=6&day={TOMORROW}&from=13:00&to=14:00")
         expect(page.locator('tr[data-room="r1"]')).to_contain_text("booked by a colleague")
 
 
@@ -328,7 +333,7 @@ def test_weekly_series_calendar_file_and_a_feed_that_can_be_turned_off(
 ) -> None:
     base = platform.server.url  # type: ignore[union-attr]
     with person(platform, chromium) as (page, _):
-        page.goto(f"{base}/app/find?slot=time&from=08:00&to=12:00")
+        page.goto(f"{base}/app/find?day={TOMORROW}&slot=time&from=08:00&to=12:00")
         page.wait_for_selector("#desk-list table")
         page.click('.plan-svg g[data-desk="w04"]')
         page.check("#repeat-on")
@@ -372,8 +377,8 @@ def test_the_colleague_finder_shows_only_those_who_opted_in(
         login = {"username": who, "password": PASSWORD}
         token = httpx.post(f"{base}/api/v1/auth/token", data=login).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        slot = {"building": B, "desk": desk, "start": today_at(1).isoformat(),
-                "end": today_at(2).isoformat()}  # fmt: skip
+        slot = {"building": B, "desk": desk, "start": today_at(-0.02).isoformat(),
+                "end": today_at(1).isoformat()}  # fmt: skip
         assert httpx.post(f"{base}/api/v1/bookings", headers=auth, json=slot).status_code == 201
     ctx = new_context(chromium)
     try:
@@ -407,6 +412,20 @@ def test_every_page_in_english_for_the_user_guide(
         expect(page.locator("h1")).to_contain_text("Today")
         find_page(page, base)
         expect(page.locator("#h-plan")).to_contain_text("Floor plan")
+        whole = page.get_attribute(".plan-svg", "viewBox") or ""
+        page.click("#zoom-in")  # zoom in, drag the plan along, then back to the whole floor
+        zoomed = page.get_attribute(".plan-svg", "viewBox") or ""
+        assert float(zoomed.split()[2]) < float(whole.split()[2])
+        box = page.locator(".plan-svg").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + 200, box["y"] + 100)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 100, box["y"] + 100, steps=5)
+        page.mouse.up()
+        moved = page.get_attribute(".plan-svg", "viewBox") or ""
+        assert float(moved.split()[0]) > float(zoomed.split()[0])
+        page.click("#zoom-reset")
+        assert page.get_attribute(".plan-svg", "viewBox") == whole
         page.click('.plan-svg g[data-desk="w06"]')
         page.click("#dlg-book")
         expect(page.locator("#dlg-result")).to_contain_text("Booked: desk w06")
