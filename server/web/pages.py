@@ -438,7 +438,7 @@ async def find(
         "whole_day": slot == "day",
         "start": start_at.isoformat(),
         "end": end_at.isoformat(),
-        "today": day == today_local,
+        "now_in_slot": start_at <= now_utc() < end_at,  # "occupied now" only means then
         "zone": zone or None,
         "features": sorted(wanted),
         "messages": _tr(lang, PLAN_MESSAGES),
@@ -455,6 +455,15 @@ async def find(
         slot_label=gettext(lang, "for {day}, {span}").format(day=day.isoformat(), span=span),
         config=script_json(config),
     )  # fmt: skip
+
+
+def _next_hour(day: date) -> tuple[str, str]:
+    """The hour a meeting would most likely be booked for: the next half hour today."""
+    now = now_utc().astimezone(WITA)
+    if day != now.date() or now.hour >= 22:
+        return "09:00", "10:00"
+    begin = (now + timedelta(minutes=30 - now.minute % 30)).replace(second=0, microsecond=0)
+    return begin.strftime("%H:%M"), (begin + timedelta(hours=1)).strftime("%H:%M")
 
 
 ROOM_STATES = {
@@ -474,8 +483,8 @@ async def rooms_page(
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     day: date | None = None,
-    start: Annotated[str, Query(alias="from", max_length=5)] = "09:00",
-    end: Annotated[str, Query(alias="to", max_length=5)] = "10:00",
+    start: Annotated[str | None, Query(alias="from", max_length=5)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=5)] = None,
     capacity: Annotated[int, Query(ge=1, le=1000)] = 4,
 ) -> Response:
     """Meeting rooms for a slot, by how many people they seat; book one."""
@@ -491,7 +500,8 @@ async def rooms_page(
             b = next((x for x in all_buildings if x.id == building), all_buildings[0])
             _, tz = building_tz(session, b.id)
             hours = opening(policy_for(session, b.id, None), day, tz)
-            s, e = _slot(day, "time", start, end, hours)
+            first, last = (start, end) if start and end else _next_hour(day)
+            s, e = _slot(day, "time", first, last, hours)
             found = rooms_for(session, actor=person.user, building=b.id, start=s, end=e,
                               capacity=capacity, lang=lang)  # fmt: skip
             return all_buildings, b, s, e, found

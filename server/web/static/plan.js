@@ -54,7 +54,7 @@ async function load() {
   if (!floor) floor = await api(`/api/v1/buildings/${encodeURIComponent(cfg.building)}/floors/${encodeURIComponent(cfg.floor)}`);
   const avail = await api(`/api/v1/availability?${query()}`);
   let occupied = new Set();
-  if (cfg.today) {
+  if (cfg.now_in_slot) {
     const live = await api(`/api/v1/occupancy/live?building=${encodeURIComponent(cfg.building)}&floor=${encodeURIComponent(cfg.floor)}`);
     occupied = new Set(live.filter((d) => d.occupied).map((d) => d.id));
   }
