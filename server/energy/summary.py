@@ -181,7 +181,7 @@ def _facts(db: Database, scope: Scope, first: int, last: int) -> _Facts:
     with db.session(commit=False) as session:
         hours = WorkingHours.of(session, scope.building)
         hours.open_seconds(first, last)  # reads every day of the period
-        booked = booked_hours(session, scope, first, last) if scope.by != "circuit" else {}
+        booked = booked_hours(session, scope, first, last)
     return _Facts(hours, booked)
 
 
@@ -215,10 +215,13 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     acc: dict[tuple[int, str], _Acc] = {}
     buckets: dict[int, int] = {}
 
-    def acc_at(start_ms: int, group: str) -> _Acc:
+    def bucket_of(start_ms: int) -> int:
         if start_ms not in buckets:
             buckets[start_ms] = _bucket(max(start_ms, first), scope.every, tz)[0]
-        key = (buckets[start_ms], group)
+        return buckets[start_ms]
+
+    def acc_at(start_ms: int, group: str) -> _Acc:
+        key = (bucket_of(start_ms), group)
         if key not in acc:
             acc[key] = _Acc(circuits=defaultdict(float))
         return acc[key]
@@ -237,13 +240,22 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
             closed[r.start_ms] = 1 - hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS) / 3600
         acc_at(r.start_ms, group_of(r)).out_of_hours += r.values.get("wh", 0.0) / 1000 * closed[
             r.start_ms]  # fmt: skip
-    if scope.by != "circuit":
-        for r in presence_rows:
-            acc_at(r.start_ms, _group_of(scope, r.group)).occupied_h += (
-                r.values["occupied_s"] / 3600
-            )
-        for (hour, group), h in facts.booked.items():
-            acc_at(hour, group).booked_h += h
+    # Desk use per bucket and group of desks (by circuit: the whole scope's desks, as a
+    # circuit serves them all): one answer, however the energy is grouped.
+    occupied: dict[tuple[int, str], float] = defaultdict(float)
+    booked: dict[tuple[int, str], float] = defaultdict(float)
+    for r in presence_rows:
+        occupied[bucket_of(r.start_ms), _group_of(scope, r.group)] += r.values["occupied_s"] / 3600
+    for (hour, group), h in facts.booked.items():
+        booked[bucket_of(hour), group] += h
+    if scope.by == "circuit":
+        for (bucket, _), a in acc.items():
+            whole_scope = (bucket, scope.building)
+            a.occupied_h, a.booked_h = occupied[whole_scope], booked[whole_scope]
+    else:
+        for place in {*occupied, *booked}:
+            a = acc_at(*place)
+            a.occupied_h, a.booked_h = occupied[place], booked[place]
 
     meters_in: dict[str, int] = defaultdict(int)
     for _, key, g in meters:
@@ -260,8 +272,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         total.est += a.est
         total.covered_s += a.covered_s
         total.out_of_hours += a.out_of_hours
-        total.occupied_h += a.occupied_h
-        total.booked_h += a.booked_h
+    total.occupied_h, total.booked_h = sum(occupied.values()), sum(booked.values())
     totals = _row(first, last, scope.building, total, meters=sum(meters_in.values()), tz=tz,
                   now=now_ms)  # fmt: skip
     power, power_circuits = await power_now(rollups, scope, now_ms)

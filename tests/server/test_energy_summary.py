@@ -171,6 +171,32 @@ async def test_hours_circuits_and_csv(day: Rollups) -> None:
     )
 
 
+@pytest.mark.parametrize("every", ["1h", "1d"])
+async def test_one_answer_per_question_whatever_the_grouping(day: Rollups, every: str) -> None:
+    """The same building and period: kWh, desk-hours and kWh per desk-hour agree whether
+    grouped by building, floor, zone or circuit (by circuit, each circuit's kWh is set
+    against the desk-hours of the whole scope it serves)."""
+    await day.run()
+    got = {by: await summarise(scope=scope(by=by, every=every), db=day.db, rollups=day,
+                               now_ms=D0 + 25 * H)
+           for by in ("building", "floor", "zone", "circuit")}  # fmt: skip
+    answers = {by: (round(x.totals.kwh, 3), x.totals.occupied_desk_hours,
+                    x.totals.booked_desk_hours, x.totals.kwh_per_occupied_desk_hour,
+                    x.totals.kwh_per_booked_desk_hour) for by, x in got.items()}  # fmt: skip
+    assert len(set(answers.values())) == 1, answers
+    assert answers["circuit"][1:3] == (4.0, 9.5)
+    assert answers["circuit"][3] == pytest.approx(31.2 / 4, abs=0.002)
+    # Each circuit's rows carry the scope's desk-hours of their hour or day.
+    by_circuit = got["circuit"].rows
+    lighting = sum(r.kwh for r in by_circuit if r.group == "lighting")
+    desk_hours = sum(r.occupied_desk_hours for r in by_circuit if r.group == "lighting")
+    assert desk_hours == pytest.approx(4.0)
+    assert lighting == pytest.approx(7.2, abs=0.005)
+    if every == "1d":
+        (light,) = [r for r in by_circuit if r.group == "lighting"]
+        assert light.kwh_per_occupied_desk_hour == pytest.approx(7.2 / 4, abs=0.002)
+
+
 async def test_power_now_and_late_readings_redo_the_rollups(day: Rollups) -> None:
     noon = await summarise(scope=scope(), db=day.db, rollups=day, now_ms=D0 + 12 * H + 30_000)
     assert noon.power_now_w == 2300.0
