@@ -58,7 +58,7 @@ clean:
 ## extract the strings to translate into the catalogues (then translate server/locale/id)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k T -k N_ -k gettext:2 \
-		-k ngettext:2,3 -k n_:1,2 --no-location --sort-output --omit-header \
+		--no-location --sort-output --omit-header \
 		-o server/locale/messages.pot .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale -l id --no-fuzzy-matching --ignore-obsolete -w 100
 

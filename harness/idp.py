@@ -27,9 +27,11 @@ ISSUER = "https://sso.example.go.id/realms/asn"
 
 
 class Provider:
-    """The provider; ``issuer`` defaults to a name (tokens only), or give its own address."""
+    """The provider, named ``ISSUER`` (tokens only, as the API's tests use it), or with
+    ``discoverable`` an issuer at its own address, whose discovery document the server
+    can read (the sign-in flow)."""
 
-    def __init__(self, issuer: str | None = None) -> None:
+    def __init__(self, *, discoverable: bool = False) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         keys = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]})
@@ -73,7 +75,7 @@ class Provider:
         self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.base = f"http://127.0.0.1:{self.http.server_address[1]}"
         self.url = f"{self.base}/certs"
-        self.issuer = issuer if issuer is not None else ISSUER
+        self.issuer = f"{self.base}/realms/asn" if discoverable else ISSUER
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
         self.thread.start()
 

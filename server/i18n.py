@@ -54,11 +54,6 @@ def gettext(language: str, message: str) -> str:
     return translations(language).gettext(message)
 
 
-def ngettext(language: str, singular: str, plural: str, n: int) -> str:
-    """The singular or plural of a message in ``language``, for ``n``."""
-    return translations(language).ngettext(singular, plural, n)
-
-
 def negotiate(
     accept_language: str | None, choice: str | None = None, default: str = DEFAULT
 ) -> str:
@@ -118,10 +113,13 @@ def N_(message: str) -> str:  # noqa: N802  (gettext's own name for it)
 
 
 def say(message: object, language: str) -> str:
-    """A message (a :class:`Text` or anything else) in ``language``."""
+    """A message in ``language``: a :class:`Text`, or a string marked with ``N_``.
+
+    Anything else is said as it is (a message the catalogue does not know stays English).
+    """
     if isinstance(message, Text):
         return message.said(language)
-    return str(message)
+    return gettext(language, str(message))
 
 
 WEEKDAYS: Final = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"),

@@ -26,7 +26,6 @@ from server.db import Database
 
 COOKIE = "smartoffice_session"
 CSRF_HEADER = "x-csrf-token"
-CSRF_FIELD = "csrf"
 LIFETIME_S = 12 * 3600
 """A session lasts a working day; signing in again starts a new one."""
 

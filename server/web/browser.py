@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from server.api.deps import services
 from server.auth.service import Principal
-from server.auth.sessions import COOKIE, CSRF_FIELD, csrf_ok, csrf_token, session_user
+from server.auth.sessions import COOKIE, csrf_ok, csrf_token, session_user
 from server.exceptions import AuthError
 from server.roles import EVERYONE, Role
 
@@ -108,6 +108,3 @@ def safe_next(path: str | None) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/app"
     return path
-
-
-__all__ = ["CSRF_FIELD"]

@@ -35,7 +35,7 @@ from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, WITA, now_utc, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import policy_for
 from server.exceptions import AuthError, NotFoundError, RateLimited, Refusal
-from server.i18n import LANGUAGES, N_, Text, gettext
+from server.i18n import LANGUAGES, N_, gettext, say
 from server.spaces.models import Floor
 from server.spaces.schemas import BuildingPublic
 from server.spaces.service import building as building_public
@@ -248,7 +248,7 @@ async def sso_callback(
         secret = await asyncio.to_thread(start)
     except AuthError as exc:
         message = gettext(lang, "The agency sign-in did not succeed: {reason}").format(
-            reason=_said(exc.args[0], lang)
+            reason=say(exc.args[0], lang)
         )
         return _login_form(request, next="/app", error=message, status=401)
     response = RedirectResponse(safe_next(target), status_code=303)
@@ -527,6 +527,7 @@ async def book_room(
     room: Annotated[str, Form(max_length=32)],
     start: Annotated[datetime, Form()],
     end: Annotated[datetime, Form()],
+    capacity: Annotated[int, Form(ge=1, le=1000)] = 1,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Book a meeting room for the slot the list was made for."""
@@ -546,7 +547,7 @@ async def book_room(
     local = start.astimezone(WITA)
     query = urlencode({"building": building, "day": local.date().isoformat(),
                        "from": f"{local:%H:%M}", "to": f"{end.astimezone(WITA):%H:%M}",
-                       "booked": room})  # fmt: skip
+                       "capacity": capacity, "booked": room})  # fmt: skip
     return RedirectResponse(f"/app/rooms?{query}", status_code=303)
 
 
@@ -591,13 +592,8 @@ async def cancel_booking(
     return RedirectResponse("/app/bookings?done=cancelled", status_code=303)
 
 
-def _said(message: object, lang: str) -> str:
-    """A raised message (a Text) or a marked one (N_) in ``lang``."""
-    return message.said(lang) if isinstance(message, Text) else gettext(lang, str(message))
-
-
 def _problem(request: Request, person: Browser, lang: str, message: object) -> Response:
-    text = _said(message, lang)
+    text = say(message, lang)
     return render(request, "problem.html", user=person.user, csrf=person.csrf, status=409,
                   message=text)  # fmt: skip
 
@@ -738,7 +734,8 @@ async def _desk_page(
             now = now_utc()
             at = to_ms(now)
             opened = [
-                x for x in bookings.bookings(session, actor=person.user, building=building)
+                x for x in bookings.bookings(session, actor=person.user, building=building,
+                                             user=person.user.username)
                 if x.space == desk and x.state == "booked"
                 and to_ms(x.start) - CHECKIN_OPENS_BEFORE_MS <= at < to_ms(x.end)
             ]  # fmt: skip
@@ -799,7 +796,7 @@ async def checkin(
             "conflict": N_("Someone else's desk"),
             "team_zone": N_("Someone else's desk"),
         }.get(exc.rule, N_("Not possible"))
-        outcome = Outcome("error", gettext(lang, title), _said(exc.args[0], lang))
+        outcome = Outcome("error", gettext(lang, title), say(exc.args[0], lang))
     else:
         until = done.end.astimezone(WITA).strftime("%H:%M")
         text = (gettext(lang, "Walk-in booked until {time} WITA.") if mine is None

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server.auth.service import Principal
-from server.i18n import LANGUAGES, NAMES, gettext, negotiate, ngettext
+from server.i18n import LANGUAGES, NAMES, gettext, negotiate
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
@@ -74,13 +74,9 @@ def render(
         text = gettext(lang, message)
         return text.format(**fill) if fill else text
 
-    def n_(singular: str, plural: str, n: int, **fill: Any) -> str:
-        return ngettext(lang, singular, plural, n).format(n=n, **fill)
-
     body = _env.get_template(template).render(
         request=request,
         _=_,
-        n_=n_,
         lang=lang,
         languages=[(code, NAMES[code]) for code in LANGUAGES],
         user=user,

@@ -144,6 +144,15 @@ def test_qr_check_in_on_a_phone_signs_in_and_says_plainly_why_not(
     finally:
         phone.close()
 
+    # A facility manager at that desk sees it is not theirs (they may see all bookings).
+    manager = new_context(chromium, viewport=PHONE)
+    try:
+        page = manager.new_page()
+        sign_in(page, base, "facility_manager", then=f"/checkin/{B}/w05")
+        expect(page.locator("main")).to_contain_text("Anda tidak memiliki pemesanan di meja ini")
+    finally:
+        manager.close()
+
     # Too early: a booking three hours ahead cannot be checked in yet.
     later = new_context(chromium, viewport=PHONE)
     try:

@@ -17,8 +17,7 @@ from tests.web.conftest import new_context
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:
-    idp = Provider(issuer="")
-    idp.issuer = f"{idp.base}/realms/asn"  # discovered at {issuer}/.well-known/...
+    idp = Provider(discoverable=True)
     yield idp
     idp.stop()
 
