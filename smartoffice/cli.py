@@ -236,7 +236,7 @@ def sim(
 
 @app.command()
 def demo(
-    devices: Annotated[int, typer.Option(help="Simulated desks.")] = 300,
+    devices: Annotated[int, typer.Option(help="Simulated desks.")] = 100,
     port: int = 8000,
     data_dir: Path = Path("var/demo"),  # smartoffice.demo.DEMO_DIR (imported only to run)
 ) -> None:

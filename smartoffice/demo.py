@@ -16,13 +16,14 @@ import socket
 import subprocess
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from contracts.topics import Topics
@@ -34,13 +35,15 @@ from server.auth.models import User
 from server.auth.passwords import hash_password
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
+from server.bookings.models import Booking
 from server.config import ServerSettings
 from server.db import Database, init_schema
 from server.exceptions import LayoutError
 from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
 from server.spaces.loader import parse_layout
-from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock, parse_start
+from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock
+from smartoffice.living import LiveOffice, Past, add_accounts, people_of
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
@@ -63,6 +66,23 @@ def _free_port(preferred: int) -> int:
 
 
 LOCK = "demo.lock"
+HISTORY_DAYS = 5  # working days lived through before the demo opens
+
+
+def office_moment(now: datetime) -> datetime | None:
+    """When the demo's clock starts: None (now) in office hours, else a working morning.
+
+    09:30 WITA of the latest working day, so the building is at work whenever it is run.
+    """
+    now = now.astimezone(WITA)
+    if now.weekday() < 5 and 8 <= now.hour < 15:
+        return None
+    day = now.date()
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, dtime(9, 30), WITA)
+
+
 # The demo's people: one account per role; passwords are new at every start.
 PEOPLE = (
     ("pegawai", "employee", "Siti Pegawai", "Pusdatin"),
@@ -243,6 +263,12 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
             f"A demo is already running on {data_dir} ({exc}). Open it in your browser, or "
             "stop it with Ctrl-C in its terminal; for a second one, give --data-dir."
         ) from None
+    moment = office_moment(datetime.now(WITA))
+    if moment is not None:
+        # The whole demo (server, gateway, sensors, people) runs on one clock, at real speed.
+        import time_machine
+
+        time_machine.travel(moment, tick=True).start()
     chosen = _free_port(port)
     # Zone decisions go out as commands on ikn/v1/zone/{zone}/down/{hvac,lighting}.
     settings = ServerSettings(data_dir=data_dir, port=chosen, energy_actions="command")
@@ -262,6 +288,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
               "starting afresh.", flush=True)  # noqa: T201  # fmt: skip
         _wipe(data_dir)
         fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
+    people = people_of(fleet)
+    lived = _live_the_past(settings, fleet, people)
 
     topics = Topics()
     broker_files = None
@@ -276,10 +304,9 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
             gateway_password=gateway_mqtt_password,
         ).write(snap)
     broker.start()
+    app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
     )
     server_thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
     server_thread.start()
@@ -304,6 +331,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     # amqtt mishandles many sessions subscribing at the same instant; spread them out.
     fleet_thread = FleetThread(fleet, stagger_s=0.05)
     fleet_thread.start()
+    office = LiveOffice(app.state.services.db, fleet, BUILDING, people)
+    office.start()
 
     base = f"http://127.0.0.1:{settings.port}"
     login = (
@@ -318,6 +347,8 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     logins = "per-device logins and ACLs" if secure else "anonymous (in-process amqtt)"
     moved = (f"\n  (port {port} is taken by another program: this time the demo is on "
              f"{settings.port})\n" if settings.port != port else "")  # fmt: skip
+    clock_note = (" (outside office hours the demo runs on the latest working day's "
+                  "morning)" if moment is not None else "")  # fmt: skip
     accounts = "\n".join(f"    {role:17} {name:8} / {passwords[name]}" for name, role, *_ in PEOPLE)
     print(
         f"""
@@ -330,8 +361,9 @@ IKN Smart Office demo is running. Open the app:
   More people: smartoffice user create <name> --role employee  (while the demo runs, it
   goes into the demo's database)
 
-{len(fleet.devices)} simulated devices run the firmware's own application; their office day
-began at 08:00 WITA and runs 10x fast.
+{len(fleet.devices)} simulated devices run the firmware's own application, and
+{len(people)} simulated people book, come, walk in or do not show up. {lived}
+The demo's clock says {datetime.now(WITA):%A %d %B %Y, %H:%M} WITA{clock_note}.
 
   API and docs      {base}/docs
   server health     {base}/readyz     metrics {base}/metrics
@@ -361,6 +393,7 @@ Press Ctrl-C to stop.""",
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     print("stopping...", flush=True)  # noqa: T201
+    office.stop()
     fleet_thread.stop()
     gateway.stop()
     server.should_exit = True
@@ -377,13 +410,12 @@ def _prepare(
 
     Returns the fleet, the gateway's token and the registry snapshot for the broker.
     """
-    # The office day starts at 08:00 WITA whenever the demo starts, ten times real speed.
     fleet = Fleet(
         building=BUILDING,
         desks=desks,
         host="127.0.0.1",
         port=broker_port,
-        clock=SimClock(parse_start("08:00"), 10.0),
+        clock=SimClock(None, 1.0),
         home=settings.data_dir / "nodes",
         passwords=secure,
     )
@@ -396,10 +428,28 @@ def _prepare(
             import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
             for name, role, display, team in PEOPLE:
                 _demo_user(session, name, role, passwords[name], display, team)
+            add_accounts(session, people_of(fleet))
             snap = snapshot(session, gateway_id=GATEWAY)
     finally:
         db.close()
     return fleet, token, snap
+
+
+def _live_the_past(settings: ServerSettings, fleet: Fleet, people: list[Any]) -> str:
+    """The last working days and this morning, lived through the real services (once)."""
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(commit=False) as session:
+            lived = session.scalar(select(func.count()).select_from(Booking))
+    finally:
+        db.close()
+    if lived:
+        return f"The building keeps its {lived} bookings from earlier runs."
+    print(f"Living through the last {HISTORY_DAYS} working days and this morning "
+          "(bookings, sensors, energy)...", flush=True)  # noqa: T201  # fmt: skip
+    h = Past(settings, fleet, BUILDING, people).run(days=HISTORY_DAYS, until=datetime.now(WITA))
+    return (f"Behind them: {h.days} working days with {h.bookings} bookings, {h.walk_ins} "
+            f"walk-ins and {h.readings} readings.")  # fmt: skip
 
 
 def _demo_user(

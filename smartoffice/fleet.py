@@ -170,6 +170,26 @@ class Hardware:
         return types.SimpleNamespace(WLAN=WLAN, STA_IF=0)
 
 
+# A zone's meters: Modbus address -> circuit; and the room sensors' model.
+CIRCUITS = {1: "lighting", 2: "hvac", 3: "plugs"}
+
+
+def zone_power(address: int, present: int, t: datetime) -> float:
+    """Watts on a zone's circuit with ``present`` people at their desks at ``t``."""
+    working = 7 <= t.hour < 18 and t.weekday() < 5
+    return {
+        1: 300.0 + (900.0 if working else 0.0),
+        2: 1500.0 + 5000.0 * min(1.0, present / 10),
+        3: 150.0 + 60.0 * present,
+    }[address]
+
+
+def room_climate(present_in_zone: int) -> tuple[float, float, float]:
+    """(CO2 ppm it tends to, °C, % RH) of a zone's meeting room."""
+    people = present_in_zone // 3
+    return 430.0 + 120.0 * people, 23.5 + 0.2 * people, 58.0
+
+
 class SimRoom:
     """An SCD4x in a room whose CO2 follows the people in it."""
 
@@ -178,9 +198,9 @@ class SimRoom:
         self.co2 = 430.0
         self._cmd = 0
 
-    def people(self) -> int:
+    def present(self) -> int:
         t = self.clock.now()
-        return sum(1 for o in self.desks if o.at_desk(t)) // 3
+        return sum(1 for o in self.desks if o.at_desk(t))
 
     def write(self, buf: bytes) -> None:
         self._cmd = buf[0] << 8 | buf[1]
@@ -188,10 +208,10 @@ class SimRoom:
     def read(self, n: int) -> bytes:
         if self._cmd == self.scd4x.DATA_READY:
             return bytes(self.scd4x.encode_words([0x8006]))
-        target = 430 + 120 * self.people()
+        target, temp, humidity = room_climate(self.present())
         self.co2 += (target - self.co2) * 0.05
-        t = int((23.5 + 0.2 * self.people() + 45) * 65536 / 175)
-        rh = int(58 * 65536 / 100)
+        t = int((temp + 45) * 65536 / 175)
+        rh = int(humidity * 65536 / 100)
         return bytes(self.scd4x.encode_words([int(self.co2), t, rh]))
 
 
@@ -261,6 +281,7 @@ class Fleet:
         self.meters: dict[tuple[str, int], SimMeter] = {}
         self.energy_interval_s = energy_interval_s
         self._drivers: list[Any] = []
+        self.occupants: dict[str, Occupant] = {}  # desk code -> the person who sits there
         self._build(building, desks)
 
     def _node(
@@ -295,6 +316,7 @@ class Fleet:
                 zone = f"f{f}-{'north' if d < on_floor / 2 else 'south'}"
                 occupant = Occupant.draw(self.rnd)
                 zone_people.setdefault(zone, []).append(occupant)
+                self.occupants[f"d-{f}-{d + 1:03d}"] = occupant
                 hw = Hardware()
                 self._drivers.append((occupant, hw))
                 self._node(
@@ -326,11 +348,7 @@ class Fleet:
                     ehw,
                     meter_uart=[2, 17, 16],
                     energy_interval_s=self.energy_interval_s,
-                    meters=[
-                        {"address": 1, "circuit": "lighting"},
-                        {"address": 2, "circuit": "hvac"},
-                        {"address": 3, "circuit": "plugs"},
-                    ],
+                    meters=[{"address": a, "circuit": c} for a, c in CIRCUITS.items()],
                 )
 
     def _meters(self, device_id: str, people: list[Occupant]) -> Any:
@@ -338,13 +356,7 @@ class Fleet:
 
         def power(address: int) -> float:
             t = self.clock.now()
-            present = sum(1 for o in people if o.at_desk(t))
-            working = 7 <= t.hour < 18 and t.weekday() < 5
-            return {
-                1: 300.0 + (900.0 if working else 0.0),
-                2: 1500.0 + 5000.0 * min(1.0, present / 10),
-                3: 150.0 + 60.0 * present,
-            }[address]
+            return zone_power(address, sum(1 for o in people if o.at_desk(t)), t)
 
         meters = {
             a: SimMeter(partial(power, a), c) for a, c in ((1, 2.0e5), (2, 9.0e5), (3, 3.0e5))

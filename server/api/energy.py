@@ -33,6 +33,8 @@ from server.energy.consolidation import (
     suggest,
     typical_floor_kwh,
 )
+from server.energy.occupancy import OccupancyBy, OccupancyQuery, OccupancyReport, occupancy
+from server.energy.occupancy import as_csv as occupancy_csv
 from server.energy.rollup import HourlyView, Rollups
 from server.energy.savings import ACTED_CIRCUITS, SavingsEstimate, SavingsQuery, estimate
 from server.energy.schemas import ComfortAlertOut, ZoneActionOut, ZoneActionsOut
@@ -105,6 +107,35 @@ async def energy_summary(
         name = f"energy-{building}-{by}-{every}-{summary.start.date()}-{summary.end.date()}.csv"
         return csv_response(as_csv(summary), name)
     return summary
+
+
+@router.get("/reports/occupancy", response_model=OccupancyReport, tags=["reports"])
+async def occupancy_report(
+    _: Manager,
+    db: DatabaseDep,
+    rollups: RollupsDep,
+    building: str,
+    start: Moment,
+    end: Moment,
+    by: OccupancyBy = "floor",
+    target: Annotated[float, Query(gt=0, le=1, description="Target share of desks")] = 0.7,
+    floor: str | None = None,
+    zone: str | None = None,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> OccupancyReport | Response:
+    """Occupancy from the desks' sensors: hour-by-weekday heatmaps, peak, average, busiest days.
+
+    Per building, floor or zone, in working hours, with the hours under, at (within 5
+    points) and over a target share of desks. Aggregates only, never a person or a desk.
+    """
+    tz = await building_zone(db, building)
+    first, last = hour_range(Scope(building=building, start=aware(start, tz), end=aware(end, tz)))
+    rep = await occupancy(db, rollups, OccupancyQuery(building, first, last, by, target, floor,
+                                                      zone))  # fmt: skip
+    if format == "csv":
+        name = f"occupancy-{building}-{by}-{rep.start.date()}-{rep.end.date()}.csv"
+        return csv_response(occupancy_csv(rep), name)
+    return rep
 
 
 @router.get("/energy/actions", response_model=ZoneActionsOut)

@@ -149,12 +149,18 @@ class DeskMonitor:
                target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
         return True
 
+    def settle(self, now: int) -> None:
+        """Release no-shows and vacated desks and complete ended bookings, as of ``now``."""
+        with self.db.session() as session:
+            # A booking not yet begun has nothing to settle (its reminder comes after start).
+            begun = Booking.start_ms <= now + self.reminder_ms
+            for booking in session.scalars(select(Booking).where(Booking.state.in_(ACTIVE), begun)):
+                self._settle(session, booking, now)
+
     def sweep(self) -> None:
         """Release no-shows and vacated desks, complete ended bookings, refresh every LED."""
-        now = self.now_ms()
+        self.settle(self.now_ms())
         with self.db.session() as session:
-            for booking in session.scalars(select(Booking).where(Booking.state.in_(ACTIVE))):
-                self._settle(session, booking, now)
             with_node = select(Desk.id).join(
                 Device,
                 (Device.building == Desk.building_id)

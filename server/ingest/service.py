@@ -421,5 +421,7 @@ def _heard(readings: list[Reading], counted: _Counted) -> dict[str, Any]:
             fw=beat.fw,
             sensor_errors=beat.sensor_errors,
             last_error=beat.last_error,
+            buffered=beat.buffered,
+            dropped=beat.dropped,
         )
     return values

@@ -68,6 +68,8 @@ class Device(Base):
     uptime_s: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sensor_errors: Mapped[int | None] = mapped_column(Integer, default=None)
     last_error: Mapped[str | None] = mapped_column(String(80), default=None)
+    buffered: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    dropped: Mapped[int | None] = mapped_column(BigInteger, default=None)
     seq_boot: Mapped[int | None] = mapped_column(Integer, default=None)
     last_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     seq_bid: Mapped[int | None] = mapped_column(BigInteger, default=None)

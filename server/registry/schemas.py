@@ -65,6 +65,8 @@ class DevicePublic(BaseModel):
     uptime_s: int | None
     sensor_errors: int | None
     last_error: str | None
+    buffered: int | None = Field(default=None, description="Readings the node holds unsent")
+    dropped: int | None = Field(default=None, description="Readings its full buffer dropped")
     gaps: int
 
 

@@ -19,7 +19,7 @@ from server.api.deps import services
 from server.auth.service import Principal
 from server.auth.sessions import COOKIE, csrf_ok, csrf_token, session_user
 from server.exceptions import AuthError
-from server.roles import EVERYONE, Role
+from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, Role
 
 LOGIN_CSRF_COOKIE: Final = "smartoffice_login"
 
@@ -31,6 +31,14 @@ class Browser:
     user: Principal
     secret: str
     csrf: str
+
+
+class WrongRole(Exception):
+    """A signed-in person opened a page for another role: they are told so, not sent away."""
+
+    def __init__(self, browser: Browser, roles: tuple[Role, ...]) -> None:
+        super().__init__(browser.user.username)
+        self.browser, self.roles = browser, roles
 
 
 class SignInNeeded(Exception):
@@ -60,10 +68,11 @@ async def signed_in(request: Request) -> Browser | None:
 def _needs(*roles: Role):  # type: ignore[no-untyped-def]
     async def check(request: Request) -> Browser:
         found = await signed_in(request)
-        if found is None or found.user.role not in roles:
-            # A person of another role is sent to sign in as someone who may see it.
+        if found is None:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise SignInNeeded(path)
+        if found.user.role not in roles:
+            raise WrongRole(found, roles)
         return found
 
     check.allowed_roles = roles  # type: ignore[attr-defined]
@@ -72,6 +81,12 @@ def _needs(*roles: Role):  # type: ignore[no-untyped-def]
 
 Person = Annotated[Browser, Depends(_needs(*EVERYONE))]
 """Any signed-in person (employees and everyone else)."""
+ManagerPage = Annotated[Browser, Depends(_needs(*MANAGERS))]
+"""Facility managers (and admins): the building's consoles."""
+InstallerPage = Annotated[Browser, Depends(_needs(*INSTALLERS))]
+"""Installers (and admins): devices and commissioning."""
+AdminPage = Annotated[Browser, Depends(_needs(*ADMINS))]
+"""Administrators: accounts, rules, gateways, kiosks, the audit log."""
 
 
 async def maybe_signed_in(request: Request) -> Browser | None:

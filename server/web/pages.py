@@ -51,7 +51,7 @@ from server.web.browser import (
     new_login_token,
     safe_next,
 )
-from server.web.render import LANG_COOKIE, page_language, render, script_json
+from server.web.render import LANG_COOKIE, ROLES, page_language, render, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,12 +71,6 @@ OUTCOMES = {
     "completed": N_("Done"),
     "booked": N_("Booked"),
     "checked_in": N_("Checked in"),
-}
-ROLES = {
-    "employee": N_("Employee"),
-    "facility_manager": N_("Facility manager"),
-    "installer": N_("Installer"),
-    "admin": N_("Administrator"),
 }
 FEATURES = (
     ("monitor", N_("Monitor")),

@@ -18,10 +18,17 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server.auth.service import Principal
-from server.i18n import LANGUAGES, NAMES, gettext, negotiate
+from server.i18n import LANGUAGES, N_, NAMES, gettext, negotiate
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
+
+ROLES: Final = {
+    "employee": N_("Employee"),
+    "facility_manager": N_("Facility manager"),
+    "installer": N_("Installer"),
+    "admin": N_("Administrator"),
+}
 
 _env = Environment(
     loader=FileSystemLoader(HERE / "templates"),

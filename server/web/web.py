@@ -8,15 +8,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.web import docs, kiosk, pages
-from server.web.browser import SignInNeeded, sign_in_redirect
-from server.web.render import HERE
+from server.i18n import gettext
+from server.web import docs, kiosk, manage, pages
+from server.web.browser import SignInNeeded, WrongRole, sign_in_redirect
+from server.web.render import HERE, ROLES, page_language, render
 
 
 def install(app: FastAPI, *, vendor: Path | None) -> None:
     """Serve the pages, their scripts and styles, and the API's docs (all without a CDN)."""
     app.include_router(pages.router)
     app.include_router(kiosk.router)
+    app.include_router(manage.router)
     docs.install(app, vendor)  # its /static/vendor mounts first: /static would hide them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -24,3 +26,23 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
     async def _sign_in(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)
         return sign_in_redirect(exc.next_path)
+
+    @app.exception_handler(WrongRole)
+    async def _wrong_role(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, WrongRole)
+        user = exc.browser.user
+        lang = page_language(request, user)
+        who = ", ".join(gettext(lang, ROLES[r]) for r in exc.roles)
+        message = gettext(lang, "This page is for: {roles}. You are signed in as {name} "
+                          "({role}); ask an administrator if you need it.").format(
+            roles=who, name=user.display_name or user.username,
+            role=gettext(lang, ROLES[user.role]))  # fmt: skip
+        return render(
+            request,
+            "problem.html",
+            user=user,
+            csrf=exc.browser.csrf,
+            status=403,
+            message=message,
+            switch=True,
+        )

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from contracts.labels import CAPTION, checkin_url, svg, text
 from smartoffice.installer import board
 from smartoffice.installer.client import Api, CliError, Session, config_dir, login, write_private
-from smartoffice.installer.label import checkin_url, svg, text
 
 device_app = typer.Typer(
     help="Register, flash, verify and label sensor nodes.", no_args_is_help=True
@@ -412,7 +412,7 @@ def label(
         typer.echo(text(url))
         typer.echo(f"{desk_name} - {url}")
         return
-    out.write_text(svg(url, desk_name, f"{floor_name} · pindai untuk check-in / scan to check in"))
+    out.write_text(svg(url, desk_name, [floor_name, *CAPTION]))
     typer.echo(f"label for {desk_name} written to {out} ({url})")
 
 

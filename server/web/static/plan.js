@@ -2,45 +2,22 @@
 // the same desks as a table (for screen readers, keyboards and small screens), booking
 // from either, and live changes from the server's event stream. Calls the JSON API with
 // the session cookie and the page's CSRF token.
-"use strict";
+import { FloorPlan, apiClient, fill } from "./floorplan.js";
 
 const cfg = JSON.parse(document.getElementById("find-config").textContent);
 const say = cfg.messages;
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
-const SVG = "http://www.w3.org/2000/svg";
+const api = apiClient(cfg.lang);
 const STATES = ["free", "yours", "booked", "occupied", "blocked", "closed", "team_zone", "not_bookable"];
 const ICON = { free: "○", yours: "★", booked: "■", occupied: "●", blocked: "✕", closed: "–", team_zone: "▲", not_bookable: "·" };
 
 let floor = null;     // the floor's map (desks, rooms, plan)
 let desks = [];       // the desks with their state for the slot
 let chosen = null;    // the desk in the dialog
-let view = null;      // the plan's viewBox [x, y, w, h]
+let plan = null;      // the drawn plan
 
 // A desk's name as people read it: its own name, or "Desk <code>" when it has none.
 function label(d) {
   return d.name && d.name !== d.id ? d.name : `${say.desk} ${d.id}`;
-}
-
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
-}
-
-async function api(path, options = {}) {
-  // The API answers in the page's language (the person's choice, or the page's default).
-  const headers = { Accept: "application/json", "Accept-Language": cfg.lang, ...(options.headers || {}) };
-  if (options.body) headers["Content-Type"] = "application/json";
-  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
-  const resp = await fetch(path, { credentials: "same-origin", ...options, headers });
-  let body = null;
-  try { body = await resp.json(); } catch (e) { body = null; }
-  if (!resp.ok) {
-    let detail = body && body.detail;
-    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
-    const err = new Error(detail || resp.statusText);
-    err.status = resp.status;
-    throw err;
-  }
-  return body;
 }
 
 function query() {
@@ -66,102 +43,16 @@ async function load() {
 
 // ---- the plan ------------------------------------------------------------------------
 
-function el(name, attrs = {}, parent = null) {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function draw() {
-  const box = document.getElementById("plan");
-  box.textContent = "";
-  const svg = el("svg", { class: "plan-svg", role: "img", "aria-label": say.list_caption }, box);
-  if (!view) view = [0, 0, floor.width, floor.height];
-  svg.setAttribute("viewBox", view.join(" "));
-  svg.style.aspectRatio = `${floor.width} / ${Math.max(floor.height, floor.width / 3)}`;
-  el("rect", { x: 0, y: 0, width: floor.width, height: floor.height, class: "floor" }, svg);
-  if (floor.plan_url) {
-    el("image", { href: floor.plan_url, x: 0, y: 0, width: floor.width, height: floor.height, preserveAspectRatio: "xMidYMid meet" }, svg);
+  if (!plan) {
+    plan = new FloorPlan(document.getElementById("plan"), floor, {
+      caption: say.list_caption,
+      onDesk: (d) => open(desks.find((x) => x.id === d.id)),
+      zoom: { in: document.getElementById("zoom-in"), out: document.getElementById("zoom-out"),
+              reset: document.getElementById("zoom-reset") },
+    });
   }
-  for (const r of floor.rooms) {
-    el("rect", { x: r.x, y: r.y, width: r.width, height: r.height, class: "room" }, svg);
-    const t = el("text", { x: r.x + r.width / 2, y: r.y + r.height / 2, class: "room-label",
-                           "font-size": Math.min(r.width / 5, r.height / 3) }, svg);
-    t.textContent = r.id;
-    const title = el("title", {}, t);
-    title.textContent = `${r.name} (${r.capacity})`;
-  }
-  const size = spacing();
-  for (const d of desks) {
-    const g = el("g", { transform: `translate(${d.x} ${d.y})`, class: `desk s-${d.shown}`, "data-desk": d.id }, svg);
-    el("use", { href: `#mark-${d.shown}`, transform: `scale(${size * 0.036})` }, g);
-    const t = el("text", { y: size * 0.72, class: "desk-label", "font-size": size * 0.3 }, g);
-    t.textContent = d.id.split("-").pop();
-    const title = el("title", {}, g);
-    title.textContent = `${label(d)}: ${say["state_" + d.shown]}`;
-    g.addEventListener("click", () => open(d));
-  }
-  panzoom(svg);
-}
-
-// The distance between neighbouring desks, so the marks fit whatever units the plan uses.
-function spacing() {
-  let best = Infinity;
-  for (let i = 0; i < desks.length; i++) {
-    for (let j = i + 1; j < desks.length; j++) {
-      const d = Math.hypot(desks[i].x - desks[j].x, desks[i].y - desks[j].y);
-      if (d > 0 && d < best) best = d;
-    }
-  }
-  return Number.isFinite(best) ? best : Math.min(floor.width, floor.height) / 20;
-}
-
-function panzoom(svg) {
-  const set = () => svg.setAttribute("viewBox", view.join(" "));
-  const zoom = (factor, cx, cy) => {
-    const [x, y, w, h] = view;
-    const nw = Math.min(floor.width * 1.5, Math.max(floor.width / 12, w / factor));
-    const k = nw / w;
-    cx = cx === undefined ? x + w / 2 : cx;
-    cy = cy === undefined ? y + h / 2 : cy;
-    view = [cx - (cx - x) * k, cy - (cy - y) * k, w * k, h * k];
-    set();
-  };
-  const toPlan = (ev) => {
-    const r = svg.getBoundingClientRect();
-    return [view[0] + ((ev.clientX - r.left) / r.width) * view[2], view[1] + ((ev.clientY - r.top) / r.height) * view[3]];
-  };
-  svg.addEventListener("wheel", (ev) => {
-    ev.preventDefault();
-    const [cx, cy] = toPlan(ev);
-    zoom(ev.deltaY < 0 ? 1.2 : 1 / 1.2, cx, cy);
-  }, { passive: false });
-  const pointers = new Map();
-  let pinch = 0;
-  svg.addEventListener("pointerdown", (ev) => { pointers.set(ev.pointerId, ev); });
-  svg.addEventListener("pointermove", (ev) => {
-    if (!pointers.has(ev.pointerId)) return;
-    const prev = pointers.get(ev.pointerId);
-    pointers.set(ev.pointerId, ev);
-    if (pointers.size === 2) {
-      const [a, b] = [...pointers.values()];
-      const dist = Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY);
-      if (pinch) zoom(dist / pinch);
-      pinch = dist;
-      return;
-    }
-    const r = svg.getBoundingClientRect();
-    const dx = ((ev.clientX - prev.clientX) / r.width) * view[2];
-    const dy = ((ev.clientY - prev.clientY) / r.height) * view[3];
-    if (Math.abs(dx) + Math.abs(dy) > 0) { view = [view[0] - dx, view[1] - dy, view[2], view[3]]; set(); }
-  });
-  const up = (ev) => { pointers.delete(ev.pointerId); if (pointers.size < 2) pinch = 0; };
-  svg.addEventListener("pointerup", up);
-  svg.addEventListener("pointercancel", up);
-  document.getElementById("zoom-in").onclick = () => zoom(1.5);
-  document.getElementById("zoom-out").onclick = () => zoom(1 / 1.5);
-  document.getElementById("zoom-reset").onclick = () => { view = [0, 0, floor.width, floor.height]; set(); };
+  plan.draw(desks.map((d) => ({ id: d.id, x: d.x, y: d.y, mark: d.shown, title: `${label(d)}: ${say["state_" + d.shown]}` })));
 }
 
 // ---- the list ------------------------------------------------------------------------

@@ -1,0 +1,180 @@
+"""Occupancy over time from the desks' sensors: heatmaps, peak, average, time against target.
+
+What occupancy products give facility managers, from the hourly presence rollups: for each
+floor or zone, how many desks were occupied on average in each hour of each weekday, the
+busiest hour, the average over working hours, and how many working hours the occupancy was
+under, at or over a target share of the desks. Aggregates only: no desk or person is named.
+
+An hour's occupancy is its occupied desk-hours (the sensors' occupied seconds over the
+desks, divided by 3600), which is the mean number of desks occupied during that hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from server.calendar.dates import from_ms
+from server.calendar.hours import WorkingHours
+from server.db import Database
+from server.energy.rollup import HourlyView, Rollups
+from server.readings.store import HOUR_MS, SpaceFilter
+from server.spaces.service import desk_places
+
+OccupancyBy = Literal["building", "floor", "zone"]
+# "At target" is within this many percentage points of it.
+TARGET_BAND: Final = 0.05
+
+
+class HeatCell(BaseModel):
+    """One hour of one weekday, averaged over the period's working days."""
+
+    weekday: int = Field(description="0 = Monday ... 6 = Sunday")
+    hour: int = Field(description="The hour of the day in the building's time zone")
+    days: int = Field(description="How many such hours the period held")
+    occupied: float = Field(description="Desks occupied on average in that hour")
+    share: float = Field(description="occupied / desks")
+
+
+class DayTotal(BaseModel):
+    """One working day of the period."""
+
+    day: date
+    occupied_desk_hours: float
+    peak_occupied: float
+
+
+class OccupancyGroup(BaseModel):
+    """A floor, zone or the building over the period."""
+
+    group: str
+    desks: int
+    open_hours: int = Field(description="Working hours in the period")
+    average_occupied: float = Field(description="Desks occupied on average in working hours")
+    average_share: float
+    peak_occupied: float = Field(description="The highest hourly average")
+    peak_at: datetime | None
+    hours_under: int = Field(description="Working hours below the target band")
+    hours_at: int = Field(description="Working hours within the target band")
+    hours_over: int = Field(description="Working hours above the target band")
+    heatmap: list[HeatCell]
+    busiest_days: list[DayTotal] = Field(description="Working days, busiest first (at most 5)")
+
+
+class OccupancyReport(BaseModel):
+    """Occupancy per group for a period, with the target it is measured against."""
+
+    building: str
+    start: datetime
+    end: datetime
+    by: OccupancyBy
+    target: float = Field(description="Target share of desks occupied (0-1)")
+    target_band: float = TARGET_BAND
+    groups: list[OccupancyGroup]
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyQuery:
+    """What to report on: a building's hours [first, last) grouped ``by``, against ``target``."""
+
+    building: str
+    first: int
+    last: int
+    by: OccupancyBy
+    target: float
+    floor: str | None = None
+    zone: str | None = None
+
+
+def _desks(db: Database, q: OccupancyQuery) -> tuple[dict[str, int], WorkingHours]:
+    with db.session(commit=False) as session:
+        size: dict[str, int] = defaultdict(int)
+        for place in desk_places(session, q.building).values():
+            if q.floor not in (None, place.floor) or q.zone not in (None, place.zone):
+                continue
+            size[{"building": q.building, "floor": place.floor, "zone": place.zone}[q.by]] += 1
+        hours = WorkingHours.of(session, q.building)
+        hours.open_seconds(q.first, q.last)  # reads every day of the period
+        return dict(size), hours
+
+
+async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> OccupancyReport:
+    """The report: one group per floor, zone or the building, each with its heatmap."""
+    size, hours = await asyncio.to_thread(_desks, db, q)
+    tz = hours.tz
+    view = await HourlyView.open(rollups, q.building, q.first, q.last)
+    by = [] if q.by == "building" else [q.by]
+    where = SpaceFilter(building=q.building, floor=q.floor, zone=q.zone)
+    rows = await view.rows("presence", {"occupied_s": "sum"}, where=where, by=by)
+    occupied: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in rows:
+        group = r.group.get(q.by, "") if by else q.building
+        occupied[group][r.start_ms] = r.values.get("occupied_s", 0.0) / 3600
+    open_hours = [h for h in range(q.first, q.last, HOUR_MS) if hours.is_open(h)]
+    groups = [
+        _group(g, n, occupied.get(g, {}), open_hours, q.target, tz) for g, n in sorted(size.items())
+    ]
+    return OccupancyReport(building=q.building, start=from_ms(q.first, tz),
+                           end=from_ms(q.last, tz), by=q.by, target=q.target,
+                           groups=groups)  # fmt: skip
+
+
+def _group(
+    name: str, desks: int, occupied: dict[int, float], open_hours: list[int], target: float,
+    tz: ZoneInfo,
+) -> OccupancyGroup:  # fmt: skip
+    cells: dict[tuple[int, int], list[float]] = defaultdict(list)
+    days: dict[date, list[float]] = defaultdict(list)
+    under = at = over = 0
+    peak, peak_at = 0.0, None
+    for h in open_hours:
+        t = from_ms(h, tz)
+        value = occupied.get(h, 0.0)
+        cells[(t.weekday(), t.hour)].append(value)
+        days[t.date()].append(value)
+        share = value / desks if desks else 0.0
+        if share < target - TARGET_BAND:
+            under += 1
+        elif share > target + TARGET_BAND:
+            over += 1
+        else:
+            at += 1
+        if value > peak:
+            peak, peak_at = value, t
+    average = sum(occupied.get(h, 0.0) for h in open_hours) / len(open_hours) if open_hours else 0
+    heatmap = [
+        HeatCell(weekday=wd, hour=hr, days=len(v), occupied=round(sum(v) / len(v), 2),
+                 share=round(sum(v) / len(v) / desks, 4) if desks else 0.0)
+        for (wd, hr), v in sorted(cells.items())
+    ]  # fmt: skip
+    busiest = sorted(
+        (DayTotal(day=d, occupied_desk_hours=round(sum(v), 2), peak_occupied=round(max(v), 2))
+         for d, v in days.items()),
+        key=lambda x: (-x.occupied_desk_hours, x.day),
+    )[:5]  # fmt: skip
+    return OccupancyGroup(
+        group=name, desks=desks, open_hours=len(open_hours),
+        average_occupied=round(average, 2),
+        average_share=round(average / desks, 4) if desks else 0.0,
+        peak_occupied=round(peak, 2), peak_at=peak_at,
+        hours_under=under, hours_at=at, hours_over=over, heatmap=heatmap, busiest_days=busiest,
+    )  # fmt: skip
+
+
+def as_csv(report: OccupancyReport) -> str:
+    """The heatmaps as CSV: one line per group, weekday and hour."""
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["group", "desks", "weekday", "hour", "days", "occupied", "share"])
+    for g in report.groups:
+        for c in g.heatmap:
+            out.writerow([g.group, g.desks, c.weekday, c.hour, c.days, c.occupied, c.share])
+    return buf.getvalue()

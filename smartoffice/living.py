@@ -1,0 +1,432 @@
+"""The demo's people and the days behind them: a building that has been lived in.
+
+Each simulated desk has a person (an employee account such as ``asn-1-007``, who never
+signs in) with a habit: *planners* book the evening before, *regulars* book a weekly
+series for three weekdays, *walk-ins* scan the desk's QR code when they arrive, and a few
+are *mostly remote*. Their days follow the fleet's occupant model (arrival around 08:00,
+lunch, meetings) and the usual share of booked people do not come.
+
+Before the demo starts, the past working days and today until now are lived through the
+real services, at the moments things would have happened: bookings by the booking
+service, sensor check-ins by the desk monitor from presence, no-show releases and
+completions by its sweep, walk-ins by QR check-in. The readings of those days (presence,
+room climate, energy) go to the reading store and are rolled up, so reports, heatmaps,
+energy and savings have numbers from the first minute. From then on the fleet's sensors
+run live, and :class:`LiveOffice` keeps the people booking and walking in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from contracts.registry import SpaceRef
+from server.auth.models import User
+from server.auth.service import Principal
+from server.bookings import service as bookings
+from server.bookings.presence import DeskMonitor, Seen
+from server.bookings.schemas import BookingCreate, Repeat
+from server.calendar.dates import to_ms
+from server.config import ServerSettings
+from server.db import Database
+from server.energy.rollup import Rollups
+from server.exceptions import NotFoundError, Refusal
+from server.readings.store import ReadingStore, StoredReading
+from server.services import build_store, rollup_config
+from smartoffice.fleet import CIRCUITS, WITA, Fleet, Occupant, room_climate, zone_power
+
+logger = logging.getLogger(__name__)
+HABITS: Final = (("planner", 0.5), ("regular", 0.25), ("walk_in", 0.15), ("remote", 0.10))
+STEP: Final = timedelta(minutes=5)
+ENERGY_STEP: Final = timedelta(minutes=15)
+DAY_STARTS, DAY_ENDS = 7, 19
+REGULAR_START: Final = 8.0  # a regular's weekly slot, and every booked slot's length
+SLOT_HOURS: Final = 8.5  # the hours the sensors are simulated in (and people come)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One desk's person and their habit."""
+
+    username: str
+    desk: str
+    floor: str
+    zone: str
+    device: str
+    habit: str
+    weekdays: tuple[int, ...]  # a regular's days
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.username, "employee", f"ASN {self.desk}", team=self.zone)
+
+
+def people_of(fleet: Fleet, seed: int = 7) -> list[Person]:
+    """A person per desk node of the fleet, each with a habit."""
+    rnd = random.Random(seed)
+    out = []
+    for d in fleet.devices:
+        if d["kind"] != "desk":
+            continue
+        sp = d["space"]
+        habit = rnd.choices([h for h, _ in HABITS], [w for _, w in HABITS])[0]
+        days = tuple(sorted(rnd.sample(range(5), 3)))
+        out.append(Person(f"asn-{sp['space'][2:]}", sp["space"], sp["floor"], sp["zone"],
+                          d["id"], habit, days))  # fmt: skip
+    return out
+
+
+def add_accounts(session: Any, people: list[Person]) -> None:
+    """Employee accounts for the people (no password: they never sign in)."""
+    names = [p.username for p in people]
+    known = set(session.scalars(select(User.username).where(User.username.in_(names))))
+    now = int(time.time() * 1000)
+    for p in people:
+        if p.username not in known:
+            session.add(User(username=p.username, display_name=f"ASN {p.desk}", team=p.zone,
+                             role="employee", source="local", password_hash=None, active=True,
+                             created_ms=now))  # fmt: skip
+
+
+def _luck(*parts: object) -> random.Random:
+    """The same draw for the same person and day, whatever ran before."""
+    return random.Random(zlib.crc32(repr(parts).encode()))
+
+
+def slot(building: str, p: Person, day: date, pl: Plan) -> BookingCreate:
+    """A planner's booking: a slot from the hour they come."""
+    first = datetime.combine(day, datetime.min.time(), WITA) + timedelta(hours=pl.start)
+    return BookingCreate(building=building, desk=p.desk, start=first,
+                         end=first + timedelta(hours=SLOT_HOURS))  # fmt: skip
+
+
+def tomorrows(p: Person, day: date) -> Occupant:
+    """The person's day at their desk on a day other than the fleet's today."""
+    return Occupant.draw(_luck("occupant", p.desk, day))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a person does on a day: books it (from when), and whether they come."""
+
+    books: bool
+    comes: bool
+    walks_in: bool
+    start: float = REGULAR_START  # the booked slot's first hour (08.5 is 08:30)
+
+
+def plan(p: Person, day: date, occupant: Occupant) -> Plan:
+    """The person's day: bookers sometimes do not come (the occupant's no-show).
+
+    A booker arrives around the start of their slot, as people do who know when they
+    come; the occupant's arrival is set to match.
+    """
+    luck = _luck(p.username, day)
+    if p.habit == "planner":
+        books = luck.random() < 0.8
+        start = luck.choice((7.5, 8.0, 8.0, 8.5))
+    elif p.habit == "regular":
+        books, start = day.weekday() in p.weekdays, REGULAR_START
+    else:
+        comes = luck.random() < (0.6 if p.habit == "walk_in" else 0.1)
+        return Plan(False, comes, comes)
+    if books:
+        occupant.arrive = start + luck.uniform(-0.2, 0.2)
+    return Plan(books, books and not occupant.no_show, False, start)
+
+
+@dataclass
+class History:
+    """What the filled-in days hold, for the demo's banner."""
+
+    days: int = 0
+    bookings: int = 0
+    walk_ins: int = 0
+    readings: int = 0
+
+
+@dataclass
+class _Sim:
+    """The state that runs through the days: meters' counters, rooms' CO2, desks."""
+
+    counters: dict[tuple[str, int], float] = field(default_factory=dict)
+    co2: dict[str, float] = field(default_factory=dict)
+    here: dict[str, bool] = field(default_factory=dict)
+    readings: list[StoredReading] = field(default_factory=list)
+
+
+class Past:
+    """Lives the building's past working days through the real services."""
+
+    def __init__(self, settings: ServerSettings, fleet: Fleet, building: str,
+                 people: list[Person]) -> None:  # fmt: skip
+        self.settings, self.fleet, self.building, self.people = settings, fleet, building, people
+        self.rooms = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "room"}
+        self.meters = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "energy"}
+        self.places = {d["space"]["space"]: d["space"] for d in fleet.devices}
+
+    def occupant(self, p: Person, day: date, today: date) -> Occupant:
+        """Today's person is the fleet's own (its sensors go on from here)."""
+        if day == today:
+            return self.fleet.occupants[p.desk]
+        return tomorrows(p, day)
+
+    def run(self, *, days: int, until: datetime) -> History:
+        """The last ``days`` working days before ``until``, and ``until``'s day so far."""
+        db = Database(self.settings.sqlalchemy_url)
+        store = build_store(self.settings)
+        quiet = logging.getLogger("server.bookings.presence")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # a release per no-show of ten days says nothing
+        try:
+            return self._run(db, store, days, until)
+        finally:
+            quiet.setLevel(level)
+            asyncio.run(store.close())
+            db.close()
+
+    def _run(self, db: Database, store: ReadingStore, days: int, until: datetime) -> History:
+        until = until.astimezone(WITA)
+        today = until.date()
+        work_days: list[date] = []
+        d = today
+        while len(work_days) < days + 1:
+            if d.weekday() < 5:
+                work_days.append(d)
+            d -= timedelta(days=1)
+        work_days.reverse()
+        first = datetime.combine(work_days[0], datetime.min.time(), WITA)
+        monitor = DeskMonitor(db=db)
+        sim, history = _Sim(), History(days=len(work_days))
+        # The meters' counters end where the live meters start.
+        for (device, address), meter in self.fleet.meters.items():
+            sim.counters[(device, address)] = meter.counter_wh
+        energy = self._energy(first, until, work_days, today)
+        for day in work_days:
+            if day.weekday() == 0 or day == work_days[0]:
+                self._week(db, day, history)
+            plans = {p.desk: (p, plan(p, day, occ), occ) for p in self.people
+                     for occ in [self.occupant(p, day, today)]}  # fmt: skip
+            if day == today:
+                for _, pl, occ in plans.values():
+                    occ.no_show = occ.no_show or not pl.comes  # the sensors agree live
+            self._evening_before(db, day, plans, history)
+            self._day(db, monitor, day, until, plans, sim, history)
+        readings = [*energy, *sim.readings]
+        history.readings = len(readings)
+
+        async def save() -> None:
+            for i in range(0, len(readings), 5000):
+                await store.write(readings[i : i + 5000])
+            await Rollups(db, store, rollup_config(self.settings)).roll(
+                self.building, since_ms=to_ms(first)
+            )
+
+        asyncio.run(save())
+        return history
+
+    def _week(self, db: Database, day: date, history: History) -> None:
+        """On Sunday evening, the regulars book the rest of the week as a weekly series."""
+        monday = day - timedelta(days=day.weekday())
+        sunday = datetime.combine(monday - timedelta(days=1), datetime.min.time(), WITA)
+        friday = monday + timedelta(days=4)
+        asked = []
+        for p in self.people:
+            if p.habit != "regular":
+                continue
+            days = [w for w in p.weekdays if monday + timedelta(days=w) >= day]
+            if not days:
+                continue
+            start = monday + timedelta(days=days[0])
+            first = datetime.combine(start, datetime.min.time(), WITA)
+            new = BookingCreate(building=self.building, desk=p.desk,
+                                start=first + timedelta(hours=REGULAR_START),
+                                end=first + timedelta(hours=REGULAR_START + SLOT_HOURS),
+                                repeat=Repeat(weekdays=days, until=friday))  # fmt: skip
+            asked.append((p, new))
+        history.bookings += self._book(db, asked, sunday + timedelta(hours=19))
+
+    def _evening_before(self, db: Database, day: date, plans: dict[str, Any], h: History) -> None:
+        evening = datetime.combine(day - timedelta(days=1), datetime.min.time(), WITA)
+        asked = [(p, slot(self.building, p, day, pl)) for p, pl, _ in plans.values()
+                 if pl.books and p.habit == "planner"]  # fmt: skip
+        h.bookings += self._book(db, asked, evening + timedelta(hours=17, minutes=30))
+
+    def _book(self, db: Database, asked: list[tuple[Person, BookingCreate]], at: datetime) -> int:
+        """Bookings made at ``at`` by the booking service, in one transaction."""
+        made = 0
+        with db.session() as session:
+            for p, new in asked:
+                try:
+                    with session.begin_nested():  # a refusal undoes only its own booking
+                        made += len(bookings.create(session, actor=p.principal, new=new,
+                                                    now=at).created)  # fmt: skip
+                except (Refusal, NotFoundError) as exc:
+                    logger.debug("%s could not book %s: %s", p.username, p.desk, exc)
+        return made
+
+    def _day(self, db: Database, monitor: DeskMonitor, day: date, until: datetime,
+             plans: dict[str, Any], sim: _Sim, h: History) -> None:  # fmt: skip
+        t = datetime.combine(day, datetime.min.time(), WITA) + timedelta(hours=DAY_STARTS)
+        end = min(until, t.replace(hour=DAY_ENDS))
+        walked: set[str] = set()
+        while t < end:
+            ts = to_ms(t)
+            changed = []
+            present: dict[str, int] = {}
+            for p, pl, occ in plans.values():
+                here = pl.comes and occ.at_desk(t)
+                present[p.zone] = present.get(p.zone, 0) + here
+                sim.readings.append(self._reading("presence", p.device, p.desk, ts,
+                                                  {"occupied": here}))  # fmt: skip
+                if here != sim.here.get(p.desk, False):
+                    changed.append(Seen(self.building, p.desk, p.device, here, ts))
+                    sim.here[p.desk] = here
+                if here and pl.walks_in and p.desk not in walked:
+                    walked.add(p.desk)
+                    h.walk_ins += self._walk_in(db, p, t)
+            monitor.apply(changed)
+            if t.minute % 15 == 0:  # as often as no-shows need (the grace is 15 minutes)
+                monitor.settle(ts)
+            if t.minute % 10 == 0:
+                self._climate(ts, present, sim)
+            t += STEP
+        monitor.settle(to_ms(end))
+
+    def _walk_in(self, db: Database, p: Person, at: datetime) -> int:
+        try:
+            with db.session() as session:
+                bookings.desk_check_in(session, actor=p.principal, building=self.building,
+                                       desk=p.desk, now=at)  # fmt: skip
+            return 1
+        except (Refusal, NotFoundError) as exc:
+            logger.debug("%s could not walk in at %s: %s", p.username, p.desk, exc)
+            return 0
+
+    def _climate(self, ts: int, present: dict[str, int], sim: _Sim) -> None:
+        for zone, room in self.rooms.items():
+            target, temp, rh = room_climate(present.get(zone, 0))
+            co2 = sim.co2.get(zone, 430.0)
+            co2 += (target - co2) * 0.5  # ten minutes of the sensor's smoothing
+            sim.co2[zone] = co2
+            sim.readings.append(self._reading("env", room["id"], room["space"]["space"], ts,
+                                              {"co2_ppm": round(co2), "temp_c": round(temp, 1),
+                                               "rh_pct": rh}))  # fmt: skip
+
+    def _energy(self, first: datetime, until: datetime, work_days: list[date],
+                today: date) -> list[StoredReading]:  # fmt: skip
+        """Every zone meter every 15 minutes, counters ending at the live meters' start."""
+        steps = []
+        t = first
+        while t < until:
+            steps.append(t)
+            t += ENERGY_STEP
+        days = set(work_days)
+        plans: dict[tuple[str, date], tuple[Plan, Occupant]] = {}
+
+        def present(zone: str, t: datetime) -> int:
+            n = 0
+            if t.date() not in days:
+                return 0
+            for p in self.people:
+                if p.zone != zone:
+                    continue
+                key = (p.desk, t.date())
+                if key not in plans:
+                    occ = self.occupant(p, t.date(), today)
+                    plans[key] = (plan(p, t.date(), occ), occ)
+                pl, occ = plans[key]
+                n += pl.comes and occ.at_desk(t)
+            return n
+
+        out: list[StoredReading] = []
+        for zone, meter in self.meters.items():
+            watts = [[zone_power(a, present(zone, t), t) for t in steps] for a in CIRCUITS]
+            for i, address in enumerate(CIRCUITS):
+                total = sum(w * ENERGY_STEP.total_seconds() / 3600 for w in watts[i])
+                counter = self.fleet.meters[(meter["id"], address)].counter_wh - total
+                for t, w in zip(steps, watts[i], strict=True):
+                    out.append(self._reading("energy", meter["id"], zone, to_ms(t),
+                                             {"power_w": w, "energy_wh": round(counter, 1),
+                                              "circuit": CIRCUITS[address]}))  # fmt: skip
+                    counter += w * ENERGY_STEP.total_seconds() / 3600
+        return out
+
+    def _reading(self, stream: str, device: str, space: str, ts: int,
+                 fields: dict[str, Any]) -> StoredReading:  # fmt: skip
+        sp = self.places[space]
+        ref = SpaceRef(building=sp["building"], floor=sp["floor"], zone=sp["zone"],
+                       space=sp["space"], space_kind=sp["space_kind"])  # fmt: skip
+        return StoredReading(stream=stream, ts_ms=ts, device=device, space=ref, fields=fields)
+
+
+class LiveOffice:
+    """The people from the demo's start on: walk-ins scan QR codes, planners book.
+
+    Walk-ins check in at their desk when they sit down, and planners book the next working
+    day in the late afternoon; through the running server's own database, so the maps and
+    LEDs follow at once.
+    """
+
+    def __init__(self, db: Database, fleet: Fleet, building: str, people: list[Person],
+                 clock: Callable[[], datetime] = lambda: datetime.now(WITA)) -> None:  # fmt: skip
+        self.db, self.fleet, self.building, self.people = db, fleet, building, people
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-people", daemon=True)
+        self._walked: set[tuple[str, date]] = set()
+        self._booked: set[date] = set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(20):
+            try:
+                self.step()
+            except Exception:  # the demo goes on; the next step tries again
+                logger.exception("the demo's people stumbled")
+
+    def step(self) -> None:
+        """What the people do now."""
+        now = self.clock()
+        today = now.date()
+        for p in self.people:
+            occ = self.fleet.occupants[p.desk]
+            pl = plan(p, today, occ)
+            if pl.walks_in and occ.at_desk(now) and (p.desk, today) not in self._walked:
+                self._walked.add((p.desk, today))
+                try:
+                    with self.db.session() as session:
+                        bookings.desk_check_in(session, actor=p.principal,
+                                               building=self.building, desk=p.desk)  # fmt: skip
+                except (Refusal, NotFoundError):
+                    pass
+        if now.hour >= 16 and today not in self._booked:
+            self._booked.add(today)
+            nxt = today + timedelta(days=1)
+            while nxt.weekday() >= 5:
+                nxt += timedelta(days=1)
+            for p in self.people:
+                pl = plan(p, nxt, tomorrows(p, nxt))
+                if p.habit == "planner" and pl.books:
+                    new = slot(self.building, p, nxt, pl)
+                    try:
+                        with self.db.session() as session:
+                            bookings.create(session, actor=p.principal, new=new)
+                    except (Refusal, NotFoundError):
+                        pass

@@ -1,0 +1,172 @@
+"""The facility managers' console through the real server: the building now, a floor's live
+map, occupancy heatmaps and utilisation with their CSV, energy, comfort and zone actions;
+and an employee who opens it is told it is not theirs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from harness.platform import Platform
+from tests.web.conftest import (
+    FLOOR,
+    WITA,
+    B,
+    accessible,
+    book,
+    new_context,
+    sign_in,
+    today_at,
+)
+
+ZONE = f"{FLOOR}-a"
+HOUR = 3_600_000
+
+
+def deliver(platform: Platform, device: str, kind: str, space: dict[str, str],
+            stream: str, rows: list[tuple[int, dict[str, Any]]]) -> None:  # fmt: skip
+    """The building's gateway delivers a device's readings (any time, past ones too)."""
+    assert platform.server is not None
+    platform.register([{"id": device, "kind": kind, "space": space}])
+    readings = [
+        {"device": device, "stream": stream, "boot": 1, "seq": i, "ts": ts,
+         "ts_source": "device", "received": ts, "space": space, "data": data}
+        for i, (ts, data) in enumerate(rows)
+    ]  # fmt: skip
+    r = httpx.post(f"{platform.server.url}/api/v1/ingest",
+                   json={"v": 1, "gateway_id": platform.gateway_id,
+                         "batch_id": f"{device}-{rows[0][0]}", "readings": readings},
+                   headers={"Authorization": f"Bearer {platform.gateway_token}"})  # fmt: skip
+    assert r.json()["accepted"] == len(readings), r.text
+
+
+def three_hours_ago() -> tuple[int, int]:
+    """The whole hours [h-5, h-3) before now: settled, and open (the policy is always open)."""
+    now = int(time.time() * 1000)
+    hour = now - now % HOUR
+    return hour - 5 * HOUR, hour - 3 * HOUR
+
+
+def place(space: str, kind: str) -> dict[str, str]:
+    return {"building": B, "floor": FLOOR, "zone": ZONE, "space": space, "space_kind": kind}
+
+
+def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    start, end = three_hours_ago()
+    # Two desks were occupied for those two hours; a meter and a room sensor reported.
+    seen = [(t, {"occupied": True, "source": "both"}) for t in range(start, end, 300_000)]
+    for desk in ("w01", "w02"):
+        deliver(platform, f"desk-mc-{desk}", "desk", place(desk, "desk"), "presence", seen)
+    deliver(platform, "em-mc", "energy", place(ZONE, "zone"), "energy",
+            [(t, {"power_w": 1200.0, "energy_wh": 1000.0 + 20 * i, "circuit": "hvac"})
+             for i, t in enumerate(range(start, end + 1, 60_000))])  # fmt: skip
+    deliver(platform, "room-mc", "room", place("r1", "room"), "env",
+            [(t, {"co2_ppm": 1250.0, "temp_c": 24.5, "rh_pct": 55.0})
+             for t in range(start, end, 300_000)])  # fmt: skip
+    # And one booking that nobody came to, one that is under way now.
+    book(platform, "employee", "w05", today_at(-0.1), today_at(2))
+
+    day = datetime.fromtimestamp(start / 1000, UTC).astimezone(WITA).date()
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, "facility_manager", then="/app/manage")
+        # The building now: each floor's desks by state, alerts, zones, devices.
+        row = page.locator(f'#floors tr[data-floor="{FLOOR}"]')
+        expect(row.locator("td").first).to_have_text("12")
+        expect(page.locator("h1")).to_contain_text("Kantor W")
+        expect(page.locator("#h-trouble")).to_contain_text("Perangkat")
+        accessible(page)
+        page.screenshot(path=shots / "manage-overview-id.png", full_page=True)
+
+        # The floor's live map: the shared renderer, desks by state, the room by its air.
+        page.click(f'#floors tr[data-floor="{FLOOR}"] a')
+        expect(page.locator('#plan g[data-desk="w05"]')).to_have_class("desk s-awaiting_checkin")
+        expect(page.locator("#count-awaiting_checkin")).to_have_text("(1)")
+        accessible(page)
+        page.screenshot(path=shots / "manage-floor-id.png", full_page=True)
+        assert "employee" not in page.content()  # states, never names
+
+        # Occupancy: the heatmap of that weekday has the two desks in those hours.
+        page.goto(f"{base}/app/manage/occupancy?building={B}&start={day}&end={day}&by=zone")
+        heat = page.locator(f'table.heatmap[data-group="{ZONE}"]')
+        busy = heat.locator("td:not(.blank)").filter(has_text="17%")  # 2 of 12 desks
+        expect(busy).to_have_count(2)
+        expect(page.locator("#occupancy-summary tbody tr")).to_have_count(1)
+        expect(page.locator("#occupancy-summary tbody td").nth(2)).to_contain_text("2.0")  # peak
+        accessible(page)
+        page.screenshot(path=shots / "manage-occupancy-id.png", full_page=True)
+
+        # The CSVs download from the page and say what the API says.
+        with page.expect_download() as got:
+            page.click("#occupancy-csv")
+        rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+        api = platform.api("GET", "/api/v1/reports/occupancy", "facility_manager", params={
+            "building": B, "by": "zone", "target": 0.7,
+            "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
+        cells = api["groups"][0]["heatmap"]
+        assert [(int(r["hour"]), float(r["occupied"])) for r in rows] == [
+            (c["hour"], c["occupied"]) for c in cells
+        ]
+        assert sum(float(r["occupied"]) == 2.0 for r in rows) == 2
+        with page.expect_download() as got:
+            page.click("#utilization-csv")
+        util = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+        assert [r["group"] for r in util] == [ZONE]
+
+        # Energy: the day's kWh in the chart and its table, from the meter.
+        page.goto(f"{base}/app/manage/energy?building={B}&start={day}&end={day}&by=circuit")
+        expect(page.locator("#chart-energy rect").first).to_be_visible()
+        summary = platform.api("GET", "/api/v1/energy/summary", "facility_manager", params={
+            "building": B, "by": "circuit", "every": "1d",
+            "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
+        kwh = summary["totals"]["kwh"]
+        assert kwh > 2
+        expect(page.locator("#energy-days tbody td").first).to_have_text(f"{kwh:.2f}".rstrip("0"))
+        accessible(page)
+        page.screenshot(path=shots / "manage-energy-id.png", full_page=True)
+
+        # Comfort: the room's stale air, against bands whose standard is named.
+        page.goto(f"{base}/app/manage/comfort?building={B}&start={day}&end={day}")
+        expect(page.locator("#standard")).to_contain_text("Permenkes")
+        expect(page.locator("#comfort-rooms tbody tr").first).to_contain_text("r1")
+        expect(page.locator("#chart-stale rect")).to_have_count(1)
+        accessible(page)
+
+        page.goto(f"{base}/app/manage/actions?building={B}")
+        expect(page.locator("#h-now")).to_have_text("Sekarang")
+        accessible(page)
+    finally:
+        ctx.close()
+
+
+def test_an_employee_who_opens_a_manager_page_is_told_it_is_not_theirs(
+    platform: Platform, chromium: Browser
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    ctx = new_context(chromium)
+    try:
+        page: Page = ctx.new_page()
+        sign_in(page, base, "employee")
+        expect(page.locator('nav a[href="/app/manage"]')).to_have_count(0)
+        response = page.goto(f"{base}/app/manage/energy")
+        assert response is not None and response.status == 403
+        expect(page.locator(".notice.error")).to_contain_text("Pengelola fasilitas")
+        expect(page.locator(".notice.error")).to_contain_text("Pegawai")
+        # The data behind the page is refused too, with a reason.
+        period = {"building": B, "start": "2026-01-01", "end": "2026-01-02"}
+        r = platform.api("GET", "/api/v1/reports/occupancy", "employee", params=period)
+        assert r.status_code == 403
+        assert r.json()["detail"]
+    finally:
+        ctx.close()
