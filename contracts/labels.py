@@ -25,6 +25,21 @@ def _matrix(url: str) -> list[list[bool]]:
     return [list(row) for row in qr.get_matrix()]
 
 
+def qr_svg(data: str) -> str:
+    """Just the QR code of ``data`` as SVG (black on white, a module per unit)."""
+    m = _matrix(data)
+    n = len(m)
+    rects = "".join(
+        f'<rect x="{x}" y="{y}" width="1" height="1"/>'
+        for y, row in enumerate(m)
+        for x, dark in enumerate(row)
+        if dark
+    )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
+            f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
+            f'<g fill="#000">{rects}</g></svg>')  # fmt: skip
+
+
 def svg(url: str, title: str, lines: list[str]) -> str:
     """A printable label (50 mm wide): the QR code, the desk's name, and short lines.
 

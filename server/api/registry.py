@@ -132,11 +132,20 @@ def get_device(device_id: str, _: DeviceStaff, db: DatabaseDep) -> DevicePublic:
 def assign_device(
     device_id: str, where: Assignment, user: DeviceInstaller, db: DatabaseDep
 ) -> DevicePublic:
-    """Bind the device to a desk, room or zone (no reflash: the device knows only its id)."""
+    """Bind the device to a desk, room or zone (no reflash: the device knows only its id).
+
+    A second node on a desk that already has one is bound, with a warning saying so.
+    """
     _may_work_in(user, where.building, "the place")
     with db.session() as session:
         row = dev.assign(session, actor=user.username, device_id=device_id, where=where)
         answer = dev.public(row)
+        others = dev.sharing(session, row)
+    if others:
+        answer.warnings.append(
+            f"desk {row.space} already has node {', '.join(others)}: both now report for it; "
+            f"decommission or move the one that does not belong"
+        )
     return answer
 
 

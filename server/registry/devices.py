@@ -136,6 +136,19 @@ def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -
     return row
 
 
+def sharing(session: Session, row: Device) -> list[str]:
+    """The other live nodes on the same desk as ``row`` (a desk wants one: a warning)."""
+    if row.space_kind != "desk" or row.space is None:
+        return []
+    return list(session.scalars(
+        select(Device.id).where(
+            Device.building == row.building, Device.space == row.space,
+            Device.space_kind == "desk", Device.id != row.id,
+            Device.decommissioned_ms.is_(None),
+        ).order_by(Device.id)
+    ))  # fmt: skip
+
+
 def _building_gateway(session: Session, building: str) -> str:
     ids = session.scalars(
         select(Gateway.id).where(Gateway.building == building, Gateway.revoked_ms.is_(None))

@@ -68,6 +68,9 @@ class DevicePublic(BaseModel):
     buffered: int | None = Field(default=None, description="Readings the node holds unsent")
     dropped: int | None = Field(default=None, description="Readings its full buffer dropped")
     gaps: int
+    warnings: list[str] = Field(
+        default_factory=list, description="What the change just made deserves a look"
+    )
 
 
 class DeviceCredentials(BaseModel):

@@ -120,6 +120,7 @@ def register(
     }
     write_private(path, json.dumps(saved, indent=1))
     typer.echo(f"registered {device['id']} ({device['kind']}), {_where(device)}")
+    _warn(device)
     typer.echo(f"its MQTT password is saved in {path} (readable only by you)")
     typer.echo(f"next: smartoffice device flash {device['id']} --port /dev/ttyUSB0 ...")
 
@@ -137,6 +138,13 @@ def assign(
         where = {"building": building, "desk": desk, "room": room, "zone": zone}
         device = api.call("PUT", f"/api/v1/devices/{device_id}/assignment", json=where)
     typer.echo(f"{device_id} now serves {_where(device)}")
+    _warn(device)
+
+
+def _warn(device: dict[str, Any]) -> None:
+    """What the server said deserves a look (a second node on a desk)."""
+    for warning in device.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @device_app.command()

@@ -83,6 +83,26 @@ def test_assignment_binds_a_space_of_the_right_kind(platform: Platform) -> None:
     assert entry["space"]["space"] == "l1-r1" and entry["mqtt_hash"].startswith("$7$")
 
 
+def test_a_second_node_on_a_desk_is_bound_with_a_warning(platform: Platform) -> None:
+    where = {"building": BUILDING, "desk": "l1-m1"}
+    ids = []
+    for _ in range(2):
+        made = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"})
+        ids.append(made.json()["device"]["id"])
+    first = platform.api("PUT", f"/api/v1/devices/{ids[0]}/assignment", "installer", json=where)
+    assert first.status_code == 200 and first.json()["warnings"] == []
+    second = platform.api("PUT", f"/api/v1/devices/{ids[1]}/assignment", "installer", json=where)
+    assert second.status_code == 200
+    assert second.json()["warnings"] == [
+        f"desk l1-m1 already has node {ids[0]}: both now report for it; decommission or move "
+        "the one that does not belong"
+    ]
+    # Once the first is gone, the desk has one node again: no warning.
+    assert platform.api("DELETE", f"/api/v1/devices/{ids[0]}", "installer").is_success
+    again = platform.api("PUT", f"/api/v1/devices/{ids[1]}/assignment", "installer", json=where)
+    assert again.json()["warnings"] == []
+
+
 def test_decommissioned_devices_leave_the_snapshot_and_may_come_back(platform: Platform) -> None:
     platform.api("POST", "/api/v1/devices", "installer", json={"kind": "energy", "id": "em-l1"})
     zone = {"building": BUILDING, "zone": "l1-a"}
