@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from server.api.deps import Admin, DatabaseDep
 from server.audit.service import AuditPublic, entries
+from server.calendar.dates import WITA, Moment, aware, to_ms
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -19,10 +20,16 @@ def audit_log(
     target_kind: str | None = None,
     target_id: str | None = None,
     actor: str | None = None,
+    action: Annotated[str | None, Query(description="Actions beginning with this")] = None,
+    text: Annotated[str | None, Query(max_length=100, description="Words anywhere")] = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
-    """Who changed what, newest first; filter by thing or by actor."""
+    """Who changed what, newest first; by thing, actor, action, words and time span."""
     with db.session() as session:
         return entries(
-            session, target_kind=target_kind, target_id=target_id, actor=actor, limit=limit
-        )
+            session, target_kind=target_kind, target_id=target_id, actor=actor, action=action,
+            text=text, since_ms=to_ms(aware(since, WITA)) if since else None,
+            until_ms=to_ms(aware(until, WITA)) if until else None, limit=limit,
+        )  # fmt: skip

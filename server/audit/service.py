@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
@@ -52,9 +52,17 @@ def entries(
     target_kind: str | None = None,
     target_id: str | None = None,
     actor: str | None = None,
+    action: str | None = None,
+    text: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
     limit: int = 100,
 ) -> list[AuditPublic]:
-    """The newest entries first, optionally for one thing or one actor."""
+    """The newest entries first, filtered.
+
+    By thing, actor, actions beginning with ``action``, words anywhere in the entry
+    (``text``), and a time span.
+    """
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if target_kind:
         query = query.where(AuditEntry.target_kind == target_kind)
@@ -62,6 +70,18 @@ def entries(
         query = query.where(AuditEntry.target_id == target_id)
     if actor:
         query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(
+            or_(*(func.lower(c).like(like) for c in (AuditEntry.detail, AuditEntry.target_id,
+                                                     AuditEntry.actor, AuditEntry.action)))
+        )  # fmt: skip
+    if since_ms is not None:
+        query = query.where(AuditEntry.at_ms >= since_ms)
+    if until_ms is not None:
+        query = query.where(AuditEntry.at_ms < until_ms)
     return [
         AuditPublic(
             at_ms=e.at_ms,

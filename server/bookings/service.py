@@ -610,3 +610,20 @@ def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: D
     record(session, actor=actor, action="desk.block", target_kind="desk",
            target_id=f"{building}/{desk}", reason=doc.reason)  # fmt: skip
     return block.id
+
+
+def end_block(session: Session, *, actor: str, block_id: int) -> str:
+    """End a desk's block now, or drop one not yet begun; returns the desk's code."""
+    block = session.get(DeskBlock, block_id)
+    if block is None:
+        raise NotFoundError(T("no desk block {id}", id=block_id))
+    desk = session.get(Desk, block.desk_id)
+    code = desk.code if desk else str(block.desk_id)
+    now = int(time.time() * 1000)
+    if block.start_ms >= now:
+        session.delete(block)  # not begun: as if it never was
+    else:
+        block.end_ms = min(block.end_ms, now)
+    record(session, actor=actor, action="desk.unblock", target_kind="desk",
+           target_id=f"{desk.building_id if desk else ''}/{code}", block=block_id)  # fmt: skip
+    return code

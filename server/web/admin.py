@@ -1,0 +1,522 @@
+"""The administrators' pages: accounts, booking rules, closed days, gateways, the audit log.
+
+Also blocked desks, gateway tokens and kiosk links.
+
+Plain forms (no script): each change posts with the session's CSRF token, goes through
+the same services as the JSON API (so it is audited the same way), and comes back to the
+page with what happened. A secret made here (a gateway token, a kiosk link) is shown on
+the answer page once, never put in a URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from server.api.deps import DatabaseDep
+from server.audit.service import entries
+from server.auth.schemas import UserCreate, UserUpdate
+from server.auth.service import create_user, list_users, update_user
+from server.bookings import kiosks
+from server.bookings.kiosks import KioskCreate
+from server.bookings.models import DeskBlock
+from server.bookings.schemas import DeskBlockDoc
+from server.bookings.service import block_desk, end_block
+from server.calendar import admin as calendar
+from server.calendar.dates import WITA, from_ms, now_utc, to_ms
+from server.calendar.hours import building_tz
+from server.calendar.policy import policy_for
+from server.calendar.schemas import ClosedDayDoc, PolicyDoc
+from server.exceptions import AuthError, ServerError
+from server.i18n import N_, WEEKDAYS, gettext, say
+from server.registry.service import add_gateway, gateways, revoke_gateway
+from server.spaces.models import Desk, Zone
+from server.spaces.service import buildings as list_buildings
+from server.web.browser import AdminPage, Browser, form_csrf_ok
+from server.web.render import ROLES, page_language, render
+
+router = APIRouter(include_in_schema=False)
+
+TABS = (
+    ("/app/admin", N_("Accounts")),
+    ("/app/admin/rules", N_("Booking rules")),
+    ("/app/admin/calendar", N_("Closed days and blocked desks")),
+    ("/app/admin/gateways", N_("Gateways and kiosks")),
+    ("/app/admin/audit", N_("Audit log")),
+)
+DONE = {
+    "user_created": N_("Account {x} created."),
+    "user_updated": N_("Account {x} changed."),
+    "rules_saved": N_("Booking rules of {x} saved: new bookings follow them now."),
+    "day_closed": N_("{x} is closed for bookings."),
+    "desk_blocked": N_("Desk {x} is blocked."),
+    "block_ended": N_("The block of desk {x} has ended."),
+    "gateway_revoked": N_("Gateway {x} can no longer deliver."),
+    "kiosk_revoked": N_("Kiosk link {x} is switched off."),
+}
+
+
+def _check(request: Request, person: Browser, csrf: str) -> None:
+    if not form_csrf_ok(request, person, csrf):
+        raise AuthError("the form expired: reload the page and try again")
+
+
+def _back(path: str, done: str, x: str, **query: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({**query, 'done': done, 'x': x})}", 303)
+
+
+def _page(request: Request, person: Browser, template: str, **values: Any) -> Response:
+    lang = page_language(request, person.user)
+    done = request.query_params.get("done")
+    notice = values.pop("notice", None)
+    if notice is None and done in DONE:
+        notice = gettext(lang, DONE[done]).format(x=request.query_params.get("x", ""))
+    return render(request, template, user=person.user, csrf=person.csrf, tabs=TABS,
+                  notice=notice, notice_kind=values.pop("notice_kind", "ok"),
+                  status=values.pop("status", 200), **values)  # fmt: skip
+
+
+def _problem(lang: str, exc: Exception) -> str:
+    """What was wrong with a form, in the page's language."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return say(exc.args[0], lang) if exc.args else str(exc)
+
+
+async def _run(fn: Callable[[], Any]) -> Any:
+    return await asyncio.to_thread(fn)
+
+
+# ---- accounts ---------------------------------------------------------------------------
+
+
+@router.get("/app/admin")
+async def accounts(
+    request: Request, person: AdminPage, db: DatabaseDep, notice: str | None = None,
+    kind: str = "ok", status: int = 200,
+) -> Response:  # fmt: skip
+    """Every account, its role and whether it may sign in; a new account."""
+
+    def read() -> list[Any]:
+        with db.session(commit=False) as session:
+            return list_users(session)
+
+    lang = page_language(request, person.user)
+    users = await _run(read)
+    return _page(request, person, "admin/accounts.html", users=users, notice=notice,
+                 notice_kind=kind, status=status,
+                 roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
+                 seen=lambda ms: from_ms(ms, WITA).strftime("%d/%m/%Y %H:%M")
+                 if ms else "—")  # fmt: skip
+
+
+@router.post("/app/admin/users")
+async def new_account(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    username: Annotated[str, Form(max_length=100)],
+    display_name: Annotated[str, Form(max_length=200)],
+    role: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=200)],
+    team: Annotated[str, Form(max_length=100)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Create an account (its password set here; the person changes it later)."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+    try:
+        new = UserCreate.model_validate({"username": username.strip().lower(), "role": role,
+                                         "display_name": display_name, "password": password,
+                                         "team": team or None})  # fmt: skip
+
+        def make() -> None:
+            with db.session() as session:
+                create_user(session, actor=person.user.username, new=new)
+
+        await _run(make)
+    except (ValidationError, ServerError) as exc:
+        return await accounts(request, person, db, notice=_problem(lang, exc), kind="error",
+                              status=400)  # fmt: skip
+    return _back("/app/admin", "user_created", new.username)
+
+
+@router.post("/app/admin/users/{username}")
+async def change_account(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    username: str,
+    role: Annotated[str, Form(max_length=32)],
+    active: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Change an account's role, or stop (or allow again) its sign-in."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+    try:
+        change = UserUpdate.model_validate({"role": role, "active": active == "on"})
+
+        def save() -> None:
+            with db.session() as session:
+                update_user(session, actor=person.user.username, username=username,
+                            change=change)  # fmt: skip
+
+        await _run(save)
+    except (ValidationError, ServerError) as exc:
+        return await accounts(request, person, db, notice=_problem(lang, exc), kind="error",
+                              status=400)  # fmt: skip
+    return _back("/app/admin", "user_updated", username)
+
+
+# ---- booking rules ----------------------------------------------------------------------
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _minute(text: str) -> int:
+    t = time.fromisoformat(text) if text != "24:00" else None
+    return 1440 if t is None else t.hour * 60 + t.minute
+
+
+@router.get("/app/admin/rules")
+async def rules(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    building: Annotated[str | None, Query(max_length=32)] = None,
+    zone: Annotated[str | None, Query(max_length=32)] = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The booking rules of a building, or of one of its zones (which then win)."""
+    lang = page_language(request, person.user)
+
+    def read() -> tuple[list[Any], Any, list[Any], Any]:
+        with db.session(commit=False) as session:
+            found = list_buildings(session)
+            b = next((x for x in found if x.id == building), found[0])
+            zones = list(session.scalars(select(Zone).where(Zone.building_id == b.id)
+                                         .order_by(Zone.code)))  # fmt: skip
+            z = next((x for x in zones if x.code == zone), None)
+            return (
+                found,
+                b,
+                [(x.code, x.name) for x in zones],
+                policy_for(session, b.id, z.id if z else None),
+            )
+
+    found, b, zones, policy = await _run(read)
+    return _page(request, person, "admin/rules.html", buildings=found, building=b, zones=zones,
+                 zone=zone or "", policy=policy, hhmm=_hhmm, status=status,
+                 notice=notice, notice_kind="error" if notice else "ok",
+                 weekdays=[(i, gettext(lang, WEEKDAYS[i])) for i in range(7)])  # fmt: skip
+
+
+@router.post("/app/admin/rules")
+async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Response:
+    """Save the rules; bookings made from now on follow them."""
+    form = await request.form()
+    _check(request, person, str(form.get("csrf", "")))
+    lang = page_language(request, person.user)
+    building, zone = str(form.get("building", "")), str(form.get("zone", "")) or None
+    try:
+        doc = PolicyDoc.model_validate({
+            **{k: int(str(form.get(k, "0")) or 0) for k in (
+                "window_days", "min_minutes", "max_minutes", "max_per_day", "max_per_week",
+                "checkin_grace_minutes", "release_after_vacant_minutes")},
+            "open_minute": _minute(str(form.get("open", "07:00"))),
+            "close_minute": _minute(str(form.get("close", "19:00"))),
+            "weekdays": [int(str(d)) for d in form.getlist("weekdays")],
+            "public_holidays": form.get("public_holidays") == "on",
+        })  # fmt: skip
+
+        def save() -> None:
+            with db.session() as session:
+                calendar.set_policy(session, actor=person.user.username, building=building,
+                                    zone=zone, doc=doc)  # fmt: skip
+
+        await _run(save)
+    except (ValueError, ValidationError, ServerError) as exc:
+        return await rules(request, person, db, building=building, zone=zone,
+                           notice=_problem(lang, exc), status=400)  # fmt: skip
+    query = {"building": building, **({"zone": zone} if zone else {})}
+    return _back("/app/admin/rules", "rules_saved", f"{building}{'/' + zone if zone else ''}",
+                 **query)  # fmt: skip
+
+
+# ---- closed days and blocked desks ------------------------------------------------------
+
+
+@router.get("/app/admin/calendar")
+async def calendar_page(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    building: Annotated[str | None, Query(max_length=32)] = None,
+    year: Annotated[int | None, Query(ge=2020, le=2100)] = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    """Holidays and closed days of a year; desks blocked now or later."""
+    today = now_utc().astimezone(WITA).date()
+    year = year or today.year
+
+    def read() -> tuple[list[Any], Any, list[Any], list[Any]]:
+        with db.session(commit=False) as session:
+            found = list_buildings(session)
+            b = next((x for x in found if x.id == building), found[0])
+            days = calendar.closed_days(session, year=year, building=b.id)
+            _, tz = building_tz(session, b.id)
+            now = to_ms(now_utc())
+            blocks = [
+                ({"id": blk.id, "reason": blk.reason, "created_by": blk.created_by}, code,
+                 from_ms(blk.start_ms, tz), from_ms(blk.end_ms, tz))
+                for blk, code in session.execute(
+                    select(DeskBlock, Desk.code).join(Desk, Desk.id == DeskBlock.desk_id)
+                    .where(Desk.building_id == b.id, DeskBlock.end_ms > now)
+                    .order_by(DeskBlock.start_ms)
+                )
+            ]  # fmt: skip
+            return found, b, days, blocks
+
+    found, b, days, blocks = await _run(read)
+    return _page(request, person, "admin/calendar.html", buildings=found, building=b,
+                 days=days, blocks=blocks, year=year, today=today, status=status,
+                 notice=notice, notice_kind="error" if notice else "ok")  # fmt: skip
+
+
+@router.post("/app/admin/closed-days")
+async def close_day(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    day: Annotated[date, Form()],
+    reason: Annotated[str, Form(max_length=200)],
+    building: Annotated[str, Form(max_length=32)] = "",
+    everywhere: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Close a day in this building (or all) for bookings."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+    try:
+        doc = ClosedDayDoc(day=day, reason=reason, building=None if everywhere else building)
+
+        def save() -> None:
+            with db.session() as session:
+                calendar.close_day(session, actor=person.user.username, doc=doc)
+
+        await _run(save)
+    except (ValidationError, ServerError) as exc:
+        return await calendar_page(request, person, db, building=building, year=day.year,
+                                   notice=_problem(lang, exc), status=400)  # fmt: skip
+    return _back("/app/admin/calendar", "day_closed", day.isoformat(), building=building,
+                 year=str(day.year))  # fmt: skip
+
+
+@router.post("/app/admin/blocks")
+async def new_block(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    building: Annotated[str, Form(max_length=32)],
+    desk: Annotated[str, Form(max_length=32)],
+    start: Annotated[date, Form()],
+    end: Annotated[date, Form()],
+    reason: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Block a desk from the first day to the last (whole days)."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+    try:
+        doc = DeskBlockDoc.model_validate({
+            "start": datetime.combine(start, time()).isoformat(),
+            "end": datetime.combine(end + timedelta(days=1), time()).isoformat(),
+            "reason": reason})  # fmt: skip
+
+        def save() -> None:
+            with db.session() as session:
+                block_desk(session, actor=person.user.username, building=building, desk=desk,
+                           doc=doc)  # fmt: skip
+
+        await _run(save)
+    except (ValidationError, ServerError) as exc:
+        return await calendar_page(request, person, db, building=building,
+                                   notice=_problem(lang, exc), status=400)  # fmt: skip
+    return _back("/app/admin/calendar", "desk_blocked", desk, building=building)
+
+
+@router.post("/app/admin/blocks/{block_id}/end")
+async def stop_block(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    block_id: int,
+    building: Annotated[str, Form(max_length=32)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """End a desk's block now: it can be booked again."""
+    _check(request, person, csrf)
+
+    def save() -> str:
+        with db.session() as session:
+            return end_block(session, actor=person.user.username, block_id=block_id)
+
+    desk = await _run(save)
+    return _back("/app/admin/calendar", "block_ended", desk, building=building)
+
+
+# ---- gateways and kiosk links -----------------------------------------------------------
+
+
+@router.get("/app/admin/gateways")
+async def gateways_page(
+    request: Request, person: AdminPage, db: DatabaseDep, made: dict[str, str] | None = None,
+    notice: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    """Gateways (their last call, backlog, troubles), and kiosk links."""
+
+    def read() -> tuple[list[Any], list[Any], list[Any]]:
+        with db.session(commit=False) as session:
+            return gateways(session), kiosks.listed(session), list_buildings(session)
+
+    gws, links, found = await _run(read)
+    tz = WITA
+    return _page(request, person, "admin/gateways.html", gateways=gws, kiosks=links,
+                 buildings=found, made=made, status=status, notice=notice,
+                 notice_kind="error" if notice and not made else "ok",
+                 at=lambda ms: from_ms(ms, tz).strftime("%d/%m %H:%M") if ms else "—")  # fmt: skip
+
+
+@router.post("/app/admin/gateways")
+async def gateway_token(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    gateway: Annotated[str, Form(max_length=32)],
+    building: Annotated[str, Form(max_length=32)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A new gateway, or a new token for one: the token is shown on this answer, once."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+
+    def save() -> str:
+        with db.session() as session:
+            return add_gateway(session, gateway_id=gateway, actor=person.user.username,
+                               building=building or None)  # fmt: skip
+
+    try:
+        token = await _run(save)
+    except ServerError as exc:
+        return await gateways_page(request, person, db, notice=_problem(lang, exc), status=400)
+    note = gettext(lang, "The token of gateway {id}: copy it into the gateway's settings "
+                   "(GATEWAY_TOKEN) now; it is not shown again.").format(id=gateway)  # fmt: skip
+    return await gateways_page(request, person, db, made={"what": "token", "value": token},
+                               notice=note)  # fmt: skip
+
+
+@router.post("/app/admin/gateways/{gateway_id}/revoke")
+async def gateway_revoke(
+    request: Request, person: AdminPage, db: DatabaseDep, gateway_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Revoke a gateway's token: it can deliver nothing more."""
+    _check(request, person, csrf)
+
+    def save() -> None:
+        with db.session() as session:
+            revoke_gateway(session, gateway_id=gateway_id, actor=person.user.username)
+
+    await _run(save)
+    return _back("/app/admin/gateways", "gateway_revoked", gateway_id)
+
+
+@router.post("/app/admin/kiosks")
+async def kiosk_link(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    building: Annotated[str, Form(max_length=32)],
+    floor: Annotated[str, Form(max_length=32)],
+    label: Annotated[str, Form(max_length=100)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A link for a floor's screen by the lift: shown on this answer, once."""
+    _check(request, person, csrf)
+    lang = page_language(request, person.user)
+    try:
+        new = KioskCreate(building=building, floor=floor, label=label)
+
+        def save() -> Any:
+            with db.session() as session:
+                return kiosks.create(session, actor=person.user.username, new=new)
+
+        made = await _run(save)
+    except (ValidationError, ServerError) as exc:
+        return await gateways_page(request, person, db, notice=_problem(lang, exc), status=400)
+    link = f"{str(request.base_url).rstrip('/')}{made.path}"
+    note = gettext(lang, "The link for {label}: open it on the screen now; it is not shown "
+                   "again.").format(label=label)  # fmt: skip
+    return await gateways_page(request, person, db, made={"what": "kiosk", "value": link},
+                               notice=note)  # fmt: skip
+
+
+@router.post("/app/admin/kiosks/{kiosk_id}/revoke")
+async def kiosk_revoke(
+    request: Request, person: AdminPage, db: DatabaseDep, kiosk_id: int,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Switch a kiosk link off: its screen shows nothing from now on."""
+    _check(request, person, csrf)
+
+    def save() -> Any:
+        with db.session() as session:
+            return kiosks.revoke(session, actor=person.user.username, kiosk_id=kiosk_id)
+
+    gone = await _run(save)
+    return _back("/app/admin/gateways", "kiosk_revoked", gone.label)
+
+
+# ---- the audit log ----------------------------------------------------------------------
+
+
+@router.get("/app/admin/audit")
+async def audit_page(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    actor: Annotated[str, Query(max_length=100)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    target: Annotated[str, Query(max_length=100)] = "",
+    text: Annotated[str, Query(max_length=100)] = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """Who changed what, newest first: by person, action, thing, words, and days."""
+    tz = WITA
+    since_ms = to_ms(datetime.combine(since, time(), tz)) if since else None
+    until_ms = to_ms(datetime.combine(until + timedelta(days=1), time(), tz)) if until else None
+
+    def read() -> list[Any]:
+        with db.session(commit=False) as session:
+            return entries(session, actor=actor or None, action=action or None,
+                           target_id=target or None, text=text or None, since_ms=since_ms,
+                           until_ms=until_ms, limit=200)  # fmt: skip
+
+    found = await _run(read)
+    return _page(request, person, "admin/audit.html", entries=found, actor=actor,
+                 action=action, target=target, text=text, since=since, until=until,
+                 at=lambda ms: from_ms(ms, tz).strftime("%d/%m/%Y %H:%M:%S"))  # fmt: skip
