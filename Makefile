@@ -62,6 +62,7 @@ messages: $(STAMP)
 		-o server/locale/messages.pot .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale -l id --no-fuzzy-matching --ignore-obsolete -w 100
 
-## the user guide's screenshots (docs/images), from the browser tests
+## the user guide's screenshots (docs/images): the browser tests, and the consoles on the demo
 screenshots: $(STAMP) $(WEB) services
 	SMARTOFFICE_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/web
+	$(BIN)/python -m harness.demo_screenshots docs/images

@@ -108,3 +108,34 @@ def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
     with demo(tmp_path, port, devices=3) as (_, banner):
         assert "starting afresh" in banner
         assert f"{base}/app" in banner and "is taken" not in banner
+
+
+def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with demo(tmp_path, port, devices=20) as (_, banner):
+        lived = re.search(r"Behind them: (\d+) working days with (\d+) bookings, (\d+) walk-ins "
+                          r"and (\d+) readings", banner)  # fmt: skip
+        assert lived is not None, banner
+        days, booked, _walk_ins, readings = map(int, lived.groups())
+        assert days == 6 and booked > 20 and readings > 1000
+        clock = re.search(r"The demo's clock says \w+ (\d\d) (\w+) (\d{4}), (\d\d):(\d\d) WITA",
+                          banner)  # fmt: skip
+        assert clock is not None, banner
+        accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", banner, re.M))
+        manager = {"username": "manajer", "password": accounts["manajer"]}
+        token = httpx.post(f"{base}/api/v1/auth/token", data=manager)
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        span = {"building": "kemenpan-a", "start": "2026-01-01", "end": "2027-12-31"}
+        with httpx.Client(base_url=base, headers=auth, timeout=60) as api:
+            # Bookings were made, attended, not shown up to, and walked into.
+            util = api.get("/api/v1/reports/utilization", params={**span, "by": "building"})
+            row = util.json()[0]
+            assert row["bookings"] >= booked and row["attended_hours"] > 0, row
+            assert row["no_shows"] > 0 and row["checked_in_by_sensor"] > 0, row
+            # The sensors' occupancy has a peak; the meters counted kWh, day and night.
+            occ = api.get("/api/v1/reports/occupancy", params={**span, "by": "floor"}).json()
+            assert max(g["peak_occupied"] for g in occ["groups"]) > 1
+            energy = api.get("/api/v1/energy/summary", params={**span, "every": "1d"}).json()
+            assert energy["totals"]["kwh"] > 10 and energy["totals"]["out_of_hours_kwh"] > 0
+            assert energy["totals"]["kwh_per_occupied_desk_hour"] is not None

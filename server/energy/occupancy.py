@@ -6,7 +6,8 @@ busiest hour, the average over working hours, and how many working hours the occ
 under, at or over a target share of the desks. Aggregates only: no desk or person is named.
 
 An hour's occupancy is its occupied desk-hours (the sensors' occupied seconds over the
-desks, divided by 3600), which is the mean number of desks occupied during that hour.
+desks, divided by 3600), which is the mean number of desks occupied during that hour. Only
+working hours the sensors covered count: an hour with no reading is unknown, not empty.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from server.calendar.dates import from_ms
 from server.calendar.hours import WorkingHours
 from server.db import Database
 from server.energy.rollup import HourlyView, Rollups
-from server.readings.store import HOUR_MS, SpaceFilter
+from server.readings.store import HOUR_MS, RollupAgg, SpaceFilter
 from server.spaces.service import desk_places
 
 OccupancyBy = Literal["building", "floor", "zone"]
@@ -57,7 +58,7 @@ class OccupancyGroup(BaseModel):
 
     group: str
     desks: int
-    open_hours: int = Field(description="Working hours in the period")
+    open_hours: int = Field(description="Working hours of the period the sensors covered")
     average_occupied: float = Field(description="Desks occupied on average in working hours")
     average_share: float
     peak_occupied: float = Field(description="The highest hourly average")
@@ -113,15 +114,20 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     view = await HourlyView.open(rollups, q.building, q.first, q.last)
     by = [] if q.by == "building" else [q.by]
     where = SpaceFilter(building=q.building, floor=q.floor, zone=q.zone)
-    rows = await view.rows("presence", {"occupied_s": "sum"}, where=where, by=by)
+    sums: dict[str, RollupAgg] = {"occupied_s": "sum", "covered_s": "sum"}
+    rows = await view.rows("presence", sums, where=where, by=by)
+    # Only hours the desks' sensors reported count: an hour nobody measured is unknown,
+    # not empty (a building whose sensors came later, a gateway that was down).
     occupied: dict[str, dict[int, float]] = defaultdict(dict)
     for r in rows:
-        group = r.group.get(q.by, "") if by else q.building
-        occupied[group][r.start_ms] = r.values.get("occupied_s", 0.0) / 3600
+        if r.values.get("covered_s", 0.0) > 0:
+            group = r.group.get(q.by, "") if by else q.building
+            occupied[group][r.start_ms] = r.values.get("occupied_s", 0.0) / 3600
     open_hours = [h for h in range(q.first, q.last, HOUR_MS) if hours.is_open(h)]
-    groups = [
-        _group(g, n, occupied.get(g, {}), open_hours, q.target, tz) for g, n in sorted(size.items())
-    ]
+    groups = []
+    for g, n in sorted(size.items()):
+        seen = occupied.get(g, {})
+        groups.append(_group(g, n, seen, [h for h in open_hours if h in seen], q.target, tz))
     return OccupancyReport(building=q.building, start=from_ms(q.first, tz),
                            end=from_ms(q.last, tz), by=q.by, target=q.target,
                            groups=groups)  # fmt: skip

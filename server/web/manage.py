@@ -30,6 +30,7 @@ from server.energy.consolidation import floor_loads, suggest
 from server.energy.occupancy import OccupancyBy, OccupancyQuery, OccupancyReport, occupancy
 from server.energy.rollup import HourlyView, Rollups
 from server.energy.savings import SavingsEstimate, SavingsQuery, estimate
+from server.energy.schemas import ComfortAlertOut, ZoneActionOut
 from server.energy.summary import EnergySummary, Scope, hour_range, summarise
 from server.exceptions import NotFoundError, QueryError
 from server.i18n import N_, WEEKDAYS, gettext
@@ -98,6 +99,16 @@ def _where(db: Any, building: str | None) -> Where:
         return Where(found, b, building_tz(session, b.id)[1])
 
 
+def _alerts(rows: Any, tz: ZoneInfo) -> list[ComfortAlertOut]:
+    """CO2 alerts as the API shows them (read while their session is open)."""
+    return [ComfortAlertOut.model_validate(a, context={"tz": tz}) for a in rows]
+
+
+def _actions(rows: Any, tz: ZoneInfo) -> list[ZoneActionOut]:
+    """Zone decisions as the API shows them (read while their session is open)."""
+    return [ZoneActionOut.model_validate(a, context={"tz": tz}) for a in rows]
+
+
 def _rollups(request: Request) -> Rollups:
     rollups: Rollups = services(request).rollups
     return rollups
@@ -162,15 +173,16 @@ async def overview(
                            "awaiting": states["awaiting_checkin"], "free": states["free"],
                            "off": states["off"]})  # fmt: skip
         with db.session(commit=False) as session:
-            alerts = recorded_alerts(session, building=b.id, active=True, since_ms=None)
-            current, _ = recorded_actions(session, building=b.id, floor=None, zone=None,
-                                          since_ms=None)  # fmt: skip
+            alerts = _alerts(recorded_alerts(session, building=b.id, active=True,
+                                             since_ms=None), where.tz)  # fmt: skip
+            current = _actions(recorded_actions(session, building=b.id, floor=None, zone=None,
+                                                since_ms=None)[0], where.tz)  # fmt: skip
             devices = registry_devices.devices(session, building=b.id, floor=None, kind=None,
                                                state=None)  # fmt: skip
             gws = [g for g in list_gateways(session) if g.building in (None, b.id)]
         return {
             "floors": floors,
-            "alerts": [(a, from_ms(a.started_ms, where.tz)) for a in alerts],
+            "alerts": alerts,
             "set_back": [a for a in current if a.mode != "normal"],
             "troubled": [d for d in devices if d.state == "offline" or d.sensor_errors],
             "device_count": Counter(d.state for d in devices),
@@ -414,11 +426,7 @@ async def comfort_page(
     def alerts() -> list[Any]:
         with db.session(commit=False) as session:
             found = recorded_alerts(session, building=b.id, active=False, since_ms=to_ms(s))
-            tz = where.tz
-            return [
-                (a, from_ms(a.started_ms, tz), from_ms(a.ended_ms, tz) if a.ended_ms else None)
-                for a in found
-            ]
+            return _alerts(found, where.tz)
 
     history = await asyncio.to_thread(alerts)
     stale = str(bands.co2[1] if len(bands.co2) > 1 else bands.co2[0])
@@ -456,18 +464,16 @@ async def actions_page(
     since = to_ms(datetime.combine(day, time(), where.tz))
     until = since + 86_400_000
 
-    def read() -> tuple[list[Any], list[Any]]:
+    def read() -> tuple[list[ZoneActionOut], list[ZoneActionOut]]:
         with db.session(commit=False) as session:
             current, past = recorded_actions(session, building=b.id, floor=None, zone=None,
                                              since_ms=since)  # fmt: skip
-        return current, [a for a in past if a.start_ms < until]
+            # Every mode in force that day: those that ended since its start, and those on.
+            day_s = [a for a in (*past, *current) if a.start_ms < until]
+            return _actions(current, where.tz), _actions(day_s, where.tz)
 
     current, past = await asyncio.to_thread(read)
-
-    def at(ms: int | None) -> datetime | None:
-        return from_ms(ms, where.tz) if ms else None
-
     return _page(request, person, "manage/actions.html", where, current=current,
-                 history=sorted(past, key=lambda a: (a.start_ms, a.zone, a.channel)), at=at,
+                 history=sorted(past, key=lambda a: (a.since, a.zone, a.channel)),
                  day=day, today=today, modes=MODES, channels=CHANNELS,
                  mode_setting=services(request).settings.energy_actions)  # fmt: skip

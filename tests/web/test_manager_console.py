@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from harness.layouts import one_floor
 from harness.platform import Platform
+from harness.services import Service
 from tests.web.conftest import (
+    ALWAYS_OPEN,
+    DESKS,
     FLOOR,
     WITA,
     B,
@@ -30,13 +37,30 @@ ZONE = f"{FLOOR}-a"
 HOUR = 3_600_000
 
 
-def deliver(platform: Platform, device: str, kind: str, space: dict[str, str],
-            stream: str, rows: list[tuple[int, dict[str, Any]]]) -> None:  # fmt: skip
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory, mosquitto: Service) -> Iterator[Platform]:
+    """As the pages' platform, with zone decisions and CO2 alerts every second."""
+    name = "m" + os.urandom(4).hex()
+    p = Platform(tmp_path_factory.mktemp("console"),
+                 {"SMARTOFFICE_BASE_TOPIC": name, "SMARTOFFICE_ENERGY_SWEEP_S": "1"},
+                 gateway_id=f"gw-{name}", base_topic=name)  # fmt: skip
+    p.register([], building=B)
+    p.start_server()
+    assert p.api("PUT", f"/api/v1/buildings/{B}/layout",
+                 json=one_floor(B, FLOOR, DESKS, rooms=["r1"])).is_success  # fmt: skip
+    assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN).is_success
+    p.start_gateway(mosquitto.port)
+    yield p
+    p.stop()
+
+
+def deliver(platform: Platform, device: str, kind: str, space: dict[str, str], stream: str,
+            rows: list[tuple[int, dict[str, Any]]], boot: int = 1) -> None:  # fmt: skip
     """The building's gateway delivers a device's readings (any time, past ones too)."""
     assert platform.server is not None
     platform.register([{"id": device, "kind": kind, "space": space}])
     readings = [
-        {"device": device, "stream": stream, "boot": 1, "seq": i, "ts": ts,
+        {"device": device, "stream": stream, "boot": boot, "seq": i, "ts": ts,
          "ts_source": "device", "received": ts, "space": space, "data": data}
         for i, (ts, data) in enumerate(rows)
     ]  # fmt: skip
@@ -52,6 +76,15 @@ def three_hours_ago() -> tuple[int, int]:
     now = int(time.time() * 1000)
     hour = now - now % HOUR
     return hour - 5 * HOUR, hour - 3 * HOUR
+
+
+def reload_until(page: Page, done: Callable[[], bool], seconds: float = 60) -> None:
+    """Reload a server-drawn page until it shows what ``done`` looks for."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the page never showed it"
+        time.sleep(0.5)
+        page.reload()
 
 
 def place(space: str, kind: str) -> dict[str, str]:
@@ -73,7 +106,15 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
     deliver(platform, "room-mc", "room", place("r1", "room"), "env",
             [(t, {"co2_ppm": 1250.0, "temp_c": 24.5, "rh_pct": 55.0})
              for t in range(start, end, 300_000)])  # fmt: skip
-    # And one booking that nobody came to, one that is under way now.
+    # Now: people in the meeting room, whose air has been stale for twenty minutes.
+    now = int(time.time() * 1000)
+    recent = range(now - 20 * 60_000, now, 60_000)
+    deliver(platform, "room-mc", "room", place("r1", "room"), "env",
+            [(t, {"co2_ppm": 1400.0, "temp_c": 25.0, "rh_pct": 60.0}) for t in recent],
+            boot=2)  # fmt: skip
+    deliver(platform, "room-mc", "room", place("r1", "room"), "people",
+            [(t, {"count": 5}) for t in recent], boot=3)  # fmt: skip
+    # And a booking under way now, nobody checked in yet.
     book(platform, "employee", "w05", today_at(-0.1), today_at(2))
 
     day = datetime.fromtimestamp(start / 1000, UTC).astimezone(WITA).date()
@@ -81,6 +122,10 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
     try:
         page = ctx.new_page()
         sign_in(page, base, "facility_manager", then="/app/manage")
+        # The alert and the zone's decisions come within seconds (every second here).
+        reload_until(page, lambda: page.inner_text("#h-alerts .badge") == "1")
+        expect(page.locator("#h-alerts + ul li")).to_contain_text("Ruang r1 (l2): 1400 ppm")
+
         # The building now: each floor's desks by state, alerts, zones, devices.
         row = page.locator(f'#floors tr[data-floor="{FLOOR}"]')
         expect(row.locator("td").first).to_have_text("12")
@@ -143,9 +188,16 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         expect(page.locator("#chart-stale rect")).to_have_count(1)
         accessible(page)
 
+        expect(page.locator("#alert-history tbody")).to_contain_text("masih aktif")
+
+        # Zone actions: each system's mode now, and why, in the page's language.
         page.goto(f"{base}/app/manage/actions?building={B}")
-        expect(page.locator("#h-now")).to_have_text("Sekarang")
+        now_rows = page.locator(f'#actions-now tr[data-zone="{ZONE}"]')
+        expect(now_rows).to_have_count(2)  # air conditioning and lighting
+        expect(now_rows.first).to_contain_text("terisi")  # "1 meja/ruang terisi"
+        expect(page.locator("#actions-history tbody tr").first).to_contain_text(ZONE)
         accessible(page)
+        page.screenshot(path=shots / "manage-actions-id.png", full_page=True)
     finally:
         ctx.close()
 
