@@ -39,6 +39,7 @@ from server.bookings.schemas import BookingCreate, Repeat
 from server.calendar.dates import to_ms
 from server.config import ServerSettings
 from server.db import Database
+from server.energy.actions import ActionConfig, ZoneActions, zone_facts
 from server.energy.rollup import Rollups
 from server.exceptions import NotFoundError, Refusal
 from server.readings.store import ReadingStore, StoredReading
@@ -50,6 +51,9 @@ HABITS: Final = (("planner", 0.5), ("regular", 0.25), ("walk_in", 0.15), ("remot
 STEP: Final = timedelta(minutes=5)
 ENERGY_STEP: Final = timedelta(minutes=15)
 DAY_STARTS, DAY_ENDS = 7, 19
+# Per floor, the zone whose team works from anywhere on Fridays (ASN work flexibly): an
+# empty zone in working hours, which the platform sets back.
+WFA_ZONE: Final = {"2": "f2-south", "1": "f1-south"}
 REGULAR_START: Final = 8.0  # a regular's weekly slot, and every booked slot's length
 SLOT_HOURS: Final = 8.5  # the hours the sensors are simulated in (and people come)
 
@@ -132,6 +136,8 @@ def plan(p: Person, day: date, occupant: Occupant) -> Plan:
     come; the occupant's arrival is set to match.
     """
     luck = _luck(p.username, day)
+    if day.weekday() == 4 and p.zone == WFA_ZONE.get(p.desk.split("-")[1]):
+        return Plan(False, False, False)  # the team works from anywhere on Fridays
     if p.habit == "planner":
         books = luck.random() < 0.8
         start = luck.choice((7.5, 8.0, 8.0, 8.5))
@@ -174,6 +180,7 @@ class Past:
         self.rooms = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "room"}
         self.meters = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "energy"}
         self.places = {d["space"]["space"]: d["space"] for d in fleet.devices}
+        self.seqs: dict[str, int] = {}
 
     def occupant(self, p: Person, day: date, today: date) -> Occupant:
         """Today's person is the fleet's own (its sensors go on from here)."""
@@ -207,6 +214,8 @@ class Past:
         work_days.reverse()
         first = datetime.combine(work_days[0], datetime.min.time(), WITA)
         monitor = DeskMonitor(db=db)
+        clock = [0.0]  # the zone actions' clock: the moment being lived
+        actions = ZoneActions(ActionConfig(mode="command"), clock=lambda: clock[0])
         sim, history = _Sim(), History(days=len(work_days))
         # The meters' counters end where the live meters start.
         for (device, address), meter in self.fleet.meters.items():
@@ -221,7 +230,7 @@ class Past:
                 for _, pl, occ in plans.values():
                     occ.no_show = occ.no_show or not pl.comes  # the sensors agree live
             self._evening_before(db, day, plans, history)
-            self._day(db, monitor, day, until, plans, sim, history)
+            self._day(db, monitor, (actions, clock), day, until, plans, sim, history)
         readings = [*energy, *sim.readings]
         history.readings = len(readings)
 
@@ -275,8 +284,9 @@ class Past:
                     logger.debug("%s could not book %s: %s", p.username, p.desk, exc)
         return made
 
-    def _day(self, db: Database, monitor: DeskMonitor, day: date, until: datetime,
-             plans: dict[str, Any], sim: _Sim, h: History) -> None:  # fmt: skip
+    def _day(self, db: Database, monitor: DeskMonitor, zones: tuple[ZoneActions, list[float]],
+             day: date, until: datetime, plans: dict[str, Any], sim: _Sim,
+             h: History) -> None:  # fmt: skip
         t = datetime.combine(day, datetime.min.time(), WITA) + timedelta(hours=DAY_STARTS)
         end = min(until, t.replace(hour=DAY_ENDS))
         walked: set[str] = set()
@@ -298,10 +308,23 @@ class Past:
             monitor.apply(changed)
             if t.minute % 15 == 0:  # as often as no-shows need (the grace is 15 minutes)
                 monitor.settle(ts)
+                self._decide(db, zones, ts, present)
             if t.minute % 10 == 0:
                 self._climate(ts, present, sim)
             t += STEP
         monitor.settle(to_ms(end))
+        self._decide(db, zones, to_ms(end), {})  # closing time: the zones go off
+
+    def _decide(self, db: Database, zones: tuple[ZoneActions, list[float]], ts: int,
+                present: dict[str, int]) -> None:  # fmt: skip
+        """The zones' HVAC and lighting modes at ``ts``, decided as the server decides them."""
+        actions, clock = zones
+        clock[0] = ts / 1000
+        in_use = {room["space"]["space"] for zone, room in self.rooms.items()
+                  if present.get(zone, 0) >= 3}  # fmt: skip
+        with db.session() as session:
+            actions.evaluate(session, self.building, zone_facts(session, self.building, ts,
+                                                                in_use))  # fmt: skip
 
     def _walk_in(self, db: Database, p: Person, at: datetime) -> int:
         try:
@@ -364,6 +387,10 @@ class Past:
 
     def _reading(self, stream: str, device: str, space: str, ts: int,
                  fields: dict[str, Any]) -> StoredReading:  # fmt: skip
+        # Each reading carries its device's boot and sequence number, as on the wire (boot
+        # 0: the days before the demo's nodes started); three meters share a timestamp.
+        seq = self.seqs[device] = self.seqs.get(device, 0) + 1
+        fields = {**fields, "boot": 0, "seq": seq}
         sp = self.places[space]
         ref = SpaceRef(building=sp["building"], floor=sp["floor"], zone=sp["zone"],
                        space=sp["space"], space_kind=sp["space_kind"])  # fmt: skip

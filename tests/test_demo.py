@@ -139,3 +139,6 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
             energy = api.get("/api/v1/energy/summary", params={**span, "every": "1d"}).json()
             assert energy["totals"]["kwh"] > 10 and energy["totals"]["out_of_hours_kwh"] > 0
             assert energy["totals"]["kwh_per_occupied_desk_hour"] is not None
+            # Friday's work-from-anywhere zone was set back, and that saved energy.
+            saved = api.get("/api/v1/energy/savings", params=span).json()
+            assert saved["setback_hours"] > 0 and saved["saved_kwh"] > 0, saved
