@@ -166,8 +166,12 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         assert sum(float(r["occupied"]) == 2.0 for r in rows) == 2
         with page.expect_download() as got:
             page.click("#utilization-csv")
-        util = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
-        assert [r["group"] for r in util] == [ZONE]
+        downloaded = Path(got.value.path()).read_bytes()
+        href = page.get_attribute("#utilization-csv", "href")
+        assert href is not None and href.startswith("/api/v1/reports/utilization?")
+        assert downloaded == platform.api("GET", href, "facility_manager").content
+        util = list(csv.DictReader(io.StringIO(downloaded.decode())))
+        assert [(r["group"], r["bookings"]) for r in util] == [(ZONE, "1")]
 
         # Energy: the day's kWh in the chart and its table, from the meter.
         page.goto(f"{base}/app/manage/energy?building={B}&start={day}&end={day}&by=circuit")
@@ -178,6 +182,12 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         kwh = summary["totals"]["kwh"]
         assert kwh > 2
         expect(page.locator("#energy-days tbody td").first).to_have_text(f"{kwh:.2f}".rstrip("0"))
+        with page.expect_download() as got:
+            page.click("#energy-csv")
+        href = page.get_attribute("#energy-csv", "href")
+        assert href is not None
+        api_csv = platform.api("GET", href, "facility_manager").content
+        assert Path(got.value.path()).read_bytes() == api_csv and b"hvac" in api_csv
         accessible(page)
         page.screenshot(path=shots / "manage-energy-id.png", full_page=True)
 
