@@ -184,17 +184,20 @@ def zone_power(address: int, present: int, t: datetime) -> float:
     }[address]
 
 
-def room_climate(present_in_zone: int) -> tuple[float, float, float]:
-    """(CO2 ppm it tends to, °C, % RH) of a zone's meeting room."""
-    people = present_in_zone // 3
-    return 430.0 + 120.0 * people, 23.5 + 0.2 * people, 58.0
+def room_climate(present_in_zone: int, index: int = 0) -> tuple[float, float, float]:
+    """(CO2 ppm it tends to, °C, % RH) of one of a zone's meeting rooms.
+
+    The first is the busiest: a third of the zone's people meet there, the next a quarter.
+    """
+    people = present_in_zone // (3 + index)
+    return 430.0 + 120.0 * people, 23.5 + 0.2 * people, 58.0 - index
 
 
 class SimRoom:
     """An SCD4x in a room whose CO2 follows the people in it."""
 
-    def __init__(self, scd4x: Any, desks: list[Occupant], clock: SimClock) -> None:
-        self.scd4x, self.desks, self.clock = scd4x, desks, clock
+    def __init__(self, scd4x: Any, desks: list[Occupant], clock: SimClock, index: int = 0) -> None:
+        self.scd4x, self.desks, self.clock, self.index = scd4x, desks, clock, index
         self.co2 = 430.0
         self._cmd = 0
 
@@ -208,7 +211,7 @@ class SimRoom:
     def read(self, n: int) -> bytes:
         if self._cmd == self.scd4x.DATA_READY:
             return bytes(self.scd4x.encode_words([0x8006]))
-        target, temp, humidity = room_climate(self.present())
+        target, temp, humidity = room_climate(self.present(), self.index)
         self.co2 += (target - self.co2) * 0.05
         t = int((temp + 45) * 65536 / 175)
         rh = int(humidity * 65536 / 100)
@@ -330,7 +333,9 @@ class Fleet:
                 )
                 if d % 10 == 0:
                     rhw = Hardware()
-                    rhw.i2c[0x62] = SimRoom(self.scd4x, zone_people[zone], self.clock)
+                    index = sum(1 for d in self.devices
+                                if d["kind"] == "room" and d["space"]["zone"] == zone)  # fmt: skip
+                    rhw.i2c[0x62] = SimRoom(self.scd4x, zone_people[zone], self.clock, index)
                     self._node(
                         f"room-f{f}-{d // 10 + 1:02d}",
                         "room",

@@ -177,7 +177,10 @@ class Past:
     def __init__(self, settings: ServerSettings, fleet: Fleet, building: str,
                  people: list[Person]) -> None:  # fmt: skip
         self.settings, self.fleet, self.building, self.people = settings, fleet, building, people
-        self.rooms = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "room"}
+        self.rooms: dict[str, list[dict[str, Any]]] = {}  # zone -> its rooms, busiest first
+        for d in fleet.devices:
+            if d["kind"] == "room":
+                self.rooms.setdefault(d["space"]["zone"], []).append(d)
         self.meters = {d["space"]["zone"]: d for d in fleet.devices if d["kind"] == "energy"}
         self.places = {d["space"]["space"]: d["space"] for d in fleet.devices}
         self.seqs: dict[str, int] = {}
@@ -320,7 +323,7 @@ class Past:
         """The zones' HVAC and lighting modes at ``ts``, decided as the server decides them."""
         actions, clock = zones
         clock[0] = ts / 1000
-        in_use = {room["space"]["space"] for zone, room in self.rooms.items()
+        in_use = {rooms[0]["space"]["space"] for zone, rooms in self.rooms.items()
                   if present.get(zone, 0) >= 3}  # fmt: skip
         with db.session() as session:
             actions.evaluate(session, self.building, zone_facts(session, self.building, ts,
@@ -337,14 +340,15 @@ class Past:
             return 0
 
     def _climate(self, ts: int, present: dict[str, int], sim: _Sim) -> None:
-        for zone, room in self.rooms.items():
-            target, temp, rh = room_climate(present.get(zone, 0))
-            co2 = sim.co2.get(zone, 430.0)
-            co2 += (target - co2) * 0.5  # ten minutes of the sensor's smoothing
-            sim.co2[zone] = co2
-            sim.readings.append(self._reading("env", room["id"], room["space"]["space"], ts,
-                                              {"co2_ppm": round(co2), "temp_c": round(temp, 1),
-                                               "rh_pct": rh}))  # fmt: skip
+        for zone, rooms in self.rooms.items():
+            for index, room in enumerate(rooms):
+                target, temp, rh = room_climate(present.get(zone, 0), index)
+                co2 = sim.co2.get(room["id"], 430.0)
+                co2 += (target - co2) * 0.5  # ten minutes of the sensor's smoothing
+                sim.co2[room["id"]] = co2
+                air = {"co2_ppm": round(co2), "temp_c": round(temp, 1), "rh_pct": rh}
+                sim.readings.append(self._reading("env", room["id"], room["space"]["space"], ts,
+                                                  air))  # fmt: skip
 
     def _energy(self, first: datetime, until: datetime, work_days: list[date],
                 today: date) -> list[StoredReading]:  # fmt: skip

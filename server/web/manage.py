@@ -73,11 +73,12 @@ AIR_BANDS = {
 MODES = {"normal": N_("Normal"), "setback": N_("Set back"), "off": N_("Off")}
 CHANNELS = {"hvac": N_("Air conditioning"), "lighting": N_("Lighting")}
 STANDARD = N_(
-    "Bands: CO2 good below {levels} ppm (then moderate, poor, bad); temperature {t0}–{t1} °C; "
-    "humidity {h0}–{h1} % RH. The 1000 ppm CO2 limit and the 40–60 % humidity range are "
-    "those of the Indonesian office-health regulation (Permenkes No. 48/2016); the "
-    "temperature range is SNI 03-6572-2001's comfort zone for air-conditioned offices. "
-    "Operators set the bands (CO2_LEVELS_PPM, TEMP_BAND_C, RH_BAND_PCT)."
+    "Bands: CO2 is good below {first} ppm; moderate, poor and bad begin at {levels} ppm; "
+    "temperature {t0}–{t1} °C; humidity {h0}–{h1} % RH. The 1000 ppm CO2 limit and the "
+    "40–60 % humidity range are those of the Indonesian office-health regulation "
+    "(Permenkes No. 48/2016); the temperature range is SNI 03-6572-2001's comfort zone for "
+    "air-conditioned offices. Operators set the bands (CO2_LEVELS_PPM, TEMP_BAND_C, "
+    "RH_BAND_PCT)."
 )
 
 
@@ -436,8 +437,9 @@ async def comfort_page(
                  [(_("Hours"), [r.hours_at_or_above.get(stale, 0.0) for r in rep.rows])],
                  unit=_("hours"))  # fmt: skip
     standard = gettext(lang, STANDARD).format(
-        levels=" / ".join(str(x) for x in bands.co2), t0=bands.temp_c[0], t1=bands.temp_c[1],
-        h0=bands.rh_pct[0], h1=bands.rh_pct[1])  # fmt: skip
+        first=bands.co2[0], levels=" / ".join(str(x) for x in bands.co2),
+        t0=f"{bands.temp_c[0]:g}", t1=f"{bands.temp_c[1]:g}",
+        h0=f"{bands.rh_pct[0]:g}", h1=f"{bands.rh_pct[1]:g}")  # fmt: skip
     q = {"building": b.id, "start": s.isoformat(), "end": e.isoformat(), "format": "csv"}
     return _page(request, person, "manage/comfort.html", where, report=rep, chart=chart,
                  stale=stale, history=history, first=first, last=last, standard=standard,
