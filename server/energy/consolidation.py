@@ -199,6 +199,7 @@ def ranked_desks(
     end: datetime,
     desks: DeskFilter,
     limit: int,
+    now: datetime | None = None,
 ) -> list[RankedDesk]:
     """Free desks of the building for the slot, those in active zones and floors first."""
     s, e = to_ms(start), to_ms(end)
@@ -209,7 +210,7 @@ def ranked_desks(
     free: list[DeskAvailability] = []
     for floor in floors:
         for d in availability(session, actor=actor, building=building, floor=floor,
-                              start=start, end=end, desks=desks):  # fmt: skip
+                              start=start, end=end, desks=desks, now=now):  # fmt: skip
             zones_on[floor].add(d.zone or "")
             if d.state == "free":
                 free.append(d)
