@@ -110,10 +110,10 @@ def test_consolidation_and_desks_in_active_zones_first(building: Database) -> No
     with building.session() as s:
         _, moves = suggest(floor_loads(s, B, DAY.date()))
     assert moves == []  # l2 is full at 09:00-12:00, l1 has one free desk: neither fits
+    noon = DAY + timedelta(hours=12)  # judged then, whatever day the test runs
     with building.session() as s:
         ranked = ranked_desks(s, actor=Principal("siti", "employee", "Siti"), building=B,
                               start=DAY + timedelta(hours=13), end=DAY + timedelta(hours=15),
-                              desks=DeskFilter(), limit=10,
-                              now=DAY + timedelta(hours=12))  # fmt: skip  (any day it runs)
+                              desks=DeskFilter(), limit=10, now=noon)  # fmt: skip
     assert [r.desk.id for r in ranked] == ["a2", "b1", "b2"]
     assert ranked[0].zone_activity == 1 and "already in use" in ranked[0].reason
