@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
+from babel.numbers import format_decimal
+
 WIDTH: Final = 720
 HEIGHT: Final = 260
 LEFT: Final = 56  # room for the value axis' labels
@@ -56,9 +58,9 @@ def nice_top(value: float) -> float:
     return 10 * power
 
 
-def number(value: float) -> str:
-    """A value as an axis label: no needless decimals."""
-    return f"{value:.0f}" if value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
+def number(value: float, lang: str = "en") -> str:
+    """A value as an axis label, as the locale writes it: no needless decimals."""
+    return format_decimal(round(value, 2), format="#,##0.##", locale=lang)
 
 
 def bars(
@@ -69,6 +71,7 @@ def bars(
     unit: str = "",
     stacked: bool = False,
     target: float | None = None,
+    lang: str = "en",
 ) -> BarChart:
     """Bars per category, side by side (or ``stacked``), one colour per series."""
     chart = BarChart(title=title, unit=unit, legend=[name for name, _ in series])
@@ -94,15 +97,16 @@ def bars(
             v = values[i]
             lo, hi = (base, base + v) if stacked else (0.0, v)
             x = x0 if stacked else x0 + each * s
+            said = f"{category} · {name}: {number(v, lang)} {unit}"
             chart.bars.append(
                 Bar(round(x, 1), round(y_of(hi), 1), round(max(each - 1, 1), 1),
-                    round(y_of(lo) - y_of(hi), 1), s, f"{category} · {name}: {number(v)} {unit}")
+                    round(y_of(lo) - y_of(hi), 1), s, said)
             )  # fmt: skip
             base = hi if stacked else base
         chart.labels.append((round(x0 + inner / 2, 1), category))
     # Round steps: 0.25 of 1 and 0.5 of 2, but 0.5 of 2.5 and 1 of 5.
     parts = 5 if str(top / 10 ** math.floor(math.log10(top)))[:3] in ("2.5", "5.0") else 4
-    chart.ticks = [(round(y_of(top * k / parts), 1), number(top * k / parts))
+    chart.ticks = [(round(y_of(top * k / parts), 1), number(top * k / parts, lang))
                    for k in range(parts + 1)]  # fmt: skip
     chart.target = round(y_of(target), 1) if target is not None else None
     return chart

@@ -320,7 +320,7 @@ async def occupancy_page(
          (_("Walk-in"), [float(r.walk_ins) for r in rows]),
          (_("No-show"), [float(r.no_shows) for r in rows]),
          (_("Not yet checked in"), [float(r.bookings - _came(r) - r.no_shows) for r in rows])],
-        unit=_("bookings"), stacked=True,
+        unit=_("bookings"), stacked=True, lang=lang,
     )  # fmt: skip
     usage = bars(
         _("Utilisation of open desk-hours"),
@@ -328,7 +328,7 @@ async def occupancy_page(
         [(_("Booked"), [round(100 * r.booked_hours / r.open_desk_hours, 1)
                         if r.open_desk_hours else 0.0 for r in rows]),
          (_("Attended"), [round(100 * r.utilization, 1) for r in rows])],
-        unit="%", target=float(target),
+        unit="%", target=float(target), lang=lang,
     )  # fmt: skip
     q = {"building": b.id, "start": s.isoformat(), "end": e.isoformat(), "by": by}
     return _page(
@@ -390,7 +390,7 @@ async def energy_page(
     _ = lambda m: gettext(lang, m)  # noqa: E731
     chart = bars(_("Energy per day"), [d.strftime("%d/%m") for d in days],
                  [(g, [kwh.get((d, g), 0.0) for d in days]) for g in groups],
-                 unit="kWh", stacked=True)  # fmt: skip
+                 unit="kWh", stacked=True, lang=lang)  # fmt: skip
     q = {"building": b.id, "start": s.isoformat(), "end": e.isoformat(), "by": by, "every": "1d"}
     return _page(
         request, person, "manage/energy.html", where, summary=summary, chart=chart, days=days,
@@ -435,7 +435,7 @@ async def comfort_page(
     chart = bars(_("Hours with stale air (CO2 at or above {ppm} ppm)").format(ppm=stale),
                  [r.group for r in rep.rows],
                  [(_("Hours"), [r.hours_at_or_above.get(stale, 0.0) for r in rep.rows])],
-                 unit=_("hours"))  # fmt: skip
+                 unit=_("hours"), lang=lang)  # fmt: skip
     standard = gettext(lang, STANDARD).format(
         first=bands.co2[0], levels=" / ".join(str(x) for x in bands.co2),
         t0=f"{bands.temp_c[0]:g}", t1=f"{bands.temp_c[1]:g}",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -59,6 +60,11 @@ class Say:
     def time(self, value: datetime) -> str:
         """``08.15`` / ``8:15 AM`` in the locale's form, without the zone."""
         return format_time(value, format="short", locale=self.lang)
+
+    def num(self, value: float, digits: int = 1) -> str:
+        """``1.234,5`` / ``1,234.5``: a number as the locale writes it, ``digits`` at most."""
+        pattern = "#,##0" + ("." + "#" * digits if digits else "")
+        return format_decimal(round(value, digits), format=pattern, locale=self.lang)
 
     def span(self, start: datetime, end: datetime) -> str:
         """``08.00–17.00 WITA``: a slot with its zone named."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from babel.numbers import format_decimal
 from playwright.sync_api import Browser, Page, expect
 
 from harness.layouts import one_floor
@@ -148,7 +149,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         busy = heat.locator("td:not(.blank)").filter(has_text="17%")  # 2 of 12 desks
         expect(busy).to_have_count(2)
         expect(page.locator("#occupancy-summary tbody tr")).to_have_count(1)
-        expect(page.locator("#occupancy-summary tbody td").nth(2)).to_contain_text("2.0")  # peak
+        expect(page.locator("#occupancy-summary tbody td").nth(2)).to_contain_text("2 · ")  # peak
         accessible(page)
         page.screenshot(path=shots / "manage-occupancy-id.png", full_page=True)
 
@@ -181,7 +182,10 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
             "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
         kwh = summary["totals"]["kwh"]
         assert kwh > 2
-        expect(page.locator("#energy-days tbody td").first).to_have_text(f"{kwh:.2f}".rstrip("0"))
+        # In Indonesian: a decimal comma (2,4 kWh).
+        said = format_decimal(round(kwh, 2), format="#,##0.##", locale="id")
+        assert "," in said or kwh == int(kwh)
+        expect(page.locator("#energy-days tbody td").first).to_have_text(said)
         with page.expect_download() as got:
             page.click("#energy-csv")
         href = page.get_attribute("#energy-csv", "href")
