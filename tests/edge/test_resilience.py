@@ -39,6 +39,8 @@ def test_gateway_starts_from_cached_registry_while_server_is_away(
     mosquitto_pub(mosquitto.port, f"{unique_name}/v1/dev/{device}/up/presence", json.dumps(GOOD))
     wait_for(lambda: second.outbox.depth == 1, "reading not kept in the outbox")
     assert second.outbox.quarantined() == []
+    # The sender tries on its own schedule: the reading may be kept before it has tried.
+    wait_for(lambda: second.uplink.last_error is not None, "the sender never tried the server")
     assert second.uplink.last_error and "unreachable" in second.uplink.last_error
     sqlite_platform.start_server()
     wait_for(lambda: second.outbox.depth == 0, "outbox not drained when the server came back")
