@@ -378,15 +378,16 @@ class Past:
 
         out: list[StoredReading] = []
         for zone, meter in self.meters.items():
-            watts = [[zone_power(a, present(zone, t), t) for t in steps] for a in CIRCUITS]
-            for i, address in enumerate(CIRCUITS):
-                total = sum(w * ENERGY_STEP.total_seconds() / 3600 for w in watts[i])
-                counter = self.fleet.meters[(meter["id"], address)].counter_wh - total
-                for t, w in zip(steps, watts[i], strict=True):
+            crowd = [present(zone, t) for t in steps]  # once per step, for all circuits
+            hours = ENERGY_STEP.total_seconds() / 3600
+            for address, circuit in CIRCUITS.items():
+                watts = [zone_power(address, n, t) for n, t in zip(crowd, steps, strict=True)]
+                counter = self.fleet.meters[(meter["id"], address)].counter_wh - sum(watts) * hours
+                for t, w in zip(steps, watts, strict=True):
                     out.append(self._reading("energy", meter["id"], zone, to_ms(t),
                                              {"power_w": w, "energy_wh": round(counter, 1),
-                                              "circuit": CIRCUITS[address]}))  # fmt: skip
-                    counter += w * ENERGY_STEP.total_seconds() / 3600
+                                              "circuit": circuit}))  # fmt: skip
+                    counter += w * hours
         return out
 
     def _reading(self, stream: str, device: str, space: str, ts: int,

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -64,6 +65,27 @@ DONE = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a form's answer page says: a notice, its kind, the status, a secret made once.
+
+    Only a form's handler gives one; a page opened by URL gets the empty answer (so no
+    URL can put words, a status or a "secret" on the page).
+    """
+
+    notice: str | None = None
+    kind: str = "ok"
+    status: int = 200
+    made: dict[str, str] | None = None
+
+
+def _no_answer() -> Answer:
+    return Answer()
+
+
+Said = Annotated[Answer, Depends(_no_answer)]
+
+
 def _check(request: Request, person: Browser, csrf: str) -> None:
     if not form_csrf_ok(request, person, csrf):
         raise AuthError("the form expired: reload the page and try again")
@@ -100,8 +122,7 @@ async def _run(fn: Callable[[], Any]) -> Any:
 
 @router.get("/app/admin")
 async def accounts(
-    request: Request, person: AdminPage, db: DatabaseDep, notice: str | None = None,
-    kind: str = "ok", status: int = 200,
+    request: Request, person: AdminPage, db: DatabaseDep, answer: Said
 ) -> Response:  # fmt: skip
     """Every account, its role and whether it may sign in; a new account."""
 
@@ -111,8 +132,8 @@ async def accounts(
 
     lang = page_language(request, person.user)
     users = await _run(read)
-    return _page(request, person, "admin/accounts.html", users=users, notice=notice,
-                 notice_kind=kind, status=status,
+    return _page(request, person, "admin/accounts.html", users=users, notice=answer.notice,
+                 notice_kind=answer.kind, status=answer.status,
                  roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
                  seen=lambda ms: from_ms(ms, WITA).strftime("%d/%m/%Y %H:%M")
                  if ms else "—")  # fmt: skip
@@ -144,8 +165,7 @@ async def new_account(
 
         await _run(make)
     except (ValidationError, ServerError) as exc:
-        return await accounts(request, person, db, notice=_problem(lang, exc), kind="error",
-                              status=400)  # fmt: skip
+        return await accounts(request, person, db, Answer(_problem(lang, exc), "error", 400))
     return _back("/app/admin", "user_created", new.username)
 
 
@@ -172,8 +192,7 @@ async def change_account(
 
         await _run(save)
     except (ValidationError, ServerError) as exc:
-        return await accounts(request, person, db, notice=_problem(lang, exc), kind="error",
-                              status=400)  # fmt: skip
+        return await accounts(request, person, db, Answer(_problem(lang, exc), "error", 400))
     return _back("/app/admin", "user_updated", username)
 
 
@@ -196,8 +215,7 @@ async def rules(
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     zone: Annotated[str | None, Query(max_length=32)] = None,
-    notice: str | None = None,
-    status: int = 200,
+    answer: Said = Answer(),
 ) -> Response:
     """The booking rules of a building, or of one of its zones (which then win)."""
     lang = page_language(request, person.user)
@@ -218,8 +236,8 @@ async def rules(
 
     found, b, zones, policy = await _run(read)
     return _page(request, person, "admin/rules.html", buildings=found, building=b, zones=zones,
-                 zone=zone or "", policy=policy, hhmm=_hhmm, status=status,
-                 notice=notice, notice_kind="error" if notice else "ok",
+                 zone=zone or "", policy=policy, hhmm=_hhmm, status=answer.status,
+                 notice=answer.notice, notice_kind=answer.kind,
                  weekdays=[(i, gettext(lang, WEEKDAYS[i])) for i in range(7)])  # fmt: skip
 
 
@@ -249,7 +267,7 @@ async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Re
         await _run(save)
     except (ValueError, ValidationError, ServerError) as exc:
         return await rules(request, person, db, building=building, zone=zone,
-                           notice=_problem(lang, exc), status=400)  # fmt: skip
+                           answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
     query = {"building": building, **({"zone": zone} if zone else {})}
     return _back("/app/admin/rules", "rules_saved", f"{building}{'/' + zone if zone else ''}",
                  **query)  # fmt: skip
@@ -265,8 +283,7 @@ async def calendar_page(
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     year: Annotated[int | None, Query(ge=2020, le=2100)] = None,
-    notice: str | None = None,
-    status: int = 200,
+    answer: Said = Answer(),
 ) -> Response:
     """Holidays and closed days of a year; desks blocked now or later."""
     today = now_utc().astimezone(WITA).date()
@@ -292,8 +309,8 @@ async def calendar_page(
 
     found, b, days, blocks = await _run(read)
     return _page(request, person, "admin/calendar.html", buildings=found, building=b,
-                 days=days, blocks=blocks, year=year, today=today, status=status,
-                 notice=notice, notice_kind="error" if notice else "ok")  # fmt: skip
+                 days=days, blocks=blocks, year=year, today=today, status=answer.status,
+                 notice=answer.notice, notice_kind=answer.kind)  # fmt: skip
 
 
 @router.post("/app/admin/closed-days")
@@ -320,7 +337,7 @@ async def close_day(
         await _run(save)
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building, year=day.year,
-                                   notice=_problem(lang, exc), status=400)  # fmt: skip
+                                   answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
     return _back("/app/admin/calendar", "day_closed", day.isoformat(), building=building,
                  year=str(day.year))  # fmt: skip
 
@@ -354,7 +371,7 @@ async def new_block(
         await _run(save)
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building,
-                                   notice=_problem(lang, exc), status=400)  # fmt: skip
+                                   answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
     return _back("/app/admin/calendar", "desk_blocked", desk, building=building)
 
 
@@ -383,8 +400,7 @@ async def stop_block(
 
 @router.get("/app/admin/gateways")
 async def gateways_page(
-    request: Request, person: AdminPage, db: DatabaseDep, made: dict[str, str] | None = None,
-    notice: str | None = None, status: int = 200,
+    request: Request, person: AdminPage, db: DatabaseDep, answer: Said
 ) -> Response:  # fmt: skip
     """Gateways (their last call, backlog, troubles), and kiosk links."""
 
@@ -395,8 +411,8 @@ async def gateways_page(
     gws, links, found = await _run(read)
     tz = WITA
     return _page(request, person, "admin/gateways.html", gateways=gws, kiosks=links,
-                 buildings=found, made=made, status=status, notice=notice,
-                 notice_kind="error" if notice and not made else "ok",
+                 buildings=found, made=answer.made, status=answer.status,
+                 notice=answer.notice, notice_kind=answer.kind,
                  at=lambda ms: from_ms(ms, tz).strftime("%d/%m %H:%M") if ms else "—")  # fmt: skip
 
 
@@ -421,11 +437,11 @@ async def gateway_token(
     try:
         token = await _run(save)
     except ServerError as exc:
-        return await gateways_page(request, person, db, notice=_problem(lang, exc), status=400)
+        return await gateways_page(request, person, db, Answer(_problem(lang, exc), "error", 400))
     note = gettext(lang, "The token of gateway {id}: copy it into the gateway's settings "
                    "(GATEWAY_TOKEN) now; it is not shown again.").format(id=gateway)  # fmt: skip
-    return await gateways_page(request, person, db, made={"what": "token", "value": token},
-                               notice=note)  # fmt: skip
+    return await gateways_page(request, person, db,
+                               Answer(note, made={"what": "token", "value": token}))  # fmt: skip
 
 
 @router.post("/app/admin/gateways/{gateway_id}/revoke")
@@ -466,12 +482,12 @@ async def kiosk_link(
 
         made = await _run(save)
     except (ValidationError, ServerError) as exc:
-        return await gateways_page(request, person, db, notice=_problem(lang, exc), status=400)
+        return await gateways_page(request, person, db, Answer(_problem(lang, exc), "error", 400))
     link = f"{str(request.base_url).rstrip('/')}{made.path}"
     note = gettext(lang, "The link for {label}: open it on the screen now; it is not shown "
                    "again.").format(label=label)  # fmt: skip
-    return await gateways_page(request, person, db, made={"what": "kiosk", "value": link},
-                               notice=note)  # fmt: skip
+    return await gateways_page(request, person, db,
+                               Answer(note, made={"what": "kiosk", "value": link}))  # fmt: skip
 
 
 @router.post("/app/admin/kiosks/{kiosk_id}/revoke")

@@ -168,9 +168,8 @@ async def overview(
         floors = []
         for f in b.floors:
             states = Counter(d.state for d in s.monitor.lights.floor(b.id, f.id))
-            occupied = sum(states.values()) and states["occupied"]
             floors.append({"id": f.id, "name": f.name, "desks": sum(states.values()),
-                           "occupied": occupied, "booked": states["booked"],
+                           "occupied": states["occupied"], "booked": states["booked"],
                            "awaiting": states["awaiting_checkin"], "free": states["free"],
                            "off": states["off"]})  # fmt: skip
         with db.session(commit=False) as session:

@@ -60,8 +60,15 @@ def chromium(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, mosquitto: Service) -> Iterator[Platform]:
+    yield from web_platform(tmp_path_factory, mosquitto)
+
+
+def web_platform(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto: Service, **env: str
+) -> Iterator[Platform]:
+    """Server, gateway and a floor of desks (``env``: more server settings), then stopped."""
     name = "w" + os.urandom(4).hex()
-    p = Platform(tmp_path_factory.mktemp("web"), {"SMARTOFFICE_BASE_TOPIC": name},
+    p = Platform(tmp_path_factory.mktemp("web"), {"SMARTOFFICE_BASE_TOPIC": name, **env},
                  gateway_id=f"gw-{name}", base_topic=name)  # fmt: skip
     p.register([], building=B)
     p.start_server()

@@ -42,6 +42,10 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         assert short.get_attribute("minlength") == "10"
         accessible(page)
         page.screenshot(path=shots / "admin-accounts-id.png", full_page=True)
+        # Only a form's answer puts words on the page: a URL cannot.
+        forged = page.goto(f"{base}/app/admin/gateways?notice=Bayar+denda&status=500&made=x")
+        assert forged is not None and forged.status == 200
+        assert "Bayar denda" not in page.content() and page.locator("#secret").count() == 0
 
         # A booking rule: one booking per person per day; the employee's next one obeys.
         page.goto(f"{base}/app/admin/rules?building={B}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,9 @@ import pytest
 from babel.numbers import format_decimal
 from playwright.sync_api import Browser, Page, expect
 
-from harness.layouts import one_floor
 from harness.platform import Platform
 from harness.services import Service
 from tests.web.conftest import (
-    ALWAYS_OPEN,
-    DESKS,
     FLOOR,
     WITA,
     B,
@@ -32,6 +28,7 @@ from tests.web.conftest import (
     new_context,
     sign_in,
     today_at,
+    web_platform,
 )
 
 ZONE = f"{FLOOR}-a"
@@ -41,18 +38,7 @@ HOUR = 3_600_000
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, mosquitto: Service) -> Iterator[Platform]:
     """As the pages' platform, with zone decisions and CO2 alerts every second."""
-    name = "m" + os.urandom(4).hex()
-    p = Platform(tmp_path_factory.mktemp("console"),
-                 {"SMARTOFFICE_BASE_TOPIC": name, "SMARTOFFICE_ENERGY_SWEEP_S": "1"},
-                 gateway_id=f"gw-{name}", base_topic=name)  # fmt: skip
-    p.register([], building=B)
-    p.start_server()
-    assert p.api("PUT", f"/api/v1/buildings/{B}/layout",
-                 json=one_floor(B, FLOOR, DESKS, rooms=["r1"])).is_success  # fmt: skip
-    assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN).is_success
-    p.start_gateway(mosquitto.port)
-    yield p
-    p.stop()
+    yield from web_platform(tmp_path_factory, mosquitto, SMARTOFFICE_ENERGY_SWEEP_S="1")
 
 
 def deliver(platform: Platform, device: str, kind: str, space: dict[str, str], stream: str,
@@ -160,7 +146,14 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         api = platform.api("GET", "/api/v1/reports/occupancy", "facility_manager", params={
             "building": B, "by": "zone", "target": 0.7,
             "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
-        cells = api["groups"][0]["heatmap"]
+        group = api["groups"][0]
+        # Only measured hours count: the two, and the next one the last reading holds into
+        # (10 minutes); 2 of 12 desks is under a 70 % target in each.
+        assert (group["open_hours"], group["hours_under"], group["hours_at"],
+                group["hours_over"]) == (3, 3, 0, 0)  # fmt: skip
+        assert group["peak_occupied"] == 2.0
+        assert group["average_occupied"] == round((2 + 2 + 2 * 5 / 60) / 3, 2)
+        cells = group["heatmap"]
         assert [(int(r["hour"]), float(r["occupied"])) for r in rows] == [
             (c["hour"], c["occupied"]) for c in cells
         ]
