@@ -17,6 +17,7 @@ from server.api import (
     ingest,
     kiosks,
     ops,
+    privacy,
     readings,
     registry,
     spaces,
@@ -51,7 +52,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     for area in (auth, spaces, registry, bookings, kiosks, ingest, readings, audit, energy,
-                 ops):  # fmt: skip
+                 privacy, ops):  # fmt: skip
         app.include_router(area.router)
     errors.install(app)
     web.install(app, vendor=docs.vendor_dir(settings.web_vendor_dir))

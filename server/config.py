@@ -159,6 +159,32 @@ class ServerSettings(BaseSettings):
     """A device command not delivered by then is dropped and reported as expired."""
     dedup_window_days: int = 14
 
+    # Personal data (docs/privacy.md): how long each kind is kept, and how small a group
+    # the reports may show. The privacy notice states these values; the retention job
+    # enforces them every ``retention_every_s``.
+    privacy_controller: str = ""
+    """Who is responsible for the personal data (the agency), as the privacy notice names it."""
+    privacy_contact: str = ""
+    """How people reach the agency's data protection officer (UU PDP art. 53): shown in the
+    privacy notice. Empty: the notice says none is named yet."""
+    privacy_min_group: int = Field(default=5, ge=1, le=1000)
+    """A report group (desk, zone, floor) is shown only with at least this many people
+    (bookings) or desks (sensors) in it, or when everyone in it chose to be visible."""
+    booking_retention_days: int = Field(default=180, ge=1, le=3650)
+    """Finished bookings name their person this long; then the person is removed from them
+    (the desk, times and outcome stay for the reports)."""
+    mail_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Booking mail (addresses and bodies) is deleted this long after it was queued."""
+    audit_retention_days: int = Field(default=730, ge=30, le=3650)
+    """Audit entries, reads of personal data included, are deleted after this long."""
+    login_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Failed sign-ins (name and address) and ended sessions are deleted after this long."""
+    presence_rollup_retention_days: int = Field(default=730, ge=0, le=36500)
+    """Hourly occupancy per desk is deleted after this long (0: kept); floors' and zones'
+    history goes with it."""
+    retention_every_s: float = Field(default=3600.0, gt=0)
+    """How often the retention job runs (on the replica that runs the periodic jobs)."""
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:
         if self.jwt_secret is not None:

@@ -1,4 +1,4 @@
-"""The server's periodic jobs: the booking sweep, the energy rollups and the zone evaluation.
+"""The periodic jobs: the booking sweep, rollups, zone evaluation and personal-data retention.
 
 Each runs every so many seconds and survives any one failure. With several replicas on
 one PostgreSQL, one replica at a time runs them: the one holding the job lock
@@ -76,6 +76,9 @@ async def _run_jobs(services: Services) -> None:
                     asyncio.create_task(repeat(services.rollups.run, s.rollup_every_s, "rollups")),
                     asyncio.create_task(
                         repeat(services.energy.tick, s.energy_sweep_s, "energy evaluation")
+                    ),
+                    asyncio.create_task(
+                        repeat(services.retention.run, s.retention_every_s, "retention")
                     ),
                 ]
             elif not held and tasks:

@@ -11,5 +11,6 @@ import server.calendar.models
 import server.energy.models
 import server.ingest.models
 import server.notify.models
+import server.privacy.models
 import server.registry.models
 import server.spaces.models  # noqa: F401

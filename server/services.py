@@ -37,6 +37,8 @@ from server.exceptions import StoreError
 from server.ingest.service import IngestService
 from server.metrics import ServerMetrics
 from server.notify.mail import SmtpSender, deliver
+from server.privacy.handlers import Context
+from server.privacy.retention import Retention
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore, StoredReading
@@ -71,6 +73,8 @@ class Services:
     zone_actions: ZoneActions
     energy: EnergyRunner
     mailer: Callable[[], int] | None
+    retention: Retention
+    """Keeps each kind of personal data no longer than its setting (server.privacy)."""
 
     @classmethod
     async def start(cls, settings: ServerSettings) -> Services:
@@ -149,6 +153,7 @@ class Services:
                 metrics=metrics,
             ),  # fmt: skip
             mailer=_mailer(settings, db),
+            retention=Retention(Context(db, store, settings.raw_retention_days), settings),
         )
 
     async def close(self) -> None:
@@ -265,5 +270,4 @@ def rollup_config(settings: ServerSettings) -> RollupConfig:
         limits=Limits(max_gap_ms=int(settings.energy_max_gap_hours * 3_600_000)),
         bands=Bands(co2=tuple(settings.co2_levels_ppm), temp_c=settings.temp_band_c,
                     rh_pct=settings.rh_band_pct),
-        raw_retention_days=settings.raw_retention_days,
     )  # fmt: skip

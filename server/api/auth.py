@@ -22,6 +22,7 @@ from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
 from server.auth.tokens import LocalTokens
+from server.bookings.visibility import audit_read
 from server.exceptions import AuthError, RateLimited
 from server.i18n import T, say
 
@@ -88,9 +89,10 @@ def update_me(prefs: Preferences, user: CurrentUser, db: DatabaseDep) -> dict[st
 
 
 @router.get("/users", response_model=list[UserPublic])
-def list_users(_: Admin, db: DatabaseDep) -> list[UserPublic]:
-    """Every account (admins)."""
+def list_users(admin: Admin, db: DatabaseDep) -> list[UserPublic]:
+    """Every account (admins; the read is audited)."""
     with db.session() as session:
+        audit_read(session, actor=admin, person="*", what="accounts", reason="")
         return list_user_rows(session)
 
 

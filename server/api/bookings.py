@@ -120,12 +120,16 @@ def list_bookings(
     floor: str | None = None,
     day: Day | None = None,
     person: Annotated[str | None, Query(alias="user")] = None,
+    reason: Annotated[str | None, Query(max_length=300)] = None,
 ) -> list[BookingPublic]:
-    """Your bookings; facility managers may ask for a building, floor, day or person."""
-    with db.session(commit=False) as session:
-        return service.bookings(
-            session, actor=user, building=building, floor=floor, day=day, user=person
-        )
+    """Your bookings; facility managers may ask for a building, floor or day, without names.
+
+    Another person's bookings (``user``), or the names in a building's list, only for an
+    administrator who states a ``reason``: the read is recorded in the audit log.
+    """
+    with db.session() as session:
+        return service.bookings(session, actor=user, building=building, floor=floor, day=day,
+                                user=person, reason=reason)  # fmt: skip
 
 
 @router.get("/colleagues")
@@ -137,11 +141,15 @@ def colleagues(user: Anyone, db: DatabaseDep, day: Day | None = None) -> list[di
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic)
-def get_booking(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
-    """One booking (yours, one you made for someone, or any for managers)."""
-    with db.session(commit=False) as session:
-        row, tz = service.get(session, actor=user, booking_id=booking_id)
-        return service.public(row, tz)
+def get_booking(
+    booking_id: BookingId,
+    user: Anyone,
+    db: DatabaseDep,
+    reason: Annotated[str | None, Query(max_length=300)] = None,
+) -> BookingPublic:
+    """One booking: yours, one you made for someone, or any for managers (without names)."""
+    with db.session() as session:
+        return service.one(session, actor=user, booking_id=booking_id, reason=reason)
 
 
 @router.delete("/bookings/{booking_id}", response_model=BookingPublic)
@@ -185,6 +193,7 @@ def occupancy_live(
 def utilization_report(
     _: Manager,
     db: DatabaseDep,
+    settings: SettingsDep,
     building: str,
     start: Moment,
     end: Moment,
@@ -193,12 +202,14 @@ def utilization_report(
 ) -> list[UtilizationRow] | Response:
     """Utilization per desk, zone, floor or building, as JSON or CSV.
 
-    Booked and attended hours, no-show and walk-in rates, and peak occupancy.
+    Booked and attended hours, no-show and walk-in rates, and peak occupancy. A group
+    with fewer people than the privacy minimum is withheld (``withheld``, no figures).
     """
     with db.session(commit=False) as session:
         tz = building_tz(session, building)[1]
         start, end = period(start, end, tz=tz)
-        rows = utilization(session, building=building, start=start, end=end, by=by)
+        rows = utilization(session, building=building, start=start, end=end, by=by,
+                           min_group=settings.privacy_min_group)  # fmt: skip
     if format == "csv":
         name = f"utilization-{building}-{by}-{start.date()}-{end.date()}.csv"
         return Response(

@@ -82,6 +82,7 @@ def csv_response(text: str, filename: str) -> Response:
 async def energy_summary(
     _: Manager,
     db: DatabaseDep,
+    settings: SettingsDep,
     rollups: RollupsDep,
     building: str,
     start: Annotated[datetime, Query(description="ISO time; the building's zone if no offset")],
@@ -97,12 +98,14 @@ async def energy_summary(
     """Energy (kWh) per circuit, zone, floor or building per hour, day or month, JSON or CSV.
 
     With the share used outside working hours, kWh per occupied and per booked desk-hour,
-    the part estimated across counter resets, meter coverage, and power now.
+    the part estimated across counter resets, meter coverage, and power now. The desk-hours
+    of a group of fewer desks than the privacy minimum are withheld (``desk_use_withheld``).
     """
     tz = await building_zone(db, building)
     scope = Scope(building=building, start=aware(start, tz), end=aware(end, tz), every=every,
                   by=by, floor=floor, zone=zone)  # fmt: skip
-    summary = await summarise(scope=scope, db=db, rollups=rollups, now_ms=rollups.now_ms())
+    summary = await summarise(scope=scope, db=db, rollups=rollups, now_ms=rollups.now_ms(),
+                              min_group=settings.privacy_min_group)  # fmt: skip
     if format == "csv":
         name = f"energy-{building}-{by}-{every}-{summary.start.date()}-{summary.end.date()}.csv"
         return csv_response(as_csv(summary), name)
@@ -113,6 +116,7 @@ async def energy_summary(
 async def occupancy_report(
     _: Manager,
     db: DatabaseDep,
+    settings: SettingsDep,
     rollups: RollupsDep,
     building: str,
     start: Moment,
@@ -126,12 +130,14 @@ async def occupancy_report(
     """Occupancy from the desks' sensors: hour-by-weekday heatmaps, peak, average, busiest days.
 
     Per building, floor or zone, in working hours, with the hours under, at (within 5
-    points) and over a target share of desks. Aggregates only, never a person or a desk.
+    points) and over a target share of desks. Aggregates only, never a person or a desk:
+    groups of fewer desks than the privacy minimum are withheld (``withheld``).
     """
     tz = await building_zone(db, building)
     first, last = hour_range(Scope(building=building, start=aware(start, tz), end=aware(end, tz)))
-    rep = await occupancy(db, rollups, OccupancyQuery(building, first, last, by, target, floor,
-                                                      zone))  # fmt: skip
+    asked = OccupancyQuery(building, first, last, by, target, settings.privacy_min_group,
+                           floor, zone)  # fmt: skip
+    rep = await occupancy(db, rollups, asked)
     if format == "csv":
         name = f"occupancy-{building}-{by}-{rep.start.date()}-{rep.end.date()}.csv"
         return csv_response(occupancy_csv(rep), name)

@@ -1,4 +1,9 @@
-"""Read API over the reading store: latest values, windowed series and counts."""
+"""Read API over the reading store: latest values, windowed series and counts.
+
+The desks' presence readings are about people: every read of them is audited, and a
+series or count over fewer desks than the privacy minimum is refused (the occupancy
+report gives the same figures for groups large enough).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from server.api.deps import Roles, StoreDep
+from server.api.deps import DatabaseDep, Manager, Roles, SettingsDep, StoreDep
+from server.bookings.visibility import audit_read
 from server.calendar.dates import Moment, Shown, aware, to_ms
-from server.exceptions import QueryError
+from server.exceptions import Forbidden, QueryError
+from server.i18n import T
 from server.readings.store import Aggregation, SpaceFilter, Window
 from server.roles import MANAGERS
+from server.spaces.service import buildings, desk_places
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[Roles(*MANAGERS)])
 
@@ -34,6 +42,39 @@ def _filter(
 
 
 Where = Annotated[SpaceFilter, Depends(_filter)]
+
+
+def _presence_read(
+    reader: Manager, db: DatabaseDep, settings: SettingsDep, where: Where, stream: str,
+    request: Request,
+) -> None:  # fmt: skip
+    """Audit a read of the presence stream; refuse a series over too few desks."""
+    if stream != "presence":
+        return
+    what = "presence " + " ".join(f"{k}={v}" for k, v in where.items())
+    with db.session() as session:
+        if request.url.path.endswith(("/series", "/counts")):
+            places = [
+                p
+                for b in (
+                    [where.building] if where.building else [x.id for x in buildings(session)]
+                )
+                for p in desk_places(session, b).values()
+            ]
+            desks = 1 if where.device else sum(
+                1 for p in places
+                if where.floor in (None, p.floor) and where.zone in (None, p.zone)
+                and where.space in (None, p.code)
+            )  # fmt: skip
+            if desks < settings.privacy_min_group:
+                raise Forbidden(T("presence over {n} desk(s) would show people; ask for a "
+                                  "building, floor or zone of at least {k} desks, or use "
+                                  "the occupancy report", n=desks,
+                                  k=settings.privacy_min_group))  # fmt: skip
+        audit_read(session, actor=reader, person="*", what=what, reason="")
+
+
+PresenceRead = Depends(_presence_read)
 
 
 def _ms(t: datetime) -> int:
@@ -96,7 +137,7 @@ _LATEST = TypeAdapter(list[LatestOut])
 _WINDOWS = TypeAdapter(list[WindowOut])
 
 
-@router.get("/latest", response_model=list[LatestOut])
+@router.get("/latest", response_model=list[LatestOut], dependencies=[PresenceRead])
 async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list[LatestOut]:
     """Newest value of a field in every space matching the filters."""
     return _LATEST.validate_python(
@@ -104,7 +145,7 @@ async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list
     )
 
 
-@router.get("/series", response_model=list[WindowOut])
+@router.get("/series", response_model=list[WindowOut], dependencies=[PresenceRead])
 async def series(
     store: StoreDep,
     where: Where,
@@ -118,7 +159,7 @@ async def series(
     return _WINDOWS.validate_python(values, from_attributes=True)
 
 
-@router.get("/counts", response_model=list[WindowOut])
+@router.get("/counts", response_model=list[WindowOut], dependencies=[PresenceRead])
 async def counts(store: StoreDep, where: Where, window: WindowDep, stream: str) -> list[WindowOut]:
     """Number of readings per window."""
     return _WINDOWS.validate_python(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
 
@@ -274,3 +275,10 @@ def set_preferences(session: Session, *, username: str, prefs: Preferences) -> d
     record(session, actor=username, action="user.preferences", target_kind="user",
            target_id=username, **prefs.model_dump(exclude_none=True))  # fmt: skip
     return preferences(session, username)
+
+
+def opted_in(session: Session, ids: Collection[int]) -> set[int]:
+    """Those of ``ids`` who chose to be visible to colleagues (the colleague finder)."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(User.id).where(User.id.in_(ids), User.share_location)))

@@ -39,7 +39,11 @@ class Booking(Base):
     )
     space_code: Mapped[str] = mapped_column(String(32))
     space_kind: Mapped[str] = mapped_column(String(8))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None once the booking is anonymised (past retention, or at the person's request): the
+    # desk, times and outcome stay for the reports; nothing says whose it was.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     booked_by: Mapped[str] = mapped_column(String(100))
     start_ms: Mapped[int] = mapped_column(BigInteger)
     end_ms: Mapped[int] = mapped_column(BigInteger)
@@ -57,7 +61,7 @@ class Booking(Base):
     exported_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     release_reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
-    owner: Mapped[User] = relationship(lazy="select")
+    owner: Mapped[User | None] = relationship(lazy="select")
 
 
 class DeskBlock(Base):

@@ -1,7 +1,8 @@
 """Utilization per desk, zone, floor or building for a period.
 
 What was booked, what was used, how often nobody came, how often somebody came unbooked,
-and the busiest moment.
+and the busiest moment. A group of fewer people than the privacy minimum is withheld: its
+row says so and carries no figures (server.suppression).
 """
 
 from __future__ import annotations
@@ -16,42 +17,54 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.auth.service import opted_in
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.spaces.service import desk_places
+from server.suppression import withheld
 
 GroupBy = Literal["desk", "zone", "floor", "building"]
 
 
 class UtilizationRow(BaseModel):
-    """One desk, zone, floor or building over the period."""
+    """One desk, zone, floor or building over the period (figures None when withheld)."""
 
     group: str
     desks: int
     open_desk_hours: float
-    bookings: int
-    booked_hours: float
-    attended_hours: float
-    utilization: float
-    no_shows: int
-    no_show_rate: float
-    walk_ins: int
-    walk_in_rate: float
-    released_early: int
-    checked_in_by_sensor: int = Field(description="Check-ins the desk's sensor made.")
-    checked_in_by_booker: int = Field(description="Check-ins by the booker (QR, app).")
-    checked_in_by_manager: int = Field(
+    withheld: bool = Field(
+        default=False,
+        description="Too few people booked in this group to show its figures (privacy).",
+    )
+    bookings: int | None
+    booked_hours: float | None
+    attended_hours: float | None
+    utilization: float | None
+    no_shows: int | None
+    no_show_rate: float | None
+    walk_ins: int | None
+    walk_in_rate: float | None
+    released_early: int | None
+    checked_in_by_sensor: int | None = Field(description="Check-ins the desk's sensor made.")
+    checked_in_by_booker: int | None = Field(description="Check-ins by the booker (QR, app).")
+    checked_in_by_manager: int | None = Field(
         description="Check-ins a facility manager made for the booker: not a sensor's word."
     )
-    peak_occupied: int
+    peak_occupied: int | None
     peak_at: datetime | None
 
 
 def utilization(
-    session: Session, *, building: str, start: datetime, end: datetime, by: GroupBy
+    session: Session,
+    *,
+    building: str,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    min_group: int,
 ) -> list[UtilizationRow]:
-    """The report, one row per group, in group order."""
+    """The report, one row per group, in group order; small groups withheld."""
     _, tz = building_tz(session, building)
     start = start if start.tzinfo else start.replace(tzinfo=tz)
     end = end if end.tzinfo else end.replace(tzinfo=tz)
@@ -75,11 +88,14 @@ def utilization(
     open_hours = WorkingHours.of(session, building).open_seconds(s, e) / 3600
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     edges: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    people: dict[str, set[int]] = {g: set() for g in size}
     for b in rows:
         assert b.desk_id is not None
         if b.desk_id not in group_of:
             continue
         g = group_of[b.desk_id]
+        if b.user_id is not None:
+            people[g].add(b.user_id)
         st = stats[g]
         st["bookings"] += 1
         st["booked"] += (min(b.end_ms, e) - max(b.start_ms, s)) / 3_600_000
@@ -94,9 +110,21 @@ def utilization(
             if used_to > used_from:
                 st["attended"] += (used_to - used_from) / 3_600_000
                 edges[g] += [(used_from, 1), (used_to, -1)]
+    # Only the people of small groups can make one visible: ask about them alone.
+    small = [who for who in people.values() if 0 < len(who) < min_group]
+    hide = withheld(people, min_group, opted_in(session, set().union(*small)) if small else ())
     out = []
     for g in sorted(size):
         st = stats[g]
+        if g in hide:
+            out.append(
+                UtilizationRow.model_validate(
+                    {"group": g, "desks": size[g], "withheld": True,
+                     "open_desk_hours": round(size[g] * open_hours, 2)}
+                    | dict.fromkeys(_FIGURES)
+                )
+            )  # fmt: skip
+            continue
         peak, peak_at, current = 0, None, 0
         for t, step in sorted(edges[g]):
             current += step
@@ -128,6 +156,12 @@ def utilization(
     return out
 
 
+_FIGURES = [
+    name for name in UtilizationRow.model_fields
+    if name not in ("group", "desks", "open_desk_hours", "withheld")
+]  # fmt: skip
+
+
 def as_csv(rows: list[UtilizationRow]) -> str:
     """The report as CSV, one header line and a line per group."""
     buf = io.StringIO()
@@ -135,6 +169,6 @@ def as_csv(rows: list[UtilizationRow]) -> str:
     writer.writerow(list(UtilizationRow.model_fields))
     for row in rows:
         values = row.model_dump()
-        values["peak_at"] = row.peak_at.isoformat() if row.peak_at else ""
-        writer.writerow(values.values())
+        values["peak_at"] = row.peak_at.isoformat() if row.peak_at else None
+        writer.writerow("" if v is None else v for v in values.values())
     return buf.getvalue()

@@ -34,13 +34,14 @@ from server.bookings.schemas import (
     DeskBlockDoc,
     SeriesFailure,
 )
+from server.bookings.visibility import audit_read, may_see_person, stated
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, aware, clock, from_ms, now_utc, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import DEFAULT, N_, T, say
-from server.roles import MANAGERS
+from server.roles import ADMINS, MANAGERS
 from server.spaces.models import Desk, Floor, Room, Zone
 
 Space = Desk | Room
@@ -332,7 +333,7 @@ def get(session: Session, *, actor: Principal, booking_id: int) -> tuple[Booking
     row = session.get(Booking, booking_id)
     if row is None:
         raise NotFoundError(T("no booking {id}", id=booking_id))
-    owner = session.get(User, row.user_id)
+    owner = _owner(session, row)
     mine = owner is not None and owner.username == actor.username
     if not (mine or row.booked_by == actor.username or actor.role in MANAGERS):
         raise NotFoundError(T("no booking {id}", id=booking_id))  # not telling who has it
@@ -405,9 +406,14 @@ def check_in(
     return public(row, tz)
 
 
+def _owner(session: Session, row: Booking) -> User | None:
+    """Whose the booking is; None once anonymised."""
+    return session.get(User, row.user_id) if row.user_id is not None else None
+
+
 def _on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> str | None:
     """None when ``actor`` owns the booking; the owner's name when a manager acts for them."""
-    owner = session.get(User, row.user_id)
+    owner = _owner(session, row)
     if owner is not None and owner.username == actor.username:
         return None
     if actor.role not in MANAGERS:
@@ -464,13 +470,20 @@ def bookings(
     floor: str | None = None,
     day: date | None = None,
     user: str | None = None,
+    reason: str | None = None,
 ) -> list[BookingPublic]:
-    """The caller's bookings; managers may ask for a floor, a day or a person."""
-    query = select(Booking).join(Booking.owner).options(contains_eager(Booking.owner))
-    if actor.role not in MANAGERS or (user is None and building is None):
+    """The caller's bookings; managers may ask for a building, floor or day (without names).
+
+    One person's bookings are the person's own; an administrator sees another's only with a
+    stated ``reason`` (audited), as names in a building's list (server.bookings.visibility).
+    """
+    query = select(Booking).outerjoin(Booking.owner).options(contains_eager(Booking.owner))
+    person = user if user is not None and user != actor.username else None
+    if person is not None:
+        may_see_person(actor, person, reason)
+        query = query.where(User.username == person)
+    elif user is not None or actor.role not in MANAGERS or building is None:
         query = query.where(User.username == actor.username)
-    elif user:
-        query = query.where(User.username == user)
     if day is not None:
         # A day in any building's zone lies within a day either side of the UTC day; the
         # exact local day is checked below.
@@ -491,12 +504,49 @@ def bookings(
     rows = session.scalars(query.order_by(Booking.start_ms))
     out = []
     zones = _ZoneOf(session)
+    named = person is not None or (actor.role in ADMINS and stated(reason) is not None)
     for row in rows:
         tz = zones[row.building_id]
         if day is not None and from_ms(row.start_ms, tz).date() != day:
             continue
-        out.append(public(row, tz))
+        shown = public(row, tz)
+        out.append(shown if named else _unnamed(shown, row, actor))
+    if person is not None:
+        audit_read(session, actor=actor, person=person, what="bookings", reason=reason or "")
+    elif named and out:
+        audit_read(session, actor=actor, person="*", reason=reason or "",
+                   what=f"bookings of {building} {floor or ''} {day or ''}".strip())  # fmt: skip
     return out
+
+
+def one(
+    session: Session, *, actor: Principal, booking_id: int, reason: str | None = None
+) -> BookingPublic:
+    """One booking: whole to its person and booker; to managers without names.
+
+    An administrator stating a ``reason`` sees the names (and the read is audited).
+    """
+    row, tz = get(session, actor=actor, booking_id=booking_id)
+    shown = public(row, tz)
+    if actor.username in (shown.user, shown.booked_by):
+        return shown
+    if actor.role in ADMINS and stated(reason) is not None and shown.user is not None:
+        audit_read(session, actor=actor, person=shown.user, what=f"booking {row.id}",
+                   reason=reason or "")  # fmt: skip
+        return shown
+    return _unnamed(shown, row, actor)
+
+
+def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPublic:
+    """The booking as a manager sees it: names only their own and people who opted in."""
+    if row.owner is not None and (row.owner.username == actor.username or row.owner.share_location):
+        return shown
+    keep = {actor.username}
+    return shown.model_copy(update={
+        "user": None,
+        "booked_by": shown.booked_by if shown.booked_by in keep else None,
+        "checked_in_actor": shown.checked_in_actor if shown.checked_in_actor in keep else None,
+    })  # fmt: skip
 
 
 def desk_check_in(

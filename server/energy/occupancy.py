@@ -29,6 +29,7 @@ from server.db import Database
 from server.energy.rollup import HourlyView, Rollups
 from server.readings.store import HOUR_MS, RollupAgg, SpaceFilter
 from server.spaces.service import desk_places
+from server.suppression import withheld
 
 OccupancyBy = Literal["building", "floor", "zone"]
 # "At target" is within this many percentage points of it.
@@ -80,6 +81,10 @@ class OccupancyReport(BaseModel):
     target: float = Field(description="Target share of desks occupied (0-1)")
     target_band: float = TARGET_BAND
     groups: list[OccupancyGroup]
+    min_group: int = Field(description="Groups of fewer desks than this are withheld (privacy)")
+    withheld: list[str] = Field(
+        default_factory=list, description="Groups withheld: too few desks to show (privacy)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +96,35 @@ class OccupancyQuery:
     last: int
     by: OccupancyBy
     target: float
+    min_group: int
+    """Groups of fewer desks than this are withheld (server.suppression)."""
     floor: str | None = None
     zone: str | None = None
 
 
-def _desks(db: Database, q: OccupancyQuery) -> tuple[dict[str, int], WorkingHours]:
+def _desks(db: Database, q: OccupancyQuery) -> tuple[dict[str, set[int]], WorkingHours]:
     with db.session(commit=False) as session:
-        size: dict[str, int] = defaultdict(int)
-        for place in desk_places(session, q.building).values():
+        desks: dict[str, set[int]] = defaultdict(set)
+        for desk_id, place in desk_places(session, q.building).items():
             if q.floor not in (None, place.floor) or q.zone not in (None, place.zone):
                 continue
-            size[{"building": q.building, "floor": place.floor, "zone": place.zone}[q.by]] += 1
+            g = {"building": q.building, "floor": place.floor, "zone": place.zone}[q.by]
+            desks[g].add(desk_id)
         hours = WorkingHours.of(session, q.building)
         hours.open_seconds(q.first, q.last)  # reads every day of the period
-        return dict(size), hours
+        return dict(desks), hours
 
 
 async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> OccupancyReport:
-    """The report: one group per floor, zone or the building, each with its heatmap."""
-    size, hours = await asyncio.to_thread(_desks, db, q)
+    """The report: one group per floor, zone or the building, each with its heatmap.
+
+    Groups of fewer desks than ``q.min_group`` are withheld (with the smallest others, so
+    that no total gives one away): the sensors know desks, and a desk's hours are its
+    sitter's.
+    """
+    desks, hours = await asyncio.to_thread(_desks, db, q)
+    hide = withheld(desks, q.min_group)
+    size = {g: len(members) for g, members in desks.items() if g not in hide}
     tz = hours.tz
     view = await HourlyView.open(rollups, q.building, q.first, q.last)
     by = [] if q.by == "building" else [q.by]
@@ -130,7 +145,8 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
         groups.append(_group(g, n, seen, [h for h in open_hours if h in seen], q.target, tz))
     return OccupancyReport(building=q.building, start=from_ms(q.first, tz),
                            end=from_ms(q.last, tz), by=q.by, target=q.target,
-                           groups=groups)  # fmt: skip
+                           groups=groups, min_group=q.min_group,
+                           withheld=sorted(hide))  # fmt: skip
 
 
 def _group(

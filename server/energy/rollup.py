@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, select, update
 
 from server.db import Database
 from server.energy.accounting import (
@@ -66,7 +66,7 @@ ROLLUP_FIELDS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class RollupConfig:
-    """How readings become hours, and how long raw readings are kept."""
+    """How readings become hours."""
 
     limits: Limits = Limits()
     bands: Bands = Bands()
@@ -75,7 +75,6 @@ class RollupConfig:
     settle_ms: int = 5 * 60_000
     backfill_ms: int = 2 * 86_400_000
     chunk_ms: int = 24 * HOUR_MS
-    raw_retention_days: int = 90
 
 
 async def compute(
@@ -157,7 +156,7 @@ class Progress:
 
 @dataclass
 class Rollups:
-    """Runs rollups for every building, marks late data, and expires raw readings."""
+    """Runs rollups for every building and marks late data (server.privacy expires them)."""
 
     db: Database
     store: ReadingStore
@@ -166,7 +165,6 @@ class Rollups:
     on_progress: Callable[[str, int], None] | None = None
     _done: dict[str, int] = field(default_factory=dict)
     _done_read: float = 0.0
-    _expired_at: float = 0.0
 
     def now_ms(self) -> int:
         """The clock in epoch ms."""
@@ -188,7 +186,6 @@ class Rollups:
                 written += await self.roll(b)
             except Exception:  # one building's trouble must not stop the others
                 logger.exception("rollups of %s failed", b)
-        await self.expire()
         return written
 
     async def roll(self, building: str, *, since_ms: int | None = None) -> int:
@@ -265,21 +262,6 @@ class Rollups:
                     )  # fmt: skip
                 )
         logger.info("late readings: rollups of %s will be redone", ", ".join(sorted(earliest)))
-
-    async def expire(self) -> int:
-        """Delete raw readings older than the retention, at most once an hour."""
-        days = self.cfg.raw_retention_days
-        if days <= 0 or time.monotonic() - self._expired_at < 3600:
-            return 0
-        self._expired_at = time.monotonic()
-        cutoff = self.now_ms() - days * 86_400_000
-        with self.db.session(commit=False) as s:
-            # Never delete what is not rolled up yet (rollups that fell behind).
-            rolled = s.scalar(select(func.min(RollupState.done_until_ms)))
-        gone = await self.store.expire(min(cutoff, rolled) if rolled is not None else cutoff)
-        if gone:
-            logger.info("expired %d raw readings older than %d days", gone, days)
-        return gone
 
 
 def combine(old: float | None, value: float, agg: RollupAgg) -> float:

@@ -30,6 +30,7 @@ from server.energy.rollup import HourlyView, Rollups
 from server.exceptions import QueryError
 from server.readings.store import HOUR_MS, RollupAgg, RollupRow, SpaceFilter
 from server.spaces.service import desk_places
+from server.suppression import withheld
 
 Every = Literal["1h", "1d", "1mo"]
 By = Literal["building", "floor", "zone", "circuit"]
@@ -54,8 +55,13 @@ class EnergyRow(BaseModel):
     estimated_kwh: float = Field(description="Part of kwh estimated from power (resets).")
     coverage: float | None = Field(description="Share of meter-time with readings, 0..1.")
     meters: int
-    occupied_desk_hours: float
-    booked_desk_hours: float
+    desk_use_withheld: bool = Field(
+        default=False,
+        description="The group has too few desks to show their use (privacy): the desk-hour "
+        "figures are None.",
+    )
+    occupied_desk_hours: float | None
+    booked_desk_hours: float | None
     kwh_per_occupied_desk_hour: float | None
     kwh_per_booked_desk_hour: float | None
 
@@ -174,6 +180,8 @@ def hour_range(scope: Scope) -> tuple[int, int]:
 class _Facts:
     hours: WorkingHours
     booked: dict[tuple[int, str], float]
+    desks: dict[str, set[int]]
+    """The scope's desks per group of desk use (by circuit: the whole scope's)."""
 
 
 def _facts(db: Database, scope: Scope, first: int, last: int) -> _Facts:
@@ -182,13 +190,28 @@ def _facts(db: Database, scope: Scope, first: int, last: int) -> _Facts:
         hours = WorkingHours.of(session, scope.building)
         hours.open_seconds(first, last)  # reads every day of the period
         booked = booked_hours(session, scope, first, last)
-    return _Facts(hours, booked)
+        desks: dict[str, set[int]] = defaultdict(set)
+        for desk_id, p in desk_places(session, scope.building).items():
+            if scope.floor in (None, p.floor) and scope.zone in (None, p.zone):
+                g = {"floor": p.floor, "zone": p.zone}.get(scope.by, scope.building)
+                desks[g].add(desk_id)
+    return _Facts(hours, booked, dict(desks))
 
 
-async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int) -> EnergySummary:
-    """The energy summary for ``scope``."""
+async def summarise(
+    *, scope: Scope, db: Database, rollups: Rollups, now_ms: int, min_group: int = 1
+) -> EnergySummary:
+    """The energy summary for ``scope``.
+
+    The desk-hours of a group of fewer than ``min_group`` desks are withheld (the API and
+    the pages pass the privacy setting; 1 withholds nothing).
+    """
     first, last = hour_range(scope)
     facts = await asyncio.to_thread(_facts, db, scope, first, last)
+    hide = withheld(facts.desks, min_group)
+    everyone = set().union(*facts.desks.values())
+    if 0 < len(everyone) < min_group:
+        hide.add(scope.building)
     hours, tz = facts.hours, facts.hours.tz
     tag = scope.group_tag()
     by = [t for t in (tag,) if t]
@@ -264,7 +287,9 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     for (bucket, group), a in sorted(acc.items()):
         s, e = _bucket(bucket, scope.every, tz)
         s, e = max(s, first), min(e, last)
-        rows.append(_row(s, e, group, a, meters=meters_in[group], tz=tz, now=now_ms))
+        desk_group = group if scope.by in ("floor", "zone") else scope.building
+        rows.append(_row(s, e, group, a, meters=meters_in[group], tz=tz, now=now_ms,
+                         withheld=desk_group in hide))  # fmt: skip
     total = _Acc(circuits=defaultdict(float))
     for a in acc.values():
         for c, v in a.circuits.items():
@@ -274,7 +299,7 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
         total.out_of_hours += a.out_of_hours
     total.occupied_h, total.booked_h = sum(occupied.values()), sum(booked.values())
     totals = _row(first, last, scope.building, total, meters=sum(meters_in.values()), tz=tz,
-                  now=now_ms)  # fmt: skip
+                  now=now_ms, withheld=0 < len(everyone) < min_group)  # fmt: skip
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
         building=scope.building, floor=scope.floor, zone=scope.zone,
@@ -285,10 +310,15 @@ async def summarise(*, scope: Scope, db: Database, rollups: Rollups, now_ms: int
     )  # fmt: skip
 
 
-def _row(s: int, e: int, group: str, a: _Acc, *, meters: int, tz: ZoneInfo, now: int) -> EnergyRow:
+def _row(
+    s: int, e: int, group: str, a: _Acc, *, meters: int, tz: ZoneInfo, now: int, withheld: bool
+) -> EnergyRow:
     kwh = sum(a.circuits.values())
     span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
-    return EnergyRow(
+    if withheld:
+        a = _Acc(circuits=a.circuits, est=a.est, covered_s=a.covered_s,
+                 out_of_hours=a.out_of_hours)  # fmt: skip
+    row = EnergyRow(
         start=from_ms(s, tz), end=from_ms(e, tz), group=group, kwh=round(kwh, 4),
         circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
         out_of_hours_kwh=round(a.out_of_hours, 4), estimated_kwh=round(a.est, 4),
@@ -298,6 +328,10 @@ def _row(s: int, e: int, group: str, a: _Acc, *, meters: int, tz: ZoneInfo, now:
         kwh_per_occupied_desk_hour=round(kwh / a.occupied_h, 4) if a.occupied_h else None,
         kwh_per_booked_desk_hour=round(kwh / a.booked_h, 4) if a.booked_h else None,
     )  # fmt: skip
+    if withheld:
+        return row.model_copy(update={"desk_use_withheld": True, "occupied_desk_hours": None,
+                                      "booked_desk_hours": None})  # fmt: skip
+    return row
 
 
 async def power_now(rollups: Rollups, scope: Scope, now_ms: int) -> tuple[float, dict[str, float]]:
@@ -326,8 +360,8 @@ def as_csv(summary: EnergySummary) -> str:
     for r in summary.rows:
         w.writerow([r.start.isoformat(), r.end.isoformat(), r.group, r.kwh,
                     *(r.circuits.get(c, 0.0) for c in circuits), r.out_of_hours_kwh,
-                    r.estimated_kwh, _blank(r.coverage), r.meters, r.occupied_desk_hours,
-                    r.booked_desk_hours, _blank(r.kwh_per_occupied_desk_hour),
+                    r.estimated_kwh, _blank(r.coverage), r.meters, _blank(r.occupied_desk_hours),
+                    _blank(r.booked_desk_hours), _blank(r.kwh_per_occupied_desk_hour),
                     _blank(r.kwh_per_booked_desk_hour)])  # fmt: skip
     return buf.getvalue()
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import httpx
 
+from contracts.batch import BATCH_STREAMS
 from server.exceptions import QueryError, StoreError
 from server.readings.store import (
     ANYWHERE,
@@ -225,9 +226,20 @@ class InfluxReadingStore:
                     out.append(RollupRow(int(row[0]), group, vals))
         return sorted(out, key=lambda r: (r.start_ms, tuple(r.group.values())))
 
-    async def expire(self, before_ms: int) -> int:
-        """InfluxDB expires raw readings itself, by the retention policy's duration."""
-        return 0
+    async def expire(self, before_ms: int) -> None:
+        """Delete raw readings older than ``before_ms`` (InfluxQL ``DELETE``; not counted).
+
+        A retention policy (``influx_retention_policy``) expires them too; this deletes
+        them whichever policy holds them. InfluxDB 2.x and 3.x refuse ``DELETE`` through
+        the v1 API (StoreError): there the bucket's retention period must do it.
+        """
+        for stream in BATCH_STREAMS:
+            await self._query(f'DELETE FROM "{stream}" WHERE time < {before_ms}ms', "POST")
+
+    async def expire_rollups(self, kind: str, before_ms: int) -> None:
+        """Delete hourly rollups of ``kind`` older than ``before_ms`` (not counted)."""
+        check_rollup_query(kind, {}, ())
+        await self._query(f'DELETE FROM "{kind}_1h" WHERE time < {before_ms}ms', "POST")
 
     async def write(self, readings: Sequence[StoredReading]) -> list[Refused]:
         """Write readings in line-protocol chunks; rewriting a point replaces it in place.

@@ -303,6 +303,21 @@ class SQLiteReadingStore:
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
+    async def expire_rollups(self, kind: str, before_ms: int) -> int:
+        """Delete hourly rollups of ``kind`` older than ``before_ms``."""
+
+        def work() -> int:
+            with self._lock:
+                cur = self._db.execute(
+                    "DELETE FROM rollups WHERE kind = ? AND hour < ?", (kind, before_ms)
+                )
+                return cur.rowcount
+
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite reading store: {exc}") from exc
+
     async def ping(self) -> None:
         """Check the file answers."""
         await self._run("SELECT 1", [])

@@ -258,11 +258,14 @@ class ReadingStore(Protocol):
     ) -> list[RollupRow]:
         """Rollups aggregated per window and per group of the ``by`` tags."""
 
-    async def expire(self, before_ms: int) -> int:
-        """Delete raw readings older than ``before_ms`` (rollups stay); how many went.
+    async def expire(self, before_ms: int) -> int | None:
+        """Delete raw readings older than ``before_ms``; how many went (None: not counted).
 
-        A store whose server expires data itself (an InfluxDB retention policy) returns 0.
+        Rollups and the server's own "booking" stream stay.
         """
+
+    async def expire_rollups(self, kind: str, before_ms: int) -> int | None:
+        """Delete hourly rollups of ``kind`` older than ``before_ms``; how many (None: unknown)."""
 
     async def ping(self) -> None:
         """Raise StoreError when the store cannot be reached."""

@@ -31,6 +31,7 @@ from server.bookings.kiosks import KioskCreate
 from server.bookings.models import DeskBlock
 from server.bookings.schemas import DeskBlockDoc
 from server.bookings.service import block_desk, end_block
+from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
 from server.calendar.dates import WITA, from_ms, now_utc, to_ms
 from server.calendar.hours import building_tz
@@ -52,6 +53,7 @@ TABS = (
     ("/app/admin/calendar", N_("Closed days and blocked desks")),
     ("/app/admin/gateways", N_("Gateways and kiosks")),
     ("/app/admin/audit", N_("Audit log")),
+    ("/app/admin/privacy", N_("Personal data")),
 )
 DONE = {
     "user_created": N_("Account {x} created."),
@@ -86,7 +88,8 @@ def _no_answer() -> Answer:
 Said = Annotated[Answer, Depends(_no_answer)]
 
 
-def _check(request: Request, person: Browser, csrf: str) -> None:
+def check_form(request: Request, person: Browser, csrf: str) -> None:
+    """Refuse a form without this session's CSRF token."""
     if not form_csrf_ok(request, person, csrf):
         raise AuthError("the form expired: reload the page and try again")
 
@@ -106,7 +109,7 @@ def _page(request: Request, person: Browser, template: str, **values: Any) -> Re
                   status=values.pop("status", 200), **values)  # fmt: skip
 
 
-def _problem(lang: str, exc: Exception) -> str:
+def fault(lang: str, exc: Exception) -> str:
     """What was wrong with a form, in the page's language."""
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
@@ -127,7 +130,8 @@ async def accounts(
     """Every account, its role and whether it may sign in; a new account."""
 
     def read() -> list[Any]:
-        with db.session(commit=False) as session:
+        with db.session() as session:
+            audit_read(session, actor=person.user, person="*", what="accounts", reason="")
             return list_users(session)
 
     lang = page_language(request, person.user)
@@ -152,7 +156,7 @@ async def new_account(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Create an account (its password set here; the person changes it later)."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         new = UserCreate.model_validate({"username": username.strip().lower(), "role": role,
@@ -165,7 +169,7 @@ async def new_account(
 
         await _run(make)
     except (ValidationError, ServerError) as exc:
-        return await accounts(request, person, db, Answer(_problem(lang, exc), "error", 400))
+        return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
     return _back("/app/admin", "user_created", new.username)
 
 
@@ -180,7 +184,7 @@ async def change_account(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Change an account's role, or stop (or allow again) its sign-in."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         change = UserUpdate.model_validate({"role": role, "active": active == "on"})
@@ -192,7 +196,7 @@ async def change_account(
 
         await _run(save)
     except (ValidationError, ServerError) as exc:
-        return await accounts(request, person, db, Answer(_problem(lang, exc), "error", 400))
+        return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
     return _back("/app/admin", "user_updated", username)
 
 
@@ -245,7 +249,7 @@ async def rules(
 async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Response:
     """Save the rules; bookings made from now on follow them."""
     form = await request.form()
-    _check(request, person, str(form.get("csrf", "")))
+    check_form(request, person, str(form.get("csrf", "")))
     lang = page_language(request, person.user)
     building, zone = str(form.get("building", "")), str(form.get("zone", "")) or None
     try:
@@ -267,7 +271,7 @@ async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Re
         await _run(save)
     except (ValueError, ValidationError, ServerError) as exc:
         return await rules(request, person, db, building=building, zone=zone,
-                           answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
+                           answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
     query = {"building": building, **({"zone": zone} if zone else {})}
     return _back("/app/admin/rules", "rules_saved", f"{building}{'/' + zone if zone else ''}",
                  **query)  # fmt: skip
@@ -325,7 +329,7 @@ async def close_day(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Close a day in this building (or all) for bookings."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         doc = ClosedDayDoc(day=day, reason=reason, building=None if everywhere else building)
@@ -337,7 +341,7 @@ async def close_day(
         await _run(save)
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building, year=day.year,
-                                   answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
+                                   answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
     return _back("/app/admin/calendar", "day_closed", day.isoformat(), building=building,
                  year=str(day.year))  # fmt: skip
 
@@ -355,7 +359,7 @@ async def new_block(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Block a desk from the first day to the last (whole days)."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         doc = DeskBlockDoc.model_validate({
@@ -371,7 +375,7 @@ async def new_block(
         await _run(save)
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building,
-                                   answer=Answer(_problem(lang, exc), "error", 400))  # fmt: skip
+                                   answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
     return _back("/app/admin/calendar", "desk_blocked", desk, building=building)
 
 
@@ -385,7 +389,7 @@ async def stop_block(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """End a desk's block now: it can be booked again."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
 
     def save() -> str:
         with db.session() as session:
@@ -426,7 +430,7 @@ async def gateway_token(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """A new gateway, or a new token for one: the token is shown on this answer, once."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
 
     def save() -> str:
@@ -437,7 +441,7 @@ async def gateway_token(
     try:
         token = await _run(save)
     except ServerError as exc:
-        return await gateways_page(request, person, db, Answer(_problem(lang, exc), "error", 400))
+        return await gateways_page(request, person, db, Answer(fault(lang, exc), "error", 400))
     note = gettext(lang, "The token of gateway {id}: copy it into the gateway's settings "
                    "(GATEWAY_TOKEN) now; it is not shown again.").format(id=gateway)  # fmt: skip
     return await gateways_page(request, person, db,
@@ -450,7 +454,7 @@ async def gateway_revoke(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
     """Revoke a gateway's token: it can deliver nothing more."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
 
     def save() -> None:
         with db.session() as session:
@@ -471,7 +475,7 @@ async def kiosk_link(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """A link for a floor's screen by the lift: shown on this answer, once."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         new = KioskCreate(building=building, floor=floor, label=label)
@@ -482,7 +486,7 @@ async def kiosk_link(
 
         made = await _run(save)
     except (ValidationError, ServerError) as exc:
-        return await gateways_page(request, person, db, Answer(_problem(lang, exc), "error", 400))
+        return await gateways_page(request, person, db, Answer(fault(lang, exc), "error", 400))
     link = f"{str(request.base_url).rstrip('/')}{made.path}"
     note = gettext(lang, "The link for {label}: open it on the screen now; it is not shown "
                    "again.").format(label=label)  # fmt: skip
@@ -496,7 +500,7 @@ async def kiosk_revoke(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
     """Switch a kiosk link off: its screen shows nothing from now on."""
-    _check(request, person, csrf)
+    check_form(request, person, csrf)
 
     def save() -> Any:
         with db.session() as session:

@@ -110,6 +110,10 @@ def _actions(rows: Any, tz: ZoneInfo) -> list[ZoneActionOut]:
     return [ZoneActionOut.model_validate(a, context={"tz": tz}) for a in rows]
 
 
+def _min_group(request: Request) -> int:
+    return services(request).settings.privacy_min_group
+
+
 def _rollups(request: Request) -> Rollups:
     rollups: Rollups = services(request).rollups
     return rollups
@@ -299,34 +303,37 @@ async def occupancy_page(
     first, last, s, e = _period(start, end, 28, where.tz)
     f0, f1 = hour_range(Scope(building=b.id, start=s, end=e))
     chosen: OccupancyBy = by
-    asked = OccupancyQuery(b.id, f0, f1, chosen, target / 100)
+    asked = OccupancyQuery(b.id, f0, f1, chosen, target / 100, _min_group(request))
     rep: OccupancyReport = await occupancy(db, _rollups(request), asked)
     group_by: GroupBy = by
 
     def util() -> list[UtilizationRow]:
         with db.session(commit=False) as session:
-            return utilization(session, building=b.id, start=s, end=e, by=group_by)
+            return utilization(session, building=b.id, start=s, end=e, by=group_by,
+                               min_group=_min_group(request))  # fmt: skip
 
     rows = await asyncio.to_thread(util)
+    shown = [r for r in rows if not r.withheld]
     hours = sorted({c.hour for g in rep.groups for c in g.heatmap})
     weekdays = sorted({c.weekday for g in rep.groups for c in g.heatmap})
     grids = [(g, {(c.weekday, c.hour): c for c in g.heatmap}) for g in rep.groups]
     _ = lambda m: gettext(lang, m)  # noqa: E731
     chart = bars(
         _("Bookings and what became of them"),
-        [r.group for r in rows],
-        [(_("Attended"), [float(_came(r) - r.walk_ins) for r in rows]),
-         (_("Walk-in"), [float(r.walk_ins) for r in rows]),
-         (_("No-show"), [float(r.no_shows) for r in rows]),
-         (_("Not yet checked in"), [float(r.bookings - _came(r) - r.no_shows) for r in rows])],
+        [r.group for r in shown],
+        [(_("Attended"), [float(_came(r) - (r.walk_ins or 0)) for r in shown]),
+         (_("Walk-in"), [float(r.walk_ins or 0) for r in shown]),
+         (_("No-show"), [float(r.no_shows or 0) for r in shown]),
+         (_("Not yet checked in"),
+          [float((r.bookings or 0) - _came(r) - (r.no_shows or 0)) for r in shown])],
         unit=_("bookings"), stacked=True, lang=lang,
     )  # fmt: skip
     usage = bars(
         _("Utilisation of open desk-hours"),
-        [r.group for r in rows],
-        [(_("Booked"), [round(100 * r.booked_hours / r.open_desk_hours, 1)
-                        if r.open_desk_hours else 0.0 for r in rows]),
-         (_("Attended"), [round(100 * r.utilization, 1) for r in rows])],
+        [r.group for r in shown],
+        [(_("Booked"), [round(100 * (r.booked_hours or 0) / r.open_desk_hours, 1)
+                        if r.open_desk_hours else 0.0 for r in shown]),
+         (_("Attended"), [round(100 * (r.utilization or 0), 1) for r in shown])],
         unit="%", target=float(target), lang=lang,
     )  # fmt: skip
     q = {"building": b.id, "start": s.isoformat(), "end": e.isoformat(), "by": by}
@@ -334,6 +341,7 @@ async def occupancy_page(
         request, person, "manage/occupancy.html", where, report=rep, grids=grids, hours=hours,
         weekdays=[(w, gettext(lang, WEEKDAYS[w])) for w in weekdays], rows=rows, chart=chart,
         usage=usage, by=by, first=first, last=last, target=target, heat=heat_class,
+        min_group=_min_group(request),
         occupancy_csv="/api/v1/reports/occupancy?" + urlencode({**q, "target": target / 100,
                                                                  "format": "csv"}),
         utilization_csv="/api/v1/reports/utilization?" + urlencode({**q, "format": "csv"}),
@@ -342,7 +350,11 @@ async def occupancy_page(
 
 def _came(r: UtilizationRow) -> int:
     """Bookings someone checked into (walk-ins are checked in as they are made)."""
-    return r.checked_in_by_sensor + r.checked_in_by_booker + r.checked_in_by_manager
+    return (
+        (r.checked_in_by_sensor or 0)
+        + (r.checked_in_by_booker or 0)
+        + (r.checked_in_by_manager or 0)
+    )
 
 
 def heat_class(share: float) -> str:
@@ -371,7 +383,8 @@ async def energy_page(
     rollups = _rollups(request)
     scope = Scope(building=b.id, start=s, end=e, every="1d", by=by)
     summary: EnergySummary = await summarise(scope=scope, db=db, rollups=rollups,
-                                             now_ms=rollups.now_ms())  # fmt: skip
+                                             now_ms=rollups.now_ms(),
+                                             min_group=_min_group(request))  # fmt: skip
     f0, f1 = hour_range(scope)
     acted = SavingsQuery(b.id, f0, f1, 28, ("hvac", "lighting"))
     savings: SavingsEstimate = await estimate(db, rollups, acted)
@@ -394,7 +407,7 @@ async def energy_page(
     return _page(
         request, person, "manage/energy.html", where, summary=summary, chart=chart, days=days,
         groups=groups, kwh=kwh, by=by, first=first, last=last, savings=savings, floors=floors,
-        empty=empty, moves=moves, today=today,
+        empty=empty, moves=moves, today=today, min_group=_min_group(request),
         csv="/api/v1/energy/summary?" + urlencode({**q, "format": "csv"}),
     )  # fmt: skip
 

@@ -66,6 +66,7 @@ OUTCOMES = {
     "attended": N_("Attended"),
     "no_show": N_("No-show: released"),
     "walk_in": N_("Walk-in"),
+    "released_early": N_("Left early: released"),
     "cancelled": N_("Cancelled"),
     "released": N_("Released"),
     "completed": N_("Done"),

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from server.i18n import gettext
-from server.web import admin, devices, docs, kiosk, manage, pages
+from server.web import admin, devices, docs, kiosk, manage, pages, privacy
 from server.web.browser import SignInNeeded, WrongRole, sign_in_redirect
 from server.web.render import HERE, ROLES, page_language, render
 
@@ -21,6 +21,7 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
     app.include_router(manage.router)
     app.include_router(devices.router)
     app.include_router(admin.router)
+    app.include_router(privacy.router)
     docs.install(app, vendor)  # its /static/vendor mounts first: /static would hide them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

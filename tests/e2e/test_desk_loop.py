@@ -38,7 +38,10 @@ def platform(
         tmp_path,
         {"SMARTOFFICE_BASE_TOPIC": unique_name, "SMARTOFFICE_BOOKING_SWEEP_S": "1",
          "SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_PORT": str(smtp[1]),
-         "SMARTOFFICE_SMTP_STARTTLS": "false"},
+         "SMARTOFFICE_SMTP_STARTTLS": "false",
+         # One booker's desk is followed through the report: the privacy minimum would
+         # withhold it (tests/server/test_privacy.py and test_auth.py test that).
+         "SMARTOFFICE_PRIVACY_MIN_GROUP": "1"},
         gateway_id=f"gw-{unique_name}",
         base_topic=unique_name,
     )  # fmt: skip

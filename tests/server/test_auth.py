@@ -15,7 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.routing import APIRoute
 
+from harness.calendar import next_workday
 from harness.idp import ISSUER, Provider
+from harness.layouts import one_floor
 from harness.platform import PASSWORD, Platform
 from server.api.deps import _public, current_gateway, current_user
 from server.app import create_app
@@ -232,3 +234,125 @@ def test_people_opt_in_to_the_colleague_finder_themselves(platform: Platform) ->
     assert users["employee"]["role"] == "employee"
     log = platform.api("GET", "/api/v1/audit", params={"target_id": "employee"}).json()
     assert log[0]["action"] == "user.preferences"
+
+
+# ---- personal data: who may see whose (server.bookings.visibility, docs/privacy.md) ------
+
+PB = "kantor-v"
+REASON = "a complaint about a no-show release"
+
+
+@pytest.fixture
+def booked(platform: Platform) -> tuple[Platform, dict[str, Any], str]:
+    """Six desks in one zone, and the employee's booking of d1 on the next working day."""
+    layout = one_floor(PB, "l1", [f"d{i}" for i in range(6)])
+    assert platform.api("PUT", f"/api/v1/buildings/{PB}/layout", json=layout).is_success
+    day = str(next_workday())
+    slot = {"building": PB, "desk": "d1", "start": f"{day}T09:00", "end": f"{day}T12:00"}
+    made = platform.api("POST", "/api/v1/bookings", "employee", json=slot).json()["created"][0]
+    return platform, made, day
+
+
+def test_a_persons_bookings_are_theirs_and_an_admins_with_a_reason(booked: Any) -> None:
+    p, made, day = booked
+    mine = p.api("GET", "/api/v1/bookings", "employee", params={"user": "employee"})
+    assert [b["id"] for b in mine.json()] == [made["id"]]
+    for role in ("employee", "installer", "facility_manager"):
+        asked = p.api("GET", "/api/v1/bookings", role, params={"user": "admin"} if role ==
+                      "employee" else {"user": "employee"})  # fmt: skip
+        assert asked.status_code == 403 and "administrator" in asked.json()["detail"]
+    bare = p.api("GET", "/api/v1/bookings", "admin", params={"user": "employee"})
+    assert bare.status_code == 403 and "reason" in bare.json()["detail"]
+    said = p.api("GET", "/api/v1/bookings", "admin", params={"user": "employee", "reason": REASON})
+    assert [b["user"] for b in said.json()] == ["employee"]
+    # A building's list and one booking: no names for managers (nor for an admin without
+    # a reason), until the person chooses to be visible.
+    where = {"building": PB, "day": day}
+    for role in ("facility_manager", "admin"):
+        listed = p.api("GET", "/api/v1/bookings", role, params=where).json()
+        assert [(b["id"], b["user"], b["booked_by"]) for b in listed] == [(made["id"], None, None)]
+    assert p.api("GET", f"/api/v1/bookings/{made['id']}", "facility_manager").json()["user"] is None
+    named = p.api("GET", "/api/v1/bookings", "admin", params={**where, "reason": REASON}).json()
+    assert [b["user"] for b in named] == ["employee"]
+    p.api("PATCH", "/api/v1/auth/me", "employee", json={"share_location": True})
+    listed = p.api("GET", "/api/v1/bookings", "facility_manager", params=where).json()
+    assert [b["user"] for b in listed] == ["employee"]
+    # Attendance: the person's own; an admin's only with a reason.
+    span = {"start": day, "end": day}
+    assert p.api("GET", "/api/v1/me/attendance", "employee", params=span).json()["bookings"] == 1
+    manager = p.api("GET", "/api/v1/users/employee/attendance", "facility_manager", params=span)
+    assert manager.status_code == 403
+    assert p.api("GET", "/api/v1/users/employee/attendance", params=span).status_code == 403
+    seen = p.api("GET", "/api/v1/users/employee/attendance", params={**span, "reason": REASON})
+    assert seen.json()["bookings"] == 1 and seen.json()["entries"][0]["space"] == "d1"
+    # Every one of those reads by someone else is in the audit log, with its reason.
+    log = p.api("GET", "/api/v1/audit", params={"action": "personal.read"}).json()
+    reads = {(e["actor"], e["target_id"], e["detail"]["what"], e["detail"]["reason"]) for e in log}
+    assert ("admin", "employee", "bookings", REASON) in reads
+    assert ("admin", "employee", f"attendance {day}..{day}", REASON) in reads
+    assert ("admin", "*", f"bookings of {PB}  {day}", REASON) in reads
+    assert not any(actor == "employee" for actor, *_ in reads)  # one's own reads are not
+
+
+def test_reports_and_readings_withhold_what_would_show_a_person(booked: Any) -> None:
+    p, made, day = booked
+    span = {"building": PB, "start": f"{day}T00:00", "end": f"{day}T23:59"}
+    rows = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
+                 params={**span, "by": "desk"}).json()  # fmt: skip
+    d1 = next(r for r in rows if r["group"] == "d1")
+    assert d1["withheld"] and d1["bookings"] is None and d1["desks"] == 1
+    assert not next(r for r in rows if r["group"] == "d2")["withheld"]  # nobody booked it
+    (whole,) = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
+                     params={**span, "by": "building"}).json()  # fmt: skip
+    assert whole["withheld"] and whole["booked_hours"] is None  # one person in all
+    csv = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
+                params={**span, "by": "building", "format": "csv"}).text  # fmt: skip
+    assert csv.splitlines()[1].startswith(f"{PB},6,") and ",True,,," in csv
+    occupancy = p.api("GET", "/api/v1/reports/occupancy", "facility_manager",
+                      params={**span, "by": "zone"}).json()  # fmt: skip
+    assert (occupancy["min_group"], occupancy["withheld"]) == (5, [])  # six desks: shown
+    # Raw presence: a desk's series is refused, a zone of six desks is given and audited.
+    series = {**span, "stream": "presence", "field": "occupied", "every": "1h"}
+    one = p.api(
+        "GET", "/api/v1/readings/series", "facility_manager", params={**series, "space": "d1"}
+    )
+    assert one.status_code == 403 and "occupancy report" in one.json()["detail"]
+    zone = p.api(
+        "GET", "/api/v1/readings/series", "facility_manager", params={**series, "zone": "l1-a"}
+    )
+    assert zone.status_code == 200
+    log = p.api("GET", "/api/v1/audit", params={"action": "personal.read"}).json()
+    assert any(e["actor"] == "facility-manager" and "zone=l1-a" in e["detail"]["what"] for e in log)
+    # The notice's data is public: no sign-in needed.
+    assert p.server is not None
+    public = httpx.get(f"{p.server.url}/api/v1/privacy", headers={"Accept-Language": "id"})
+    kept = {c["key"]: c["retention_days"] for c in public.json()}
+    assert kept["bookings"] == 180 and kept["account"] is None
+
+
+def test_a_person_exports_their_data_and_an_admin_erases_them_on_request(booked: Any) -> None:
+    p, made, _ = booked
+    data = p.api("GET", "/api/v1/me/data", "employee")
+    assert data.headers["content-disposition"].startswith("attachment")
+    parts = {c["key"]: c["records"] for c in data.json()["categories"]}
+    assert parts["account"][0]["username"] == "employee"
+    assert [b["id"] for b in parts["bookings"]] == [made["id"]]
+    asked = p.api("POST", "/api/v1/me/privacy-requests", "employee", json={"kind": "erase"})
+    assert asked.status_code == 201
+    again = p.api("POST", "/api/v1/me/privacy-requests", "employee", json={"kind": "anonymise"})
+    assert again.status_code == 409  # one open request at a time
+    rid = asked.json()["id"]
+    assert p.api("GET", "/api/v1/privacy/requests", "facility_manager").status_code == 403
+    assert [r["id"] for r in p.api("GET", "/api/v1/privacy/requests",
+                                   params={"state": "open"}).json()] == [rid]  # fmt: skip
+    short = p.api("POST", f"/api/v1/privacy/requests/{rid}/decision",
+                  json={"carry_out": False, "answer": "no"})  # fmt: skip
+    assert short.status_code == 409 and "why" in short.json()["detail"]
+    done = p.api("POST", f"/api/v1/privacy/requests/{rid}/decision", json={"carry_out": True})
+    assert done.json()["state"] == "done"
+    gone = p.api("GET", f"/api/v1/bookings/{made['id']}", params={"reason": REASON}).json()
+    assert (gone["user"], gone["state"]) == (None, "cancelled")  # anonymised, kept
+    assert login(p, "employee", PASSWORD).status_code == 401
+    trail = [e["action"] for e in p.api("GET", "/api/v1/audit",
+                                        params={"action": "privacy."}).json()]  # fmt: skip
+    assert trail[:3] == ["privacy.erase", "privacy.request", "privacy.export"]

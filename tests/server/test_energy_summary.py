@@ -142,6 +142,15 @@ async def test_the_day_by_floor_live_then_from_rollups(day: Rollups) -> None:
         assert l1.kwh_per_booked_desk_hour == pytest.approx(19.2 / 9, abs=0.002)
         assert s.totals.kwh_per_occupied_desk_hour == pytest.approx(31.2 / 4, abs=0.002)
         assert l1.coverage == pytest.approx(1.0) and l1.meters == 2
+    # Floors of fewer desks than the privacy minimum keep their energy, not their desk use.
+    private = await summarise(scope=scope(by="floor"), db=day.db, rollups=day,
+                              now_ms=D0 + 25 * H, min_group=1000)  # fmt: skip
+    assert [
+        (r.group, r.desk_use_withheld, r.occupied_desk_hours, r.kwh_per_booked_desk_hour)
+        for r in private.rows
+    ] == [("l1", True, None, None), ("l2", True, None, None)]
+    assert [r.kwh for r in private.rows] == [r.kwh for r in rolled[""].rows]
+    assert private.totals.desk_use_withheld and private.totals.kwh_per_occupied_desk_hour is None
 
 
 async def test_hours_circuits_and_csv(day: Rollups) -> None:

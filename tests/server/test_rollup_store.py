@@ -133,5 +133,13 @@ async def test_influx_puts_raw_and_rollups_in_their_retention_policies(
     }
     assert len(await store.points(stream="energy", fields=["energy_wh"], start_ms=T0,
                                   end_ms=now + H)) == 1  # fmt: skip
-    assert await store.expire(T0 + H) == 0  # InfluxDB's policy expires raw readings itself
+    # The retention job deletes raw readings itself too (DELETE), whichever policy holds
+    # them; rollups are another measurement and stay.
+    await store.write([energy("em-1", 3, hour - 2 * H, 1.0, "hvac")])
+    assert await store.expire(hour - H) is None
+    kept = await store.points(stream="energy", fields=["energy_wh"], start_ms=0, end_ms=now + H)
+    assert [p.ts_ms for p in kept] == [hour]
+    assert await store.rollups(kind="energy", values={"wh": "sum"}, window=window)
+    await store.expire_rollups("energy", T0 + H)
+    assert not await store.rollups(kind="energy", values={"wh": "sum"}, window=window)
     await store.close()

@@ -165,7 +165,11 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         assert href is not None and href.startswith("/api/v1/reports/utilization?")
         assert downloaded == platform.api("GET", href, "facility_manager").content
         util = list(csv.DictReader(io.StringIO(downloaded.decode())))
-        assert [(r["group"], r["bookings"]) for r in util] == [(ZONE, "1")]
+        # One person booked in the zone: fewer than the privacy minimum (5), so its booking
+        # figures are withheld, on the page, in the CSV and in the API alike.
+        assert [(r["group"], r["withheld"], r["bookings"]) for r in util] == [(ZONE, "True", "")]
+        expect(page.locator(f'#utilization tr[data-group="{ZONE}"]')).to_contain_text(
+            "Disembunyikan: kurang dari 5 orang")  # fmt: skip
 
         # Energy: the day's kWh in the chart and its table, from the meter.
         page.goto(f"{base}/app/manage/energy?building={B}&start={day}&end={day}&by=circuit")

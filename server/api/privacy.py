@@ -1,0 +1,129 @@
+"""Personal data: the inventory, your export and attendance, and requests to anonymise or erase."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
+from server.bookings.visibility import audit_read, may_see_person
+from server.calendar.dates import WITA, Day, now_utc
+from server.exceptions import QueryError
+from server.privacy import subject
+from server.privacy.notice import entries
+from server.privacy.retention import last_runs
+from server.privacy.schemas import (
+    Attendance,
+    PrivacyDecision,
+    PrivacyRequestCreate,
+    PrivacyRequestPublic,
+    RequestState,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["privacy"])
+# Request ids are 32-bit in every database: a larger number names no request.
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's number.")]
+Reason = Annotated[str | None, Query(max_length=300, description="Why (recorded in the audit log)")]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _span(start: date | None, end: date | None) -> tuple[date, date]:
+    last = end or now_utc().astimezone(WITA).date()
+    first = start or last - timedelta(days=89)
+    if first > last or (last - first).days > 731:
+        raise QueryError("start must not be after end, and the span at most two years")
+    return first, last
+
+
+@router.get("/privacy", dependencies=[Public])
+async def inventory(services: ServicesDep, lang: Language) -> list[dict[str, Any]]:
+    """What personal data is held, why, who sees it, how long, and when that was enforced."""
+    runs = await asyncio.to_thread(last_runs, services.retention.ctx)
+    return [asdict(e) for e in entries(services.settings, runs, lang)]
+
+
+@router.get("/me/data")
+async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Response:
+    """Everything held about you, as a JSON file (the export is audited)."""
+    data = await subject.export(services.retention.ctx, services.settings, user.username, lang,
+                                _now_ms())  # fmt: skip
+    name = f"smartoffice-{user.username}-{date.today().isoformat()}.json"
+    return Response(json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/me/attendance", response_model=Attendance)
+def my_attendance(
+    user: Anyone, db: DatabaseDep, start: Day | None = None, end: Day | None = None
+) -> Attendance:
+    """Your bookings and what became of them (default: the last 90 days)."""
+    first, last = _span(start, end)
+    with db.session(commit=False) as session:
+        return subject.attendance(session, username=user.username, start=first, end=last)
+
+
+@router.get("/users/{username}/attendance", response_model=Attendance)
+def person_attendance(
+    username: str, user: Anyone, db: DatabaseDep, reason: Reason = None,
+    start: Day | None = None, end: Day | None = None,
+) -> Attendance:  # fmt: skip
+    """One person's attendance: theirs, or an administrator's stating a reason (audited)."""
+    first, last = _span(start, end)
+    with db.session() as session:
+        audited = may_see_person(user, username, reason)
+        found = subject.attendance(session, username=username, start=first, end=last)
+        if audited:
+            audit_read(session, actor=user, person=username, reason=reason or "",
+                       what=f"attendance {first}..{last}")  # fmt: skip
+        return found
+
+
+@router.get("/me/privacy-requests", response_model=list[PrivacyRequestPublic])
+def my_requests(user: Anyone, db: DatabaseDep) -> list[PrivacyRequestPublic]:
+    """Your requests and what became of them."""
+    with db.session(commit=False) as session:
+        return subject.requests(session, username=user.username)
+
+
+@router.post("/me/privacy-requests", response_model=PrivacyRequestPublic, status_code=201)
+def make_request(
+    new: PrivacyRequestCreate, user: Anyone, db: DatabaseDep
+) -> PrivacyRequestPublic:  # fmt: skip
+    """Ask for your history to be anonymised, or your account erased (an admin carries it out)."""
+    with db.session() as session:
+        return subject.make_request(session, actor=user, new=new, now_ms=_now_ms())
+
+
+@router.delete("/me/privacy-requests/{request_id}", response_model=PrivacyRequestPublic)
+def withdraw_request(request_id: RequestId, user: Anyone, db: DatabaseDep) -> PrivacyRequestPublic:
+    """Take back your open request."""
+    with db.session() as session:
+        return subject.withdraw(session, actor=user, request_id=request_id, now_ms=_now_ms())
+
+
+@router.get("/privacy/requests", response_model=list[PrivacyRequestPublic])
+def all_requests(
+    _: Admin, db: DatabaseDep, state: RequestState | None = None
+) -> list[PrivacyRequestPublic]:  # fmt: skip
+    """Everyone's requests, newest first (admins)."""
+    with db.session(commit=False) as session:
+        return subject.requests(session, state=state)
+
+
+@router.post("/privacy/requests/{request_id}/decision", response_model=PrivacyRequestPublic)
+def decide(
+    request_id: RequestId, decision: PrivacyDecision, admin: Admin, db: DatabaseDep
+) -> PrivacyRequestPublic:
+    """Carry a request out, or refuse it saying why (admins; audited)."""
+    with db.session() as session:
+        return subject.decide(session, admin=admin, request_id=request_id, decision=decision,
+                              now_ms=_now_ms())  # fmt: skip

@@ -1,0 +1,63 @@
+"""The privacy notice's content, from the inventory, the settings and the retention runs.
+
+Nothing here is written by hand per deployment: a retention the settings change, or a
+category the job could not enforce, changes what the notice says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.calendar.dates import WITA, from_ms
+from server.config import ServerSettings
+from server.i18n import gettext
+from server.privacy.inventory import CATEGORIES
+from server.privacy.models import RetentionRun
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeEntry:
+    """One category as the notice says it, in one language."""
+
+    key: str
+    name: str
+    what: str
+    where: str
+    purpose: str
+    basis: str
+    who: str
+    retention_days: int | None
+    kept: str
+    after: str
+    enforced: datetime | None
+    problem: str | None
+
+
+def entries(
+    settings: ServerSettings, runs: dict[str, RetentionRun], lang: str
+) -> list[NoticeEntry]:
+    """Every category of the inventory, with how long it is kept and whether that held."""
+    _ = lambda m: gettext(lang, m)  # noqa: E731
+    out = []
+    for c in CATEGORIES:
+        days = c.days(settings)
+        if days is None:
+            kept = _(c.kept)
+        elif days == 0:
+            kept = _("Kept without a time limit (the operator's setting {name} is 0).").format(
+                name=c.retention
+            )
+        else:
+            kept = _("{n} days.").format(n=days)
+        run = runs.get(c.key)
+        enforced = from_ms(run.enforced_ms, WITA) if run and run.enforced_ms else None
+        problem = None
+        if days and run is not None and run.error is not None:
+            problem = run.error
+        out.append(NoticeEntry(
+            key=c.key, name=_(c.name), what=_(c.what), where=_(c.where), purpose=_(c.purpose),
+            basis=_(c.basis), who=_(c.who), retention_days=days, kept=kept, after=_(c.after),
+            enforced=enforced, problem=problem,
+        ))  # fmt: skip
+    return out

@@ -1,0 +1,187 @@
+"""A person's rights over their data: export, anonymise or erase, and who may see it.
+
+Every step is audited: the export, the request, the administrator's decision, what was
+carried out, and every read of one person's data by someone else (``personal.read``, with
+the reason the reader gave).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit.service import record
+from server.auth.models import User
+from server.auth.service import Principal
+from server.bookings.models import Booking
+from server.calendar.dates import WITA, from_ms, to_ms
+from server.config import ServerSettings
+from server.exceptions import ConflictError, NotFoundError
+from server.i18n import T, gettext
+from server.privacy import handlers as h
+from server.privacy.inventory import CATEGORIES
+from server.privacy.models import PrivacyRequest
+from server.privacy.schemas import (
+    Attendance,
+    AttendanceDay,
+    PrivacyDecision,
+    PrivacyRequestCreate,
+    PrivacyRequestPublic,
+)
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(T("no user {user}", user=repr(username)))
+    return user
+
+
+async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: str,
+                 now_ms: int) -> dict[str, Any]:  # fmt: skip
+    """Everything held about ``username``, by category of the inventory, as JSON data."""
+
+    def relational() -> tuple[dict[str, Any], list[tuple[str, str, int, int]]]:
+        with ctx.db.session() as s:
+            user = _user(s, username)
+            parts = {c.key: c.export(s, user) for c in CATEGORIES if c.export is not None}
+            desks = h.desk_bookings(s, user)
+            record(s, actor=username, action="privacy.export", target_kind="person",
+                   target_id=username)  # fmt: skip
+            return parts, desks
+
+    parts, desks = await asyncio.to_thread(relational)
+    parts["presence"] = await h.export_presence(ctx, desks, now_ms)
+    return {
+        "person": username,
+        "made": h.iso(now_ms),
+        "notice": "/privacy",
+        "categories": [
+            {"key": c.key, "name": gettext(lang, c.name), "where": gettext(lang, c.where),
+             "purpose": gettext(lang, c.purpose), "retention_days": c.days(settings),
+             "records": parts.get(c.key, [])}
+            for c in CATEGORIES
+        ],
+    }  # fmt: skip
+
+
+def make_request(
+    session: Session, *, actor: Principal, new: PrivacyRequestCreate, now_ms: int
+) -> PrivacyRequestPublic:
+    """File a request; one open request per person at a time."""
+    open_one = session.scalar(select(PrivacyRequest).where(
+        PrivacyRequest.username == actor.username, PrivacyRequest.state == "open"))  # fmt: skip
+    if open_one is not None:
+        raise ConflictError(T("you already have an open request ({id}); wait for it or "
+                              "withdraw it", id=open_one.id))  # fmt: skip
+    row = PrivacyRequest(username=actor.username, kind=new.kind, note=new.note.strip(),
+                         state="open", created_ms=now_ms)  # fmt: skip
+    session.add(row)
+    session.flush()
+    record(session, actor=actor.username, action="privacy.request", target_kind="privacy_request",
+           target_id=str(row.id), kind=new.kind)  # fmt: skip
+    return PrivacyRequestPublic.model_validate(row)
+
+
+def withdraw(
+    session: Session, *, actor: Principal, request_id: int, now_ms: int
+) -> PrivacyRequestPublic:
+    """The person takes back their open request."""
+    row = session.get(PrivacyRequest, request_id)
+    if row is None or row.username != actor.username:
+        raise NotFoundError(T("no request {id}", id=request_id))
+    if row.state != "open":
+        raise ConflictError(T("request {id} is {state}", id=request_id, state=row.state))
+    row.state, row.decided_ms, row.decided_by = "withdrawn", now_ms, actor.username
+    record(session, actor=actor.username, action="privacy.withdraw",
+           target_kind="privacy_request", target_id=str(row.id))  # fmt: skip
+    return PrivacyRequestPublic.model_validate(row)
+
+
+def requests(session: Session, *, username: str | None = None, state: str | None = None
+             ) -> list[PrivacyRequestPublic]:  # fmt: skip
+    """Requests, newest first: a person's own, or (for admins) all or those in a state."""
+    q = select(PrivacyRequest).order_by(PrivacyRequest.id.desc())
+    if username is not None:
+        q = q.where(PrivacyRequest.username == username)
+    if state is not None:
+        q = q.where(PrivacyRequest.state == state)
+    return [PrivacyRequestPublic.model_validate(r) for r in session.scalars(q.limit(500))]
+
+
+def decide(
+    session: Session, *, admin: Principal, request_id: int, decision: PrivacyDecision, now_ms: int
+) -> PrivacyRequestPublic:
+    """Carry out an open request, or refuse it with a reason; each step audited."""
+    row = session.get(PrivacyRequest, request_id)
+    if row is None:
+        raise NotFoundError(T("no request {id}", id=request_id))
+    if row.state != "open":
+        raise ConflictError(T("request {id} is {state}", id=request_id, state=row.state))
+    answer = decision.answer.strip()
+    if not decision.carry_out:
+        if len(answer) < 10:
+            raise ConflictError(T("say why the request is refused (at least 10 characters)"))
+        row.state, row.answer = "refused", answer
+        record(session, actor=admin.username, action="privacy.refuse",
+               target_kind="privacy_request", target_id=str(row.id), person=row.username,
+               answer=answer)  # fmt: skip
+    else:
+        done = carry_out(session, username=row.username, kind=row.kind, now_ms=now_ms)
+        row.state, row.answer = "done", answer or None
+        record(session, actor=admin.username, action=f"privacy.{row.kind}",
+               target_kind="privacy_request", target_id=str(row.id), person=row.username,
+               **done)  # fmt: skip
+    row.decided_ms, row.decided_by = now_ms, admin.username
+    return PrivacyRequestPublic.model_validate(row)
+
+
+def carry_out(session: Session, *, username: str, kind: str, now_ms: int) -> dict[str, int]:
+    """Anonymise the person's finished bookings, or erase them altogether: what went."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        return {}  # erased already (by an earlier request or an admin)
+    if kind == "anonymise":
+        return {"bookings": h.erase_bookings(session, user, finished_only=True)}
+    done = {"ended": h.end_active(session, user, now_ms)}
+    session.flush()
+    done["bookings"] = h.erase_bookings(session, user, finished_only=False)
+    for c in CATEGORIES:
+        if c.erase is not None and c.key != "account":
+            done[c.key] = c.erase(session, user)
+    session.flush()
+    done["account"] = h.erase_account(session, user)
+    return done
+
+
+def attendance(session: Session, *, username: str, start: date, end: date) -> Attendance:
+    """The person's bookings from ``start`` to ``end`` (inclusive) and what became of them."""
+    user = _user(session, username)
+    s = to_ms(datetime.combine(start, time(), WITA))
+    e = to_ms(datetime.combine(end + timedelta(days=1), time(), WITA))
+    rows = session.scalars(select(Booking).where(
+        Booking.user_id == user.id, Booking.start_ms < e, Booking.end_ms > s,
+    ).order_by(Booking.start_ms)).all()  # fmt: skip
+    entries, days, hours = [], set(), 0.0
+    for b in rows:
+        began = from_ms(b.start_ms, WITA)
+        entries.append(AttendanceDay(
+            day=began.date(), building=b.building_id, space=b.space_code, kind=b.space_kind,
+            start=b.start_ms, end=b.end_ms, outcome=b.outcome, state=b.state,
+            checked_in=b.checked_in_ms, checked_in_by=b.checked_in_by))  # fmt: skip
+        if b.checked_in_ms is not None:
+            days.add(began.date())
+            until = min(b.checked_out_ms or b.released_ms or b.end_ms, b.end_ms)
+            hours += max(0, until - b.checked_in_ms) / 3_600_000
+    outcomes = [b.outcome for b in rows]
+    return Attendance(
+        username=username, start=start, end=end, bookings=len(rows),
+        attended=sum(1 for b in rows if b.checked_in_ms is not None),
+        walk_ins=outcomes.count("walk_in"), no_shows=outcomes.count("no_show"),
+        cancelled=outcomes.count("cancelled"), days_in_office=len(days),
+        attended_hours=round(hours, 2), entries=entries,
+    )  # fmt: skip
