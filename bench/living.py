@@ -49,7 +49,9 @@ def one(desks: int, days: int) -> dict[str, float]:
                 rollups = Rollups(db, store, rollup_config(settings))
                 first = to_ms(until - timedelta(days=28)) // 3_600_000 * 3_600_000
                 last = to_ms(until) // 3_600_000 * 3_600_000
-                q = OccupancyQuery(demo.BUILDING, first, last, "zone", 0.7)
+                q = OccupancyQuery(
+                    demo.BUILDING, first, last, "zone", 0.7, settings.privacy_min_group
+                )
                 t = time.perf_counter()
                 await occupancy(db, rollups, q)
                 return time.perf_counter() - t
