@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -16,7 +15,7 @@ from server.bookings.visibility import audit_read, may_see_person
 from server.calendar.dates import WITA, Day, now_utc
 from server.exceptions import QueryError
 from server.privacy import subject
-from server.privacy.notice import entries
+from server.privacy.notice import NoticeEntry, entries
 from server.privacy.retention import last_runs
 from server.privacy.schemas import (
     Attendance,
@@ -45,10 +44,13 @@ def _span(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 @router.get("/privacy", dependencies=[Public])
-async def inventory(services: ServicesDep, lang: Language) -> list[dict[str, Any]]:
-    """What personal data is held, why, who sees it, how long, and when that was enforced."""
+async def inventory(services: ServicesDep, lang: Language) -> list[NoticeEntry]:
+    """What personal data is held, why, who sees it, how long, and when that was enforced.
+
+    The privacy notice's content, in the caller's language; no sign-in needed.
+    """
     runs = await asyncio.to_thread(last_runs, services.retention.ctx)
-    return [asdict(e) for e in entries(services.settings, runs, lang)]
+    return entries(services.settings, runs, lang)
 
 
 @router.get("/me/data")

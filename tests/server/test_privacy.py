@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from contracts.registry import SpaceRef
+from harness.services import Service
 from server.audit.models import AuditEntry
 from server.auth.models import LoginFailure, User, WebSession
 from server.auth.schemas import UserCreate
@@ -35,6 +36,7 @@ from server.privacy.models import RetentionRun
 from server.privacy.notice import entries
 from server.privacy.retention import Retention
 from server.privacy.schemas import PrivacyDecision, PrivacyRequestCreate
+from server.readings.influx import InfluxReadingStore
 from server.readings.store import ReadingStore, Rollup, StoredReading, Window
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
@@ -348,3 +350,26 @@ async def test_a_person_exports_everything_and_an_erasure_leaves_the_aggregates(
         assert s.scalar(select(func.count()).select_from(MailMessage)) == 0
         trail = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert trail[-3:] == ["privacy.export", "privacy.request", "privacy.erase"]
+
+
+@pytest.mark.anyio
+async def test_a_store_that_cannot_delete_is_said_so_not_claimed(
+    building: Database, influxd: Service, unique_name: str
+) -> None:
+    # An InfluxDB that refuses DELETE (here: a database that is not there; InfluxDB 2.x
+    # refuses DELETE through the v1 API altogether).
+    store = InfluxReadingStore(url=f"http://127.0.0.1:{influxd.port}", database=unique_name)
+    settings = ServerSettings(_env_file=None)  # type: ignore[call-arg]
+    try:
+        ran = {o.category: o for o in await Retention(
+            Context(building, store, settings.raw_retention_days), settings).run()}  # fmt: skip
+    finally:
+        await store.close()
+    assert ran["presence"].error and "database not found" in ran["presence"].error
+    assert ran["bookings"].error is None  # the others are enforced all the same
+    with building.session() as s:
+        runs = {r.category: r for r in s.scalars(select(RetentionRun))}
+        s.expunge_all()
+    said = {e.key: e for e in entries(settings, runs, "id")}
+    assert said["presence"].problem is not None and said["presence"].enforced is None
+    assert said["bookings"].problem is None and said["bookings"].enforced is not None
