@@ -25,6 +25,8 @@ from server.privacy.models import PrivacyRequest
 from server.readings.store import ReadingStore, SpaceFilter
 
 DAY_MS = 86_400_000
+DeskBooking = tuple[str, str, int, int]
+"""A desk booking someone sat at: (building, desk, start ms, end ms)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,7 @@ def export_requests(session: Session, user: User) -> list[dict[str, Any]]:
 
 
 async def export_presence(
-    ctx: Context, bookings: list[tuple[str, str, int, int]], now_ms: int
+    ctx: Context, bookings: list[DeskBooking], now_ms: int
 ) -> list[dict[str, Any]]:
     """What the desk's sensor saw during each of the person's desk bookings still held raw.
 
@@ -207,7 +209,7 @@ async def export_presence(
     return out
 
 
-def desk_bookings(session: Session, user: User) -> list[tuple[str, str, int, int]]:
+def desk_bookings(session: Session, user: User) -> list[DeskBooking]:
     """The person's desk bookings someone sat at: (building, desk, start, end)."""
     rows = session.execute(
         select(Booking.building_id, Booking.space_code, Booking.start_ms, Booking.end_ms).where(

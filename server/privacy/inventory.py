@@ -40,6 +40,10 @@ class Category:
     expire_rows: Callable[[Session, int], int] | None = None
     expire_store: Callable[[h.Context, int], Awaitable[int | None]] | None = None
     export: Callable[[Session, User], list[dict[str, Any]]] | None = None
+    export_store: (
+        Callable[[h.Context, list[h.DeskBooking], int], Awaitable[list[dict[str, Any]]]] | None
+    ) = None
+    """From the reading store: given the person's desk bookings and the time now."""
     erase: Callable[[Session, User], int] | None = None
 
     def days(self, settings: ServerSettings) -> int | None:
@@ -124,6 +128,7 @@ CATEGORIES: Final[tuple[Category, ...]] = (
         retention="raw_retention_days",
         after=N_("Deleted."),
         expire_store=h.expire_raw,
+        export_store=h.export_presence,
     ),
     Category(
         key="presence_hours",

@@ -45,7 +45,7 @@ async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: 
                  now_ms: int) -> dict[str, Any]:  # fmt: skip
     """Everything held about ``username``, by category of the inventory, as JSON data."""
 
-    def relational() -> tuple[dict[str, Any], list[tuple[str, str, int, int]]]:
+    def relational() -> tuple[dict[str, Any], list[h.DeskBooking]]:
         with ctx.db.session() as s:
             user = _user(s, username)
             parts = {c.key: c.export(s, user) for c in CATEGORIES if c.export is not None}
@@ -55,7 +55,9 @@ async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: 
             return parts, desks
 
     parts, desks = await asyncio.to_thread(relational)
-    parts["presence"] = await h.export_presence(ctx, desks, now_ms)
+    for c in CATEGORIES:
+        if c.export_store is not None:
+            parts[c.key] = await c.export_store(ctx, desks, now_ms)
     return {
         "person": username,
         "made": h.iso(now_ms),
