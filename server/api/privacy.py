@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
-from server.bookings.visibility import audit_read, may_see_person
 from server.calendar.dates import WITA, Day, now_utc
 from server.exceptions import QueryError
 from server.privacy import subject
@@ -81,12 +80,8 @@ def person_attendance(
     """One person's attendance: theirs, or an administrator's stating a reason (audited)."""
     first, last = _span(start, end)
     with db.session() as session:
-        audited = may_see_person(user, username, reason)
-        found = subject.attendance(session, username=username, start=first, end=last)
-        if audited:
-            audit_read(session, actor=user, person=username, reason=reason or "",
-                       what=f"attendance {first}..{last}")  # fmt: skip
-        return found
+        return subject.attendance_for(session, actor=user, username=username, start=first,
+                                      end=last, reason=reason)  # fmt: skip
 
 
 @router.get("/me/privacy-requests", response_model=list[PrivacyRequestPublic])

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from server.api.deps import DatabaseDep, Manager, Roles, SettingsDep, StoreDep
@@ -44,37 +44,35 @@ def _filter(
 Where = Annotated[SpaceFilter, Depends(_filter)]
 
 
-def _presence_read(
-    reader: Manager, db: DatabaseDep, settings: SettingsDep, where: Where, stream: str,
-    request: Request,
-) -> None:  # fmt: skip
-    """Audit a read of the presence stream; refuse a series over too few desks."""
+def _audit_presence(reader: Manager, db: DatabaseDep, where: Where, stream: str) -> None:
+    """Every read of the desks' presence readings goes in the audit log."""
+    if stream == "presence":
+        with db.session() as session:
+            what = "presence " + " ".join(f"{k}={v}" for k, v in where.items())
+            audit_read(session, actor=reader, person="*", what=what, reason="")
+
+
+def _presence_groups(db: DatabaseDep, settings: SettingsDep, where: Where, stream: str) -> None:
+    """Refuse a presence series or count over fewer desks than the privacy minimum."""
     if stream != "presence":
         return
-    what = "presence " + " ".join(f"{k}={v}" for k, v in where.items())
-    with db.session() as session:
-        if request.url.path.endswith(("/series", "/counts")):
-            places = [
-                p
-                for b in (
-                    [where.building] if where.building else [x.id for x in buildings(session)]
-                )
-                for p in desk_places(session, b).values()
-            ]
-            desks = 1 if where.device else sum(
-                1 for p in places
-                if where.floor in (None, p.floor) and where.zone in (None, p.zone)
-                and where.space in (None, p.code)
-            )  # fmt: skip
-            if desks < settings.privacy_min_group:
-                raise Forbidden(T("presence over {n} desk(s) would show people; ask for a "
-                                  "building, floor or zone of at least {k} desks, or use "
-                                  "the occupancy report", n=desks,
-                                  k=settings.privacy_min_group))  # fmt: skip
-        audit_read(session, actor=reader, person="*", what=what, reason="")
+    with db.session(commit=False) as session:
+        ids = [where.building] if where.building else [b.id for b in buildings(session)]
+        places = [p for b in ids for p in desk_places(session, b).values()]
+    desks = 1 if where.device else sum(
+        1 for p in places
+        if where.floor in (None, p.floor) and where.zone in (None, p.zone)
+        and where.space in (None, p.code)
+    )  # fmt: skip
+    if desks < settings.privacy_min_group:
+        raise Forbidden(T("presence over {n} desk(s) would show people; ask for a "
+                          "building, floor or zone of at least {k} desks, or use "
+                          "the occupancy report", n=desks,
+                          k=settings.privacy_min_group))  # fmt: skip
 
 
-PresenceRead = Depends(_presence_read)
+PresenceRead = Depends(_audit_presence)
+PresenceSeries = Depends(_presence_groups)
 
 
 def _ms(t: datetime) -> int:
@@ -145,7 +143,8 @@ async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list
     )
 
 
-@router.get("/series", response_model=list[WindowOut], dependencies=[PresenceRead])
+@router.get("/series", response_model=list[WindowOut],
+            dependencies=[PresenceSeries, PresenceRead])  # fmt: skip
 async def series(
     store: StoreDep,
     where: Where,
@@ -159,7 +158,8 @@ async def series(
     return _WINDOWS.validate_python(values, from_attributes=True)
 
 
-@router.get("/counts", response_model=list[WindowOut], dependencies=[PresenceRead])
+@router.get("/counts", response_model=list[WindowOut],
+            dependencies=[PresenceSeries, PresenceRead])  # fmt: skip
 async def counts(store: StoreDep, where: Where, window: WindowDep, stream: str) -> list[WindowOut]:
     """Number of readings per window."""
     return _WINDOWS.validate_python(

@@ -14,7 +14,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -64,6 +64,11 @@ class EnergyRow(BaseModel):
     booked_desk_hours: float | None
     kwh_per_occupied_desk_hour: float | None
     kwh_per_booked_desk_hour: float | None
+
+
+DESK_USE: Final = ("occupied_desk_hours", "booked_desk_hours", "kwh_per_occupied_desk_hour",
+                   "kwh_per_booked_desk_hour")  # fmt: skip
+"""The figures of a row that come from people at desks (withheld for small groups)."""
 
 
 class EnergySummary(BaseModel):
@@ -315,9 +320,6 @@ def _row(
 ) -> EnergyRow:
     kwh = sum(a.circuits.values())
     span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
-    if withheld:
-        a = _Acc(circuits=a.circuits, est=a.est, covered_s=a.covered_s,
-                 out_of_hours=a.out_of_hours)  # fmt: skip
     row = EnergyRow(
         start=from_ms(s, tz), end=from_ms(e, tz), group=group, kwh=round(kwh, 4),
         circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
@@ -329,8 +331,7 @@ def _row(
         kwh_per_booked_desk_hour=round(kwh / a.booked_h, 4) if a.booked_h else None,
     )  # fmt: skip
     if withheld:
-        return row.model_copy(update={"desk_use_withheld": True, "occupied_desk_hours": None,
-                                      "booked_desk_hours": None})  # fmt: skip
+        return row.model_copy(update=dict.fromkeys(DESK_USE) | {"desk_use_withheld": True})
     return row
 
 

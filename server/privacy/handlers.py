@@ -38,6 +38,11 @@ class Context:
     raw_retention_days: int
 
 
+def _count(result: Any) -> int:
+    """How many rows a DELETE or UPDATE touched."""
+    return int(result.rowcount or 0)
+
+
 def iso(ms: int | None) -> str | None:
     """Epoch ms as an ISO time in UTC (exports carry the zone)."""
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms is not None else None
@@ -62,19 +67,19 @@ def anonymise_bookings(session: Session, *where: Any) -> int:
         .values(user_id=None, booked_by="", checked_in_actor=None, series_id=None)  # fmt: skip
         .execution_options(synchronize_session=False)
     )
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(done)
 
 
 def expire_mail(session: Session, cutoff_ms: int) -> int:
     """Mail queued before the cutoff, sent or not, is deleted."""
     gone = session.execute(delete(MailMessage).where(MailMessage.created_ms < cutoff_ms))
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(gone)
 
 
 def expire_audit(session: Session, cutoff_ms: int) -> int:
     """Audit entries from before the cutoff are deleted."""
     gone = session.execute(delete(AuditEntry).where(AuditEntry.at_ms < cutoff_ms))
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(gone)
 
 
 def expire_requests(session: Session, cutoff_ms: int) -> int:
@@ -84,14 +89,14 @@ def expire_requests(session: Session, cutoff_ms: int) -> int:
             PrivacyRequest.state != "open", PrivacyRequest.decided_ms < cutoff_ms
         )
     )
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(gone)
 
 
 def expire_logins(session: Session, cutoff_ms: int) -> int:
     """Failed sign-ins from before the cutoff, and sessions that ended before it."""
     failures = session.execute(delete(LoginFailure).where(LoginFailure.at_ms < cutoff_ms))
     sessions = session.execute(delete(WebSession).where(WebSession.expires_ms < cutoff_ms))
-    return int(failures.rowcount or 0) + int(sessions.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(failures) + _count(sessions)
 
 
 async def expire_raw(ctx: Context, cutoff_ms: int) -> int | None:
@@ -261,14 +266,14 @@ def erase_mail(session: Session, user: User) -> int:
     if not user.email:
         return 0
     gone = session.execute(delete(MailMessage).where(MailMessage.to == user.email))
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(gone)
 
 
 def erase_logins(session: Session, user: User) -> int:
     """Failed sign-ins under the person's name and their sessions are deleted."""
     failures = session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
     sessions = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    return int(failures.rowcount or 0) + int(sessions.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(failures) + _count(sessions)
 
 
 def erase_account(session: Session, user: User) -> int:

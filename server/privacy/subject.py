@@ -18,6 +18,7 @@ from server.audit.service import record
 from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import Booking
+from server.bookings.visibility import audit_read, may_see_person
 from server.calendar.dates import WITA, from_ms, to_ms
 from server.config import ServerSettings
 from server.exceptions import ConflictError, NotFoundError
@@ -158,6 +159,22 @@ def carry_out(session: Session, *, username: str, kind: str, now_ms: int) -> dic
     session.flush()
     done["account"] = h.erase_account(session, user)
     return done
+
+
+def attendance_for(
+    session: Session, *, actor: Principal, username: str, start: date, end: date,
+    reason: str | None,
+) -> Attendance:  # fmt: skip
+    """``username``'s attendance, if ``actor`` may see it (server.bookings.visibility).
+
+    Their own, or an administrator's with a reason (audited); Forbidden otherwise.
+    """
+    audited = may_see_person(actor, username, reason)
+    found = attendance(session, username=username, start=start, end=end)
+    if audited:
+        audit_read(session, actor=actor, person=username, reason=reason or "",
+                   what=f"attendance {start}..{end}")  # fmt: skip
+    return found
 
 
 def attendance(session: Session, *, username: str, start: date, end: date) -> Attendance:

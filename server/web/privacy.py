@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from server.api.deps import DatabaseDep, Public, services
 from server.api.privacy import RequestId
-from server.bookings.visibility import audit_read, may_see_person
 from server.calendar.dates import WITA, from_ms, now_utc
 from server.exceptions import ServerError
 from server.i18n import N_, gettext
@@ -160,31 +159,21 @@ async def requests_page(
     lang = page_language(request, person.user)
     s = services(request)
     last = _today()
-    problem = None
 
-    def read() -> tuple[Any, Any, Any]:
+    def read() -> tuple[Any, Any, str | None, Any]:
+        seen, problem = None, None
         with db.session() as session:
-            found = None
             if who:
-                may_see_person(person.user, who, reason)
-                found = subject.attendance(
-                    session, username=who, start=last - timedelta(days=days - 1), end=last
-                )
-                if who != person.user.username:
-                    audit_read(session, actor=person.user, person=who, reason=reason,
-                               what=f"attendance, {days} days")  # fmt: skip
-            return subject.requests(session), found, last_runs(s.retention.ctx)
+                try:
+                    seen = subject.attendance_for(
+                        session, actor=person.user, username=who, reason=reason,
+                        start=last - timedelta(days=days - 1), end=last)  # fmt: skip
+                except ServerError as exc:  # refused, or no such person: nothing was written
+                    problem = fault(lang, exc)
+            everyone = subject.requests(session)
+        return everyone, seen, problem, last_runs(s.retention.ctx)
 
-    try:
-        everyone, seen, runs = await asyncio.to_thread(read)
-    except ServerError as exc:
-        problem = fault(lang, exc)
-
-        def again() -> tuple[Any, Any]:
-            with db.session(commit=False) as session:
-                return subject.requests(session), last_runs(s.retention.ctx)
-
-        (everyone, runs), seen = await asyncio.to_thread(again), None
+    everyone, seen, problem, runs = await asyncio.to_thread(read)
     return render(
         request, "admin/privacy.html", user=person.user, csrf=person.csrf, tabs=TABS,
         requests=everyone, seen=seen, who=who, reason=reason, days=days, kinds=KINDS,

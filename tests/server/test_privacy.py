@@ -174,8 +174,8 @@ async def test_the_occupancy_report_withholds_groups_of_too_few_desks(
     rollups = Rollups(building, store)
     rep = await occupancy(building, rollups, OccupancyQuery(B, first, first + 8 * H, "zone",
                                                             0.7, 7))  # fmt: skip
-    # za and zb have 6 desks (under 7): withheld; then zc too, or za+zb's total gives it away?
-    # No: za and zb together hold 12 desks, enough; zc's 7 are shown.
+    # za and zb have 6 desks each (under 7): withheld. Together they hold 12 desks, so the
+    # building's total minus zc gives no small group away: zc's 7 are shown.
     assert rep.withheld == ["za", "zb"] and [g.group for g in rep.groups] == ["zc"]
     assert rep.min_group == 7
 
