@@ -4,7 +4,7 @@ links shown once, and the audit log searched."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Browser, expect
@@ -12,10 +12,13 @@ from playwright.sync_api import Browser, expect
 from harness.platform import Platform
 from tests.web.conftest import ALWAYS_OPEN, WITA, B, accessible, new_context, sign_in, today_at
 
+TOMORROW = (today_at(0) + timedelta(days=1)).date()
 
-def booking(desk: str, start_h: float) -> dict[str, str]:
-    """An hour at ``desk``, a day and ``start_h`` hours from now."""
-    start = today_at(start_h) + timedelta(days=1)
+
+def booking(desk: str, hour: int) -> dict[str, str]:
+    """An hour at ``desk`` tomorrow from ``hour`` o'clock WITA (at any time the test runs,
+    every such booking is on the same day, the day the block below is for)."""
+    start = datetime.combine(TOMORROW, time(hour), WITA)
     end = start + timedelta(hours=1)
     return {"building": B, "desk": desk, "start": start.isoformat(), "end": end.isoformat()}
 
@@ -59,7 +62,7 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         assert second.status_code == 422 and second.json()["rule"] == "max_per_day", second.text
 
         # A blocked desk refuses bookings until the block is ended.
-        day = (today_at(12) + timedelta(days=1)).astimezone(WITA).date()
+        day = TOMORROW
         page.goto(f"{base}/app/admin/calendar?building={B}")
         page.fill('input[name="desk"]', "w10")
         page.fill('input[name="start"]', day.isoformat())

@@ -8,7 +8,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,17 @@ def deliver(platform: Platform, device: str, kind: str, space: dict[str, str], s
 
 
 def three_hours_ago() -> tuple[int, int]:
-    """The whole hours [h-5, h-3) before now: settled, and open (the policy is always open)."""
+    """Two whole hours, from five hours before now or earlier: settled, and open (the policy
+    is always open). They and the hour after them are on one day in WITA."""
     now = int(time.time() * 1000)
-    hour = now - now % HOUR
-    return hour - 5 * HOUR, hour - 3 * HOUR
+    start = now - now % HOUR - 5 * HOUR
+
+    def day(ms: int) -> date:
+        return datetime.fromtimestamp(ms / 1000, WITA).date()
+
+    while day(start) != day(start + 3 * HOUR - 1):
+        start -= HOUR
+    return start, start + 2 * HOUR
 
 
 def reload_until(page: Page, done: Callable[[], bool], seconds: float = 60) -> None:
@@ -105,6 +112,10 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
     book(platform, "employee", "w05", today_at(-0.1), today_at(2))
 
     day = datetime.fromtimestamp(start / 1000, UTC).astimezone(WITA).date()
+    # The pages show that day through today: the same day, but after midnight in WITA the
+    # booking under way is on the next day than the readings.
+    today = datetime.now(WITA).date()
+    until = f"{today + timedelta(days=1)}T00:00"
     ctx = new_context(chromium)
     try:
         page = ctx.new_page()
@@ -130,7 +141,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         assert "employee" not in page.content()  # states, never names
 
         # Occupancy: the heatmap of that weekday has the two desks in those hours.
-        page.goto(f"{base}/app/manage/occupancy?building={B}&start={day}&end={day}&by=zone")
+        page.goto(f"{base}/app/manage/occupancy?building={B}&start={day}&end={today}&by=zone")
         heat = page.locator(f'table.heatmap[data-group="{ZONE}"]')
         busy = heat.locator("td:not(.blank)").filter(has_text="17%")  # 2 of 12 desks
         expect(busy).to_have_count(2)
@@ -145,7 +156,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
         api = platform.api("GET", "/api/v1/reports/occupancy", "facility_manager", params={
             "building": B, "by": "zone", "target": 0.7,
-            "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
+            "start": f"{day}T00:00", "end": until}).json()  # fmt: skip
         group = api["groups"][0]
         # Only measured hours count: the two, and the next one the last reading holds into
         # (10 minutes); 2 of 12 desks is under a 70 % target in each.
@@ -172,11 +183,11 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
             "Disembunyikan: kurang dari 5 orang")  # fmt: skip
 
         # Energy: the day's kWh in the chart and its table, from the meter.
-        page.goto(f"{base}/app/manage/energy?building={B}&start={day}&end={day}&by=circuit")
+        page.goto(f"{base}/app/manage/energy?building={B}&start={day}&end={today}&by=circuit")
         expect(page.locator("#chart-energy rect").first).to_be_visible()
         summary = platform.api("GET", "/api/v1/energy/summary", "facility_manager", params={
             "building": B, "by": "circuit", "every": "1d",
-            "start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"}).json()  # fmt: skip
+            "start": f"{day}T00:00", "end": until}).json()  # fmt: skip
         kwh = summary["totals"]["kwh"]
         assert kwh > 2
         # In Indonesian: a decimal comma (2,4 kWh).
@@ -193,7 +204,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         page.screenshot(path=shots / "manage-energy-id.png", full_page=True)
 
         # Comfort: the room's stale air, against bands whose standard is named.
-        page.goto(f"{base}/app/manage/comfort?building={B}&start={day}&end={day}")
+        page.goto(f"{base}/app/manage/comfort?building={B}&start={day}&end={today}")
         expect(page.locator("#standard")).to_contain_text("Permenkes")
         expect(page.locator("#comfort-rooms tbody tr").first).to_contain_text("r1")
         expect(page.locator("#chart-stale rect")).to_have_count(1)
