@@ -29,6 +29,21 @@ from server.i18n import say
 
 logger = logging.getLogger(__name__)
 
+STATUSES: dict[type[Exception], int] = {
+    RegistryError: 400,
+    LayoutError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    Forbidden: 403,
+    AuthError: 401,
+}
+"""The HTTP status of each domain error that is the caller's to mend."""
+
+
+def status_of(exc: Exception, default: int = 409) -> int:
+    """The status an API answer (or a page's) gives for ``exc``."""
+    return next((s for k, s in STATUSES.items() if isinstance(exc, k)), default)
+
 
 def install(app: FastAPI) -> None:
     """Register the answers to every error the services raise."""
@@ -69,21 +84,12 @@ def install(app: FastAPI) -> None:
     async def _query_error(_: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    statuses: dict[type[Exception], int] = {
-        RegistryError: 400,
-        LayoutError: 400,
-        NotFoundError: 404,
-        ConflictError: 409,
-        Forbidden: 403,
-        AuthError: 401,
-    }
-
     async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {"detail": say(exc.args[0] if exc.args else "", language(request))},
-            status_code=next(s for k, s in statuses.items() if isinstance(exc, k)),
+            status_code=status_of(exc),
         )
 
-    for kind in statuses:
+    for kind in STATUSES:
         app.add_exception_handler(kind, _domain_error)
     app.add_exception_handler(Refusal, refusal_response)

@@ -57,7 +57,7 @@ async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Respon
     """Everything held about you, as a JSON file (the export is audited)."""
     data = await subject.export(services.retention.ctx, services.settings, user.username, lang,
                                 _now_ms())  # fmt: skip
-    name = f"smartoffice-{user.username}-{date.today().isoformat()}.json"
+    name = f"smartoffice-{user.username}-{now_utc().astimezone(WITA).date().isoformat()}.json"
     return Response(json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

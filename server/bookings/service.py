@@ -541,11 +541,11 @@ def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPub
     """The booking as a manager sees it: names only their own and people who opted in."""
     if row.owner is not None and (row.owner.username == actor.username or row.owner.share_location):
         return shown
-    keep = {actor.username}
+    me = actor.username
     return shown.model_copy(update={
         "user": None,
-        "booked_by": shown.booked_by if shown.booked_by in keep else None,
-        "checked_in_actor": shown.checked_in_actor if shown.checked_in_actor in keep else None,
+        "booked_by": shown.booked_by if shown.booked_by == me else None,
+        "checked_in_actor": shown.checked_in_actor if shown.checked_in_actor == me else None,
     })  # fmt: skip
 
 

@@ -214,9 +214,8 @@ async def summarise(
     first, last = hour_range(scope)
     facts = await asyncio.to_thread(_facts, db, scope, first, last)
     hide = withheld(facts.desks, min_group)
-    everyone = set().union(*facts.desks.values())
-    if 0 < len(everyone) < min_group:
-        hide.add(scope.building)
+    # The totals are the whole scope's desks: withheld when even those are too few.
+    few = 0 < len(set().union(*facts.desks.values())) < min_group
     hours, tz = facts.hours, facts.hours.tz
     tag = scope.group_tag()
     by = [t for t in (tag,) if t]
@@ -304,7 +303,7 @@ async def summarise(
         total.out_of_hours += a.out_of_hours
     total.occupied_h, total.booked_h = sum(occupied.values()), sum(booked.values())
     totals = _row(first, last, scope.building, total, meters=sum(meters_in.values()), tz=tz,
-                  now=now_ms, withheld=0 < len(everyone) < min_group)  # fmt: skip
+                  now=now_ms, withheld=few)  # fmt: skip
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
         building=scope.building, floor=scope.floor, zone=scope.zone,

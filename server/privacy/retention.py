@@ -78,12 +78,8 @@ class Retention:
         with self.ctx.db.session() as s:
             for o in outcomes:
                 run = s.get(RetentionRun, o.category) or RetentionRun(category=o.category)
-                run.ran_ms, run.cutoff_ms, run.removed, run.error = (
-                    now,
-                    o.cutoff_ms,
-                    o.removed,
-                    o.error,
-                )
+                run.ran_ms, run.cutoff_ms = now, o.cutoff_ms
+                run.removed, run.error = o.removed, o.error
                 if o.error is None:
                     run.enforced_ms = now
                 s.add(run)

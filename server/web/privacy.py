@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from server.api.deps import DatabaseDep, Public, services
+from server.api.errors import status_of
 from server.api.privacy import RequestId
 from server.calendar.dates import WITA, from_ms, now_utc
 from server.exceptions import ServerError
@@ -140,7 +141,7 @@ async def withdraw(
 
 
 def _again(request: Request, person: Browser, lang: str, exc: Exception) -> Response:
-    status = 409 if isinstance(exc, ServerError) else 422
+    status = status_of(exc) if isinstance(exc, ServerError) else 422
     return render(request, "problem.html", user=person.user, csrf=person.csrf, status=status,
                   message=fault(lang, exc))  # fmt: skip
 
@@ -160,7 +161,7 @@ async def requests_page(
     s = services(request)
     last = _today()
 
-    def read() -> tuple[Any, Any, str | None, Any]:
+    def read() -> tuple[Any, Any, ServerError | None, Any]:
         seen, problem = None, None
         with db.session() as session:
             if who:
@@ -169,7 +170,7 @@ async def requests_page(
                         session, actor=person.user, username=who, reason=reason,
                         start=last - timedelta(days=days - 1), end=last)  # fmt: skip
                 except ServerError as exc:  # refused, or no such person: nothing was written
-                    problem = fault(lang, exc)
+                    problem = exc
             everyone = subject.requests(session)
         return everyone, seen, problem, last_runs(s.retention.ctx)
 
@@ -179,8 +180,8 @@ async def requests_page(
         requests=everyone, seen=seen, who=who, reason=reason, days=days, kinds=KINDS,
         states=STATES, runs=runs, categories=CATEGORIES, settings=s.settings, outcomes=OUTCOMES,
         when=lambda ms: from_ms(ms, WITA),
-        notice=problem or _notice(request, lang), notice_kind="error" if problem else "ok",
-        status=403 if problem else 200,
+        notice=fault(lang, problem) if problem else _notice(request, lang),
+        notice_kind="error" if problem else "ok", status=status_of(problem) if problem else 200,
     )  # fmt: skip
 
 

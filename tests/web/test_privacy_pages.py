@@ -75,8 +75,12 @@ def test_an_employee_sees_exports_and_anonymises_their_data_and_an_admin_carries
         row = admin.locator("#open-requests tr", has_text="employee")
         expect(row).to_contain_text("Saya pindah unit kerja.")
         # A person's attendance: refused without a reason, shown (and audited) with one.
-        admin.goto(f"{base}/app/admin/privacy?who=employee&reason=cek")
+        refused = admin.goto(f"{base}/app/admin/privacy?who=employee&reason=cek")
+        assert refused is not None and refused.status == 403
         expect(admin.locator(".notice")).to_contain_text("alasan")
+        nobody = admin.goto(f"{base}/app/admin/privacy?who=tidak-ada&reason=Pengaduan+meja+w05")
+        assert nobody is not None and nobody.status == 404
+        expect(admin.locator(".notice")).to_contain_text("tidak-ada")
         admin.fill('#attendance-form input[name="who"]', "employee")
         admin.fill('#attendance-form input[name="reason"]', "Pengaduan pelepasan meja w05")
         admin.click('#attendance-form button[type="submit"]')
