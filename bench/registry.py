@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contracts.topics import Topics
 from edge.broker import BrokerFiles
 from server.auth.passwords import hash_password, verify_password
+from server.auth.service import Principal
 from server.db import Database, init_schema
 from server.registry.devices import register
 from server.registry.layout import import_layout
@@ -69,7 +70,7 @@ def main() -> None:
             add_gateway(s, gateway_id="gw-bench", building="kemenko-3")
             for i in range(args.devices):
                 new = DeviceCreate(kind="desk", id=f"desk-{i:05d}", gateway="gw-bench")
-                row, password = register(s, actor="bench", new=new)
+                row, password = register(s, actor=Principal("bench", "admin", "bench"), new=new)
                 made.append((row.id, password))
         return made
 

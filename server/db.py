@@ -178,6 +178,9 @@ class Database:
         # What sets off the signals a committed change noted (server.effects); without
         # it (a tool, a test) they are dropped.
         self.effects: Effects | None = None
+        # Whether a change's mail is queued (server.bookings.mail): only where an SMTP
+        # server is set, so nothing piles up unsent and then leaves all at once later.
+        self.mail = False
         event.listen(self._sessions, "after_flush", _note_flush)
         event.listen(self._sessions, "do_orm_execute", _note_statement)
         event.listen(self._sessions, "after_commit", self._committed)

@@ -86,6 +86,7 @@ class Services:
         db = Database(settings.sqlalchemy_url)
         init_schema(db.engine)
         db.cache_s = settings.cache_s
+        db.mail = settings.smtp_host is not None
         store = build_store(settings)
         if isinstance(store, InfluxReadingStore) and settings.influx_create_database:
             try:
@@ -100,10 +101,7 @@ class Services:
         await asyncio.to_thread(channel.start)
         # A committed change wakes its gateways and tells the maps (server.effects).
         db.effects = Effects(wake=notifier.notify, announce=channel.publish)
-        monitor = DeskMonitor(
-            db=db,
-            mail=settings.smtp_host is not None, reminder_minutes=settings.reminder_minutes,
-        )  # fmt: skip
+        monitor = DeskMonitor(db=db, reminder_minutes=settings.reminder_minutes)
         rollups = Rollups(
             db, store, rollup_config(settings),
             on_progress=lambda b, ms: metrics.rollup_done_until.labels(b).set(ms / 1000),

@@ -101,15 +101,14 @@ def room_availability(
 
 @router.post("/bookings", response_model=BookingResult, status_code=201)
 def create_booking(
-    new: BookingCreate, user: Anyone, db: DatabaseDep, settings: SettingsDep, lang: Language
+    new: BookingCreate, user: Anyone, db: DatabaseDep, lang: Language
 ) -> BookingResult:
     """Book a desk or room for a slot or a day, weekly if asked.
 
     A failed date does not sink a series: the answer lists it with the rule that refused it.
     """
-    mail = settings.smtp_host is not None
     with db.session() as session:
-        return service.create(session, actor=user, new=new, mail=mail, language=lang)
+        return service.create(session, actor=user, new=new, language=lang)
 
 
 @router.get("/bookings", response_model=list[BookingPublic])

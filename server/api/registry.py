@@ -7,7 +7,7 @@ import contextlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
@@ -21,8 +21,9 @@ from server.api.deps import (
     services,
 )
 from server.auth.service import Principal
-from server.exceptions import Forbidden, NotFoundError
+from server.exceptions import NotFoundError
 from server.registry import devices as dev
+from server.registry import service as registry
 from server.registry.downlink import (
     Notifier,
     command_public,
@@ -44,36 +45,9 @@ from server.registry.schemas import (
     GatewayToken,
     PasswordCheck,
 )
-from server.registry.service import add_gateway, gateways, revoke_gateway, snapshot
+from server.registry.service import gateways, revoke_gateway, snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
-
-
-def _may_work_in(user: Principal, building: str | None, what: str) -> None:
-    """403 when an installer limited to some buildings reaches for another one."""
-    if not user.works_in(building):
-        mine = ", ".join(sorted(user.buildings or ()))
-        raise Forbidden(f"{what} is in building {building!r}; you work in {mine}")
-
-
-def _device_of(device_id: str, user: Principal, db: DatabaseDep) -> Principal:
-    with db.session() as session:
-        building = dev.get_device(session, device_id).building
-    _may_work_in(user, building, f"device {device_id!r}")
-    return user
-
-
-def _installer_of(device_id: str, user: Installer, db: DatabaseDep) -> Principal:
-    return _device_of(device_id, user, db)
-
-
-def _staff_of(device_id: str, user: Staff, db: DatabaseDep) -> Principal:
-    return _device_of(device_id, user, db)
-
-
-# An installer or staff member who may work on the device of the path (their buildings).
-DeviceInstaller = Annotated[Principal, Depends(_installer_of)]
-DeviceStaff = Annotated[Principal, Depends(_staff_of)]
 
 
 def _notifier(request: Request) -> Notifier:
@@ -96,9 +70,7 @@ def register_device(
 ) -> DeviceCredentials:
     """Register a device; the answer holds its MQTT password, shown this once."""
     with db.session() as session:
-        for what, building in dev.places_of(session, new).items():
-            _may_work_in(user, building, what)
-        row, password = dev.register(session, actor=user.username, new=new)
+        row, password = dev.register(session, actor=user, new=new)
         answer = _credentials(row, password, request)
     return answer
 
@@ -117,28 +89,28 @@ def list_devices(
     An installer limited to some buildings sees their devices and those not placed yet.
     """
     with db.session() as session:
-        found = dev.devices(session, building=building, floor=floor, kind=kind, state=state)
-    return [d for d in found if user.works_in(d.space.building if d.space else None)]
+        return dev.devices(
+            session, actor=user, building=building, floor=floor, kind=kind, state=state
+        )
 
 
 @router.get("/devices/{device_id}", response_model=DevicePublic)
-def get_device(device_id: str, _: DeviceStaff, db: DatabaseDep) -> DevicePublic:
+def get_device(device_id: str, user: Staff, db: DatabaseDep) -> DevicePublic:
     """One device."""
     with db.session() as session:
-        return dev.public(dev.get_device(session, device_id))
+        return dev.public(dev.device_of(session, actor=user, device_id=device_id))
 
 
 @router.put("/devices/{device_id}/assignment", response_model=DevicePublic)
 def assign_device(
-    device_id: str, where: Assignment, user: DeviceInstaller, db: DatabaseDep
+    device_id: str, where: Assignment, user: Installer, db: DatabaseDep
 ) -> DevicePublic:
     """Bind the device to a desk, room or zone (no reflash: the device knows only its id).
 
     A second node on a desk that already has one is bound, with a warning saying so.
     """
-    _may_work_in(user, where.building, "the place")
     with db.session() as session:
-        row = dev.assign(session, actor=user.username, device_id=device_id, where=where)
+        row = dev.assign(session, actor=user, device_id=device_id, where=where)
         answer = dev.public(row)
         others = dev.sharing(session, row)
     if others:
@@ -150,40 +122,41 @@ def assign_device(
 
 
 @router.delete("/devices/{device_id}/assignment", response_model=DevicePublic)
-def unassign_device(device_id: str, user: DeviceInstaller, db: DatabaseDep) -> DevicePublic:
+def unassign_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
     """Take the device off its space."""
     with db.session() as session:
-        answer = dev.public(dev.unassign(session, actor=user.username, device_id=device_id))
+        answer = dev.public(dev.unassign(session, actor=user, device_id=device_id))
     return answer
 
 
 @router.post("/devices/{device_id}/password", response_model=DeviceCredentials)
 def reset_device_password(
-    device_id: str, user: DeviceInstaller, db: DatabaseDep, request: Request
+    device_id: str, user: Installer, db: DatabaseDep, request: Request
 ) -> DeviceCredentials:
     """Give the device a new MQTT password (shown once); reflash its config.json with it."""
     with db.session() as session:
-        row, password = dev.reset_password(session, actor=user.username, device_id=device_id)
+        row, password = dev.reset_password(session, actor=user, device_id=device_id)
         answer = _credentials(row, password, request)
     return answer
 
 
 @router.post("/devices/{device_id}/password/check")
 def check_device_password(
-    device_id: str, check: PasswordCheck, _: DeviceInstaller, db: DatabaseDep
+    device_id: str, check: PasswordCheck, user: Installer, db: DatabaseDep
 ) -> dict[str, bool]:
     """Whether a password (from an installer's saved config) is the device's current one."""
     with db.session() as session:
-        return {
-            "matches": dev.password_matches(session, device_id=device_id, password=check.password)
-        }
+        matches = dev.password_matches(
+            session, actor=user, device_id=device_id, password=check.password
+        )
+    return {"matches": matches}
 
 
 @router.delete("/devices/{device_id}", response_model=DevicePublic)
-def decommission_device(device_id: str, user: DeviceInstaller, db: DatabaseDep) -> DevicePublic:
+def decommission_device(device_id: str, user: Installer, db: DatabaseDep) -> DevicePublic:
     """Decommission the device: its broker login is revoked; its history is kept."""
     with db.session() as session:
-        answer = dev.public(dev.decommission(session, actor=user.username, device_id=device_id))
+        answer = dev.public(dev.decommission(session, actor=user, device_id=device_id))
     return answer
 
 
@@ -191,7 +164,7 @@ def decommission_device(device_id: str, user: DeviceInstaller, db: DatabaseDep) 
 async def send_command(
     device_id: str,
     command: CommandRequest,
-    user: DeviceInstaller,
+    user: Installer,
     db: DatabaseDep,
     settings: SettingsDep,
     request: Request,
@@ -208,7 +181,7 @@ async def send_command(
         with db.session() as session:
             row = queue_command(
                 session,
-                actor=user.username,
+                actor=user,
                 device_id=device_id,
                 request=command,
                 ttl_s=settings.command_timeout_s,
@@ -218,7 +191,7 @@ async def send_command(
     gateway_id, cmd_id = await asyncio.to_thread(queue)
     deadline = time.monotonic() + wait
     while True:
-        state = await asyncio.to_thread(_command_state, db, device_id, cmd_id)
+        state = await asyncio.to_thread(_command_state, db, user, device_id, cmd_id)
         if state.state in ("acked", "failed") or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.2)
@@ -227,25 +200,25 @@ async def send_command(
     return state
 
 
-def _command_state(db: DatabaseDep, device_id: str, cmd_id: str) -> CommandPublic:
+def _command_state(db: DatabaseDep, user: Principal, device_id: str, cmd_id: str) -> CommandPublic:
     with db.session() as session:
-        row = find_command(session, device_id, cmd_id)
+        row = find_command(session, actor=user, device_id=device_id, cmd_id=cmd_id)
         if row is None:
             raise NotFoundError(f"no command {cmd_id!r} for device {device_id!r}")
         return command_public(row)
 
 
 @router.get("/devices/{device_id}/commands/{cmd_id}", response_model=CommandPublic)
-def get_command(device_id: str, cmd_id: str, _: DeviceStaff, db: DatabaseDep) -> CommandPublic:
+def get_command(device_id: str, cmd_id: str, user: Staff, db: DatabaseDep) -> CommandPublic:
     """A command and how far it got: queued, sent, acked, failed or expired."""
-    return _command_state(db, device_id, cmd_id)
+    return _command_state(db, user, device_id, cmd_id)
 
 
 @router.post("/gateways", response_model=GatewayToken, status_code=201)
 def create_gateway(new: GatewayCreate, user: Admin, db: DatabaseDep) -> GatewayToken:
-    """Register a gateway (admins); the token is shown this once."""
+    """Register a gateway (admins); the token is shown this once. A taken id is a 409."""
     with db.session() as session:
-        token = add_gateway(session, gateway_id=new.id, actor=user.username, building=new.building)
+        token = registry.create_gateway(session, actor=user, new=new)
     return GatewayToken(gateway=new.id, token=token)
 
 
@@ -253,9 +226,7 @@ def create_gateway(new: GatewayCreate, user: Admin, db: DatabaseDep) -> GatewayT
 def rotate_gateway_token(gateway_id: str, user: Admin, db: DatabaseDep) -> GatewayToken:
     """A new token for a gateway (the old one stops working at once)."""
     with db.session() as session:
-        if not any(g.id == gateway_id for g in gateways(session)):
-            raise NotFoundError(f"no gateway {gateway_id!r}")
-        token = add_gateway(session, gateway_id=gateway_id, actor=user.username)
+        token = registry.rotate_gateway(session, actor=user, gateway_id=gateway_id)
     return GatewayToken(gateway=gateway_id, token=token)
 
 

@@ -1,8 +1,9 @@
 """The mail a booking's owner gets: confirmed, check in soon, released.
 
 The text is in Bahasa Indonesia, then English, with times in the building's zone. It is
-queued in the same transaction as the change it tells of (``server.notify`` sends it);
-without ``SMARTOFFICE_SMTP_HOST`` nothing is queued.
+queued in the same transaction as the change it tells of (``server.notify`` sends it),
+whoever made the change (the API, a page, the desk monitor); without
+``SMARTOFFICE_SMTP_HOST`` nothing is queued.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms
+from server.db import DATABASE
 from server.notify.models import MailMessage
 
 WHY = {
@@ -23,8 +25,16 @@ WHY = {
 }
 
 
+def mail_on(session: Session) -> bool:
+    """Whether this deployment sends mail (an SMTP server is set)."""
+    db = session.info.get(DATABASE)
+    return db is not None and bool(db.mail)
+
+
 def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> None:
-    """Queue the mail of a booking event for its owner, if they have an address."""
+    """Queue the mail of a booking event for its owner (where mail is sent, to an address)."""
+    if not mail_on(session):
+        return
     user = session.get(User, booking.user_id)
     if user is None or not user.email:
         return

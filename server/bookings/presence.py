@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.bookings.desks import DeskLights, ZoneCache, live_row
-from server.bookings.mail import queue_for
+from server.bookings.mail import mail_on, queue_for
 from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS
 from server.calendar.hours import zone_of
@@ -58,10 +58,8 @@ class DeskMonitor:
         *,
         db: Database,
         clock: Callable[[], float] = time.time,
-        mail: bool = False,
         reminder_minutes: int = 5,
     ) -> None:
-        self.mail = mail
         self.reminder_ms = reminder_minutes * 60_000
         self.db = db
         self.clock = clock
@@ -221,7 +219,7 @@ class DeskMonitor:
         logger.info("booking %d released (%s): %s", booking.id, outcome, why)
 
     def _mail(self, session: Session, booking: Booking, kind: str) -> None:
-        if self.mail:
+        if mail_on(session):
             building = session.get(Building, booking.building_id)
             queue_for(session, booking, kind, zone_of(building))
 

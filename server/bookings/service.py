@@ -130,15 +130,14 @@ def create(
     actor: Principal,
     new: BookingCreate,
     now: datetime | None = None,
-    mail: bool = False,
     language: str = DEFAULT,
 ) -> BookingResult:
     """Book a desk or room (for a slot, a day, or weekly); refusals name their rule.
 
     A series' failed dates say why in ``language``.
 
-    In the same transaction: the desk's LED state, and with ``mail`` the confirmation to
-    the person booked.
+    In the same transaction: the desk's LED state, and the confirmation mail to the person
+    booked (where mail is sent).
     """
     now = now or now_utc()
     building, tz = building_tz(session, new.building)
@@ -173,8 +172,7 @@ def create(
             continue
         rows.append(row)
         created.append(public(row, tz))
-        if mail:
-            queue_for(session, row, "confirmed", tz)
+        queue_for(session, row, "confirmed", tz)
     if rows:
         _desk_follows(session, rows[0], now)  # one space: its state covers them all
     return BookingResult(created=created, failed=failed)

@@ -1,7 +1,9 @@
 """A device's life: registered, assigned, watched, re-assigned, decommissioned.
 
 Registration makes its broker password; re-assignment needs no reflash; decommissioning
-revokes the password.
+revokes the password. Every change takes the acting person and keeps their scope here,
+whoever calls (the API, the installers' pages): an installer limited to some buildings
+reaches no gateway, desk or device of another.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from contracts.credentials import mosquitto_hash, new_password, verify
 from server.audit.service import record
+from server.auth.service import Principal
 from server.effects import wake
-from server.exceptions import ConflictError, NotFoundError, RegistryError
+from server.exceptions import ConflictError, Forbidden, NotFoundError, RegistryError
 from server.registry.models import SPACE_COLUMNS, Device, DeviceState, Gateway
 from server.registry.schemas import Assignment, DeviceCreate, DevicePublic
 from server.registry.service import get_gateway, now_ms
@@ -37,8 +40,31 @@ def get_device(session: Session, device_id: str) -> Device:
     return row
 
 
-def _live(session: Session, device_id: str) -> Device:
+def may_work_in(actor: Principal, building: str | None, what: str) -> None:
+    """Forbidden when an installer limited to some buildings reaches for another one."""
+    if not actor.works_in(building):
+        mine = ", ".join(sorted(actor.buildings or ()))
+        raise Forbidden(f"{what} is in building {building!r}; you work in {mine}")
+
+
+def building_of(session: Session, row: Device) -> str | None:
+    """Where a device belongs: its space's building, else its gateway's (None: nowhere yet)."""
+    if row.building is not None or row.gateway_id is None:
+        return row.building
+    gw = session.get(Gateway, row.gateway_id)
+    return gw.building if gw is not None else None
+
+
+def device_of(session: Session, *, actor: Principal, device_id: str) -> Device:
+    """A device the actor may work on (its building is theirs), or NotFound/Forbidden."""
     row = get_device(session, device_id)
+    may_work_in(actor, building_of(session, row), f"device {device_id!r}")
+    return row
+
+
+def live_device(session: Session, device_id: str, actor: Principal) -> Device:
+    """A device the actor may work on that is not decommissioned."""
+    row = device_of(session, actor=actor, device_id=device_id)
     if row.decommissioned_ms is not None:
         raise ConflictError(f"device {device_id!r} is decommissioned; register it again")
     return row
@@ -50,15 +76,18 @@ def places_of(session: Session, new: DeviceCreate) -> dict[str, str | None]:
     if new.gateway is not None:
         places[f"gateway {new.gateway!r}"] = get_gateway(session, new.gateway).building
     if new.id is not None and (row := session.get(Device, new.id)) is not None:
-        places[f"device {new.id!r}"] = row.building
+        places[f"device {new.id!r}"] = building_of(session, row)
     return places
 
 
-def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device, str]:
+def register(session: Session, *, actor: Principal, new: DeviceCreate) -> tuple[Device, str]:
     """Create a device and its broker password, returned once; only its hash is kept.
 
-    A decommissioned id may be registered again (a replaced board).
+    A decommissioned id may be registered again (a replaced board), by someone who may
+    work in its building.
     """
+    for what, building in places_of(session, new).items():
+        may_work_in(actor, building, what)
     device_id = new.id or f"{new.kind}-{secrets.token_hex(3)}"
     if new.gateway is not None:
         get_gateway(session, new.gateway)
@@ -86,34 +115,35 @@ def register(session: Session, *, actor: str, new: DeviceCreate) -> tuple[Device
     row.mqtt_hash = mosquitto_hash(password)
     row.registered_ms = now_ms()
     session.flush()
-    record(session, actor=actor, action="device.register", target_kind="device",
+    record(session, actor=actor.username, action="device.register", target_kind="device",
            target_id=device_id, kind=new.kind, gateway=new.gateway)  # fmt: skip
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
 
-def reset_password(session: Session, *, actor: str, device_id: str) -> tuple[Device, str]:
+def reset_password(session: Session, *, actor: Principal, device_id: str) -> tuple[Device, str]:
     """A new broker password for a device (the old one stops working at the next reload)."""
-    row = _live(session, device_id)
+    row = live_device(session, device_id, actor)
     password = new_password()
     row.mqtt_hash = mosquitto_hash(password)
-    record(session, actor=actor, action="device.password", target_kind="device",
+    record(session, actor=actor.username, action="device.password", target_kind="device",
            target_id=device_id)  # fmt: skip
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
 
-def password_matches(session: Session, *, device_id: str, password: str) -> bool:
+def password_matches(session: Session, *, actor: Principal, device_id: str, password: str) -> bool:
     """Whether ``password`` is the device's current broker password."""
-    row = _live(session, device_id)
+    row = live_device(session, device_id, actor)
     return row.mqtt_hash is not None and verify(password, row.mqtt_hash)
 
 
-def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -> Device:
+def assign(session: Session, *, actor: Principal, device_id: str, where: Assignment) -> Device:
     """Bind a device to a desk, room or zone; the device itself needs no change."""
-    row = _live(session, device_id)
+    row = live_device(session, device_id, actor)
     want = SERVES[row.kind]
     given = "desk" if where.desk else "room" if where.room else "zone"
+    may_work_in(actor, where.building, "the place")
     if given != want:
         raise RegistryError(f"a {row.kind} node serves a {want}, not a {given}")
     code = where.desk or where.room or where.zone
@@ -130,8 +160,8 @@ def assign(session: Session, *, actor: str, device_id: str, where: Assignment) -
     old = row.place
     for column in SPACE_COLUMNS:
         setattr(row, column, ref[column])
-    record(session, actor=actor, action="device.assign", target_kind="device", target_id=device_id,
-           old=old.model_dump() if old else None, new=ref)  # fmt: skip
+    record(session, actor=actor.username, action="device.assign", target_kind="device",
+           target_id=device_id, old=old.model_dump() if old else None, new=ref)  # fmt: skip
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
@@ -161,27 +191,27 @@ def _building_gateway(session: Session, building: str) -> str:
     return ids[0]
 
 
-def unassign(session: Session, *, actor: str, device_id: str) -> Device:
+def unassign(session: Session, *, actor: Principal, device_id: str) -> Device:
     """Take a device off its space (it keeps sending; readings carry no space)."""
-    row = _live(session, device_id)
+    row = live_device(session, device_id, actor)
     for column in SPACE_COLUMNS:
         setattr(row, column, None)
-    record(session, actor=actor, action="device.unassign", target_kind="device",
+    record(session, actor=actor.username, action="device.unassign", target_kind="device",
            target_id=device_id)  # fmt: skip
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
 
-def decommission(session: Session, *, actor: str, device_id: str) -> Device:
+def decommission(session: Session, *, actor: Principal, device_id: str) -> Device:
     """Retire a device: its password is revoked and its gateway stops listening to it.
 
     The row stays, so its readings and audit history keep their meaning.
     """
-    row = _live(session, device_id)
+    row = live_device(session, device_id, actor)
     row.decommissioned_ms = now_ms()
     row.mqtt_hash = None
     row.online = False
-    record(session, actor=actor, action="device.decommission", target_kind="device",
+    record(session, actor=actor.username, action="device.decommission", target_kind="device",
            target_id=device_id)  # fmt: skip
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
@@ -190,12 +220,16 @@ def decommission(session: Session, *, actor: str, device_id: str) -> Device:
 def devices(
     session: Session,
     *,
+    actor: Principal,
     building: str | None = None,
     floor: str | None = None,
     kind: str | None = None,
     state: DeviceState | None = None,
 ) -> list[DevicePublic]:
-    """Devices, optionally of one building, floor, kind or state."""
+    """Devices the actor may see, optionally of one building, floor, kind or state.
+
+    An installer limited to some buildings sees theirs and the devices not placed yet.
+    """
     query = select(Device).order_by(Device.id)
     if building:
         query = query.where(Device.building == building)
@@ -203,7 +237,8 @@ def devices(
         query = query.where(Device.floor == floor)
     if kind:
         query = query.where(Device.kind == kind)
-    rows = [public(r) for r in session.scalars(query)]
+    rows = [public(r) for r in session.scalars(query)
+            if actor.works_in(building_of(session, r))]  # fmt: skip
     if state is None:
         return [r for r in rows if r.state != "decommissioned"]
     return [r for r in rows if r.state == state]

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from contracts.downlink import DownlinkItem
 from contracts.payloads import Command
 from server.audit.service import record
+from server.auth.service import Principal
 from server.effects import wake
 from server.exceptions import ConflictError
-from server.registry.devices import _live
+from server.registry.devices import device_of, live_device
 from server.registry.models import Downlink
 from server.registry.schemas import CommandPublic, CommandRequest
 from server.registry.service import now_ms
@@ -70,10 +71,10 @@ class Notifier:
 
 
 def queue_command(
-    session: Session, *, actor: str, device_id: str, request: CommandRequest, ttl_s: int
+    session: Session, *, actor: Principal, device_id: str, request: CommandRequest, ttl_s: int
 ) -> Downlink:
-    """Queue a command for a device; its gateway publishes it on ``down/cmd``."""
-    device = _live(session, device_id)
+    """Queue a command for a device the actor may work on; its gateway publishes it."""
+    device = live_device(session, device_id, actor)
     if device.gateway_id is None:
         raise ConflictError(f"device {device_id!r} has no gateway yet: assign it to a space")
     cmd_id = uuid.uuid4().hex[:16]
@@ -86,14 +87,21 @@ def queue_command(
         payload=command.model_dump_json(),
         retain=False,
         cmd_id=cmd_id,
-        requested_by=actor,
+        requested_by=actor.username,
         created_ms=now,
         expires_ms=now + ttl_s * 1000,
     )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action=f"device.command.{request.cmd}", target_kind="device",
-           target_id=device_id, cmd_id=cmd_id, args=request.args)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action=f"device.command.{request.cmd}",
+        target_kind="device",
+        target_id=device_id,
+        cmd_id=cmd_id,
+        args=request.args,
+    )
     wake(session, row.gateway_id)
     return row
 
@@ -123,8 +131,11 @@ def command_public(row: Downlink) -> CommandPublic:
     )
 
 
-def find_command(session: Session, device_id: str, cmd_id: str) -> Downlink | None:
-    """A device's command by id."""
+def find_command(
+    session: Session, *, actor: Principal, device_id: str, cmd_id: str
+) -> Downlink | None:
+    """A command of a device the actor may work on, by id."""
+    device_of(session, actor=actor, device_id=device_id)
     return session.scalar(
         select(Downlink).where(Downlink.device_id == device_id, Downlink.cmd_id == cmd_id)
     )

@@ -16,9 +16,11 @@ from contracts.payloads import NodeKind, describe
 from contracts.registry import DeviceEntry, RegistrySnapshot, SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN
 from server.audit.service import record
+from server.auth.service import Principal
 from server.exceptions import ConflictError, NotFoundError, RegistryError
+from server.i18n import T
 from server.registry.models import SPACE_COLUMNS, Device, Gateway
-from server.registry.schemas import Backlog, GatewayPublic
+from server.registry.schemas import Backlog, GatewayCreate, GatewayPublic
 from server.spaces.models import Building
 from server.spaces.service import space_ref
 
@@ -89,6 +91,28 @@ def add_gateway(
         action = "gateway.token"
     record(session, actor=actor, action=action, target_kind="gateway", target_id=gateway_id)
     return token
+
+
+def create_gateway(session: Session, *, actor: Principal, new: GatewayCreate) -> str:
+    """Register a new gateway of a building that exists; its token is returned once.
+
+    An id already taken is refused: a new token for an existing gateway is
+    ``rotate_gateway``, asked for as such, never a side effect of a typo.
+    """
+    if session.get(Gateway, new.id) is not None:
+        raise ConflictError(
+            T("gateway {id} exists already: give it a new token instead", id=repr(new.id))
+        )
+    if new.building is not None and session.get(Building, new.building) is None:
+        raise NotFoundError(T("no building {building}", building=repr(new.building)))
+    return add_gateway(session, gateway_id=new.id, actor=actor.username, building=new.building)
+
+
+def rotate_gateway(session: Session, *, actor: Principal, gateway_id: str) -> str:
+    """A new token for an existing gateway (the old one stops working at once)."""
+    if session.get(Gateway, gateway_id) is None:
+        raise NotFoundError(T("no gateway {id}", id=repr(gateway_id)))
+    return add_gateway(session, gateway_id=gateway_id, actor=actor.username)
 
 
 def revoke_gateway(session: Session, *, gateway_id: str, actor: str) -> None:

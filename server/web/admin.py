@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from server.api.deps import DatabaseDep
+from server.api.errors import status_of
 from server.audit.service import entries
 from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, list_users, update_user
@@ -39,7 +40,8 @@ from server.calendar.policy import policy_for
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import AuthError, ServerError
 from server.i18n import N_, WEEKDAYS, gettext, say
-from server.registry.service import add_gateway, gateways, revoke_gateway
+from server.registry.schemas import GatewayCreate
+from server.registry.service import create_gateway, gateways, revoke_gateway, rotate_gateway
 from server.spaces.models import Desk, Zone
 from server.spaces.service import buildings as list_buildings
 from server.web.browser import AdminPage, Browser, form_csrf_ok
@@ -421,27 +423,49 @@ async def gateways_page(
 
 
 @router.post("/app/admin/gateways")
-async def gateway_token(
+async def gateway_create(
     request: Request,
     person: AdminPage,
     db: DatabaseDep,
-    gateway: Annotated[str, Form(max_length=32)],
-    building: Annotated[str, Form(max_length=32)] = "",
+    gateway: Annotated[str, Form(max_length=100)],
+    building: Annotated[str, Form(max_length=100)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """A new gateway, or a new token for one: the token is shown on this answer, once."""
+    """A new gateway: its token is shown on this answer, once."""
     check_form(request, person, csrf)
-    lang = page_language(request, person.user)
+
+    def save() -> str:
+        new = GatewayCreate(id=gateway.strip(), building=building or None)
+        with db.session() as session:
+            return create_gateway(session, actor=person.user, new=new)
+
+    return await _gateway_token(request, person, db, gateway, save)
+
+
+@router.post("/app/admin/gateways/{gateway_id}/token")
+async def gateway_rotate(
+    request: Request, person: AdminPage, db: DatabaseDep, gateway_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """A new token for a gateway (the old one stops working): shown on this answer, once."""
+    check_form(request, person, csrf)
 
     def save() -> str:
         with db.session() as session:
-            return add_gateway(session, gateway_id=gateway, actor=person.user.username,
-                               building=building or None)  # fmt: skip
+            return rotate_gateway(session, actor=person.user, gateway_id=gateway_id)
 
+    return await _gateway_token(request, person, db, gateway_id, save)
+
+
+async def _gateway_token(
+    request: Request, person: Browser, db: Any, gateway: str, save: Callable[[], str]
+) -> Response:
+    lang = page_language(request, person.user)
     try:
         token = await _run(save)
-    except ServerError as exc:
-        return await gateways_page(request, person, db, Answer(fault(lang, exc), "error", 400))
+    except (ServerError, ValidationError) as exc:
+        status = status_of(exc, default=400)
+        return await gateways_page(request, person, db, Answer(fault(lang, exc), "error", status))
     note = gettext(lang, "The token of gateway {id}: copy it into the gateway's settings "
                    "(GATEWAY_TOKEN) now; it is not shown again.").format(id=gateway)  # fmt: skip
     return await gateways_page(request, person, db,

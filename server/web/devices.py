@@ -79,9 +79,9 @@ async def device_list(
             if not found:
                 raise NotFoundError("no building is set up yet")
             b = next((x for x in found if x.id == building), found[0])
-            rows = dev.devices(session, building=b.id, floor=floor or None, kind=None,
+            rows = dev.devices(session, actor=user, building=b.id, floor=floor or None,
                                state=state)  # fmt: skip
-            unplaced = dev.devices(session, building=None, floor=None, kind=None, state=state)
+            unplaced = dev.devices(session, actor=user, state=state)
             rows += [d for d in unplaced if d.space is None]
             return found, b, rows
 
@@ -169,7 +169,7 @@ async def register(request: Request, person: InstallerPage, db: DatabaseDep) -> 
 
     def made() -> tuple[DevicePublic, str]:
         with db.session() as session:
-            row, password = dev.register(session, actor=person.user.username, new=new)
+            row, password = dev.register(session, actor=person.user, new=new)
             return dev.public(row), password
 
     device, password = await asyncio.to_thread(made)

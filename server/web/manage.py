@@ -181,8 +181,7 @@ async def overview(
                                              since_ms=None), where.tz)  # fmt: skip
             current = _actions(recorded_actions(session, building=b.id, floor=None, zone=None,
                                                 since_ms=None)[0], where.tz)  # fmt: skip
-            devices = registry_devices.devices(session, building=b.id, floor=None, kind=None,
-                                               state=None)  # fmt: skip
+            devices = registry_devices.devices(session, actor=person.user, building=b.id)
             gws = [g for g in list_gateways(session) if g.building in (None, b.id)]
         return {
             "floors": floors,

@@ -36,6 +36,8 @@ from server.registry.schemas import Assignment, DeviceCreate
 from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
 
+INSTALLER = Principal("t", "installer", "Test installer")
+
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-e"
 DAY = datetime(2026, 12, 2, tzinfo=WITA)
@@ -63,10 +65,10 @@ def world(db: Database) -> tuple[DeskMonitor, Clock, Principal]:
                             checkin_grace_minutes=15, release_after_vacant_minutes=60,
                             public_holidays=False))  # fmt: skip
         add_gateway(s, gateway_id="gw-e", building=B)
-        row, _ = register(s, actor="t", new=DeviceCreate(kind="desk", id="desk-m1"))
-        assign(s, actor="t", device_id=row.id, where=Assignment(building=B, desk="m1"))
-        u = create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
-                                                     display_name="Siti"))  # fmt: skip
+        row, _ = register(s, actor=INSTALLER, new=DeviceCreate(kind="desk", id="desk-m1"))
+        assign(s, actor=INSTALLER, device_id=row.id, where=Assignment(building=B, desk="m1"))
+        siti = UserCreate(username="siti", password="p" * 12, display_name="Siti")
+        u = create_user(s, actor="t", new=siti)
     clock = Clock()
     monitor = DeskMonitor(db=db, clock=clock)
     return monitor, clock, Principal(u.username, u.role, u.display_name)
@@ -289,7 +291,7 @@ def test_reminder_and_release_mail_reach_the_booker(
 ) -> None:
     monitor, clock, siti = world
     inbox, port = smtp
-    monitor.mail = True
+    db.mail = True
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == "siti"))
         assert user is not None
@@ -308,16 +310,17 @@ def test_reminder_and_release_mail_reach_the_booker(
     assert deliver(db, away, "smartoffice@example.go.id") == 0
     with db.session() as s:
         queued = s.scalars(select(MailMessage).order_by(MailMessage.id)).all()
-        assert [m.attempts for m in queued] == [1, 0]
+        assert [m.attempts for m in queued] == [1, 0, 0]
         assert "ConnectionRefusedError" in (queued[0].last_error or "")
     sender = SmtpSender(host="127.0.0.1", port=port, starttls=False)
-    assert deliver(db, sender, "smartoffice@example.go.id") == 2
+    assert deliver(db, sender, "smartoffice@example.go.id") == 3
     assert deliver(db, sender, "smartoffice@example.go.id") == 0
     subjects = [m["Subject"] for m in inbox.messages]
     assert subjects == [
+        "Pemesanan meja m1 dikonfirmasi / Booking confirmed",
         "Segera check-in di meja m1 / Check in soon",
         "Pemesanan meja m1 dilepas / Booking released",
     ]
     assert all(m["To"] == "siti.rahma@example.go.id" for m in inbox.messages)
-    body = inbox.messages[1].get_payload(decode=True).decode()  # type: ignore[union-attr]
+    body = inbox.messages[2].get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "dilepas: tidak ada check-in" in body and "released: nobody checked in" in body

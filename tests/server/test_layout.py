@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from server.auth.service import Principal
 from server.db import Database
 from server.exceptions import LayoutError
 from server.registry.devices import assign, register
@@ -18,6 +19,8 @@ from server.registry.service import add_gateway
 from server.spaces.loader import load_layout, parse_layout
 from server.spaces.models import Desk, Floor, Room, Zone
 from server.spaces.service import floor_map
+
+INSTALLER = Principal("t", "installer", "Test installer")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/kemenko-3/layout.json"
 
@@ -81,10 +84,10 @@ def test_a_space_with_a_device_is_not_removed_silently(db: Database) -> None:
     with db.session() as s:
         import_layout(s, parse_layout(example()))
         add_gateway(s, gateway_id="gw-kemenko-3", building="kemenko-3")
-        row, _ = register(s, actor="t", new=DeviceCreate(kind="desk", id="desk-l2-m003"))
+        row, _ = register(s, actor=INSTALLER, new=DeviceCreate(kind="desk", id="desk-l2-m003"))
         assign(
             s,
-            actor="t",
+            actor=INSTALLER,
             device_id=row.id,
             where=Assignment(building="kemenko-3", desk="l2-m003"),
         )
@@ -99,9 +102,12 @@ def test_a_desk_moved_to_another_zone_carries_its_device(db: Database) -> None:
     with db.session() as s:
         import_layout(s, parse_layout(example()))
         add_gateway(s, gateway_id="gw-k3", building="kemenko-3")
-        row, _ = register(s, actor="t", new=DeviceCreate(kind="desk", id="desk-move"))
+        row, _ = register(s, actor=INSTALLER, new=DeviceCreate(kind="desk", id="desk-move"))
         assign(
-            s, actor="t", device_id=row.id, where=Assignment(building="kemenko-3", desk="l2-m001")
+            s,
+            actor=INSTALLER,
+            device_id=row.id,
+            where=Assignment(building="kemenko-3", desk="l2-m001"),
         )
     doc = example()
     doc["floors"][0]["desks"][0]["zone"] = "l2-selatan"

@@ -1,0 +1,130 @@
+"""What a page route decides is what its API route decides: the same service, the same rule.
+
+Each test acts through the pages over HTTP as a signed-in browser does (the session cookie,
+the form's CSRF token), against a real server process, and checks that a rule the API
+keeps holds on the page too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from harness.layouts import one_floor
+from harness.pages import sign_in
+from harness.platform import Platform
+from harness.services import free_port, wait_for
+from harness.smtp import Inbox
+from tests.web.conftest import ALWAYS_OPEN, WITA
+
+B = "kantor-p"
+FAR = "kantor-q"
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[Inbox]:
+    box = Inbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Platform]:
+    env = {"SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_STARTTLS": "false",
+           "SMARTOFFICE_SMTP_PORT": str(inbox.port)}  # type: ignore[attr-defined]  # fmt: skip
+    p = Platform(tmp_path_factory.mktemp("rules"), env, gateway_id="gw-p")
+    p.register([], building=B)
+    p.start_server()
+    assert p.api("PUT", f"/api/v1/buildings/{B}/layout",
+                 json=one_floor(B, "l1", ["p1", "p2"], rooms=["r1"])).is_success  # fmt: skip
+    assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN).is_success
+    assert p.api("PUT", f"/api/v1/buildings/{FAR}/layout",
+                 json=one_floor(FAR, "l1", ["q1"])).is_success  # fmt: skip
+    assert p.api("POST", "/api/v1/gateways", json={"id": "gw-q", "building": FAR}).is_success
+    yield p
+    p.stop()
+
+
+def base(p: Platform) -> str:
+    assert p.server is not None
+    return p.server.url
+
+
+def test_an_installer_of_one_building_registers_nothing_in_another_on_the_page(
+    site: Platform,
+) -> None:
+    """The review: a page route gave an installer of A a password on B's gateway (201)."""
+    made = site.api("POST", "/api/v1/users", json={
+        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
+        "buildings": [B]})  # fmt: skip
+    assert made.status_code == 201
+    far_node = {"kind": "desk", "id": "desk-far", "gateway": "gw-q"}
+    assert site.api("POST", "/api/v1/devices", json=far_node).is_success
+    assert site.api("DELETE", "/api/v1/devices/desk-far").is_success
+    with sign_in(base(site), "rina", "p" * 12) as web:
+        far = web.script("POST", "/app/devices/register", json={"kind": "desk", "gateway": "gw-q"})
+        assert far.status_code == 403, far.text[:300]
+        assert "mqtt_password" not in far.text and "kantor-q" in far.json()["detail"]
+        again = web.script("POST", "/app/devices/register", json={"kind": "desk", "id": "desk-far"})
+        assert again.status_code == 403, again.text[:300]
+        own = web.script("POST", "/app/devices/register", json={"kind": "desk", "gateway": "gw-p"})
+        assert own.status_code == 201 and own.json()["mqtt_password"]
+        listed = web.get("/app/devices", params={"state": "decommissioned"})
+        assert listed.status_code == 200 and "desk-far" not in listed.text
+    log = site.api("GET", "/api/v1/audit", params={"actor": "rina"}).json()
+    assert [e["action"] for e in log] == ["device.register"]
+
+
+def test_a_room_booked_on_the_page_is_confirmed_by_mail_as_through_the_api(
+    site: Platform, inbox: Inbox
+) -> None:
+    """The review: a room booked on the page sent no mail; the same booking by API did."""
+    tomorrow = datetime.now(WITA) + timedelta(days=1)
+    start = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+    with sign_in(base(site), "employee") as web:
+        end = start + timedelta(hours=1)
+        slot = {"building": B, "room": "r1", "start": start.isoformat(), "end": end.isoformat()}
+        answer = web.form("/app/rooms/book", slot)
+        assert answer.status_code == 303, answer.text
+    wait_for(
+        lambda: any("ruang r1" in str(m["Subject"]) for m in inbox.messages),
+        "no confirmation mail for the room",
+    )
+    mail = next(m for m in inbox.messages if "ruang r1" in str(m["Subject"]))
+    assert mail["To"] == "employee@kantor.example.go.id"
+
+
+def test_the_gateway_form_makes_new_gateways_and_rotates_only_when_asked(
+    site: Platform,
+) -> None:
+    """The review: the form skipped the API's id check and silently rotated a gateway."""
+    with sign_in(base(site), "admin") as web:
+        bad = web.form("/app/admin/gateways", {"gateway": "../GW Baru", "building": B})
+        assert bad.status_code == 400 and "gw-p" in bad.text  # the page again, with why
+        made_so_far = site.api("GET", "/api/v1/audit", params={"action": "gateway.create"})
+        assert sorted(e["target_id"] for e in made_so_far.json()) == ["gw-p", "gw-q"]
+        taken = web.form("/app/admin/gateways", {"gateway": "gw-p", "building": B})
+        assert taken.status_code == 409
+        assert 'id="secret"' not in taken.text
+        # The platform's gateway still delivers with its token: nothing was rotated.
+        assert site.gateway_token
+        pulled = site.api("GET", "/api/v1/gateway/registry",
+                          headers={"Authorization": f"Bearer {site.gateway_token}"})  # fmt: skip
+        assert pulled.status_code == 200
+        made = web.form("/app/admin/gateways", {"gateway": "gw-baru", "building": B})
+        assert made.status_code == 200 and 'id="secret"' in made.text
+        rotated = web.form("/app/admin/gateways/gw-baru/token")
+        assert rotated.status_code == 200 and 'id="secret"' in rotated.text
+        missing = web.form("/app/admin/gateways/gw-nowhere/token")
+        assert missing.status_code == 404
+    assert site.api("POST", "/api/v1/gateways", json={"id": "gw-p"}).status_code == 409
+    actions = [e["action"] for e in site.api("GET", "/api/v1/audit",
+                                              params={"target_id": "gw-baru"}).json()]  # fmt: skip
+    assert sorted(actions) == ["gateway.create", "gateway.token"]
