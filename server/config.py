@@ -67,8 +67,10 @@ class ServerSettings(BaseSettings):
     in ``data_dir/jwt-secret``."""
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
-    """Failed logins allowed per account and address in the window (4x per address, 20x
-    per account over all addresses)."""
+    """Wrong passwords an account may have from one address (or its owner's browser) before
+    each further one waits twice as long as the last; ``4x`` different accounts failing
+    from one address, or ``20x`` failures of one account from anywhere, hold up tries from
+    browsers its owner never signed in on (server.auth.throttle)."""
     login_window_s: int = Field(default=300, ge=1, le=86_400)
     trusted_proxies: str = "127.0.0.1"
     """Comma-separated addresses (or ``*``) of reverse proxies whose ``X-Forwarded-For``

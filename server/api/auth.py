@@ -17,10 +17,11 @@ from server.api.deps import (
     services,
 )
 from server.auth.schemas import Preferences, Token, UserCreate, UserPublic, UserUpdate
-from server.auth.service import LoginLimit, authenticate, set_preferences
+from server.auth.service import authenticate, set_preferences
 from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
+from server.auth.throttle import LoginLimit
 from server.auth.tokens import LocalTokens
 from server.bookings.visibility import audit_read
 from server.exceptions import AuthError, RateLimited

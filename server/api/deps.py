@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth.service import Principal, principal
-from server.auth.sessions import COOKIE, CSRF_HEADER, csrf_ok, session_user
+from server.auth.sessions import CSRF_HEADER, cookie_name, csrf_ok, session_user
 from server.auth.tokens import Claims, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
@@ -109,7 +109,7 @@ async def current_user(request: Request, creds: Credentials) -> Principal:
     """
     s = services(request)
     if creds is None:
-        secret = request.cookies.get(COOKIE)
+        secret = request.cookies.get(cookie_name(request.url.scheme == "https"))
         if secret is None:
             raise unauthorized(
                 T("not logged in: get a token from POST /api/v1/auth/token").said(language(request))
@@ -142,9 +142,12 @@ async def _token_user(request: Request, s: Services, token: str) -> Principal:
 
 
 async def _session_user(request: Request, s: Services, secret: str) -> Principal:
-    if request.method not in SAFE_METHODS and not csrf_ok(
-        s.csrf_key, secret, request.headers.get(CSRF_HEADER)
-    ):
+    # A browser's cookie goes with any request to us, also one a link or another site's
+    # page makes: what changes something, or reads personal data with a stated reason (an
+    # audit entry), needs the page's own CSRF header too. Bearer tokens are not sent by a
+    # browser on its own, so a token's caller may keep ``reason`` in a GET.
+    acts = request.method not in SAFE_METHODS or "reason" in request.query_params
+    if acts and not csrf_ok(s.csrf_key, secret, request.headers.get(CSRF_HEADER)):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             detail=T("this page is out of date (its security token is missing or wrong): "

@@ -48,6 +48,8 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
+    device: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    """The browser tried from, when it is one its owner signed in on before (else None)."""
     at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from server.audit.service import record
 from server.auth.models import LoginFailure, User
 from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate, split_buildings
+from server.auth.throttle import LoginLimit, Try, note_failure, succeeded, wait_s
 from server.auth.tokens import Claims
 from server.db import Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
@@ -46,88 +47,50 @@ class Principal:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LoginLimit:
-    """How many password checks may fail in ``window_s``.
-
-    ``failures`` per account *and address*: a stranger elsewhere who guesses a person's
-    password locks only themselves out, never the person. An address may fail four times
-    that over all accounts (one office behind NAT is not stopped by one forgetful
-    colleague), and an account twenty times that over all addresses (a slow, spread-out
-    guess is stopped too, at a level no single stranger reaches).
-    """
-
-    failures: int = 5
-    window_s: int = 300
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
 def authenticate(
-    db: Database, *, username: str, password: str, address: str, limit: LoginLimit
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    limit: LoginLimit,
+    device: str | None = None,
 ) -> tuple[str, Role] | None:
     """The active user's name and role if the password is right, else None.
 
     Each try is counted *before* its password is checked, in its own committed
-    transaction, and then the tries in the window are counted: the k-th try to commit sees
-    at least k, so however many arrive at once, no more than the limit are ever checked.
-    A right password takes back the tries of that account from that address.
-    Raises RateLimited once the limit is reached, and AuthError for a disabled account.
+    transaction, and then the tries are weighed (``server.auth.throttle``): however many
+    arrive at once, none is checked past its limit. ``device`` is the browser's id when its
+    owner signed in on it before. Raises RateLimited saying how long to wait, and AuthError
+    for a disabled account.
     """
     now = _now_ms()
-    since = now - limit.window_s * 1000
-    username, address = username[:100], address[:64]
+    attempt = Try(username[:100], address[:64], device)
     with db.session() as session:
-        attempt = LoginFailure(username=username, address=address, at_ms=now)
-        session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
+        attempt_id = note_failure(session, attempt, now)
     with db.session() as session:
-        over = _over_limit(session, username, address, since, limit)
-        if over is not None:
+        wait = wait_s(session, attempt, limit, now, attempt_id)
+        if wait:
             session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
-    if over is not None:
-        retry = max(1, (over + limit.window_s * 1000 - now) // 1000 + 1)
-        raise RateLimited(f"too many failed logins; try again in {retry} s", int(retry))
+    if wait:
+        raise RateLimited(f"too many failed logins; try again in {wait} s", wait)
     with db.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
+        user = session.scalar(select(User).where(User.username == attempt.username))
         if not verify_password(password, user.password_hash if user else None) or user is None:
             return None
         if not user.active:
             raise AuthError(
                 T("account {user} is disabled; ask an administrator", user=repr(username))
             )
-        session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.username == username, LoginFailure.address == address
-            )
-        )
-        session.execute(delete(LoginFailure).where(LoginFailure.at_ms <= since))
+        succeeded(session, attempt, now)
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_ms = now
         return user.username, cast(Role, user.role)
-
-
-def _over_limit(
-    session: Session, username: str, address: str, since: int, limit: LoginLimit
-) -> int | None:
-    """The oldest try of the first limit reached, or None while every limit allows one."""
-    for where, allowed in (
-        ((LoginFailure.username == username, LoginFailure.address == address), limit.failures),
-        ((LoginFailure.address == address,), limit.failures * 4),
-        ((LoginFailure.username == username,), limit.failures * 20),
-    ):
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginFailure.at_ms)).where(
-                *where, LoginFailure.at_ms > since
-            )
-        ).one()
-        if count > allowed:
-            return int(oldest)
-    return None
 
 
 def principal(session: Session, claims: Claims) -> Principal:

@@ -25,9 +25,16 @@ from server.auth.tokens import Claims
 from server.db import Database
 
 COOKIE = "smartoffice_session"
+SECURE_COOKIE = "__Host-smartoffice_session"
+"""Under HTTPS the cookie is ``__Host-``: only this host set it, Secure, for every path."""
 CSRF_HEADER = "x-csrf-token"
 LIFETIME_S = 12 * 3600
 """A session lasts a working day; signing in again starts a new one."""
+
+
+def cookie_name(https: bool) -> str:
+    """The session cookie's name on an HTTPS (``__Host-``) or a plain HTTP site."""
+    return SECURE_COOKIE if https else COOKIE
 
 
 def _digest(secret: str) -> str:

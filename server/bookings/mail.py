@@ -8,7 +8,6 @@ whoever made the change (the API, a page, the desk monitor); without
 
 from __future__ import annotations
 
-import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -16,8 +15,7 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms
-from server.db import DATABASE
-from server.notify.models import MailMessage
+from server.notify.mail import mail_on, queue
 
 WHY = {
     "no_show": ("tidak ada check-in", "nobody checked in"),
@@ -25,18 +23,12 @@ WHY = {
 }
 
 
-def mail_on(session: Session) -> bool:
-    """Whether this deployment sends mail (an SMTP server is set)."""
-    db = session.info.get(DATABASE)
-    return db is not None and bool(db.mail)
-
-
 def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> None:
     """Queue the mail of a booking event for its owner (where mail is sent, to an address)."""
     if not mail_on(session):
         return
     user = session.get(User, booking.user_id)
-    if user is None or not user.email:
+    if user is None:
         return
     start = from_ms(booking.start_ms, tz)
     end = from_ms(booking.end_ms, tz)
@@ -67,6 +59,4 @@ def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> No
             f"Your booking of {what_en} ({when}) was released: {why_en}. "
             f"The booking record is kept."
         )
-    session.add(
-        MailMessage(to=user.email, subject=subject, body=body, created_ms=int(time.time() * 1000))
-    )
+    queue(session, to=user.email, subject=subject, body=body)

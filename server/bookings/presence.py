@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.bookings.desks import DeskLights, ZoneCache, live_row
-from server.bookings.mail import mail_on, queue_for
+from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS
 from server.calendar.hours import zone_of
 from server.calendar.policy import policy_for
 from server.db import Database
+from server.notify.mail import mail_on
 from server.readings.store import StoredReading
 from server.registry.models import Device
 from server.spaces.models import Building, Desk

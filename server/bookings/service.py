@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -547,6 +548,30 @@ def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPub
     })  # fmt: skip
 
 
+def _checkin_row(session: Session, space: Any, user: User, at: int) -> Booking | None:
+    """The person's booking of the desk whose check-in window holds ``at``."""
+    return session.scalar(
+        select(Booking).where(
+            Booking.desk_id == space.id,
+            Booking.user_id == user.id,
+            Booking.state == "booked",
+            Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= at,
+            Booking.end_ms > at,
+        )
+    )
+
+
+def checkin_booking(
+    session: Session, *, actor: Principal, building: str, desk: str, now: datetime | None = None
+) -> BookingPublic | None:
+    """The actor's booking that a check-in at this desk now would check in, if any."""
+    _, tz = building_tz(session, building)
+    space = find_space(session, building, desk, None)
+    user = session.scalar(select(User).where(User.username == actor.username))
+    row = _checkin_row(session, space, user, to_ms(now or now_utc())) if user else None
+    return public(row, tz) if row is not None else None
+
+
 def desk_check_in(
     session: Session, *, actor: Principal, building: str, desk: str, now: datetime | None = None
 ) -> BookingPublic:
@@ -563,15 +588,7 @@ def desk_check_in(
     if user is None:
         raise NotFoundError(T("no user {user}", user=repr(actor.username)))
     at = to_ms(now)
-    mine = session.scalar(
-        select(Booking).where(
-            Booking.desk_id == space.id,
-            Booking.user_id == user.id,
-            Booking.state == "booked",
-            Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= at,
-            Booking.end_ms > at,
-        )
-    )
+    mine = _checkin_row(session, space, user, at)
     if mine is not None:
         return check_in(session, actor=actor, booking_id=mine.id, via="qr", now=now)
     policy = policy_for(session, b.id, space.zone_id)
@@ -658,6 +675,41 @@ def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: D
     record(session, actor=actor, action="desk.block", target_kind="desk",
            target_id=f"{building}/{desk}", reason=doc.reason)  # fmt: skip
     return block.id
+
+
+@dataclass(frozen=True, slots=True)
+class BlockShown:
+    """A desk's block as the administrators' page lists it, in the building's zone."""
+
+    id: int
+    desk: str
+    start: datetime
+    end: datetime
+    reason: str
+    created_by: str
+
+
+def blocks(session: Session, *, building: str, now: datetime | None = None) -> list[BlockShown]:
+    """The building's desk blocks not over yet, soonest first."""
+    _, tz = building_tz(session, building)
+    at = to_ms(now or now_utc())
+    rows = session.execute(
+        select(DeskBlock, Desk.code)
+        .join(Desk, Desk.id == DeskBlock.desk_id)
+        .where(Desk.building_id == building, DeskBlock.end_ms > at)
+        .order_by(DeskBlock.start_ms)
+    )
+    return [
+        BlockShown(
+            blk.id,
+            code,
+            from_ms(blk.start_ms, tz),
+            from_ms(blk.end_ms, tz),
+            blk.reason,
+            blk.created_by,
+        )  # fmt: skip
+        for blk, code in rows
+    ]
 
 
 def end_block(session: Session, *, actor: str, block_id: int) -> str:

@@ -15,12 +15,27 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from server.db import Database
+from server.db import DATABASE, Database
 from server.notify.models import MailMessage
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+
+
+def mail_on(session: Session) -> bool:
+    """Whether this deployment sends mail (an SMTP server is set)."""
+    db = session.info.get(DATABASE)
+    return db is not None and bool(db.mail)
+
+
+def queue(session: Session, *, to: str | None, subject: str, body: str) -> bool:
+    """Queue a message in ``session``'s transaction, where mail is sent and there is an address."""
+    if not to or not mail_on(session):
+        return False
+    session.add(MailMessage(to=to, subject=subject, body=body, created_ms=int(time.time() * 1000)))
+    return True
 
 
 class Sender(Protocol):

@@ -267,6 +267,31 @@ def get_floor(session: Session, building_id: str, floor_code: str) -> Floor:
     return floor
 
 
+def zones(session: Session, building_id: str) -> list[Zone]:
+    """A building's zones, by code."""
+    return list(
+        session.scalars(select(Zone).where(Zone.building_id == building_id).order_by(Zone.code))
+    )
+
+
+def desk_floor(session: Session, building_id: str, desk_code: str) -> Floor:
+    """The floor a desk is on, or NotFoundError."""
+    floor = session.scalar(
+        select(Floor)
+        .join(Desk, Desk.floor_id == Floor.id)
+        .where(Desk.building_id == building_id, Desk.code == desk_code)
+    )
+    if floor is None:
+        raise NotFoundError(
+            T(
+                "no desk {desk} in building {building}",
+                desk=repr(desk_code),
+                building=repr(building_id),
+            )  # fmt: skip
+        )
+    return floor
+
+
 def floor_map(session: Session, building_id: str, floor_code: str) -> FloorPublic:
     """A floor with its zones, desks and rooms: what a floor map draws."""
     floor = get_floor(session, building_id, floor_code)

@@ -18,9 +18,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from server.api.deps import DatabaseDep
 from server.api.errors import status_of
@@ -29,22 +28,22 @@ from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, list_users, update_user
 from server.bookings import kiosks
 from server.bookings.kiosks import KioskCreate
-from server.bookings.models import DeskBlock
 from server.bookings.schemas import DeskBlockDoc
 from server.bookings.service import block_desk, end_block
+from server.bookings.service import blocks as desk_blocks
 from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
 from server.calendar.dates import WITA, from_ms, now_utc, to_ms
-from server.calendar.hours import building_tz
 from server.calendar.policy import policy_for
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
-from server.exceptions import AuthError, ServerError
+from server.exceptions import ServerError
 from server.i18n import N_, WEEKDAYS, gettext, say
 from server.registry.schemas import GatewayCreate
 from server.registry.service import create_gateway, gateways, revoke_gateway, rotate_gateway
-from server.spaces.models import Desk, Zone
 from server.spaces.service import buildings as list_buildings
-from server.web.browser import AdminPage, Browser, form_csrf_ok
+from server.spaces.service import zones as building_zones
+from server.web import notices
+from server.web.browser import AdminForm, AdminPage, Browser
 from server.web.render import ROLES, page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -90,22 +89,14 @@ def _no_answer() -> Answer:
 Said = Annotated[Answer, Depends(_no_answer)]
 
 
-def check_form(request: Request, person: Browser, csrf: str) -> None:
-    """Refuse a form without this session's CSRF token."""
-    if not form_csrf_ok(request, person, csrf):
-        raise AuthError("the form expired: reload the page and try again")
-
-
-def _back(path: str, done: str, x: str, **query: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?{urlencode({**query, 'done': done, 'x': x})}", 303)
+def _back(request: Request, person: Browser, path: str, done: str, x: str) -> Response:
+    """To ``path``, which says what was done (in a signed notice, never in the URL)."""
+    said = gettext(page_language(request, person.user), DONE[done]).format(x=x)
+    return notices.redirect(request, path, said)
 
 
 def _page(request: Request, person: Browser, template: str, **values: Any) -> Response:
-    lang = page_language(request, person.user)
-    done = request.query_params.get("done")
     notice = values.pop("notice", None)
-    if notice is None and done in DONE:
-        notice = gettext(lang, DONE[done]).format(x=request.query_params.get("x", ""))
     return render(request, template, user=person.user, csrf=person.csrf, tabs=TABS,
                   notice=notice, notice_kind=values.pop("notice_kind", "ok"),
                   status=values.pop("status", 200), **values)  # fmt: skip
@@ -148,17 +139,15 @@ async def accounts(
 @router.post("/app/admin/users")
 async def new_account(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     username: Annotated[str, Form(max_length=100)],
     display_name: Annotated[str, Form(max_length=200)],
     role: Annotated[str, Form(max_length=32)],
     password: Annotated[str, Form(max_length=200)],
     team: Annotated[str, Form(max_length=100)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Create an account (its password set here; the person changes it later)."""
-    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         new = UserCreate.model_validate({"username": username.strip().lower(), "role": role,
@@ -172,21 +161,19 @@ async def new_account(
         await _run(make)
     except (ValidationError, ServerError) as exc:
         return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
-    return _back("/app/admin", "user_created", new.username)
+    return _back(request, person, "/app/admin", "user_created", new.username)
 
 
 @router.post("/app/admin/users/{username}")
 async def change_account(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     username: str,
     role: Annotated[str, Form(max_length=32)],
     active: Annotated[str, Form(max_length=8)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Change an account's role, or stop (or allow again) its sign-in."""
-    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         change = UserUpdate.model_validate({"role": role, "active": active == "on"})
@@ -199,7 +186,7 @@ async def change_account(
         await _run(save)
     except (ValidationError, ServerError) as exc:
         return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
-    return _back("/app/admin", "user_updated", username)
+    return _back(request, person, "/app/admin", "user_updated", username)
 
 
 # ---- booking rules ----------------------------------------------------------------------
@@ -230,8 +217,7 @@ async def rules(
         with db.session(commit=False) as session:
             found = list_buildings(session)
             b = next((x for x in found if x.id == building), found[0])
-            zones = list(session.scalars(select(Zone).where(Zone.building_id == b.id)
-                                         .order_by(Zone.code)))  # fmt: skip
+            zones = building_zones(session, b.id)
             z = next((x for x in zones if x.code == zone), None)
             return (
                 found,
@@ -248,10 +234,9 @@ async def rules(
 
 
 @router.post("/app/admin/rules")
-async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Response:
+async def save_rules(request: Request, person: AdminForm, db: DatabaseDep) -> Response:
     """Save the rules; bookings made from now on follow them."""
     form = await request.form()
-    check_form(request, person, str(form.get("csrf", "")))
     lang = page_language(request, person.user)
     building, zone = str(form.get("building", "")), str(form.get("zone", "")) or None
     try:
@@ -274,9 +259,9 @@ async def save_rules(request: Request, person: AdminPage, db: DatabaseDep) -> Re
     except (ValueError, ValidationError, ServerError) as exc:
         return await rules(request, person, db, building=building, zone=zone,
                            answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
-    query = {"building": building, **({"zone": zone} if zone else {})}
-    return _back("/app/admin/rules", "rules_saved", f"{building}{'/' + zone if zone else ''}",
-                 **query)  # fmt: skip
+    where = urlencode({"building": building, **({"zone": zone} if zone else {})})
+    said = f"{building}{'/' + zone if zone else ''}"
+    return _back(request, person, f"/app/admin/rules?{where}", "rules_saved", said)
 
 
 # ---- closed days and blocked desks ------------------------------------------------------
@@ -300,16 +285,10 @@ async def calendar_page(
             found = list_buildings(session)
             b = next((x for x in found if x.id == building), found[0])
             days = calendar.closed_days(session, year=year, building=b.id)
-            _, tz = building_tz(session, b.id)
-            now = to_ms(now_utc())
             blocks = [
-                ({"id": blk.id, "reason": blk.reason, "created_by": blk.created_by}, code,
-                 from_ms(blk.start_ms, tz), from_ms(blk.end_ms, tz))
-                for blk, code in session.execute(
-                    select(DeskBlock, Desk.code).join(Desk, Desk.id == DeskBlock.desk_id)
-                    .where(Desk.building_id == b.id, DeskBlock.end_ms > now)
-                    .order_by(DeskBlock.start_ms)
-                )
+                ({"id": x.id, "reason": x.reason, "created_by": x.created_by}, x.desk, x.start,
+                 x.end)
+                for x in desk_blocks(session, building=b.id)
             ]  # fmt: skip
             return found, b, days, blocks
 
@@ -322,16 +301,14 @@ async def calendar_page(
 @router.post("/app/admin/closed-days")
 async def close_day(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     day: Annotated[date, Form()],
     reason: Annotated[str, Form(max_length=200)],
     building: Annotated[str, Form(max_length=32)] = "",
     everywhere: Annotated[str, Form(max_length=8)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Close a day in this building (or all) for bookings."""
-    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         doc = ClosedDayDoc(day=day, reason=reason, building=None if everywhere else building)
@@ -344,24 +321,22 @@ async def close_day(
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building, year=day.year,
                                    answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
-    return _back("/app/admin/calendar", "day_closed", day.isoformat(), building=building,
-                 year=str(day.year))  # fmt: skip
+    where = urlencode({"building": building, "year": day.year})
+    return _back(request, person, f"/app/admin/calendar?{where}", "day_closed", day.isoformat())
 
 
 @router.post("/app/admin/blocks")
 async def new_block(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     building: Annotated[str, Form(max_length=32)],
     desk: Annotated[str, Form(max_length=32)],
     start: Annotated[date, Form()],
     end: Annotated[date, Form()],
     reason: Annotated[str, Form(max_length=200)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Block a desk from the first day to the last (whole days)."""
-    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         doc = DeskBlockDoc.model_validate({
@@ -378,27 +353,27 @@ async def new_block(
     except (ValidationError, ServerError) as exc:
         return await calendar_page(request, person, db, building=building,
                                    answer=Answer(fault(lang, exc), "error", 400))  # fmt: skip
-    return _back("/app/admin/calendar", "desk_blocked", desk, building=building)
+    where = urlencode({"building": building})
+    return _back(request, person, f"/app/admin/calendar?{where}", "desk_blocked", desk)
 
 
 @router.post("/app/admin/blocks/{block_id}/end")
 async def stop_block(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     block_id: int,
     building: Annotated[str, Form(max_length=32)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """End a desk's block now: it can be booked again."""
-    check_form(request, person, csrf)
 
     def save() -> str:
         with db.session() as session:
             return end_block(session, actor=person.user.username, block_id=block_id)
 
     desk = await _run(save)
-    return _back("/app/admin/calendar", "block_ended", desk, building=building)
+    where = urlencode({"building": building})
+    return _back(request, person, f"/app/admin/calendar?{where}", "block_ended", desk)
 
 
 # ---- gateways and kiosk links -----------------------------------------------------------
@@ -425,14 +400,12 @@ async def gateways_page(
 @router.post("/app/admin/gateways")
 async def gateway_create(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     gateway: Annotated[str, Form(max_length=100)],
     building: Annotated[str, Form(max_length=100)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """A new gateway: its token is shown on this answer, once."""
-    check_form(request, person, csrf)
 
     def save() -> str:
         new = GatewayCreate(id=gateway.strip(), building=building or None)
@@ -444,11 +417,9 @@ async def gateway_create(
 
 @router.post("/app/admin/gateways/{gateway_id}/token")
 async def gateway_rotate(
-    request: Request, person: AdminPage, db: DatabaseDep, gateway_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    request: Request, person: AdminForm, db: DatabaseDep, gateway_id: str,
 ) -> Response:  # fmt: skip
     """A new token for a gateway (the old one stops working): shown on this answer, once."""
-    check_form(request, person, csrf)
 
     def save() -> str:
         with db.session() as session:
@@ -474,32 +445,28 @@ async def _gateway_token(
 
 @router.post("/app/admin/gateways/{gateway_id}/revoke")
 async def gateway_revoke(
-    request: Request, person: AdminPage, db: DatabaseDep, gateway_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    request: Request, person: AdminForm, db: DatabaseDep, gateway_id: str,
 ) -> Response:  # fmt: skip
     """Revoke a gateway's token: it can deliver nothing more."""
-    check_form(request, person, csrf)
 
     def save() -> None:
         with db.session() as session:
             revoke_gateway(session, gateway_id=gateway_id, actor=person.user.username)
 
     await _run(save)
-    return _back("/app/admin/gateways", "gateway_revoked", gateway_id)
+    return _back(request, person, "/app/admin/gateways", "gateway_revoked", gateway_id)
 
 
 @router.post("/app/admin/kiosks")
 async def kiosk_link(
     request: Request,
-    person: AdminPage,
+    person: AdminForm,
     db: DatabaseDep,
     building: Annotated[str, Form(max_length=32)],
     floor: Annotated[str, Form(max_length=32)],
     label: Annotated[str, Form(max_length=100)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """A link for a floor's screen by the lift: shown on this answer, once."""
-    check_form(request, person, csrf)
     lang = page_language(request, person.user)
     try:
         new = KioskCreate(building=building, floor=floor, label=label)
@@ -520,18 +487,16 @@ async def kiosk_link(
 
 @router.post("/app/admin/kiosks/{kiosk_id}/revoke")
 async def kiosk_revoke(
-    request: Request, person: AdminPage, db: DatabaseDep, kiosk_id: int,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    request: Request, person: AdminForm, db: DatabaseDep, kiosk_id: int,
 ) -> Response:  # fmt: skip
     """Switch a kiosk link off: its screen shows nothing from now on."""
-    check_form(request, person, csrf)
 
     def save() -> Any:
         with db.session() as session:
             return kiosks.revoke(session, actor=person.user.username, kiosk_id=kiosk_id)
 
     gone = await _run(save)
-    return _back("/app/admin/gateways", "kiosk_revoked", gone.label)
+    return _back(request, person, "/app/admin/gateways", "kiosk_revoked", gone.label)
 
 
 # ---- the audit log ----------------------------------------------------------------------

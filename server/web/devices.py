@@ -18,14 +18,14 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts.labels import CAPTION, checkin_url, qr_svg, svg
 from server.api.deps import DatabaseDep, services
-from server.exceptions import AuthError, NotFoundError
+from server.exceptions import NotFoundError
 from server.i18n import N_, gettext
 from server.registry import devices as dev
 from server.registry.schemas import DeviceCreate, DevicePublic
 from server.spaces.service import building as building_public
 from server.spaces.service import buildings as list_buildings
 from server.spaces.service import floor_map
-from server.web.browser import InstallerPage, form_csrf_ok
+from server.web.browser import InstallerForm, InstallerPage
 from server.web.render import page_language, render, script_json
 
 router = APIRouter(include_in_schema=False)
@@ -157,14 +157,10 @@ async def commission(
 
 
 @router.post("/app/devices/register")
-async def register(request: Request, person: InstallerPage, db: DatabaseDep) -> Response:
-    """Register a node: its login, shown once, and the QR code of its config."""
-    if not form_csrf_ok(request, person, request.headers.get("x-csrf-token")):
-        raise AuthError("the page's CSRF token is missing or stale: reload the page")
-    try:
-        new = DeviceCreate.model_validate(await request.json())
-    except ValueError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+async def register(
+    request: Request, person: InstallerForm, db: DatabaseDep, new: DeviceCreate
+) -> Response:
+    """Register a node under the registry's rules: its login, shown once, and its QR code."""
     base = services(request).settings.base_topic
 
     def made() -> tuple[DevicePublic, str]:

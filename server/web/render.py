@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server.auth.service import Principal
 from server.i18n import LANGUAGES, N_, NAMES, gettext, negotiate
+from server.web import notices
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
@@ -80,8 +81,11 @@ def render(
     status: int = 200,
     **values: Any,
 ) -> HTMLResponse:
-    """A page in the visitor's language."""
+    """A page in the visitor's language, with the notice a form's answer sent it on with."""
     lang = page_language(request, user)
+    sent = notices.taken(request)
+    if sent is not None and not values.get("notice"):
+        values["notice"], values["notice_kind"] = sent
 
     def _(message: str, **fill: Any) -> str:
         text = gettext(lang, message)
@@ -98,7 +102,9 @@ def render(
         path=request.url.path,
         **values,
     )
-    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    notices.forget(request, response)
+    return response
 
 
 def script_json(value: Any) -> str:

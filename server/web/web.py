@@ -9,14 +9,28 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from server.i18n import gettext
-from server.web import admin, devices, docs, kiosk, manage, pages, privacy
+from server.web import (
+    admin,
+    desks,
+    devices,
+    docs,
+    errors,
+    kiosk,
+    manage,
+    mine,
+    privacy,
+    rooms,
+    signin,
+    today,
+)
 from server.web.browser import SignInNeeded, WrongRole, sign_in_redirect
 from server.web.render import HERE, ROLES, page_language, render
 
 
 def install(app: FastAPI, *, vendor: Path | None) -> None:
     """Serve the pages, their scripts and styles, and the API's docs (all without a CDN)."""
-    app.include_router(pages.router)
+    for pages in (signin, today, desks, rooms, mine):
+        app.include_router(pages.router)
     app.include_router(kiosk.router)
     app.include_router(manage.router)
     app.include_router(devices.router)
@@ -24,6 +38,7 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
     app.include_router(privacy.router)
     docs.install(app, vendor)  # its /static/vendor mounts first: /static would hide them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    errors.install(app)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(_: Request, exc: Exception) -> Response:

@@ -128,3 +128,92 @@ def test_the_gateway_form_makes_new_gateways_and_rotates_only_when_asked(
     actions = [e["action"] for e in site.api("GET", "/api/v1/audit",
                                               params={"target_id": "gw-baru"}).json()]  # fmt: skip
     assert sorted(actions) == ["gateway.create", "gateway.token"]
+
+
+def test_a_form_without_its_token_is_refused_with_a_page_that_says_so(site: Platform) -> None:
+    with sign_in(base(site), "employee") as web:
+        forged = web.post("/app/profile", data={"language": "en", "csrf": "forged"})
+        assert forged.status_code == 403
+        assert "text/html" in forged.headers["content-type"]
+        assert "kedaluwarsa" in forged.text  # said in the person's language, as a page
+        missing = web.post("/app/bookings/1/cancel")
+        assert missing.status_code == 403
+        # A script's call without its header gets the same refusal, as JSON.
+        scripted = web.post("/app/devices/register", json={"kind": "desk"})
+        assert scripted.status_code == 403
+
+
+def test_no_link_puts_words_on_a_page(site: Platform) -> None:
+    """The review: 43 page URLs printed text taken from the URL as a success notice."""
+    with sign_in(base(site), "admin") as web:
+        for path in (
+            "/app/admin?done=user_created&x=Akun+Anda+diblokir",
+            "/app/bookings?done=cancelled",
+            "/app/profile?saved=1",
+            "/app/rooms?booked=Akun+Anda+diblokir",
+            "/app/privacy?done=asked",
+            "/app/admin/privacy?done=decided&x=Akun+Anda+diblokir",
+        ):
+            page = web.get(path)
+            assert page.status_code == 200, path
+            assert 'class="notice' not in page.text, path
+        # A form's own answer does say what happened, once.
+        saved = web.form("/app/profile", {"language": "id"})
+        assert saved.status_code == 303 and "?" not in saved.headers["location"]
+        shown = web.get(saved.headers["location"])
+        assert "Tersimpan" in shown.text
+        again = web.get(saved.headers["location"])
+        assert 'class="notice' not in again.text
+
+
+def test_a_link_cannot_read_personal_data_with_a_reason_it_chose(site: Platform) -> None:
+    """The review: a link opened by an admin wrote an audit entry with the link's reason."""
+    day = (datetime.now(WITA) + timedelta(days=2)).date().isoformat()
+    whole_day = {"building": B, "desk": "p2", "day": day}
+    made = site.api("POST", "/api/v1/bookings", "employee", json=whole_day)
+    assert made.status_code == 201
+    reason = "Tautan yang ditulis orang lain"
+    with sign_in(base(site), "admin") as web:
+        linked = web.get("/api/v1/bookings", params={"user": "employee", "reason": reason})
+        assert linked.status_code == 403
+        by_script = web.get(
+            "/api/v1/bookings",
+            params={"user": "employee", "reason": "Pengaduan pegawai tentang meja p2"},
+            headers={"X-CSRF-Token": web.csrf},
+        )
+        assert by_script.status_code == 200 and by_script.json()
+        page = web.get("/app/admin/privacy", params={"who": "employee", "reason": reason})
+        assert page.status_code == 200 and 'id="attendance-summary"' not in page.text
+        short = web.form("/app/admin/privacy/attendance", {"who": "employee", "reason": "cek"})
+        assert short.status_code == 403 and "alasan" in short.text
+        asked = web.form(
+            "/app/admin/privacy/attendance",
+            {"who": "employee", "reason": "Pengaduan pegawai tentang meja p2"},
+        )
+        assert asked.status_code == 200 and 'id="attendance-summary"' in asked.text
+    # A bearer token's caller (a script an admin runs) may keep reason= in a GET.
+    monthly = {"user": "employee", "reason": "Laporan bulanan kehadiran"}
+    with_token = site.api("GET", "/api/v1/bookings", params=monthly)
+    assert with_token.status_code == 200
+    log = site.api("GET", "/api/v1/audit", params={"action": "personal.read"}).json()
+    assert all(reason not in str(e) for e in log)
+    assert len([e for e in log if e["target_id"] == "employee"]) == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/find?day=9999-12-31",
+        "/app/rooms?day=9999-12-31",
+        "/app/find?day=0001-01-01",
+        "/app/rooms?capacity=100000",
+        "/app/bookings/99999999999999999999.ics",
+        "/app/nowhere",
+    ],
+)
+def test_bad_input_on_a_page_is_a_page_that_says_what_to_change(site: Platform, path: str) -> None:
+    with sign_in(base(site), "employee") as web:
+        answer = web.get(path)
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert "text/html" in answer.headers["content-type"]
+    assert "Tidak dapat dilakukan" in answer.text  # the problem page, in Indonesian

@@ -74,12 +74,16 @@ def test_an_employee_sees_exports_and_anonymises_their_data_and_an_admin_carries
         sign_in(admin, base, "admin", then="/app/admin/privacy")
         row = admin.locator("#open-requests tr", has_text="employee")
         expect(row).to_contain_text("Saya pindah unit kerja.")
-        # A person's attendance: refused without a reason, shown (and audited) with one.
-        refused = admin.goto(f"{base}/app/admin/privacy?who=employee&reason=cek")
-        assert refused is not None and refused.status == 403
-        expect(admin.locator(".notice")).to_contain_text("alasan")
-        nobody = admin.goto(f"{base}/app/admin/privacy?who=tidak-ada&reason=Pengaduan+meja+w05")
-        assert nobody is not None and nobody.status == 404
+        # A link someone else wrote reads nobody and records no reason: only the form does.
+        linked = admin.goto(f"{base}/app/admin/privacy?who=employee&reason=Tautan+dari+luar")
+        assert linked is not None and linked.status == 200
+        expect(admin.locator("#attendance-summary")).to_have_count(0)
+        # A person's attendance: refused for nobody by that name, shown (and audited) with one.
+        admin.get_by_label("Nama pengguna").fill("tidak-ada")
+        admin.get_by_label("Alasan").fill("Pengaduan pelepasan meja w05")
+        with admin.expect_response(lambda r: r.request.method == "POST") as nobody:
+            admin.get_by_role("button", name="Tampilkan").click()
+        assert nobody.value.status == 404
         expect(admin.locator(".notice")).to_contain_text("tidak-ada")
         admin.fill('#attendance-form input[name="who"]', "employee")
         admin.fill('#attendance-form input[name="reason"]', "Pengaduan pelepasan meja w05")
@@ -92,6 +96,7 @@ def test_an_employee_sees_exports_and_anonymises_their_data_and_an_admin_carries
         expect(admin.locator(".notice")).to_contain_text("telah diputuskan")
         admin.goto(f"{base}/app/admin/audit?action=personal.read")
         expect(admin.locator("#audit")).to_contain_text("Pengaduan pelepasan meja w05")
+        expect(admin.locator("#audit")).not_to_contain_text("Tautan dari luar")
 
         page.goto(f"{base}/app/privacy")
         expect(page.locator("#requests tbody")).to_contain_text("dilaksanakan")
