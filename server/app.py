@@ -27,6 +27,7 @@ from server.config import ServerSettings
 from server.limits import BodyLimit
 from server.services import Services
 from server.web import docs, web
+from server.web.headers import StrictTransport
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -51,6 +52,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodyLimit)
+    app.add_middleware(StrictTransport)
     for area in (auth, spaces, registry, bookings, kiosks, ingest, readings, audit, energy,
                  privacy, ops):  # fmt: skip
         app.include_router(area.router)

@@ -90,6 +90,10 @@ class ServerSettings(BaseSettings):
     """Provider group -> role, as JSON: ``{"ikn-fm": "facility_manager"}``."""
     oidc_default_role: Role | None = None
     """Role of provider users in no mapped group; none refuses them."""
+    oidc_roles: Literal["provider", "local"] = "provider"
+    """Who decides a provider user's role: ``provider``, their groups at every sign-in (an
+    administrator's change here is refused, saying so); ``local``, their groups only when
+    the account is made, and administrators here afterwards."""
     oidc_client_id: str | None = None
     """The pages' client at the provider, for single sign-on (default: the audience)."""
     oidc_client_secret: SecretStr | None = None

@@ -181,6 +181,9 @@ class Database:
         # Whether a change's mail is queued (server.bookings.mail): only where an SMTP
         # server is set, so nothing piles up unsent and then leaves all at once later.
         self.mail = False
+        # Whether an identity provider's groups decide its people's roles at every sign-in
+        # (SMARTOFFICE_OIDC_ROLES=provider), or only at the first (=local: admins change them).
+        self.provider_roles = True
         event.listen(self._sessions, "after_flush", _note_flush)
         event.listen(self._sessions, "do_orm_execute", _note_statement)
         event.listen(self._sessions, "after_commit", self._committed)

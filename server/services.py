@@ -87,6 +87,7 @@ class Services:
         init_schema(db.engine)
         db.cache_s = settings.cache_s
         db.mail = settings.smtp_host is not None
+        db.provider_roles = settings.oidc_roles == "provider"
         store = build_store(settings)
         if isinstance(store, InfluxReadingStore) and settings.influx_create_database:
             try:

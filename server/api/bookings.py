@@ -21,7 +21,7 @@ from server.api.deps import (
 )
 from server.bookings import rooms, service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
-from server.bookings.events import EventHub
+from server.bookings.events import EventHub, person_holder
 from server.bookings.presence import DeskMonitor
 from server.bookings.reports import GroupBy, UtilizationRow, as_csv, utilization
 from server.bookings.rooms import RoomAvailability
@@ -228,12 +228,15 @@ async def events(
     At most 5 streams per person at once (429 beyond).
     """
     hub: EventHub = services(request).events
-    if not hub.may_open(user.username):
+    if not hub.may_open(person_holder(user.username)):
         raise Refusal("too_many_streams", T("too many open event streams: close one first"), 429)
     return StreamingResponse(
         hub.stream(
-            building=building, floor=floor, disconnected=request.is_disconnected, user=user.username
-        ),  # fmt: skip
+            building=building,
+            floor=floor,
+            disconnected=request.is_disconnected,
+            holder=person_holder(user.username),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

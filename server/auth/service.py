@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
-from server.auth.models import LoginFailure, User
+from server.auth.models import LoginFailure, User, WebSession
 from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate, split_buildings
 from server.auth.throttle import LoginLimit, Try, note_failure, succeeded, wait_s
 from server.auth.tokens import Claims
-from server.db import Database
+from server.db import DATABASE, Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
 from server.i18n import T
 from server.roles import Role
@@ -151,10 +151,11 @@ def _provider_user(session: Session, claims: Claims) -> User:
             session.add(user)
             record(session, actor="oidc", action="user.create", target_kind="user",
                    target_id=claims.username, role=claims.role)  # fmt: skip
-    if user.role != claims.role:
+    if user.role != claims.role and provider_roles(session):
         record(session, actor="oidc", action="user.role", target_kind="user",
                target_id=user.username, old=user.role, new=claims.role)  # fmt: skip
         user.role = claims.role
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     user.last_login_ms = _now_ms()
     return user
 
@@ -188,6 +189,18 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
     if user is None:
         raise NotFoundError(f"no user {username!r}")
     fields = change.model_dump(exclude_unset=True, exclude={"password"})
+    if (
+        "role" in fields
+        and fields["role"] != user.role
+        and user.source == "oidc"
+        and provider_roles(session)
+    ):
+        raise ConflictError(
+            T("the role of {user} comes from their groups at the identity provider: change "
+              "it there (or set SMARTOFFICE_OIDC_ROLES=local to keep roles here)",
+              user=repr(username))
+        )  # fmt: skip
+    before = (user.role, user.active, user.buildings)
     for key, value in fields.items():
         setattr(user, key, _buildings(session, value) if key == "buildings" else value)
     if change.password is not None:
@@ -195,9 +208,19 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
             raise ConflictError(f"{username!r} signs in through the identity provider")
         user.password_hash = hash_password(change.password)
         fields["password"] = "changed"
+    if change.password is not None or before != (user.role, user.active, user.buildings):
+        # What the person may do changed: every browser signed in as them signs in again.
+        ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        fields["sessions_ended"] = ended.rowcount  # type: ignore[attr-defined]
     record(session, actor=actor, action="user.update", target_kind="user",
            target_id=username, **fields)  # fmt: skip
     return UserPublic.model_validate(user)
+
+
+def provider_roles(session: Session) -> bool:
+    """Whether an identity provider's groups decide its people's roles (at every sign-in)."""
+    db = session.info.get(DATABASE)
+    return db is None or bool(db.provider_roles)
 
 
 def _buildings(session: Session, buildings: list[str] | None) -> str | None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from contracts.payloads import Label
 from server.audit.service import record
 from server.bookings.models import KioskLink
+from server.effects import announce
 from server.exceptions import NotFoundError
 from server.spaces.service import get_floor
 
@@ -79,7 +80,10 @@ def listed(session: Session) -> list[KioskPublic]:
 
 
 def revoke(session: Session, *, actor: str, kiosk_id: int) -> KioskPublic:
-    """End a kiosk link: its screen shows nothing from now on."""
+    """End a kiosk link: its screen shows nothing, and its open streams close at once.
+
+    In every replica: the event goes out once the change is committed.
+    """
     row = session.get(KioskLink, kiosk_id)
     if row is None:
         raise NotFoundError(f"no kiosk link {kiosk_id}")
@@ -87,7 +91,13 @@ def revoke(session: Session, *, actor: str, kiosk_id: int) -> KioskPublic:
         row.revoked_ms = int(time.time() * 1000)
         record(session, actor=actor, action="kiosk.revoke", target_kind="kiosk",
                target_id=str(row.id))  # fmt: skip
+        announce(session, {"type": "holder_revoked", "holder": kiosk_holder(row.id)})
     return _public(row)
+
+
+def kiosk_holder(kiosk_id: int) -> str:
+    """Whose event streams a kiosk link's are (never a person's: they are ``user:<name>``)."""
+    return f"kiosk:{kiosk_id}"
 
 
 def opened(session: Session, secret: str) -> KioskPublic | None:

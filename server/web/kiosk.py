@@ -95,8 +95,8 @@ async def kiosk_events(secret: str, request: Request, db: DatabaseDep) -> Respon
             building=link.building,
             floor=link.floor,
             disconnected=request.is_disconnected,
-            user=f"kiosk:{link.id}",
-        ),  # fmt: skip
+            holder=kiosks.kiosk_holder(link.id),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -157,6 +157,12 @@ def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: P
     log = platform.api("GET", "/api/v1/audit", params={"target_id": "siti.rahma"}).json()
     assert log[0]["action"] == "user.role" and log[0]["detail"] == {
         "old": "facility_manager", "new": "installer"}  # fmt: skip
+    # The provider decides (SMARTOFFICE_OIDC_ROLES=provider): an administrator's change here
+    # is refused saying where to make it, not undone silently at the next request.
+    changed = platform.api("PATCH", "/api/v1/users/siti.rahma", json={"role": "admin"})
+    assert changed.status_code == 409 and "identity provider" in changed.json()["detail"]
+    assert me(platform, tech).json()["role"] == "installer"
+    assert platform.api("PATCH", "/api/v1/users/siti.rahma", json={"team": "Pusdatin"}).is_success
 
 
 def test_provider_accounts_are_keyed_on_issuer_and_subject(

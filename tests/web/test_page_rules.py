@@ -7,15 +7,17 @@ keeps holds on the page too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from harness.layouts import one_floor
-from harness.pages import sign_in
-from harness.platform import Platform
+from harness.pages import browser, sign_in
+from harness.platform import PASSWORD, Platform
 from harness.services import free_port, wait_for
 from harness.smtp import Inbox
 from tests.web.conftest import ALWAYS_OPEN, WITA
@@ -217,3 +219,68 @@ def test_bad_input_on_a_page_is_a_page_that_says_what_to_change(site: Platform, 
     assert 400 <= answer.status_code < 500, answer.status_code
     assert "text/html" in answer.headers["content-type"]
     assert "Tidak dapat dilakukan" in answer.text  # the problem page, in Indonesian
+
+
+def test_behind_https_the_session_cookie_is_host_only_and_hsts_is_sent(site: Platform) -> None:
+    assert site.server is not None
+    https = {"X-Forwarded-Proto": "https"}  # the trusted proxy (here, loopback) says so
+    with httpx.Client(base_url=site.server.url, headers=https, follow_redirects=False) as web:
+        form = web.get("/app/login")
+        assert form.headers["strict-transport-security"] == "max-age=31536000"
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        # httpx keeps Secure cookies for https:// only; a browser behind the proxy has them.
+        answer = web.post(
+            "/app/login",
+            data={"username": "employee", "password": PASSWORD, "csrf": token.group(1)},
+            headers={"Cookie": f"smartoffice_login={token.group(1)}"},
+        )
+        assert answer.status_code == 303
+        cookie = next(c for c in answer.headers.get_list("set-cookie") if "session" in c)
+        assert cookie.startswith("__Host-smartoffice_session=")
+        assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    plain = httpx.get(f"{site.server.url}/app/login")
+    assert "strict-transport-security" not in plain.headers
+
+
+def test_sessions_end_when_what_the_person_may_do_changes(site: Platform) -> None:
+    """The review: a password reset left existing sessions alive."""
+    new = {"username": "dewi", "password": "d" * 12, "display_name": "Dewi", "role": "employee"}
+    assert site.api("POST", "/api/v1/users", json=new).status_code == 201
+    for change in ({"password": "e" * 12}, {"role": "facility_manager"}, {"active": False}):
+        password = "e" * 12 if change != {"password": "e" * 12} else "d" * 12
+        with sign_in(base(site), "dewi", password) as web:
+            assert web.get("/app").status_code == 200
+            assert site.api("PATCH", "/api/v1/users/dewi", json=change).is_success
+            ended = web.get("/app")
+            assert ended.status_code == 303 and "/app/login" in ended.headers["location"], change
+        site.api("PATCH", "/api/v1/users/dewi", json={"active": True, "role": "employee"})
+    # A sign-in opens a new session: one the browser brought along (planted by someone
+    # else, say) opens nothing afterwards.
+    with sign_in(base(site), "dewi", "e" * 12) as planter, browser(base(site)) as victim:
+        form = victim.get("/app/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        planted = planter.cookies["smartoffice_session"]
+        victim.cookies.set("smartoffice_session", planted)
+        signed = victim.post("/app/login", data={"username": "dewi", "password": "e" * 12,
+                                                 "csrf": token.group(1)})  # fmt: skip
+        assert signed.status_code == 303
+        assert signed.cookies["smartoffice_session"] != planted
+        assert planter.get("/app").status_code == 303
+
+
+def test_a_revoked_kiosk_link_closes_its_open_streams(site: Platform) -> None:
+    """The review: a revoked kiosk's open stream kept receiving."""
+    assert site.server is not None
+    made = site.api("POST", "/api/v1/kiosks", json={"building": B, "floor": "l1", "label": "Lobi"})
+    path, kiosk_id = made.json()["path"], made.json()["kiosk"]["id"]
+    seen: list[str] = []
+    # Keepalives come every 15 s: a stream left open fails the read within 10 s.
+    with httpx.stream("GET", f"{site.server.url}{path}/events", timeout=10) as stream:
+        lines = stream.iter_lines()
+        seen.append(next(lines))  # connected
+        assert site.api("DELETE", f"/api/v1/kiosks/{kiosk_id}").is_success
+        seen.extend(lines)  # ends when the server closes it, long before the timeout
+    assert seen[0] == ": connected"
+    assert httpx.get(f"{site.server.url}{path}/events").status_code == 404
