@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from datetime import date, timedelta
 from typing import Annotated
@@ -57,7 +58,8 @@ async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Respon
     """Everything held about you, as a JSON file (the export is audited)."""
     data = await subject.export(services.retention.ctx, services.settings, user.username, lang,
                                 _now_ms())  # fmt: skip
-    name = f"smartoffice-{user.username}-{now_utc().astimezone(WITA).date().isoformat()}.json"
+    label = re.sub(r"[^a-z0-9._-]", "-", user.username.lower())  # a header is ASCII
+    name = f"smartoffice-{label}-{now_utc().astimezone(WITA).date().isoformat()}.json"
     return Response(json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+import re
+import unicodedata
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +19,26 @@ from pydantic import (
 from contracts.payloads import Label
 from server.roles import Role
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,99}$")]
+USERNAME_PATTERN: Final = r"^[a-z0-9][a-z0-9._@-]{1,99}$"
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+"""One syntax for every account, local or the identity provider's (``username_from``)."""
+
+
+def username_from(name: str, subject: str) -> str:
+    """A provider's name for someone, as a username of ours: never trusted as it comes.
+
+    Lower case, accents dropped, anything but letters, digits and ``._@-`` made ``-``, no
+    separator first; a name that leaves nothing usable becomes ``sso-`` and a digest of the
+    provider's subject. ``../users/x`` is ``users-x``, a label like any other, never a path.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9._@-]", "-", ascii_name))
+    cleaned = re.sub(r"^[^a-z0-9]+", "", cleaned)[:100].rstrip("-.")
+    if re.fullmatch(USERNAME_PATTERN, cleaned):
+        return cleaned
+    return "sso-" + hashlib.sha256(subject.encode()).hexdigest()[:12]
+
+
 Buildings = Annotated[
     list[Label] | None,
     Field(

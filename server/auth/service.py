@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
@@ -36,6 +37,8 @@ class Principal:
     """Where an installer may work; None is every building (other roles are not limited)."""
     language: str | None = None
     """The person's choice of language; None follows the browser."""
+    uid: str = ""
+    """The account's own id, never given again (``User.uid``); empty for a stand-in."""
 
     def works_in(self, building: str | None) -> bool:
         """Whether this person may work on a device in ``building`` (None: not placed)."""
@@ -108,6 +111,7 @@ def principal(session: Session, claims: Claims) -> Principal:
         team=user.team,
         buildings=None if user.buildings is None else frozenset(split_buildings(user.buildings)),
         language=user.language,
+        uid=user.uid,
     )
 
 
@@ -138,6 +142,7 @@ def _provider_user(session: Session, claims: Claims) -> User:
             )
         else:
             user = User(
+                uid=uuid.uuid4().hex,
                 username=claims.username,
                 display_name=claims.display_name or claims.username,
                 email=claims.email,
@@ -163,6 +168,7 @@ def _provider_user(session: Session, claims: Claims) -> User:
 def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
     """A new local account."""
     user = User(
+        uid=uuid.uuid4().hex,
         username=new.username,
         display_name=new.display_name,
         email=new.email,

@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 
+from server.auth.schemas import username_from
 from server.exceptions import AuthError
 from server.i18n import T
 from server.roles import ROLES, Role, highest
@@ -145,7 +146,7 @@ class OidcVerifier:
                   user=repr(username), roles=", ".join(ROLES))
             )  # fmt: skip
         return Claims(
-            username=str(username)[:100],
+            username=username_from(str(username), str(claims["sub"])),
             role=role,
             source="oidc",
             display_name=claims.get("name"),

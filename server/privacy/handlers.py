@@ -166,7 +166,10 @@ def export_audit(session: Session, user: User) -> list[dict[str, Any]]:
                 AuditEntry.actor == user.username,
                 (AuditEntry.target_kind.in_(("user", "person")))
                 & (AuditEntry.target_id == user.username),
-            )
+            ),
+            # Entries name people by their username, which an erasure frees for someone
+            # else: what was written before this account was made is another person's.
+            AuditEntry.at_ms >= user.created_ms,
         )  # fmt: skip
         .order_by(AuditEntry.at_ms)
     )
@@ -177,7 +180,8 @@ def export_audit(session: Session, user: User) -> list[dict[str, Any]]:
 
 def export_logins(session: Session, user: User) -> list[dict[str, Any]]:
     """Failed sign-ins under the person's name, and their browser sessions (no secrets)."""
-    failures = session.scalars(select(LoginFailure).where(LoginFailure.username == user.username))
+    failures = session.scalars(select(LoginFailure).where(
+        LoginFailure.username == user.username, LoginFailure.at_ms >= user.created_ms))  # fmt: skip
     sessions = session.scalars(select(WebSession).where(WebSession.user_id == user.id))
     return [{"failed_sign_in": iso(f.at_ms), "address": f.address} for f in failures] + [
         {"session_started": iso(w.created_ms), "session_ends": iso(w.expires_ms)} for w in sessions
@@ -186,7 +190,7 @@ def export_logins(session: Session, user: User) -> list[dict[str, Any]]:
 
 def export_requests(session: Session, user: User) -> list[dict[str, Any]]:
     """The person's privacy requests and what became of them."""
-    rows = session.scalars(select(PrivacyRequest).where(PrivacyRequest.username == user.username))
+    rows = session.scalars(select(PrivacyRequest).where(PrivacyRequest.user_uid == user.uid))
     return [{"id": r.id, "kind": r.kind, "note": r.note, "state": r.state,
              "made": iso(r.created_ms), "decided": iso(r.decided_ms),
              "decided_by": r.decided_by, "answer": r.answer} for r in rows]  # fmt: skip

@@ -11,13 +11,15 @@ from server.db import Base
 class PrivacyRequest(Base):
     """A person asks for their history to be anonymised, or their account erased.
 
-    Kept after it is carried out (the username stays): it is the proof that it was.
+    Kept after it is carried out (the username stays): it is the proof that it was. It
+    belongs to the account by its ``uid``, never by the name someone may be given later.
     """
 
     __tablename__ = "privacy_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
+    user_uid: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     kind: Mapped[str] = mapped_column(String(16))
     """``anonymise`` (past bookings lose the name; the account stays) or ``erase``."""
     note: Mapped[str] = mapped_column(String(500), default="")

@@ -76,13 +76,14 @@ def make_request(
     session: Session, *, actor: Principal, new: PrivacyRequestCreate, now_ms: int
 ) -> PrivacyRequestPublic:
     """File a request; one open request per person at a time."""
+    uid = _user(session, actor.username).uid
     open_one = session.scalar(select(PrivacyRequest).where(
-        PrivacyRequest.username == actor.username, PrivacyRequest.state == "open"))  # fmt: skip
+        PrivacyRequest.user_uid == uid, PrivacyRequest.state == "open"))  # fmt: skip
     if open_one is not None:
         raise ConflictError(T("you already have an open request ({id}); wait for it or "
                               "withdraw it", id=open_one.id))  # fmt: skip
-    row = PrivacyRequest(username=actor.username, kind=new.kind, note=new.note.strip(),
-                         state="open", created_ms=now_ms)  # fmt: skip
+    row = PrivacyRequest(username=actor.username, user_uid=uid, kind=new.kind,
+                         note=new.note.strip(), state="open", created_ms=now_ms)  # fmt: skip
     session.add(row)
     session.flush()
     record(session, actor=actor.username, action="privacy.request", target_kind="privacy_request",
@@ -95,7 +96,7 @@ def withdraw(
 ) -> PrivacyRequestPublic:
     """The person takes back their open request."""
     row = session.get(PrivacyRequest, request_id)
-    if row is None or row.username != actor.username:
+    if row is None or row.user_uid != _user(session, actor.username).uid:
         raise NotFoundError(T("no request {id}", id=request_id))
     if row.state != "open":
         raise ConflictError(T("request {id} is {state}", id=request_id, state=row.state))
@@ -107,10 +108,10 @@ def withdraw(
 
 def requests(session: Session, *, username: str | None = None, state: str | None = None
              ) -> list[PrivacyRequestPublic]:  # fmt: skip
-    """Requests, newest first: a person's own, or (for admins) all or those in a state."""
+    """Requests, newest first: a person's own (by account, not name), or all, or by state."""
     q = select(PrivacyRequest).order_by(PrivacyRequest.id.desc())
     if username is not None:
-        q = q.where(PrivacyRequest.username == username)
+        q = q.where(PrivacyRequest.user_uid == _user(session, username).uid)
     if state is not None:
         q = q.where(PrivacyRequest.state == state)
     return [PrivacyRequestPublic.model_validate(r) for r in session.scalars(q.limit(500))]
@@ -134,7 +135,7 @@ def decide(
                target_kind="privacy_request", target_id=str(row.id), person=row.username,
                answer=answer)  # fmt: skip
     else:
-        done = carry_out(session, username=row.username, kind=row.kind, now_ms=now_ms)
+        done = carry_out(session, uid=row.user_uid, kind=row.kind, now_ms=now_ms)
         row.state, row.answer = "done", answer or None
         record(session, actor=admin.username, action=f"privacy.{row.kind}",
                target_kind="privacy_request", target_id=str(row.id), person=row.username,
@@ -143,9 +144,13 @@ def decide(
     return PrivacyRequestPublic.model_validate(row)
 
 
-def carry_out(session: Session, *, username: str, kind: str, now_ms: int) -> dict[str, int]:
-    """Anonymise the person's finished bookings, or erase them altogether: what went."""
-    user = session.scalar(select(User).where(User.username == username))
+def carry_out(session: Session, *, uid: str | None, kind: str, now_ms: int) -> dict[str, int]:
+    """Anonymise the person's finished bookings, or erase them altogether: what went.
+
+    The account is found by its ``uid``: once erased, a later account given the same
+    name is another person's, and nothing here reaches it.
+    """
+    user = session.scalar(select(User).where(User.uid == uid)) if uid else None
     if user is None:
         return {}  # erased already (by an earlier request or an admin)
     if kind == "anonymise":

@@ -181,6 +181,24 @@ def test_provider_accounts_are_keyed_on_issuer_and_subject(
     assert "belongs to another account" in me(platform, local).json()["detail"]
 
 
+def test_a_providers_odd_name_is_mapped_to_our_syntax_never_used_as_a_path(
+    platform: Platform, idp: Provider
+) -> None:
+    """The review: ``../users/<victim>`` made an admin's Save on that row change the victim."""
+    odd = idp.token(sub="subj-odd", preferred_username="../users/employee", groups=["ikn-teknisi"])
+    assert me(platform, odd).json()["username"] == "users-employee"
+    accents = idp.token(sub="subj-s", preferred_username="Sékar Ayu/HR", groups=["ikn-teknisi"])
+    assert me(platform, accents).json()["username"] == "sekar-ayu-hr"
+    nothing = idp.token(sub="subj-empty", preferred_username="///", groups=["ikn-teknisi"])
+    assert me(platform, nothing).json()["username"].startswith("sso-")
+    # An admin's change to the odd account changes it, and only it.
+    changed = platform.api("PATCH", "/api/v1/users/users-employee", json={"team": "Biro Umum"})
+    assert changed.status_code == 200 and changed.json()["username"] == "users-employee"
+    everyone = platform.api("GET", "/api/v1/users").json()
+    employee = next(u for u in everyone if u["username"] == "employee")
+    assert employee["team"] == "Pusdatin"
+
+
 @pytest.mark.parametrize(
     ("claims", "message"),
     [

@@ -7,6 +7,7 @@ keeps holds on the page too.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -284,3 +285,33 @@ def test_a_revoked_kiosk_link_closes_its_open_streams(site: Platform) -> None:
         seen.extend(lines)  # ends when the server closes it, long before the timeout
     assert seen[0] == ": connected"
     assert httpx.get(f"{site.server.url}{path}/events").status_code == 404
+
+
+def test_an_erased_persons_data_never_reaches_a_later_account_of_the_same_name(
+    site: Platform,
+) -> None:
+    """The review: after an erasure, the next 'rudi' saw the erased Rudi's requests (with
+    their notes) and the admins' read reasons about them."""
+    new = {"username": "rudi", "password": "r" * 12, "display_name": "Rudi", "role": "employee"}
+    assert site.api("POST", "/api/v1/users", json=new).status_code == 201
+    with sign_in(base(site), "rudi", "r" * 12) as rudi:
+        asked = rudi.form("/app/privacy/requests", {"kind": "erase", "note": "Saya pensiun."})
+        assert asked.status_code == 303
+    reason = "Pemeriksaan kehadiran sebelum pensiun"
+    with sign_in(base(site), "admin") as admin:
+        read = admin.form("/app/admin/privacy/attendance", {"who": "rudi", "reason": reason})
+        assert read.status_code == 200
+        mine = site.api("GET", "/api/v1/privacy/requests", params={"state": "open"}).json()
+        request_id = next(r["id"] for r in mine if r["username"] == "rudi")
+        done = admin.form(f"/app/admin/privacy/{request_id}", {"carry_out": "true"})
+        assert done.status_code == 303
+    assert site.api("POST", "/api/v1/users", json=new).status_code == 201  # another Rudi
+    with sign_in(base(site), "rudi", "r" * 12) as later:
+        page = later.get("/app/privacy")
+        rows = re.search(r'id="requests">.*?<tbody>(.*?)</tbody>', page.text, re.S)
+        assert rows is not None and "Tidak ada." in rows.group(1)  # nobody else's requests
+        export = later.get("/api/v1/me/data").json()
+        held = json.dumps(export, ensure_ascii=False)
+        assert "Saya pensiun" not in held and reason not in held
+        records = {c["key"]: c["records"] for c in export["categories"]}
+        assert records["requests"] == []
