@@ -13,9 +13,9 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
 
-def checkin_url(server: str, building: str, desk: str) -> str:
-    """The page a phone opens when it scans the desk's label."""
-    return f"{server.rstrip('/')}/checkin/{building}/{desk}"
+def checkin_url(server: str, building: str, desk: str, key: str) -> str:
+    """The page a phone opens when it scans the desk's label (``key``: the desk's secret)."""
+    return f"{server.rstrip('/')}/checkin/{building}/{desk}?k={key}"
 
 
 def _matrix(url: str) -> list[list[bool]]:

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -42,6 +43,7 @@ from server.exceptions import LayoutError
 from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
 from server.spaces.loader import parse_layout
+from smartoffice.children import die_with_parent
 from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock
 from smartoffice.living import LiveOffice, Past, add_accounts, people_of
 
@@ -227,7 +229,10 @@ class _Mosquitto:
 
     def start(self) -> None:
         self._proc = subprocess.Popen(
-            self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self._argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509  (no other thread runs yet)
         )
         for _ in range(100):
             with socket.socket() as s:
@@ -269,7 +274,44 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
         import time_machine
 
         time_machine.travel(moment, tick=True).start()
-    chosen = _free_port(port)
+    # From here on, a SIGTERM ends the demo as Ctrl-C does: what was started is stopped.
+    signal.signal(signal.SIGTERM, _interrupted)
+    with ExitStack() as running:
+        running.callback(lock.release)
+        try:
+            _run(running, desks=desks, port=port, data_dir=data_dir, lock=lock, moment=moment)
+        except KeyboardInterrupt:
+            print("stopping...", flush=True)  # noqa: T201
+
+
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _listen(preferred: int) -> socket.socket:
+    """The server's listening socket, held from now on: ``preferred`` when free, else any.
+
+    Holding it closes the gap in which another program could take the port between the
+    check and the server's start (the demo then waited for a server that never came).
+    A port left in TIME_WAIT by the last run counts as free: the server reuses addresses.
+    """
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", preferred))
+    except OSError:
+        s.bind(("127.0.0.1", 0))
+    s.listen(2048)
+    return s
+
+
+def _run(
+    running: ExitStack, *, desks: int, port: int, data_dir: Path, lock: DemoLock,
+    moment: datetime | None,
+) -> None:  # fmt: skip
+    """Start each part, registering how it stops; then wait for Ctrl-C or SIGTERM."""
+    listener = running.enter_context(_listen(port))
+    chosen = int(listener.getsockname()[1])
     # Zone decisions go out as commands on ikn/v1/zone/{zone}/down/{hvac,lighting}.
     settings = ServerSettings(data_dir=data_dir, port=chosen, energy_actions="command")
     settings.public_url = f"http://127.0.0.1:{settings.port}"
@@ -304,13 +346,20 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
             gateway_password=gateway_mqtt_password,
         ).write(snap)
     broker.start()
+    running.callback(broker.stop)
     app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
     )
-    server_thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
+    server_thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="demo-server", daemon=True
+    )
     server_thread.start()
+    running.callback(server_thread.join, 10)
+    running.callback(setattr, server, "should_exit", True)
     while not server.started:
+        if not server_thread.is_alive():
+            raise SystemExit("the demo's server did not start: its log above says why")
         time.sleep(0.05)
     gateway = Gateway(
         EdgeSettings(
@@ -328,11 +377,14 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
         )
     )
     gateway.start()
+    running.callback(gateway.stop)
     # amqtt mishandles many sessions subscribing at the same instant; spread them out.
     fleet_thread = FleetThread(fleet, stagger_s=0.05)
     fleet_thread.start()
+    running.callback(fleet_thread.stop)
     office = LiveOffice(app.state.services.db, fleet, BUILDING, people)
     office.start()
+    running.callback(office.stop)
 
     base = f"http://127.0.0.1:{settings.port}"
     login = (
@@ -388,18 +440,7 @@ Press Ctrl-C to stop.""",
         flush=True,
     )  # noqa: T201
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    print("stopping...", flush=True)  # noqa: T201
-    office.stop()
-    fleet_thread.stop()
-    gateway.stop()
-    server.should_exit = True
-    server_thread.join(10)
-    broker.stop()
-    lock.release()
+    threading.Event().wait()  # until Ctrl-C or SIGTERM; then `running` stops each part
 
 
 def _prepare(

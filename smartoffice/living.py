@@ -44,6 +44,7 @@ from server.energy.rollup import Rollups
 from server.exceptions import NotFoundError, Refusal
 from server.readings.store import ReadingStore, StoredReading
 from server.services import build_store, rollup_config
+from server.spaces.service import desk_qr_key
 from smartoffice.fleet import CIRCUITS, WITA, Fleet, Occupant, room_climate, zone_power
 
 logger = logging.getLogger(__name__)
@@ -332,8 +333,9 @@ class Past:
     def _walk_in(self, db: Database, p: Person, at: datetime) -> int:
         try:
             with db.session() as session:
+                key = desk_qr_key(session, self.building, p.desk)  # they scan the label
                 bookings.desk_check_in(session, actor=p.principal, building=self.building,
-                                       desk=p.desk, now=at)  # fmt: skip
+                                       desk=p.desk, key=key, now=at)  # fmt: skip
             return 1
         except (Refusal, NotFoundError) as exc:
             logger.debug("%s could not walk in at %s: %s", p.username, p.desk, exc)
@@ -444,7 +446,8 @@ class LiveOffice:
                 self._walked.add((p.desk, today))
                 try:
                     with self.db.session() as session:
-                        bookings.desk_check_in(session, actor=p.principal,
+                        key = desk_qr_key(session, self.building, p.desk)
+                        bookings.desk_check_in(session, actor=p.principal, key=key,
                                                building=self.building, desk=p.desk)  # fmt: skip
                 except (Refusal, NotFoundError):
                     pass

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import signal
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +19,46 @@ from aiosmtpd.controller import Controller
 from harness import services
 from harness.smtp import Inbox
 from server.db import Database, init_schema
+
+# Linux's prctl option: orphans of our children become ours, not init's.
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _children() -> list[str]:
+    """This process's live children, as ``pid (name)``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == os.getpid() and state != "Z":
+            found.append(f"{entry.name} ({stat[stat.index('(') + 1 : stat.rindex(')')]})")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """Every process the tests start is gone when they end, orphans included.
+
+    This process adopts the orphans of the processes it starts (a subreaper), so a broker
+    left behind by a demo the tests killed is seen here, and the run fails naming it.
+    """
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield
+    deadline = time.monotonic() + 10
+    while (left := _children()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for child in left:
+        os.kill(int(child.split()[0]), signal.SIGKILL)
+    assert left == [], f"processes the tests started are still running: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ restart with another number of devices."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -142,3 +143,38 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
             # Friday's work-from-anywhere zone was set back, and that saved energy.
             saved = api.get("/api/v1/energy/savings", params=span).json()
             assert saved["setback_hours"] > 0 and saved["saved_kwh"] > 0, saved
+
+
+def _broker_pid(cwd: Path) -> int:
+    return int((cwd / "var" / "demo" / "mosquitto" / "mosquitto.pid").read_text())
+
+
+def _gone(pid: int, within_s: float = 10) -> bool:
+    """Whether ``pid`` has ended (a zombie has: the test adopted it, and reaps it here)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_nothing_outlives_the_demo_however_it_ends(tmp_path: Path) -> None:
+    """The review: a test run left the demo's Mosquitto running, orphaned, for an hour."""
+    with demo(tmp_path, free_port(), devices=3) as (proc, _):
+        broker = _broker_pid(tmp_path)
+        proc.send_signal(signal.SIGTERM)  # as systemd or docker stop it
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "stopping..." in rest
+        assert _gone(broker)
+    with demo(tmp_path, free_port(), devices=3) as (proc, _):
+        broker = _broker_pid(tmp_path)
+        proc.kill()  # no chance to clean up: the broker is told by the kernel
+        proc.wait(10)
+        assert _gone(broker)

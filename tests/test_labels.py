@@ -8,8 +8,8 @@ from contracts.labels import CAPTION, checkin_url, svg
 
 
 def test_a_long_caption_wraps_instead_of_being_cut_off() -> None:
-    url = checkin_url("https://kantor.ikn.go.id/", "kemenpan-a", "d-1-001")
-    assert url == "https://kantor.ikn.go.id/checkin/kemenpan-a/d-1-001"
+    url = checkin_url("https://kantor.ikn.go.id/", "kemenpan-a", "d-1-001", "Xk3-a9")
+    assert url == "https://kantor.ikn.go.id/checkin/kemenpan-a/d-1-001?k=Xk3-a9"
     floor = "Lantai 12 · Sayap Utara Gedung Kementerian Koordinator"
     label = svg(url, "Meja d-1-001", [floor, *CAPTION])
     width = float(re.search(r'viewBox="0 0 (\S+) ', label).group(1))  # type: ignore[union-attr]

@@ -159,10 +159,19 @@ def cancel_booking(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> Book
 
 
 @router.post("/bookings/{booking_id}/check-in", response_model=BookingPublic)
-def check_in(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
-    """Check in (the desk's QR page); from 15 minutes before the start."""
+def check_in(
+    booking_id: BookingId,
+    user: Anyone,
+    db: DatabaseDep,
+    key: Annotated[str | None, Query(max_length=64, description="The desk label's secret.")] = None,
+) -> BookingPublic:
+    """Check in, from 15 minutes before the start.
+
+    With the desk label's ``key`` the check-in shows you are at the desk; without it, it is
+    your word (``app``) until the desk's sensor, where it has one, sees you.
+    """
     with db.session() as session:
-        return service.check_in(session, actor=user, booking_id=booking_id, via="qr")
+        return service.check_in(session, actor=user, booking_id=booking_id, via="app", key=key)
 
 
 @router.post("/bookings/{booking_id}/check-out", response_model=BookingPublic)
@@ -173,10 +182,16 @@ def check_out(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPu
 
 
 @router.post("/buildings/{building_id}/desks/{desk}/check-in", response_model=BookingPublic)
-def desk_check_in(building_id: str, desk: str, user: Anyone, db: DatabaseDep) -> BookingPublic:
+def desk_check_in(
+    building_id: str,
+    desk: str,
+    user: Anyone,
+    db: DatabaseDep,
+    key: Annotated[str, Query(max_length=64, description="The desk label's secret.")],
+) -> BookingPublic:
     """Check in at a desk from its QR label: your booking, or a walk-in booking."""
     with db.session() as session:
-        return service.desk_check_in(session, actor=user, building=building_id, desk=desk)
+        return service.desk_check_in(session, actor=user, building=building_id, desk=desk, key=key)
 
 
 @router.get("/occupancy/live", response_model=list[DeskLiveState])

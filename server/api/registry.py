@@ -23,6 +23,7 @@ from server.api.deps import (
 from server.auth.service import Principal
 from server.exceptions import NotFoundError
 from server.registry import devices as dev
+from server.registry import labels
 from server.registry import service as registry
 from server.registry.downlink import (
     Notifier,
@@ -32,6 +33,7 @@ from server.registry.downlink import (
     pending,
     queue_command,
 )
+from server.registry.labels import DeskLabel
 from server.registry.models import DeviceState
 from server.registry.schemas import (
     Assignment,
@@ -228,6 +230,28 @@ def rotate_gateway_token(gateway_id: str, user: Admin, db: DatabaseDep) -> Gatew
     with db.session() as session:
         token = registry.rotate_gateway(session, actor=user, gateway_id=gateway_id)
     return GatewayToken(gateway=gateway_id, token=token)
+
+
+@router.get("/buildings/{building}/desks/{desk}/label", response_model=DeskLabel)
+def get_desk_label(
+    building: str, desk: str, user: Installer, db: DatabaseDep, settings: SettingsDep
+) -> DeskLabel:
+    """The desk's QR label: its check-in address with the desk's secret (installers)."""
+    with db.session() as session:
+        return labels.desk_label(
+            session, actor=user, building=building, desk=desk, server=settings.public_url
+        )
+
+
+@router.post("/buildings/{building}/desks/{desk}/label", response_model=DeskLabel)
+def renew_desk_label(
+    building: str, desk: str, user: Installer, db: DatabaseDep, settings: SettingsDep
+) -> DeskLabel:
+    """A new secret for the desk: labels printed before stop working; print this one."""
+    with db.session() as session:
+        return labels.new_desk_key(
+            session, actor=user, building=building, desk=desk, server=settings.public_url
+        )
 
 
 @router.get("/gateways", response_model=list[GatewayPublic])

@@ -17,6 +17,8 @@ from server.db import Base
 ACTIVE = ("booked", "checked_in")
 # ... and these are over, with an outcome.
 FINISHED = ("completed", "released", "cancelled")
+# A check-in shows the person was there when one of these showed it (Booking.presence).
+PRESENT = ("sensor", "qr", "manager")
 
 
 class Booking(Base):
@@ -53,6 +55,11 @@ class Booking(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     checked_in_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     checked_in_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    presence: Mapped[str | None] = mapped_column(String(16), default=None)
+    """How the person's presence was shown: ``sensor`` (the desk's), ``qr`` (its label
+    scanned, at a desk without a sensor), ``manager``, ``app`` (the booker's word alone),
+    ``pending`` (checked in at a desk whose sensor has not seen anyone yet) or
+    ``unconfirmed`` (it saw nobody within the grace period). See PRESENT."""
     checked_in_actor: Mapped[str | None] = mapped_column(String(100), default=None)
     checked_out_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     released_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -103,7 +103,8 @@ class DeskMonitor:
             for b in session.scalars(
                 select(Booking).where(
                     Booking.desk_id.in_(ids),
-                    Booking.state == "booked",
+                    (Booking.state == "booked")
+                    | ((Booking.state == "checked_in") & (Booking.presence == "pending")),
                     Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= last,
                     Booking.end_ms > first,
                 )
@@ -135,6 +136,18 @@ class DeskMonitor:
         """Check in the desk's booking whose check-in window holds ``s``; True if one was."""
         policy = policy_for(session, desk.building_id, desk.zone_id)
         grace = policy.checkin_grace_minutes * 60_000
+        pending = next(
+            (b for b in waiting.get(desk.id, ())
+             if b.state == "checked_in" and b.presence == "pending"
+             and (b.checked_in_ms or 0) - CHECKIN_OPENS_BEFORE_MS <= s.ts < b.end_ms
+             and s.ts <= confirm_by(b, grace)),
+            None,
+        )  # fmt: skip
+        if pending is not None:  # checked in by QR or app: the sensor now sees someone
+            pending.presence = "sensor"
+            record(session, actor=f"sensor:{s.device}", action="booking.presence",
+                   target_kind="booking", target_id=str(pending.id), via="sensor")  # fmt: skip
+            return False
         booking = next(
             (b for b in waiting.get(desk.id, ())
              if b.state == "booked" and b.start_ms - CHECKIN_OPENS_BEFORE_MS <= s.ts
@@ -144,6 +157,7 @@ class DeskMonitor:
         if booking is None:
             return False
         booking.state, booking.checked_in_ms, booking.checked_in_by = "checked_in", s.ts, "sensor"
+        booking.presence = "sensor"
         record(session, actor=f"sensor:{s.device}", action="booking.check_in",
                target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
         return True
@@ -195,6 +209,14 @@ class DeskMonitor:
                 booking.reminded_ms = now
                 self._mail(session, booking, "reminder")
             return
+        if booking.presence == "pending" and live is not None and live.occupied:
+            booking.presence = "sensor"  # someone sat down, and the node said so before
+        if booking.presence == "pending" and now > confirm_by(
+            booking, policy.checkin_grace_minutes * 60_000
+        ):
+            booking.presence = "unconfirmed"  # checked in, but the desk's sensor saw nobody
+            record(session, actor="sensors", action="booking.presence", target_kind="booking",
+                   target_id=str(booking.id), via="unconfirmed")  # fmt: skip
         if now >= booking.end_ms:
             booking.state, booking.outcome = "completed", booking.outcome or "attended"
             return
@@ -223,6 +245,11 @@ class DeskMonitor:
         if mail_on(session):
             building = session.get(Building, booking.building_id)
             queue_for(session, booking, kind, zone_of(building))
+
+
+def confirm_by(booking: Booking, grace_ms: int) -> int:
+    """Until when the desk's sensor may confirm a QR or app check-in (the grace period)."""
+    return max(booking.start_ms, booking.checked_in_ms or 0) + grace_ms
 
 
 def _desks(session: Session, codes: set[tuple[str, str]]) -> dict[tuple[str, str], Desk]:

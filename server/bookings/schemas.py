@@ -73,7 +73,12 @@ class BookingPublic(BaseModel):
     series_id: str | None
     checked_in: Shown | None = Field(validation_alias="checked_in_ms")
     checked_in_by: str | None = Field(
-        description="sensor, qr (the booker), or manager (a facility manager for them)"
+        description="sensor, qr (the desk's label), app (the booker's word) or manager"
+    )
+    presence: str | None = Field(
+        default=None,
+        description="How presence was shown: sensor, qr, manager, app; pending (the desk's "
+        "sensor has not seen anyone yet) or unconfirmed (it saw nobody within the grace period)",
     )
     checked_in_actor: str | None = Field(default=None, description="Who checked it in.")
     checked_out: Shown | None = Field(validation_alias="checked_out_ms")

@@ -9,6 +9,7 @@ takes the database's one write lock, so concurrent bookings are checked one afte
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings import desks
 from server.bookings.mail import queue_for
-from server.bookings.models import ACTIVE, Booking, DeskBlock
+from server.bookings.models import ACTIVE, Booking, DeskBlock, DeskLive
 from server.bookings.rules import check_slot
 from server.bookings.schemas import (
     BookingCreate,
@@ -42,6 +43,7 @@ from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import DEFAULT, N_, T, say
+from server.registry.models import Device
 from server.roles import ADMINS, MANAGERS
 from server.spaces.models import Desk, Floor, Room, Zone
 
@@ -59,6 +61,8 @@ _SAID: Final = {
     ("room", "conflict"): N_("room {space} is already booked {start}-{end}"),
     ("desk", "overlap_self"): N_("{user} already has desk {space} then"),
     ("room", "overlap_self"): N_("{user} already has room {space} then"),
+    ("desk", "overlap_mine"): N_("you already have desk {space} then"),
+    ("room", "overlap_mine"): N_("you already have room {space} then"),
     ("desk", "conflict_race"): N_("desk {space} was just booked"),
     ("room", "conflict_race"): N_("room {space} was just booked"),
 }
@@ -248,10 +252,12 @@ def _book_one(
     )
     overlapping = session.scalar(mine.where(Booking.start_ms < e, Booking.end_ms > s))
     if overlapping is not None:
+        # Said to the person booked in the second person; to a manager booking for them,
+        # with their name.
+        own = user.username == actor.username
+        said = _SAID[kind, "overlap_mine" if own else "overlap_self"]
         raise Refusal(
-            "overlap_self",
-            T(_SAID[kind, "overlap_self"], user=user.username, space=overlapping.space_code),
-            409,
+            "overlap_self", T(said, user=user.username, space=overlapping.space_code), 409
         )
     if kind == "desk":
         _limits(session, policy, tz, user, start)
@@ -367,10 +373,14 @@ def check_in(
     *,
     actor: Principal,
     booking_id: int,
-    via: str = "qr",
+    via: str = "app",
+    key: str | None = None,
     now: datetime | None = None,
 ) -> BookingPublic:
     """Check in from 15 minutes before the start until the end.
+
+    ``key``, the desk label's secret, makes it a QR check-in (a wrong one is refused);
+    without it, it is the booker's word in the app (``Booking.presence``).
 
     The booker checks in; a facility manager (or admin) may do it for them, on the
     booking's own day like anyone (a colleague without a phone at the desk). Such a check-in
@@ -386,6 +396,11 @@ def check_in(
     )
     if owner is not None:
         via = "manager"
+    elif key is not None:
+        desk = session.get(Desk, row.desk_id) if row.desk_id is not None else None
+        if desk is None or not key_matches(desk, key):
+            raise Refusal("qr_key", T("scan the QR code on the desk itself to check in there"), 403)
+        via = "qr"
     now = now or now_utc()
     at = to_ms(now)
     if row.state != "booked":
@@ -398,11 +413,42 @@ def check_in(
     if at >= row.end_ms:
         raise Refusal("in_the_past", T("the booking is over"))
     row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
+    row.presence = presence_for(session, row, via)
     row.checked_in_actor = actor.username
     record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
            target_id=str(row.id), via=via, on_behalf_of=owner)  # fmt: skip
     _desk_follows(session, row, now)
     return public(row, tz)
+
+
+def presence_for(session: Session, row: Booking, via: str) -> str:
+    """How a check-in ``via`` qr, app or manager shows presence (Booking.presence).
+
+    At a desk with a live sensor, only the sensor does: someone there now, or else the
+    booking waits for it (``pending``) until the grace period ends. Elsewhere a scanned
+    label shows it; the booker's word in the app alone does not.
+    """
+    if via == "manager":
+        return "manager"
+    if row.desk_id is not None and desk_has_sensor(session, row.building_id, row.space_code):
+        live = session.get(DeskLive, row.desk_id)
+        return "sensor" if live is not None and live.occupied else "pending"
+    return "qr" if via == "qr" else "app"
+
+
+def desk_has_sensor(session: Session, building: str, desk: str) -> bool:
+    """Whether a live (not decommissioned) desk node serves this desk."""
+    return (
+        session.scalar(
+            select(Device.id).where(
+                Device.building == building,
+                Device.space == desk,
+                Device.space_kind == "desk",
+                Device.decommissioned_ms.is_(None),
+            )
+        )
+        is not None
+    )
 
 
 def _owner(session: Session, row: Booking) -> User | None:
@@ -548,6 +594,17 @@ def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPub
     })  # fmt: skip
 
 
+def key_matches(space: Space, key: str | None) -> bool:
+    """Whether ``key`` is the secret of the desk's QR label."""
+    kept = space.qr_key if isinstance(space, Desk) else None
+    return bool(key) and kept is not None and hmac.compare_digest(str(key), kept)
+
+
+def desk_key_ok(session: Session, *, building: str, desk: str, key: str | None) -> bool:
+    """Whether ``key`` is the desk's label secret (the check-in page asks before it offers)."""
+    return key_matches(find_space(session, building, desk, None), key)
+
+
 def _checkin_row(session: Session, space: Any, user: User, at: int) -> Booking | None:
     """The person's booking of the desk whose check-in window holds ``at``."""
     return session.scalar(
@@ -573,9 +630,18 @@ def checkin_booking(
 
 
 def desk_check_in(
-    session: Session, *, actor: Principal, building: str, desk: str, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Principal,
+    building: str,
+    desk: str,
+    key: str | None,
+    now: datetime | None = None,
 ) -> BookingPublic:
     """Check in at a desk by its QR code: your booking of it, or a walk-in booking.
+
+    ``key`` is the secret the desk's label carries: without it (a link typed or guessed
+    away from the desk) nothing is checked in.
 
     A walk-in booking lasts until the building closes, the desk's next booking starts or the
     longest booking the rules allow is over, whichever comes first. Someone whose own
@@ -584,13 +650,15 @@ def desk_check_in(
     now = now or now_utc()
     b, tz = building_tz(session, building)
     space = find_space(session, building, desk, None)
+    if not key_matches(space, key):
+        raise Refusal("qr_key", T("scan the QR code on the desk itself to check in there"), 403)
     user = session.scalar(select(User).where(User.username == actor.username))
     if user is None:
         raise NotFoundError(T("no user {user}", user=repr(actor.username)))
     at = to_ms(now)
     mine = _checkin_row(session, space, user, at)
     if mine is not None:
-        return check_in(session, actor=actor, booking_id=mine.id, via="qr", now=now)
+        return check_in(session, actor=actor, booking_id=mine.id, key=key, now=now)
     policy = policy_for(session, b.id, space.zone_id)
     day = now.astimezone(tz).date()
     later = session.scalar(
@@ -617,6 +685,7 @@ def desk_check_in(
     row = _book_one(session, building=b.id, tz=tz, policy=policy, space=space, user=user,
                     actor=actor, start=now, end=end, now=now, series=None)  # fmt: skip
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
+    row.presence = presence_for(session, row, "qr")
     _desk_follows(session, row, now)
     return public(row, tz)
 

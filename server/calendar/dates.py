@@ -61,6 +61,8 @@ def _moment(value: datetime) -> datetime:
 
 Day = Annotated[date, AfterValidator(_day)]
 """A calendar date between 2000 and 2099."""
+FormDay = Annotated[Day | None, BeforeValidator(lambda v: v or None)]
+"""A day a form may leave empty (a date field sends ``""``): None then."""
 Moment = Annotated[datetime, AfterValidator(_moment)]
 """A time between 2000 and 2099, with or without an offset."""
 

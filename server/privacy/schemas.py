@@ -65,6 +65,11 @@ class AttendanceDay(BaseModel):
     state: str
     checked_in: Shown | None
     checked_in_by: str | None
+    presence: str | None = Field(
+        default=None,
+        description="How the presence was shown: sensor, qr, manager; app, pending or "
+        "unconfirmed do not count as a day in the office",
+    )
 
 
 class Attendance(BaseModel):
@@ -74,7 +79,14 @@ class Attendance(BaseModel):
     start: date
     end: date
     bookings: int
-    attended: int = Field(description="Checked in (walk-ins included)")
+    attended: int = Field(
+        description="Checked in with presence shown by the desk's sensor, its QR label or a "
+        "facility manager (walk-ins included)"
+    )
+    unconfirmed: int = Field(
+        default=0,
+        description="Checked in without that: the booker's word, or a sensor that saw nobody",
+    )
     walk_ins: int
     no_shows: int
     cancelled: int

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server.audit.service import record
 from server.auth.models import User
 from server.auth.service import Principal
-from server.bookings.models import Booking
+from server.bookings.models import PRESENT, Booking
 from server.bookings.visibility import audit_read, may_see_person
 from server.calendar.dates import WITA, from_ms, to_ms
 from server.config import ServerSettings
@@ -196,15 +196,18 @@ def attendance(session: Session, *, username: str, start: date, end: date) -> At
         entries.append(AttendanceDay(
             day=began.date(), building=b.building_id, space=b.space_code, kind=b.space_kind,
             start=b.start_ms, end=b.end_ms, outcome=b.outcome, state=b.state,
-            checked_in=b.checked_in_ms, checked_in_by=b.checked_in_by))  # fmt: skip
-        if b.checked_in_ms is not None:
+            checked_in=b.checked_in_ms, checked_in_by=b.checked_in_by,
+            presence=b.presence))  # fmt: skip
+        if b.checked_in_ms is not None and b.presence in PRESENT:
             days.add(began.date())
             until = min(b.checked_out_ms or b.released_ms or b.end_ms, b.end_ms)
             hours += max(0, until - b.checked_in_ms) / 3_600_000
     outcomes = [b.outcome for b in rows]
     return Attendance(
         username=username, start=start, end=end, bookings=len(rows),
-        attended=sum(1 for b in rows if b.checked_in_ms is not None),
+        attended=sum(1 for b in rows if b.checked_in_ms is not None and b.presence in PRESENT),
+        unconfirmed=sum(1 for b in rows
+                        if b.checked_in_ms is not None and b.presence not in PRESENT),
         walk_ins=outcomes.count("walk_in"), no_shows=outcomes.count("no_show"),
         cancelled=outcomes.count("cancelled"), days_in_office=len(days),
         attended_hours=round(hours, 2), entries=entries,

@@ -6,6 +6,8 @@ unique within their building. Integer keys join the tables.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,6 +85,10 @@ class Desk(_OnFloor, Base):
     standing: Mapped[bool] = mapped_column(Boolean, default=False)
     accessible: Mapped[bool] = mapped_column(Boolean, default=False)
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)
+    qr_key: Mapped[str | None] = mapped_column(
+        String(32), default=lambda: secrets.token_urlsafe(12)
+    )
+    """The secret in the desk's QR label: a check-in by QR shows the label was scanned."""
 
 
 class Room(_OnFloor, Base):

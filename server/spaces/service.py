@@ -274,6 +274,13 @@ def zones(session: Session, building_id: str) -> list[Zone]:
     )
 
 
+def desk_qr_key(session: Session, building_id: str, desk_code: str) -> str | None:
+    """The secret a desk's QR label carries (what someone scanning it at the desk reads)."""
+    return session.scalar(
+        select(Desk.qr_key).where(Desk.building_id == building_id, Desk.code == desk_code)
+    )
+
+
 def desk_floor(session: Session, building_id: str, desk_code: str) -> Floor:
     """The floor a desk is on, or NotFoundError."""
     floor = session.scalar(

@@ -23,7 +23,6 @@ from pydantic import ValidationError
 
 from server.api.deps import DatabaseDep
 from server.api.errors import status_of
-from server.audit.service import entries
 from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, list_users, update_user
 from server.bookings import kiosks
@@ -33,7 +32,7 @@ from server.bookings.service import block_desk, end_block
 from server.bookings.service import blocks as desk_blocks
 from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
-from server.calendar.dates import WITA, from_ms, now_utc, to_ms
+from server.calendar.dates import WITA, from_ms, now_utc
 from server.calendar.policy import policy_for
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import ServerError
@@ -500,32 +499,3 @@ async def kiosk_revoke(
 
 
 # ---- the audit log ----------------------------------------------------------------------
-
-
-@router.get("/app/admin/audit")
-async def audit_page(
-    request: Request,
-    person: AdminPage,
-    db: DatabaseDep,
-    actor: Annotated[str, Query(max_length=100)] = "",
-    action: Annotated[str, Query(max_length=64)] = "",
-    target: Annotated[str, Query(max_length=100)] = "",
-    text: Annotated[str, Query(max_length=100)] = "",
-    since: date | None = None,
-    until: date | None = None,
-) -> Response:
-    """Who changed what, newest first: by person, action, thing, words, and days."""
-    tz = WITA
-    since_ms = to_ms(datetime.combine(since, time(), tz)) if since else None
-    until_ms = to_ms(datetime.combine(until + timedelta(days=1), time(), tz)) if until else None
-
-    def read() -> list[Any]:
-        with db.session(commit=False) as session:
-            return entries(session, actor=actor or None, action=action or None,
-                           target_id=target or None, text=text or None, since_ms=since_ms,
-                           until_ms=until_ms, limit=200)  # fmt: skip
-
-    found = await _run(read)
-    return _page(request, person, "admin/audit.html", entries=found, actor=actor,
-                 action=action, target=target, text=text, since=since, until=until,
-                 at=lambda ms: from_ms(ms, tz).strftime("%d/%m/%Y %H:%M:%S"))  # fmt: skip

@@ -174,52 +174,66 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class DeskPage:
-    """A desk as its QR page shows it: the building, the desk, the floor, my booking."""
+    """A desk as its QR page shows it, and whether it was opened from the desk's label."""
 
     building: BuildingPublic
     desk: Any
     floor_name: str
     mine: BookingPublic | None
+    scanned: bool
 
 
-def _desk_page(db: DatabaseDep, person: Any, building: str, desk: str) -> DeskPage:
+def _desk_page(db: DatabaseDep, person: Any, building: str, desk: str, key: str | None) -> DeskPage:
     with db.session(commit=False) as session:
         b = building_public(session, building)
         floor = desk_floor(session, building, desk)
         facts = next(d for d in floor_map(session, building, floor.code).desks if d.id == desk)
         mine = bookings.checkin_booking(session, actor=person.user, building=building, desk=desk)
-        return DeskPage(b, facts, floor.name, mine)
+        scanned = bookings.desk_key_ok(session, building=building, desk=desk, key=key)
+        return DeskPage(b, facts, floor.name, mine, scanned)
 
 
-async def _desk_or_problem(db: DatabaseDep, person: Any, building: str, desk: str) -> DeskPage:
+async def _desk_or_problem(
+    db: DatabaseDep, person: Any, building: str, desk: str, key: str | None
+) -> DeskPage:
     try:
-        return await run_in_threadpool(_desk_page, db, person, building, desk)
+        return await run_in_threadpool(_desk_page, db, person, building, desk, key)
     except NotFoundError as exc:
         raise NotFoundError(N_("This QR code names no desk we know.")) from exc
 
 
-@router.get("/checkin/{building}/{desk}")
-async def checkin_page(
-    request: Request, building: str, desk: str, person: Person, db: DatabaseDep
-) -> Response:
-    """The page the desk's QR label opens: check in, or walk in where the rules allow."""
-    found = await _desk_or_problem(db, person, building, desk)
+Key = Annotated[str | None, Query(alias="k", max_length=64)]
+"""The desk label's secret, in the address its QR code holds."""
+
+
+def _page(request: Request, person: Any, found: DeskPage, **values: Any) -> Response:
     return render(request, "checkin.html", user=person.user, csrf=person.csrf,
                   building=found.building, desk=found.desk, floor_name=found.floor_name,
-                  mine=found.mine, outcome=None)  # fmt: skip
+                  mine=found.mine, scanned=found.scanned, **values)  # fmt: skip
+
+
+@router.get("/checkin/{building}/{desk}")
+async def checkin_page(
+    request: Request, building: str, desk: str, person: Person, db: DatabaseDep, k: Key = None
+) -> Response:
+    """The page the desk's QR label opens: check in, or walk in where the rules allow."""
+    found = await _desk_or_problem(db, person, building, desk, k)
+    return _page(request, person, found, outcome=None)
 
 
 @router.post("/checkin/{building}/{desk}")
 async def checkin(
-    request: Request, building: str, desk: str, person: PersonForm, db: DatabaseDep
+    request: Request, building: str, desk: str, person: PersonForm, db: DatabaseDep, k: Key = None
 ) -> Response:
     """Check in at this desk: my booking, or a walk-in; says plainly why not."""
     lang = page_language(request, person.user)
-    found = await _desk_or_problem(db, person, building, desk)
+    found = await _desk_or_problem(db, person, building, desk, k)
 
     def act() -> BookingPublic:
         with db.session() as session:
-            return bookings.desk_check_in(session, actor=person.user, building=building, desk=desk)
+            return bookings.desk_check_in(
+                session, actor=person.user, building=building, desk=desk, key=k
+            )
 
     try:
         done = await run_in_threadpool(act)
@@ -229,6 +243,7 @@ async def checkin(
             "in_the_past": N_("Too late"),
             "conflict": N_("Someone else's desk"),
             "team_zone": N_("Someone else's desk"),
+            "qr_key": N_("Scan the desk's QR code"),
         }.get(exc.rule, N_("Not possible"))
         outcome = Outcome("error", gettext(lang, title), say(exc.args[0], lang))
     else:
@@ -237,9 +252,10 @@ async def checkin(
             gettext(lang, "Walk-in booked until {time}.")
             if found.mine is None
             else gettext(lang, "Your booking runs until {time}.")
-        )
-        outcome = Outcome("ok", gettext(lang, "You are checked in"), text.format(time=until))
-    return render(request, "checkin.html", user=person.user, csrf=person.csrf,
-                  building=found.building, desk=found.desk, floor_name=found.floor_name,
-                  mine=found.mine, outcome=outcome,
-                  status=200 if outcome.kind == "ok" else 409)  # fmt: skip
+        ).format(time=until)
+        if done.presence == "pending":
+            text += " " + gettext(lang, "The desk's sensor confirms that you are here once you "
+                                  "sit down.")  # fmt: skip
+        outcome = Outcome("ok", gettext(lang, "You are checked in"), text)
+    return _page(request, person, found, outcome=outcome,
+                 status=200 if outcome.kind == "ok" else 409)  # fmt: skip

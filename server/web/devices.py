@@ -14,17 +14,18 @@ import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from contracts.labels import CAPTION, checkin_url, qr_svg, svg
+from contracts.labels import CAPTION, qr_svg, svg
 from server.api.deps import DatabaseDep, services
 from server.exceptions import NotFoundError
 from server.i18n import N_, gettext
 from server.registry import devices as dev
+from server.registry import labels
+from server.registry.labels import DeskLabel
 from server.registry.schemas import DeviceCreate, DevicePublic
-from server.spaces.service import building as building_public
 from server.spaces.service import buildings as list_buildings
-from server.spaces.service import floor_map
 from server.web.browser import InstallerForm, InstallerPage
 from server.web.render import page_language, render, script_json
 
@@ -185,17 +186,14 @@ async def label(
 ) -> Response:
     """The desk's printable QR label (50 mm wide) that opens its check-in page."""
 
-    def floor_of() -> str:
-        with db.session(commit=False) as session:
-            for f in building_public(session, building).floors:
-                if any(d.id == desk for d in floor_map(session, building, f.id).desks):
-                    return f.name
-            raise NotFoundError(f"no desk {desk!r} in building {building!r}")
+    def read() -> DeskLabel:
+        with db.session() as session:
+            return labels.desk_label(session, actor=person.user, building=building, desk=desk,
+                                     server=services(request).settings.public_url)  # fmt: skip
 
-    floor_name = await asyncio.to_thread(floor_of)
-    url = checkin_url(services(request).settings.public_url, building, desk)
+    found = await run_in_threadpool(read)
     lang = page_language(request, person.user)
     title = f"{gettext(lang, 'Desk')} {desk}"
     name = f'inline; filename="label-{desk}.svg"'
-    return Response(svg(url, title, [floor_name, *CAPTION]), media_type="image/svg+xml",
-                    headers={"Content-Disposition": name})  # fmt: skip
+    return Response(svg(found.url, title, [found.floor, *CAPTION]), media_type="image/svg+xml",
+                    headers={"Content-Disposition": name, "Cache-Control": "no-store"})  # fmt: skip

@@ -38,8 +38,15 @@ router = APIRouter(include_in_schema=False)
 KINDS = {"anonymise": N_("Anonymise my history"), "erase": N_("Erase my account")}
 STATES = {"open": N_("waiting for an administrator"), "done": N_("carried out"),
           "refused": N_("refused"), "withdrawn": N_("withdrawn")}  # fmt: skip
-VIA = {"sensor": N_("the desk's sensor"), "qr": N_("you (QR code or app)"),
-       "manager": N_("a facility manager")}  # fmt: skip
+VIA = {
+    "sensor": N_("the desk's sensor"),
+    "qr": N_("you, with the desk's QR code"),
+    "manager": N_("a facility manager"),
+    "app": N_("you, in the app (not confirmed)"),
+    "pending": N_("you; waiting for the desk's sensor"),
+    "unconfirmed": N_("you; the desk's sensor saw nobody (not counted)"),
+}
+"""How a check-in showed the person was there (Booking.presence), as the page says it."""
 DONE = {
     "asked": N_("Your request is filed. An administrator will carry it out or tell you why not."),
     "withdrawn": N_("Your request is withdrawn."),

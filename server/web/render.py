@@ -32,6 +32,9 @@ ROLES: Final = {
     "admin": N_("Administrator"),
 }
 
+# A weekday, day, month and year, as Intl.DateTimeFormat writes them in each language.
+WRITTEN: Final = {"id": "EEEE, d MMMM y", "en": "EEEE, MMMM d, y"}
+
 _env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -57,6 +60,10 @@ class Say:
     def day(self, value: date | datetime, form: str = "full") -> str:
         """``Rabu, 2 Desember 2026``."""
         return format_date(value, format=form, locale=self.lang)
+
+    def written(self, value: date) -> str:
+        """``Rabu, 9 Desember 2026``: a chosen day written out as static/days.js does."""
+        return format_date(value, format=WRITTEN.get(self.lang, "full"), locale=self.lang)
 
     def time(self, value: datetime) -> str:
         """``08.15`` / ``8:15 AM`` in the locale's form, without the zone."""

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from server.i18n import gettext
 from server.web import (
     admin,
+    audit,
     desks,
     devices,
     docs,
@@ -35,6 +36,7 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
     app.include_router(manage.router)
     app.include_router(devices.router)
     app.include_router(admin.router)
+    app.include_router(audit.router)
     app.include_router(privacy.router)
     docs.install(app, vendor)  # its /static/vendor mounts first: /static would hide them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

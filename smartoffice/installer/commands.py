@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from contracts.labels import CAPTION, checkin_url, svg, text
+from contracts.labels import CAPTION, svg, text
 from smartoffice.installer import board
 from smartoffice.installer.client import Api, CliError, Session, config_dir, login, write_private
 
@@ -414,8 +414,8 @@ def label(
 ) -> None:
     """A desk's QR label that opens its check-in page (SVG to print, or in the terminal)."""
     with _server() as api:
-        floor_name, desk_name = _desk(api, building, desk)
-    url = checkin_url(api.session.server, building, desk)
+        found = api.call("GET", f"/api/v1/buildings/{building}/desks/{desk}/label")
+    url, floor_name, desk_name = found["url"], found["floor"], _desk_title(desk, found["desk"])
     if out is None:
         typer.echo(text(url))
         typer.echo(f"{desk_name} - {url}")
@@ -424,14 +424,9 @@ def label(
     typer.echo(f"label for {desk_name} written to {out} ({url})")
 
 
-def _desk(api: Api, building: str, desk: str) -> tuple[str, str]:
-    found = api.call("GET", f"/api/v1/buildings/{building}")
-    for floor in found["floors"]:
-        plan = api.call("GET", f"/api/v1/buildings/{building}/floors/{floor['id']}")
-        for d in plan["desks"]:
-            if d["id"] == desk:
-                return floor["name"], d["name"]
-    raise CliError(f"no desk {desk!r} in building {building!r}")
+def _desk_title(code: str, name: str) -> str:
+    """What the label calls the desk: its name, or ``Meja <code>`` without one."""
+    return name if name and name != code else f"Meja {code}"
 
 
 @device_app.command("list")

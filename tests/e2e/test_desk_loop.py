@@ -207,11 +207,21 @@ def test_a_walk_in_shows_occupied_and_becomes_a_booking_by_qr(
         "building": B, "floor": "l1", "start": now.isoformat(),
         "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip
     assert seen[0]["state"] == "free"  # nobody booked it: still bookable ...
-    walk_in = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee")
+    typed = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee",
+                         params={"key": "ditebak"})  # fmt: skip
+    assert typed.status_code == 403  # the page's address without the label's secret
+    label = platform.api("GET", f"/api/v1/buildings/{B}/desks/m1/label", "installer").json()
+    key = label["url"].split("?k=")[1]
+    walk_in = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee",
+                           params={"key": key})  # fmt: skip
     assert walk_in.status_code == 200, walk_in.text
     made = walk_in.json()
-    assert (made["state"], made["outcome"], made["checked_in_by"]) == (
-        "checked_in", "walk_in", "qr")  # fmt: skip
+    assert (made["state"], made["outcome"], made["checked_in_by"], made["presence"]) == (
+        "checked_in",
+        "walk_in",
+        "qr",
+        "sensor",
+    )  # fmt: skip  (the node sees someone there)
     seen = platform.api("GET", "/api/v1/availability", "admin", params={
         "building": B, "floor": "l1", "start": now.isoformat(),
         "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip

@@ -160,7 +160,7 @@ def test_register_flash_verify_identify_label_list(
     label = tmp_path / "label.svg"
     done = cli("device", "label", "--building", BUILDING, "--desk", "l2-m7", "--out", str(label))
     assert done.returncode == 0, done.stderr
-    assert f"{platform.server.url}/checkin/{BUILDING}/l2-m7" in done.stdout  # type: ignore[union-attr]
+    assert f"{platform.server.url}/checkin/{BUILDING}/l2-m7?k=" in done.stdout  # type: ignore[union-attr]
     svg = ElementTree.parse(label).getroot()
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[0] == "Meja l2-m7" and "Lantai l2" in (texts[1] or "")

@@ -252,7 +252,7 @@ def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Pr
         service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 40))
     with db.session() as s:
         done = service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 50))
-    assert done.state == "checked_in" and done.checked_in_by == "qr"
+    assert done.state == "checked_in" and done.checked_in_by == "app"  # the booker's word
     with db.session() as s, pytest.raises(Refusal, match="only a booked one can be cancelled"):
         service.cancel(s, actor=siti, booking_id=b1.id)
     with db.session() as s:

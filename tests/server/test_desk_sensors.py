@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from harness.layouts import one_floor
 from harness.services import free_port
@@ -25,8 +26,10 @@ from server.bookings.reports import as_csv, utilization
 from server.bookings.schemas import BookingCreate
 from server.calendar.models import BookingPolicy
 from server.db import Database
+from server.exceptions import Refusal
 from server.notify.mail import SmtpSender, deliver
 from server.notify.models import MailMessage
+from server.privacy.subject import attendance
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import Window
 from server.registry.devices import assign, register
@@ -35,6 +38,7 @@ from server.registry.models import Downlink
 from server.registry.schemas import Assignment, DeviceCreate
 from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
+from server.spaces.service import desk_qr_key
 
 INSTALLER = Principal("t", "installer", "Test installer")
 
@@ -89,6 +93,11 @@ def booking(db: Database, booking_id: int) -> Booking:
 
 def seen(monitor: DeskMonitor, clock: Clock, occupied: bool, desk: str = "m1") -> None:
     monitor.apply([Seen(B, desk, "desk-m1", occupied, int(clock() * 1000))])
+
+
+def label(s: Session, desk: str) -> str | None:
+    """What scanning the desk's QR label gives: its secret."""
+    return desk_qr_key(s, B, desk)
 
 
 def leds(db: Database) -> list[str]:
@@ -207,7 +216,8 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
     assert monitor.lights.state_now("m1") == "occupied"
     assert [d.state for d in monitor.lights.floor(B, "l1")] == ["occupied", "free"]
     with db.session() as s:
-        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", now=clock.t)
+        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+                                     now=clock.t)  # fmt: skip
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=19)
     clock.at(20)
@@ -223,7 +233,8 @@ def test_a_walk_in_in_an_always_open_building_lasts_no_longer_than_the_rules_all
         policy.open_minute, policy.close_minute = 0, 24 * 60
     clock.at(6)  # closing is 18 hours away, the longest booking 12
     with db.session() as s:
-        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", now=clock.t)
+        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+                                     now=clock.t)  # fmt: skip
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=18)
 
@@ -244,7 +255,8 @@ def test_utilization_report_counts_what_happened(
     monitor.sweep()  # the m2 booking: a no-show
     clock.at(13)
     with db.session() as s:
-        service.desk_check_in(s, actor=siti, building=B, desk="m2", now=clock.t)
+        service.desk_check_in(s, actor=siti, building=B, desk="m2", key=label(s, "m2"),
+                              now=clock.t)  # fmt: skip
     clock.at(19, 1)
     monitor.sweep()
     with db.session() as s:
@@ -324,3 +336,54 @@ def test_reminder_and_release_mail_reach_the_booker(
     assert all(m["To"] == "siti.rahma@example.go.id" for m in inbox.messages)
     body = inbox.messages[2].get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "dilepas: tidak ada check-in" in body and "released: nobody checked in" in body
+
+
+def test_a_qr_check_in_at_a_sensor_desk_counts_once_the_sensor_sees_someone(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    monitor, clock, siti = world
+    clock.at(8)
+    first = book(db, siti, DAY + timedelta(hours=9), DAY + timedelta(hours=11))
+    later = book(db, siti, DAY + timedelta(hours=13), DAY + timedelta(hours=15))
+    clock.at(8, 55)
+    with db.session() as s:
+        with pytest.raises(Refusal) as refused:  # the page's address, typed away from the desk
+            service.desk_check_in(s, actor=siti, building=B, desk="m1", key=None, now=clock.t)
+        assert refused.value.rule == "qr_key"
+        with pytest.raises(Refusal):
+            service.desk_check_in(s, actor=siti, building=B, desk="m1", key="tebakan",
+                                  now=clock.t)  # fmt: skip
+        done = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+                                     now=clock.t)  # fmt: skip
+    assert (done.checked_in_by, done.presence) == ("qr", "pending")  # m1 has a sensor
+    clock.at(9, 5)
+    seen(monitor, clock, True)
+    assert booking(db, first).presence == "sensor"
+    clock.at(11)
+    seen(monitor, clock, False)
+    # The same booker checks in by the app from elsewhere: nobody sits down.
+    clock.at(12, 50)
+    with db.session() as s:
+        away = service.check_in(s, actor=siti, booking_id=later, now=clock.t)
+    assert (away.checked_in_by, away.presence) == ("app", "pending")
+    clock.at(13, 16)  # the grace period (15 min) is over
+    monitor.sweep()
+    assert booking(db, later).presence == "unconfirmed"
+    with db.session() as s:
+        seen_days = attendance(s, username="siti", start=DAY.date(), end=DAY.date())
+    assert (seen_days.attended, seen_days.unconfirmed, seen_days.days_in_office) == (1, 1, 1)
+    assert [e.presence for e in seen_days.entries] == ["sensor", "unconfirmed"]
+
+
+def test_a_qr_check_in_at_a_desk_without_a_sensor_is_shown_by_the_label(
+    db: Database, world: tuple[DeskMonitor, Clock, Principal]
+) -> None:
+    _, clock, siti = world
+    clock.at(8)
+    booked = book(db, siti, DAY + timedelta(hours=9), DAY + timedelta(hours=11), desk="m2")
+    clock.at(9)
+    with db.session() as s:
+        with pytest.raises(Refusal):
+            service.check_in(s, actor=siti, booking_id=booked, key="bukan-kuncinya", now=clock.t)
+        done = service.check_in(s, actor=siti, booking_id=booked, key=label(s, "m2"), now=clock.t)
+    assert (done.checked_in_by, done.presence) == ("qr", "qr")

@@ -168,6 +168,19 @@ def book(platform: Platform, role: str, desk: str, start: datetime, end: datetim
     return int(made.json()["created"][0]["id"])
 
 
+def label_url(platform: Platform, desk: str) -> str:
+    """What scanning the desk's QR label opens: its check-in page, with the desk's secret."""
+    found = platform.api("GET", f"/api/v1/buildings/{B}/desks/{desk}/label", "installer")
+    assert found.status_code == 200, found.text
+    return str(found.json()["url"])
+
+
+def label_path(platform: Platform, desk: str) -> str:
+    """The label's address on this server (for ``sign_in(..., then=...)``)."""
+    assert platform.server is not None
+    return label_url(platform, desk).removeprefix(platform.server.url)
+
+
 def today_at(hours: float) -> datetime:
     """Now in WITA, shifted by ``hours``, to the minute."""
     return (datetime.now(WITA) + timedelta(hours=hours)).replace(second=0, microsecond=0)

@@ -315,3 +315,34 @@ def test_an_erased_persons_data_never_reaches_a_later_account_of_the_same_name(
         assert "Saya pensiun" not in held and reason not in held
         records = {c["key"]: c["records"] for c in export["categories"]}
         assert records["requests"] == []
+
+
+def test_a_check_in_from_away_is_refused_and_one_at_a_sensor_desk_waits_for_the_sensor(
+    site: Platform,
+) -> None:
+    """The review: the label's URL was guessable, and a curl check-in from home counted."""
+    node = site.api("POST", "/api/v1/devices", "installer",
+                    json={"kind": "desk", "gateway": "gw-p"}).json()  # fmt: skip
+    on_p1 = {"building": B, "desk": "p1"}
+    device = node["device"]["id"]
+    assert site.api("PUT", f"/api/v1/devices/{device}/assignment", json=on_p1).is_success
+    start = datetime.now(WITA).replace(second=0, microsecond=0)
+    slot = {"building": B, "desk": "p1", "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat()}  # fmt: skip
+    assert site.api("POST", "/api/v1/bookings", "employee", json=slot).status_code == 201
+    found = site.api("GET", f"/api/v1/buildings/{B}/desks/p1/label", "installer").json()
+    assert found["url"].startswith(f"{base(site)}/checkin/{B}/p1?k=")
+    with sign_in(base(site), "employee") as web:
+        guessed = web.get(f"/checkin/{B}/p1")
+        assert guessed.status_code == 200 and 'id="scan-needed"' in guessed.text
+        assert "Check-in di meja ini" not in guessed.text
+        curl = web.form(f"/checkin/{B}/p1")
+        assert curl.status_code == 409 and "Pindai kode QR meja" in curl.text
+        renewed = site.api("POST", f"/api/v1/buildings/{B}/desks/p1/label", "installer").json()
+        stale = web.form(found["url"].removeprefix(base(site)))
+        assert stale.status_code == 409  # the label printed before no longer checks in
+        scanned = web.form(renewed["url"].removeprefix(base(site)))
+        assert scanned.status_code == 200 and "Sensor meja memastikan" in scanned.text
+    mine = site.api("GET", "/api/v1/bookings", "employee").json()
+    today = next(b for b in mine if b["space"] == "p1" and b["state"] == "checked_in")
+    assert (today["checked_in_by"], today["presence"]) == ("qr", "pending")

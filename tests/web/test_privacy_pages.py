@@ -31,7 +31,7 @@ def attended_yesterday(platform: Platform, desk: str) -> int:
                           space_kind="desk", user_id=user.id, booked_by="employee",
                           start_ms=to_ms(start), end_ms=to_ms(start + timedelta(hours=3)),
                           state="completed", outcome="attended", created_ms=to_ms(start),
-                          checked_in_ms=to_ms(start), checked_in_by="sensor",
+                          checked_in_ms=to_ms(start), checked_in_by="sensor", presence="sensor",
                           checked_out_ms=to_ms(start + timedelta(hours=3)))  # fmt: skip
             s.add(row)
             s.flush()

@@ -4,6 +4,8 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
+// The smallest target a finger hits reliably (WCAG 2.2, 2.5.8), in CSS pixels.
+const TARGET_PX = 26;
 
 export function el(name, attrs = {}, parent = null) {
   const node = document.createElementNS(SVG, name);
@@ -69,7 +71,23 @@ export class FloorPlan {
       el("title", {}, g).textContent = d.title;
       if (options.onDesk) g.addEventListener("click", () => options.onDesk(d));
     }
+    if (!this.fitted) this.fitFingers(svg, desks);
     this.panzoom(svg);
+  }
+
+  // On a small screen the whole floor makes desks smaller than a finger (WCAG 2.2: 24 px
+  // at least): the first view then zooms in on the desks, and the rest is a drag away.
+  fitFingers(svg, desks) {
+    const first = svg.querySelector("[data-desk]");
+    const shown = svg.getBoundingClientRect().width;
+    if (!first || !shown) return;
+    this.fitted = true;
+    const box = first.getBoundingClientRect();
+    const smallest = Math.min(box.width, box.height);
+    if (smallest >= TARGET_PX) return;
+    const cx = desks.reduce((a, d) => a + d.x, 0) / desks.length;
+    const cy = desks.reduce((a, d) => a + d.y, 0) / desks.length;
+    this.zoom(TARGET_PX / Math.max(smallest, 1), cx, cy);
   }
 
   set() {
@@ -79,7 +97,7 @@ export class FloorPlan {
   zoom(factor, cx, cy) {
     const [x, y, w, h] = this.view;
     const fw = this.floor.width;
-    const nw = Math.min(fw * 1.5, Math.max(fw / 12, w / factor));
+    const nw = Math.min(fw * 1.5, Math.max(fw / 40, w / factor));
     const k = nw / w;
     cx = cx === undefined ? x + w / 2 : cx;
     cy = cy === undefined ? y + h / 2 : cy;
