@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
@@ -43,16 +44,16 @@ async def _sweep(
     Releases no-shows and vacated desks, refreshes LEDs, sends mail, and writes finished
     bookings' outcomes to the reading store.
     """
-    await asyncio.to_thread(monitor.sweep)
+    await run_in_threadpool(monitor.sweep)
     if mailer is not None:
-        await asyncio.to_thread(mailer)
-    points, ids = await asyncio.to_thread(outcomes, monitor.db)
+        await run_in_threadpool(mailer)
+    points, ids = await run_in_threadpool(outcomes, monitor.db)
     if points:
         # A StoreError is retried at the next sweep; a refused point (our own, so a bug)
         # is logged and not retried for ever.
         for refused in await store.write(points):
             logger.error("booking outcome %s not stored: %s", ids[refused.index], refused.reason)
-        await asyncio.to_thread(mark_exported, monitor.db, ids, monitor.now_ms())
+        await run_in_threadpool(mark_exported, monitor.db, ids, monitor.now_ms())
 
 
 async def _run_jobs(services: Services) -> None:
@@ -63,7 +64,7 @@ async def _run_jobs(services: Services) -> None:
     try:
         while True:
             try:
-                held = await asyncio.to_thread(lock.try_take)
+                held = await run_in_threadpool(lock.try_take)
             except SQLAlchemyError as exc:
                 logger.warning("cannot reach the database for the job lock: %s",
                                exc.__class__.__name__)  # fmt: skip
@@ -89,7 +90,7 @@ async def _run_jobs(services: Services) -> None:
             await asyncio.sleep(s.jobs_lock_retry_s)
     finally:
         await _cancel(tasks)
-        await asyncio.to_thread(lock.release)
+        await run_in_threadpool(lock.release)
         services.metrics.jobs_runner.set(0)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 import httpx
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.service import Principal
 from server.auth.sso import SsoClient
@@ -99,7 +100,7 @@ class Services:
         notifier = Notifier(loop)
         events = EventHub(loop)
         channel = EventChannel(db, deliver=events.publish)
-        await asyncio.to_thread(channel.start)
+        await run_in_threadpool(channel.start)
         # A committed change wakes its gateways and tells the maps (server.effects).
         db.effects = Effects(wake=notifier.notify, announce=channel.publish)
         monitor = DeskMonitor(db=db, reminder_minutes=settings.reminder_minutes)
@@ -110,7 +111,7 @@ class Services:
 
         async def on_stored(readings: list[StoredReading]) -> None:
             await monitor.on_stored(readings)
-            await asyncio.to_thread(rollups.mark_late, readings)
+            await run_in_threadpool(rollups.mark_late, readings)
 
         zone_actions = ZoneActions(action_config(settings))
         secret = jwt_secret(settings)
@@ -157,7 +158,7 @@ class Services:
 
     async def close(self) -> None:
         """Stop listening for events; close the reading store and the database."""
-        await asyncio.to_thread(self.channel.stop)
+        await run_in_threadpool(self.channel.stop)
         await self.store.close()
         self.db.close()
 

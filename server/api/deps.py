@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -30,6 +30,10 @@ from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
 from server.services import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The row's id.")]
+"""A row id in a path: a 64-bit integer in every database (a larger one names nothing)."""
+PlaceParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
+"""A building, floor, zone or space code to filter by (a label, never free text)."""
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 

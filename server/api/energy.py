@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import Anyone, DatabaseDep, Manager, SettingsDep, services
+from server.api.deps import Anyone, DatabaseDep, Manager, PlaceParam, SettingsDep, services
 from server.bookings.availability import DeskFilter
 from server.calendar.dates import Day, Moment, aware, to_ms
 from server.calendar.hours import WorkingHours, building_tz
@@ -69,7 +69,7 @@ async def building_zone(db: Database, building: str) -> ZoneInfo:
         with db.session(commit=False) as session:
             return building_tz(session, building)[1]
 
-    return await asyncio.to_thread(read)
+    return await run_in_threadpool(read)
 
 
 def csv_response(text: str, filename: str) -> Response:
@@ -91,8 +91,8 @@ async def energy_summary(
     by: Annotated[By, Query(description="One row per period and floor, zone or circuit")] = (
         "building"
     ),
-    floor: str | None = None,
-    zone: str | None = None,
+    floor: PlaceParam = None,
+    zone: PlaceParam = None,
     format: Format = "json",  # noqa: A002  (the query parameter's name)
 ) -> EnergySummary | Response:
     """Energy (kWh) per circuit, zone, floor or building per hour, day or month, JSON or CSV.
@@ -123,8 +123,8 @@ async def occupancy_report(
     end: Moment,
     by: OccupancyBy = "floor",
     target: Annotated[float, Query(gt=0, le=1, description="Target share of desks")] = 0.7,
-    floor: str | None = None,
-    zone: str | None = None,
+    floor: PlaceParam = None,
+    zone: PlaceParam = None,
     format: Format = "json",  # noqa: A002  (the query parameter's name)
 ) -> OccupancyReport | Response:
     """Occupancy from the desks' sensors: hour-by-weekday heatmaps, peak, average, busiest days.
@@ -150,8 +150,8 @@ async def energy_actions(
     db: DatabaseDep,
     settings: SettingsDep,
     building: str,
-    floor: str | None = None,
-    zone: str | None = None,
+    floor: PlaceParam = None,
+    zone: PlaceParam = None,
     since: Annotated[
         datetime | None, Query(description="Also list the decisions in force since then")
     ] = None,
@@ -172,7 +172,7 @@ async def energy_actions(
                 history=[ZoneActionOut.model_validate(a, context=ctx) for a in past],
             )
 
-    return await asyncio.to_thread(read)
+    return await run_in_threadpool(read)
 
 
 @router.get("/comfort/rooms", response_model=ComfortReport)
@@ -184,8 +184,8 @@ async def comfort_rooms(
     start: Moment,
     end: Moment,
     by: RoomBy = "room",
-    floor: str | None = None,
-    zone: str | None = None,
+    floor: PlaceParam = None,
+    zone: PlaceParam = None,
     format: Format = "json",  # noqa: A002  (the query parameter's name)
 ) -> ComfortReport | Response:
     """CO2, temperature and humidity per room or zone: means, extremes, time out of band."""
@@ -217,7 +217,7 @@ async def comfort_alerts(
             rows = recorded_alerts(s, building=building, active=active, since_ms=since_ms)
             return [ComfortAlertOut.model_validate(a, context={"tz": tz}) for a in rows]
 
-    return await asyncio.to_thread(read)
+    return await run_in_threadpool(read)
 
 
 @router.get("/energy/savings", response_model=SavingsEstimate)
@@ -261,7 +261,7 @@ async def energy_consolidation(
             hours.open_seconds(midnight - 28 * 86_400_000, midnight)
         return loads, hours
 
-    loads, hours = await asyncio.to_thread(read)
+    loads, hours = await run_in_threadpool(read)
     empty, moves = suggest(loads)
     kwh: dict[str, float] = {}
     if moves:
@@ -306,4 +306,4 @@ async def desk_suggestions(
             return ranked_desks(s, actor=user, building=building, start=aware(start, tz),
                                 end=aware(end, tz), limit=limit, desks=wanted)  # fmt: skip
 
-    return await asyncio.to_thread(read)
+    return await run_in_threadpool(read)

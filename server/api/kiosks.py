@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.deps import Admin, DatabaseDep
+from server.api.deps import Admin, DatabaseDep, RowId
 from server.bookings import kiosks
 from server.bookings.kiosks import KioskCreate, KioskMade, KioskPublic
 
@@ -26,7 +26,7 @@ def list_kiosks(_: Admin, db: DatabaseDep) -> list[KioskPublic]:
 
 
 @router.delete("/{kiosk_id}", response_model=KioskPublic)
-def revoke_kiosk(kiosk_id: int, admin: Admin, db: DatabaseDep) -> KioskPublic:
+def revoke_kiosk(kiosk_id: RowId, admin: Admin, db: DatabaseDep) -> KioskPublic:
     """End a kiosk link: its screen shows nothing from now on."""
     with db.session() as session:
         return kiosks.revoke(session, actor=admin.username, kiosk_id=kiosk_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Public, ServicesDep
 from server.db import Database
@@ -50,7 +50,7 @@ async def healthz(services: ServicesDep) -> dict[str, Any]:
     is not at fault.
     """
     try:
-        found = await asyncio.to_thread(_troubles, services.db)
+        found = await run_in_threadpool(_troubles, services.db)
     except SQLAlchemyError:
         found = ["the database does not answer"]
     return {"status": "degraded" if found else "ok", "version": VERSION, "troubles": found}
@@ -79,5 +79,5 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus metrics."""
     with contextlib.suppress(SQLAlchemyError):
-        await asyncio.to_thread(_gateway_gauges, services.db, services.metrics)
+        await run_in_threadpool(_gateway_gauges, services.db, services.metrics)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

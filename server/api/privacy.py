@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -10,6 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
 from server.calendar.dates import WITA, Day, now_utc
@@ -49,7 +49,7 @@ async def inventory(services: ServicesDep, lang: Language) -> list[NoticeEntry]:
 
     The privacy notice's content, in the caller's language; no sign-in needed.
     """
-    runs = await asyncio.to_thread(last_runs, services.retention.ctx)
+    runs = await run_in_threadpool(last_runs, services.retention.ctx)
     return entries(services.settings, runs, lang)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from server.api.deps import DatabaseDep, Manager, Roles, SettingsDep, StoreDep
+from server.api.deps import DatabaseDep, Manager, PlaceParam, Roles, SettingsDep, StoreDep
 from server.bookings.visibility import audit_read
 from server.calendar.dates import Moment, Shown, aware, to_ms
 from server.exceptions import Forbidden, QueryError
@@ -28,7 +28,6 @@ router = APIRouter(prefix="/api/v1/readings", tags=["readings"], dependencies=[R
 
 # Places and devices are labels: anything else (a NUL byte, a quote) is refused here with a
 # 422 rather than reaching a query language.
-PlaceParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
 
 
 def _filter(

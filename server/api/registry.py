@@ -8,6 +8,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from contracts.downlink import DownlinkBatch, DownlinkItem, DownlinkSent
 from contracts.registry import RegistrySnapshot
@@ -190,10 +191,10 @@ async def send_command(
             )
             return row.gateway_id, row.cmd_id or ""
 
-    gateway_id, cmd_id = await asyncio.to_thread(queue)
+    gateway_id, cmd_id = await run_in_threadpool(queue)
     deadline = time.monotonic() + wait
     while True:
-        state = await asyncio.to_thread(_command_state, db, user, device_id, cmd_id)
+        state = await run_in_threadpool(_command_state, db, user, device_id, cmd_id)
         if state.state in ("acked", "failed") or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.2)
@@ -294,7 +295,7 @@ async def gateway_downlink(
     deadline = time.monotonic() + wait
     while True:
         event.clear()
-        items, version = await asyncio.to_thread(_pending, db, gateway.id, _notifier(request))
+        items, version = await run_in_threadpool(_pending, db, gateway.id, _notifier(request))
         left = deadline - time.monotonic()
         if items or version != known or left <= 0 or await request.is_disconnected():
             return DownlinkBatch(items=items, registry_version=version)

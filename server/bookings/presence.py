@@ -15,7 +15,6 @@ Whenever any of this changes, the desk's LED state is recomputed and sent
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.audit.service import record
 from server.bookings.desks import DeskLights, ZoneCache, live_row
@@ -78,7 +78,7 @@ class DeskMonitor:
             if r.stream == "presence" and r.space is not None and r.space.space_kind == "desk"
         ]
         if seen:
-            await asyncio.to_thread(self.apply, seen)
+            await run_in_threadpool(self.apply, seen)
 
     def apply(self, seen: Iterable[Seen]) -> None:
         """Record presence and check people in; desks' LEDs follow.

@@ -12,7 +12,6 @@ working hours the sensors covered count: an hour with no reading is unknown, not
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections import defaultdict
@@ -22,6 +21,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from server.calendar.dates import from_ms
 from server.calendar.hours import WorkingHours
@@ -122,7 +122,7 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     that no total gives one away): the sensors know desks, and a desk's hours are its
     sitter's.
     """
-    desks, hours = await asyncio.to_thread(_desks, db, q)
+    desks, hours = await run_in_threadpool(_desks, db, q)
     hide = withheld(desks, q.min_group)
     size = {g: len(members) for g, members in desks.items() if g not in hide}
     tz = hours.tz

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Final
 
 from sqlalchemy import case, select, update
+from starlette.concurrency import run_in_threadpool
 
 from server.db import Database
 from server.energy.accounting import (
@@ -192,7 +193,7 @@ class Rollups:
         """Roll up one building; ``since_ms`` redoes from there (a rebuild)."""
         now = self.now_ms()
         target = hour_of(now - self.cfg.settle_ms)
-        p = await asyncio.to_thread(self.progress, building)
+        p = await run_in_threadpool(self.progress, building)
         if since_ms is not None:
             start = hour_of(since_ms)
         elif p is None:
@@ -209,7 +210,7 @@ class Rollups:
             written += len(rows)
             t = end
         if start < target or p is None:
-            await asyncio.to_thread(self._save, building, max(target, p.done_until if p else 0),
+            await run_in_threadpool(self._save, building, max(target, p.done_until if p else 0),
                                     p.dirty_from if p else None, now)  # fmt: skip
         if written:
             logger.info("rolled up %s: %d rows for %d hour(s)", building, written,
@@ -289,7 +290,7 @@ class HourlyView:
     @classmethod
     async def open(cls, rollups: Rollups, building: str, first: int, last: int) -> HourlyView:
         """The view of [first, last), both on hour boundaries."""
-        progress = await asyncio.to_thread(rollups.progress, building)
+        progress = await run_in_threadpool(rollups.progress, building)
         split = max(first, min(last, progress.valid_until if progress else first))
         if last - split > MAX_LIVE_MS and progress is not None:
             # Late readings made many hours stale: their redone rollups come within minutes;

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from server.db import Database
 from server.effects import announce, wake
@@ -92,7 +92,7 @@ class EnergyRunner:
                 self.metrics.comfort_alerts_open.labels(building).set(still_open or 0)
             return events
 
-        events = await asyncio.to_thread(work)
+        events = await run_in_threadpool(work)
         for e in events:
             if e["type"] == "comfort_alert":
                 logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,

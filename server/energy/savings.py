@@ -17,7 +17,6 @@ Method (docs/energy.md has it in full):
 
 from __future__ import annotations
 
-import asyncio
 import math
 import statistics
 from collections import defaultdict
@@ -26,6 +25,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
+from starlette.concurrency import run_in_threadpool
 
 from server.calendar.dates import from_ms
 from server.calendar.hours import WorkingHours
@@ -121,7 +121,7 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
             s.expunge_all()
         return hours, actions
 
-    hours, actions = await asyncio.to_thread(read)
+    hours, actions = await run_in_threadpool(read)
     view = await HourlyView.open(rollups, q.building, pool_first, q.last)
     rows = await view.rows("energy", {"wh": "sum"}, where=SpaceFilter(building=q.building),
                            by=["zone", "key"])  # fmt: skip

@@ -8,7 +8,6 @@ Occupied desk-hours come from the desk sensors, booked desk-hours from the booki
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections import defaultdict
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms, to_ms
@@ -212,7 +212,7 @@ async def summarise(
     the pages pass the privacy setting; 1 withholds nothing).
     """
     first, last = hour_range(scope)
-    facts = await asyncio.to_thread(_facts, db, scope, first, last)
+    facts = await run_in_threadpool(_facts, db, scope, first, last)
     hide = withheld(facts.desks, min_group)
     # The totals are the whole scope's desks: withheld when even those are too few.
     few = 0 < len(set().union(*facts.desks.values())) < min_group

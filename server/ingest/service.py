@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from contracts import boots
 from contracts.batch import (
@@ -166,9 +167,9 @@ class IngestService:
     ) -> tuple[list[_Valid], list[StoredReading], int]:
         """Claim, write and record; adds foreign and store-refused readings to rejections."""
         try:
-            conn = await asyncio.to_thread(self.db.engine.connect)
+            conn = await run_in_threadpool(self.db.engine.connect)
             try:
-                places = await asyncio.to_thread(
+                places = await run_in_threadpool(
                     _places, conn, gateway_id, {v.reading.device for v in valid}
                 )
                 owned = []
@@ -177,14 +178,14 @@ class IngestService:
                         owned.append(v)
                     else:
                         rejections.append(_foreign(v, gateway_id))
-                fresh = await asyncio.to_thread(self._claim, conn, owned)
+                fresh = await run_in_threadpool(self._claim, conn, owned)
                 readings = [v.stored(places[v.reading.device]) for v in fresh]
                 try:
                     refused = await self.store.write(readings)
                 except StoreError:
                     self.metrics.store_errors.inc()
                     self.metrics.batches.labels("store_error").inc()
-                    await asyncio.to_thread(conn.rollback)
+                    await run_in_threadpool(conn.rollback)
                     raise
                 gone = {r.index for r in refused}
                 rejections.extend(
@@ -198,11 +199,11 @@ class IngestService:
                 )
                 fresh = [v for i, v in enumerate(fresh) if i not in gone]
                 readings = [r for i, r in enumerate(readings) if i not in gone]
-                await asyncio.to_thread(
+                await run_in_threadpool(
                     self._record, conn, gateway_id, fresh, _quarantine(batch, rejections)
                 )
             finally:
-                await asyncio.to_thread(conn.close)
+                await run_in_threadpool(conn.close)
         except SQLAlchemyError as exc:
             self.metrics.batches.labels("database_error").inc()
             raise DatabaseError(f"database: {exc.__class__.__name__}: {exc}"[:300]) from exc

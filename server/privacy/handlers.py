@@ -6,7 +6,6 @@ on a session (SQLite or PostgreSQL alike); the reading stores' on the ReadingSto
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.audit.models import AuditEntry
 from server.auth.models import LoginFailure, User, WebSession
@@ -106,7 +106,7 @@ async def expire_raw(ctx: Context, cutoff_ms: int) -> int | None:
         with ctx.db.session(commit=False) as s:
             return s.scalar(select(func.min(RollupState.done_until_ms)))
 
-    done = await asyncio.to_thread(rolled)
+    done = await run_in_threadpool(rolled)
     return await ctx.store.expire(min(cutoff_ms, done) if done is not None else cutoff_ms)
 
 

@@ -9,13 +9,13 @@ it. What a run removed goes in the audit log.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from server.audit.service import record
 from server.config import ServerSettings
@@ -59,7 +59,7 @@ class Retention:
             except Exception as exc:  # recorded and shown, tried again next run
                 logger.warning("retention of %s not enforced: %s", c.key, exc)
                 out.append(Outcome(c.key, cutoff, None, f"{type(exc).__name__}: {exc}"[:300]))
-        await asyncio.to_thread(self._record, now, out)
+        await run_in_threadpool(self._record, now, out)
         return out
 
     async def _apply(self, c: Category, cutoff: int) -> int | None:
@@ -70,7 +70,7 @@ class Retention:
                 with self.ctx.db.session() as s:
                     return expire(s, cutoff)
 
-            return await asyncio.to_thread(work)
+            return await run_in_threadpool(work)
         assert c.expire_store is not None
         return await c.expire_store(self.ctx, cutoff)
 

@@ -7,12 +7,12 @@ the reason the reader gave).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.audit.service import record
 from server.auth.models import User
@@ -55,7 +55,7 @@ async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: 
                    target_id=username)  # fmt: skip
             return parts, desks
 
-    parts, desks = await asyncio.to_thread(relational)
+    parts, desks = await run_in_threadpool(relational)
     for c in CATEGORIES:
         if c.export_store is not None:
             parts[c.key] = await c.export_store(ctx, desks, now_ms)

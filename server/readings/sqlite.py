@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from contracts.batch import BATCH_STREAMS
 from server.exceptions import StoreError
@@ -72,7 +73,7 @@ class SQLiteReadingStore:
                 return self._db.execute(sql, params).fetchall()
 
         try:
-            return await asyncio.to_thread(work)
+            return await run_in_threadpool(work)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
@@ -119,7 +120,7 @@ class SQLiteReadingStore:
                 return refused
 
         try:
-            return await asyncio.to_thread(work)
+            return await run_in_threadpool(work)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
@@ -299,7 +300,7 @@ class SQLiteReadingStore:
                 return cur.rowcount
 
         try:
-            return await asyncio.to_thread(work)
+            return await run_in_threadpool(work)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
@@ -314,7 +315,7 @@ class SQLiteReadingStore:
                 return cur.rowcount
 
         try:
-            return await asyncio.to_thread(work)
+            return await run_in_threadpool(work)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 

@@ -10,16 +10,16 @@ the answer page once, never put in a URL.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep
 from server.api.errors import status_of
@@ -32,7 +32,7 @@ from server.bookings.service import block_desk, end_block
 from server.bookings.service import blocks as desk_blocks
 from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
-from server.calendar.dates import WITA, from_ms, now_utc
+from server.calendar.dates import WITA, Day, from_ms, now_utc
 from server.calendar.policy import policy_for
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import ServerError
@@ -109,7 +109,7 @@ def fault(lang: str, exc: Exception) -> str:
 
 
 async def _run(fn: Callable[[], Any]) -> Any:
-    return await asyncio.to_thread(fn)
+    return await run_in_threadpool(fn)
 
 
 # ---- accounts ---------------------------------------------------------------------------
@@ -272,7 +272,7 @@ async def calendar_page(
     person: AdminPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
-    year: Annotated[int | None, Query(ge=2020, le=2100)] = None,
+    year: Annotated[int | None, Query(ge=2020, le=2099)] = None,
     answer: Said = Answer(),
 ) -> Response:
     """Holidays and closed days of a year; desks blocked now or later."""
@@ -302,7 +302,7 @@ async def close_day(
     request: Request,
     person: AdminForm,
     db: DatabaseDep,
-    day: Annotated[date, Form()],
+    day: Annotated[Day, Form()],
     reason: Annotated[str, Form(max_length=200)],
     building: Annotated[str, Form(max_length=32)] = "",
     everywhere: Annotated[str, Form(max_length=8)] = "",
@@ -331,8 +331,8 @@ async def new_block(
     db: DatabaseDep,
     building: Annotated[str, Form(max_length=32)],
     desk: Annotated[str, Form(max_length=32)],
-    start: Annotated[date, Form()],
-    end: Annotated[date, Form()],
+    start: Annotated[Day, Form()],
+    end: Annotated[Day, Form()],
     reason: Annotated[str, Form(max_length=200)],
 ) -> Response:
     """Block a desk from the first day to the last (whole days)."""

@@ -8,7 +8,6 @@ online, make its LED blink, print the desk's label, or decommission it. The plan
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Annotated, Any, Literal
@@ -86,7 +85,7 @@ async def device_list(
             rows += [d for d in unplaced if d.space is None]
             return found, b, rows
 
-    found, b, rows = await asyncio.to_thread(read)
+    found, b, rows = await run_in_threadpool(read)
     now = int(time.time() * 1000)
     by_floor: dict[str, list[DevicePublic]] = {}
     for d in sorted(rows, key=lambda d: (d.space.floor if d.space else "~", d.id)):
@@ -119,7 +118,7 @@ async def commission(
                 raise NotFoundError("no building is set up yet")
             return found, next((x for x in found if x.id == building), found[0])
 
-    found, b = await asyncio.to_thread(read)
+    found, b = await run_in_threadpool(read)
     f_id = next((f.id for f in b.floors if f.id == floor), b.floors[0].id)
     words = {
         "caption": N_("The floor's desks and rooms with their nodes, as the table lists them"),
@@ -169,7 +168,7 @@ async def register(
             row, password = dev.register(session, actor=person.user, new=new)
             return dev.public(row), password
 
-    device, password = await asyncio.to_thread(made)
+    device, password = await run_in_threadpool(made)
     config = {"device_id": device.id, "kind": device.kind, "mqtt_password": password,
               "base_topic": base}  # fmt: skip
     return JSONResponse(

@@ -7,11 +7,11 @@ show them (free, booked, awaiting check-in, occupied, off) and follows the live 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, Public, services
 from server.bookings import kiosks
@@ -38,7 +38,7 @@ async def _link(db: Any, secret: str) -> kiosks.KioskPublic | None:
         with db.session(commit=False) as session:
             return kiosks.opened(session, secret)
 
-    return await asyncio.to_thread(read)
+    return await run_in_threadpool(read)
 
 
 @router.get("/kiosk/{secret}", dependencies=[Public])
@@ -80,7 +80,7 @@ async def kiosk_state(secret: str, request: Request, db: DatabaseDep) -> Respons
             "now": now_utc().astimezone(WITA).strftime("%H:%M"),
         }  # fmt: skip
 
-    return JSONResponse(await asyncio.to_thread(read), headers={"Cache-Control": "no-store"})
+    return JSONResponse(await run_in_threadpool(read), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/kiosk/{secret}/events", dependencies=[Public])

@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, services
 from server.bookings.reports import GroupBy, UtilizationRow, utilization
-from server.calendar.dates import from_ms, now_utc, to_ms
+from server.calendar.dates import FormDay, from_ms, now_utc, to_ms
 from server.calendar.hours import building_tz
 from server.energy.actions import recorded_actions
 from server.energy.comfort import ComfortReport, band, recorded_alerts, report
@@ -164,7 +165,7 @@ async def overview(
 ) -> Response:
     """Each floor now (present, booked, free), open CO2 alerts, zones set back, troubles."""
     s = services(request)
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     now_ms = to_ms(now_utc())
 
@@ -192,7 +193,7 @@ async def overview(
             "gateways": gws,
         }
 
-    facts = await asyncio.to_thread(read)
+    facts = await run_in_threadpool(read)
     return _page(request, person, "manage/overview.html", where, now=from_ms(now_ms, where.tz),
                  modes=MODES, channels=CHANNELS, **facts)  # fmt: skip
 
@@ -210,7 +211,7 @@ async def live_map(
 ) -> Response:
     """The floor's desks in aggregate states and its rooms by air-quality band, live."""
     lang = page_language(request, person.user)
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     f_id = next((f.id for f in b.floors if f.id == floor), b.floors[0].id)
     bands = services(request).rollups.cfg.bands
@@ -259,7 +260,7 @@ async def live_rooms(
         with db.session(commit=False) as session:
             return floor_map(session, building, floor).rooms
 
-    found = await asyncio.to_thread(rooms)
+    found = await run_in_threadpool(rooms)
     where = SpaceFilter(building=building, floor=floor)
     fields = (("env", "co2_ppm"), ("env", "temp_c"), ("env", "rh_pct"), ("people", "count"))
     newest = await asyncio.gather(*(s.store.latest(stream=st, field=f, where=where)
@@ -291,13 +292,13 @@ async def occupancy_page(
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     by: Literal["building", "floor", "zone"] = "floor",
-    start: date | None = None,
-    end: date | None = None,
+    start: FormDay = None,
+    end: FormDay = None,
     target: Annotated[int, Query(ge=5, le=100)] = 70,
 ) -> Response:
     """Heatmaps of occupancy by hour and weekday, time against target, and utilisation."""
     lang = page_language(request, person.user)
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     first, last, s, e = _period(start, end, 28, where.tz)
     f0, f1 = hour_range(Scope(building=b.id, start=s, end=e))
@@ -311,7 +312,7 @@ async def occupancy_page(
             return utilization(session, building=b.id, start=s, end=e, by=group_by,
                                min_group=_min_group(request))  # fmt: skip
 
-    rows = await asyncio.to_thread(util)
+    rows = await run_in_threadpool(util)
     shown = [r for r in rows if not r.withheld]
     hours = sorted({c.hour for g in rep.groups for c in g.heatmap})
     weekdays = sorted({c.weekday for g in rep.groups for c in g.heatmap})
@@ -371,12 +372,12 @@ async def energy_page(
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     by: Literal["building", "floor", "zone", "circuit"] = "floor",
-    start: date | None = None,
-    end: date | None = None,
+    start: FormDay = None,
+    end: FormDay = None,
 ) -> Response:
     """Energy (kWh) per day by floor, zone or circuit; per desk-hour; savings; consolidation."""
     lang = page_language(request, person.user)
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     first, last, s, e = _period(start, end, 7, where.tz)
     rollups = _rollups(request)
@@ -394,7 +395,7 @@ async def energy_page(
             found = floor_loads(session, b.id, today)
         return found, suggest(found)
 
-    floors, (empty, moves) = await asyncio.to_thread(loads)
+    floors, (empty, moves) = await run_in_threadpool(loads)
     days = sorted({r.start.date() for r in summary.rows})
     groups = sorted({r.group for r in summary.rows})
     kwh = {(r.start.date(), r.group): r.kwh for r in summary.rows}
@@ -420,12 +421,12 @@ async def comfort_page(
     person: ManagerPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: FormDay = None,
+    end: FormDay = None,
 ) -> Response:
     """CO2, temperature and humidity per room against the bands; stale-air hours; alerts."""
     lang = page_language(request, person.user)
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     first, last, s, e = _period(start, end, 7, where.tz)
     rollups = _rollups(request)
@@ -440,7 +441,7 @@ async def comfort_page(
             found = recorded_alerts(session, building=b.id, active=False, since_ms=to_ms(s))
             return _alerts(found, where.tz)
 
-    history = await asyncio.to_thread(alerts)
+    history = await run_in_threadpool(alerts)
     stale = str(bands.co2[1] if len(bands.co2) > 1 else bands.co2[0])
     _ = lambda m: gettext(lang, m)  # noqa: E731
     chart = bars(_("Hours with stale air (CO2 at or above {ppm} ppm)").format(ppm=stale),
@@ -467,10 +468,10 @@ async def actions_page(
     person: ManagerPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
-    day: date | None = None,
+    day: FormDay = None,
 ) -> Response:
     """Each zone's mode now with its reason, and the day's decisions and commands sent."""
-    where = await asyncio.to_thread(_where, db, building)
+    where = await run_in_threadpool(_where, db, building)
     b = where.building
     today = now_utc().astimezone(where.tz).date()
     day = min(day or today, today)
@@ -485,7 +486,7 @@ async def actions_page(
             day_s = [a for a in (*past, *current) if a.start_ms < until]
             return _actions(current, where.tz), _actions(day_s, where.tz)
 
-    current, past = await asyncio.to_thread(read)
+    current, past = await run_in_threadpool(read)
     return _page(request, person, "manage/actions.html", where, current=current,
                  history=sorted(past, key=lambda a: (a.since, a.zone, a.channel)),
                  day=day, today=today, modes=MODES, channels=CHANNELS,
