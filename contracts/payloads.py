@@ -10,7 +10,7 @@ contract accepts is one every store takes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -184,10 +184,15 @@ class Command(Message):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+LedState = Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
+"""A desk's state as its LED shows it (and the maps, the kiosk and the reports name it)."""
+LED_STATES: tuple[str, ...] = get_args(LedState)
+
+
 class DeskState(Message):
     """Retained desired state of a desk's LED on ``down/state``."""
 
-    state: Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
+    state: LedState
     since: int | None = Field(default=None, ge=TS_MIN_MS, le=TS_MAX_MS)
 
 

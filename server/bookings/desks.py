@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contracts.payloads import DeskState
+from contracts.payloads import DeskState, LedState
 from server.bookings.models import ACTIVE, Booking, DeskLive
-from server.bookings.schemas import DeskLiveState, LedState
-from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, from_ms, to_ms
+from server.bookings.schemas import DeskLiveState
+from server.calendar.dates import checkin_opens, from_ms, to_ms
 from server.calendar.hours import WorkingHours, zone_of
 from server.calendar.policy import policy_for
 from server.db import Database, insert_unless_present
@@ -55,7 +55,7 @@ def state(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None
     ).all()
     if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
         return "occupied"
-    if any(b.start_ms - CHECKIN_OPENS_BEFORE_MS <= now for b in current):
+    if any(checkin_opens(b.start_ms) <= now for b in current):
         return "awaiting_checkin"
     end_of_day = from_ms(now, tz).replace(hour=23, minute=59)
     if any(b.start_ms <= to_ms(end_of_day) for b in current):

@@ -28,7 +28,7 @@ from server.audit.service import record
 from server.bookings.desks import DeskLights, ZoneCache, live_row
 from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskLive
-from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS
+from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, checkin_open, checkin_opens
 from server.calendar.hours import zone_of
 from server.calendar.policy import policy_for
 from server.db import Database
@@ -105,7 +105,7 @@ class DeskMonitor:
                     Booking.desk_id.in_(ids),
                     (Booking.state == "booked")
                     | ((Booking.state == "checked_in") & (Booking.presence == "pending")),
-                    Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= last,
+                    Booking.start_ms <= last + CHECKIN_OPENS_BEFORE_MS,
                     Booking.end_ms > first,
                 )
             ):
@@ -139,7 +139,7 @@ class DeskMonitor:
         pending = next(
             (b for b in waiting.get(desk.id, ())
              if b.state == "checked_in" and b.presence == "pending"
-             and (b.checked_in_ms or 0) - CHECKIN_OPENS_BEFORE_MS <= s.ts < b.end_ms
+             and checkin_open(b.checked_in_ms or 0, b.end_ms, s.ts)
              and s.ts <= confirm_by(b, grace)),
             None,
         )  # fmt: skip
@@ -150,7 +150,7 @@ class DeskMonitor:
             return False
         booking = next(
             (b for b in waiting.get(desk.id, ())
-             if b.state == "booked" and b.start_ms - CHECKIN_OPENS_BEFORE_MS <= s.ts
+             if b.state == "booked" and checkin_opens(b.start_ms) <= s.ts
              and s.ts <= b.start_ms + grace and s.ts < b.end_ms),
             None,
         )  # fmt: skip

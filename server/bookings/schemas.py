@@ -7,12 +7,11 @@ from typing import Literal
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.payloads import Label
+from contracts.payloads import Label, LedState
 from server.calendar.dates import Day, Moment, Shown
 from server.spaces.schemas import DeskFacts
 
 SlotState = Literal["free", "booked", "yours", "blocked", "not_bookable", "team_zone", "closed"]
-LedState = Literal["free", "booked", "awaiting_checkin", "occupied", "off"]
 
 
 class Repeat(BaseModel):

@@ -37,7 +37,15 @@ from server.bookings.schemas import (
     SeriesFailure,
 )
 from server.bookings.visibility import audit_read, may_see_person, stated
-from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, aware, clock, from_ms, now_utc, to_ms
+from server.calendar.dates import (
+    CHECKIN_OPENS_BEFORE_MS,
+    aware,
+    checkin_opens,
+    clock,
+    from_ms,
+    now_utc,
+    to_ms,
+)
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
@@ -405,10 +413,10 @@ def check_in(
     at = to_ms(now)
     if row.state != "booked":
         raise Refusal("state", T("booking {id} is {state}", id=booking_id, state=row.state), 409)
-    if at < row.start_ms - CHECKIN_OPENS_BEFORE_MS:
+    if at < checkin_opens(row.start_ms):
         raise Refusal(
             "too_early",
-            T("check-in opens at {time}", time=clock(row.start_ms - CHECKIN_OPENS_BEFORE_MS, tz)),
+            T("check-in opens at {time}", time=clock(checkin_opens(row.start_ms), tz)),
         )
     if at >= row.end_ms:
         raise Refusal("in_the_past", T("the booking is over"))
@@ -612,7 +620,7 @@ def _checkin_row(session: Session, space: Any, user: User, at: int) -> Booking |
             Booking.desk_id == space.id,
             Booking.user_id == user.id,
             Booking.state == "booked",
-            Booking.start_ms - CHECKIN_OPENS_BEFORE_MS <= at,
+            Booking.start_ms <= at + CHECKIN_OPENS_BEFORE_MS,
             Booking.end_ms > at,
         )
     )
@@ -670,7 +678,7 @@ def desk_check_in(
     if later is not None:  # their own booking here soon: not a walk-in until then
         raise Refusal(
             "too_early",
-            T("check-in opens at {time}", time=clock(later - CHECKIN_OPENS_BEFORE_MS, tz)),
+            T("check-in opens at {time}", time=clock(checkin_opens(later), tz)),
         )
     end = min(
         opening(policy, day, tz)[1], now.astimezone(tz) + timedelta(minutes=policy.max_minutes)

@@ -28,6 +28,21 @@ MAX_PERIOD: Final = timedelta(days=732)
 CHECKIN_OPENS_BEFORE_MS: Final = 15 * 60_000
 
 
+def checkin_opens(start_ms: int) -> int:
+    """When check-in opens for a booking that starts at ``start_ms`` (epoch ms)."""
+    return start_ms - CHECKIN_OPENS_BEFORE_MS
+
+
+def checkin_opens_at(start: datetime) -> datetime:
+    """When check-in opens for a booking that starts at ``start`` (in its own zone)."""
+    return start - timedelta(milliseconds=CHECKIN_OPENS_BEFORE_MS)
+
+
+def checkin_open(start_ms: int, end_ms: int, at_ms: int) -> bool:
+    """Whether a booking from ``start_ms`` to ``end_ms`` may be checked in at ``at_ms``."""
+    return checkin_opens(start_ms) <= at_ms < end_ms
+
+
 def now_utc() -> datetime:
     """The current time, with its offset."""
     return datetime.now(UTC)

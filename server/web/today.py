@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep
 from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
-from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, WITA, now_utc
+from server.calendar.dates import WITA, checkin_opens_at, now_utc
 from server.calendar.policy import policy_for
 from server.i18n import gettext
 from server.web.browser import Person
@@ -43,7 +43,7 @@ def step(lang: str, b: BookingPublic, now: datetime, grace_min: int) -> TodayBoo
     def hm(t: datetime) -> str:
         return t.astimezone(b.start.tzinfo).strftime("%H:%M")
 
-    opens = b.start - timedelta(milliseconds=CHECKIN_OPENS_BEFORE_MS)
+    opens = checkin_opens_at(b.start)
     deadline = b.start + timedelta(minutes=grace_min)
     where = f"/checkin/{b.building}/{b.space}" if b.space_kind == "desk" else None
     if b.state == "checked_in":

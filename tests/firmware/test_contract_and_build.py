@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.payloads import LED_STATES
 from contracts.topics import STREAMS, Topics
 from harness.firmware import FIRMWARE, MicroPython
 
@@ -40,3 +43,13 @@ def test_compiles_with_mpy_cross_for_the_esp32(source: Path, tmp_path: Path) -> 
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes()[:1] == b"M"  # an .mpy file
+
+
+def test_the_firmware_knows_every_led_state_of_the_contract_and_no_other() -> None:
+    """The firmware cannot import the contract: its own list is held to it here."""
+    source = (Path(__file__).resolve().parents[2] / "firmware" / "lib" / "app.py").read_text()
+    found = re.search(r"^LED_STATES = (\(.*\))$", source, re.M)
+    assert found is not None
+    assert ast.literal_eval(found.group(1)) == LED_STATES
+    colours = (Path(__file__).resolve().parents[2] / "firmware" / "lib" / "desknode.py").read_text()
+    assert all(f'"{state}"' in colours for state in LED_STATES)
