@@ -33,6 +33,7 @@ from sqlalchemy import select
 from contracts.registry import SpaceRef
 from server.auth.models import User
 from server.auth.service import Principal
+from server.bookings import checkin as checking
 from server.bookings import service as bookings
 from server.bookings.presence import DeskMonitor, Seen
 from server.bookings.schemas import BookingCreate, Repeat
@@ -334,7 +335,7 @@ class Past:
         try:
             with db.session() as session:
                 key = desk_qr_key(session, self.building, p.desk)  # they scan the label
-                bookings.desk_check_in(session, actor=p.principal, building=self.building,
+                checking.desk_check_in(session, actor=p.principal, building=self.building,
                                        desk=p.desk, key=key, now=at)  # fmt: skip
             return 1
         except (Refusal, NotFoundError) as exc:
@@ -447,7 +448,7 @@ class LiveOffice:
                 try:
                     with self.db.session() as session:
                         key = desk_qr_key(session, self.building, p.desk)
-                        bookings.desk_check_in(session, actor=p.principal, key=key,
+                        checking.desk_check_in(session, actor=p.principal, key=key,
                                                building=self.building, desk=p.desk)  # fmt: skip
                 except (Refusal, NotFoundError):
                     pass

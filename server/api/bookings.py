@@ -20,7 +20,7 @@ from server.api.deps import (
     language,
     services,
 )
-from server.bookings import rooms, service
+from server.bookings import blocks, checkin, rooms, service
 from server.bookings.availability import AvailabilityCache, AvailabilityQuery, DeskFilter
 from server.bookings.events import EventHub, person_holder
 from server.bookings.presence import DeskMonitor
@@ -172,14 +172,14 @@ def check_in(
     your word (``app``) until the desk's sensor, where it has one, sees you.
     """
     with db.session() as session:
-        return service.check_in(session, actor=user, booking_id=booking_id, via="app", key=key)
+        return checkin.check_in(session, actor=user, booking_id=booking_id, via="app", key=key)
 
 
 @router.post("/bookings/{booking_id}/check-out", response_model=BookingPublic)
 def check_out(booking_id: BookingId, user: Anyone, db: DatabaseDep) -> BookingPublic:
     """Leave: the desk is free again and the booking is kept as attended."""
     with db.session() as session:
-        return service.check_out(session, actor=user, booking_id=booking_id)
+        return checkin.check_out(session, actor=user, booking_id=booking_id)
 
 
 @router.post("/buildings/{building_id}/desks/{desk}/check-in", response_model=BookingPublic)
@@ -192,7 +192,7 @@ def desk_check_in(
 ) -> BookingPublic:
     """Check in at a desk from its QR label: your booking, or a walk-in booking."""
     with db.session() as session:
-        return service.desk_check_in(session, actor=user, building=building_id, desk=desk, key=key)
+        return checkin.desk_check_in(session, actor=user, building=building_id, desk=desk, key=key)
 
 
 @router.get("/occupancy/live", response_model=list[DeskLiveState])
@@ -294,7 +294,7 @@ def block_desk(
 ) -> dict[str, int]:
     """Take a desk out of use for a while (maintenance); its bookings then are refused."""
     with db.session() as session:
-        block = service.block_desk(
+        block = blocks.block_desk(
             session, actor=user.username, building=building_id, desk=desk, doc=doc
         )
         return {"id": block}

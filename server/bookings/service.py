@@ -1,4 +1,6 @@
-"""Make, find, cancel, check in and check out bookings, never two on one desk at once.
+"""Make, find and cancel bookings, never two on one desk at once.
+
+Checking in and out: ``server.bookings.checkin``; desk blocks: ``server.bookings.blocks``.
 
 The rules that other bookings cannot change (hours, closed days, blocks, teams) are
 checked first; then the desk (or room) and the person are locked, and conflicts, overlaps
@@ -9,13 +11,11 @@ takes the database's one write lock, so concurrent bookings are checked one afte
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -27,20 +27,17 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings import desks
 from server.bookings.mail import queue_for
-from server.bookings.models import ACTIVE, Booking, DeskBlock, DeskLive
+from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
 from server.bookings.schemas import (
     BookingCreate,
     BookingPublic,
     BookingResult,
-    DeskBlockDoc,
     SeriesFailure,
 )
 from server.bookings.visibility import audit_read, may_see_person, stated
 from server.calendar.dates import (
-    CHECKIN_OPENS_BEFORE_MS,
     aware,
-    checkin_opens,
     clock,
     from_ms,
     now_utc,
@@ -51,15 +48,11 @@ from server.calendar.policy import Policy, policy_for
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import DEFAULT, N_, T, say
-from server.registry.models import Device
 from server.roles import ADMINS, MANAGERS
 from server.spaces.models import Desk, Floor, Room, Zone
 
 Space = Desk | Room
 
-
-# A scan this long before one's own booking of the desk is "too early", not a walk-in.
-EARLY_MS: Final = 12 * 3_600_000
 
 # What is said of a desk or a room, by kind (whole sentences, so each can be translated).
 _SAID: Final = {
@@ -169,7 +162,7 @@ def create(
     created, failed, rows = [], [], []
     for start, end in slots:
         try:
-            row = _book_one(session, building=building.id, tz=tz, policy=policy, space=space,
+            row = book_one(session, building=building.id, tz=tz, policy=policy, space=space,
                             user=user, actor=actor, start=start, end=end, now=now,
                             series=series)  # fmt: skip
         except Refusal as refusal:
@@ -187,11 +180,11 @@ def create(
         created.append(public(row, tz))
         queue_for(session, row, "confirmed", tz)
     if rows:
-        _desk_follows(session, rows[0], now)  # one space: its state covers them all
+        desk_follows(session, rows[0], now)  # one space: its state covers them all
     return BookingResult(created=created, failed=failed)
 
 
-def _desk_follows(session: Session, row: Booking, now: datetime) -> None:
+def desk_follows(session: Session, row: Booking, now: datetime) -> None:
     """The desk's LED (and the maps) follow the booking, in the same transaction."""
     if row.desk_id is not None:
         desk = session.get(Desk, row.desk_id)
@@ -199,7 +192,7 @@ def _desk_follows(session: Session, row: Booking, now: datetime) -> None:
             desks.show(session, desk, to_ms(now), tell=True)
 
 
-def _book_one(
+def book_one(
     session: Session,
     *,
     building: str,
@@ -213,6 +206,7 @@ def _book_one(
     now: datetime,
     series: str | None,
 ) -> Booking:
+    """Write one booking of ``space`` for ``user`` if every rule allows it; else Refusal."""
     # What other bookings cannot change is checked first, outside the locks.
     check_slot(session, building=building, policy=policy, tz=tz, start=start, end=end, now=now)
     kind = "desk" if isinstance(space, Desk) else "room"
@@ -372,91 +366,8 @@ def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPub
     row.released_ms = to_ms(now)
     record(session, actor=actor.username, action="booking.cancel", target_kind="booking",
            target_id=str(row.id))  # fmt: skip
-    _desk_follows(session, row, now)
+    desk_follows(session, row, now)
     return public(row, tz)
-
-
-def check_in(
-    session: Session,
-    *,
-    actor: Principal,
-    booking_id: int,
-    via: str = "app",
-    key: str | None = None,
-    now: datetime | None = None,
-) -> BookingPublic:
-    """Check in from 15 minutes before the start until the end.
-
-    ``key``, the desk label's secret, makes it a QR check-in (a wrong one is refused);
-    without it, it is the booker's word in the app (``Booking.presence``).
-
-    The booker checks in; a facility manager (or admin) may do it for them, on the
-    booking's own day like anyone (a colleague without a phone at the desk). Such a check-in
-    is recorded as ``manager`` with the manager's name, in the booking and the audit log,
-    and reports count it apart from the sensor's and the booker's own.
-    """
-    row, tz = get(session, actor=actor, booking_id=booking_id)
-    owner = _on_behalf(
-        session,
-        actor,
-        row,
-        N_("only the person booked can check in; a facility manager may do it for them"),
-    )
-    if owner is not None:
-        via = "manager"
-    elif key is not None:
-        desk = session.get(Desk, row.desk_id) if row.desk_id is not None else None
-        if desk is None or not key_matches(desk, key):
-            raise Refusal("qr_key", T("scan the QR code on the desk itself to check in there"), 403)
-        via = "qr"
-    now = now or now_utc()
-    at = to_ms(now)
-    if row.state != "booked":
-        raise Refusal("state", T("booking {id} is {state}", id=booking_id, state=row.state), 409)
-    if at < checkin_opens(row.start_ms):
-        raise Refusal(
-            "too_early",
-            T("check-in opens at {time}", time=clock(checkin_opens(row.start_ms), tz)),
-        )
-    if at >= row.end_ms:
-        raise Refusal("in_the_past", T("the booking is over"))
-    row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
-    row.presence = presence_for(session, row, via)
-    row.checked_in_actor = actor.username
-    record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
-           target_id=str(row.id), via=via, on_behalf_of=owner)  # fmt: skip
-    _desk_follows(session, row, now)
-    return public(row, tz)
-
-
-def presence_for(session: Session, row: Booking, via: str) -> str:
-    """How a check-in ``via`` qr, app or manager shows presence (Booking.presence).
-
-    At a desk with a live sensor, only the sensor does: someone there now, or else the
-    booking waits for it (``pending``) until the grace period ends. Elsewhere a scanned
-    label shows it; the booker's word in the app alone does not.
-    """
-    if via == "manager":
-        return "manager"
-    if row.desk_id is not None and desk_has_sensor(session, row.building_id, row.space_code):
-        live = session.get(DeskLive, row.desk_id)
-        return "sensor" if live is not None and live.occupied else "pending"
-    return "qr" if via == "qr" else "app"
-
-
-def desk_has_sensor(session: Session, building: str, desk: str) -> bool:
-    """Whether a live (not decommissioned) desk node serves this desk."""
-    return (
-        session.scalar(
-            select(Device.id).where(
-                Device.building == building,
-                Device.space == desk,
-                Device.space_kind == "desk",
-                Device.decommissioned_ms.is_(None),
-            )
-        )
-        is not None
-    )
 
 
 def _owner(session: Session, row: Booking) -> User | None:
@@ -464,7 +375,7 @@ def _owner(session: Session, row: Booking) -> User | None:
     return session.get(User, row.user_id) if row.user_id is not None else None
 
 
-def _on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> str | None:
+def on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> str | None:
     """None when ``actor`` owns the booking; the owner's name when a manager acts for them."""
     owner = _owner(session, row)
     if owner is not None and owner.username == actor.username:
@@ -474,32 +385,6 @@ def _on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> 
             "not_yours", T(doing), 403,
         )  # fmt: skip
     return owner.username if owner is not None else "?"
-
-
-def check_out(
-    session: Session, *, actor: Principal, booking_id: int, now: datetime | None = None
-) -> BookingPublic:
-    """Leave the desk: the booking is kept (attended) and the desk is free again."""
-    row, tz = get(session, actor=actor, booking_id=booking_id)
-    owner = _on_behalf(
-        session,
-        actor,
-        row,
-        N_("only the person booked can check out; a facility manager may do it for them"),
-    )
-    if row.state != "checked_in":
-        raise Refusal(
-            "state",
-            T("booking {id} is {state}; check in first", id=booking_id, state=row.state),
-            409,
-        )
-    now = now or now_utc()
-    row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
-    row.checked_out_ms = to_ms(now)
-    record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
-           target_id=str(row.id), on_behalf_of=owner)  # fmt: skip
-    _desk_follows(session, row, now)
-    return public(row, tz)
 
 
 class _ZoneOf(dict[str, ZoneInfo]):
@@ -602,102 +487,6 @@ def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPub
     })  # fmt: skip
 
 
-def key_matches(space: Space, key: str | None) -> bool:
-    """Whether ``key`` is the secret of the desk's QR label."""
-    kept = space.qr_key if isinstance(space, Desk) else None
-    return bool(key) and kept is not None and hmac.compare_digest(str(key), kept)
-
-
-def desk_key_ok(session: Session, *, building: str, desk: str, key: str | None) -> bool:
-    """Whether ``key`` is the desk's label secret (the check-in page asks before it offers)."""
-    return key_matches(find_space(session, building, desk, None), key)
-
-
-def _checkin_row(session: Session, space: Any, user: User, at: int) -> Booking | None:
-    """The person's booking of the desk whose check-in window holds ``at``."""
-    return session.scalar(
-        select(Booking).where(
-            Booking.desk_id == space.id,
-            Booking.user_id == user.id,
-            Booking.state == "booked",
-            Booking.start_ms <= at + CHECKIN_OPENS_BEFORE_MS,
-            Booking.end_ms > at,
-        )
-    )
-
-
-def checkin_booking(
-    session: Session, *, actor: Principal, building: str, desk: str, now: datetime | None = None
-) -> BookingPublic | None:
-    """The actor's booking that a check-in at this desk now would check in, if any."""
-    _, tz = building_tz(session, building)
-    space = find_space(session, building, desk, None)
-    user = session.scalar(select(User).where(User.username == actor.username))
-    row = _checkin_row(session, space, user, to_ms(now or now_utc())) if user else None
-    return public(row, tz) if row is not None else None
-
-
-def desk_check_in(
-    session: Session,
-    *,
-    actor: Principal,
-    building: str,
-    desk: str,
-    key: str | None,
-    now: datetime | None = None,
-) -> BookingPublic:
-    """Check in at a desk by its QR code: your booking of it, or a walk-in booking.
-
-    ``key`` is the secret the desk's label carries: without it (a link typed or guessed
-    away from the desk) nothing is checked in.
-
-    A walk-in booking lasts until the building closes, the desk's next booking starts or the
-    longest booking the rules allow is over, whichever comes first. Someone whose own
-    booking of the desk starts within EARLY_MS is told when its check-in opens instead.
-    """
-    now = now or now_utc()
-    b, tz = building_tz(session, building)
-    space = find_space(session, building, desk, None)
-    if not key_matches(space, key):
-        raise Refusal("qr_key", T("scan the QR code on the desk itself to check in there"), 403)
-    user = session.scalar(select(User).where(User.username == actor.username))
-    if user is None:
-        raise NotFoundError(T("no user {user}", user=repr(actor.username)))
-    at = to_ms(now)
-    mine = _checkin_row(session, space, user, at)
-    if mine is not None:
-        return check_in(session, actor=actor, booking_id=mine.id, key=key, now=now)
-    policy = policy_for(session, b.id, space.zone_id)
-    day = now.astimezone(tz).date()
-    later = session.scalar(
-        select(func.min(Booking.start_ms)).where(
-            Booking.desk_id == space.id, Booking.user_id == user.id, Booking.state == "booked",
-            Booking.start_ms > at, Booking.start_ms < at + EARLY_MS,
-        )
-    )  # fmt: skip
-    if later is not None:  # their own booking here soon: not a walk-in until then
-        raise Refusal(
-            "too_early",
-            T("check-in opens at {time}", time=clock(checkin_opens(later), tz)),
-        )
-    end = min(
-        opening(policy, day, tz)[1], now.astimezone(tz) + timedelta(minutes=policy.max_minutes)
-    )
-    following = session.scalar(
-        select(func.min(Booking.start_ms)).where(
-            Booking.desk_id == space.id, Booking.state.in_(ACTIVE), Booking.start_ms > at
-        )
-    )
-    if following is not None:
-        end = min(end, from_ms(following, tz))
-    row = _book_one(session, building=b.id, tz=tz, policy=policy, space=space, user=user,
-                    actor=actor, start=now, end=end, now=now, series=None)  # fmt: skip
-    row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
-    row.presence = presence_for(session, row, "qr")
-    _desk_follows(session, row, now)
-    return public(row, tz)
-
-
 def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[str, object]]:
     """Where the caller's team sits on ``day``: colleagues who opted in, and their desks."""
     if actor.team is None:
@@ -736,71 +525,3 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
             }
         )
     return out
-
-
-def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: DeskBlockDoc) -> int:
-    """Take a desk out of use for a while (maintenance); returns the block's id."""
-    _, tz = building_tz(session, building)
-    row = find_space(session, building, desk, None)
-    start, end = aware(doc.start, tz), aware(doc.end, tz)
-    if end <= start:
-        raise Refusal("slot", T("the end must be after the start"))
-    block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
-                      reason=doc.reason, created_by=actor)  # fmt: skip
-    session.add(block)
-    session.flush()
-    record(session, actor=actor, action="desk.block", target_kind="desk",
-           target_id=f"{building}/{desk}", reason=doc.reason)  # fmt: skip
-    return block.id
-
-
-@dataclass(frozen=True, slots=True)
-class BlockShown:
-    """A desk's block as the administrators' page lists it, in the building's zone."""
-
-    id: int
-    desk: str
-    start: datetime
-    end: datetime
-    reason: str
-    created_by: str
-
-
-def blocks(session: Session, *, building: str, now: datetime | None = None) -> list[BlockShown]:
-    """The building's desk blocks not over yet, soonest first."""
-    _, tz = building_tz(session, building)
-    at = to_ms(now or now_utc())
-    rows = session.execute(
-        select(DeskBlock, Desk.code)
-        .join(Desk, Desk.id == DeskBlock.desk_id)
-        .where(Desk.building_id == building, DeskBlock.end_ms > at)
-        .order_by(DeskBlock.start_ms)
-    )
-    return [
-        BlockShown(
-            blk.id,
-            code,
-            from_ms(blk.start_ms, tz),
-            from_ms(blk.end_ms, tz),
-            blk.reason,
-            blk.created_by,
-        )  # fmt: skip
-        for blk, code in rows
-    ]
-
-
-def end_block(session: Session, *, actor: str, block_id: int) -> str:
-    """End a desk's block now, or drop one not yet begun; returns the desk's code."""
-    block = session.get(DeskBlock, block_id)
-    if block is None:
-        raise NotFoundError(T("no desk block {id}", id=block_id))
-    desk = session.get(Desk, block.desk_id)
-    code = desk.code if desk else str(block.desk_id)
-    now = int(time.time() * 1000)
-    if block.start_ms >= now:
-        session.delete(block)  # not begun: as if it never was
-    else:
-        block.end_ms = min(block.end_ms, now)
-    record(session, actor=actor, action="desk.unblock", target_kind="desk",
-           target_id=f"{desk.building_id if desk else ''}/{code}", block=block_id)  # fmt: skip
-    return code

@@ -26,10 +26,10 @@ from server.api.errors import status_of
 from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, list_users, update_user
 from server.bookings import kiosks
+from server.bookings.blocks import block_desk, end_block
+from server.bookings.blocks import blocks as desk_blocks
 from server.bookings.kiosks import KioskCreate
 from server.bookings.schemas import DeskBlockDoc
-from server.bookings.service import block_desk, end_block
-from server.bookings.service import blocks as desk_blocks
 from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
 from server.calendar.dates import WITA, Day, from_ms, now_utc

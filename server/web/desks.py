@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from server.api.deps import DatabaseDep
-from server.bookings import service as bookings
+from server.bookings import checkin as checking
 from server.bookings.schemas import BookingPublic
 from server.calendar.dates import Day, now_utc
 from server.calendar.hours import building_tz, opening
@@ -188,8 +188,8 @@ def _desk_page(db: DatabaseDep, person: Any, building: str, desk: str, key: str 
         b = building_public(session, building)
         floor = desk_floor(session, building, desk)
         facts = next(d for d in floor_map(session, building, floor.code).desks if d.id == desk)
-        mine = bookings.checkin_booking(session, actor=person.user, building=building, desk=desk)
-        scanned = bookings.desk_key_ok(session, building=building, desk=desk, key=key)
+        mine = checking.checkin_booking(session, actor=person.user, building=building, desk=desk)
+        scanned = checking.desk_key_ok(session, building=building, desk=desk, key=key)
         return DeskPage(b, facts, floor.name, mine, scanned)
 
 
@@ -231,7 +231,7 @@ async def checkin(
 
     def act() -> BookingPublic:
         with db.session() as session:
-            return bookings.desk_check_in(
+            return checking.desk_check_in(
                 session, actor=person.user, building=building, desk=desk, key=k
             )
 

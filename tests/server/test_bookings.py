@@ -22,7 +22,7 @@ from server.audit.service import entries
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
-from server.bookings import service
+from server.bookings import checkin, service
 from server.bookings.availability import availability
 from server.bookings.models import DeskBlock
 from server.bookings.reports import utilization
@@ -249,14 +249,14 @@ def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Pr
     for_budi = {d.id: d.state for d in free(db, budi, at(WED, 10), at(WED, 11))}
     assert for_budi["m3"] == "team_zone"
     with db.session() as s, pytest.raises(Refusal, match="check-in opens at 2026-12-02 08:45"):
-        service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 40))
+        checkin.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 40))
     with db.session() as s:
-        done = service.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 50))
+        done = checkin.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 50))
     assert done.state == "checked_in" and done.checked_in_by == "app"  # the booker's word
     with db.session() as s, pytest.raises(Refusal, match="only a booked one can be cancelled"):
         service.cancel(s, actor=siti, booking_id=b1.id)
     with db.session() as s:
-        out = service.check_out(s, actor=siti, booking_id=b1.id, now=at(WED, 12))
+        out = checkin.check_out(s, actor=siti, booking_id=b1.id, now=at(WED, 12))
         gone = service.cancel(s, actor=budi, booking_id=b2.id)
     assert (out.state, out.outcome) == ("completed", "attended")
     assert (gone.state, gone.outcome) == ("cancelled", "cancelled")
@@ -279,13 +279,13 @@ def test_a_manager_checks_in_for_a_colleague_on_record_and_apart_in_reports(
     b1 = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 12)).created[0]
     b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 12)).created[0]
     with db.session() as s, pytest.raises(NotFoundError, match="no booking"):
-        service.check_in(s, actor=budi, booking_id=b1.id, now=at(WED, 9))  # not his
+        checkin.check_in(s, actor=budi, booking_id=b1.id, now=at(WED, 9))  # not his
     with db.session() as s, pytest.raises(Refusal, match="check-in opens"):
-        service.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 8))  # not before the day
+        checkin.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 8))  # not before the day
     with db.session() as s:
-        done = service.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 9, 5))
-        service.check_in(s, actor=budi, booking_id=b2.id, now=at(WED, 9, 5))
-        out = service.check_out(s, actor=rina, booking_id=b1.id, now=at(WED, 11))
+        done = checkin.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 9, 5))
+        checkin.check_in(s, actor=budi, booking_id=b2.id, now=at(WED, 9, 5))
+        out = checkin.check_out(s, actor=rina, booking_id=b1.id, now=at(WED, 11))
     assert (done.checked_in_by, done.checked_in_actor) == ("manager", "rina")
     assert out.state == "completed"
     with db.session() as s:

@@ -18,7 +18,7 @@ from harness.smtp import Inbox
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
-from server.bookings import service
+from server.bookings import checkin, service
 from server.bookings.models import Booking, DeskLive
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor, Seen
@@ -216,7 +216,7 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
     assert monitor.lights.state_now("m1") == "occupied"
     assert [d.state for d in monitor.lights.floor(B, "l1")] == ["occupied", "free"]
     with db.session() as s:
-        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+        walk = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
                                      now=clock.t)  # fmt: skip
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=19)
@@ -233,7 +233,7 @@ def test_a_walk_in_in_an_always_open_building_lasts_no_longer_than_the_rules_all
         policy.open_minute, policy.close_minute = 0, 24 * 60
     clock.at(6)  # closing is 18 hours away, the longest booking 12
     with db.session() as s:
-        walk = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+        walk = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
                                      now=clock.t)  # fmt: skip
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=18)
@@ -250,12 +250,12 @@ def test_utilization_report_counts_what_happened(
     seen(monitor, clock, True)
     clock.at(11)
     with db.session() as s:
-        service.check_out(s, actor=siti, booking_id=used, now=clock.t)
+        checkin.check_out(s, actor=siti, booking_id=used, now=clock.t)
     clock.at(12, 16)
     monitor.sweep()  # the m2 booking: a no-show
     clock.at(13)
     with db.session() as s:
-        service.desk_check_in(s, actor=siti, building=B, desk="m2", key=label(s, "m2"),
+        checkin.desk_check_in(s, actor=siti, building=B, desk="m2", key=label(s, "m2"),
                               now=clock.t)  # fmt: skip
     clock.at(19, 1)
     monitor.sweep()
@@ -348,12 +348,12 @@ def test_a_qr_check_in_at_a_sensor_desk_counts_once_the_sensor_sees_someone(
     clock.at(8, 55)
     with db.session() as s:
         with pytest.raises(Refusal) as refused:  # the page's address, typed away from the desk
-            service.desk_check_in(s, actor=siti, building=B, desk="m1", key=None, now=clock.t)
+            checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=None, now=clock.t)
         assert refused.value.rule == "qr_key"
         with pytest.raises(Refusal):
-            service.desk_check_in(s, actor=siti, building=B, desk="m1", key="tebakan",
+            checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key="tebakan",
                                   now=clock.t)  # fmt: skip
-        done = service.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
+        done = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
                                      now=clock.t)  # fmt: skip
     assert (done.checked_in_by, done.presence) == ("qr", "pending")  # m1 has a sensor
     clock.at(9, 5)
@@ -364,7 +364,7 @@ def test_a_qr_check_in_at_a_sensor_desk_counts_once_the_sensor_sees_someone(
     # The same booker checks in by the app from elsewhere: nobody sits down.
     clock.at(12, 50)
     with db.session() as s:
-        away = service.check_in(s, actor=siti, booking_id=later, now=clock.t)
+        away = checkin.check_in(s, actor=siti, booking_id=later, now=clock.t)
     assert (away.checked_in_by, away.presence) == ("app", "pending")
     clock.at(13, 16)  # the grace period (15 min) is over
     monitor.sweep()
@@ -384,6 +384,6 @@ def test_a_qr_check_in_at_a_desk_without_a_sensor_is_shown_by_the_label(
     clock.at(9)
     with db.session() as s:
         with pytest.raises(Refusal):
-            service.check_in(s, actor=siti, booking_id=booked, key="bukan-kuncinya", now=clock.t)
-        done = service.check_in(s, actor=siti, booking_id=booked, key=label(s, "m2"), now=clock.t)
+            checkin.check_in(s, actor=siti, booking_id=booked, key="bukan-kuncinya", now=clock.t)
+        done = checkin.check_in(s, actor=siti, booking_id=booked, key=label(s, "m2"), now=clock.t)
     assert (done.checked_in_by, done.presence) == ("qr", "qr")
