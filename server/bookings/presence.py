@@ -145,7 +145,7 @@ class DeskMonitor:
         )  # fmt: skip
         if pending is not None:  # checked in by QR or app: the sensor now sees someone
             pending.presence = "sensor"
-            record(session, actor=f"sensor:{s.device}", action="booking.presence",
+            record(session, actor=f"sensor:{s.device}", action="booking.confirmed",
                    target_kind="booking", target_id=str(pending.id), via="sensor")  # fmt: skip
             return False
         booking = next(
@@ -215,8 +215,8 @@ class DeskMonitor:
             booking, policy.checkin_grace_minutes * 60_000
         ):
             booking.presence = "unconfirmed"  # checked in, but the desk's sensor saw nobody
-            record(session, actor="sensors", action="booking.presence", target_kind="booking",
-                   target_id=str(booking.id), via="unconfirmed")  # fmt: skip
+            record(session, actor="sensors", action="booking.unconfirmed", target_kind="booking",
+                   target_id=str(booking.id))  # fmt: skip
         if now >= booking.end_ms:
             booking.state, booking.outcome = "completed", booking.outcome or "attended"
             return
