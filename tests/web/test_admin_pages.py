@@ -111,8 +111,8 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
 
         # The audit log, searched: the rule change, by whom.
         page.goto(f"{base}/app/admin/audit")
-        page.get_by_label("Siapa").fill("admin")
-        page.get_by_label("Tindakan").select_option(label="mengubah aturan pemesanan")
+        page.get_by_label("Siapa", exact=True).fill("admin")
+        page.get_by_label("Tindakan", exact=True).select_option(label="mengubah aturan pemesanan")
         page.get_by_role("button", name="Cari").click()  # the date fields left empty
         rows = page.locator("#audit tbody tr")
         expect(rows.filter(has_text="max_per_day=1")).to_have_count(1)  # the page's change

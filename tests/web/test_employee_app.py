@@ -323,8 +323,10 @@ def test_a_meeting_room_by_capacity(platform: Platform, chromium: Browser, shots
         expect(page.locator("main")).to_contain_text("Tidak ada ruang untuk sebanyak itu.")
         page.fill("input[name=capacity]", "6")
         page.fill("input[name=day]", TOMORROW)  # a slot still to come, whenever this runs
-        page.get_by_label("Dari").select_option("13:00")  # 24-hour times, whatever the locale
-        page.get_by_label("sampai").select_option("14:00")
+        page.get_by_label("Dari", exact=True).select_option(
+            "13:00"
+        )  # 24-hour times, whatever the locale
+        page.get_by_label("sampai", exact=True).select_option("14:00")
         page.click("form.filters button.primary")
         row = page.locator('tr[data-room="r1"]')
         expect(row).to_contain_text("Kosong")

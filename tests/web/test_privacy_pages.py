@@ -79,8 +79,8 @@ def test_an_employee_sees_exports_and_anonymises_their_data_and_an_admin_carries
         assert linked is not None and linked.status == 200
         expect(admin.locator("#attendance-summary")).to_have_count(0)
         # A person's attendance: refused for nobody by that name, shown (and audited) with one.
-        admin.get_by_label("Nama pengguna").fill("tidak-ada")
-        admin.get_by_label("Alasan").fill("Pengaduan pelepasan meja w05")
+        admin.get_by_label("Nama pengguna", exact=True).fill("tidak-ada")
+        admin.get_by_label("Alasan", exact=True).fill("Pengaduan pelepasan meja w05")
         with admin.expect_response(lambda r: r.request.method == "POST") as nobody:
             admin.get_by_role("button", name="Tampilkan").click()
         assert nobody.value.status == 404
