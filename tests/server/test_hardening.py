@@ -180,6 +180,10 @@ def test_a_mixed_naive_and_offset_period_is_read_in_the_buildings_zone(platform:
     span = {"building": B, "start": "2026-01-05T00:00", "end": "2026-01-06T00:00Z"}
     answer = platform.api("GET", "/api/v1/reports/utilization", "facility_manager", params=span)
     assert answer.status_code == 200, answer.text
+    # Monday 5 January from midnight WITA to 08:00 WITA on the 6th: the desk is open 07:00 to
+    # 19:00, so 12 + 1 hours (read as UTC, the naive start would leave 11 + 1).
+    (whole,) = answer.json()
+    assert whole["open_desk_hours"] == 13
 
 
 def test_closing_a_day_twice_is_a_conflict_not_a_crash(platform: Platform) -> None:
