@@ -46,10 +46,17 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         assert short.get_attribute("minlength") == "10"
         accessible(page)
         page.screenshot(path=shots / "admin-accounts-id.png", full_page=True)
-        # Only a form's answer puts words on the page: a URL cannot.
-        forged = page.goto(f"{base}/app/admin/gateways?notice=Bayar+denda&status=500&made=x")
+        # Only a form's answer puts words on the page: neither a URL (the old notices' own
+        # parameters included) nor a notice cookie the server did not sign.
+        forged = page.goto(f"{base}/app/admin/gateways?done=user_created&x=Bayar+denda"
+                           "&notice=Bayar+denda&status=500&made=x")  # fmt: skip
         assert forged is not None and forged.status == 200
         assert "Bayar denda" not in page.content() and page.locator("#secret").count() == 0
+        ctx.add_cookies([{"name": "smartoffice_notice", "url": base,
+                          "value": '["Bayar denda", "ok"]'}])  # fmt: skip
+        page.goto(f"{base}/app/admin/gateways")
+        assert "Bayar denda" not in page.content()
+        expect(page.locator(".notice")).to_have_count(0)
 
         # A booking rule: one booking per person per day; the employee's next one obeys.
         page.goto(f"{base}/app/admin/rules?building={B}")
