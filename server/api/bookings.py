@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -16,6 +16,7 @@ from server.api.deps import (
     Language,
     Manager,
     PlaceParam,
+    RowId,
     SettingsDep,
     language,
     services,
@@ -42,8 +43,8 @@ from server.exceptions import Refusal
 from server.i18n import T, say
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
-# Row ids are 64-bit integers in every database: a larger one cannot name a booking.
-BookingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The booking's id.")]
+BookingId = RowId
+"""The booking's id (a 64-bit row id: a larger one names nothing)."""
 
 
 async def refusal_response(request: Request, exc: Exception) -> JSONResponse:

@@ -73,7 +73,7 @@ PLAN_MESSAGES = {
 }
 
 
-def _slot(
+def asked_slot(
     day: date, slot: str, start: str, end: str, hours: tuple[datetime, datetime]
 ) -> tuple[datetime, datetime]:
     """The asked slot; the whole day is the building's opening hours that day."""
@@ -122,7 +122,7 @@ async def find(
             return all_buildings, b, floor_map(session, b.id, f_id), when, hours
 
     all_buildings, b, fmap, when, hours = await run_in_threadpool(read)
-    start_at, end_at = _slot(when, slot, start, end, hours)
+    start_at, end_at = asked_slot(when, slot, start, end, hours)
     t0, t1 = start_at.strftime("%H:%M"), end_at.strftime("%H:%M")
     asked = (("monitor", monitor), ("standing", standing), ("accessible", accessible))
     wanted = {k for k, v in (*asked, ("quiet", quiet)) if v}

@@ -22,7 +22,7 @@ from server.i18n import N_, gettext
 from server.spaces.service import buildings as list_buildings
 from server.web import notices
 from server.web.browser import Person, PersonForm
-from server.web.desks import _slot
+from server.web.desks import asked_slot
 from server.web.render import page_language, render
 from server.web.words import translated
 
@@ -71,7 +71,7 @@ async def rooms_page(
             when = day if day is not None and day >= now.date() else now.date()
             hours = opening(policy_for(session, b.id, None), when, tz)
             first, last = (start, end) if start and end else _next_hour(when, now)
-            s, e = _slot(when, "time", first, last, hours)
+            s, e = asked_slot(when, "time", first, last, hours)
             found = rooms_for(session, actor=person.user, building=b.id, start=s, end=e,
                               capacity=capacity, lang=lang)  # fmt: skip
             return all_buildings, b, when, now.date(), s, e, found
