@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.roles import Role
+from server.zones import TimeZone
 
 PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
 
@@ -76,6 +77,10 @@ class ServerSettings(BaseSettings):
     """Comma-separated addresses (or ``*``) of reverse proxies whose ``X-Forwarded-For``
     and ``X-Forwarded-Proto`` are believed; empty believes none. Behind a proxy on another
     host, name it here, or every login seems to come from the proxy."""
+    timezone: TimeZone = "Asia/Makassar"
+    """The zone of times that belong to no one building: the audit log, a person's own data
+    and its export, the administrators' lists, "today" across buildings. Each building shows
+    its own times in its own ``timezone`` (the layout document's)."""
     public_url: str = "http://127.0.0.1:8000"
     """Where people reach the server: desk labels' QR codes point here."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 from server.effects import Effects, forget
+from server.zones import WITA
 
 
 class Base(DeclarativeBase):
@@ -184,6 +185,8 @@ class Database:
         # Whether an identity provider's groups decide its people's roles at every sign-in
         # (SMARTOFFICE_OIDC_ROLES=provider), or only at the first (=local: admins change them).
         self.provider_roles = True
+        # The platform's zone (SMARTOFFICE_TIMEZONE): times that belong to no one building.
+        self.zone = WITA
         event.listen(self._sessions, "after_flush", _note_flush)
         event.listen(self._sessions, "do_orm_execute", _note_statement)
         event.listen(self._sessions, "after_commit", self._committed)

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import httpx
@@ -89,6 +90,7 @@ class Services:
         db.cache_s = settings.cache_s
         db.mail = settings.smtp_host is not None
         db.provider_roles = settings.oidc_roles == "provider"
+        db.zone = ZoneInfo(settings.timezone)
         store = build_store(settings)
         if isinstance(store, InfluxReadingStore) and settings.influx_create_database:
             try:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from server.api.deps import Admin, DatabaseDep
 from server.audit.service import AuditPublic, entries
-from server.calendar.dates import WITA, Moment, aware, to_ms
+from server.calendar.dates import Moment, aware, to_ms
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -30,6 +30,6 @@ def audit_log(
     with db.session() as session:
         return entries(
             session, target_kind=target_kind, target_id=target_id, actor=actor, action=action,
-            text=text, since_ms=to_ms(aware(since, WITA)) if since else None,
-            until_ms=to_ms(aware(until, WITA)) if until else None, limit=limit,
+            text=text, since_ms=to_ms(aware(since, db.zone)) if since else None,
+            until_ms=to_ms(aware(until, db.zone)) if until else None, limit=limit,
         )  # fmt: skip

@@ -36,7 +36,7 @@ from server.bookings.schemas import (
     DeskLiveState,
 )
 from server.calendar import admin as calendar
-from server.calendar.dates import FIRST_DAY, LAST_DAY, WITA, Day, Moment, period
+from server.calendar.dates import FIRST_DAY, LAST_DAY, Day, Moment, period
 from server.calendar.hours import building_tz
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import Refusal
@@ -73,8 +73,8 @@ async def availability(
     """Every desk of a floor for a slot, with its state and the reason.
 
     States: free, booked, yours, blocked, closed, team_zone, not_bookable. Times without
-    an offset are WITA. A change made through another server replica shows within
-    ``cache_s`` (1 s).
+    an offset are the building's local time. A change made through another server replica
+    shows within ``cache_s`` (1 s).
     """
     cache: AvailabilityCache = services(request).availability
     desks = DeskFilter(zone, monitor, standing, accessible, quiet)
@@ -137,7 +137,7 @@ def list_bookings(
 def colleagues(user: Anyone, db: DatabaseDep, day: Day | None = None) -> list[dict[str, object]]:
     """Where your team sits today (or on ``day``): colleagues who opted in only."""
     with db.session(commit=False) as session:
-        when = day or datetime.now(WITA).date()
+        when = day or datetime.now(db.zone).date()
         return service.colleagues(session, actor=user, day=when)
 
 

@@ -295,7 +295,7 @@ async def desk_suggestions(
     """Free desks of the building for a slot, those in zones already in use first.
 
     Choosing them lets empty zones and floors stay set back. Times without an offset are
-    the building's (WITA).
+    the building's local time.
     """
     tz = await building_zone(db, building)
 

@@ -7,12 +7,13 @@ import re
 import time
 from datetime import date, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
-from server.calendar.dates import WITA, Day, now_utc
+from server.calendar.dates import Day, now_utc
 from server.exceptions import QueryError
 from server.privacy import subject
 from server.privacy.notice import NoticeEntry, entries
@@ -35,8 +36,8 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _span(start: date | None, end: date | None) -> tuple[date, date]:
-    last = end or now_utc().astimezone(WITA).date()
+def _span(start: date | None, end: date | None, tz: ZoneInfo) -> tuple[date, date]:
+    last = end or now_utc().astimezone(tz).date()
     first = start or last - timedelta(days=89)
     if first > last or (last - first).days > 731:
         raise QueryError("start must not be after end, and the span at most two years")
@@ -59,7 +60,8 @@ async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Respon
     data = await subject.export(services.retention.ctx, services.settings, user.username, lang,
                                 _now_ms())  # fmt: skip
     label = re.sub(r"[^a-z0-9._-]", "-", user.username.lower())  # a header is ASCII
-    name = f"smartoffice-{label}-{now_utc().astimezone(WITA).date().isoformat()}.json"
+    today = now_utc().astimezone(services.db.zone).date()
+    name = f"smartoffice-{label}-{today.isoformat()}.json"
     return Response(json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
@@ -69,7 +71,7 @@ def my_attendance(
     user: Anyone, db: DatabaseDep, start: Day | None = None, end: Day | None = None
 ) -> Attendance:
     """Your bookings and what became of them (default: the last 90 days)."""
-    first, last = _span(start, end)
+    first, last = _span(start, end, db.zone)
     with db.session(commit=False) as session:
         return subject.attendance(session, username=user.username, start=first, end=last)
 
@@ -80,7 +82,7 @@ def person_attendance(
     start: Day | None = None, end: Day | None = None,
 ) -> Attendance:  # fmt: skip
     """One person's attendance: theirs, or an administrator's stating a reason (audited)."""
-    first, last = _span(start, end)
+    first, last = _span(start, end, db.zone)
     with db.session() as session:
         return subject.attendance_for(session, actor=user, username=username, start=first,
                                       end=last, reason=reason)  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from server.api.deps import DatabaseDep, Manager, PlaceParam, Roles, SettingsDep, StoreDep
 from server.bookings.visibility import audit_read
 from server.calendar.dates import Moment, Shown, aware, to_ms
+from server.calendar.hours import zone_for
 from server.exceptions import Forbidden, QueryError
 from server.i18n import T
 from server.readings.store import Aggregation, SpaceFilter, Window
@@ -74,9 +76,9 @@ PresenceRead = Depends(_audit_presence)
 PresenceSeries = Depends(_presence_groups)
 
 
-def _ms(t: datetime) -> int:
-    """Epoch ms; a time without an offset is read as WITA (Asia/Makassar)."""
-    return to_ms(aware(t))
+def _ms(t: datetime, tz: ZoneInfo) -> int:
+    """Epoch ms; a time without an offset is read in ``tz``."""
+    return to_ms(aware(t, tz))
 
 
 _DURATION = re.compile(r"^(-?\d+)(s|m|h|d)?$")
@@ -97,14 +99,21 @@ def parse_duration(text: str, name: str) -> timedelta:
 
 
 def _window(
-    start: Annotated[Moment, Query(description="ISO time; WITA when no offset is given")],
+    db: DatabaseDep,
+    where: Where,
+    start: Annotated[
+        Moment, Query(description="ISO time; without an offset, the building's local time")
+    ],
     end: Annotated[Moment, Query(description="ISO time, exclusive")],
     every: Annotated[str, Query(description="Window: seconds, 5m, 1h, 1d or ISO 8601")],
     offset: Annotated[str, Query(description="Shift of window boundaries, e.g. -8h")] = "0",
 ) -> Window:
+    with db.session(commit=False) as session:
+        tz = zone_for(session, where.building)
     return Window(
-        _ms(start), _ms(end), parse_duration(every, "every"), parse_duration(offset, "offset")
-    )
+        _ms(start, tz), _ms(end, tz), parse_duration(every, "every"),
+        parse_duration(offset, "offset"),
+    )  # fmt: skip
 
 
 WindowDep = Annotated[Window, Depends(_window)]

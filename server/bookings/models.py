@@ -2,7 +2,7 @@
 
 The rules per building or zone and the closed days are the calendar's (server.calendar).
 
-Times are epoch milliseconds (UTC); they are shown in the building's time zone (WITA).
+Times are epoch milliseconds (UTC); they are shown in the building's time zone.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class Repeat(BaseModel):
 class BookingCreate(BaseModel):
     """A desk or room for a slot, or for a whole day (the building's opening hours).
 
-    Times without an offset are the building's local time (WITA).
+    Times without an offset are the building's local time (its ``timezone``).
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -1,12 +1,14 @@
 """Time in a building: its zone, epoch milliseconds and local times, and what the API accepts.
 
-Times are stored as epoch milliseconds (UTC) and shown in the building's zone (WITA,
-Asia/Makassar, for every building today).
+Times are stored as epoch milliseconds (UTC) and shown in the building's zone (its
+``timezone``: WITA, Asia/Makassar, unless it says otherwise). Times that belong to no one
+building (the audit log, a person's own data, the admin's lists) are shown in the
+platform's zone (``SMARTOFFICE_TIMEZONE``, WITA by default).
 
 Every date or time a caller sends is between 2000 and 2100: earlier or later is a typo
 (the year 1, the year 6984) and would otherwise reach a database, a calendar library or a
-loop sized by it. A time without an offset is the building's local time (WITA for every
-building today); a period is capped in length, so no single request can hold the server.
+loop sized by it. A time without an offset is the building's local time (or the platform's
+where no building is named); a period is capped in length, so no single request can hold the server.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
 from server.exceptions import QueryError
+from server.zones import WITA
 
 FIRST_DAY: Final = date(2000, 1, 1)
 LAST_DAY: Final = date(2099, 12, 31)
-WITA: Final = ZoneInfo("Asia/Makassar")
 # Reports, series and summaries read at most this much at once.
 MAX_PERIOD: Final = timedelta(days=732)
 # Check-in (by sensor, QR or hand) opens this long before a booking starts.

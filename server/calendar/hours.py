@@ -9,16 +9,30 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from server.calendar.dates import WITA, from_ms, to_ms
+from server.calendar.dates import from_ms, to_ms
 from server.calendar.policy import Policy, closed_reason, policy_for
+from server.db import DATABASE
 from server.exceptions import NotFoundError
 from server.i18n import T
 from server.spaces.models import Building
+from server.zones import WITA
 
 
 def zone_of(building: Building | None) -> ZoneInfo:
     """The building's time zone; WITA when there is no building (it was removed)."""
     return ZoneInfo(building.timezone) if building is not None else WITA
+
+
+def platform_zone(session: Session) -> ZoneInfo:
+    """The zone of times that belong to no one building (SMARTOFFICE_TIMEZONE)."""
+    db = session.info.get(DATABASE)
+    return db.zone if db is not None else WITA
+
+
+def zone_for(session: Session, building: str | None) -> ZoneInfo:
+    """The zone a time without an offset is read in: the building's, else the platform's."""
+    found = session.get(Building, building) if building else None
+    return zone_of(found) if found is not None else platform_zone(session)
 
 
 def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]:

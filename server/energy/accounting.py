@@ -76,7 +76,7 @@ class MeterHour:
 
 
 def hour_of(ts_ms: int) -> int:
-    """Start of the (UTC-aligned) hour holding ``ts_ms``; WITA hours align with UTC's."""
+    """Start of the (UTC-aligned) hour holding ``ts_ms``: a local hour too in WIB, WITA, WIT."""
     return ts_ms - ts_ms % HOUR_MS
 
 

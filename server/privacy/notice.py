@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from server.calendar.dates import WITA, from_ms
+from server.calendar.dates import from_ms
 from server.config import ServerSettings
 from server.i18n import gettext
 from server.privacy.inventory import CATEGORIES
@@ -39,6 +40,7 @@ def entries(
 ) -> list[NoticeEntry]:
     """Every category of the inventory, with how long it is kept and whether that held."""
     _ = lambda m: gettext(lang, m)  # noqa: E731
+    tz = ZoneInfo(settings.timezone)
     out = []
     for c in CATEGORIES:
         days = c.days(settings)
@@ -51,7 +53,7 @@ def entries(
         else:
             kept = _("{n} days.").format(n=days)
         run = runs.get(c.key)
-        enforced = from_ms(run.enforced_ms, WITA) if run and run.enforced_ms else None
+        enforced = from_ms(run.enforced_ms, tz) if run and run.enforced_ms else None
         problem = None
         if days and run is not None and run.error is not None:
             problem = run.error

@@ -19,7 +19,8 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import PRESENT, Booking
 from server.bookings.visibility import audit_read, may_see_person
-from server.calendar.dates import WITA, from_ms, to_ms
+from server.calendar.dates import from_ms, to_ms
+from server.calendar.hours import platform_zone, zone_of
 from server.config import ServerSettings
 from server.exceptions import ConflictError, NotFoundError
 from server.i18n import T, gettext
@@ -33,6 +34,7 @@ from server.privacy.schemas import (
     PrivacyRequestCreate,
     PrivacyRequestPublic,
 )
+from server.spaces.models import Building
 
 
 def _user(session: Session, username: str) -> User:
@@ -185,14 +187,15 @@ def attendance_for(
 def attendance(session: Session, *, username: str, start: date, end: date) -> Attendance:
     """The person's bookings from ``start`` to ``end`` (inclusive) and what became of them."""
     user = _user(session, username)
-    s = to_ms(datetime.combine(start, time(), WITA))
-    e = to_ms(datetime.combine(end + timedelta(days=1), time(), WITA))
+    tz = platform_zone(session)
+    s = to_ms(datetime.combine(start, time(), tz))
+    e = to_ms(datetime.combine(end + timedelta(days=1), time(), tz))
     rows = session.scalars(select(Booking).where(
         Booking.user_id == user.id, Booking.start_ms < e, Booking.end_ms > s,
     ).order_by(Booking.start_ms)).all()  # fmt: skip
     entries, days, hours = [], set(), 0.0
     for b in rows:
-        began = from_ms(b.start_ms, WITA)
+        began = from_ms(b.start_ms, zone_of(session.get(Building, b.building_id)))
         entries.append(AttendanceDay(
             day=began.date(), building=b.building_id, space=b.space_code, kind=b.space_kind,
             start=b.start_ms, end=b.end_ms, outcome=b.outcome, state=b.state,

@@ -121,8 +121,8 @@ class WindowValue:
 class Window:
     """A half-open time range [start, end) cut into windows of ``every``.
 
-    ``offset`` shifts the window boundaries, so a day can start at midnight WITA:
-    ``offset=timedelta(hours=-8)``.
+    ``offset`` shifts the window boundaries, so a day can start at local midnight (WITA:
+    ``offset=timedelta(hours=-8)``).
     """
 
     start_ms: int

@@ -17,7 +17,7 @@ CODE = 32
 
 
 class Building(Base):
-    """A building; its time zone is WITA unless it says otherwise."""
+    """A building; its time zone (an IANA name) is WITA unless it says otherwise."""
 
     __tablename__ = "buildings"
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.payloads import Label
+from server.zones import TimeZone
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Coord = Annotated[float, Field(ge=0, le=100_000)]
@@ -94,7 +95,7 @@ class BuildingDoc(_Doc):
     id: Label
     name: Name
     address: Name | None = None
-    timezone: str = "Asia/Makassar"
+    timezone: TimeZone = "Asia/Makassar"
 
 
 class LayoutDoc(_Doc):

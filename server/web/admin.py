@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -32,7 +33,7 @@ from server.bookings.kiosks import KioskCreate
 from server.bookings.schemas import DeskBlockDoc
 from server.bookings.visibility import audit_read
 from server.calendar import admin as calendar
-from server.calendar.dates import WITA, Day, from_ms, now_utc
+from server.calendar.dates import Day, from_ms, now_utc
 from server.calendar.policy import policy_for
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import ServerError
@@ -131,7 +132,7 @@ async def accounts(
     return _page(request, person, "admin/accounts.html", users=users, notice=answer.notice,
                  notice_kind=answer.kind, status=answer.status,
                  roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
-                 seen=lambda ms: from_ms(ms, WITA).strftime("%d/%m/%Y %H:%M")
+                 seen=lambda ms: from_ms(ms, db.zone).strftime("%d/%m/%Y %H:%M")
                  if ms else "—")  # fmt: skip
 
 
@@ -276,22 +277,23 @@ async def calendar_page(
     answer: Said = Answer(),
 ) -> Response:
     """Holidays and closed days of a year; desks blocked now or later."""
-    today = now_utc().astimezone(WITA).date()
-    year = year or today.year
 
-    def read() -> tuple[list[Any], Any, list[Any], list[Any]]:
+    def read() -> tuple[list[Any], Any, list[Any], list[Any], date]:
         with db.session(commit=False) as session:
             found = list_buildings(session)
             b = next((x for x in found if x.id == building), found[0])
+            today = now_utc().astimezone(ZoneInfo(b.timezone)).date()
+            nonlocal year
+            year = year or today.year
             days = calendar.closed_days(session, year=year, building=b.id)
             blocks = [
                 ({"id": x.id, "reason": x.reason, "created_by": x.created_by}, x.desk, x.start,
                  x.end)
                 for x in desk_blocks(session, building=b.id)
             ]  # fmt: skip
-            return found, b, days, blocks
+            return found, b, days, blocks, today
 
-    found, b, days, blocks = await _run(read)
+    found, b, days, blocks, today = await _run(read)
     return _page(request, person, "admin/calendar.html", buildings=found, building=b,
                  days=days, blocks=blocks, year=year, today=today, status=answer.status,
                  notice=answer.notice, notice_kind=answer.kind)  # fmt: skip
@@ -389,7 +391,7 @@ async def gateways_page(
             return gateways(session), kiosks.listed(session), list_buildings(session)
 
     gws, links, found = await _run(read)
-    tz = WITA
+    tz = db.zone
     return _page(request, person, "admin/gateways.html", gateways=gws, kiosks=links,
                  buildings=found, made=answer.made, status=answer.status,
                  notice=answer.notice, notice_kind=answer.kind,

@@ -16,10 +16,8 @@ from fastapi.responses import Response
 
 from server.api.deps import DatabaseDep
 from server.audit.service import AuditPublic, entries
-from server.calendar.dates import WITA, FormDay, from_ms, to_ms
-from server.calendar.hours import building_tz
+from server.calendar.dates import FormDay, from_ms, to_ms
 from server.i18n import N_, gettext
-from server.spaces.service import buildings as list_buildings
 from server.web.admin import TABS
 from server.web.browser import AdminPage
 from server.web.render import page_language, render
@@ -111,8 +109,7 @@ async def audit_page(
 
     def read() -> tuple[list[AuditPublic], Any]:
         with db.session(commit=False) as session:
-            found = list_buildings(session)
-            tz = building_tz(session, found[0].id)[1] if found else WITA
+            tz = db.zone
             since_ms = to_ms(datetime.combine(since, time(), tz)) if since else None
             until_ms = (
                 to_ms(datetime.combine(until + timedelta(days=1), time(), tz)) if until else None

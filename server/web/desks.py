@@ -136,6 +136,7 @@ async def find(
         "now_in_slot": start_at <= now_utc() < end_at,  # "occupied now" only means then
         "zone": zone or None,
         "features": sorted(wanted),
+        "tzname": end_at.tzname(),
         "messages": translated(lang, PLAN_MESSAGES),
         "lang": lang,
     }
@@ -147,6 +148,7 @@ async def find(
         csrf=person.csrf,
         buildings=all_buildings,
         building=b,
+        tzname=end_at.tzname(),
         floor=fmap.id,
         day=when,
         today=now_utc().astimezone(start_at.tzinfo).date(),

@@ -8,6 +8,7 @@ show them (free, booked, awaiting check-in, occupied, off) and follows the live 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -15,11 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, Public, services
 from server.bookings import kiosks
-from server.calendar.dates import WITA, now_utc
+from server.calendar.dates import now_utc
 from server.i18n import N_, gettext
 from server.spaces.service import building as building_public
 from server.spaces.service import floor_map
 from server.web.render import page_language, render, script_json
+from server.zones import zone_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,6 +69,7 @@ async def kiosk_state(secret: str, request: Request, db: DatabaseDep) -> Respons
     def read() -> dict[str, Any]:
         with db.session(commit=False) as session:
             b = building_public(session, link.building)
+            tz = ZoneInfo(b.timezone)
             fmap = floor_map(session, link.building, link.floor)
         live = {d.id: d.state for d in lights.floor(link.building, link.floor)}
         desks = [{"id": d.id, "x": d.x, "y": d.y, "state": live.get(d.id, "off")}
@@ -75,9 +78,9 @@ async def kiosk_state(secret: str, request: Request, db: DatabaseDep) -> Respons
         return {
             "building": b.name, "floor": fmap.name, "width": fmap.width, "height": fmap.height,
             "desks": desks, "counts": counts,
-            "rooms": [{"id": r.id, "x": r.x, "y": r.y, "width": r.width, "height": r.height}
-                      for r in fmap.rooms],
-            "now": now_utc().astimezone(WITA).strftime("%H:%M"),
+            "rooms": [{"id": r.id, "name": r.name, "capacity": r.capacity, "x": r.x, "y": r.y,
+                       "width": r.width, "height": r.height} for r in fmap.rooms],
+            "now": now_utc().astimezone(tz).strftime("%H:%M"), "zone": zone_name(tz),
         }  # fmt: skip
 
     return JSONResponse(await run_in_threadpool(read), headers={"Cache-Control": "no-store"})

@@ -44,6 +44,7 @@ from server.spaces.service import floor_map
 from server.web.browser import ManagerPage
 from server.web.charts import bars
 from server.web.render import page_language, render, script_json
+from server.zones import zone_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,7 +125,7 @@ def _page(request: Request, person: Any, template: str, where: Where, **values: 
     lang = page_language(request, person.user)
     return render(request, template, user=person.user, csrf=person.csrf, tabs=TABS,
                   buildings=where.buildings, building=where.building, lang_reason=_reason(lang),
-                  **values)  # fmt: skip
+                  tzname=zone_name(where.tz), **values)  # fmt: skip
 
 
 def _reason(lang: str) -> Any:

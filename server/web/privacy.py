@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +20,7 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep, Public, services
 from server.api.errors import status_of
 from server.api.privacy import RequestId
-from server.calendar.dates import WITA, from_ms, now_utc
+from server.calendar.dates import from_ms, now_utc
 from server.exceptions import ServerError
 from server.i18n import N_, gettext
 from server.privacy import subject
@@ -58,8 +59,8 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _today() -> date:
-    return now_utc().astimezone(WITA).date()
+def _today(tz: ZoneInfo) -> date:
+    return now_utc().astimezone(tz).date()
 
 
 @router.get("/privacy", dependencies=[Public])
@@ -80,7 +81,7 @@ async def my_data(
     days: Annotated[int, Query(ge=7, le=730)] = 90,
 ) -> Response:  # fmt: skip
     """Your attendance as the platform holds it, your export, and your requests."""
-    last = _today()
+    last = _today(db.zone)
 
     def read() -> tuple[Any, Any]:
         with db.session(commit=False) as session:
@@ -173,7 +174,7 @@ async def _requests_page(
 ) -> Response:
     lang = page_language(request, person.user)
     s = services(request)
-    last = _today()
+    last = _today(db.zone)
 
     def read() -> tuple[Any, Any, ServerError | None, Any]:
         seen, problem = None, None
@@ -211,7 +212,7 @@ async def _requests_page(
         categories=CATEGORIES,
         settings=s.settings,
         outcomes=OUTCOMES,
-        when=lambda ms: from_ms(ms, WITA),
+        when=lambda ms: from_ms(ms, db.zone),
         notice=fault(lang, problem) if problem else None,
         notice_kind="error" if problem else "ok",
         status=status_of(problem) if problem else 200,

@@ -1,7 +1,8 @@
-"""Rendering pages: Jinja2 templates, said in the visitor's language, times in WITA.
+"""Rendering pages: Jinja2 templates, said in the visitor's language, times in their zone.
 
 Every page gets ``_`` (translate), ``lang``, the signed-in person (or None), the CSRF token
-of their session, and helpers to show times in the building's zone with the zone named.
+of their session, helpers to show times with the zone named, and ``tzname``: what people
+call the zone the page's times are in (the platform's, unless the page gives a building's).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from server.auth.service import Principal
 from server.i18n import LANGUAGES, N_, NAMES, gettext, negotiate
 from server.web import notices
+from server.zones import zone_name
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
@@ -75,7 +77,7 @@ class Say:
         return format_decimal(round(value, digits), format=pattern, locale=self.lang)
 
     def span(self, start: datetime, end: datetime) -> str:
-        """``08.00–17.00 WITA``: a slot with its zone named."""
+        """``08.00–17.00 WITA``: a slot with its zone named (the values' own zone)."""
         return f"{self.time(start)}–{self.time(end)} {end.tzname()}"
 
 
@@ -90,6 +92,7 @@ def render(
 ) -> HTMLResponse:
     """A page in the visitor's language, with the notice a form's answer sent it on with."""
     lang = page_language(request, user)
+    values.setdefault("tzname", zone_name(request.app.state.services.db.zone))
     sent = notices.taken(request)
     if sent is not None and not values.get("notice"):
         values["notice"], values["notice_kind"] = sent

@@ -84,6 +84,7 @@ async def rooms_page(
         csrf=person.csrf,
         buildings=all_buildings,
         building=b,
+        tzname=e.tzname(),
         day=when,
         today=today,
         start_time=s.strftime("%H:%M"),

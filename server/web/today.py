@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep
 from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
-from server.calendar.dates import WITA, checkin_opens_at, now_utc
+from server.calendar.dates import checkin_opens_at, now_utc
 from server.calendar.policy import policy_for
 from server.i18n import gettext
 from server.web.browser import Person
@@ -73,7 +73,7 @@ async def today(request: Request, person: Person, db: DatabaseDep) -> Response:
     """My booking today, what to do next, my next bookings, my team today."""
     user = person.user
     lang = page_language(request, user)
-    now = now_utc().astimezone(WITA)
+    now = now_utc().astimezone(db.zone)
 
     def read() -> tuple[list[TodayBooking], list[BookingPublic], list[dict[str, object]]]:
         with db.session(commit=False) as session:

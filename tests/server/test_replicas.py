@@ -16,7 +16,7 @@ import pytest
 from harness.layouts import one_floor
 from harness.platform import Platform
 from harness.services import wait_for
-from server.calendar.dates import WITA
+from server.zones import WITA
 
 B = "kantor-r"
 ALWAYS = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],

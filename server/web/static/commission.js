@@ -1,7 +1,8 @@
 // Commissioning on the floor plan: register a node (password once, config as a QR code),
 // bind it by clicking its desk or room, watch it come online, blink its LED, print the
 // desk's label, decommission. Calls the JSON API with the session cookie and CSRF token.
-import { FloorPlan, apiClient, fill } from "./floorplan.js";
+import { FloorPlan } from "./floorplan.js";
+import { apiClient, fill, table } from "./page.js";
 
 const cfg = JSON.parse(document.getElementById("commission-config").textContent);
 const say = cfg.messages;
@@ -60,30 +61,17 @@ async function load() {
 }
 
 function list() {
-  const box = $("place-list");
-  box.textContent = "";
-  const t = document.createElement("table");
-  t.className = "table";
-  t.createCaption().textContent = say.caption;
-  const h = t.createTHead().insertRow();
-  for (const c of [say.col_place, say.col_nodes, say.col_state]) {
-    const th = document.createElement("th"); th.scope = "col"; th.textContent = c; h.appendChild(th);
-  }
-  const body = t.createTBody();
   const places = [...floor.desks.map((d) => ["desk", d.id]), ...floor.rooms.map((r) => ["room", r.id])];
-  for (const [kind, id] of places) {
-    const list = nodes[key(kind, id)] || [];
-    const row = body.insertRow();
-    row.dataset.place = key(kind, id);
-    const th = document.createElement("th"); th.scope = "row";
-    const b = document.createElement("button");
-    b.type = "button"; b.className = "link"; b.textContent = `${say[kind]} ${id}`;
-    b.addEventListener("click", () => pick(kind, id));
-    th.appendChild(b); row.appendChild(th);
-    row.insertCell().textContent = list.map((d) => d.id).join(", ") || "—";
-    row.insertCell().textContent = cfg.marks[markOf(list)];
-  }
-  box.appendChild(t);
+  table($("place-list"), {
+    caption: say.caption, head: [say.col_place, say.col_nodes, say.col_state],
+    rows: places.map(([kind, id]) => {
+      const there = nodes[key(kind, id)] || [];
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "link"; b.textContent = `${say[kind]} ${id}`;
+      b.addEventListener("click", () => pick(kind, id));
+      return { cells: [b, there.map((d) => d.id).join(", ") || "—", cfg.marks[markOf(there)]], data: { place: key(kind, id) } };
+    }),
+  });
 }
 
 function show(kind, id) {

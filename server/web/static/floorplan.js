@@ -1,6 +1,7 @@
 // The floor plan renderer every page shares (find a desk, the manager's live map, the
-// installer's commissioning): the floor, its rooms and its desks as SVG, with pan and zoom.
-// Pages decide what each desk and room shows; the marks are <g id="mark-..."> in the page.
+// installer's commissioning, the kiosk by the lift): the floor, its rooms and its desks as
+// SVG, with pan and zoom. Pages decide what each desk and room shows; the marks are
+// <g id="mark-..."> (or the page's own prefix) in the page.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -28,13 +29,18 @@ function spacing(floor, desks) {
 
 // A plan in `box`. `draw(desks)` (re)draws it: each desk {id, x, y, mark, title}; options:
 //   caption: the SVG's accessible name; onDesk(desk), onRoom(room): clicks;
-//   room(r): {cls, title, label} for a room; zoom: {in, out, reset} buttons.
+//   room(r): {cls, title, label} for a room; zoom: {in, out, reset} buttons;
+//   look: {svg, marks, scale, labels} for a screen read from afar (the kiosk): the SVG's
+//   class, the marks' id prefix, their size against the desks' spacing, desk codes or not;
+//   touch: false for a screen nobody touches (no pan, zoom or finger-sized first view).
 export class FloorPlan {
   constructor(box, floor, options = {}) {
     this.box = box;
     this.floor = floor;
     this.options = options;
     this.view = [0, 0, floor.width, floor.height];
+    this.look = { svg: "plan-svg", marks: "mark-", scale: 0.036, labels: true, ...(options.look || {}) };
+    this.touch = options.touch !== false;
     const z = options.zoom || {};
     if (z.in) z.in.onclick = () => this.zoom(1.5);
     if (z.out) z.out.onclick = () => this.zoom(1 / 1.5);
@@ -44,33 +50,38 @@ export class FloorPlan {
   draw(desks) {
     const { box, floor, options } = this;
     box.textContent = "";
-    const svg = el("svg", { class: "plan-svg", role: "img", "aria-label": options.caption || "" }, box);
+    const look = this.look;
+    const svg = el("svg", { class: look.svg, role: "img", "aria-label": options.caption || "" }, box);
     this.svg = svg;
     this.set();
-    svg.style.aspectRatio = `${floor.width} / ${Math.max(floor.height, floor.width / 3)}`;
+    // A long, narrow floor still gets room to zoom into (a screen nobody touches fits it).
+    if (this.touch) svg.style.aspectRatio = `${floor.width} / ${Math.max(floor.height, floor.width / 3)}`;
     el("rect", { x: 0, y: 0, width: floor.width, height: floor.height, class: "floor" }, svg);
     if (floor.plan_url) {
       el("image", { href: floor.plan_url, x: 0, y: 0, width: floor.width, height: floor.height, preserveAspectRatio: "xMidYMid meet" }, svg);
     }
     for (const r of floor.rooms) {
-      const look = options.room ? options.room(r) : {};
-      const g = el("g", { class: `room-g ${look.cls || ""}`, "data-room": r.id }, svg);
+      const shown = options.room ? options.room(r) : {};
+      const g = el("g", { class: `room-g ${shown.cls || ""}`, "data-room": r.id }, svg);
       el("rect", { x: r.x, y: r.y, width: r.width, height: r.height, class: "room" }, g);
       const t = el("text", { x: r.x + r.width / 2, y: r.y + r.height / 2, class: "room-label",
                              "font-size": Math.min(r.width / 5, r.height / 3) }, g);
-      t.textContent = look.label || r.id;
-      el("title", {}, g).textContent = look.title || `${r.name} (${r.capacity})`;
+      t.textContent = shown.label || r.id;
+      el("title", {}, g).textContent = shown.title || `${r.name} (${r.capacity})`;
       if (options.onRoom) g.addEventListener("click", () => options.onRoom(r));
     }
     const size = spacing(floor, desks);
     for (const d of desks) {
       const g = el("g", { transform: `translate(${d.x} ${d.y})`, class: `desk s-${d.mark}`, "data-desk": d.id }, svg);
-      el("use", { href: `#mark-${d.mark}`, transform: `scale(${size * 0.036})` }, g);
-      const t = el("text", { y: size * 0.72, class: "desk-label", "font-size": size * 0.3 }, g);
-      t.textContent = d.id.split("-").pop();
-      el("title", {}, g).textContent = d.title;
+      el("use", { href: `#${look.marks}${d.mark}`, transform: `scale(${size * look.scale})` }, g);
+      if (look.labels) {
+        const t = el("text", { y: size * 0.72, class: "desk-label", "font-size": size * 0.3 }, g);
+        t.textContent = d.id.split("-").pop();
+      }
+      if (d.title) el("title", {}, g).textContent = d.title;
       if (options.onDesk) g.addEventListener("click", () => options.onDesk(d));
     }
+    if (!this.touch) return;
     if (!this.fitted) this.fitFingers(svg, desks);
     this.panzoom(svg);
   }
@@ -85,9 +96,17 @@ export class FloorPlan {
     const box = first.getBoundingClientRect();
     const smallest = Math.min(box.width, box.height);
     if (smallest >= TARGET_PX) return;
-    const cx = desks.reduce((a, d) => a + d.x, 0) / desks.length;
-    const cy = desks.reduce((a, d) => a + d.y, 0) / desks.length;
-    this.zoom(TARGET_PX / Math.max(smallest, 1), cx, cy);
+    // Centred on the desks (not on the floor), so as many of them as fit are in view, and
+    // kept on the floor where it is larger than the view.
+    const xs = desks.map((d) => d.x);
+    const ys = desks.map((d) => d.y);
+    this.zoom(TARGET_PX / Math.max(smallest, 1));
+    const [, , w, h] = this.view;
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2;
+    const cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+    const inside = (c, size, whole) => (size < whole ? Math.min(Math.max(c - size / 2, 0), whole - size) : c - size / 2);
+    this.view = [inside(cx, w, this.floor.width), inside(cy, h, this.floor.height), w, h];
+    this.set();
   }
 
   set() {
@@ -142,30 +161,4 @@ export class FloorPlan {
     svg.addEventListener("pointerup", up);
     svg.addEventListener("pointercancel", up);
   }
-}
-
-// The JSON API with the session cookie; changes carry the page's CSRF token. Errors say
-// what the server said, in the page's language.
-export function apiClient(lang) {
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  return async function api(path, options = {}) {
-    const headers = { Accept: "application/json", "Accept-Language": lang, ...(options.headers || {}) };
-    if (options.body) headers["Content-Type"] = "application/json";
-    if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
-    const resp = await fetch(path, { credentials: "same-origin", ...options, headers });
-    let body = null;
-    try { body = await resp.json(); } catch (e) { body = null; }
-    if (!resp.ok) {
-      let detail = body && body.detail;
-      if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
-      const err = new Error(detail || resp.statusText);
-      err.status = resp.status;
-      throw err;
-    }
-    return body;
-  };
-}
-
-export function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 }

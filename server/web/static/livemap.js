@@ -1,7 +1,8 @@
 // The facility manager's live map: every desk's state (never who), rooms coloured by their
 // CO2 band, counts per state; follows the event stream, and re-reads the rooms' air each
 // minute. The same desks and rooms are listed as tables below the plan.
-import { FloorPlan, apiClient, fill } from "./floorplan.js";
+import { FloorPlan } from "./floorplan.js";
+import { apiClient, fill, follow, table } from "./page.js";
 
 const cfg = JSON.parse(document.getElementById("floor-config").textContent);
 const say = cfg.messages;
@@ -13,25 +14,6 @@ let rooms = [];
 
 function shown(d) {
   return d.occupied ? "occupied" : d.state;
-}
-
-function table(box, caption, head, rows) {
-  box.textContent = "";
-  const t = document.createElement("table");
-  t.className = "table";
-  t.createCaption().textContent = caption;
-  const h = t.createTHead().insertRow();
-  for (const c of head) { const th = document.createElement("th"); th.scope = "col"; th.textContent = c; h.appendChild(th); }
-  const body = t.createTBody();
-  for (const r of rows) {
-    const tr = body.insertRow();
-    r.forEach((v, i) => {
-      const cell = i === 0 ? document.createElement("th") : tr.insertCell();
-      if (i === 0) { cell.scope = "row"; tr.appendChild(cell); }
-      cell.textContent = v;
-    });
-  }
-  box.appendChild(t);
 }
 
 async function load() {
@@ -64,29 +46,20 @@ async function load() {
     if (c) c.textContent = `(${counts[s] || 0})`;
   }
   const num = (v, digits = 0) => (v == null ? "—" : Number(v).toFixed(digits));
-  table(document.getElementById("room-list"), say.rooms_caption,
-        [say.col_room, say.col_air, say.col_co2, say.col_temp, say.col_rh],
-        rooms.map((r) => [r.name, cfg.bands[r.band], num(r.co2), num(r.temp, 1), num(r.rh)]));
-  table(document.getElementById("state-list"), say.states_caption, [say.col_state, say.col_desks],
-        Object.keys(cfg.states).map((s) => [cfg.states[s], String(counts[s] || 0)]));
+  table(document.getElementById("room-list"), {
+    caption: say.rooms_caption, head: [say.col_room, say.col_air, say.col_co2, say.col_temp, say.col_rh],
+    rows: rooms.map((r) => [r.name, cfg.bands[r.band], num(r.co2), num(r.temp, 1), num(r.rh)]),
+  });
+  table(document.getElementById("state-list"), {
+    caption: say.states_caption, head: [say.col_state, say.col_desks],
+    rows: Object.keys(cfg.states).map((s) => [cfg.states[s], String(counts[s] || 0)]),
+  });
 }
 
-let pending = null;
-function soon() {
-  clearTimeout(pending);
-  pending = setTimeout(() => load().catch(() => {}), 300);
-}
-
-function live() {
-  const status = document.getElementById("live-status");
-  const source = new EventSource(`/api/v1/events?${q}`);
-  source.addEventListener("open", () => { status.textContent = say.live_on; status.dataset.live = "on"; });
-  source.addEventListener("desk", soon);
-  source.addEventListener("booking", soon);
-  source.addEventListener("error", () => { status.textContent = say.live_off; status.dataset.live = "off"; });
-  setInterval(soon, 60_000);  // the rooms' air has no event of its own
-}
-
-load().then(live).catch((err) => {
+// The rooms' air has no event of its own: it is read again each minute.
+load().then(() => {
+  follow(`/api/v1/events?${q}`, { events: ["desk", "booking"], refresh: load, every: 60_000,
+                                   status: document.getElementById("live-status"), say });
+}).catch((err) => {
   document.getElementById("room-list").textContent = fill(say.error, { detail: err.message });
 });

@@ -2,7 +2,8 @@
 // the same desks as a table (for screen readers, keyboards and small screens), booking
 // from either, and live changes from the server's event stream. Calls the JSON API with
 // the session cookie and the page's CSRF token.
-import { FloorPlan, apiClient, fill } from "./floorplan.js";
+import { FloorPlan } from "./floorplan.js";
+import { apiClient, fill, follow, table } from "./page.js";
 
 const cfg = JSON.parse(document.getElementById("find-config").textContent);
 const say = cfg.messages;
@@ -62,43 +63,36 @@ function features(d) {
   return have.length ? have.join(", ") : say.no_features;
 }
 
+function state(d) {
+  const icon = document.createElement("span");
+  icon.className = "icon";
+  icon.setAttribute("aria-hidden", "true");
+  icon.textContent = ICON[d.shown] || "";
+  const said = [icon, " ", say["state_" + d.shown]];
+  if (d.state === "yours" && d.shown !== "yours") said.push(" · " + say.state_yours);
+  if (d.reason && d.shown !== "free") {
+    const why = document.createElement("small");
+    why.textContent = " — " + d.reason;
+    said.push(why);
+  }
+  return said;
+}
+
+function action(d) {
+  if (d.state !== "free") return "";
+  const b = document.createElement("button");
+  b.type = "button"; b.className = "primary small"; b.textContent = say.book;
+  b.setAttribute("aria-label", `${say.book}: ${label(d)}`);
+  b.addEventListener("click", () => open(d));
+  return b;
+}
+
 function list() {
-  const box = document.getElementById("desk-list");
-  box.textContent = "";
-  if (!desks.length) { box.textContent = say.none; return; }
-  const table = document.createElement("table");
-  table.className = "table desks";
-  const cap = table.createCaption();
-  cap.textContent = say.list_caption;
-  const head = table.createTHead().insertRow();
-  for (const c of [say.col_desk, say.col_state, say.col_features, say.col_action]) {
-    const th = document.createElement("th"); th.scope = "col"; th.textContent = c; head.appendChild(th);
-  }
-  const body = table.createTBody();
-  for (const d of desks) {
-    const row = body.insertRow();
-    row.dataset.desk = d.id;
-    row.className = `s-${d.shown}`;
-    const name = document.createElement("th"); name.scope = "row"; name.textContent = label(d); row.appendChild(name);
-    const st = row.insertCell();
-    st.innerHTML = "";
-    const icon = document.createElement("span"); icon.className = "icon"; icon.setAttribute("aria-hidden", "true"); icon.textContent = ICON[d.shown] || "";
-    st.append(icon, " ", say["state_" + d.shown]);
-    if (d.state === "yours" && d.shown !== "yours") st.append(" · " + say.state_yours);
-    if (d.reason && d.shown !== "free") {
-      const why = document.createElement("small"); why.textContent = " — " + d.reason; st.appendChild(why);
-    }
-    row.insertCell().textContent = features(d);
-    const act = row.insertCell();
-    if (d.state === "free") {
-      const b = document.createElement("button");
-      b.type = "button"; b.className = "primary small"; b.textContent = say.book;
-      b.setAttribute("aria-label", `${say.book}: ${label(d)}`);
-      b.addEventListener("click", () => open(d));
-      act.appendChild(b);
-    }
-  }
-  box.appendChild(table);
+  table(document.getElementById("desk-list"), {
+    caption: say.list_caption, cls: "table desks", empty: say.none,
+    head: [say.col_desk, say.col_state, say.col_features, say.col_action],
+    rows: desks.map((d) => ({ cells: [label(d), state(d), features(d), action(d)], data: { desk: d.id }, cls: `s-${d.shown}` })),
+  });
 }
 
 // ---- the desk's dialog and booking -----------------------------------------------------
@@ -138,7 +132,7 @@ async function book() {
       result.textContent = text;
     } else {
       const hm = (t) => t.slice(11, 16);
-      result.textContent = fill(say.booked_ok, { desk: first.space, span: `${hm(first.start)}–${hm(first.end)} WITA` });
+      result.textContent = fill(say.booked_ok, { desk: first.space, span: `${hm(first.start)}–${hm(first.end)} ${cfg.tzname}` });
     }
     result.className = "notice ok";
     button.hidden = true;
@@ -155,22 +149,10 @@ document.getElementById("dlg-book").addEventListener("click", book);
 
 // ---- live ------------------------------------------------------------------------------
 
-let pending = null;
-function soon() {
-  clearTimeout(pending);
-  pending = setTimeout(() => load().catch(() => {}), 250);
-}
-
-function live() {
-  const status = document.getElementById("live-status");
+load().then(() => {
   const q = new URLSearchParams({ building: cfg.building, floor: cfg.floor });
-  const source = new EventSource(`/api/v1/events?${q}`);
-  source.addEventListener("open", () => { status.textContent = say.live_on; status.dataset.live = "on"; });
-  source.addEventListener("desk", soon);
-  source.addEventListener("booking", soon);
-  source.addEventListener("error", () => { status.textContent = say.live_off; status.dataset.live = "off"; });
-}
-
-load().then(live).catch((err) => {
+  follow(`/api/v1/events?${q}`, { events: ["desk", "booking"], refresh: load, delay: 250,
+                                   status: document.getElementById("live-status"), say });
+}).catch((err) => {
   document.getElementById("desk-list").textContent = fill(say.error, { detail: err.message });
 });
