@@ -1,6 +1,6 @@
 """Run a desk node compiled to .mpy under a small MicroPython heap and read its free memory.
 
-Shared by tests/firmware/test_memory.py (short) and bench/firmware_memory.py (long).
+Shared by tests/firmware/test_app_memory.py (short) and bench/firmware_memory.py (long).
 :func:`run_main` starts the node the way a board does, through ``main.py``, and reads its
 free heap from its own heartbeats on the broker.
 """

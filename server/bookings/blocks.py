@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,18 +70,20 @@ def blocks(session: Session, *, building: str, now: datetime | None = None) -> l
     ]
 
 
-def end_block(session: Session, *, actor: str, block_id: int) -> str:
+def end_block(
+    session: Session, *, actor: str, block_id: int, now: datetime | None = None
+) -> str:
     """End a desk's block now, or drop one not yet begun; returns the desk's code."""
     block = session.get(DeskBlock, block_id)
     if block is None:
         raise NotFoundError(T("no desk block {id}", id=block_id))
     desk = session.get(Desk, block.desk_id)
     code = desk.code if desk else str(block.desk_id)
-    now = int(time.time() * 1000)
-    if block.start_ms >= now:
+    at = to_ms(now or now_utc())
+    if block.start_ms >= at:
         session.delete(block)  # not begun: as if it never was
     else:
-        block.end_ms = min(block.end_ms, now)
+        block.end_ms = min(block.end_ms, at)
     record(session, actor=actor, action="desk.unblock", target_kind="desk",
            target_id=f"{desk.building_id if desk else ''}/{code}", block=block_id)  # fmt: skip
     return code

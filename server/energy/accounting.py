@@ -1,7 +1,7 @@
 """Energy per hour from cumulative meter counters, and time spent in a state per hour.
 
 Both are pure functions of the readings, so the answers can be checked against data built
-with a known answer (tests/server/test_energy_accounting.py).
+with a known answer (tests/server/energy/test_accounting.py).
 
 Energy. A meter reports ``energy_wh``, a counter that only grows, and ``power_w`` now.
 Between two consecutive readings a, b (sorted by time, whatever order they arrived in):

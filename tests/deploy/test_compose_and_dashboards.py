@@ -186,7 +186,7 @@ def test_grafana_reads_influxdb_with_a_login_that_may_only_read(
 def test_compose_serves_the_api_over_https_only(compose: dict[str, Any]) -> None:
     """The server speaks HTTPS with mounted certificates; the gateway, the server's own
     health check and Prometheus check it against the CA (the path itself, HTTPS with a CA
-    made at test time, is exercised in tests/edge/test_resilience.py)."""
+    made at test time, is exercised in tests/edge/test_app_resilience.py)."""
     services = compose["services"]
 
     def mounts(service: str) -> dict[str, str]:

@@ -40,7 +40,8 @@ def platform(
          "SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_PORT": str(smtp[1]),
          "SMARTOFFICE_SMTP_STARTTLS": "false",
          # One booker's desk is followed through the report: the privacy minimum would
-         # withhold it (tests/server/test_privacy.py and test_auth.py test that).
+         # withhold it (tests/server/privacy/test_subject.py and
+         # tests/server/auth/test_service.py test that).
          "SMARTOFFICE_PRIVACY_MIN_GROUP": "1"},
         gateway_id=f"gw-{unique_name}",
         base_topic=unique_name,
@@ -283,7 +284,7 @@ def test_the_desk_node_itself_checks_its_booker_in_and_turns_red(
     platform: Platform, mosquitto: Service, unique_name: str, tmp_path: Path
 ) -> None:
     """The firmware under MicroPython, as the issue's scenario asks."""
-    from tests.firmware.test_node import desk_config, run_node
+    from tests.firmware.test_app import desk_config, run_node
 
     cfg = desk_config(unique_name, mosquitto.port)
     made = platform.api("POST", "/api/v1/devices", "installer",

@@ -8,10 +8,16 @@ import httpx
 import pytest
 
 from harness.services import Service
+from server.auth.schemas import UserCreate
+from server.auth.service import Principal, create_user
 from server.db import Database
 from server.readings.influx import InfluxReadingStore
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import ReadingStore
+from server.registry.layout import import_layout
+from server.spaces.loader import parse_layout
+from tests.server.office import OFFICE
+from tests.server.sitting import seat_building
 
 
 @pytest.fixture
@@ -73,3 +79,29 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.close()
+
+
+@pytest.fixture
+def people(db: Database) -> dict[str, Principal]:
+    """The small office (tests/server/office.py) and its people: siti and budi (employees of
+    two teams) and rina (a facility manager)."""
+    with db.session() as s:
+        import_layout(s, parse_layout(OFFICE))
+        made = {}
+        for name, role, team in (
+            ("siti", "employee", "Pusdatin"),
+            ("budi", "employee", "Biro Hukum"),
+            ("rina", "facility_manager", None),
+        ):
+            new = UserCreate(
+                username=name, password="p" * 12, role=role, display_name=name, team=team
+            )
+            u = create_user(s, actor="t", new=new)
+            made[name] = Principal(u.username, u.role, u.display_name, team)
+    return made
+
+
+@pytest.fixture
+def seated(db: Database) -> Database:
+    """``db`` with kantor-p, the personal-data tests' building (tests/server/sitting.py)."""
+    return seat_building(db)

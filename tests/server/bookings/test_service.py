@@ -1,4 +1,5 @@
-"""Bookings on SQLite and PostgreSQL: every rule refuses with its name; never two at once."""
+"""Making bookings on SQLite and PostgreSQL: a desk once per slot, series, on behalf,
+never two at once however many ask, the sweeper in one replica, colleagues who opted in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,88 +18,13 @@ from harness.calendar import next_workday
 from harness.layouts import one_floor
 from harness.platform import Platform
 from harness.services import wait_for
-from server.audit.service import entries
 from server.auth.models import User
 from server.auth.schemas import UserCreate
 from server.auth.service import Principal, create_user
-from server.bookings import checkin, service
-from server.bookings.availability import availability
-from server.bookings.models import DeskBlock
-from server.bookings.reports import utilization
-from server.bookings.schemas import BookingCreate, DeskAvailability
-from server.calendar.dates import to_ms
+from server.bookings import service
 from server.calendar.models import BookingPolicy, ClosedDay
 from server.db import Database
-from server.exceptions import NotFoundError, Refusal
-from server.registry.layout import import_layout
-from server.spaces.loader import parse_layout
-from server.spaces.service import find_desk_id
-
-WITA = ZoneInfo("Asia/Makassar")
-B = "kantor-d"
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=WITA)  # a Tuesday morning
-WED = date(2026, 12, 2)
-LAYOUT = {
-    "building": {"id": B, "name": "Kantor D"},
-    "floors": [
-        {
-            "id": "l1", "name": "Lantai 1", "level": 1, "width": 40, "height": 10,
-            "zones": [
-                {"id": "l1-a", "name": "Zona A"},
-                {"id": "l1-tim", "name": "Area Pusdatin", "kind": "neighbourhood",
-                 "team": "Pusdatin"},
-            ],
-            "desks": [
-                {"id": "m1", "zone": "l1-a", "x": 1, "y": 1, "monitor": True},
-                {"id": "m2", "zone": "l1-a", "x": 2, "y": 1},
-                {"id": "m3", "zone": "l1-a", "x": 3, "y": 1, "neighbourhood": "l1-tim"},
-                {"id": "m4", "zone": "l1-a", "x": 4, "y": 1, "bookable": False},
-            ],
-            "rooms": [{"id": "r1", "name": "Ruang Rapat Mahakam", "zone": "l1-a",
-                       "capacity": 8, "x": 30, "y": 1}],
-        }
-    ],
-}  # fmt: skip
-
-
-def at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=WITA)
-
-
-@pytest.fixture
-def people(db: Database) -> dict[str, Principal]:
-    with db.session() as s:
-        import_layout(s, parse_layout(LAYOUT))
-        made = {}
-        for name, role, team in (
-            ("siti", "employee", "Pusdatin"),
-            ("budi", "employee", "Biro Hukum"),
-            ("rina", "facility_manager", None),
-        ):
-            new = UserCreate(
-                username=name, password="p" * 12, role=role, display_name=name, team=team
-            )
-            u = create_user(s, actor="t", new=new)
-            made[name] = Principal(u.username, u.role, u.display_name, team)
-    return made
-
-
-def book(db: Database, who: Principal, now: datetime = NOW, **kw: Any) -> Any:
-    with db.session() as s:
-        return service.create(s, actor=who, new=BookingCreate(building=B, **kw), now=now)
-
-
-def refused(db: Database, who: Principal, now: datetime = NOW, **kw: Any) -> Refusal:
-    with pytest.raises(Refusal) as err:
-        book(db, who, now=now, **kw)
-    return err.value
-
-
-def free(
-    db: Database, who: Principal, start: datetime, end: datetime, now: datetime = NOW
-) -> list[DeskAvailability]:
-    with db.session() as s:
-        return availability(s, actor=who, building=B, floor="l1", start=start, end=end, now=now)
+from tests.server.office import WED, WITA, B, at, book, refused
 
 
 def test_a_desk_is_booked_once_per_slot(db: Database, people: dict[str, Principal]) -> None:
@@ -116,74 +41,6 @@ def test_a_desk_is_booked_once_per_slot(db: Database, people: dict[str, Principa
     assert mine.rule == "overlap_self"
     # A meeting room is not a desk: siti may hold one while she has her desk.
     assert book(db, siti, room="r1", start=at(WED, 10), end=at(WED, 11)).created
-
-
-@pytest.mark.parametrize(
-    ("kw", "rule", "message"),
-    [
-        ({"start": at(WED, 9), "end": at(WED, 9, 10)}, "min_duration", "at least 30 minutes"),
-        ({"start": at(WED, 9), "end": at(WED, 8)}, "slot", "the end must be after the start"),
-        ({"start": at(date(2026, 12, 30), 9), "end": at(date(2026, 12, 30), 10)},
-         "booking_window", "14 days ahead"),
-        ({"start": at(date(2026, 12, 5), 9), "end": at(date(2026, 12, 5), 10)},
-         "weekday", "Saturday 2026-12-05 is not a booking day"),
-        ({"start": at(WED, 6), "end": at(WED, 9)}, "working_hours",
-         "bookings run 07:00-19:00 (WITA); the slot is 06:00-09:00"),
-        ({"start": at(date(2026, 11, 30), 9), "end": at(date(2026, 11, 30), 10)},
-         "in_the_past", "the slot is over"),
-        ({"desk": "m4", "start": at(WED, 9), "end": at(WED, 10)}, "not_bookable",
-         "desk m4 is not bookable"),
-        ({"desk": "m3", "start": at(WED, 9), "end": at(WED, 10)}, "team_zone",
-         "desk m3 is reserved for team Pusdatin"),
-    ],
-)  # fmt: skip
-def test_each_rule_refuses_by_name(
-    db: Database, people: dict[str, Principal], kw: dict[str, Any], rule: str, message: str
-) -> None:
-    r = refused(db, people["budi"], **{"desk": "m1", **kw})
-    assert r.rule == rule and message in str(r)
-
-
-def test_holidays_collective_leave_and_closed_days(
-    db: Database, people: dict[str, Principal]
-) -> None:
-    later = datetime(2026, 12, 20, 8, 0, tzinfo=WITA)
-    christmas = refused(db, people["siti"], now=later, desk="m1", day=date(2026, 12, 25))
-    assert (christmas.rule, str(christmas)) == (
-        "closed_day",
-        "2026-12-25 is closed: Hari Raya Natal",
-    )
-    eve = refused(db, people["siti"], now=later, desk="m1", start=at(date(2026, 12, 24), 9),
-                  end=at(date(2026, 12, 24), 10))  # fmt: skip
-    assert "Cuti Bersama Hari Raya Natal" in str(eve)
-    with db.session() as s:
-        s.add(ClosedDay(building_id=B, day="2026-12-03", reason="Upacara HUT KORPRI"))
-    closed = refused(db, people["siti"], desk="m1", day=date(2026, 12, 3))
-    assert str(closed) == "2026-12-03 is closed: Upacara HUT KORPRI"
-
-
-def test_limits_per_day_and_week_and_desk_blocks(
-    db: Database, people: dict[str, Principal]
-) -> None:
-    siti = people["siti"]
-    book(db, siti, desk="m1", start=at(WED, 8), end=at(WED, 10))
-    second = refused(db, siti, desk="m2", start=at(WED, 13), end=at(WED, 15))
-    assert second.rule == "max_per_day" and "at most 1 desk booking(s) a day" in str(second)
-    with db.session() as s:
-        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=30, max_minutes=1440,
-                            max_per_day=1, max_per_week=2, open_minute=0, close_minute=1440,
-                            weekdays="0,1,2,3,4,5,6", checkin_grace_minutes=15,
-                            public_holidays=True))  # fmt: skip
-    book(db, siti, desk="m1", day=date(2026, 12, 3))
-    week = refused(db, siti, desk="m1", day=date(2026, 12, 4))
-    assert week.rule == "max_per_week"
-    with db.session() as s:
-        m2 = find_desk_id(s, B, "m2")
-        s.add(DeskBlock(desk_id=m2, start_ms=to_ms(at(WED, 0)),
-                        end_ms=to_ms(at(WED, 23)), reason="kursi rusak",
-                        created_by="t"))  # fmt: skip
-    blocked = refused(db, people["budi"], desk="m2", start=at(WED, 9), end=at(WED, 10))
-    assert (blocked.rule, str(blocked)) == ("maintenance", "desk m2 is blocked: kursi rusak")
 
 
 def test_a_slot_across_midnight_is_offset_correct(
@@ -236,71 +93,6 @@ def test_managers_book_for_colleagues_and_employees_do_not(
     # A manager may seat a guest of another team in a neighbourhood.
     assert (made.user, made.booked_by, made.space) == ("budi", "rina", "m3")
     assert made.start == at(WED, 7) and made.end == at(WED, 19)
-
-
-def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Principal]) -> None:
-    siti, budi = people["siti"], people["budi"]
-    b1 = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 17)).created[0]
-    b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 17)).created[0]
-    states = {d.id: (d.state, d.reason) for d in free(db, siti, at(WED, 10), at(WED, 11))}
-    assert states == {
-        "m1": ("yours", None), "m2": ("booked", "booked by a colleague"),
-        "m3": ("free", None), "m4": ("not_bookable", "not bookable")}  # fmt: skip
-    for_budi = {d.id: d.state for d in free(db, budi, at(WED, 10), at(WED, 11))}
-    assert for_budi["m3"] == "team_zone"
-    with db.session() as s, pytest.raises(Refusal, match="check-in opens at 2026-12-02 08:45"):
-        checkin.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 40))
-    with db.session() as s:
-        done = checkin.check_in(s, actor=siti, booking_id=b1.id, now=at(WED, 8, 50))
-    assert done.state == "checked_in" and done.checked_in_by == "app"  # the booker's word
-    with db.session() as s, pytest.raises(Refusal, match="only a booked one can be cancelled"):
-        service.cancel(s, actor=siti, booking_id=b1.id)
-    with db.session() as s:
-        out = checkin.check_out(s, actor=siti, booking_id=b1.id, now=at(WED, 12))
-        gone = service.cancel(s, actor=budi, booking_id=b2.id)
-    assert (out.state, out.outcome) == ("completed", "attended")
-    assert (gone.state, gone.outcome) == ("cancelled", "cancelled")
-    states = {d.id: d.state for d in free(db, budi, at(WED, 13), at(WED, 14))}
-    assert states["m1"] == "free" and states["m2"] == "free"
-    with db.session() as s, pytest.raises(NotFoundError, match="no booking"):
-        service.get(s, actor=budi, booking_id=b1.id)  # not his, not telling
-    xmas = date(2026, 12, 25)
-    closed = free(db, budi, at(xmas, 9), at(xmas, 10), now=datetime(2026, 12, 20, tzinfo=WITA))
-    assert {d.state for d in closed} == {"closed", "not_bookable"}
-    assert closed[0].reason == "2026-12-25 is closed: Hari Raya Natal"
-
-
-def test_a_manager_checks_in_for_a_colleague_on_record_and_apart_in_reports(
-    db: Database, people: dict[str, Principal]
-) -> None:
-    """The review: a manager could check a colleague in, and it counted as attended like a
-    sensor's check-in. Who may is now a rule, who did it is kept, and reports tell apart."""
-    siti, budi, rina = people["siti"], people["budi"], people["rina"]
-    b1 = book(db, siti, desk="m1", start=at(WED, 9), end=at(WED, 12)).created[0]
-    b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 12)).created[0]
-    with db.session() as s, pytest.raises(NotFoundError, match="no booking"):
-        checkin.check_in(s, actor=budi, booking_id=b1.id, now=at(WED, 9))  # not his
-    with db.session() as s, pytest.raises(Refusal, match="check-in opens"):
-        checkin.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 8))  # not before the day
-    with db.session() as s:
-        done = checkin.check_in(s, actor=rina, booking_id=b1.id, now=at(WED, 9, 5))
-        checkin.check_in(s, actor=budi, booking_id=b2.id, now=at(WED, 9, 5))
-        out = checkin.check_out(s, actor=rina, booking_id=b1.id, now=at(WED, 11))
-    assert (done.checked_in_by, done.checked_in_actor) == ("manager", "rina")
-    assert out.state == "completed"
-    with db.session() as s:
-        trail = [
-            (a.action, a.actor, a.detail.get("on_behalf_of"))
-            for a in entries(s, target_kind="booking", target_id=str(b1.id), limit=10)
-        ]
-        [row] = utilization(
-            s, building=B, start=at(WED, 0), end=at(WED, 23), by="building", min_group=1
-        )
-    assert ("booking.check_in", "rina", "siti") in trail
-    assert ("booking.check_out", "rina", "siti") in trail
-    assert (row.checked_in_by_manager, row.checked_in_by_booker, row.checked_in_by_sensor) == (
-        1, 1, 0,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harness.firmware import MicroPython
-from tests.firmware.test_node import run_node
+from tests.firmware.test_app import run_node
 from harness.observer import Observer
 from harness.services import Service, free_port, wait_for
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import trustme
 
 from contracts.payloads import parse_status
-from tests.firmware.test_node import DESK_SCENARIO, desk_config, run_node
+from tests.firmware.test_app import DESK_SCENARIO, desk_config, run_node
 from harness.observer import Observer
 from harness.services import Service, wait_for
 

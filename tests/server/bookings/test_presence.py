@@ -260,7 +260,7 @@ def test_utilization_report_counts_what_happened(
     clock.at(19, 1)
     monitor.sweep()
     with db.session() as s:
-        # Two people: the privacy minimum is 1 here (tests/server/test_privacy.py has 5).
+        # Two people: the privacy minimum is 1 here (tests/server/privacy/test_subject.py has 5).
         by_desk = {
             r.group: r
             for r in utilization(

@@ -22,7 +22,7 @@ from server.spaces.service import floor_map
 
 INSTALLER = Principal("t", "installer", "Test installer")
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/kemenko-3/layout.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs/examples/kemenko-3/layout.json"
 
 
 def example() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from server.readings.store import ReadingStore, Rollup
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
 from server.spaces.models import Desk
-from tests.server.test_energy_summary import layout
+from tests.server.energy.test_summary import layout
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "gedung-e"

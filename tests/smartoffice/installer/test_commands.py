@@ -26,7 +26,7 @@ from harness.firmware import HOST, micropython_binary
 from harness.layouts import one_floor
 from harness.platform import PASSWORD, Platform
 from harness.services import Service
-from tests.installer.standins import install
+from tests.smartoffice.installer.standins import install
 
 BUILDING = "kantor-c"
 LAYOUT = one_floor(BUILDING, "l2", ["l2-m7"])
