@@ -45,16 +45,30 @@ PASSWORD = "bench-password-123"
 
 def layout() -> dict[str, Any]:
     desks = [
-        {"id": f"m{i:03d}", "zone": "l1-a" if i < 250 else "l1-b",
-         "x": 1 + (i % 50), "y": 1 + i // 50, "monitor": i % 2 == 0, "standing": i % 7 == 0}
+        {
+            "id": f"m{i:03d}",
+            "zone": "l1-a" if i < 250 else "l1-b",
+            "x": 1 + (i % 50),
+            "y": 1 + i // 50,
+            "monitor": i % 2 == 0,
+            "standing": i % 7 == 0,
+        }
         for i in range(DESKS)
-    ]  # fmt: skip
+    ]
     return {
         "building": {"id": B, "name": "Bench Tower"},
-        "floors": [{"id": "l1", "name": "Lantai 1", "level": 1, "width": 60, "height": 20,
-                    "zones": [{"id": "l1-a", "name": "A"}, {"id": "l1-b", "name": "B"}],
-                    "desks": desks}],
-    }  # fmt: skip
+        "floors": [
+            {
+                "id": "l1",
+                "name": "Lantai 1",
+                "level": 1,
+                "width": 60,
+                "height": 20,
+                "zones": [{"id": "l1-a", "name": "A"}, {"id": "l1-b", "name": "B"}],
+                "desks": desks,
+            }
+        ],
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -106,8 +120,10 @@ def report(title: str, lat: dict[str, list[float]], seconds: float) -> None:
     for kind, values in lat.items():
         if kind != "errors" and values:
             mean = statistics.mean(values) * 1000
-            print(f"  {kind:13} n={len(values):6}  p50 {pct(values, 0.5):6.1f} ms  "
-                  f"p99 {pct(values, 0.99):6.1f} ms  mean {mean:6.1f} ms")  # fmt: skip
+            print(
+                f"  {kind:13} n={len(values):6}  p50 {pct(values, 0.5):6.1f} ms  "
+                f"p99 {pct(values, 0.99):6.1f} ms  mean {mean:6.1f} ms"
+            )
 
 
 def main() -> None:
@@ -127,8 +143,11 @@ def main() -> None:
     with db.session() as s:
         import_layout(s, parse_layout(layout()))
         for i in range(USERS):
-            create_user(s, actor="bench", new=UserCreate(
-                username=f"asn{i:03d}", password=PASSWORD, display_name=f"ASN {i}"))  # fmt: skip
+            create_user(
+                s,
+                actor="bench",
+                new=UserCreate(username=f"asn{i:03d}", password=PASSWORD, display_name=f"ASN {i}"),
+            )
     db.close()
     policy = {"max_per_day": 24, "max_per_week": 100, "min_minutes": 30}
     p.start_server()
@@ -143,8 +162,12 @@ def main() -> None:
             tokens.append(resp.json()["access_token"])
         for i in range(DESKS // 2):  # half the floor booked for the day
             auth = {"Authorization": f"Bearer {tokens[i % USERS]}"}
-            body = {"building": B, "desk": f"m{i * 2:03d}", "start": f"{day}T08:00",
-                    "end": f"{day}T09:00"}  # fmt: skip
+            body = {
+                "building": B,
+                "desk": f"m{i * 2:03d}",
+                "start": f"{day}T08:00",
+                "end": f"{day}T09:00",
+            }
             httpx.post(f"{url}/api/v1/bookings", headers=auth, json=body, timeout=60)
         db_name = "PostgreSQL" if args.database_url else "SQLite"
         clients = args.concurrency

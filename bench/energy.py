@@ -49,12 +49,21 @@ def layout(floors: int, desks: int) -> dict[str, Any]:
     out = []
     for f in range(1, floors + 1):
         zones = [f"f{f}-n", f"f{f}-s"]
-        out.append({
-            "id": f"f{f}", "name": f"Lantai {f}", "level": f, "width": 100, "height": 40,
-            "zones": [{"id": z, "name": z} for z in zones],
-            "desks": [{"id": f"{z}-{d:03d}", "zone": z, "x": d % 50, "y": d // 50}
-                      for z in zones for d in range(desks)],
-        })  # fmt: skip
+        out.append(
+            {
+                "id": f"f{f}",
+                "name": f"Lantai {f}",
+                "level": f,
+                "width": 100,
+                "height": 40,
+                "zones": [{"id": z, "name": z} for z in zones],
+                "desks": [
+                    {"id": f"{z}-{d:03d}", "zone": z, "x": d % 50, "y": d // 50}
+                    for z in zones
+                    for d in range(desks)
+                ],
+            }
+        )
     return {"building": {"id": B, "name": "Bench"}, "floors": out}
 
 
@@ -66,18 +75,44 @@ def day_of_readings(floors: int, desks: int, d0: int) -> list[StoredReading]:
             for c, (circuit, watts) in enumerate(CIRCUITS):
                 counter = 1000.0
                 for i, ts in enumerate(range(d0, d0 + 24 * H, 30_000)):
-                    out.append(StoredReading("energy", ts, f"em-{z}-{c}", zone, {
-                        "power_w": watts, "energy_wh": float(int(counter)), "circuit": circuit,
-                        "boot": 1, "seq": i, "ts_gateway": 0}))  # fmt: skip
+                    out.append(
+                        StoredReading(
+                            "energy",
+                            ts,
+                            f"em-{z}-{c}",
+                            zone,
+                            {
+                                "power_w": watts,
+                                "energy_wh": float(int(counter)),
+                                "circuit": circuit,
+                                "boot": 1,
+                                "seq": i,
+                                "ts_gateway": 0,
+                            },
+                        )
+                    )
                     counter += watts * 30 / 3600
             for d in range(desks):
-                desk = SpaceRef(building=B, floor=f"f{f}", zone=z, space=f"{z}-{d:03d}",
-                                space_kind="desk")  # fmt: skip
+                desk = SpaceRef(
+                    building=B, floor=f"f{f}", zone=z, space=f"{z}-{d:03d}", space_kind="desk"
+                )
                 for i, ts in enumerate(range(d0, d0 + 24 * H, 300_000)):
                     here = 9 * 12 <= i < 17 * 12 and d % 3
-                    out.append(StoredReading("presence", ts, f"desk-{z}-{d:03d}", desk, {
-                        "occupied": int(bool(here)), "source": "pir", "boot": 1, "seq": i,
-                        "ts_gateway": 0}))  # fmt: skip
+                    out.append(
+                        StoredReading(
+                            "presence",
+                            ts,
+                            f"desk-{z}-{d:03d}",
+                            desk,
+                            {
+                                "occupied": int(bool(here)),
+                                "source": "pir",
+                                "boot": 1,
+                                "seq": i,
+                                "ts_gateway": 0,
+                            },
+                        )
+                    )
     return out
 
 
@@ -89,8 +124,9 @@ def year_of_rollups(floors: int, first: int) -> list[Rollup]:
             for c, (circuit, watts) in enumerate(CIRCUITS):
                 for h in range(366 * 24):
                     fields = {"wh": watts, "wh_est": 0.0, "covered_s": 3600.0}
-                    out.append(Rollup("energy", first + h * H, f"em-{z}-{c}", circuit, tags,
-                                      fields))  # fmt: skip
+                    out.append(
+                        Rollup("energy", first + h * H, f"em-{z}-{c}", circuit, tags, fields)
+                    )
     return out
 
 
@@ -110,41 +146,56 @@ async def bench(store: ReadingStore, db: Database, floors: int, desks: int) -> N
     d0 = int((today - timedelta(days=2)).timestamp() * 1000)
     raw = day_of_readings(floors, desks, d0)
     meters = floors * 2 * len(CIRCUITS)
-    print(f"{floors} floors, {meters} meters, {floors * 2 * desks} desk sensors; "
-          f"{len(raw):,} raw readings a day", flush=True)  # fmt: skip
+    print(
+        f"{floors} floors, {meters} meters, {floors * 2 * desks} desk sensors; "
+        f"{len(raw):,} raw readings a day",
+        flush=True,
+    )
     await timed("write one day of raw readings", lambda: store.write(raw))
     rollups = Rollups(db, store, RollupConfig(), clock=lambda: (d0 + 25 * H) / 1000)
-    day = Scope(building=B, start=datetime.fromtimestamp(d0 / 1000, WITA),
-                end=datetime.fromtimestamp((d0 + 24 * H) / 1000, WITA), every="1h",
-                by="floor")  # fmt: skip
+    day = Scope(
+        building=B,
+        start=datetime.fromtimestamp(d0 / 1000, WITA),
+        end=datetime.fromtimestamp((d0 + 24 * H) / 1000, WITA),
+        every="1h",
+        by="floor",
+    )
     now = d0 + 25 * H
-    await timed("summary of that day from raw readings (per hour, floor)",
-                lambda: summarise(scope=day, db=db, rollups=rollups, now_ms=now))  # fmt: skip
-    n = await timed("roll that day up (energy, presence)",
-                    lambda: rollups.roll(B, since_ms=d0))  # fmt: skip
+    await timed(
+        "summary of that day from raw readings (per hour, floor)",
+        lambda: summarise(scope=day, db=db, rollups=rollups, now_ms=now),
+    )
+    n = await timed("roll that day up (energy, presence)", lambda: rollups.roll(B, since_ms=d0))
     print(f"{'':62} {n:,} rollup rows")
     again = lambda: summarise(scope=day, db=db, rollups=rollups, now_ms=now)  # noqa: E731
     await timed("the same summary from rollups", again, runs=5)
     first = d0 - 400 * 24 * H
     year = year_of_rollups(floors, first)
-    await timed(f"write a year of hourly rollups ({len(year):,} rows)",
-                lambda: store.write_rollups(year))  # fmt: skip
+    await timed(
+        f"write a year of hourly rollups ({len(year):,} rows)", lambda: store.write_rollups(year)
+    )
     with db.session() as s:
         state = s.get(RollupState, B)
         assert state is not None
         state.done_until_ms = d0 + 24 * H
-    span = Scope(building=B, start=datetime.fromtimestamp(first / 1000, WITA),
-                 end=datetime.fromtimestamp((first + 365 * 24 * H) / 1000, WITA))  # fmt: skip
+    span = Scope(
+        building=B,
+        start=datetime.fromtimestamp(first / 1000, WITA),
+        end=datetime.fromtimestamp((first + 365 * 24 * H) / 1000, WITA),
+    )
     for every, by in (("1mo", "floor"), ("1d", "building"), ("1mo", "circuit")):
         scope = Scope(building=B, start=span.start, end=span.end, every=every, by=by)  # type: ignore[arg-type]
-        await timed(f"a year's summary per {every} and {by} from rollups",
-                    lambda s=scope: summarise(scope=s, db=db, rollups=rollups, now_ms=now),
-                    runs=3)  # fmt: skip
+        await timed(
+            f"a year's summary per {every} and {by} from rollups",
+            lambda s=scope: summarise(scope=s, db=db, rollups=rollups, now_ms=now),
+            runs=3,
+        )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--floors", type=int, default=10)
     ap.add_argument("--desks-per-zone", type=int, default=25)
     ap.add_argument("--backend", choices=("sqlite", "influx"), default="sqlite")
@@ -167,8 +218,11 @@ def main() -> None:
         asyncio.run(run(SQLiteReadingStore(work / "readings.db")))
     else:
         with running(influxd(work / "influx")) as ix:
-            store = InfluxReadingStore(url=f"http://127.0.0.1:{ix.port}", database="bench",
-                                       rollup_retention_policy="forever")  # fmt: skip
+            store = InfluxReadingStore(
+                url=f"http://127.0.0.1:{ix.port}",
+                database="bench",
+                rollup_retention_policy="forever",
+            )
             asyncio.run(run(store))
     db.close()
 

@@ -59,9 +59,15 @@ def one(desks: int, days: int) -> dict[str, float]:
                 await store.close()
                 db.close()
 
-        return {"desks": desks, "seconds": took, "bookings": lived.bookings,
-                "walk_ins": lived.walk_ins, "readings": lived.readings,
-                "peak_mib": peak / 2**20, "report_s": asyncio.run(report())}  # fmt: skip
+        return {
+            "desks": desks,
+            "seconds": took,
+            "bookings": lived.bookings,
+            "walk_ins": lived.walk_ins,
+            "readings": lived.readings,
+            "peak_mib": peak / 2**20,
+            "report_s": asyncio.run(report()),
+        }
 
 
 def main() -> None:

@@ -80,16 +80,23 @@ def fill(db: Database, people: int, days: int, today: datetime) -> str:
                 start = day.replace(hour=8)
                 for desk_id, place in rnd.sample(desks, k=int(len(desks) * 0.6)):
                     came = rnd.random() < 0.85
-                    rows.append({
-                        "building_id": building, "desk_id": desk_id, "space_code": place.code,
-                        "space_kind": "desk", "user_id": rnd.choice(ids), "booked_by": "x",
-                        "start_ms": to_ms(start), "end_ms": to_ms(start + timedelta(hours=8)),
-                        "state": "completed" if came else "released",
-                        "outcome": "attended" if came else "no_show",
-                        "created_ms": to_ms(start) - 86_400_000,
-                        "checked_in_ms": to_ms(start) + 600_000 if came else None,
-                        "checked_in_by": "sensor" if came else None,
-                    })  # fmt: skip
+                    rows.append(
+                        {
+                            "building_id": building,
+                            "desk_id": desk_id,
+                            "space_code": place.code,
+                            "space_kind": "desk",
+                            "user_id": rnd.choice(ids),
+                            "booked_by": "x",
+                            "start_ms": to_ms(start),
+                            "end_ms": to_ms(start + timedelta(hours=8)),
+                            "state": "completed" if came else "released",
+                            "outcome": "attended" if came else "no_show",
+                            "created_ms": to_ms(start) - 86_400_000,
+                            "checked_in_ms": to_ms(start) + 600_000 if came else None,
+                            "checked_in_by": "sensor" if came else None,
+                        }
+                    )
             day -= timedelta(days=1)
         for i in range(0, len(rows), 20_000):
             s.execute(insert(Booking), rows[i : i + 20_000])
@@ -121,8 +128,9 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(5):  # the best of five: the machine's noise is larger than this
                 t = time.perf_counter()
                 with db.session(commit=False) as s:
-                    rows = utilization(s, building=building, start=start, end=end, by=by,
-                                       min_group=k)  # fmt: skip
+                    rows = utilization(
+                        s, building=building, start=start, end=end, by=by, min_group=k
+                    )
                 best = min(best, time.perf_counter() - t)
             hidden = sum(r.withheld for r in rows)
             label = f"utilisation by {by}, {days} d, minimum {k} ({hidden} of {len(rows)} withheld)"

@@ -89,8 +89,10 @@ def main() -> None:
         gateway_password="bench-gateway-password",
     )
     timed("render and write Mosquitto's password and ACL files", files.write, snap_)
-    print(f"{'password file / ACL file size':58} {(work / 'passwd').stat().st_size:>9,} B "
-          f"/ {(work / 'acl').stat().st_size:,} B")  # fmt: skip
+    print(
+        f"{'password file / ACL file size':58} {(work / 'passwd').stat().st_size:>9,} B "
+        f"/ {(work / 'acl').stat().st_size:,} B"
+    )
     reload_time(work, made[-1])  # type: ignore[index]
 
     started = time.perf_counter()
@@ -129,8 +131,10 @@ def reload_time(work: Path, last: tuple[str, str]) -> None:
         # The reload is done when the broker answers a new login again.
         while not _connects(port, *last):
             time.sleep(0.01)
-        print(f"{'Mosquitto reload (SIGHUP until the next login succeeds)':58} "
-              f"{time.perf_counter() - started:9.3f} s")  # fmt: skip
+        print(
+            f"{'Mosquitto reload (SIGHUP until the next login succeeds)':58} "
+            f"{time.perf_counter() - started:9.3f} s"
+        )
     finally:
         proc.terminate()
         proc.wait(10)

@@ -34,9 +34,15 @@ from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.db import Database
 
-OPEN = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-        "public_holidays": False, "max_per_day": 50, "max_per_week": 100,
-        "max_minutes": 1440}  # fmt: skip
+OPEN = {
+    "open_minute": 0,
+    "close_minute": 1440,
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "public_holidays": False,
+    "max_per_day": 50,
+    "max_per_week": 100,
+    "max_minutes": 1440,
+}
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -60,10 +66,13 @@ def first_render(browser: Any, url: str, cookie: dict[str, Any]) -> dict[str, fl
         ".map(e => [e.name, e.encodedBodySize, e.transferSize])"
     )
     ctx.close()
-    return {"fcp_ms": paint, "drawn_ms": drawn,
-            "bytes": sum(s[2] or s[1] for s in sizes),
-            "api_bytes": sum(s[2] or s[1] for s in sizes if "/api/" in s[0]),
-            "requests": len(sizes)}  # fmt: skip
+    return {
+        "fcp_ms": paint,
+        "drawn_ms": drawn,
+        "bytes": sum(s[2] or s[1] for s in sizes),
+        "api_bytes": sum(s[2] or s[1] for s in sizes if "/api/" in s[0]),
+        "requests": len(sizes),
+    }
 
 
 def main() -> None:
@@ -77,8 +86,11 @@ def main() -> None:
     db = Database(p.database_url)
     with db.session() as s:
         for i in range(DESKS // 2):
-            create_user(s, actor="bench", new=UserCreate(
-                username=f"asn{i:03d}", password=PASSWORD, display_name=f"ASN {i}"))  # fmt: skip
+            create_user(
+                s,
+                actor="bench",
+                new=UserCreate(username=f"asn{i:03d}", password=PASSWORD, display_name=f"ASN {i}"),
+            )
     db.close()
     p.start_server()
     try:
@@ -87,8 +99,7 @@ def main() -> None:
         base = p.server.url  # type: ignore[union-attr]
         today = datetime.now(WITA).date().isoformat()
         for i in range(DESKS // 2):  # half the floor booked for the day, one person each
-            slot = {"building": B, "desk": f"m{2 * i:03d}", "day": today,
-                    "for_user": f"asn{i:03d}"}  # fmt: skip
+            slot = {"building": B, "desk": f"m{2 * i:03d}", "day": today, "for_user": f"asn{i:03d}"}
             made = p.api("POST", "/api/v1/bookings", "facility_manager", json=slot)
             assert made.status_code == 201, made.text
         url = f"{base}/app/find?building={B}&floor=l1"
@@ -129,15 +140,23 @@ def main() -> None:
     finally:
         p.stop()
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print(json.dumps({
-        "desks": DESKS, "rounds": args.rounds,
-        "first_contentful_paint_ms": round(med["fcp_ms"]),
-        "plan_drawn_ms": round(med["drawn_ms"]),
-        "page_kb": round(med["bytes"] / 1024, 1), "api_json_kb": round(med["api_bytes"] / 1024, 1),
-        "requests": med["requests"],
-        "booking_round_trip_ms": {"median": round(statistics.median(trips)),
-                                  "max": round(max(trips))},
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "desks": DESKS,
+                "rounds": args.rounds,
+                "first_contentful_paint_ms": round(med["fcp_ms"]),
+                "plan_drawn_ms": round(med["drawn_ms"]),
+                "page_kb": round(med["bytes"] / 1024, 1),
+                "api_json_kb": round(med["api_bytes"] / 1024, 1),
+                "requests": med["requests"],
+                "booking_round_trip_ms": {
+                    "median": round(statistics.median(trips)),
+                    "max": round(max(trips)),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

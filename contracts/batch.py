@@ -132,9 +132,13 @@ Reading = Annotated[
 gateway writes it and the server reads it with these models, checked once."""
 READING: Final[TypeAdapter[Reading]] = TypeAdapter(Reading)
 _BY_STREAM: Final[dict[str, type[_UplinkReading]]] = {
-    "presence": PresenceReading, "env": EnvReading, "energy": EnergyReading,
-    "people": PeopleReading, "heartbeat": HeartbeatReading, "ack": AckReading,
-}  # fmt: skip
+    "presence": PresenceReading,
+    "env": EnvReading,
+    "energy": EnergyReading,
+    "people": PeopleReading,
+    "heartbeat": HeartbeatReading,
+    "ack": AckReading,
+}
 
 
 def uplink_reading(
@@ -146,11 +150,17 @@ def uplink_reading(
     the payload model as the stream's fields model, so the envelope stays out of ``data``.
     """
     reading = _BY_STREAM[stream].model_construct(
-        device=device, stream=stream, boot=up.boot, bid=up.bid or 0, seq=up.seq,
+        device=device,
+        stream=stream,
+        boot=up.boot,
+        bid=up.bid or 0,
+        seq=up.seq,
         ts=up.ts if up.ts is not None else received_ms,
         ts_source="device" if up.ts is not None else "gateway",
-        received=received_ms, space=space, data=up,
-    )  # fmt: skip
+        received=received_ms,
+        space=space,
+        data=up,
+    )
     return reading.model_dump_json(exclude_none=True).encode()
 
 
@@ -159,9 +169,16 @@ def status_reading(
 ) -> bytes:
     """The batch's JSON of a device status change the gateway has just validated."""
     reading = StatusReading.model_construct(
-        device=device, stream="status", boot=status.boot, bid=status.bid or 0,
-        ts=received_ms, ts_source="gateway", received=received_ms, space=space, data=status,
-    )  # fmt: skip
+        device=device,
+        stream="status",
+        boot=status.boot,
+        bid=status.bid or 0,
+        ts=received_ms,
+        ts_source="gateway",
+        received=received_ms,
+        space=space,
+        data=status,
+    )
     return reading.model_dump_json(exclude_none=True).encode()
 
 

@@ -35,9 +35,11 @@ def qr_svg(data: str) -> str:
         for x, dark in enumerate(row)
         if dark
     )
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
-            f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-            f'<g fill="#000">{rects}</g></svg>')  # fmt: skip
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
+        f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<g fill="#000">{rects}</g></svg>'
+    )
 
 
 def svg(url: str, title: str, lines: list[str]) -> str:
@@ -50,8 +52,9 @@ def svg(url: str, title: str, lines: list[str]) -> str:
     n = len(m)
     title_size, size = 4.2, 2.8
     # Sans-serif glyphs average about 0.56 of the font size: what fits across the code.
-    wrapped = [part for line in lines
-               for part in textwrap.wrap(line, max(8, int(n / (size * 0.56))))]  # fmt: skip
+    wrapped = [
+        part for line in lines for part in textwrap.wrap(line, max(8, int(n / (size * 0.56))))
+    ]
     rects = "".join(
         f'<rect x="{x}" y="{y}" width="1" height="1"/>'
         for y, row in enumerate(m)

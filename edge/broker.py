@@ -136,8 +136,9 @@ class BrokerFiles:
                 subprocess.run(shlex.split(self._reload_command), check=True, timeout=30)
             else:
                 # A watcher reloads Mosquitto (run.sh in compose, a systemd path unit).
-                logger.info("broker files changed; Mosquitto reloads them from %s",
-                            self.passwd_path.parent)  # fmt: skip
+                logger.info(
+                    "broker files changed; Mosquitto reloads them from %s", self.passwd_path.parent
+                )
                 return
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise BrokerFilesError(f"could not make Mosquitto reload its files: {exc}") from exc

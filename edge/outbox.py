@@ -166,7 +166,7 @@ class Outbox:
                     s.status,
                     s.bid,
                     s.past_bids,
-                )  # fmt: skip
+                )
                 for d in self._dirty
                 if (s := self.devices[d])
             ],

@@ -207,5 +207,6 @@ class _Uplink:
 
     def body(self) -> bytes:
         """The outbox row: the reading as the ingest batch carries it."""
-        return uplink_reading(self.device, self.stream, self.up,
-                              received_ms=self.msg.received_ms, space=self.space)  # fmt: skip
+        return uplink_reading(
+            self.device, self.stream, self.up, received_ms=self.msg.received_ms, space=self.space
+        )

@@ -115,8 +115,9 @@ class OutboxSender:
         if exc.kind != "transient" and len(rows) > 1:
             # Narrow down to the reading at fault; the good half goes through next time.
             self.batch_size = max(1, len(rows) // 2)
-            logger.warning("server refused a batch of %d (%s); trying %d", len(rows), exc,
-                           self.batch_size)  # fmt: skip
+            logger.warning(
+                "server refused a batch of %d (%s); trying %d", len(rows), exc, self.batch_size
+            )
             if exc.kind == "suspect":
                 self._stop.wait(self._backoff_initial)
             return

@@ -21,9 +21,20 @@ def next_workday() -> date:
     return day
 
 
-def office_hours(building: str) -> BookingPolicy:
-    """Rules for ``building``: open 07:00-19:00 Monday to Friday, holidays ignored."""
-    return BookingPolicy(building_id=building, window_days=30, min_minutes=15, max_minutes=720,
-                         max_per_day=3, max_per_week=10, open_minute=7 * 60,
-                         close_minute=19 * 60, weekdays="0,1,2,3,4", checkin_grace_minutes=15,
-                         release_after_vacant_minutes=60, public_holidays=False)  # fmt: skip
+def office_hours(building: str, weekdays: str = "0,1,2,3,4") -> BookingPolicy:
+    """Rules for ``building``: open 07:00-19:00 on ``weekdays`` (Monday to Friday unless
+    told), holidays ignored."""
+    return BookingPolicy(
+        building_id=building,
+        window_days=30,
+        min_minutes=15,
+        max_minutes=720,
+        max_per_day=3,
+        max_per_week=10,
+        open_minute=7 * 60,
+        close_minute=19 * 60,
+        weekdays=weekdays,
+        checkin_grace_minutes=15,
+        release_after_vacant_minutes=60,
+        public_holidays=False,
+    )

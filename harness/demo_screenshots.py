@@ -62,8 +62,10 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as data:
         demo = subprocess.Popen(
             [SMARTOFFICE, "demo", "--port", str(port), "--data-dir", data],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert demo.stdout is not None
         banner = ""
         try:
@@ -78,8 +80,9 @@ def main(out: Path) -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
                 for role, pages in PAGES.items():
-                    ctx = browser.new_context(viewport={"width": 1280, "height": 900},
-                                              locale="id-ID")  # fmt: skip
+                    ctx = browser.new_context(
+                        viewport={"width": 1280, "height": 900}, locale="id-ID"
+                    )
                     page = ctx.new_page()
                     _sign_in(page, base, NAMES[role], accounts[NAMES[role]])
                     for name, path in pages:

@@ -50,10 +50,15 @@ class Provider:
             def do_GET(self) -> None:  # noqa: N802
                 url = urlsplit(self.path)
                 if url.path.endswith("/.well-known/openid-configuration"):
-                    self._json(200, {
-                        "issuer": provider.issuer, "jwks_uri": f"{provider.base}/certs",
-                        "authorization_endpoint": f"{provider.base}/authorize",
-                        "token_endpoint": f"{provider.base}/token"})  # fmt: skip
+                    self._json(
+                        200,
+                        {
+                            "issuer": provider.issuer,
+                            "jwks_uri": f"{provider.base}/certs",
+                            "authorization_endpoint": f"{provider.base}/authorize",
+                            "token_endpoint": f"{provider.base}/token",
+                        },
+                    )
                 elif url.path == "/authorize":
                     ask = {k: v[0] for k, v in parse_qs(url.query).items()}
                     location = provider.authorize(ask)
@@ -82,8 +87,13 @@ class Provider:
     def token(self, key: Any = None, **claims: Any) -> str:
         """A token the provider signed (with ``key``, another key)."""
         now = int(time.time())
-        body = {"iss": self.issuer, "aud": "smartoffice", "sub": "u-1", "iat": now,
-                "exp": now + 300}  # fmt: skip
+        body = {
+            "iss": self.issuer,
+            "aud": "smartoffice",
+            "sub": "u-1",
+            "iat": now,
+            "exp": now + 300,
+        }
         return jwt.encode({**body, **claims}, key or self.key, "RS256", headers={"kid": "k1"})
 
     def authorize(self, ask: dict[str, str]) -> str:
@@ -109,8 +119,12 @@ class Provider:
         if form.get("redirect_uri") != asked["redirect_uri"]:
             return 400, {"error": "invalid_grant", "error_description": "redirect_uri"}
         id_token = self.token(aud=asked["client_id"], nonce=asked.get("nonce"), **asked["person"])
-        return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                     "expires_in": 300, "id_token": id_token}  # fmt: skip
+        return 200, {
+            "access_token": secrets.token_urlsafe(16),
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "id_token": id_token,
+        }
 
     def stop(self) -> None:
         """Stop serving."""

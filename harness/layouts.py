@@ -36,7 +36,7 @@ def one_floor(
                         "height": 2,
                     }
                     for i, r in enumerate(rooms or [])
-                ],  # fmt: skip
+                ],
             }
         ],
     }

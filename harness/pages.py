@@ -25,9 +25,9 @@ class PageClient(httpx.Client):
 
     csrf: str = ""
 
-    def form(self, path: str, data: dict[str, Any] | None = None) -> httpx.Response:
+    def form(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Response:
         """POST a page's form, with the session's CSRF token as the page puts it."""
-        return self.post(path, data={"csrf": self.csrf, **(data or {})})
+        return self.post(path, data={"csrf": self.csrf, **(data or {})}, **kwargs)
 
     def script(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A page script's JSON call, with the CSRF token in its header."""
@@ -70,5 +70,7 @@ def login(web: httpx.Client, username: str, password: str) -> httpx.Response:
     form = web.get("/app/login")
     token = _LOGIN_TOKEN.search(form.text)
     assert token is not None, form.text[:500]
-    return web.post("/app/login", data={"username": username, "password": password,
-                                        "csrf": token.group(1), "next": "/app"})  # fmt: skip
+    return web.post(
+        "/app/login",
+        data={"username": username, "password": password, "csrf": token.group(1), "next": "/app"},
+    )

@@ -53,8 +53,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(StrictTransport)
-    for area in (auth, spaces, registry, bookings, kiosks, ingest, readings, audit, energy,
-                 privacy, ops):  # fmt: skip
+    for area in (
+        auth,
+        spaces,
+        registry,
+        bookings,
+        kiosks,
+        ingest,
+        readings,
+        audit,
+        energy,
+        privacy,
+        ops,
+    ):
         app.include_router(area.router)
     errors.install(app)
     web.install(app, vendor=docs.vendor_dir(settings.web_vendor_dir))

@@ -122,6 +122,13 @@ def say(message: object, language: str) -> str:
     return gettext(language, str(message))
 
 
-WEEKDAYS: Final = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"),
-                   N_("Friday"), N_("Saturday"), N_("Sunday"))  # fmt: skip
+WEEKDAYS: Final = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 """The days of the week, to say in a message: ``T(WEEKDAYS[day.weekday()])``."""

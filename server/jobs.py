@@ -66,8 +66,9 @@ async def _run_jobs(services: Services) -> None:
             try:
                 held = await run_in_threadpool(lock.try_take)
             except SQLAlchemyError as exc:
-                logger.warning("cannot reach the database for the job lock: %s",
-                               exc.__class__.__name__)  # fmt: skip
+                logger.warning(
+                    "cannot reach the database for the job lock: %s", exc.__class__.__name__
+                )
                 held = False
             if held and not tasks:
                 logger.info("this replica runs the periodic jobs")
@@ -106,8 +107,11 @@ async def running(services: Services) -> AsyncIterator[None]:
     """The periodic jobs run while in this context, in one replica at a time."""
     s = services.settings
     leader = asyncio.create_task(_run_jobs(services)) if s.sweeper else None
-    logger.info("server ready: readings in %s%s", s.readings_backend,
-                "" if leader else "; periodic jobs are left to other replicas")  # fmt: skip
+    logger.info(
+        "server ready: readings in %s%s",
+        s.readings_backend,
+        "" if leader else "; periodic jobs are left to other replicas",
+    )
     try:
         yield
     finally:

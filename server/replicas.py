@@ -54,13 +54,16 @@ class JobLock:
                 self._conn.rollback()  # idle between checks, no transaction held open
                 return True
             except SQLAlchemyError as exc:
-                logger.warning("lost the job lock's connection (%s); trying to take it again",
-                               exc.__class__.__name__)  # fmt: skip
+                logger.warning(
+                    "lost the job lock's connection (%s); trying to take it again",
+                    exc.__class__.__name__,
+                )
                 self.release()
         conn = self._db.engine.connect()
         try:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOBS_LOCK_KEY})
-                       .scalar())  # fmt: skip
+            got = bool(
+                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOBS_LOCK_KEY}).scalar()
+            )
             conn.commit()
         except SQLAlchemyError:
             conn.close()
@@ -117,8 +120,10 @@ class EventChannel:
         for event in events:
             payload = json.dumps(event, separators=(",", ":"))
             if len(payload.encode()) > PAYLOAD_MAX:
-                logger.warning("a %s event is too large for NOTIFY; shown by this replica only",
-                               event.get("type"))  # fmt: skip
+                logger.warning(
+                    "a %s event is too large for NOTIFY; shown by this replica only",
+                    event.get("type"),
+                )
                 self._deliver(event)
             else:
                 payloads.append(payload)
@@ -129,8 +134,10 @@ class EventChannel:
                 for payload in payloads:
                     conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
         except SQLAlchemyError as exc:
-            logger.warning("events not sent to other replicas (%s); shown by this one only",
-                           exc.__class__.__name__)  # fmt: skip
+            logger.warning(
+                "events not sent to other replicas (%s); shown by this one only",
+                exc.__class__.__name__,
+            )
             for payload in payloads:
                 self._handle(payload)
 

@@ -107,9 +107,11 @@ class Services:
         db.effects = Effects(wake=notifier.notify, announce=channel.publish)
         monitor = DeskMonitor(db=db, reminder_minutes=settings.reminder_minutes)
         rollups = Rollups(
-            db, store, rollup_config(settings),
+            db,
+            store,
+            rollup_config(settings),
             on_progress=lambda b, ms: metrics.rollup_done_until.labels(b).set(ms / 1000),
-        )  # fmt: skip
+        )
 
         async def on_stored(readings: list[StoredReading]) -> None:
             await monitor.on_stored(readings)
@@ -141,7 +143,7 @@ class Services:
                 metrics=metrics,
                 dedup_window_days=settings.dedup_window_days,
                 on_stored=on_stored,
-            ),  # fmt: skip
+            ),
             zone_actions=zone_actions,
             energy=EnergyRunner(
                 db=db,
@@ -153,7 +155,7 @@ class Services:
                     minutes=settings.co2_alert_minutes,
                 ),
                 metrics=metrics,
-            ),  # fmt: skip
+            ),
             mailer=_mailer(settings, db),
             retention=Retention(Context(db, store, settings.raw_retention_days), settings),
         )
@@ -258,18 +260,23 @@ def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
 def action_config(settings: ServerSettings) -> ActionConfig:
     """How zones are run, from the settings."""
     return ActionConfig(
-        mode=settings.energy_actions, precondition_minutes=settings.precondition_minutes,
-        vacancy_minutes=settings.vacancy_minutes, normal_setpoint_c=settings.normal_setpoint_c,
+        mode=settings.energy_actions,
+        precondition_minutes=settings.precondition_minutes,
+        vacancy_minutes=settings.vacancy_minutes,
+        normal_setpoint_c=settings.normal_setpoint_c,
         setback_setpoint_c=settings.setback_setpoint_c,
         setback_lighting_pct=settings.setback_lighting_pct,
         valid_minutes=settings.zone_command_valid_minutes,
-    )  # fmt: skip
+    )
 
 
 def rollup_config(settings: ServerSettings) -> RollupConfig:
     """How readings become hourly rollups, from the settings."""
     return RollupConfig(
         limits=Limits(max_gap_ms=int(settings.energy_max_gap_hours * 3_600_000)),
-        bands=Bands(co2=tuple(settings.co2_levels_ppm), temp_c=settings.temp_band_c,
-                    rh_pct=settings.rh_band_pct),
-    )  # fmt: skip
+        bands=Bands(
+            co2=tuple(settings.co2_levels_ppm),
+            temp_c=settings.temp_band_c,
+            rh_pct=settings.rh_band_pct,
+        ),
+    )

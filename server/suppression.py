@@ -36,8 +36,9 @@ def withheld(
     if not out:
         return out
     held: set[Member] = set().union(*(members[g] for g in out))
-    rest = sorted((g for g in members if g not in out and members[g]),
-                  key=lambda g: (len(members[g]), g))  # fmt: skip
+    rest = sorted(
+        (g for g in members if g not in out and members[g]), key=lambda g: (len(members[g]), g)
+    )
     for g in rest:
         if len(held) >= min_group:
             break

@@ -77,9 +77,17 @@ def layout_import(
             with db.session(commit=not dry_run) as session:
                 changes = import_layout(session, doc, plans=plans)
                 if changes.changed and not dry_run:
-                    record(session, actor=actor(), action="layout.import", target_kind="building",
-                           target_id=doc.building.id, file=file.name, created=changes.created,
-                           updated=changes.updated, removed=changes.removed)  # fmt: skip
+                    record(
+                        session,
+                        actor=actor(),
+                        action="layout.import",
+                        target_kind="building",
+                        target_id=doc.building.id,
+                        file=file.name,
+                        created=changes.created,
+                        updated=changes.updated,
+                        removed=changes.removed,
+                    )
         except LayoutError as exc:
             typer.echo(f"{file}: {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -160,8 +160,9 @@ def energy_rollup(
         except ValueError as exc:
             typer.echo(f"--since: {since!r} is not an ISO time, e.g. 2026-01-01T00:00", err=True)
             raise typer.Exit(2) from exc
-        since_ms = int((t if t.tzinfo else t.replace(tzinfo=ZoneInfo("Asia/Makassar")))
-                       .timestamp() * 1000)  # fmt: skip
+        since_ms = int(
+            (t if t.tzinfo else t.replace(tzinfo=ZoneInfo("Asia/Makassar"))).timestamp() * 1000
+        )
 
     async def run() -> int:
         store = build_store(settings)

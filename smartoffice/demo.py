@@ -154,8 +154,14 @@ def running_demo(data_dir: Path) -> bool:
 
 def _wipe(data_dir: Path) -> None:
     """Remove the demo's data (not its secrets): the next start makes it anew."""
-    for name in ("smartoffice.db", "smartoffice.db-wal", "smartoffice.db-shm",
-                 "readings.db", "readings.db-wal", "readings.db-shm"):  # fmt: skip
+    for name in (
+        "smartoffice.db",
+        "smartoffice.db-wal",
+        "smartoffice.db-shm",
+        "readings.db",
+        "readings.db-wal",
+        "readings.db-shm",
+    ):
         (data_dir / name).unlink(missing_ok=True)
     for name in ("nodes", "edge"):  # (the broker rewrites its own files at every start)
         shutil.rmtree(data_dir / name, ignore_errors=True)
@@ -306,9 +312,14 @@ def _listen(preferred: int) -> socket.socket:
 
 
 def _run(
-    running: ExitStack, *, desks: int, port: int, data_dir: Path, lock: DemoLock,
+    running: ExitStack,
+    *,
+    desks: int,
+    port: int,
+    data_dir: Path,
+    lock: DemoLock,
     moment: datetime | None,
-) -> None:  # fmt: skip
+) -> None:
     """Start each part, registering how it stops; then wait for Ctrl-C or SIGTERM."""
     listener = running.enter_context(_listen(port))
     chosen = int(listener.getsockname()[1])
@@ -326,8 +337,11 @@ def _run(
         fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
     except LayoutError:
         # Made by a run with more desks, whose devices still sit on the desks to remove.
-        print(f"The demo's data in {data_dir} was made for another number of devices: "
-              "starting afresh.", flush=True)  # noqa: T201  # fmt: skip
+        print(
+            f"The demo's data in {data_dir} was made for another number of devices: "
+            "starting afresh.",
+            flush=True,
+        )  # noqa: T201
         _wipe(data_dir)
         fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
     people = people_of(fleet)
@@ -394,13 +408,18 @@ def _run(
     # Today in WITA, so the example answers with this demo's own data.
     today = datetime.now(WITA).date().isoformat()
     counts = f"stream=presence&start={today}T00:00&end={today}T23:59&every=1m"
-    energy = (f"building={BUILDING}&start={today}T00:00&end={today}T23:59&every=1h"
-              "&by=floor")  # fmt: skip
+    energy = f"building={BUILDING}&start={today}T00:00&end={today}T23:59&every=1h&by=floor"
     logins = "per-device logins and ACLs" if secure else "anonymous (in-process amqtt)"
-    moved = (f"\n  (port {port} is taken by another program: this time the demo is on "
-             f"{settings.port})\n" if settings.port != port else "")  # fmt: skip
-    clock_note = (" (outside office hours the demo runs on the latest working day's "
-                  "morning)" if moment is not None else "")  # fmt: skip
+    moved = (
+        f"\n  (port {port} is taken by another program: this time the demo is on {settings.port})\n"
+        if settings.port != port
+        else ""
+    )
+    clock_note = (
+        " (outside office hours the demo runs on the latest working day's morning)"
+        if moment is not None
+        else ""
+    )
     accounts = "\n".join(f"    {role:17} {name:8} / {passwords[name]}" for name, role, *_ in PEOPLE)
     print(
         f"""
@@ -444,9 +463,12 @@ Press Ctrl-C to stop.""",
 
 
 def _prepare(
-    settings: ServerSettings, desks: int, broker_port: int, secure: bool,
+    settings: ServerSettings,
+    desks: int,
+    broker_port: int,
+    secure: bool,
     passwords: dict[str, str],
-) -> tuple[Fleet, str, Any]:  # fmt: skip
+) -> tuple[Fleet, str, Any]:
     """The fleet, and the database with its building, devices, gateway and people.
 
     Returns the fleet, the gateway's token and the registry snapshot for the broker.
@@ -486,11 +508,16 @@ def _live_the_past(settings: ServerSettings, fleet: Fleet, people: list[Any]) ->
         db.close()
     if lived:
         return f"The building keeps its {lived} bookings from earlier runs."
-    print(f"Living through the last {HISTORY_DAYS} working days and this morning "
-          "(bookings, sensors, energy)...", flush=True)  # noqa: T201  # fmt: skip
+    print(
+        f"Living through the last {HISTORY_DAYS} working days and this morning "
+        "(bookings, sensors, energy)...",
+        flush=True,
+    )  # noqa: T201
     h = Past(settings, fleet, BUILDING, people).run(days=HISTORY_DAYS, until=datetime.now(WITA))
-    return (f"Behind them: {h.days} working days with {h.bookings} bookings, {h.walk_ins} "
-            f"walk-ins and {h.readings} readings.")  # fmt: skip
+    return (
+        f"Behind them: {h.days} working days with {h.bookings} bookings, {h.walk_ins} "
+        f"walk-ins and {h.readings} readings."
+    )
 
 
 def _demo_user(

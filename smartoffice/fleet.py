@@ -333,8 +333,11 @@ class Fleet:
                 )
                 if d % 10 == 0:
                     rhw = Hardware()
-                    index = sum(1 for d in self.devices
-                                if d["kind"] == "room" and d["space"]["zone"] == zone)  # fmt: skip
+                    index = sum(
+                        1
+                        for d in self.devices
+                        if d["kind"] == "room" and d["space"]["zone"] == zone
+                    )
                     rhw.i2c[0x62] = SimRoom(self.scd4x, zone_people[zone], self.clock, index)
                     self._node(
                         f"room-f{f}-{d // 10 + 1:02d}",

@@ -87,8 +87,11 @@ def people_of(fleet: Fleet, seed: int = 7) -> list[Person]:
         sp = d["space"]
         habit = rnd.choices([h for h, _ in HABITS], [w for _, w in HABITS])[0]
         days = tuple(sorted(rnd.sample(range(5), 3)))
-        out.append(Person(f"asn-{sp['space'][2:]}", sp["space"], sp["floor"], sp["zone"],
-                          d["id"], habit, days))  # fmt: skip
+        out.append(
+            Person(
+                f"asn-{sp['space'][2:]}", sp["space"], sp["floor"], sp["zone"], d["id"], habit, days
+            )
+        )
     return out
 
 
@@ -99,9 +102,18 @@ def add_accounts(session: Any, people: list[Person]) -> None:
     now = int(time.time() * 1000)
     for p in people:
         if p.username not in known:
-            session.add(User(username=p.username, display_name=f"ASN {p.desk}", team=p.zone,
-                             role="employee", source="local", password_hash=None, active=True,
-                             created_ms=now))  # fmt: skip
+            session.add(
+                User(
+                    username=p.username,
+                    display_name=f"ASN {p.desk}",
+                    team=p.zone,
+                    role="employee",
+                    source="local",
+                    password_hash=None,
+                    active=True,
+                    created_ms=now,
+                )
+            )
 
 
 def _luck(*parts: object) -> random.Random:
@@ -112,8 +124,9 @@ def _luck(*parts: object) -> random.Random:
 def slot(building: str, p: Person, day: date, pl: Plan) -> BookingCreate:
     """A planner's booking: a slot from the hour they come."""
     first = datetime.combine(day, datetime.min.time(), WITA) + timedelta(hours=pl.start)
-    return BookingCreate(building=building, desk=p.desk, start=first,
-                         end=first + timedelta(hours=SLOT_HOURS))  # fmt: skip
+    return BookingCreate(
+        building=building, desk=p.desk, start=first, end=first + timedelta(hours=SLOT_HOURS)
+    )
 
 
 def tomorrows(p: Person, day: date) -> Occupant:
@@ -176,8 +189,9 @@ class _Sim:
 class Past:
     """Lives the building's past working days through the real services."""
 
-    def __init__(self, settings: ServerSettings, fleet: Fleet, building: str,
-                 people: list[Person]) -> None:  # fmt: skip
+    def __init__(
+        self, settings: ServerSettings, fleet: Fleet, building: str, people: list[Person]
+    ) -> None:
         self.settings, self.fleet, self.building, self.people = settings, fleet, building, people
         self.rooms: dict[str, list[dict[str, Any]]] = {}  # zone -> its rooms, busiest first
         for d in fleet.devices:
@@ -229,8 +243,11 @@ class Past:
         for day in work_days:
             if day.weekday() == 0 or day == work_days[0]:
                 self._week(db, day, history)
-            plans = {p.desk: (p, plan(p, day, occ), occ) for p in self.people
-                     for occ in [self.occupant(p, day, today)]}  # fmt: skip
+            plans = {
+                p.desk: (p, plan(p, day, occ), occ)
+                for p in self.people
+                for occ in [self.occupant(p, day, today)]
+            }
             if day == today:
                 for _, pl, occ in plans.values():
                     occ.no_show = occ.no_show or not pl.comes  # the sensors agree live
@@ -263,17 +280,23 @@ class Past:
                 continue
             start = monday + timedelta(days=days[0])
             first = datetime.combine(start, datetime.min.time(), WITA)
-            new = BookingCreate(building=self.building, desk=p.desk,
-                                start=first + timedelta(hours=REGULAR_START),
-                                end=first + timedelta(hours=REGULAR_START + SLOT_HOURS),
-                                repeat=Repeat(weekdays=days, until=friday))  # fmt: skip
+            new = BookingCreate(
+                building=self.building,
+                desk=p.desk,
+                start=first + timedelta(hours=REGULAR_START),
+                end=first + timedelta(hours=REGULAR_START + SLOT_HOURS),
+                repeat=Repeat(weekdays=days, until=friday),
+            )
             asked.append((p, new))
         history.bookings += self._book(db, asked, sunday + timedelta(hours=19))
 
     def _evening_before(self, db: Database, day: date, plans: dict[str, Any], h: History) -> None:
         evening = datetime.combine(day - timedelta(days=1), datetime.min.time(), WITA)
-        asked = [(p, slot(self.building, p, day, pl)) for p, pl, _ in plans.values()
-                 if pl.books and p.habit == "planner"]  # fmt: skip
+        asked = [
+            (p, slot(self.building, p, day, pl))
+            for p, pl, _ in plans.values()
+            if pl.books and p.habit == "planner"
+        ]
         h.bookings += self._book(db, asked, evening + timedelta(hours=17, minutes=30))
 
     def _book(self, db: Database, asked: list[tuple[Person, BookingCreate]], at: datetime) -> int:
@@ -283,15 +306,24 @@ class Past:
             for p, new in asked:
                 try:
                     with session.begin_nested():  # a refusal undoes only its own booking
-                        made += len(bookings.create(session, actor=p.principal, new=new,
-                                                    now=at).created)  # fmt: skip
+                        made += len(
+                            bookings.create(session, actor=p.principal, new=new, now=at).created
+                        )
                 except (Refusal, NotFoundError) as exc:
                     logger.debug("%s could not book %s: %s", p.username, p.desk, exc)
         return made
 
-    def _day(self, db: Database, monitor: DeskMonitor, zones: tuple[ZoneActions, list[float]],
-             day: date, until: datetime, plans: dict[str, Any], sim: _Sim,
-             h: History) -> None:  # fmt: skip
+    def _day(
+        self,
+        db: Database,
+        monitor: DeskMonitor,
+        zones: tuple[ZoneActions, list[float]],
+        day: date,
+        until: datetime,
+        plans: dict[str, Any],
+        sim: _Sim,
+        h: History,
+    ) -> None:
         t = datetime.combine(day, datetime.min.time(), WITA) + timedelta(hours=DAY_STARTS)
         end = min(until, t.replace(hour=DAY_ENDS))
         walked: set[str] = set()
@@ -302,8 +334,9 @@ class Past:
             for p, pl, occ in plans.values():
                 here = pl.comes and occ.at_desk(t)
                 present[p.zone] = present.get(p.zone, 0) + here
-                sim.readings.append(self._reading("presence", p.device, p.desk, ts,
-                                                  {"occupied": here}))  # fmt: skip
+                sim.readings.append(
+                    self._reading("presence", p.device, p.desk, ts, {"occupied": here})
+                )
                 if here != sim.here.get(p.desk, False):
                     changed.append(Seen(self.building, p.desk, p.device, here, ts))
                     sim.here[p.desk] = here
@@ -320,23 +353,27 @@ class Past:
         monitor.settle(to_ms(end))
         self._decide(db, zones, to_ms(end), {})  # closing time: the zones go off
 
-    def _decide(self, db: Database, zones: tuple[ZoneActions, list[float]], ts: int,
-                present: dict[str, int]) -> None:  # fmt: skip
+    def _decide(
+        self, db: Database, zones: tuple[ZoneActions, list[float]], ts: int, present: dict[str, int]
+    ) -> None:
         """The zones' HVAC and lighting modes at ``ts``, decided as the server decides them."""
         actions, clock = zones
         clock[0] = ts / 1000
-        in_use = {rooms[0]["space"]["space"] for zone, rooms in self.rooms.items()
-                  if present.get(zone, 0) >= 3}  # fmt: skip
+        in_use = {
+            rooms[0]["space"]["space"]
+            for zone, rooms in self.rooms.items()
+            if present.get(zone, 0) >= 3
+        }
         with db.session() as session:
-            actions.evaluate(session, self.building, zone_facts(session, self.building, ts,
-                                                                in_use))  # fmt: skip
+            actions.evaluate(session, self.building, zone_facts(session, self.building, ts, in_use))
 
     def _walk_in(self, db: Database, p: Person, at: datetime) -> int:
         try:
             with db.session() as session:
                 key = desk_qr_key(session, self.building, p.desk)  # they scan the label
-                checking.desk_check_in(session, actor=p.principal, building=self.building,
-                                       desk=p.desk, key=key, now=at)  # fmt: skip
+                checking.desk_check_in(
+                    session, actor=p.principal, building=self.building, desk=p.desk, key=key, now=at
+                )
             return 1
         except (Refusal, NotFoundError) as exc:
             logger.debug("%s could not walk in at %s: %s", p.username, p.desk, exc)
@@ -350,11 +387,13 @@ class Past:
                 co2 += (target - co2) * 0.5  # ten minutes of the sensor's smoothing
                 sim.co2[room["id"]] = co2
                 air = {"co2_ppm": round(co2), "temp_c": round(temp, 1), "rh_pct": rh}
-                sim.readings.append(self._reading("env", room["id"], room["space"]["space"], ts,
-                                                  air))  # fmt: skip
+                sim.readings.append(
+                    self._reading("env", room["id"], room["space"]["space"], ts, air)
+                )
 
-    def _energy(self, first: datetime, until: datetime, work_days: list[date],
-                today: date) -> list[StoredReading]:  # fmt: skip
+    def _energy(
+        self, first: datetime, until: datetime, work_days: list[date], today: date
+    ) -> list[StoredReading]:
         """Every zone meter every 15 minutes, counters ending at the live meters' start."""
         steps = []
         t = first
@@ -387,21 +426,33 @@ class Past:
                 watts = [zone_power(address, n, t) for n, t in zip(crowd, steps, strict=True)]
                 counter = self.fleet.meters[(meter["id"], address)].counter_wh - sum(watts) * hours
                 for t, w in zip(steps, watts, strict=True):
-                    out.append(self._reading("energy", meter["id"], zone, to_ms(t),
-                                             {"power_w": w, "energy_wh": round(counter, 1),
-                                              "circuit": circuit}))  # fmt: skip
+                    out.append(
+                        self._reading(
+                            "energy",
+                            meter["id"],
+                            zone,
+                            to_ms(t),
+                            {"power_w": w, "energy_wh": round(counter, 1), "circuit": circuit},
+                        )
+                    )
                     counter += w * hours
         return out
 
-    def _reading(self, stream: str, device: str, space: str, ts: int,
-                 fields: dict[str, Any]) -> StoredReading:  # fmt: skip
+    def _reading(
+        self, stream: str, device: str, space: str, ts: int, fields: dict[str, Any]
+    ) -> StoredReading:
         # Each reading carries its device's boot and sequence number, as on the wire (boot
         # 0: the days before the demo's nodes started); three meters share a timestamp.
         seq = self.seqs[device] = self.seqs.get(device, 0) + 1
         fields = {**fields, "boot": 0, "seq": seq}
         sp = self.places[space]
-        ref = SpaceRef(building=sp["building"], floor=sp["floor"], zone=sp["zone"],
-                       space=sp["space"], space_kind=sp["space_kind"])  # fmt: skip
+        ref = SpaceRef(
+            building=sp["building"],
+            floor=sp["floor"],
+            zone=sp["zone"],
+            space=sp["space"],
+            space_kind=sp["space_kind"],
+        )
         return StoredReading(stream=stream, ts_ms=ts, device=device, space=ref, fields=fields)
 
 
@@ -413,8 +464,14 @@ class LiveOffice:
     LEDs follow at once.
     """
 
-    def __init__(self, db: Database, fleet: Fleet, building: str, people: list[Person],
-                 clock: Callable[[], datetime] = lambda: datetime.now(WITA)) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db: Database,
+        fleet: Fleet,
+        building: str,
+        people: list[Person],
+        clock: Callable[[], datetime] = lambda: datetime.now(WITA),
+    ) -> None:
         self.db, self.fleet, self.building, self.people = db, fleet, building, people
         self.clock = clock
         self._stop = threading.Event()
@@ -448,8 +505,9 @@ class LiveOffice:
                 try:
                     with self.db.session() as session:
                         key = desk_qr_key(session, self.building, p.desk)
-                        checking.desk_check_in(session, actor=p.principal, key=key,
-                                               building=self.building, desk=p.desk)  # fmt: skip
+                        checking.desk_check_in(
+                            session, actor=p.principal, key=key, building=self.building, desk=p.desk
+                        )
                 except (Refusal, NotFoundError):
                     pass
         if now.hour >= 16 and today not in self._booked:

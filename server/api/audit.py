@@ -29,7 +29,13 @@ def audit_log(
     """Who changed what, newest first; by thing, actor, action, words and time span."""
     with db.session() as session:
         return entries(
-            session, target_kind=target_kind, target_id=target_id, actor=actor, action=action,
-            text=text, since_ms=to_ms(aware(since, db.zone)) if since else None,
-            until_ms=to_ms(aware(until, db.zone)) if until else None, limit=limit,
-        )  # fmt: skip
+            session,
+            target_kind=target_kind,
+            target_id=target_id,
+            actor=actor,
+            action=action,
+            text=text,
+            since_ms=to_ms(aware(since, db.zone)) if since else None,
+            until_ms=to_ms(aware(until, db.zone)) if until else None,
+            limit=limit,
+        )

@@ -97,8 +97,16 @@ def room_availability(
 ) -> list[RoomAvailability]:
     """Meeting rooms seating at least ``capacity`` for a slot: free, yours, booked, closed."""
     with db.session(commit=False) as session:
-        return rooms.rooms(session, actor=user, building=building, start=start, end=end,
-                           floor=floor, capacity=capacity, lang=lang)  # fmt: skip
+        return rooms.rooms(
+            session,
+            actor=user,
+            building=building,
+            start=start,
+            end=end,
+            floor=floor,
+            capacity=capacity,
+            lang=lang,
+        )
 
 
 @router.post("/bookings", response_model=BookingResult, status_code=201)
@@ -129,8 +137,9 @@ def list_bookings(
     administrator who states a ``reason``: the read is recorded in the audit log.
     """
     with db.session() as session:
-        return service.bookings(session, actor=user, building=building, floor=floor, day=day,
-                                user=person, reason=reason)  # fmt: skip
+        return service.bookings(
+            session, actor=user, building=building, floor=floor, day=day, user=person, reason=reason
+        )
 
 
 @router.get("/colleagues")
@@ -224,8 +233,14 @@ def utilization_report(
     with db.session(commit=False) as session:
         tz = building_tz(session, building)[1]
         start, end = period(start, end, tz=tz)
-        rows = utilization(session, building=building, start=start, end=end, by=by,
-                           min_group=settings.privacy_min_group)  # fmt: skip
+        rows = utilization(
+            session,
+            building=building,
+            start=start,
+            end=end,
+            by=by,
+            min_group=settings.privacy_min_group,
+        )
     if format == "csv":
         name = f"utilization-{building}-{by}-{start.date()}-{end.date()}.csv"
         return Response(

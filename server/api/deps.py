@@ -154,9 +154,11 @@ async def _session_user(request: Request, s: Services, secret: str) -> Principal
     if acts and not csrf_ok(s.csrf_key, secret, request.headers.get(CSRF_HEADER)):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            detail=T("this page is out of date (its security token is missing or wrong): "
-                     "reload it and try again").said(language(request)),
-        )  # fmt: skip
+            detail=T(
+                "this page is out of date (its security token is missing or wrong): "
+                "reload it and try again"
+            ).said(language(request)),
+        )
 
     try:
         found = await run_in_threadpool(session_user, s.db, secret)
@@ -187,9 +189,12 @@ def _roles_check(
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail=T("this needs the role {roles}; you are {role}",
-                         roles=" or ".join(roles), role=user.role).said(language(request)),
-            )  # fmt: skip
+                detail=T(
+                    "this needs the role {roles}; you are {role}",
+                    roles=" or ".join(roles),
+                    role=user.role,
+                ).said(language(request)),
+            )
         return user
 
     check.allowed_roles = roles  # type: ignore[attr-defined]

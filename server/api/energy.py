@@ -102,10 +102,22 @@ async def energy_summary(
     of a group of fewer desks than the privacy minimum are withheld (``desk_use_withheld``).
     """
     tz = await building_zone(db, building)
-    scope = Scope(building=building, start=aware(start, tz), end=aware(end, tz), every=every,
-                  by=by, floor=floor, zone=zone)  # fmt: skip
-    summary = await summarise(scope=scope, db=db, rollups=rollups, now_ms=rollups.now_ms(),
-                              min_group=settings.privacy_min_group)  # fmt: skip
+    scope = Scope(
+        building=building,
+        start=aware(start, tz),
+        end=aware(end, tz),
+        every=every,
+        by=by,
+        floor=floor,
+        zone=zone,
+    )
+    summary = await summarise(
+        scope=scope,
+        db=db,
+        rollups=rollups,
+        now_ms=rollups.now_ms(),
+        min_group=settings.privacy_min_group,
+    )
     if format == "csv":
         name = f"energy-{building}-{by}-{every}-{summary.start.date()}-{summary.end.date()}.csv"
         return csv_response(as_csv(summary), name)
@@ -135,8 +147,9 @@ async def occupancy_report(
     """
     tz = await building_zone(db, building)
     first, last = hour_range(Scope(building=building, start=aware(start, tz), end=aware(end, tz)))
-    asked = OccupancyQuery(building, first, last, by, target, settings.privacy_min_group,
-                           floor, zone)  # fmt: skip
+    asked = OccupancyQuery(
+        building, first, last, by, target, settings.privacy_min_group, floor, zone
+    )
     rep = await occupancy(db, rollups, asked)
     if format == "csv":
         name = f"occupancy-{building}-{by}-{rep.start.date()}-{rep.end.date()}.csv"
@@ -193,8 +206,13 @@ async def comfort_rooms(
     scope = Scope(building=building, start=aware(start, tz), end=aware(end, tz))
     first, last = hour_range(scope)
     view = await HourlyView.open(rollups, building, first, last)
-    rep = await report(view, where=SpaceFilter(building=building, floor=floor, zone=zone),
-                       by=by, bands=rollups.cfg.bands, tz=tz)  # fmt: skip
+    rep = await report(
+        view,
+        where=SpaceFilter(building=building, floor=floor, zone=zone),
+        by=by,
+        bands=rollups.cfg.bands,
+        tz=tz,
+    )
     if format == "csv":
         return csv_response(report_csv(rep), f"comfort-{building}-{by}.csv")
     return rep
@@ -269,14 +287,23 @@ async def energy_consolidation(
         view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
         kwh = await typical_floor_kwh(view, hours)
     return Consolidation(
-        building=building, day=day, floors=loads, empty_floors=empty,
+        building=building,
+        day=day,
+        floors=loads,
+        empty_floors=empty,
         suggestions=[
-            MoveSuggestion(floor=f.floor, bookings=f.bookings, peak_desks=f.peak_desks,
-                           move_to=plan, in_team_neighbourhoods=f.in_team_neighbourhoods,
-                           typical_kwh=kwh.get(f.floor), reason=explain(f, plan, kwh.get(f.floor)))
+            MoveSuggestion(
+                floor=f.floor,
+                bookings=f.bookings,
+                peak_desks=f.peak_desks,
+                move_to=plan,
+                in_team_neighbourhoods=f.in_team_neighbourhoods,
+                typical_kwh=kwh.get(f.floor),
+                reason=explain(f, plan, kwh.get(f.floor)),
+            )
             for f, plan in moves
         ],
-    )  # fmt: skip
+    )
 
 
 @router.get("/availability/suggestions", response_model=list[RankedDesk], tags=["bookings"])
@@ -303,7 +330,14 @@ async def desk_suggestions(
 
     def read() -> list[RankedDesk]:
         with db.session(commit=False) as s:
-            return ranked_desks(s, actor=user, building=building, start=aware(start, tz),
-                                end=aware(end, tz), limit=limit, desks=wanted)  # fmt: skip
+            return ranked_desks(
+                s,
+                actor=user,
+                building=building,
+                start=aware(start, tz),
+                end=aware(end, tz),
+                limit=limit,
+                desks=wanted,
+            )
 
     return await run_in_threadpool(read)

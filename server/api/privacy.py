@@ -57,13 +57,17 @@ async def inventory(services: ServicesDep, lang: Language) -> list[NoticeEntry]:
 @router.get("/me/data")
 async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Response:
     """Everything held about you, as a JSON file (the export is audited)."""
-    data = await subject.export(services.retention.ctx, services.settings, user.username, lang,
-                                _now_ms())  # fmt: skip
+    data = await subject.export(
+        services.retention.ctx, services.settings, user.username, lang, _now_ms()
+    )
     label = re.sub(r"[^a-z0-9._-]", "-", user.username.lower())  # a header is ASCII
     today = now_utc().astimezone(services.db.zone).date()
     name = f"smartoffice-{label}-{today.isoformat()}.json"
-    return Response(json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=1),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/me/attendance", response_model=Attendance)
@@ -78,14 +82,19 @@ def my_attendance(
 
 @router.get("/users/{username}/attendance", response_model=Attendance)
 def person_attendance(
-    username: str, user: Anyone, db: DatabaseDep, reason: Reason = None,
-    start: Day | None = None, end: Day | None = None,
-) -> Attendance:  # fmt: skip
+    username: str,
+    user: Anyone,
+    db: DatabaseDep,
+    reason: Reason = None,
+    start: Day | None = None,
+    end: Day | None = None,
+) -> Attendance:
     """One person's attendance: theirs, or an administrator's stating a reason (audited)."""
     first, last = _span(start, end, db.zone)
     with db.session() as session:
-        return subject.attendance_for(session, actor=user, username=username, start=first,
-                                      end=last, reason=reason)  # fmt: skip
+        return subject.attendance_for(
+            session, actor=user, username=username, start=first, end=last, reason=reason
+        )
 
 
 @router.get("/me/privacy-requests", response_model=list[PrivacyRequestPublic])
@@ -96,9 +105,7 @@ def my_requests(user: Anyone, db: DatabaseDep) -> list[PrivacyRequestPublic]:
 
 
 @router.post("/me/privacy-requests", response_model=PrivacyRequestPublic, status_code=201)
-def make_request(
-    new: PrivacyRequestCreate, user: Anyone, db: DatabaseDep
-) -> PrivacyRequestPublic:  # fmt: skip
+def make_request(new: PrivacyRequestCreate, user: Anyone, db: DatabaseDep) -> PrivacyRequestPublic:
     """Ask for your history to be anonymised, or your account erased (an admin carries it out)."""
     with db.session() as session:
         return subject.make_request(session, actor=user, new=new, now_ms=_now_ms())
@@ -114,7 +121,7 @@ def withdraw_request(request_id: RequestId, user: Anyone, db: DatabaseDep) -> Pr
 @router.get("/privacy/requests", response_model=list[PrivacyRequestPublic])
 def all_requests(
     _: Admin, db: DatabaseDep, state: RequestState | None = None
-) -> list[PrivacyRequestPublic]:  # fmt: skip
+) -> list[PrivacyRequestPublic]:
     """Everyone's requests, newest first (admins)."""
     with db.session(commit=False) as session:
         return subject.requests(session, state=state)
@@ -126,5 +133,6 @@ def decide(
 ) -> PrivacyRequestPublic:
     """Carry a request out, or refuse it saying why (admins; audited)."""
     with db.session() as session:
-        return subject.decide(session, admin=admin, request_id=request_id, decision=decision,
-                              now_ms=_now_ms())  # fmt: skip
+        return subject.decide(
+            session, admin=admin, request_id=request_id, decision=decision, now_ms=_now_ms()
+        )

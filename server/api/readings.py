@@ -60,16 +60,27 @@ def _presence_groups(db: DatabaseDep, settings: SettingsDep, where: Where, strea
     with db.session(commit=False) as session:
         ids = [where.building] if where.building else [b.id for b in buildings(session)]
         places = [p for b in ids for p in desk_places(session, b).values()]
-    desks = 1 if where.device else sum(
-        1 for p in places
-        if where.floor in (None, p.floor) and where.zone in (None, p.zone)
-        and where.space in (None, p.code)
-    )  # fmt: skip
+    desks = (
+        1
+        if where.device
+        else sum(
+            1
+            for p in places
+            if where.floor in (None, p.floor)
+            and where.zone in (None, p.zone)
+            and where.space in (None, p.code)
+        )
+    )
     if desks < settings.privacy_min_group:
-        raise Forbidden(T("presence over {n} desk(s) would show people; ask for a "
-                          "building, floor or zone of at least {k} desks, or use "
-                          "the occupancy report", n=desks,
-                          k=settings.privacy_min_group))  # fmt: skip
+        raise Forbidden(
+            T(
+                "presence over {n} desk(s) would show people; ask for a "
+                "building, floor or zone of at least {k} desks, or use "
+                "the occupancy report",
+                n=desks,
+                k=settings.privacy_min_group,
+            )
+        )
 
 
 PresenceRead = Depends(_audit_presence)
@@ -111,9 +122,11 @@ def _window(
     with db.session(commit=False) as session:
         tz = zone_for(session, where.building)
     return Window(
-        _ms(start, tz), _ms(end, tz), parse_duration(every, "every"),
+        _ms(start, tz),
+        _ms(end, tz),
+        parse_duration(every, "every"),
         parse_duration(offset, "offset"),
-    )  # fmt: skip
+    )
 
 
 WindowDep = Annotated[Window, Depends(_window)]
@@ -151,8 +164,7 @@ async def latest(store: StoreDep, where: Where, stream: str, field: str) -> list
     )
 
 
-@router.get("/series", response_model=list[WindowOut],
-            dependencies=[PresenceSeries, PresenceRead])  # fmt: skip
+@router.get("/series", response_model=list[WindowOut], dependencies=[PresenceSeries, PresenceRead])
 async def series(
     store: StoreDep,
     where: Where,
@@ -166,8 +178,7 @@ async def series(
     return _WINDOWS.validate_python(values, from_attributes=True)
 
 
-@router.get("/counts", response_model=list[WindowOut],
-            dependencies=[PresenceSeries, PresenceRead])  # fmt: skip
+@router.get("/counts", response_model=list[WindowOut], dependencies=[PresenceSeries, PresenceRead])
 async def counts(store: StoreDep, where: Where, window: WindowDep, stream: str) -> list[WindowOut]:
     """Number of readings per window."""
     return _WINDOWS.validate_python(

@@ -68,8 +68,14 @@ async def put_plan(
     with db.session() as session:
         floor = get_floor(session, building_id, floor_id)
         floor.plan, floor.plan_type = data, kind
-        record(session, actor=user.username, action="layout.plan", target_kind="floor",
-               target_id=f"{building_id}/{floor_id}", bytes=len(data))  # fmt: skip
+        record(
+            session,
+            actor=user.username,
+            action="layout.plan",
+            target_kind="floor",
+            target_id=f"{building_id}/{floor_id}",
+            bytes=len(data),
+        )
 
 
 @router.put("/{building_id}/layout", response_model=LayoutChanges)
@@ -92,7 +98,14 @@ def put_layout(
     with db.session(commit=not dry_run) as session:
         changes = import_layout(session, layout)
         if changes.changed and not dry_run:
-            record(session, actor=user.username, action="layout.import", target_kind="building",
-                   target_id=building_id, created=changes.created, updated=changes.updated,
-                   removed=changes.removed)  # fmt: skip
+            record(
+                session,
+                actor=user.username,
+                action="layout.import",
+                target_kind="building",
+                target_id=building_id,
+                created=changes.created,
+                updated=changes.updated,
+                removed=changes.removed,
+            )
     return changes

@@ -75,9 +75,18 @@ def entries(
     if text:
         like = f"%{text.lower()}%"
         query = query.where(
-            or_(*(func.lower(c).like(like) for c in (AuditEntry.detail, AuditEntry.target_id,
-                                                     AuditEntry.actor, AuditEntry.action)))
-        )  # fmt: skip
+            or_(
+                *(
+                    func.lower(c).like(like)
+                    for c in (
+                        AuditEntry.detail,
+                        AuditEntry.target_id,
+                        AuditEntry.actor,
+                        AuditEntry.action,
+                    )
+                )
+            )
+        )
     if since_ms is not None:
         query = query.where(AuditEntry.at_ms >= since_ms)
     if until_ms is not None:

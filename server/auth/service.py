@@ -133,8 +133,14 @@ def _provider_user(session: Session, claims: Claims) -> User:
         if same_name is not None and same_name.source == "oidc" and same_name.oidc_subject is None:
             # Made before accounts were keyed on the subject: linked at its next sign-in.
             user, user.oidc_issuer, user.oidc_subject = same_name, claims.issuer, claims.subject
-            record(session, actor="oidc", action="user.link", target_kind="user",
-                   target_id=user.username, issuer=claims.issuer)  # fmt: skip
+            record(
+                session,
+                actor="oidc",
+                action="user.link",
+                target_kind="user",
+                target_id=user.username,
+                issuer=claims.issuer,
+            )
         elif same_name is not None:
             raise AuthError(
                 f"the username {claims.username!r} belongs to another account here; an "
@@ -154,11 +160,24 @@ def _provider_user(session: Session, claims: Claims) -> User:
                 oidc_subject=claims.subject,
             )
             session.add(user)
-            record(session, actor="oidc", action="user.create", target_kind="user",
-                   target_id=claims.username, role=claims.role)  # fmt: skip
+            record(
+                session,
+                actor="oidc",
+                action="user.create",
+                target_kind="user",
+                target_id=claims.username,
+                role=claims.role,
+            )
     if user.role != claims.role and provider_roles(session):
-        record(session, actor="oidc", action="user.role", target_kind="user",
-               target_id=user.username, old=user.role, new=claims.role)  # fmt: skip
+        record(
+            session,
+            actor="oidc",
+            action="user.role",
+            target_kind="user",
+            target_id=user.username,
+            old=user.role,
+            new=claims.role,
+        )
         user.role = claims.role
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     user.last_login_ms = _now_ms()
@@ -184,8 +203,14 @@ def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
         session.flush()
     except IntegrityError as exc:
         raise ConflictError(f"username {new.username!r} is taken") from exc
-    record(session, actor=actor, action="user.create", target_kind="user",
-           target_id=new.username, role=new.role)  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        target_kind="user",
+        target_id=new.username,
+        role=new.role,
+    )
     return UserPublic.model_validate(user)
 
 
@@ -202,10 +227,12 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
         and provider_roles(session)
     ):
         raise ConflictError(
-            T("the role of {user} comes from their groups at the identity provider: change "
-              "it there (or set SMARTOFFICE_OIDC_ROLES=local to keep roles here)",
-              user=repr(username))
-        )  # fmt: skip
+            T(
+                "the role of {user} comes from their groups at the identity provider: change "
+                "it there (or set SMARTOFFICE_OIDC_ROLES=local to keep roles here)",
+                user=repr(username),
+            )
+        )
     before = (user.role, user.active, user.buildings)
     for key, value in fields.items():
         setattr(user, key, _buildings(session, value) if key == "buildings" else value)
@@ -218,8 +245,9 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
         # What the person may do changed: every browser signed in as them signs in again.
         ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         fields["sessions_ended"] = ended.rowcount  # type: ignore[attr-defined]
-    record(session, actor=actor, action="user.update", target_kind="user",
-           target_id=username, **fields)  # fmt: skip
+    record(
+        session, actor=actor, action="user.update", target_kind="user", target_id=username, **fields
+    )
     return UserPublic.model_validate(user)
 
 
@@ -264,8 +292,14 @@ def set_preferences(session: Session, *, username: str, prefs: Preferences) -> d
         row.share_location = prefs.share_location
     if prefs.language is not None:
         row.language = None if prefs.language == "auto" else prefs.language
-    record(session, actor=username, action="user.preferences", target_kind="user",
-           target_id=username, **prefs.model_dump(exclude_none=True))  # fmt: skip
+    record(
+        session,
+        actor=username,
+        action="user.preferences",
+        target_kind="user",
+        target_id=username,
+        **prefs.model_dump(exclude_none=True),
+    )
     return preferences(session, username)
 
 

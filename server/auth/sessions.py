@@ -66,8 +66,11 @@ def open_session(session: Session, *, username: str, now_ms: int | None = None) 
     if user is None:
         raise LookupError(username)
     secret = secrets.token_urlsafe(32)
-    session.add(WebSession(id=_digest(secret), user_id=user.id, created_ms=now,
-                           expires_ms=now + LIFETIME_S * 1000))  # fmt: skip
+    session.add(
+        WebSession(
+            id=_digest(secret), user_id=user.id, created_ms=now, expires_ms=now + LIFETIME_S * 1000
+        )
+    )
     session.execute(delete(WebSession).where(WebSession.expires_ms <= now))
     return Opened(secret, LIFETIME_S)
 

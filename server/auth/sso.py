@@ -79,10 +79,16 @@ class SsoClient:
         state, verifier, nonce = generate_token(30), generate_token(64), generate_token(30)
         challenge = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
         url = prepare_grant_uri(
-            authorize, self.client_id, "code", redirect_uri=self.redirect_uri,
-            scope="openid profile email", state=state, nonce=nonce,
-            code_challenge=challenge, code_challenge_method="S256",
-        )  # fmt: skip
+            authorize,
+            self.client_id,
+            "code",
+            redirect_uri=self.redirect_uri,
+            scope="openid profile email",
+            state=state,
+            nonce=nonce,
+            code_challenge=challenge,
+            code_challenge_method="S256",
+        )
         return url, self._seal(Pending(state, verifier, nonce, next_path))
 
     async def finish(self, *, code: str, state: str, cookie: str | None) -> tuple[Claims, str]:
@@ -91,8 +97,13 @@ class SsoClient:
         if pending is None or not hmac.compare_digest(pending.state, state):
             raise AuthError(T("this sign-in expired or was not started here: start it again"))
         _, token_url = await self._endpoints()
-        form = {"grant_type": "authorization_code", "code": code, "client_id": self.client_id,
-                "redirect_uri": self.redirect_uri, "code_verifier": pending.verifier}  # fmt: skip
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": pending.verifier,
+        }
         if self.client_secret:
             form["client_secret"] = self.client_secret
         try:
@@ -115,8 +126,15 @@ class SsoClient:
         return claims, pending.next
 
     def _seal(self, pending: Pending) -> str:
-        body = json.dumps({"s": pending.state, "v": pending.verifier, "n": pending.nonce,
-                           "x": pending.next, "t": int(time.time())}).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "s": pending.state,
+                "v": pending.verifier,
+                "n": pending.nonce,
+                "x": pending.next,
+                "t": int(time.time()),
+            }
+        ).encode()
         data = base64.urlsafe_b64encode(body).decode().rstrip("=")
         return f"{data}.{self._sign(data)}"
 

@@ -69,8 +69,9 @@ class Try:
 
 def note_failure(session: Session, attempt: Try, now_ms: int) -> int:
     """Count a try (before its password is checked); its row's id, taken back on success."""
-    row = LoginFailure(username=attempt.username, address=attempt.address,
-                       device=attempt.device, at_ms=now_ms)  # fmt: skip
+    row = LoginFailure(
+        username=attempt.username, address=attempt.address, device=attempt.device, at_ms=now_ms
+    )
     session.add(row)
     session.flush()
     return row.id
@@ -138,8 +139,14 @@ def _tell_owner(session: Session, username: str, limit: LoginLimit, since: int) 
     user = session.scalar(select(User).where(User.username == username))
     if told or user is None:
         return
-    record(session, actor="server", action="login.held", target_kind="user", target_id=username,
-           minutes=limit.window_s // 60)  # fmt: skip
+    record(
+        session,
+        actor="server",
+        action="login.held",
+        target_kind="user",
+        target_id=username,
+        minutes=limit.window_s // 60,
+    )
     minutes = max(1, limit.window_s // 60)
     queue(
         session,

@@ -142,9 +142,12 @@ class OidcVerifier:
         role = role or self._default_role
         if role is None:
             raise AuthError(
-                T("no role for {user}: none of their groups is mapped to a role ({roles})",
-                  user=repr(username), roles=", ".join(ROLES))
-            )  # fmt: skip
+                T(
+                    "no role for {user}: none of their groups is mapped to a role ({roles})",
+                    user=repr(username),
+                    roles=", ".join(ROLES),
+                )
+            )
         return Claims(
             username=username_from(str(username), str(claims["sub"])),
             role=role,

@@ -42,8 +42,15 @@ from server.spaces.service import get_floor
 # Refusals that concern the slot, not the desk: every desk of the zone is then "closed".
 CLOSING_RULES = ("weekday", "closed_day", "working_hours", "booking_window", "in_the_past")
 # The tables each layer is made from.
-FLOOR_TABLES = ("buildings", "floors", "zones", "desks", "booking_policies", "closed_days",
-                "desk_blocks")  # fmt: skip
+FLOOR_TABLES = (
+    "buildings",
+    "floors",
+    "zones",
+    "desks",
+    "booking_policies",
+    "closed_days",
+    "desk_blocks",
+)
 BOOKING_TABLES = ("bookings",)
 BOOKED = T("booked by a colleague")
 _ONE = TypeAdapter(DeskAvailability)
@@ -100,12 +107,22 @@ def floor_layer(
     zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.building_id == building))}
     query = (
         select(
-            Desk.id, Desk.code, Desk.name, Desk.zone_id, Desk.neighbourhood_id, Desk.x, Desk.y,
-            Desk.monitor, Desk.standing, Desk.accessible, Desk.quiet, Desk.bookable,
+            Desk.id,
+            Desk.code,
+            Desk.name,
+            Desk.zone_id,
+            Desk.neighbourhood_id,
+            Desk.x,
+            Desk.y,
+            Desk.monitor,
+            Desk.standing,
+            Desk.accessible,
+            Desk.quiet,
+            Desk.bookable,
         )
         .where(Desk.floor_id == row.id)
         .order_by(Desk.code)
-    )  # fmt: skip
+    )
     for flag, column in (
         (desks.monitor, Desk.monitor),
         (desks.standing, Desk.standing),
@@ -139,8 +156,15 @@ def floor_layer(
             policies[d.zone_id] = policy_for(session, building, d.zone_id)
         if d.zone_id not in closed:
             try:
-                check_slot(session, building=building, policy=policies[d.zone_id], tz=tz,
-                           start=start, end=end, now=now)  # fmt: skip
+                check_slot(
+                    session,
+                    building=building,
+                    policy=policies[d.zone_id],
+                    tz=tz,
+                    start=start,
+                    end=end,
+                    now=now,
+                )
                 closed[d.zone_id] = None
             except Refusal as refusal:
                 if refusal.rule not in CLOSING_RULES:
@@ -155,30 +179,45 @@ def floor_layer(
         elif d.id in blocked:
             fixed, reason = "blocked", blocked[d.id]
         team = zones[d.neighbourhood_id].team if d.neighbourhood_id else None
-        reasons: dict[SlotState, object] = {fixed: reason} if fixed else {
-            "free": None, "yours": None, "booked": BOOKED}  # fmt: skip
+        reasons: dict[SlotState, object] = (
+            {fixed: reason} if fixed else {"free": None, "yours": None, "booked": BOOKED}
+        )
         if team and not fixed:
             reasons["team_zone"] = T("reserved for team {team}", team=team)
         answers = {
             state: DeskAvailability.model_construct(
-                id=d.code, name=d.name, floor=floor, zone=zones[d.zone_id].code,
-                neighbourhood=_code(zones, d.neighbourhood_id), x=d.x, y=d.y,
-                monitor=d.monitor, standing=d.standing, accessible=d.accessible,
-                quiet=d.quiet, state=state, reason=None if why is None else str(why),
+                id=d.code,
+                name=d.name,
+                floor=floor,
+                zone=zones[d.zone_id].code,
+                neighbourhood=_code(zones, d.neighbourhood_id),
+                x=d.x,
+                y=d.y,
+                monitor=d.monitor,
+                standing=d.standing,
+                accessible=d.accessible,
+                quiet=d.quiet,
+                state=state,
+                reason=None if why is None else str(why),
             )
             for state, why in reasons.items()
-        }  # fmt: skip
+        }
         json = {
-            (state, lang): _ONE.dump_json(a.model_copy(update={
-                "reason": None if reasons[state] is None else say(reasons[state], lang)}))
-            for state, a in answers.items() for lang in LANGUAGES
-        }  # fmt: skip
+            (state, lang): _ONE.dump_json(
+                a.model_copy(
+                    update={"reason": None if reasons[state] is None else say(reasons[state], lang)}
+                )
+            )
+            for state, a in answers.items()
+            for lang in LANGUAGES
+        }
         out.append(DeskView(d.id, team, fixed, answers, json))
     return out
 
 
-def holders(session: Session, *, building: str, floor: str, start: datetime,
-            end: datetime) -> dict[int, str]:  # fmt: skip
+def holders(
+    session: Session, *, building: str, floor: str, start: datetime, end: datetime
+) -> dict[int, str]:
     """Desk id -> username of whoever holds it (booked or checked in) during the slot."""
     _, tz = building_tz(session, building)
     row = get_floor(session, building, floor)
@@ -208,8 +247,15 @@ def availability(
     now: datetime | None = None,
 ) -> list[DeskAvailability]:
     """The floor's desks (filtered by zone and attributes) for the slot, read afresh."""
-    layer = floor_layer(session, building=building, floor=floor, start=start, end=end,
-                        desks=desks, now=now or now_utc())  # fmt: skip
+    layer = floor_layer(
+        session,
+        building=building,
+        floor=floor,
+        start=start,
+        end=end,
+        desks=desks,
+        now=now or now_utc(),
+    )
     held = holders(session, building=building, floor=floor, start=start, end=end)
     return [d.answers[d.state_for(actor, held.get(d.id))] for d in layer]
 
@@ -244,14 +290,21 @@ class AvailabilityCache:
 
         def make_floor() -> list[DeskView]:
             with self.db.session(commit=False) as session:
-                return floor_layer(session, building=ask.building, floor=ask.floor,
-                                   start=ask.start, end=ask.end, desks=ask.desks,
-                                   now=now_utc())  # fmt: skip
+                return floor_layer(
+                    session,
+                    building=ask.building,
+                    floor=ask.floor,
+                    start=ask.start,
+                    end=ask.end,
+                    desks=ask.desks,
+                    now=now_utc(),
+                )
 
         def make_holders() -> dict[int, str]:
             with self.db.session(commit=False) as session:
-                return holders(session, building=ask.building, floor=ask.floor,
-                               start=ask.start, end=ask.end)  # fmt: skip
+                return holders(
+                    session, building=ask.building, floor=ask.floor, start=ask.start, end=ask.end
+                )
 
         layer = self.floors.get(ask.floor_key, make_floor)
         held = self.bookings.get(ask.slot_key, make_holders)

@@ -26,12 +26,23 @@ def block_desk(session: Session, *, actor: str, building: str, desk: str, doc: D
     start, end = aware(doc.start, tz), aware(doc.end, tz)
     if end <= start:
         raise Refusal("slot", T("the end must be after the start"))
-    block = DeskBlock(desk_id=row.id, start_ms=to_ms(start), end_ms=to_ms(end),
-                      reason=doc.reason, created_by=actor)  # fmt: skip
+    block = DeskBlock(
+        desk_id=row.id,
+        start_ms=to_ms(start),
+        end_ms=to_ms(end),
+        reason=doc.reason,
+        created_by=actor,
+    )
     session.add(block)
     session.flush()
-    record(session, actor=actor, action="desk.block", target_kind="desk",
-           target_id=f"{building}/{desk}", reason=doc.reason)  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="desk.block",
+        target_kind="desk",
+        target_id=f"{building}/{desk}",
+        reason=doc.reason,
+    )
     return block.id
 
 
@@ -65,14 +76,12 @@ def blocks(session: Session, *, building: str, now: datetime | None = None) -> l
             from_ms(blk.end_ms, tz),
             blk.reason,
             blk.created_by,
-        )  # fmt: skip
+        )
         for blk, code in rows
     ]
 
 
-def end_block(
-    session: Session, *, actor: str, block_id: int, now: datetime | None = None
-) -> str:
+def end_block(session: Session, *, actor: str, block_id: int, now: datetime | None = None) -> str:
     """End a desk's block now, or drop one not yet begun; returns the desk's code."""
     block = session.get(DeskBlock, block_id)
     if block is None:
@@ -84,6 +93,12 @@ def end_block(
         session.delete(block)  # not begun: as if it never was
     else:
         block.end_ms = min(block.end_ms, at)
-    record(session, actor=actor, action="desk.unblock", target_kind="desk",
-           target_id=f"{desk.building_id if desk else ''}/{code}", block=block_id)  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="desk.unblock",
+        target_kind="desk",
+        target_id=f"{desk.building_id if desk else ''}/{code}",
+        block=block_id,
+    )
     return code

@@ -95,8 +95,15 @@ def check_in(
     row.state, row.checked_in_ms, row.checked_in_by = "checked_in", at, via
     row.presence = presence_for(session, row, via)
     row.checked_in_actor = actor.username
-    record(session, actor=actor.username, action="booking.check_in", target_kind="booking",
-           target_id=str(row.id), via=via, on_behalf_of=owner)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="booking.check_in",
+        target_kind="booking",
+        target_id=str(row.id),
+        via=via,
+        on_behalf_of=owner,
+    )
     desk_follows(session, row, now)
     return public(row, tz)
 
@@ -151,8 +158,14 @@ def check_out(
     now = now or now_utc()
     row.state, row.outcome = "completed", row.outcome or "attended"  # a walk-in stays one
     row.checked_out_ms = to_ms(now)
-    record(session, actor=actor.username, action="booking.check_out", target_kind="booking",
-           target_id=str(row.id), on_behalf_of=owner)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="booking.check_out",
+        target_kind="booking",
+        target_id=str(row.id),
+        on_behalf_of=owner,
+    )
     desk_follows(session, row, now)
     return public(row, tz)
 
@@ -226,10 +239,13 @@ def desk_check_in(
     day = now.astimezone(tz).date()
     later = session.scalar(
         select(func.min(Booking.start_ms)).where(
-            Booking.desk_id == space.id, Booking.user_id == user.id, Booking.state == "booked",
-            Booking.start_ms > at, Booking.start_ms < at + EARLY_MS,
+            Booking.desk_id == space.id,
+            Booking.user_id == user.id,
+            Booking.state == "booked",
+            Booking.start_ms > at,
+            Booking.start_ms < at + EARLY_MS,
         )
-    )  # fmt: skip
+    )
     if later is not None:  # their own booking here soon: not a walk-in until then
         raise Refusal(
             "too_early",
@@ -245,8 +261,19 @@ def desk_check_in(
     )
     if following is not None:
         end = min(end, from_ms(following, tz))
-    row = book_one(session, building=b.id, tz=tz, policy=policy, space=space, user=user,
-                    actor=actor, start=now, end=end, now=now, series=None)  # fmt: skip
+    row = book_one(
+        session,
+        building=b.id,
+        tz=tz,
+        policy=policy,
+        space=space,
+        user=user,
+        actor=actor,
+        start=now,
+        end=end,
+        now=now,
+        series=None,
+    )
     row.state, row.checked_in_ms, row.checked_in_by, row.outcome = "checked_in", at, "qr", "walk_in"
     row.presence = presence_for(session, row, "qr")
     desk_follows(session, row, now)

@@ -178,11 +178,18 @@ class DeskLights:
 def _tell(session: Session, desk: Desk, live: DeskLive, now: int) -> None:
     """The live maps learn that the desk changed (never who booked or sits there)."""
     floor = session.get(Floor, desk.floor_id)
-    announce(session, {
-        "type": "desk", "building": desk.building_id,
-        "floor": floor.code if floor else None, "desk": desk.code, "state": live.led,
-        "occupied": live.occupied, "at": now,
-    })  # fmt: skip
+    announce(
+        session,
+        {
+            "type": "desk",
+            "building": desk.building_id,
+            "floor": floor.code if floor else None,
+            "desk": desk.code,
+            "state": live.led,
+            "occupied": live.occupied,
+            "at": now,
+        },
+    )
 
 
 def live_row(session: Session, desk_id: int, now: int) -> DeskLive:

@@ -27,8 +27,13 @@ PAST_DAYS = 30
 """How far back a feed reaches (its future is every booking still to come)."""
 
 _WHAT = {"desk": N_("Desk {space}"), "room": N_("Room {space}")}
-_STATUS = {"booked": "CONFIRMED", "checked_in": "CONFIRMED", "completed": "CONFIRMED",
-           "released": "CANCELLED", "cancelled": "CANCELLED"}  # fmt: skip
+_STATUS = {
+    "booked": "CONFIRMED",
+    "checked_in": "CONFIRMED",
+    "completed": "CONFIRMED",
+    "released": "CANCELLED",
+    "cancelled": "CANCELLED",
+}
 
 
 def _digest(secret: str) -> str:
@@ -49,13 +54,19 @@ def calendar(rows: Iterable[BookingPublic], *, lang: str, host: str) -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", b.start.astimezone(UTC))
         event.add("dtend", b.end.astimezone(UTC))
-        event.add("summary", gettext(lang, _WHAT.get(b.space_kind, "{space}")).format(
-            space=b.space))  # fmt: skip
+        event.add(
+            "summary", gettext(lang, _WHAT.get(b.space_kind, "{space}")).format(space=b.space)
+        )
         event.add("location", f"{b.building} · {b.space}")
         event.add("status", _STATUS.get(b.state, "CONFIRMED"))
-        event.add("description", gettext(
-            lang, "Check in at the desk (its sensor sees you) or by its QR code. "
-            "A booking nobody checks in to is released for others."))  # fmt: skip
+        event.add(
+            "description",
+            gettext(
+                lang,
+                "Check in at the desk (its sensor sees you) or by its QR code. "
+                "A booking nobody checks in to is released for others.",
+            ),
+        )
         cal.add_component(event)
     return bytes(cal.to_ical())
 

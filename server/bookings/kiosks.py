@@ -54,9 +54,15 @@ def _digest(secret: str) -> str:
 
 
 def _public(row: KioskLink) -> KioskPublic:
-    return KioskPublic(id=row.id, building=row.building_id, floor=row.floor, label=row.label,
-                       created_by=row.created_by, created_ms=row.created_ms,
-                       revoked_ms=row.revoked_ms)  # fmt: skip
+    return KioskPublic(
+        id=row.id,
+        building=row.building_id,
+        floor=row.floor,
+        label=row.label,
+        created_by=row.created_by,
+        created_ms=row.created_ms,
+        revoked_ms=row.revoked_ms,
+    )
 
 
 def create(session: Session, *, actor: str, new: KioskCreate) -> KioskMade:
@@ -64,13 +70,24 @@ def create(session: Session, *, actor: str, new: KioskCreate) -> KioskMade:
     get_floor(session, new.building, new.floor)
     secret = secrets.token_urlsafe(24)
     row = KioskLink(
-        token_sha256=_digest(secret), building_id=new.building, floor=new.floor,
-        label=new.label, created_by=actor, created_ms=int(time.time() * 1000),
-    )  # fmt: skip
+        token_sha256=_digest(secret),
+        building_id=new.building,
+        floor=new.floor,
+        label=new.label,
+        created_by=actor,
+        created_ms=int(time.time() * 1000),
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="kiosk.create", target_kind="kiosk",
-           target_id=str(row.id), building=new.building, floor=new.floor)  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="kiosk.create",
+        target_kind="kiosk",
+        target_id=str(row.id),
+        building=new.building,
+        floor=new.floor,
+    )
     return KioskMade(kiosk=_public(row), path=f"/kiosk/{secret}")
 
 
@@ -89,8 +106,9 @@ def revoke(session: Session, *, actor: str, kiosk_id: int) -> KioskPublic:
         raise NotFoundError(f"no kiosk link {kiosk_id}")
     if row.revoked_ms is None:
         row.revoked_ms = int(time.time() * 1000)
-        record(session, actor=actor, action="kiosk.revoke", target_kind="kiosk",
-               target_id=str(row.id))  # fmt: skip
+        record(
+            session, actor=actor, action="kiosk.revoke", target_kind="kiosk", target_id=str(row.id)
+        )
         announce(session, {"type": "holder_revoked", "holder": kiosk_holder(row.id)})
     return _public(row)
 

@@ -137,29 +137,50 @@ class DeskMonitor:
         policy = policy_for(session, desk.building_id, desk.zone_id)
         grace = policy.checkin_grace_minutes * 60_000
         pending = next(
-            (b for b in waiting.get(desk.id, ())
-             if b.state == "checked_in" and b.presence == "pending"
-             and checkin_open(b.checked_in_ms or 0, b.end_ms, s.ts)
-             and s.ts <= confirm_by(b, grace)),
+            (
+                b
+                for b in waiting.get(desk.id, ())
+                if b.state == "checked_in"
+                and b.presence == "pending"
+                and checkin_open(b.checked_in_ms or 0, b.end_ms, s.ts)
+                and s.ts <= confirm_by(b, grace)
+            ),
             None,
-        )  # fmt: skip
+        )
         if pending is not None:  # checked in by QR or app: the sensor now sees someone
             pending.presence = "sensor"
-            record(session, actor=f"sensor:{s.device}", action="booking.confirmed",
-                   target_kind="booking", target_id=str(pending.id), via="sensor")  # fmt: skip
+            record(
+                session,
+                actor=f"sensor:{s.device}",
+                action="booking.confirmed",
+                target_kind="booking",
+                target_id=str(pending.id),
+                via="sensor",
+            )
             return False
         booking = next(
-            (b for b in waiting.get(desk.id, ())
-             if b.state == "booked" and checkin_opens(b.start_ms) <= s.ts
-             and s.ts <= b.start_ms + grace and s.ts < b.end_ms),
+            (
+                b
+                for b in waiting.get(desk.id, ())
+                if b.state == "booked"
+                and checkin_opens(b.start_ms) <= s.ts
+                and s.ts <= b.start_ms + grace
+                and s.ts < b.end_ms
+            ),
             None,
-        )  # fmt: skip
+        )
         if booking is None:
             return False
         booking.state, booking.checked_in_ms, booking.checked_in_by = "checked_in", s.ts, "sensor"
         booking.presence = "sensor"
-        record(session, actor=f"sensor:{s.device}", action="booking.check_in",
-               target_kind="booking", target_id=str(booking.id), via="sensor")  # fmt: skip
+        record(
+            session,
+            actor=f"sensor:{s.device}",
+            action="booking.check_in",
+            target_kind="booking",
+            target_id=str(booking.id),
+            via="sensor",
+        )
         return True
 
     def settle(self, now: int) -> None:
@@ -215,8 +236,13 @@ class DeskMonitor:
             booking, policy.checkin_grace_minutes * 60_000
         ):
             booking.presence = "unconfirmed"  # checked in, but the desk's sensor saw nobody
-            record(session, actor="sensors", action="booking.unconfirmed", target_kind="booking",
-                   target_id=str(booking.id))  # fmt: skip
+            record(
+                session,
+                actor="sensors",
+                action="booking.unconfirmed",
+                target_kind="booking",
+                target_id=str(booking.id),
+            )
         if now >= booking.end_ms:
             booking.state, booking.outcome = "completed", booking.outcome or "attended"
             return
@@ -228,16 +254,27 @@ class DeskMonitor:
             and since is not None
             and now - since >= vacant_ms
         ):
-            self._release(session, booking, now, "released_early",
-                          f"desk vacant for {policy.release_after_vacant_minutes} min")  # fmt: skip
+            self._release(
+                session,
+                booking,
+                now,
+                "released_early",
+                f"desk vacant for {policy.release_after_vacant_minutes} min",
+            )
 
     def _release(
         self, session: Session, booking: Booking, now: int, outcome: str, why: str
     ) -> None:
         booking.state, booking.outcome = "released", outcome
         booking.released_ms, booking.release_reason = now, why
-        record(session, actor="sensors", action=f"booking.{outcome}", target_kind="booking",
-               target_id=str(booking.id), reason=why)  # fmt: skip
+        record(
+            session,
+            actor="sensors",
+            action=f"booking.{outcome}",
+            target_kind="booking",
+            target_id=str(booking.id),
+            reason=why,
+        )
         self._mail(session, booking, "released")
         logger.info("booking %d released (%s): %s", booking.id, outcome, why)
 

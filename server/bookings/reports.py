@@ -119,11 +119,15 @@ def utilization(
         if g in hide:
             out.append(
                 UtilizationRow.model_validate(
-                    {"group": g, "desks": size[g], "withheld": True,
-                     "open_desk_hours": round(size[g] * open_hours, 2)}
+                    {
+                        "group": g,
+                        "desks": size[g],
+                        "withheld": True,
+                        "open_desk_hours": round(size[g] * open_hours, 2),
+                    }
                     | dict.fromkeys(_FIGURES)
                 )
-            )  # fmt: skip
+            )
             continue
         peak, peak_at, current = 0, None, 0
         for t, step in sorted(edges[g]):
@@ -157,9 +161,10 @@ def utilization(
 
 
 _FIGURES = [
-    name for name in UtilizationRow.model_fields
+    name
+    for name in UtilizationRow.model_fields
     if name not in ("group", "desks", "open_desk_hours", "withheld")
-]  # fmt: skip
+]
 
 
 def as_csv(rows: list[UtilizationRow]) -> str:

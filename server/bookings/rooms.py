@@ -77,8 +77,15 @@ def rooms(
         if room.zone_id not in closed:
             try:
                 policy = policy_for(session, building, room.zone_id)
-                check_slot(session, building=building, policy=policy, tz=tz, start=start,
-                           end=end, now=now or now_utc())  # fmt: skip
+                check_slot(
+                    session,
+                    building=building,
+                    policy=policy,
+                    tz=tz,
+                    start=start,
+                    end=end,
+                    now=now or now_utc(),
+                )
                 closed[room.zone_id] = None
             except Refusal as refusal:
                 if refusal.rule not in CLOSING_RULES:
@@ -93,7 +100,14 @@ def rooms(
         elif room.id in held:
             mine = held[room.id] == actor.username
             state, why = ("yours", None) if mine else ("booked", T("booked by a colleague"))
-        out.append(RoomAvailability(id=room.code, name=room.name, floor=floor_code,
-                                    capacity=room.capacity, state=state,
-                                    reason=None if why is None else say(why, lang)))  # fmt: skip
+        out.append(
+            RoomAvailability(
+                id=room.code,
+                name=room.name,
+                floor=floor_code,
+                capacity=room.capacity,
+                state=state,
+                reason=None if why is None else say(why, lang),
+            )
+        )
     return out

@@ -52,9 +52,12 @@ def check_slot(
         if day.weekday() not in policy.days:
             raise Refusal(
                 "weekday",
-                T("{weekday} {day} is not a booking day here",
-                  weekday=T(WEEKDAYS[day.weekday()]), day=day.isoformat()),
-            )  # fmt: skip
+                T(
+                    "{weekday} {day} is not a booking day here",
+                    weekday=T(WEEKDAYS[day.weekday()]),
+                    day=day.isoformat(),
+                ),
+            )
         reason = closed_reason(session, building, day, policy)
         if reason:
             raise Refusal(

@@ -61,9 +61,10 @@ class BookingPublic(BaseModel):
     space: str = Field(validation_alias="space_code")
     space_kind: str
     user: str | None = Field(
-        default=None, validation_alias=AliasPath("owner", "username"),
+        default=None,
+        validation_alias=AliasPath("owner", "username"),
         description="Whose it is; None when anonymised, or not shown to the caller (privacy).",
-    )  # fmt: skip
+    )
     booked_by: str | None
     start: Shown = Field(validation_alias="start_ms")
     end: Shown = Field(validation_alias="end_ms")

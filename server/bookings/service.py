@@ -78,8 +78,11 @@ def find_space(session: Session, building: str, desk: str | None, room: str | No
     else:
         row = session.scalar(select(Room).where(Room.building_id == building, Room.code == code))
     if row is None:
-        missing = (N_("no desk {code} in building {building}") if desk
-                   else N_("no room {code} in building {building}"))  # fmt: skip
+        missing = (
+            N_("no desk {code} in building {building}")
+            if desk
+            else N_("no room {code} in building {building}")
+        )
         raise NotFoundError(T(missing, code=repr(code), building=repr(building)))
     return row
 
@@ -162,9 +165,19 @@ def create(
     created, failed, rows = [], [], []
     for start, end in slots:
         try:
-            row = book_one(session, building=building.id, tz=tz, policy=policy, space=space,
-                            user=user, actor=actor, start=start, end=end, now=now,
-                            series=series)  # fmt: skip
+            row = book_one(
+                session,
+                building=building.id,
+                tz=tz,
+                policy=policy,
+                space=space,
+                user=user,
+                actor=actor,
+                start=start,
+                end=end,
+                now=now,
+                series=series,
+            )
         except Refusal as refusal:
             if series is None or refusal.rule == "conflict_race":
                 raise
@@ -284,9 +297,17 @@ def book_one(
         raise Refusal(
             "conflict_race", T(_SAID[kind, "conflict_race"], space=space.code), 409
         ) from exc
-    record(session, actor=actor.username, action="booking.create", target_kind="booking",
-           target_id=str(row.id), space=space.code, user=user.username,
-           start=start.isoformat(), end=end.isoformat())  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="booking.create",
+        target_kind="booking",
+        target_id=str(row.id),
+        space=space.code,
+        user=user.username,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
     return row
 
 
@@ -364,8 +385,13 @@ def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPub
     now = now_utc()
     row.state, row.outcome = "cancelled", "cancelled"
     row.released_ms = to_ms(now)
-    record(session, actor=actor.username, action="booking.cancel", target_kind="booking",
-           target_id=str(row.id))  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="booking.cancel",
+        target_kind="booking",
+        target_id=str(row.id),
+    )
     desk_follows(session, row, now)
     return public(row, tz)
 
@@ -382,8 +408,10 @@ def on_behalf(session: Session, actor: Principal, row: Booking, doing: str) -> s
         return None
     if actor.role not in MANAGERS:
         raise Refusal(
-            "not_yours", T(doing), 403,
-        )  # fmt: skip
+            "not_yours",
+            T(doing),
+            403,
+        )
     return owner.username if owner is not None else "?"
 
 
@@ -452,8 +480,13 @@ def bookings(
     if person is not None:
         audit_read(session, actor=actor, person=person, what="bookings", reason=reason or "")
     elif named and out:
-        audit_read(session, actor=actor, person="*", reason=reason or "",
-                   what=f"bookings of {building} {floor or ''} {day or ''}".strip())  # fmt: skip
+        audit_read(
+            session,
+            actor=actor,
+            person="*",
+            reason=reason or "",
+            what=f"bookings of {building} {floor or ''} {day or ''}".strip(),
+        )
     return out
 
 
@@ -469,8 +502,9 @@ def one(
     if actor.username in (shown.user, shown.booked_by):
         return shown
     if actor.role in ADMINS and stated(reason) is not None and shown.user is not None:
-        audit_read(session, actor=actor, person=shown.user, what=f"booking {row.id}",
-                   reason=reason or "")  # fmt: skip
+        audit_read(
+            session, actor=actor, person=shown.user, what=f"booking {row.id}", reason=reason or ""
+        )
         return shown
     return _unnamed(shown, row, actor)
 
@@ -480,11 +514,13 @@ def _unnamed(shown: BookingPublic, row: Booking, actor: Principal) -> BookingPub
     if row.owner is not None and (row.owner.username == actor.username or row.owner.share_location):
         return shown
     me = actor.username
-    return shown.model_copy(update={
-        "user": None,
-        "booked_by": shown.booked_by if shown.booked_by == me else None,
-        "checked_in_actor": shown.checked_in_actor if shown.checked_in_actor == me else None,
-    })  # fmt: skip
+    return shown.model_copy(
+        update={
+            "user": None,
+            "booked_by": shown.booked_by if shown.booked_by == me else None,
+            "checked_in_actor": shown.checked_in_actor if shown.checked_in_actor == me else None,
+        }
+    )
 
 
 def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[str, object]]:

@@ -21,8 +21,16 @@ MIN_REASON = 10
 
 def audit_read(session: Session, *, actor: Principal, person: str, what: str, reason: str) -> None:
     """Record that ``actor`` read ``person``'s data (or a list naming people), and why."""
-    record(session, actor=actor.username, action="personal.read", target_kind="person",
-           target_id=person, what=what, reason=reason, role=actor.role)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="personal.read",
+        target_kind="person",
+        target_id=person,
+        what=what,
+        reason=reason,
+        role=actor.role,
+    )
 
 
 def stated(reason: str | None) -> str | None:
@@ -38,9 +46,18 @@ def may_see_person(actor: Principal, person: str, reason: str | None) -> bool:
     if person == actor.username:
         return False
     if actor.role not in ADMINS:
-        raise Forbidden(T("a person's attendance is shown only to them, and to an "
-                          "administrator who states a reason"))  # fmt: skip
+        raise Forbidden(
+            T(
+                "a person's attendance is shown only to them, and to an "
+                "administrator who states a reason"
+            )
+        )
     if stated(reason) is None:
-        raise Forbidden(T("state why you need {user}'s attendance (reason, at least 10 "
-                          "characters): it is recorded in the audit log", user=person))  # fmt: skip
+        raise Forbidden(
+            T(
+                "state why you need {user}'s attendance (reason, at least 10 "
+                "characters): it is recorded in the audit log",
+                user=person,
+            )
+        )
     return True

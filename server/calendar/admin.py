@@ -41,8 +41,15 @@ def set_policy(
     else:
         for key, value in values.items():
             setattr(policy, key, value)
-    record(session, actor=actor, action="booking.policy", target_kind="building",
-           target_id=building, zone=zone, **doc.model_dump())  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="booking.policy",
+        target_kind="building",
+        target_id=building,
+        zone=zone,
+        **doc.model_dump(),
+    )
     return doc
 
 
@@ -60,8 +67,15 @@ def close_day(session: Session, *, actor: str, doc: ClosedDayDoc) -> ClosedDayDo
         where = f"building {doc.building!r}" if doc.building else "every building"
         raise ConflictError(f"{doc.day} is already closed in {where}")
     session.add(ClosedDay(building_id=doc.building, day=doc.day.isoformat(), reason=doc.reason))
-    record(session, actor=actor, action="booking.closed_day", target_kind="day",
-           target_id=doc.day.isoformat(), building=doc.building, reason=doc.reason)  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="booking.closed_day",
+        target_kind="day",
+        target_id=doc.day.isoformat(),
+        building=doc.building,
+        reason=doc.reason,
+    )
     return doc
 
 
@@ -70,6 +84,9 @@ def closed_days(session: Session, *, year: int, building: str | None) -> list[Cl
     days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(national_holidays(year).items())]
     for row in session.scalars(select(ClosedDay).where(ClosedDay.day.like(f"{year}-%"))):
         if building is None or row.building_id in (None, building):
-            days.append(ClosedDayDoc(day=date.fromisoformat(row.day), reason=row.reason,
-                                     building=row.building_id))  # fmt: skip
+            days.append(
+                ClosedDayDoc(
+                    day=date.fromisoformat(row.day), reason=row.reason, building=row.building_id
+                )
+            )
     return sorted(days, key=lambda d: d.day)

@@ -46,8 +46,10 @@ def building_tz(session: Session, building_id: str) -> tuple[Building, ZoneInfo]
 def opening(policy: Policy, d: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """When the policy's working hours open and close on ``d``, in ``tz``."""
     midnight = datetime.combine(d, dtime(), tz)
-    return (midnight + timedelta(minutes=policy.open_minute),
-            midnight + timedelta(minutes=policy.close_minute))  # fmt: skip
+    return (
+        midnight + timedelta(minutes=policy.open_minute),
+        midnight + timedelta(minutes=policy.close_minute),
+    )
 
 
 @dataclass

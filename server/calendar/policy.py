@@ -47,8 +47,12 @@ POLICY_FIELDS = tuple(f.name for f in fields(Policy))
 
 def policy_for(session: Session, building: str, zone_id: int | None) -> Policy:
     """The zone's policy if it has one, else the building's, else the defaults."""
-    return cached(session, ("booking_policies",), (building, zone_id),
-                  partial(_policy, session, building, zone_id))  # fmt: skip
+    return cached(
+        session,
+        ("booking_policies",),
+        (building, zone_id),
+        partial(_policy, session, building, zone_id),
+    )
 
 
 def _policy(session: Session, building: str, zone_id: int | None) -> Policy:
@@ -77,8 +81,12 @@ def closed_reason(session: Session, building: str, day: date, policy: Policy) ->
     """Why ``day`` is closed (a holiday's name, or an admin's reason), or None."""
     if policy.public_holidays and day in national_holidays(day.year):
         return national_holidays(day.year)[day]
-    return cached(session, ("closed_days",), (building, day),
-                  partial(_closed_by_admins, session, building, day))  # fmt: skip
+    return cached(
+        session,
+        ("closed_days",),
+        (building, day),
+        partial(_closed_by_admins, session, building, day),
+    )
 
 
 def _closed_by_admins(session: Session, building: str, day: date) -> str | None:

@@ -104,27 +104,47 @@ def decide(
         return Decision(f.building, f.floor, f.zone, channel, mode, code, f"{id_} / {en}", *later)
 
     if f.occupied:
-        return made("normal", "occupied", f"{f.occupied} meja/ruang terisi",
-                    f"{f.occupied} desk(s) or room(s) in use")  # fmt: skip
+        return made(
+            "normal",
+            "occupied",
+            f"{f.occupied} meja/ruang terisi",
+            f"{f.occupied} desk(s) or room(s) in use",
+        )
     if f.vacant_since is not None and now - f.vacant_since < cfg.vacancy_minutes * 60_000:
         minutes = (now - f.vacant_since) // 60_000
-        return made("normal", "vacancy_grace", f"Kosong baru {minutes} menit",
-                    f"Empty for only {minutes} min")  # fmt: skip
+        return made(
+            "normal",
+            "vacancy_grace",
+            f"Kosong baru {minutes} menit",
+            f"Empty for only {minutes} min",
+        )
     if f.in_progress:
         until = _hhmm(max(e for _, e in f.in_progress), hours)
         mode: ZoneMode = "normal" if channel == "hvac" else "setback"
-        return made(mode, "booked", f"Ada pemesanan berjalan sampai {until}, belum hadir",
-                    f"Booked until {until}, not arrived yet")  # fmt: skip
+        return made(
+            mode,
+            "booked",
+            f"Ada pemesanan berjalan sampai {until}, belum hadir",
+            f"Booked until {until}, not arrived yet",
+        )
     if nxt is not None and nxt - lead <= now:
         at = _hhmm(nxt, hours)
-        return made("normal", "preconditioning", f"Pra-kondisi untuk kedatangan pukul {at}",
-                    f"Pre-conditioning for a booked arrival at {at}")  # fmt: skip
+        return made(
+            "normal",
+            "preconditioning",
+            f"Pra-kondisi untuk kedatangan pukul {at}",
+            f"Pre-conditioning for a booked arrival at {at}",
+        )
     if hours.is_open(now):
         until = f"sampai {_hhmm(nxt, hours)}" if nxt else "hari ini"
         until_en = f"until {_hhmm(nxt, hours)}" if nxt else "today"
         mode = "setback" if channel == "hvac" else "off"
-        return made(mode, "vacant", f"Jam kerja, kosong, tidak ada pemesanan {until}",
-                    f"Open hours, empty, no booking {until_en}")  # fmt: skip
+        return made(
+            mode,
+            "vacant",
+            f"Jam kerja, kosong, tidak ada pemesanan {until}",
+            f"Open hours, empty, no booking {until_en}",
+        )
     day = hours.day(from_ms(now, hours.tz).date())
     if isinstance(day, str):
         return made("off", "closed", f"Tutup: {day}", f"Closed: {day}")
@@ -157,9 +177,14 @@ def zone_facts(
             of("hvac", z.id)
         elif z.kind == "lighting":
             of("lighting", z.id)
-    live = {row.desk_id: row for row in session.scalars(
-        select(DeskLive).join(Desk, Desk.id == DeskLive.desk_id).where(Desk.building_id == building)
-    )}  # fmt: skip
+    live = {
+        row.desk_id: row
+        for row in session.scalars(
+            select(DeskLive)
+            .join(Desk, Desk.id == DeskLive.desk_id)
+            .where(Desk.building_id == building)
+        )
+    }
     members: dict[tuple[str, int], list[ZoneFacts]] = defaultdict(list)
     for kind, model in (("desk", Desk), ("room", Room)):
         for id_, code, zone_id, light_id in session.execute(
@@ -177,12 +202,19 @@ def zone_facts(
                 elif row is not None and not row.occupied:
                     f.vacant_since = max(f.vacant_since or 0, row.since_ms)
     bookings = session.execute(
-        select(Booking.desk_id, Booking.room_id, Booking.start_ms, Booking.end_ms,
-               Booking.checked_in_ms).where(
-            Booking.building_id == building, Booking.state.in_(ACTIVE),
-            Booking.start_ms < now + LOOKAHEAD_MS, Booking.end_ms > now,
+        select(
+            Booking.desk_id,
+            Booking.room_id,
+            Booking.start_ms,
+            Booking.end_ms,
+            Booking.checked_in_ms,
+        ).where(
+            Booking.building_id == building,
+            Booking.state.in_(ACTIVE),
+            Booking.start_ms < now + LOOKAHEAD_MS,
+            Booking.end_ms > now,
         )
-    )  # fmt: skip
+    )
     for desk_id, room_id, start, end, checked_in in bookings:
         if desk_id is not None:
             key = ("desk", desk_id)
@@ -215,11 +247,14 @@ def building_gateway(session: Session, building: str) -> str | None:
         return gw
     return session.scalar(
         select(Device.gateway_id)
-        .where(Device.building == building, Device.gateway_id.is_not(None),
-               Device.decommissioned_ms.is_(None))
+        .where(
+            Device.building == building,
+            Device.gateway_id.is_not(None),
+            Device.decommissioned_ms.is_(None),
+        )
         .group_by(Device.gateway_id)
         .order_by(func.count().desc(), Device.gateway_id)
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +317,19 @@ class ZoneActions:
                 changed.append(d)
                 if row is not None:
                     row.end_ms = now
-                row = ZoneAction(building_id=d.building, floor=d.floor, zone=d.zone,
-                                 channel=d.channel, mode=d.mode, reason_code=d.reason_code,
-                                 reason=d.reason, start_ms=now, published=command,
-                                 next_mode=d.next_mode, next_at_ms=d.next_at)  # fmt: skip
+                row = ZoneAction(
+                    building_id=d.building,
+                    floor=d.floor,
+                    zone=d.zone,
+                    channel=d.channel,
+                    mode=d.mode,
+                    reason_code=d.reason_code,
+                    reason=d.reason,
+                    start_ms=now,
+                    published=command,
+                    next_mode=d.next_mode,
+                    next_at_ms=d.next_at,
+                )
                 session.add(row)
             if gateway is not None:
                 self._queue(session, gateway, d, since=row.start_ms, now=now, valid_ms=valid_ms)
@@ -300,33 +344,60 @@ class ZoneActions:
         setpoint = {"normal": cfg.normal_setpoint_c, "setback": cfg.setback_setpoint_c}
         level = {"normal": 100, "setback": cfg.setback_lighting_pct, "off": 0}
         payload = ZoneCommand(
-            v=1, building=d.building, floor=d.floor, zone=d.zone, channel=d.channel,
-            mode=d.mode, reason_code=d.reason_code, reason=d.reason, since=since,
+            v=1,
+            building=d.building,
+            floor=d.floor,
+            zone=d.zone,
+            channel=d.channel,
+            mode=d.mode,
+            reason_code=d.reason_code,
+            reason=d.reason,
+            since=since,
             valid_until=now + valid_ms,
             setpoint_c=setpoint.get(d.mode) if d.channel == "hvac" else None,
             level_pct=level[d.mode] if d.channel == "lighting" else None,
-            next_mode=d.next_mode, next_at=d.next_at,
-        )  # fmt: skip
+            next_mode=d.next_mode,
+            next_at=d.next_at,
+        )
         # Only the newest command matters: an older one not yet sent is dropped.
         session.execute(
             delete(Downlink).where(
-                Downlink.zone == d.zone, Downlink.channel == d.channel,
-                Downlink.gateway_id == gateway, Downlink.sent_ms.is_(None),
+                Downlink.zone == d.zone,
+                Downlink.channel == d.channel,
+                Downlink.gateway_id == gateway,
+                Downlink.sent_ms.is_(None),
             )
-        )  # fmt: skip
-        session.add(Downlink(gateway_id=gateway, device_id=None, zone=d.zone,
-                             channel=d.channel, payload=payload.model_dump_json(), retain=True,
-                             created_ms=now, expires_ms=now + valid_ms))  # fmt: skip
+        )
+        session.add(
+            Downlink(
+                gateway_id=gateway,
+                device_id=None,
+                zone=d.zone,
+                channel=d.channel,
+                payload=payload.model_dump_json(),
+                retain=True,
+                created_ms=now,
+                expires_ms=now + valid_ms,
+            )
+        )
 
 
 def as_public(a: ZoneAction) -> dict[str, Any]:
     """A recorded decision as the API shows it."""
     return {
-        "building": a.building_id, "floor": a.floor, "zone": a.zone, "channel": a.channel,
-        "mode": a.mode, "reason_code": a.reason_code, "reason": a.reason,
-        "start_ms": a.start_ms, "end_ms": a.end_ms, "published": a.published,
-        "next_mode": a.next_mode, "next_at_ms": a.next_at_ms,
-    }  # fmt: skip
+        "building": a.building_id,
+        "floor": a.floor,
+        "zone": a.zone,
+        "channel": a.channel,
+        "mode": a.mode,
+        "reason_code": a.reason_code,
+        "reason": a.reason,
+        "start_ms": a.start_ms,
+        "end_ms": a.end_ms,
+        "published": a.published,
+        "next_mode": a.next_mode,
+        "next_at_ms": a.next_at_ms,
+    }
 
 
 def recorded_actions(
@@ -338,11 +409,18 @@ def recorded_actions(
         q = q.where(ZoneAction.floor == floor)
     if zone:
         q = q.where(ZoneAction.zone == zone)
-    current = list(session.scalars(q.where(ZoneAction.end_ms.is_(None))
-                                   .order_by(ZoneAction.zone, ZoneAction.channel)))  # fmt: skip
+    current = list(
+        session.scalars(
+            q.where(ZoneAction.end_ms.is_(None)).order_by(ZoneAction.zone, ZoneAction.channel)
+        )
+    )
     past: list[ZoneAction] = []
     if since_ms is not None:
-        past = list(session.scalars(q.where(ZoneAction.end_ms > since_ms)
-                                    .order_by(ZoneAction.start_ms, ZoneAction.id)
-                                    .limit(10_000)))  # fmt: skip
+        past = list(
+            session.scalars(
+                q.where(ZoneAction.end_ms > since_ms)
+                .order_by(ZoneAction.start_ms, ZoneAction.id)
+                .limit(10_000)
+            )
+        )
     return current, past

@@ -33,10 +33,21 @@ RoomBy = Literal["room", "zone"]
 HYSTERESIS_PPM = 50
 QUIET_MS = 30 * 60_000
 ENV_FIELDS: dict[str, RollupAgg] = {
-    "covered_s": "sum", "co2_n": "sum", "co2_sum": "sum", "co2_max": "max", "temp_n": "sum",
-    "temp_sum": "sum", "temp_min": "min", "temp_max": "max", "rh_n": "sum", "rh_sum": "sum",
-    "temp_low_s": "sum", "temp_high_s": "sum", "rh_low_s": "sum", "rh_high_s": "sum",
-}  # fmt: skip
+    "covered_s": "sum",
+    "co2_n": "sum",
+    "co2_sum": "sum",
+    "co2_max": "max",
+    "temp_n": "sum",
+    "temp_sum": "sum",
+    "temp_min": "min",
+    "temp_max": "max",
+    "rh_n": "sum",
+    "rh_sum": "sum",
+    "temp_low_s": "sum",
+    "temp_high_s": "sum",
+    "rh_low_s": "sum",
+    "rh_high_s": "sum",
+}
 
 
 def band(co2: float, levels: tuple[int, ...]) -> str:
@@ -76,13 +87,19 @@ class ComfortReport(BaseModel):
     rows: list[ComfortRow]
 
 
-async def report(view: HourlyView, *, where: SpaceFilter, by: RoomBy, bands: Bands,
-                 tz: ZoneInfo) -> ComfortReport:  # fmt: skip
+async def report(
+    view: HourlyView, *, where: SpaceFilter, by: RoomBy, bands: Bands, tz: ZoneInfo
+) -> ComfortReport:
     """Per room or zone: means and extremes, and hours at each CO2 level and out of band."""
     levels: dict[str, RollupAgg] = {f"co2_{lv}_s": "sum" for lv in bands.co2}
-    rows = await view.rows("env", {**ENV_FIELDS, **levels}, where=where,
-                           by=["space", "floor", "zone"], every=timedelta(days=1),
-                           offset=timedelta(hours=-8))  # fmt: skip
+    rows = await view.rows(
+        "env",
+        {**ENV_FIELDS, **levels},
+        where=where,
+        by=["space", "floor", "zone"],
+        every=timedelta(days=1),
+        offset=timedelta(hours=-8),
+    )
     acc: dict[str, dict[str, float]] = defaultdict(dict)
     place: dict[str, tuple[str, str]] = {}
     for r in rows:
@@ -96,16 +113,26 @@ async def report(view: HourlyView, *, where: SpaceFilter, by: RoomBy, bands: Ban
         a = acc[g]
         h = a.get("covered_s", 0.0) / 3600
         at = {str(lv): round(a.get(f"co2_{lv}_s", 0.0) / 3600, 3) for lv in bands.co2}
-        out.append(ComfortRow(
-            group=g, floor=place[g][0], zone=place[g][1], hours_measured=round(h, 3),
-            co2_mean=_mean(a, "co2"), co2_max=a.get("co2_max"), hours_at_or_above=at,
-            share_at_or_above={k: round(v / h, 4) if h else 0.0 for k, v in at.items()},
-            temp_mean=_mean(a, "temp"), temp_min=a.get("temp_min"), temp_max=a.get("temp_max"),
-            hours_too_cold=round(a.get("temp_low_s", 0.0) / 3600, 3),
-            hours_too_warm=round(a.get("temp_high_s", 0.0) / 3600, 3),
-            rh_mean=_mean(a, "rh"), hours_too_dry=round(a.get("rh_low_s", 0.0) / 3600, 3),
-            hours_too_humid=round(a.get("rh_high_s", 0.0) / 3600, 3),
-        ))  # fmt: skip
+        out.append(
+            ComfortRow(
+                group=g,
+                floor=place[g][0],
+                zone=place[g][1],
+                hours_measured=round(h, 3),
+                co2_mean=_mean(a, "co2"),
+                co2_max=a.get("co2_max"),
+                hours_at_or_above=at,
+                share_at_or_above={k: round(v / h, 4) if h else 0.0 for k, v in at.items()},
+                temp_mean=_mean(a, "temp"),
+                temp_min=a.get("temp_min"),
+                temp_max=a.get("temp_max"),
+                hours_too_cold=round(a.get("temp_low_s", 0.0) / 3600, 3),
+                hours_too_warm=round(a.get("temp_high_s", 0.0) / 3600, 3),
+                rh_mean=_mean(a, "rh"),
+                hours_too_dry=round(a.get("rh_low_s", 0.0) / 3600, 3),
+                hours_too_humid=round(a.get("rh_high_s", 0.0) / 3600, 3),
+            )
+        )
     return ComfortReport(
         building=view.building,
         start=from_ms(view.first, tz),
@@ -114,7 +141,7 @@ async def report(view: HourlyView, *, where: SpaceFilter, by: RoomBy, bands: Ban
             "co2_ppm": list(bands.co2),
             "temp_c": list(bands.temp_c),
             "rh_pct": list(bands.rh_pct),
-        },  # fmt: skip
+        },
         rows=out,
     )
 
@@ -129,15 +156,45 @@ def report_csv(rep: ComfortReport) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     levels = [str(lv) for lv in rep.bands["co2_ppm"]]
-    w.writerow(["group", "floor", "zone", "hours_measured", "co2_mean", "co2_max",
-                *(f"hours_co2_{lv}" for lv in levels), "temp_mean", "temp_min", "temp_max",
-                "hours_too_cold", "hours_too_warm", "rh_mean", "hours_too_dry",
-                "hours_too_humid"])  # fmt: skip
+    w.writerow(
+        [
+            "group",
+            "floor",
+            "zone",
+            "hours_measured",
+            "co2_mean",
+            "co2_max",
+            *(f"hours_co2_{lv}" for lv in levels),
+            "temp_mean",
+            "temp_min",
+            "temp_max",
+            "hours_too_cold",
+            "hours_too_warm",
+            "rh_mean",
+            "hours_too_dry",
+            "hours_too_humid",
+        ]
+    )
     for r in rep.rows:
-        w.writerow([r.group, r.floor, r.zone, r.hours_measured, r.co2_mean, r.co2_max,
-                    *(r.hours_at_or_above[lv] for lv in levels), r.temp_mean, r.temp_min,
-                    r.temp_max, r.hours_too_cold, r.hours_too_warm, r.rh_mean, r.hours_too_dry,
-                    r.hours_too_humid])  # fmt: skip
+        w.writerow(
+            [
+                r.group,
+                r.floor,
+                r.zone,
+                r.hours_measured,
+                r.co2_mean,
+                r.co2_max,
+                *(r.hours_at_or_above[lv] for lv in levels),
+                r.temp_mean,
+                r.temp_min,
+                r.temp_max,
+                r.hours_too_cold,
+                r.hours_too_warm,
+                r.rh_mean,
+                r.hours_too_dry,
+                r.hours_too_humid,
+            ]
+        )
     return buf.getvalue()
 
 
@@ -166,8 +223,7 @@ def stale_air(points: list[RawPoint], now: int, cfg: AlertConfig) -> tuple[float
     values = [float(p.fields["co2_ppm"]) for p in held if "co2_ppm" in p.fields]
     if not values or min(values) < cfg.level_ppm:
         return None
-    return (float(cfg.top_ppm) if min(values) >= cfg.top_ppm else float(cfg.level_ppm),
-            values[-1])  # fmt: skip
+    return (float(cfg.top_ppm) if min(values) >= cfg.top_ppm else float(cfg.level_ppm), values[-1])
 
 
 def update_alerts(
@@ -184,16 +240,31 @@ def update_alerts(
     for p in points:
         if p.tags.get("space"):
             by_space[p.tags["space"]].append(p)
-    open_ = {a.space: a for a in session.scalars(
-        select(ComfortAlert).where(ComfortAlert.building_id == building,
-                                   ComfortAlert.ended_ms.is_(None))
-    )}  # fmt: skip
+    open_ = {
+        a.space: a
+        for a in session.scalars(
+            select(ComfortAlert).where(
+                ComfortAlert.building_id == building, ComfortAlert.ended_ms.is_(None)
+            )
+        )
+    }
     events = []
 
     def event(a: ComfortAlert, state: str) -> None:
-        events.append({"type": "comfort_alert", "building": building, "floor": a.floor,
-                       "zone": a.zone, "space": a.space, "metric": a.metric, "level": a.level,
-                       "value": a.last_value, "state": state, "at": now})  # fmt: skip
+        events.append(
+            {
+                "type": "comfort_alert",
+                "building": building,
+                "floor": a.floor,
+                "zone": a.zone,
+                "space": a.space,
+                "metric": a.metric,
+                "level": a.level,
+                "value": a.last_value,
+                "state": state,
+                "at": now,
+            }
+        )
 
     for space, pts in by_space.items():
         pts.sort(key=lambda p: p.ts_ms)
@@ -202,11 +273,17 @@ def update_alerts(
         alert = open_.pop(space, None)
         bad = stale_air(pts, now, cfg) if occupied(tags) else None
         if alert is None and bad is not None:
-            alert = ComfortAlert(building_id=building, floor=tags.get("floor", ""),
-                                 zone=tags.get("zone", ""), space=space, metric="co2",
-                                 level=bad[0], started_ms=now - cfg.minutes * 60_000,
-                                 peak=max(float(p.fields.get("co2_ppm", 0)) for p in pts),
-                                 last_value=latest)  # fmt: skip
+            alert = ComfortAlert(
+                building_id=building,
+                floor=tags.get("floor", ""),
+                zone=tags.get("zone", ""),
+                space=space,
+                metric="co2",
+                level=bad[0],
+                started_ms=now - cfg.minutes * 60_000,
+                peak=max(float(p.fields.get("co2_ppm", 0)) for p in pts),
+                last_value=latest,
+            )
             session.add(alert)
             event(alert, "open")
         elif alert is not None:

@@ -69,8 +69,11 @@ def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
     _, tz = building_tz(session, building)
     s = to_ms(datetime.combine(day, dtime(), tz))
     e = s + 24 * HOUR_MS
-    floors = session.execute(select(Floor.id, Floor.code).where(Floor.building_id == building)
-                             .order_by(Floor.level, Floor.code)).all()  # fmt: skip
+    floors = session.execute(
+        select(Floor.id, Floor.code)
+        .where(Floor.building_id == building)
+        .order_by(Floor.level, Floor.code)
+    ).all()
     desks = session.execute(
         select(Desk.id, Desk.floor_id, Desk.bookable, Desk.neighbourhood_id).where(
             Desk.building_id == building
@@ -86,10 +89,13 @@ def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
     teams: dict[int, int] = defaultdict(int)
     for desk_id, start, end in session.execute(
         select(Booking.desk_id, Booking.start_ms, Booking.end_ms).where(
-            Booking.building_id == building, Booking.desk_id.is_not(None),
-            Booking.state.in_(ACTIVE), Booking.start_ms < e, Booking.end_ms > s,
+            Booking.building_id == building,
+            Booking.desk_id.is_not(None),
+            Booking.state.in_(ACTIVE),
+            Booking.start_ms < e,
+            Booking.end_ms > s,
         )
-    ):  # fmt: skip
+    ):
         f = floor_of.get(desk_id)
         if f is None:
             continue
@@ -102,9 +108,15 @@ def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
         for _, step in sorted(edges[floor_id]):
             current += step
             peak = max(peak, current)
-        out.append(FloorLoad(floor=code, bookable_desks=bookable[floor_id],
-                             bookings=count[floor_id], peak_desks=peak,
-                             in_team_neighbourhoods=teams[floor_id]))  # fmt: skip
+        out.append(
+            FloorLoad(
+                floor=code,
+                bookable_desks=bookable[floor_id],
+                bookings=count[floor_id],
+                peak_desks=peak,
+                in_team_neighbourhoods=teams[floor_id],
+            )
+        )
     return out
 
 
@@ -139,9 +151,14 @@ def suggest(loads: list[FloorLoad]) -> tuple[list[str], list[tuple[FloorLoad, di
 
 async def typical_floor_kwh(view: HourlyView, hours: WorkingHours) -> dict[str, float]:
     """Median HVAC and lighting kWh per floor on the working days of the view."""
-    rows = await view.rows("energy", {"wh": "sum"}, where=SpaceFilter(building=view.building),
-                           by=["floor", "key"], every=timedelta(days=1),
-                           offset=timedelta(hours=-8))  # fmt: skip
+    rows = await view.rows(
+        "energy",
+        {"wh": "sum"},
+        where=SpaceFilter(building=view.building),
+        by=["floor", "key"],
+        every=timedelta(days=1),
+        offset=timedelta(hours=-8),
+    )
     daily: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for r in rows:
         if r.group["key"] not in ("hvac", "lighting"):
@@ -157,9 +174,11 @@ def explain(f: FloorLoad, plan: dict[str, int], kwh: float | None) -> str:
     where = ", ".join(f"{n} ke {floor}" for floor, n in plan.items())
     where_en = ", ".join(f"{n} to {floor}" for floor, n in plan.items())
     saving = f" (biasanya {kwh} kWh/hari / typically {kwh} kWh a day)" if kwh else ""
-    return (f"Pindahkan {f.bookings} pemesanan ({where}) agar lantai {f.floor} dapat "
-            f"diturunkan sepanjang hari / Move {f.bookings} booking(s) ({where_en}) so floor "
-            f"{f.floor} can be set back all day{saving}")  # fmt: skip
+    return (
+        f"Pindahkan {f.bookings} pemesanan ({where}) agar lantai {f.floor} dapat "
+        f"diturunkan sepanjang hari / Move {f.bookings} booking(s) ({where_en}) so floor "
+        f"{f.floor} can be set back all day{saving}"
+    )
 
 
 def zone_activity(session: Session, building: str, start: int, end: int) -> dict[str, int]:
@@ -168,16 +187,20 @@ def zone_activity(session: Session, building: str, start: int, end: int) -> dict
     out: dict[str, int] = defaultdict(int)
     for (desk_id,) in session.execute(
         select(Booking.desk_id).where(
-            Booking.building_id == building, Booking.desk_id.is_not(None),
-            Booking.state.in_(ACTIVE), Booking.start_ms < end, Booking.end_ms > start,
+            Booking.building_id == building,
+            Booking.desk_id.is_not(None),
+            Booking.state.in_(ACTIVE),
+            Booking.start_ms < end,
+            Booking.end_ms > start,
         )
-    ):  # fmt: skip
+    ):
         if desk_id in zone_of:
             out[zone_of[desk_id]] += 1
     for (desk_id,) in session.execute(
-        select(DeskLive.desk_id).where(DeskLive.occupied.is_(True),
-                                       DeskLive.desk_id.in_(list(zone_of)))
-    ):  # fmt: skip
+        select(DeskLive.desk_id).where(
+            DeskLive.occupied.is_(True), DeskLive.desk_id.in_(list(zone_of))
+        )
+    ):
         out[zone_of[desk_id]] += 1
     return dict(out)
 
@@ -204,13 +227,22 @@ def ranked_desks(
     """Free desks of the building for the slot, those in active zones and floors first."""
     s, e = to_ms(start), to_ms(end)
     active = zone_activity(session, building, s, e)
-    floors = session.scalars(select(Floor.code).where(Floor.building_id == building)
-                             .order_by(Floor.level, Floor.code)).all()  # fmt: skip
+    floors = session.scalars(
+        select(Floor.code).where(Floor.building_id == building).order_by(Floor.level, Floor.code)
+    ).all()
     zones_on: dict[str, set[str]] = defaultdict(set)
     free: list[DeskAvailability] = []
     for floor in floors:
-        for d in availability(session, actor=actor, building=building, floor=floor,
-                              start=start, end=end, desks=desks, now=now):  # fmt: skip
+        for d in availability(
+            session,
+            actor=actor,
+            building=building,
+            floor=floor,
+            start=start,
+            end=end,
+            desks=desks,
+            now=now,
+        ):
             zones_on[floor].add(d.zone or "")
             if d.state == "free":
                 free.append(d)
@@ -220,8 +252,10 @@ def ranked_desks(
     for d in free[:limit]:
         n = active.get(d.zone or "", 0)
         if n:
-            why = (f"Zona {d.zone} sudah aktif ({n}); memilihnya menghemat energi / "
-                   f"Zone {d.zone} is already in use ({n}); choosing it saves energy")  # fmt: skip
+            why = (
+                f"Zona {d.zone} sudah aktif ({n}); memilihnya menghemat energi / "
+                f"Zone {d.zone} is already in use ({n}); choosing it saves energy"
+            )
         elif floor_active.get(d.floor):
             why = f"Lantai {d.floor} sudah aktif / Floor {d.floor} is already in use"
         else:

@@ -143,16 +143,26 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     for g, n in sorted(size.items()):
         seen = occupied.get(g, {})
         groups.append(_group(g, n, seen, [h for h in open_hours if h in seen], q.target, tz))
-    return OccupancyReport(building=q.building, start=from_ms(q.first, tz),
-                           end=from_ms(q.last, tz), by=q.by, target=q.target,
-                           groups=groups, min_group=q.min_group,
-                           withheld=sorted(hide))  # fmt: skip
+    return OccupancyReport(
+        building=q.building,
+        start=from_ms(q.first, tz),
+        end=from_ms(q.last, tz),
+        by=q.by,
+        target=q.target,
+        groups=groups,
+        min_group=q.min_group,
+        withheld=sorted(hide),
+    )
 
 
 def _group(
-    name: str, desks: int, occupied: dict[int, float], open_hours: list[int], target: float,
+    name: str,
+    desks: int,
+    occupied: dict[int, float],
+    open_hours: list[int],
+    target: float,
     tz: ZoneInfo,
-) -> OccupancyGroup:  # fmt: skip
+) -> OccupancyGroup:
     cells: dict[tuple[int, int], list[float]] = defaultdict(list)
     days: dict[date, list[float]] = defaultdict(list)
     under = at = over = 0
@@ -173,22 +183,36 @@ def _group(
             peak, peak_at = value, t
     average = sum(occupied.get(h, 0.0) for h in open_hours) / len(open_hours) if open_hours else 0
     heatmap = [
-        HeatCell(weekday=wd, hour=hr, days=len(v), occupied=round(sum(v) / len(v), 2),
-                 share=round(sum(v) / len(v) / desks, 4) if desks else 0.0)
+        HeatCell(
+            weekday=wd,
+            hour=hr,
+            days=len(v),
+            occupied=round(sum(v) / len(v), 2),
+            share=round(sum(v) / len(v) / desks, 4) if desks else 0.0,
+        )
         for (wd, hr), v in sorted(cells.items())
-    ]  # fmt: skip
+    ]
     busiest = sorted(
-        (DayTotal(day=d, occupied_desk_hours=round(sum(v), 2), peak_occupied=round(max(v), 2))
-         for d, v in days.items()),
+        (
+            DayTotal(day=d, occupied_desk_hours=round(sum(v), 2), peak_occupied=round(max(v), 2))
+            for d, v in days.items()
+        ),
         key=lambda x: (-x.occupied_desk_hours, x.day),
-    )[:5]  # fmt: skip
+    )[:5]
     return OccupancyGroup(
-        group=name, desks=desks, open_hours=len(open_hours),
+        group=name,
+        desks=desks,
+        open_hours=len(open_hours),
         average_occupied=round(average, 2),
         average_share=round(average / desks, 4) if desks else 0.0,
-        peak_occupied=round(peak, 2), peak_at=peak_at,
-        hours_under=under, hours_at=at, hours_over=over, heatmap=heatmap, busiest_days=busiest,
-    )  # fmt: skip
+        peak_occupied=round(peak, 2),
+        peak_at=peak_at,
+        hours_under=under,
+        hours_at=at,
+        hours_over=over,
+        heatmap=heatmap,
+        busiest_days=busiest,
+    )
 
 
 def as_csv(report: OccupancyReport) -> str:

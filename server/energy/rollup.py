@@ -88,13 +88,28 @@ async def compute(
     where = SpaceFilter(building=building)
     margin = cfg.limits.max_gap_ms
     energy, env, presence = await asyncio.gather(
-        store.points(stream="energy", fields=["energy_wh", "power_w", "circuit"],
-                     start_ms=start_ms - margin, end_ms=end_ms + margin, where=where),
-        store.points(stream="env", fields=["co2_ppm", "temp_c", "rh_pct"],
-                     start_ms=start_ms - cfg.env_hold_ms, end_ms=end_ms, where=where),
-        store.points(stream="presence", fields=["occupied"],
-                     start_ms=start_ms - cfg.presence_hold_ms, end_ms=end_ms, where=where),
-    )  # fmt: skip
+        store.points(
+            stream="energy",
+            fields=["energy_wh", "power_w", "circuit"],
+            start_ms=start_ms - margin,
+            end_ms=end_ms + margin,
+            where=where,
+        ),
+        store.points(
+            stream="env",
+            fields=["co2_ppm", "temp_c", "rh_pct"],
+            start_ms=start_ms - cfg.env_hold_ms,
+            end_ms=end_ms,
+            where=where,
+        ),
+        store.points(
+            stream="presence",
+            fields=["occupied"],
+            start_ms=start_ms - cfg.presence_hold_ms,
+            end_ms=end_ms,
+            where=where,
+        ),
+    )
     rows: list[Rollup] = []
 
     def keep(kind: str, device: str, key: str, tags: dict[str, str], hours: dict) -> None:  # type: ignore[type-arg]
@@ -210,19 +225,34 @@ class Rollups:
             written += len(rows)
             t = end
         if start < target or p is None:
-            await run_in_threadpool(self._save, building, max(target, p.done_until if p else 0),
-                                    p.dirty_from if p else None, now)  # fmt: skip
+            await run_in_threadpool(
+                self._save,
+                building,
+                max(target, p.done_until if p else 0),
+                p.dirty_from if p else None,
+                now,
+            )
         if written:
-            logger.info("rolled up %s: %d rows for %d hour(s)", building, written,
-                        (target - start) // HOUR_MS)  # fmt: skip
+            logger.info(
+                "rolled up %s: %d rows for %d hour(s)",
+                building,
+                written,
+                (target - start) // HOUR_MS,
+            )
         return written
 
     def _save(self, building: str, done_until: int, seen_dirty: int | None, now: int) -> None:
         with self.db.session() as s:
             row = s.get(RollupState, building, with_for_update=True)
             if row is None:
-                s.add(RollupState(building_id=building, done_until_ms=done_until,
-                                  dirty_from_ms=None, updated_ms=now))  # fmt: skip
+                s.add(
+                    RollupState(
+                        building_id=building,
+                        done_until_ms=done_until,
+                        dirty_from_ms=None,
+                        updated_ms=now,
+                    )
+                )
             else:
                 row.done_until_ms = done_until
                 row.updated_ms = now
@@ -260,7 +290,7 @@ class Rollups:
                             (RollupState.dirty_from_ms > ts, ts),
                             else_=RollupState.dirty_from_ms,
                         )
-                    )  # fmt: skip
+                    )
                 )
         logger.info("late readings: rollups of %s will be redone", ", ".join(sorted(earliest)))
 

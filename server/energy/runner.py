@@ -50,15 +50,20 @@ class EnergyRunner:
         """Decide the zones of one building and update its comfort alerts."""
         now = self.actions.now_ms()
         where = SpaceFilter(building=building)
-        people = await self.store.points(stream="people", fields=["count"],
-                                         start_ms=now - PEOPLE_FRESH_MS, end_ms=now + 1,
-                                         where=where)  # fmt: skip
+        people = await self.store.points(
+            stream="people",
+            fields=["count"],
+            start_ms=now - PEOPLE_FRESH_MS,
+            end_ms=now + 1,
+            where=where,
+        )
         counted: dict[str, float] = {}
         for p in people:  # per device in time order: the newest count wins
             counted[p.tags.get("space", "")] = float(p.fields.get("count", 0))
         rooms_in_use = {space for space, n in counted.items() if n > 0}
-        air = await self.store.points(stream="env", fields=["co2_ppm"], start_ms=now - QUIET_MS,
-                                      end_ms=now + 1, where=where)  # fmt: skip
+        air = await self.store.points(
+            stream="env", fields=["co2_ppm"], start_ms=now - QUIET_MS, end_ms=now + 1, where=where
+        )
 
         def work() -> list[dict[str, Any]]:
             with self.db.session() as s:
@@ -69,8 +74,9 @@ class EnergyRunner:
                     zone = facts.get(("hvac", tags.get("zone", "")))
                     return tags.get("space") in rooms_in_use or bool(zone and zone.occupied)
 
-                events = update_alerts(s, building=building, points=air, occupied=occupied,
-                                       now=now, cfg=self.alerts)  # fmt: skip
+                events = update_alerts(
+                    s, building=building, points=air, occupied=occupied, now=now, cfg=self.alerts
+                )
                 open_alerts = (
                     select(func.count())
                     .select_from(ComfortAlert)
@@ -78,10 +84,19 @@ class EnergyRunner:
                 )
                 still_open = s.scalar(open_alerts)
                 for d in done.changed:  # for the live floor maps
-                    events.append({"type": "zone", "building": building, "floor": d.floor,
-                                   "zone": d.zone, "channel": d.channel, "mode": d.mode,
-                                   "reason_code": d.reason_code, "reason": d.reason,
-                                   "at": now})  # fmt: skip
+                    events.append(
+                        {
+                            "type": "zone",
+                            "building": building,
+                            "floor": d.floor,
+                            "zone": d.zone,
+                            "channel": d.channel,
+                            "mode": d.mode,
+                            "reason_code": d.reason_code,
+                            "reason": d.reason,
+                            "at": now,
+                        }
+                    )
                     if self.metrics is not None:
                         self.metrics.zone_changes.labels(d.channel, d.mode).inc()
                 for gateway in done.wake:
@@ -95,5 +110,10 @@ class EnergyRunner:
         events = await run_in_threadpool(work)
         for e in events:
             if e["type"] == "comfort_alert":
-                logger.info("comfort alert %s: %s %s at %.0f ppm", e["state"], building,
-                            e["space"], e["value"])  # fmt: skip
+                logger.info(
+                    "comfort alert %s: %s %s at %.0f ppm",
+                    e["state"],
+                    building,
+                    e["space"],
+                    e["value"],
+                )

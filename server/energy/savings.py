@@ -113,18 +113,25 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
         with db.session(commit=False) as s:
             hours = WorkingHours.of(s, q.building)
             hours.open_seconds(pool_first, q.last)
-            actions = list(s.scalars(select(ZoneAction).where(
-                ZoneAction.building_id == q.building, ZoneAction.published.is_(True),
-                ZoneAction.mode.in_(ACTED), ZoneAction.start_ms < q.last,
-                or_(ZoneAction.end_ms.is_(None), ZoneAction.end_ms > pool_first),
-            )))  # fmt: skip
+            actions = list(
+                s.scalars(
+                    select(ZoneAction).where(
+                        ZoneAction.building_id == q.building,
+                        ZoneAction.published.is_(True),
+                        ZoneAction.mode.in_(ACTED),
+                        ZoneAction.start_ms < q.last,
+                        or_(ZoneAction.end_ms.is_(None), ZoneAction.end_ms > pool_first),
+                    )
+                )
+            )
             s.expunge_all()
         return hours, actions
 
     hours, actions = await run_in_threadpool(read)
     view = await HourlyView.open(rollups, q.building, pool_first, q.last)
-    rows = await view.rows("energy", {"wh": "sum"}, where=SpaceFilter(building=q.building),
-                           by=["zone", "key"])  # fmt: skip
+    rows = await view.rows(
+        "energy", {"wh": "sum"}, where=SpaceFilter(building=q.building), by=["zone", "key"]
+    )
     cover = _coverage(actions, pool_first, q.last)
     tz = hours.tz
 
@@ -159,22 +166,31 @@ async def estimate(db: Database, rollups: Rollups, q: SavingsQuery) -> SavingsEs
         z["var"] += (sd / 1000) ** 2 * (1 + 1 / len(samples))
     zones = [
         ZoneSavings(
-            zone=zone, setback_hours=int(z["hours"]), estimated_hours=int(z["estimated"]),
-            baseline_kwh=round(z["baseline"], 3), measured_kwh=round(z["measured"], 3),
+            zone=zone,
+            setback_hours=int(z["hours"]),
+            estimated_hours=int(z["estimated"]),
+            baseline_kwh=round(z["baseline"], 3),
+            measured_kwh=round(z["measured"], 3),
             saved_kwh=round(z["baseline"] - z["measured"], 3),
             ci95_kwh=round(1.96 * math.sqrt(z["var"]), 3),
         )
         for zone, z in sorted(per_zone.items())
-    ]  # fmt: skip
+    ]
     baseline = sum(z.baseline_kwh for z in zones)
     measured = sum(z.measured_kwh for z in zones)
     return SavingsEstimate(
-        building=q.building, start=from_ms(q.first, tz),
-        end=from_ms(q.last, tz), circuits=list(q.circuits),
-        baseline_days=q.baseline_days, setback_hours=sum(z.setback_hours for z in zones),
-        estimated_hours=sum(z.estimated_hours for z in zones), baseline_kwh=round(baseline, 3),
-        measured_kwh=round(measured, 3), saved_kwh=round(baseline - measured, 3),
+        building=q.building,
+        start=from_ms(q.first, tz),
+        end=from_ms(q.last, tz),
+        circuits=list(q.circuits),
+        baseline_days=q.baseline_days,
+        setback_hours=sum(z.setback_hours for z in zones),
+        estimated_hours=sum(z.estimated_hours for z in zones),
+        baseline_kwh=round(baseline, 3),
+        measured_kwh=round(measured, 3),
+        saved_kwh=round(baseline - measured, 3),
         saved_share=round((baseline - measured) / baseline, 4) if baseline else None,
         ci95_kwh=round(1.96 * math.sqrt(sum(z["var"] for z in per_zone.values())), 3),
-        zones=zones, method=METHOD,
-    )  # fmt: skip
+        zones=zones,
+        method=METHOD,
+    )

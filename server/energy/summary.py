@@ -66,8 +66,12 @@ class EnergyRow(BaseModel):
     kwh_per_booked_desk_hour: float | None
 
 
-DESK_USE: Final = ("occupied_desk_hours", "booked_desk_hours", "kwh_per_occupied_desk_hour",
-                   "kwh_per_booked_desk_hour")  # fmt: skip
+DESK_USE: Final = (
+    "occupied_desk_hours",
+    "booked_desk_hours",
+    "kwh_per_occupied_desk_hour",
+    "kwh_per_booked_desk_hour",
+)
 """The figures of a row that come from people at desks (withheld for small groups)."""
 
 
@@ -226,18 +230,25 @@ async def summarise(
     step = hourly if scope.every == "1h" else timedelta(days=1)
     offset = -(tz.utcoffset(scope.start.replace(tzinfo=None)) or timedelta(0))
     sums: dict[str, RollupAgg] = {"wh": "sum", "wh_est": "sum", "covered_s": "sum"}
-    energy_rows = await view.rows("energy", sums, where=scope.where, by=["key", *by], every=step,
-                                  offset=offset)  # fmt: skip
+    energy_rows = await view.rows(
+        "energy", sums, where=scope.where, by=["key", *by], every=step, offset=offset
+    )
     ooh_by = ["key"] if scope.by == "circuit" else by
     hour_rows = await view.rows("energy", {"wh": "sum"}, where=scope.where, by=ooh_by)
-    presence_rows = await view.rows("presence", {"occupied_s": "sum"}, where=scope.where, by=by,
-                                    every=step, offset=offset)  # fmt: skip
+    presence_rows = await view.rows(
+        "presence", {"occupied_s": "sum"}, where=scope.where, by=by, every=step, offset=offset
+    )
     whole = timedelta(milliseconds=last - first)
     meters = {
         (r.group["device"], r.group["key"], r.group.get(tag or "", ""))
-        for r in await view.rows("energy", {"covered_s": "sum"}, where=scope.where,
-                                 by=["device", "key", *by], every=whole)
-    }  # fmt: skip
+        for r in await view.rows(
+            "energy",
+            {"covered_s": "sum"},
+            where=scope.where,
+            by=["device", "key", *by],
+            every=whole,
+        )
+    }
 
     acc: dict[tuple[int, str], _Acc] = {}
     buckets: dict[int, int] = {}
@@ -265,8 +276,9 @@ async def summarise(
     for r in hour_rows:
         if r.start_ms not in closed:
             closed[r.start_ms] = 1 - hours.open_seconds(r.start_ms, r.start_ms + HOUR_MS) / 3600
-        acc_at(r.start_ms, group_of(r)).out_of_hours += r.values.get("wh", 0.0) / 1000 * closed[
-            r.start_ms]  # fmt: skip
+        acc_at(r.start_ms, group_of(r)).out_of_hours += (
+            r.values.get("wh", 0.0) / 1000 * closed[r.start_ms]
+        )
     # Desk use per bucket and group of desks (by circuit: the whole scope's desks, as a
     # circuit serves them all): one answer, however the energy is grouped.
     occupied: dict[tuple[int, str], float] = defaultdict(float)
@@ -292,8 +304,18 @@ async def summarise(
         s, e = _bucket(bucket, scope.every, tz)
         s, e = max(s, first), min(e, last)
         desk_group = group if scope.by in ("floor", "zone") else scope.building
-        rows.append(_row(s, e, group, a, meters=meters_in[group], tz=tz, now=now_ms,
-                         withheld=desk_group in hide))  # fmt: skip
+        rows.append(
+            _row(
+                s,
+                e,
+                group,
+                a,
+                meters=meters_in[group],
+                tz=tz,
+                now=now_ms,
+                withheld=desk_group in hide,
+            )
+        )
     total = _Acc(circuits=defaultdict(float))
     for a in acc.values():
         for c, v in a.circuits.items():
@@ -302,16 +324,32 @@ async def summarise(
         total.covered_s += a.covered_s
         total.out_of_hours += a.out_of_hours
     total.occupied_h, total.booked_h = sum(occupied.values()), sum(booked.values())
-    totals = _row(first, last, scope.building, total, meters=sum(meters_in.values()), tz=tz,
-                  now=now_ms, withheld=few)  # fmt: skip
+    totals = _row(
+        first,
+        last,
+        scope.building,
+        total,
+        meters=sum(meters_in.values()),
+        tz=tz,
+        now=now_ms,
+        withheld=few,
+    )
     power, power_circuits = await power_now(rollups, scope, now_ms)
     return EnergySummary(
-        building=scope.building, floor=scope.floor, zone=scope.zone,
-        start=from_ms(first, tz), end=from_ms(last, tz), every=scope.every, by=scope.by,
-        timezone=str(tz), totals=totals,
+        building=scope.building,
+        floor=scope.floor,
+        zone=scope.zone,
+        start=from_ms(first, tz),
+        end=from_ms(last, tz),
+        every=scope.every,
+        by=scope.by,
+        timezone=str(tz),
+        totals=totals,
         out_of_hours_share=round(totals.out_of_hours_kwh / totals.kwh, 4) if totals.kwh else None,
-        power_now_w=power, power_now_circuits=power_circuits, rows=rows,
-    )  # fmt: skip
+        power_now_w=power,
+        power_now_circuits=power_circuits,
+        rows=rows,
+    )
 
 
 def _row(
@@ -320,15 +358,20 @@ def _row(
     kwh = sum(a.circuits.values())
     span_s = max(0, min(e, now) - s) / 1000  # the future has no readings to cover
     row = EnergyRow(
-        start=from_ms(s, tz), end=from_ms(e, tz), group=group, kwh=round(kwh, 4),
+        start=from_ms(s, tz),
+        end=from_ms(e, tz),
+        group=group,
+        kwh=round(kwh, 4),
         circuits={c: round(v, 4) for c, v in sorted(a.circuits.items())},
-        out_of_hours_kwh=round(a.out_of_hours, 4), estimated_kwh=round(a.est, 4),
+        out_of_hours_kwh=round(a.out_of_hours, 4),
+        estimated_kwh=round(a.est, 4),
         coverage=round(min(1.0, a.covered_s / (meters * span_s)), 4) if meters and span_s else None,
-        meters=meters, occupied_desk_hours=round(a.occupied_h, 3),
+        meters=meters,
+        occupied_desk_hours=round(a.occupied_h, 3),
         booked_desk_hours=round(a.booked_h, 3),
         kwh_per_occupied_desk_hour=round(kwh / a.occupied_h, 4) if a.occupied_h else None,
         kwh_per_booked_desk_hour=round(kwh / a.booked_h, 4) if a.booked_h else None,
-    )  # fmt: skip
+    )
     if withheld:
         return row.model_copy(update=dict.fromkeys(DESK_USE) | {"desk_use_withheld": True})
     return row
@@ -336,9 +379,13 @@ def _row(
 
 async def power_now(rollups: Rollups, scope: Scope, now_ms: int) -> tuple[float, dict[str, float]]:
     """Total and per-circuit power of the meters heard in the last five minutes."""
-    pts = await rollups.store.points(stream="energy", fields=["power_w", "circuit"],
-                                     start_ms=now_ms - POWER_NOW_MS, end_ms=now_ms + 1,
-                                     where=scope.where)  # fmt: skip
+    pts = await rollups.store.points(
+        stream="energy",
+        fields=["power_w", "circuit"],
+        start_ms=now_ms - POWER_NOW_MS,
+        end_ms=now_ms + 1,
+        where=scope.where,
+    )
     newest: dict[tuple[str, str], float] = {}
     for p in pts:  # ordered by device and time: the last one wins
         newest[(p.device, str(p.fields.get("circuit") or "main"))] = float(p.fields["power_w"])
@@ -353,16 +400,41 @@ def as_csv(summary: EnergySummary) -> str:
     circuits = sorted({c for r in summary.rows for c in r.circuits})
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["start", "end", "group", "kwh", *(f"{c}_kwh" for c in circuits),
-                "out_of_hours_kwh", "estimated_kwh", "coverage", "meters",
-                "occupied_desk_hours", "booked_desk_hours", "kwh_per_occupied_desk_hour",
-                "kwh_per_booked_desk_hour"])  # fmt: skip
+    w.writerow(
+        [
+            "start",
+            "end",
+            "group",
+            "kwh",
+            *(f"{c}_kwh" for c in circuits),
+            "out_of_hours_kwh",
+            "estimated_kwh",
+            "coverage",
+            "meters",
+            "occupied_desk_hours",
+            "booked_desk_hours",
+            "kwh_per_occupied_desk_hour",
+            "kwh_per_booked_desk_hour",
+        ]
+    )
     for r in summary.rows:
-        w.writerow([r.start.isoformat(), r.end.isoformat(), r.group, r.kwh,
-                    *(r.circuits.get(c, 0.0) for c in circuits), r.out_of_hours_kwh,
-                    r.estimated_kwh, _blank(r.coverage), r.meters, _blank(r.occupied_desk_hours),
-                    _blank(r.booked_desk_hours), _blank(r.kwh_per_occupied_desk_hour),
-                    _blank(r.kwh_per_booked_desk_hour)])  # fmt: skip
+        w.writerow(
+            [
+                r.start.isoformat(),
+                r.end.isoformat(),
+                r.group,
+                r.kwh,
+                *(r.circuits.get(c, 0.0) for c in circuits),
+                r.out_of_hours_kwh,
+                r.estimated_kwh,
+                _blank(r.coverage),
+                r.meters,
+                _blank(r.occupied_desk_hours),
+                _blank(r.booked_desk_hours),
+                _blank(r.kwh_per_occupied_desk_hour),
+                _blank(r.kwh_per_booked_desk_hour),
+            ]
+        )
     return buf.getvalue()
 
 

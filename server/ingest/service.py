@@ -409,9 +409,12 @@ def _heard(readings: list[Reading], counted: _Counted) -> dict[str, Any]:
             elif gaps > 0:
                 gaps -= 1
     values.update(
-        seq_boot=seq_boot, seq_bid=seq_bid, last_seq=last_seq, gaps=gaps,
+        seq_boot=seq_boot,
+        seq_bid=seq_bid,
+        last_seq=last_seq,
+        gaps=gaps,
         past_bids=boots.encode(past),
-    )  # fmt: skip
+    )
     beats = [r for r in readings if isinstance(r, HeartbeatReading)]
     if beats:
         beat = max(beats, key=lambda r: (r.boot, r.seq)).data

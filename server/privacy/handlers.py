@@ -54,9 +54,11 @@ def iso(ms: int | None) -> str | None:
 def expire_bookings(session: Session, cutoff_ms: int) -> int:
     """Finished bookings that ended before the cutoff no longer name their person."""
     return anonymise_bookings(
-        session, Booking.user_id.is_not(None), Booking.state.in_(FINISHED),
+        session,
+        Booking.user_id.is_not(None),
+        Booking.state.in_(FINISHED),
         Booking.end_ms < cutoff_ms,
-    )  # fmt: skip
+    )
 
 
 def anonymise_bookings(session: Session, *where: Any) -> int:
@@ -64,7 +66,7 @@ def anonymise_bookings(session: Session, *where: Any) -> int:
     done = session.execute(
         update(Booking)
         .where(*where)
-        .values(user_id=None, booked_by="", checked_in_actor=None, series_id=None)  # fmt: skip
+        .values(user_id=None, booked_by="", checked_in_actor=None, series_id=None)
         .execution_options(synchronize_session=False)
     )
     return _count(done)
@@ -120,15 +122,26 @@ async def expire_presence_hours(ctx: Context, cutoff_ms: int) -> int | None:
 
 def export_account(session: Session, user: User) -> list[dict[str, Any]]:
     """The account itself (secrets only as whether they are set)."""
-    return [{
-        "username": user.username, "display_name": user.display_name, "email": user.email,
-        "team": user.team, "role": user.role, "source": user.source, "active": user.active,
-        "created": iso(user.created_ms), "last_login": iso(user.last_login_ms),
-        "language": user.language, "share_location": user.share_location,
-        "buildings": user.buildings, "password_set": user.password_hash is not None,
-        "calendar_feed_set": user.feed_sha256 is not None,
-        "identity_provider": user.oidc_issuer, "identity_provider_subject": user.oidc_subject,
-    }]  # fmt: skip
+    return [
+        {
+            "username": user.username,
+            "display_name": user.display_name,
+            "email": user.email,
+            "team": user.team,
+            "role": user.role,
+            "source": user.source,
+            "active": user.active,
+            "created": iso(user.created_ms),
+            "last_login": iso(user.last_login_ms),
+            "language": user.language,
+            "share_location": user.share_location,
+            "buildings": user.buildings,
+            "password_set": user.password_hash is not None,
+            "calendar_feed_set": user.feed_sha256 is not None,
+            "identity_provider": user.oidc_issuer,
+            "identity_provider_subject": user.oidc_subject,
+        }
+    ]
 
 
 def export_bookings(session: Session, user: User) -> list[dict[str, Any]]:
@@ -138,14 +151,27 @@ def export_bookings(session: Session, user: User) -> list[dict[str, Any]]:
         .where(or_(Booking.user_id == user.id, Booking.booked_by == user.username))
         .order_by(Booking.start_ms)
     )
-    return [{
-        "id": b.id, "building": b.building_id, "space": b.space_code, "kind": b.space_kind,
-        "yours": b.user_id == user.id, "booked_by_you": b.booked_by == user.username,
-        "start": iso(b.start_ms), "end": iso(b.end_ms), "state": b.state, "outcome": b.outcome,
-        "created": iso(b.created_ms), "checked_in": iso(b.checked_in_ms),
-        "checked_in_by": b.checked_in_by, "checked_out": iso(b.checked_out_ms),
-        "released": iso(b.released_ms), "release_reason": b.release_reason,
-    } for b in rows]  # fmt: skip
+    return [
+        {
+            "id": b.id,
+            "building": b.building_id,
+            "space": b.space_code,
+            "kind": b.space_kind,
+            "yours": b.user_id == user.id,
+            "booked_by_you": b.booked_by == user.username,
+            "start": iso(b.start_ms),
+            "end": iso(b.end_ms),
+            "state": b.state,
+            "outcome": b.outcome,
+            "created": iso(b.created_ms),
+            "checked_in": iso(b.checked_in_ms),
+            "checked_in_by": b.checked_in_by,
+            "checked_out": iso(b.checked_out_ms),
+            "released": iso(b.released_ms),
+            "release_reason": b.release_reason,
+        }
+        for b in rows
+    ]
 
 
 def export_mail(session: Session, user: User) -> list[dict[str, Any]]:
@@ -153,8 +179,16 @@ def export_mail(session: Session, user: User) -> list[dict[str, Any]]:
     if not user.email:
         return []
     rows = session.scalars(select(MailMessage).where(MailMessage.to == user.email))
-    return [{"to": m.to, "subject": m.subject, "body": m.body, "queued": iso(m.created_ms),
-             "sent": iso(m.sent_ms)} for m in rows]  # fmt: skip
+    return [
+        {
+            "to": m.to,
+            "subject": m.subject,
+            "body": m.body,
+            "queued": iso(m.created_ms),
+            "sent": iso(m.sent_ms),
+        }
+        for m in rows
+    ]
 
 
 def export_audit(session: Session, user: User) -> list[dict[str, Any]]:
@@ -170,18 +204,28 @@ def export_audit(session: Session, user: User) -> list[dict[str, Any]]:
             # Entries name people by their username, which an erasure frees for someone
             # else: what was written before this account was made is another person's.
             AuditEntry.at_ms >= user.created_ms,
-        )  # fmt: skip
+        )
         .order_by(AuditEntry.at_ms)
     )
-    return [{"at": iso(e.at_ms), "actor": e.actor, "action": e.action,
-             "target": f"{e.target_kind} {e.target_id}", "detail": json.loads(e.detail)}
-            for e in rows]  # fmt: skip
+    return [
+        {
+            "at": iso(e.at_ms),
+            "actor": e.actor,
+            "action": e.action,
+            "target": f"{e.target_kind} {e.target_id}",
+            "detail": json.loads(e.detail),
+        }
+        for e in rows
+    ]
 
 
 def export_logins(session: Session, user: User) -> list[dict[str, Any]]:
     """Failed sign-ins under the person's name, and their browser sessions (no secrets)."""
-    failures = session.scalars(select(LoginFailure).where(
-        LoginFailure.username == user.username, LoginFailure.at_ms >= user.created_ms))  # fmt: skip
+    failures = session.scalars(
+        select(LoginFailure).where(
+            LoginFailure.username == user.username, LoginFailure.at_ms >= user.created_ms
+        )
+    )
     sessions = session.scalars(select(WebSession).where(WebSession.user_id == user.id))
     return [{"failed_sign_in": iso(f.at_ms), "address": f.address} for f in failures] + [
         {"session_started": iso(w.created_ms), "session_ends": iso(w.expires_ms)} for w in sessions
@@ -191,9 +235,19 @@ def export_logins(session: Session, user: User) -> list[dict[str, Any]]:
 def export_requests(session: Session, user: User) -> list[dict[str, Any]]:
     """The person's privacy requests and what became of them."""
     rows = session.scalars(select(PrivacyRequest).where(PrivacyRequest.user_uid == user.uid))
-    return [{"id": r.id, "kind": r.kind, "note": r.note, "state": r.state,
-             "made": iso(r.created_ms), "decided": iso(r.decided_ms),
-             "decided_by": r.decided_by, "answer": r.answer} for r in rows]  # fmt: skip
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "note": r.note,
+            "state": r.state,
+            "made": iso(r.created_ms),
+            "decided": iso(r.decided_ms),
+            "decided_by": r.decided_by,
+            "answer": r.answer,
+        }
+        for r in rows
+    ]
 
 
 async def export_presence(
@@ -210,11 +264,21 @@ async def export_presence(
         if end <= since:
             continue
         points = await ctx.store.points(
-            stream="presence", fields=["occupied"], start_ms=max(start, since), end_ms=end,
+            stream="presence",
+            fields=["occupied"],
+            start_ms=max(start, since),
+            end_ms=end,
             where=SpaceFilter(building=building, space=desk),
-        )  # fmt: skip
-        out += [{"building": building, "desk": desk, "at": iso(p.ts_ms),
-                 "occupied": bool(p.fields.get("occupied"))} for p in points]  # fmt: skip
+        )
+        out += [
+            {
+                "building": building,
+                "desk": desk,
+                "at": iso(p.ts_ms),
+                "occupied": bool(p.fields.get("occupied")),
+            }
+            for p in points
+        ]
     return out
 
 
@@ -225,7 +289,7 @@ def desk_bookings(session: Session, user: User) -> list[DeskBooking]:
             Booking.user_id == user.id,
             Booking.space_kind == "desk",
             Booking.checked_in_ms.is_not(None),
-        )  # fmt: skip
+        )
     )
     return [(b, d, s, e) for b, d, s, e in rows]
 
@@ -259,9 +323,12 @@ def erase_bookings(session: Session, user: User, finished_only: bool) -> int:
             .values(booked_by="")
             .execution_options(synchronize_session=False)
         )
-        session.execute(update(Booking).where(Booking.checked_in_actor == user.username)
-                        .values(checked_in_actor=None)
-                        .execution_options(synchronize_session=False))  # fmt: skip
+        session.execute(
+            update(Booking)
+            .where(Booking.checked_in_actor == user.username)
+            .values(checked_in_actor=None)
+            .execution_options(synchronize_session=False)
+        )
     return n
 
 

@@ -54,7 +54,7 @@ class Category:
 PUBLIC_TASK: Final = N_(
     "Carrying out the agency's duties under the law (UU PDP art. 20(2)(e)): running its "
     "offices and their shared desks."
-)  # fmt: skip
+)
 
 CATEGORIES: Final[tuple[Category, ...]] = (
     Category(

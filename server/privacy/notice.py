@@ -57,9 +57,20 @@ def entries(
         problem = None
         if days and run is not None and run.error is not None:
             problem = run.error
-        out.append(NoticeEntry(
-            key=c.key, name=_(c.name), what=_(c.what), where=_(c.where), purpose=_(c.purpose),
-            basis=_(c.basis), who=_(c.who), retention_days=days, kept=kept, after=_(c.after),
-            enforced=enforced, problem=problem,
-        ))  # fmt: skip
+        out.append(
+            NoticeEntry(
+                key=c.key,
+                name=_(c.name),
+                what=_(c.what),
+                where=_(c.where),
+                purpose=_(c.purpose),
+                basis=_(c.basis),
+                who=_(c.who),
+                retention_days=days,
+                kept=kept,
+                after=_(c.after),
+                enforced=enforced,
+                problem=problem,
+            )
+        )
     return out

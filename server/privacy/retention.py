@@ -85,8 +85,14 @@ class Retention:
                 s.add(run)
             gone = {o.category: o.removed for o in outcomes if o.removed}
             if gone:
-                record(s, actor="retention", action="privacy.retention", target_kind="data",
-                       target_id="personal", **gone)  # fmt: skip
+                record(
+                    s,
+                    actor="retention",
+                    action="privacy.retention",
+                    target_kind="data",
+                    target_id="personal",
+                    **gone,
+                )
 
 
 def last_runs(ctx: Context) -> dict[str, RetentionRun]:

@@ -12,9 +12,10 @@ from server.calendar.dates import Shown
 RequestKind = Literal["anonymise", "erase"]
 RequestState = Literal["open", "done", "refused", "withdrawn"]
 Reason = Field(
-    min_length=10, max_length=300,
+    min_length=10,
+    max_length=300,
     description="Why you need this person's data (recorded in the audit log).",
-)  # fmt: skip
+)
 
 
 class PrivacyRequestCreate(BaseModel):
@@ -32,8 +33,9 @@ class PrivacyDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     carry_out: bool
-    answer: str = Field(default="", max_length=500,
-                        description="Why it is refused (required then), or a note.")  # fmt: skip
+    answer: str = Field(
+        default="", max_length=500, description="Why it is refused (required then), or a note."
+    )
 
 
 class PrivacyRequestPublic(BaseModel):

@@ -44,8 +44,9 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: str,
-                 now_ms: int) -> dict[str, Any]:  # fmt: skip
+async def export(
+    ctx: h.Context, settings: ServerSettings, username: str, lang: str, now_ms: int
+) -> dict[str, Any]:
     """Everything held about ``username``, by category of the inventory, as JSON data."""
 
     def relational() -> tuple[dict[str, Any], list[h.DeskBooking]]:
@@ -53,8 +54,9 @@ async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: 
             user = _user(s, username)
             parts = {c.key: c.export(s, user) for c in CATEGORIES if c.export is not None}
             desks = h.desk_bookings(s, user)
-            record(s, actor=username, action="privacy.export", target_kind="person",
-                   target_id=username)  # fmt: skip
+            record(
+                s, actor=username, action="privacy.export", target_kind="person", target_id=username
+            )
             return parts, desks
 
     parts, desks = await run_in_threadpool(relational)
@@ -66,12 +68,17 @@ async def export(ctx: h.Context, settings: ServerSettings, username: str, lang: 
         "made": h.iso(now_ms),
         "notice": "/privacy",
         "categories": [
-            {"key": c.key, "name": gettext(lang, c.name), "where": gettext(lang, c.where),
-             "purpose": gettext(lang, c.purpose), "retention_days": c.days(settings),
-             "records": parts.get(c.key, [])}
+            {
+                "key": c.key,
+                "name": gettext(lang, c.name),
+                "where": gettext(lang, c.where),
+                "purpose": gettext(lang, c.purpose),
+                "retention_days": c.days(settings),
+                "records": parts.get(c.key, []),
+            }
             for c in CATEGORIES
         ],
-    }  # fmt: skip
+    }
 
 
 def make_request(
@@ -79,17 +86,31 @@ def make_request(
 ) -> PrivacyRequestPublic:
     """File a request; one open request per person at a time."""
     uid = _user(session, actor.username).uid
-    open_one = session.scalar(select(PrivacyRequest).where(
-        PrivacyRequest.user_uid == uid, PrivacyRequest.state == "open"))  # fmt: skip
+    open_one = session.scalar(
+        select(PrivacyRequest).where(PrivacyRequest.user_uid == uid, PrivacyRequest.state == "open")
+    )
     if open_one is not None:
-        raise ConflictError(T("you already have an open request ({id}); wait for it or "
-                              "withdraw it", id=open_one.id))  # fmt: skip
-    row = PrivacyRequest(username=actor.username, user_uid=uid, kind=new.kind,
-                         note=new.note.strip(), state="open", created_ms=now_ms)  # fmt: skip
+        raise ConflictError(
+            T("you already have an open request ({id}); wait for it or withdraw it", id=open_one.id)
+        )
+    row = PrivacyRequest(
+        username=actor.username,
+        user_uid=uid,
+        kind=new.kind,
+        note=new.note.strip(),
+        state="open",
+        created_ms=now_ms,
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor.username, action="privacy.request", target_kind="privacy_request",
-           target_id=str(row.id), kind=new.kind)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="privacy.request",
+        target_kind="privacy_request",
+        target_id=str(row.id),
+        kind=new.kind,
+    )
     return PrivacyRequestPublic.model_validate(row)
 
 
@@ -103,13 +124,19 @@ def withdraw(
     if row.state != "open":
         raise ConflictError(T("request {id} is {state}", id=request_id, state=row.state))
     row.state, row.decided_ms, row.decided_by = "withdrawn", now_ms, actor.username
-    record(session, actor=actor.username, action="privacy.withdraw",
-           target_kind="privacy_request", target_id=str(row.id))  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="privacy.withdraw",
+        target_kind="privacy_request",
+        target_id=str(row.id),
+    )
     return PrivacyRequestPublic.model_validate(row)
 
 
-def requests(session: Session, *, username: str | None = None, state: str | None = None
-             ) -> list[PrivacyRequestPublic]:  # fmt: skip
+def requests(
+    session: Session, *, username: str | None = None, state: str | None = None
+) -> list[PrivacyRequestPublic]:
     """Requests, newest first: a person's own (by account, not name), or all, or by state."""
     q = select(PrivacyRequest).order_by(PrivacyRequest.id.desc())
     if username is not None:
@@ -133,15 +160,27 @@ def decide(
         if len(answer) < 10:
             raise ConflictError(T("say why the request is refused (at least 10 characters)"))
         row.state, row.answer = "refused", answer
-        record(session, actor=admin.username, action="privacy.refuse",
-               target_kind="privacy_request", target_id=str(row.id), person=row.username,
-               answer=answer)  # fmt: skip
+        record(
+            session,
+            actor=admin.username,
+            action="privacy.refuse",
+            target_kind="privacy_request",
+            target_id=str(row.id),
+            person=row.username,
+            answer=answer,
+        )
     else:
         done = carry_out(session, uid=row.user_uid, kind=row.kind, now_ms=now_ms)
         row.state, row.answer = "done", answer or None
-        record(session, actor=admin.username, action=f"privacy.{row.kind}",
-               target_kind="privacy_request", target_id=str(row.id), person=row.username,
-               **done)  # fmt: skip
+        record(
+            session,
+            actor=admin.username,
+            action=f"privacy.{row.kind}",
+            target_kind="privacy_request",
+            target_id=str(row.id),
+            person=row.username,
+            **done,
+        )
     row.decided_ms, row.decided_by = now_ms, admin.username
     return PrivacyRequestPublic.model_validate(row)
 
@@ -169,9 +208,14 @@ def carry_out(session: Session, *, uid: str | None, kind: str, now_ms: int) -> d
 
 
 def attendance_for(
-    session: Session, *, actor: Principal, username: str, start: date, end: date,
+    session: Session,
+    *,
+    actor: Principal,
+    username: str,
+    start: date,
+    end: date,
     reason: str | None,
-) -> Attendance:  # fmt: skip
+) -> Attendance:
     """``username``'s attendance, if ``actor`` may see it (server.bookings.visibility).
 
     Their own, or an administrator's with a reason (audited); Forbidden otherwise.
@@ -179,8 +223,13 @@ def attendance_for(
     audited = may_see_person(actor, username, reason)
     found = attendance(session, username=username, start=start, end=end)
     if audited:
-        audit_read(session, actor=actor, person=username, reason=reason or "",
-                   what=f"attendance {start}..{end}")  # fmt: skip
+        audit_read(
+            session,
+            actor=actor,
+            person=username,
+            reason=reason or "",
+            what=f"attendance {start}..{end}",
+        )
     return found
 
 
@@ -190,28 +239,51 @@ def attendance(session: Session, *, username: str, start: date, end: date) -> At
     tz = platform_zone(session)
     s = to_ms(datetime.combine(start, time(), tz))
     e = to_ms(datetime.combine(end + timedelta(days=1), time(), tz))
-    rows = session.scalars(select(Booking).where(
-        Booking.user_id == user.id, Booking.start_ms < e, Booking.end_ms > s,
-    ).order_by(Booking.start_ms)).all()  # fmt: skip
+    rows = session.scalars(
+        select(Booking)
+        .where(
+            Booking.user_id == user.id,
+            Booking.start_ms < e,
+            Booking.end_ms > s,
+        )
+        .order_by(Booking.start_ms)
+    ).all()
     entries, days, hours = [], set(), 0.0
     for b in rows:
         began = from_ms(b.start_ms, zone_of(session.get(Building, b.building_id)))
-        entries.append(AttendanceDay(
-            day=began.date(), building=b.building_id, space=b.space_code, kind=b.space_kind,
-            start=b.start_ms, end=b.end_ms, outcome=b.outcome, state=b.state,
-            checked_in=b.checked_in_ms, checked_in_by=b.checked_in_by,
-            presence=b.presence))  # fmt: skip
+        entries.append(
+            AttendanceDay(
+                day=began.date(),
+                building=b.building_id,
+                space=b.space_code,
+                kind=b.space_kind,
+                start=b.start_ms,
+                end=b.end_ms,
+                outcome=b.outcome,
+                state=b.state,
+                checked_in=b.checked_in_ms,
+                checked_in_by=b.checked_in_by,
+                presence=b.presence,
+            )
+        )
         if b.checked_in_ms is not None and b.presence in PRESENT:
             days.add(began.date())
             until = min(b.checked_out_ms or b.released_ms or b.end_ms, b.end_ms)
             hours += max(0, until - b.checked_in_ms) / 3_600_000
     outcomes = [b.outcome for b in rows]
     return Attendance(
-        username=username, start=start, end=end, bookings=len(rows),
+        username=username,
+        start=start,
+        end=end,
+        bookings=len(rows),
         attended=sum(1 for b in rows if b.checked_in_ms is not None and b.presence in PRESENT),
-        unconfirmed=sum(1 for b in rows
-                        if b.checked_in_ms is not None and b.presence not in PRESENT),
-        walk_ins=outcomes.count("walk_in"), no_shows=outcomes.count("no_show"),
-        cancelled=outcomes.count("cancelled"), days_in_office=len(days),
-        attended_hours=round(hours, 2), entries=entries,
-    )  # fmt: skip
+        unconfirmed=sum(
+            1 for b in rows if b.checked_in_ms is not None and b.presence not in PRESENT
+        ),
+        walk_ins=outcomes.count("walk_in"),
+        no_shows=outcomes.count("no_show"),
+        cancelled=outcomes.count("cancelled"),
+        days_in_office=len(days),
+        attended_hours=round(hours, 2),
+        entries=entries,
+    )

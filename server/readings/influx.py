@@ -174,7 +174,7 @@ class InfluxReadingStore:
                             for k, v in zip(fields, row[1 : 1 + n], strict=True)
                             if v is not None
                         },
-                    )  # fmt: skip
+                    )
                 )
         return out
 

@@ -231,10 +231,16 @@ class SQLiteReadingStore:
     async def write_rollups(self, rows: Sequence[Rollup]) -> None:
         """Insert or replace hourly rollups."""
         values = [
-            (r.kind, r.hour_ms, r.device, r.key, *(r.tags.get(t) for t in _PLACE),
-             json.dumps(dict(r.fields), separators=(",", ":")))
+            (
+                r.kind,
+                r.hour_ms,
+                r.device,
+                r.key,
+                *(r.tags.get(t) for t in _PLACE),
+                json.dumps(dict(r.fields), separators=(",", ":")),
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
         refused = await self._insert(
             "INSERT OR REPLACE INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)", values
         )

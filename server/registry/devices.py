@@ -115,8 +115,15 @@ def register(session: Session, *, actor: Principal, new: DeviceCreate) -> tuple[
     row.mqtt_hash = mosquitto_hash(password)
     row.registered_ms = now_ms()
     session.flush()
-    record(session, actor=actor.username, action="device.register", target_kind="device",
-           target_id=device_id, kind=new.kind, gateway=new.gateway)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="device.register",
+        target_kind="device",
+        target_id=device_id,
+        kind=new.kind,
+        gateway=new.gateway,
+    )
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
@@ -126,8 +133,13 @@ def reset_password(session: Session, *, actor: Principal, device_id: str) -> tup
     row = live_device(session, device_id, actor)
     password = new_password()
     row.mqtt_hash = mosquitto_hash(password)
-    record(session, actor=actor.username, action="device.password", target_kind="device",
-           target_id=device_id)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="device.password",
+        target_kind="device",
+        target_id=device_id,
+    )
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row, password
 
@@ -160,8 +172,15 @@ def assign(session: Session, *, actor: Principal, device_id: str, where: Assignm
     old = row.place
     for column in SPACE_COLUMNS:
         setattr(row, column, ref[column])
-    record(session, actor=actor.username, action="device.assign", target_kind="device",
-           target_id=device_id, old=old.model_dump() if old else None, new=ref)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="device.assign",
+        target_kind="device",
+        target_id=device_id,
+        old=old.model_dump() if old else None,
+        new=ref,
+    )
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
@@ -170,13 +189,19 @@ def sharing(session: Session, row: Device) -> list[str]:
     """The other live nodes on the same desk as ``row`` (a desk wants one: a warning)."""
     if row.space_kind != "desk" or row.space is None:
         return []
-    return list(session.scalars(
-        select(Device.id).where(
-            Device.building == row.building, Device.space == row.space,
-            Device.space_kind == "desk", Device.id != row.id,
-            Device.decommissioned_ms.is_(None),
-        ).order_by(Device.id)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(Device.id)
+            .where(
+                Device.building == row.building,
+                Device.space == row.space,
+                Device.space_kind == "desk",
+                Device.id != row.id,
+                Device.decommissioned_ms.is_(None),
+            )
+            .order_by(Device.id)
+        )
+    )
 
 
 def _building_gateway(session: Session, building: str) -> str:
@@ -196,8 +221,13 @@ def unassign(session: Session, *, actor: Principal, device_id: str) -> Device:
     row = live_device(session, device_id, actor)
     for column in SPACE_COLUMNS:
         setattr(row, column, None)
-    record(session, actor=actor.username, action="device.unassign", target_kind="device",
-           target_id=device_id)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="device.unassign",
+        target_kind="device",
+        target_id=device_id,
+    )
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
@@ -211,8 +241,13 @@ def decommission(session: Session, *, actor: Principal, device_id: str) -> Devic
     row.decommissioned_ms = now_ms()
     row.mqtt_hash = None
     row.online = False
-    record(session, actor=actor.username, action="device.decommission", target_kind="device",
-           target_id=device_id)  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="device.decommission",
+        target_kind="device",
+        target_id=device_id,
+    )
     wake(session, row.gateway_id)  # its registry changed: the gateway fetches it
     return row
 
@@ -237,8 +272,7 @@ def devices(
         query = query.where(Device.floor == floor)
     if kind:
         query = query.where(Device.kind == kind)
-    rows = [public(r) for r in session.scalars(query)
-            if actor.works_in(building_of(session, r))]  # fmt: skip
+    rows = [public(r) for r in session.scalars(query) if actor.works_in(building_of(session, r))]
     if state is None:
         return [r for r in rows if r.state != "decommissioned"]
     return [r for r in rows if r.state == state]

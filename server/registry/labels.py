@@ -63,6 +63,11 @@ def new_desk_key(
     """A new secret for the desk: labels printed before check nobody in from now on."""
     row, _ = _desk(session, actor, building, desk)
     row.qr_key = secrets.token_urlsafe(12)
-    record(session, actor=actor.username, action="desk.qr_key", target_kind="desk",
-           target_id=f"{building}/{desk}")  # fmt: skip
+    record(
+        session,
+        actor=actor.username,
+        action="desk.qr_key",
+        target_kind="desk",
+        target_id=f"{building}/{desk}",
+    )
     return desk_label(session, actor=actor, building=building, desk=desk, server=server)

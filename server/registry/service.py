@@ -122,8 +122,9 @@ def revoke_gateway(session: Session, *, gateway_id: str, actor: str) -> None:
         raise NotFoundError(f"no gateway {gateway_id!r}")
     gw.token_sha256 = hash_token(secrets.token_hex(32))
     gw.revoked_ms = now_ms()
-    record(session, actor=actor, action="gateway.revoke", target_kind="gateway",
-           target_id=gateway_id)  # fmt: skip
+    record(
+        session, actor=actor, action="gateway.revoke", target_kind="gateway", target_id=gateway_id
+    )
 
 
 def gateways(session: Session) -> list[GatewayPublic]:
@@ -263,8 +264,15 @@ def import_doc(session: Session, doc: RegistryDoc, *, actor: str = "cli") -> dic
         else:
             unchanged += 1
     if created or updated:
-        record(session, actor=actor, action="registry.import", target_kind="registry",
-               target_id="devices", created=created, updated=updated)  # fmt: skip
+        record(
+            session,
+            actor=actor,
+            action="registry.import",
+            target_kind="registry",
+            target_id="devices",
+            created=created,
+            updated=updated,
+        )
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 

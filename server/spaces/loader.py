@@ -27,10 +27,31 @@ PLAN_TYPES = {
 }
 MAX_PLAN_BYTES = 10 * 1024 * 1024
 CSV_COLUMNS = (
-    "building", "building_name", "floor", "floor_name", "level", "floor_width", "floor_height",
-    "kind", "id", "name", "zone", "zone_name", "lighting_zone", "neighbourhood", "team",
-    "x", "y", "width", "height", "capacity", "monitor", "standing", "accessible", "quiet",
-)  # fmt: skip
+    "building",
+    "building_name",
+    "floor",
+    "floor_name",
+    "level",
+    "floor_width",
+    "floor_height",
+    "kind",
+    "id",
+    "name",
+    "zone",
+    "zone_name",
+    "lighting_zone",
+    "neighbourhood",
+    "team",
+    "x",
+    "y",
+    "width",
+    "height",
+    "capacity",
+    "monitor",
+    "standing",
+    "accessible",
+    "quiet",
+)
 
 
 def load_layout(path: Path) -> tuple[LayoutDoc, dict[str, tuple[bytes, str]]]:

@@ -23,12 +23,39 @@ SVG_NS: Final = "http://www.w3.org/2000/svg"
 XLINK_NS: Final = "http://www.w3.org/1999/xlink"
 # What a floor plan draws with. Everything else (script, foreignObject, animation that
 # could rewrite a link, iframes) is dropped with its content.
-ELEMENTS: Final = frozenset((
-    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle",
-    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath", "image", "clipPath",
-    "mask", "pattern", "marker", "linearGradient", "radialGradient", "stop", "style", "switch",
-    "a",
-))  # fmt: skip
+ELEMENTS: Final = frozenset(
+    (
+        "svg",
+        "g",
+        "defs",
+        "symbol",
+        "use",
+        "title",
+        "desc",
+        "metadata",
+        "path",
+        "rect",
+        "circle",
+        "ellipse",
+        "line",
+        "polyline",
+        "polygon",
+        "text",
+        "tspan",
+        "textPath",
+        "image",
+        "clipPath",
+        "mask",
+        "pattern",
+        "marker",
+        "linearGradient",
+        "radialGradient",
+        "stop",
+        "style",
+        "switch",
+        "a",
+    )
+)
 # Any attribute or style sheet: no event handlers, imports or references outside the file.
 _EVENT: Final = re.compile(r"^on", re.IGNORECASE)
 _UNSAFE_STYLE: Final = re.compile(

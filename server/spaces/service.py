@@ -294,7 +294,7 @@ def desk_floor(session: Session, building_id: str, desk_code: str) -> Floor:
                 "no desk {desk} in building {building}",
                 desk=repr(desk_code),
                 building=repr(building_id),
-            )  # fmt: skip
+            )
         )
     return floor
 

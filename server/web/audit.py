@@ -18,7 +18,7 @@ from server.api.deps import DatabaseDep
 from server.audit.service import AuditPublic, entries
 from server.calendar.dates import FormDay, from_ms, to_ms
 from server.i18n import N_, gettext
-from server.web.admin import TABS
+from server.web.admin.common import TABS
 from server.web.browser import AdminPage
 from server.web.render import page_language, render
 
@@ -114,9 +114,16 @@ async def audit_page(
             until_ms = (
                 to_ms(datetime.combine(until + timedelta(days=1), time(), tz)) if until else None
             )
-            rows = entries(session, actor=actor or None, action=action or None,
-                           target_id=target or None, text=text or None, since_ms=since_ms,
-                           until_ms=until_ms, limit=200)  # fmt: skip
+            rows = entries(
+                session,
+                actor=actor or None,
+                action=action or None,
+                target_id=target or None,
+                text=text or None,
+                since_ms=since_ms,
+                until_ms=until_ms,
+                limit=200,
+            )
             return rows, tz
 
     rows, tz = await run_in_threadpool(read)
@@ -125,7 +132,19 @@ async def audit_page(
         moment = from_ms(ms, tz)
         return f"{moment:%d-%m-%Y %H:%M:%S} {moment.tzname()}"
 
-    return render(request, "admin/audit.html", user=person.user, csrf=person.csrf, tabs=TABS,
-                  entries=[(e, *said(lang, e)) for e in rows], actor=actor, action=action,
-                  target=target, text=text, since=since, until=until, at=at,
-                  actions=[(k, gettext(lang, v)) for k, v in ACTIONS.items()])  # fmt: skip
+    return render(
+        request,
+        "admin/audit.html",
+        user=person.user,
+        csrf=person.csrf,
+        tabs=TABS,
+        entries=[(e, *said(lang, e)) for e in rows],
+        actor=actor,
+        action=action,
+        target=target,
+        text=text,
+        since=since,
+        until=until,
+        at=at,
+        actions=[(k, gettext(lang, v)) for k, v in ACTIONS.items()],
+    )

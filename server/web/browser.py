@@ -173,8 +173,15 @@ def https(request: Request) -> bool:
 
 def keep_session(request: Request, response: Response, secret: str) -> None:
     """The session's cookie: HttpOnly, SameSite=Lax, and ``__Host-`` + Secure under HTTPS."""
-    response.set_cookie(cookie_name(https(request)), secret, max_age=LIFETIME_S, httponly=True,
-                        samesite="lax", secure=https(request), path="/")  # fmt: skip
+    response.set_cookie(
+        cookie_name(https(request)),
+        secret,
+        max_age=LIFETIME_S,
+        httponly=True,
+        samesite="lax",
+        secure=https(request),
+        path="/",
+    )
 
 
 def drop_session(request: Request, response: Response) -> None:
@@ -223,14 +230,28 @@ def remember_device(request: Request, response: Response, username: str) -> None
     """Mark the browser as one ``username`` signs in on (``server.auth.throttle``)."""
     device = known_device(request, username) or secrets.token_hex(16)
     value = _device_signer(request).dumps([username, device])
-    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_S, httponly=True, samesite="strict",
-                        secure=https(request), path="/app/login")  # fmt: skip
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_S,
+        httponly=True,
+        samesite="strict",
+        secure=https(request),
+        path="/app/login",
+    )
 
 
 def keep_login_token(request: Request, response: Response, token: str) -> None:
     """The sign-in form's token also in a cookie: the form must echo it (double submit)."""
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=LOGIN_FORM_S, httponly=True,
-                        samesite="strict", secure=https(request), path="/app/login")  # fmt: skip
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=LOGIN_FORM_S,
+        httponly=True,
+        samesite="strict",
+        secure=https(request),
+        path="/app/login",
+    )
 
 
 def safe_next(path: str | None) -> str:

@@ -99,14 +99,21 @@ def bars(
             x = x0 if stacked else x0 + each * s
             said = f"{category} · {name}: {number(v, lang)} {unit}"
             chart.bars.append(
-                Bar(round(x, 1), round(y_of(hi), 1), round(max(each - 1, 1), 1),
-                    round(y_of(lo) - y_of(hi), 1), s, said)
-            )  # fmt: skip
+                Bar(
+                    round(x, 1),
+                    round(y_of(hi), 1),
+                    round(max(each - 1, 1), 1),
+                    round(y_of(lo) - y_of(hi), 1),
+                    s,
+                    said,
+                )
+            )
             base = hi if stacked else base
         chart.labels.append((round(x0 + inner / 2, 1), category))
     # Round steps: 0.25 of 1 and 0.5 of 2, but 0.5 of 2.5 and 1 of 5.
     parts = 5 if str(top / 10 ** math.floor(math.log10(top)))[:3] in ("2.5", "5.0") else 4
-    chart.ticks = [(round(y_of(top * k / parts), 1), number(top * k / parts, lang))
-                   for k in range(parts + 1)]  # fmt: skip
+    chart.ticks = [
+        (round(y_of(top * k / parts), 1), number(top * k / parts, lang)) for k in range(parts + 1)
+    ]
     chart.target = round(y_of(target), 1) if target is not None else None
     return chart

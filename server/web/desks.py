@@ -209,9 +209,18 @@ Key = Annotated[str | None, Query(alias="k", max_length=64)]
 
 
 def _page(request: Request, person: Any, found: DeskPage, **values: Any) -> Response:
-    return render(request, "checkin.html", user=person.user, csrf=person.csrf,
-                  building=found.building, desk=found.desk, floor_name=found.floor_name,
-                  mine=found.mine, scanned=found.scanned, **values)  # fmt: skip
+    return render(
+        request,
+        "checkin.html",
+        user=person.user,
+        csrf=person.csrf,
+        building=found.building,
+        desk=found.desk,
+        floor_name=found.floor_name,
+        mine=found.mine,
+        scanned=found.scanned,
+        **values,
+    )
 
 
 @router.get("/checkin/{building}/{desk}")
@@ -256,8 +265,10 @@ async def checkin(
             else gettext(lang, "Your booking runs until {time}.")
         ).format(time=until)
         if done.presence == "pending":
-            text += " " + gettext(lang, "The desk's sensor confirms that you are here once you "
-                                  "sit down.")  # fmt: skip
+            text += " " + gettext(
+                lang, "The desk's sensor confirms that you are here once you sit down."
+            )
         outcome = Outcome("ok", gettext(lang, "You are checked in"), text)
-    return _page(request, person, found, outcome=outcome,
-                 status=200 if outcome.kind == "ok" else 409)  # fmt: skip
+    return _page(
+        request, person, found, outcome=outcome, status=200 if outcome.kind == "ok" else 409
+    )

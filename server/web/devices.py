@@ -79,8 +79,7 @@ async def device_list(
             if not found:
                 raise NotFoundError("no building is set up yet")
             b = next((x for x in found if x.id == building), found[0])
-            rows = dev.devices(session, actor=user, building=b.id, floor=floor or None,
-                               state=state)  # fmt: skip
+            rows = dev.devices(session, actor=user, building=b.id, floor=floor or None, state=state)
             unplaced = dev.devices(session, actor=user, state=state)
             rows += [d for d in unplaced if d.space is None]
             return found, b, rows
@@ -91,12 +90,22 @@ async def device_list(
     for d in sorted(rows, key=lambda d: (d.space.floor if d.space else "~", d.id)):
         by_floor.setdefault(d.space.floor if d.space else "", []).append(d)
     names = {f.id: f.name for f in b.floors}
-    return render(request, "devices/list.html", user=user, csrf=person.csrf, buildings=found,
-                  building=b, floor=floor, state=state, groups=by_floor, floor_names=names,
-                  kinds={k: gettext(lang, v) for k, v in KINDS.items()},
-                  states={k: gettext(lang, v) for k, v in STATES.items()},
-                  ago=lambda ms: ago(lang, ms, now),
-                  counts={s: sum(d.state == s for d in rows) for s in STATES})  # fmt: skip
+    return render(
+        request,
+        "devices/list.html",
+        user=user,
+        csrf=person.csrf,
+        buildings=found,
+        building=b,
+        floor=floor,
+        state=state,
+        groups=by_floor,
+        floor_names=names,
+        kinds={k: gettext(lang, v) for k, v in KINDS.items()},
+        states={k: gettext(lang, v) for k, v in STATES.items()},
+        ago=lambda ms: ago(lang, ms, now),
+        counts={s: sum(d.state == s for d in rows) for s in STATES},
+    )
 
 
 @router.get("/app/devices/commission")
@@ -122,9 +131,12 @@ async def commission(
     f_id = next((f.id for f in b.floors if f.id == floor), b.floors[0].id)
     words = {
         "caption": N_("The floor's desks and rooms with their nodes, as the table lists them"),
-        "desk": N_("Desk"), "room": N_("Room"),
-        "registered": N_("Registered {id}. Its password is shown only now: copy it or scan the "
-                         "QR code into the node's config."),
+        "desk": N_("Desk"),
+        "room": N_("Room"),
+        "registered": N_(
+            "Registered {id}. Its password is shown only now: copy it or scan the "
+            "QR code into the node's config."
+        ),
         "pick": N_("Now click the desk or room on the plan where {id} is mounted."),
         "bound": N_("{id} now serves {place}."),
         "second": N_("{place} already has node {others}. Bind {id} there as well?"),
@@ -139,8 +151,10 @@ async def commission(
         "label": N_("Print label"),
         "decommission": N_("Decommission"),
         "error": N_("Something went wrong: {detail}"),
-        "col_place": N_("Desk or room"), "col_nodes": N_("Nodes"), "col_state": N_("State"),
-    }  # fmt: skip
+        "col_place": N_("Desk or room"),
+        "col_nodes": N_("Nodes"),
+        "col_state": N_("State"),
+    }
     config = {
         "building": b.id,
         "floor": f_id,
@@ -149,11 +163,18 @@ async def commission(
         "marks": {k: gettext(lang, v) for k, v in MARKS.items()},
         "states": {k: gettext(lang, v) for k, v in STATES.items()},
     }
-    return render(request, "devices/commission.html", user=user, csrf=person.csrf,
-                  buildings=found, building=b, floor=f_id,
-                  kinds=[(k, gettext(lang, v)) for k, v in KINDS.items()],
-                  marks=[(k, gettext(lang, v)) for k, v in MARKS.items()],
-                  config=script_json(config))  # fmt: skip
+    return render(
+        request,
+        "devices/commission.html",
+        user=user,
+        csrf=person.csrf,
+        buildings=found,
+        building=b,
+        floor=f_id,
+        kinds=[(k, gettext(lang, v)) for k, v in KINDS.items()],
+        marks=[(k, gettext(lang, v)) for k, v in MARKS.items()],
+        config=script_json(config),
+    )
 
 
 @router.post("/app/devices/register")
@@ -169,14 +190,23 @@ async def register(
             return dev.public(row), password
 
     device, password = await run_in_threadpool(made)
-    config = {"device_id": device.id, "kind": device.kind, "mqtt_password": password,
-              "base_topic": base}  # fmt: skip
+    config = {
+        "device_id": device.id,
+        "kind": device.kind,
+        "mqtt_password": password,
+        "base_topic": base,
+    }
     return JSONResponse(
-        {"device": device.model_dump(mode="json"), "mqtt_username": device.id,
-         "mqtt_password": password, "base_topic": base,
-         "config_qr": qr_svg(json.dumps(config, separators=(",", ":")))},
-        status_code=201, headers={"Cache-Control": "no-store"},
-    )  # fmt: skip
+        {
+            "device": device.model_dump(mode="json"),
+            "mqtt_username": device.id,
+            "mqtt_password": password,
+            "base_topic": base,
+            "config_qr": qr_svg(json.dumps(config, separators=(",", ":"))),
+        },
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/app/devices/label/{building}/{desk}.svg")
@@ -187,12 +217,20 @@ async def label(
 
     def read() -> DeskLabel:
         with db.session() as session:
-            return labels.desk_label(session, actor=person.user, building=building, desk=desk,
-                                     server=services(request).settings.public_url)  # fmt: skip
+            return labels.desk_label(
+                session,
+                actor=person.user,
+                building=building,
+                desk=desk,
+                server=services(request).settings.public_url,
+            )
 
     found = await run_in_threadpool(read)
     lang = page_language(request, person.user)
     title = f"{gettext(lang, 'Desk')} {desk}"
     name = f'inline; filename="label-{desk}.svg"'
-    return Response(svg(found.url, title, [found.floor, *CAPTION]), media_type="image/svg+xml",
-                    headers={"Content-Disposition": name, "Cache-Control": "no-store"})  # fmt: skip
+    return Response(
+        svg(found.url, title, [found.floor, *CAPTION]),
+        media_type="image/svg+xml",
+        headers={"Content-Disposition": name, "Cache-Control": "no-store"},
+    )

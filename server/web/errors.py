@@ -80,8 +80,14 @@ async def problem_page(request: Request, exc: Exception) -> Response:
     status, message = _message(page_language(request, user), exc)
     if status >= 500:
         logger.error("page %s failed: %s", request.url.path, type(exc).__name__)
-    return render(request, "problem.html", user=user, csrf=browser.csrf if browser else None,
-                  status=status, message=message)  # fmt: skip
+    return render(
+        request,
+        "problem.html",
+        user=user,
+        csrf=browser.csrf if browser else None,
+        status=status,
+        message=message,
+    )
 
 
 def install(app: FastAPI) -> None:

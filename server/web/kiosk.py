@@ -49,13 +49,23 @@ async def kiosk_page(secret: str, request: Request, db: DatabaseDep) -> Response
     lang = page_language(request, None)
     link = await _link(db, secret)
     if link is None:
-        return render(request, "kiosk.html", user=None, status=404, gone=gettext(lang, GONE),
-                      config="{}")  # fmt: skip
-    config = {"base": f"/kiosk/{secret}", "lang": lang,
-              "states": {k: gettext(lang, v) for k, v in STATES.items()},
-              "gone": gettext(lang, GONE)}  # fmt: skip
-    return render(request, "kiosk.html", user=None, gone=None, config=script_json(config),
-                  legend=[(k, gettext(lang, v)) for k, v in STATES.items()])  # fmt: skip
+        return render(
+            request, "kiosk.html", user=None, status=404, gone=gettext(lang, GONE), config="{}"
+        )
+    config = {
+        "base": f"/kiosk/{secret}",
+        "lang": lang,
+        "states": {k: gettext(lang, v) for k, v in STATES.items()},
+        "gone": gettext(lang, GONE),
+    }
+    return render(
+        request,
+        "kiosk.html",
+        user=None,
+        gone=None,
+        config=script_json(config),
+        legend=[(k, gettext(lang, v)) for k, v in STATES.items()],
+    )
 
 
 @router.get("/kiosk/{secret}/state", dependencies=[Public])
@@ -72,16 +82,32 @@ async def kiosk_state(secret: str, request: Request, db: DatabaseDep) -> Respons
             tz = ZoneInfo(b.timezone)
             fmap = floor_map(session, link.building, link.floor)
         live = {d.id: d.state for d in lights.floor(link.building, link.floor)}
-        desks = [{"id": d.id, "x": d.x, "y": d.y, "state": live.get(d.id, "off")}
-                 for d in fmap.desks]  # fmt: skip
+        desks = [
+            {"id": d.id, "x": d.x, "y": d.y, "state": live.get(d.id, "off")} for d in fmap.desks
+        ]
         counts = {state: sum(d["state"] == state for d in desks) for state in STATES}
         return {
-            "building": b.name, "floor": fmap.name, "width": fmap.width, "height": fmap.height,
-            "desks": desks, "counts": counts,
-            "rooms": [{"id": r.id, "name": r.name, "capacity": r.capacity, "x": r.x, "y": r.y,
-                       "width": r.width, "height": r.height} for r in fmap.rooms],
-            "now": now_utc().astimezone(tz).strftime("%H:%M"), "zone": zone_name(tz),
-        }  # fmt: skip
+            "building": b.name,
+            "floor": fmap.name,
+            "width": fmap.width,
+            "height": fmap.height,
+            "desks": desks,
+            "counts": counts,
+            "rooms": [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "capacity": r.capacity,
+                    "x": r.x,
+                    "y": r.y,
+                    "width": r.width,
+                    "height": r.height,
+                }
+                for r in fmap.rooms
+            ],
+            "now": now_utc().astimezone(tz).strftime("%H:%M"),
+            "zone": zone_name(tz),
+        }
 
     return JSONResponse(await run_in_threadpool(read), headers={"Cache-Control": "no-store"})
 

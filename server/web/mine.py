@@ -50,9 +50,16 @@ async def my_bookings(request: Request, person: Person, db: DatabaseDep) -> Resp
     rows = await run_in_threadpool(read)
     coming = [b for b in rows if b.end > now and b.state in ("booked", "checked_in")]
     past = [b for b in rows if b.end <= now and b.start > now - timedelta(days=30)][::-1]
-    return render(request, "bookings.html", user=user, csrf=person.csrf, coming=coming,
-                  past=past, states=translated(lang, STATES),
-                  outcomes=translated(lang, OUTCOMES))  # fmt: skip
+    return render(
+        request,
+        "bookings.html",
+        user=user,
+        csrf=person.csrf,
+        coming=coming,
+        past=past,
+        states=translated(lang, STATES),
+        outcomes=translated(lang, OUTCOMES),
+    )
 
 
 @router.post("/app/bookings/{booking_id}/cancel")
@@ -84,8 +91,11 @@ async def booking_ics(
 
     b = await run_in_threadpool(read)
     body = ics.calendar([b], lang=lang, host=_host(settings))
-    return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="booking-{b.id}.ics"'})  # fmt: skip
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="booking-{b.id}.ics"'},
+    )
 
 
 def _facts(session: Any, username: str) -> dict[str, Any]:
@@ -99,8 +109,15 @@ def _facts(session: Any, username: str) -> dict[str, Any]:
 
 def _profile(request: Request, person: Any, facts: dict[str, Any], **values: Any) -> Response:
     lang = page_language(request, person.user)
-    return render(request, "profile.html", user=person.user, csrf=person.csrf,
-                  roles=translated(lang, ROLES), **facts, **values)  # fmt: skip
+    return render(
+        request,
+        "profile.html",
+        user=person.user,
+        csrf=person.csrf,
+        roles=translated(lang, ROLES),
+        **facts,
+        **values,
+    )
 
 
 @router.get("/app/profile")
@@ -134,8 +151,14 @@ async def save_profile(
     shown = choice if choice != "auto" else page_language(request, None)
     response = notices.redirect(request, "/app/profile", gettext(shown, "Saved."))
     if choice != "auto":
-        response.set_cookie(LANG_COOKIE, choice, max_age=365 * 86400, samesite="lax", path="/",
-                            secure=request.url.scheme == "https")  # fmt: skip
+        response.set_cookie(
+            LANG_COOKIE,
+            choice,
+            max_age=365 * 86400,
+            samesite="lax",
+            path="/",
+            secure=request.url.scheme == "https",
+        )
     else:
         response.delete_cookie(LANG_COOKIE, path="/")
     return response
@@ -178,9 +201,15 @@ async def feed(secret: str, db: DatabaseDep, settings: SettingsDep) -> Response:
 
     found = await run_in_threadpool(read)
     if found is None:
-        return Response("no such calendar (the address was replaced or turned off)\n",
-                        status_code=404, media_type="text/plain")  # fmt: skip
+        return Response(
+            "no such calendar (the address was replaced or turned off)\n",
+            status_code=404,
+            media_type="text/plain",
+        )
     lang, rows = found
     body = ics.calendar(rows, lang=lang, host=_host(settings))
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )

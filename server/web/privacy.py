@@ -29,7 +29,7 @@ from server.privacy.notice import entries
 from server.privacy.retention import last_runs
 from server.privacy.schemas import PrivacyDecision, PrivacyRequestCreate
 from server.web import notices
-from server.web.admin import TABS, fault
+from server.web.admin.common import TABS, fault
 from server.web.browser import AdminForm, AdminPage, Browser, Person, PersonForm, Visitor
 from server.web.render import page_language, render
 from server.web.words import OUTCOMES
@@ -37,8 +37,12 @@ from server.web.words import OUTCOMES
 router = APIRouter(include_in_schema=False)
 
 KINDS = {"anonymise": N_("Anonymise my history"), "erase": N_("Erase my account")}
-STATES = {"open": N_("waiting for an administrator"), "done": N_("carried out"),
-          "refused": N_("refused"), "withdrawn": N_("withdrawn")}  # fmt: skip
+STATES = {
+    "open": N_("waiting for an administrator"),
+    "done": N_("carried out"),
+    "refused": N_("refused"),
+    "withdrawn": N_("withdrawn"),
+}
 VIA = {
     "sensor": N_("the desk's sensor"),
     "qr": N_("you, with the desk's QR code"),
@@ -70,29 +74,50 @@ async def notice(request: Request, visitor: Visitor) -> Response:
     lang = page_language(request, user)
     s = services(request)
     runs = await run_in_threadpool(last_runs, s.retention.ctx)
-    return render(request, "privacy/notice.html", user=user,
-                  csrf=visitor.csrf if visitor else None,
-                  entries=entries(s.settings, runs, lang), settings=s.settings)  # fmt: skip
+    return render(
+        request,
+        "privacy/notice.html",
+        user=user,
+        csrf=visitor.csrf if visitor else None,
+        entries=entries(s.settings, runs, lang),
+        settings=s.settings,
+    )
 
 
 @router.get("/app/privacy")
 async def my_data(
-    request: Request, person: Person, db: DatabaseDep,
+    request: Request,
+    person: Person,
+    db: DatabaseDep,
     days: Annotated[int, Query(ge=7, le=730)] = 90,
-) -> Response:  # fmt: skip
+) -> Response:
     """Your attendance as the platform holds it, your export, and your requests."""
     last = _today(db.zone)
 
     def read() -> tuple[Any, Any]:
         with db.session(commit=False) as session:
-            seen = subject.attendance(session, username=person.user.username,
-                                      start=last - timedelta(days=days - 1), end=last)  # fmt: skip
+            seen = subject.attendance(
+                session,
+                username=person.user.username,
+                start=last - timedelta(days=days - 1),
+                end=last,
+            )
             return seen, subject.requests(session, username=person.user.username)
 
     seen, mine = await run_in_threadpool(read)
-    return render(request, "privacy/mine.html", user=person.user, csrf=person.csrf,
-                  seen=seen, requests=mine, days=days, kinds=KINDS, states=STATES,
-                  outcomes=OUTCOMES, via=VIA)  # fmt: skip
+    return render(
+        request,
+        "privacy/mine.html",
+        user=person.user,
+        csrf=person.csrf,
+        seen=seen,
+        requests=mine,
+        days=days,
+        kinds=KINDS,
+        states=STATES,
+        outcomes=OUTCOMES,
+        via=VIA,
+    )
 
 
 @router.post("/app/privacy/requests")
@@ -233,8 +258,13 @@ async def decide(
 
     def save() -> None:
         with db.session() as session:
-            subject.decide(session, admin=person.user, request_id=request_id,
-                           decision=decision, now_ms=_now_ms())  # fmt: skip
+            subject.decide(
+                session,
+                admin=person.user,
+                request_id=request_id,
+                decision=decision,
+                now_ms=_now_ms(),
+            )
 
     await run_in_threadpool(save)
     return _done(request, person, "/app/admin/privacy", "decided", request_id)

@@ -72,8 +72,15 @@ async def rooms_page(
             hours = opening(policy_for(session, b.id, None), when, tz)
             first, last = (start, end) if start and end else _next_hour(when, now)
             s, e = asked_slot(when, "time", first, last, hours)
-            found = rooms_for(session, actor=person.user, building=b.id, start=s, end=e,
-                              capacity=capacity, lang=lang)  # fmt: skip
+            found = rooms_for(
+                session,
+                actor=person.user,
+                building=b.id,
+                start=s,
+                end=e,
+                capacity=capacity,
+                lang=lang,
+            )
             return all_buildings, b, when, now.date(), s, e, found
 
     all_buildings, b, when, today, s, e, found = await run_in_threadpool(read)
@@ -120,8 +127,14 @@ async def book_room(
             return made.created[0].start
 
     local = await run_in_threadpool(act)
-    query = urlencode({"building": building, "day": local.date().isoformat(),
-                       "from": f"{local:%H:%M}", "to": f"{end.astimezone(local.tzinfo):%H:%M}",
-                       "capacity": capacity})  # fmt: skip
+    query = urlencode(
+        {
+            "building": building,
+            "day": local.date().isoformat(),
+            "from": f"{local:%H:%M}",
+            "to": f"{end.astimezone(local.tzinfo):%H:%M}",
+            "capacity": capacity,
+        }
+    )
     said = gettext(lang, "Booked: room {room}. It is yours.").format(room=room)
     return notices.redirect(request, f"/app/rooms?{query}", said)

@@ -103,9 +103,14 @@ async def login(
     device = known_device(request, name)
     try:
         found = await run_in_threadpool(
-            authenticate, db, username=name, password=password, address=address, limit=limit,
+            authenticate,
+            db,
+            username=name,
+            password=password,
+            address=address,
+            limit=limit,
             device=device,
-        )  # fmt: skip
+        )
     except RateLimited as exc:
         error = gettext(lang, "Too many failed sign-ins. Try again in {s} seconds.").format(
             s=exc.retry_after_s

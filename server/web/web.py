@@ -33,9 +33,9 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
     for pages in (signin, today, desks, rooms, mine):
         app.include_router(pages.router)
     app.include_router(kiosk.router)
-    app.include_router(manage.router)
+    for console in (*manage.ROUTERS, *admin.ROUTERS):
+        app.include_router(console)
     app.include_router(devices.router)
-    app.include_router(admin.router)
     app.include_router(audit.router)
     app.include_router(privacy.router)
     docs.install(app, vendor)  # its /static/vendor mounts first: /static would hide them
@@ -53,10 +53,13 @@ def install(app: FastAPI, *, vendor: Path | None) -> None:
         user = exc.browser.user
         lang = page_language(request, user)
         who = ", ".join(gettext(lang, ROLES[r]) for r in exc.roles)
-        message = gettext(lang, "This page is for: {roles}. You are signed in as {name} "
-                          "({role}); ask an administrator if you need it.").format(
-            roles=who, name=user.display_name or user.username,
-            role=gettext(lang, ROLES[user.role]))  # fmt: skip
+        message = gettext(
+            lang,
+            "This page is for: {roles}. You are signed in as {name} "
+            "({role}); ask an administrator if you need it.",
+        ).format(
+            roles=who, name=user.display_name or user.username, role=gettext(lang, ROLES[user.role])
+        )
         return render(
             request,
             "problem.html",

@@ -25,8 +25,9 @@ def test_batch_json_is_an_ingest_batch_whose_readings_read_back() -> None:
         "presence",
         b'{"v":1,"boot":3,"bid":77,"seq":5,"ts":%d,"occupied":true,"source":"pir"}' % T,
     )
-    untimed = parse_uplink("env", b'{"v":1,"boot":3,"seq":6,"co2_ppm":650,"temp_c":24.5,'
-                           b'"rh_pct":55}')  # fmt: skip
+    untimed = parse_uplink(
+        "env", b'{"v":1,"boot":3,"seq":6,"co2_ppm":650,"temp_c":24.5,"rh_pct":55}'
+    )
     status = parse_status(b'{"v":1,"state":"online","boot":3,"fw":"1.1.0","kind":"desk"}')
     rows = [
         uplink_reading("desk-1", "presence", up, received_ms=T + 40, space=DESK),

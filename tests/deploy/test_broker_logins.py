@@ -163,9 +163,12 @@ def test_devices_publish_and_read_only_their_own_topics(
         assert device(platform, a_id)["state"] == "online"
         # A command for b goes server -> gateway -> b only; b's ack comes back the same way.
         cmd = platform.api(
-            "POST", f"/api/v1/devices/{b_id}/commands", "installer",
-            params={"wait": 0}, json={"cmd": "identify", "args": {"seconds": 5}},
-        ).json()  # fmt: skip
+            "POST",
+            f"/api/v1/devices/{b_id}/commands",
+            "installer",
+            params={"wait": 0},
+            json={"cmd": "identify", "args": {"seconds": 5}},
+        ).json()
         wait_for(lambda: b.messages, "b got no command")
         sent = json.loads(b.messages[0][1])
         assert b.messages[0][0] == f"ikn/v1/dev/{b_id}/down/cmd"
@@ -179,9 +182,11 @@ def test_devices_publish_and_read_only_their_own_topics(
         assert state()["sent_ms"] is not None
         assert not [t for t, _ in a.messages if b_id in t], "a read b's command"
         forged = platform.api(
-            "GET", "/api/v1/readings/latest", "facility_manager",
+            "GET",
+            "/api/v1/readings/latest",
+            "facility_manager",
             params={"stream": "presence", "field": "occupied", "device": b_id},
-        )  # fmt: skip
+        )
         assert forged.status_code == 200 and forged.json() == [], "a published as b"
     finally:
         a.close()
@@ -232,8 +237,9 @@ def test_the_bms_login_reads_zone_commands_and_nothing_else(
         topics = {"ikn/v1/zone/l1-a/down/hvac", "ikn/v1/zone/l1-a/down/lighting"}
         wait_for(lambda: topics <= {t for t, _ in bms.messages}, "no zone commands for the BMS")
         sent = {t: ZoneCommand.model_validate_json(p) for t, p in bms.messages if t in topics}
-        current = platform.api("GET", "/api/v1/energy/actions", "facility_manager",
-                               params={"building": BUILDING}).json()["current"]  # fmt: skip
+        current = platform.api(
+            "GET", "/api/v1/energy/actions", "facility_manager", params={"building": BUILDING}
+        ).json()["current"]
         hvac = next(a for a in current if a["channel"] == "hvac")
         assert sent["ikn/v1/zone/l1-a/down/hvac"].zone == "l1-a"
         assert hvac["published"] and hvac["mode"] in ("off", "setback")  # nobody is there
@@ -260,8 +266,9 @@ def test_broker_logins_are_one_namespace_bound_to_their_client_ids(
     login could connect under another's client id and knock it off."""
     svc, auth = broker
     for taken in ("gw-uji",):
-        answer = platform.api("POST", "/api/v1/devices", "installer",
-                              json={"kind": "desk", "id": taken})  # fmt: skip
+        answer = platform.api(
+            "POST", "/api/v1/devices", "installer", json={"kind": "desk", "id": taken}
+        )
         assert answer.status_code == 409, answer.text
         assert "gateway's id" in answer.json()["detail"]
     a_id, a_pw = register(platform, "l1-m1")
@@ -279,8 +286,9 @@ def test_broker_logins_are_one_namespace_bound_to_their_client_ids(
     intruders = []
     try:
         for stolen in (b_id, "gw-uji"):
-            thief = paho.Client(CallbackAPIVersion.VERSION2, client_id=stolen,
-                                protocol=paho.MQTTv311)  # fmt: skip
+            thief = paho.Client(
+                CallbackAPIVersion.VERSION2, client_id=stolen, protocol=paho.MQTTv311
+            )
             thief.username_pw_set(a_id, a_pw)
             accepted = threading.Event()
             thief.on_connect = lambda *_, ok=accepted: ok.set()

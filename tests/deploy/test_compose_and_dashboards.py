@@ -177,9 +177,11 @@ def test_grafana_reads_influxdb_with_a_login_that_may_only_read(
             answer = q(statement, reader).json()["results"][0]
             assert "error" not in answer and answer["series"], (statement, answer)
         refused = httpx.post(
-            f"{url}/write", params={"db": "smartoffice"}, content="env,space=x co2_ppm=1",
+            f"{url}/write",
+            params={"db": "smartoffice"},
+            content="env,space=x co2_ppm=1",
             auth=reader,
-        )  # fmt: skip
+        )
         assert refused.status_code == 403
 
 

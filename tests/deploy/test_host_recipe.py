@@ -117,8 +117,12 @@ def test_a_plain_host_broker_starts_empty_and_takes_the_gateways_logins_over_tls
         ],
     )
     assert files.write(snap)
-    env = {**os.environ, "AUTH_DIR": str(auth), "LIVE_DIR": str(work / "live"),
-           "OWNER": "root" if os.geteuid() == 0 else ""}  # fmt: skip
+    env = {
+        **os.environ,
+        "AUTH_DIR": str(auth),
+        "LIVE_DIR": str(work / "live"),
+        "OWNER": "root" if os.geteuid() == 0 else "",
+    }
     subprocess.run(["sh", str(SYNC)], env=env, check=True, timeout=30)  # the path unit's job
     os.kill(int((work / "mosquitto.pid").read_text()), signal.SIGHUP)  # systemctl reload
 
@@ -150,17 +154,27 @@ def test_the_gateway_speaks_mqtt_over_tls_with_its_ca(
         platform.register([desk(f"desk-{unique_name}", "d-001")])
         server = platform.start_server()
         settings = EdgeSettings(
-            gateway_id="gw-host", gateway_token=SecretStr(platform.gateway_token),
-            server_url=server.url, mqtt_port=tls, mqtt_tls=True,
+            gateway_id="gw-host",
+            gateway_token=SecretStr(platform.gateway_token),
+            server_url=server.url,
+            mqtt_port=tls,
+            mqtt_tls=True,
             mqtt_ca_file=work / "certs" / "ca.crt",
             mqtt_password=SecretStr("gateway-password-0123"),
-            broker_passwd_file=auth / "passwd", broker_acl_file=auth / "acl",
-            data_dir=tmp_path / "edge", http_port=free_port(), _env_file=None,
-        )  # type: ignore[call-arg]  # fmt: skip
+            broker_passwd_file=auth / "passwd",
+            broker_acl_file=auth / "acl",
+            data_dir=tmp_path / "edge",
+            http_port=free_port(),
+            _env_file=None,
+        )  # type: ignore[call-arg]
         gw = Gateway(settings)
         gw.registry.refresh()  # writes the broker's files with its own login
-        env = {**os.environ, "AUTH_DIR": str(auth), "LIVE_DIR": str(work / "live"),
-               "OWNER": "root" if os.geteuid() == 0 else ""}  # fmt: skip
+        env = {
+            **os.environ,
+            "AUTH_DIR": str(auth),
+            "LIVE_DIR": str(work / "live"),
+            "OWNER": "root" if os.geteuid() == 0 else "",
+        }
         subprocess.run(["sh", str(SYNC)], env=env, check=True, timeout=30)
         os.kill(int((work / "mosquitto.pid").read_text()), signal.SIGHUP)
         gw.start()

@@ -26,8 +26,13 @@ from harness.smtp import Inbox
 
 B = "kantor-f"
 WITA = ZoneInfo("Asia/Makassar")
-ALWAYS_OPEN = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-               "public_holidays": False, "min_minutes": 15}  # fmt: skip
+ALWAYS_OPEN = {
+    "open_minute": 0,
+    "close_minute": 1440,
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "public_holidays": False,
+    "min_minutes": 15,
+}
 
 
 @pytest.fixture
@@ -36,16 +41,20 @@ def platform(
 ) -> Iterator[Platform]:
     p = Platform(
         tmp_path,
-        {"SMARTOFFICE_BASE_TOPIC": unique_name, "SMARTOFFICE_BOOKING_SWEEP_S": "1",
-         "SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_PORT": str(smtp[1]),
-         "SMARTOFFICE_SMTP_STARTTLS": "false",
-         # One booker's desk is followed through the report: the privacy minimum would
-         # withhold it (tests/server/privacy/test_subject.py and
-         # tests/server/auth/test_service.py test that).
-         "SMARTOFFICE_PRIVACY_MIN_GROUP": "1"},
+        {
+            "SMARTOFFICE_BASE_TOPIC": unique_name,
+            "SMARTOFFICE_BOOKING_SWEEP_S": "1",
+            "SMARTOFFICE_SMTP_HOST": "127.0.0.1",
+            "SMARTOFFICE_SMTP_PORT": str(smtp[1]),
+            "SMARTOFFICE_SMTP_STARTTLS": "false",
+            # One booker's desk is followed through the report: the privacy minimum would
+            # withhold it (tests/server/privacy/test_subject.py and
+            # tests/server/auth/test_service.py test that).
+            "SMARTOFFICE_PRIVACY_MIN_GROUP": "1",
+        },
         gateway_id=f"gw-{unique_name}",
         base_topic=unique_name,
-    )  # fmt: skip
+    )
     p.register([], building=B)
     p.start_server()
     assert p.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1"])).is_success
@@ -82,9 +91,17 @@ class DeskNode:
 
     def presence(self, occupied: bool, at: datetime) -> None:
         """The node reports someone (or nobody) at the desk at ``at``."""
-        self.obs.publish(f"{self.base}/up/presence", {
-            "v": 1, "boot": 1, "seq": self.seq, "occupied": occupied, "source": "both",
-            "ts": int(at.timestamp() * 1000)})  # fmt: skip
+        self.obs.publish(
+            f"{self.base}/up/presence",
+            {
+                "v": 1,
+                "boot": 1,
+                "seq": self.seq,
+                "occupied": occupied,
+                "source": "both",
+                "ts": int(at.timestamp() * 1000),
+            },
+        )
         self.seq += 1
 
     def close(self) -> None:
@@ -115,12 +132,19 @@ def booking(platform: Platform, booking_id: int) -> dict[str, Any]:
 
 def report_row(platform: Platform, now: datetime) -> dict[str, str]:
     """The utilization report's row for m1 around ``now``, as CSV."""
-    period = {"building": B, "start": (now - timedelta(days=1)).isoformat(),
-              "end": (now + timedelta(days=1)).isoformat(), "by": "desk"}  # fmt: skip
-    assert platform.api("GET", "/api/v1/reports/utilization", "employee",
-                        params=period).status_code == 403  # fmt: skip
-    report = platform.api("GET", "/api/v1/reports/utilization", "facility_manager",
-                          params={**period, "format": "csv"})  # fmt: skip
+    period = {
+        "building": B,
+        "start": (now - timedelta(days=1)).isoformat(),
+        "end": (now + timedelta(days=1)).isoformat(),
+        "by": "desk",
+    }
+    assert (
+        platform.api("GET", "/api/v1/reports/utilization", "employee", params=period).status_code
+        == 403
+    )
+    report = platform.api(
+        "GET", "/api/v1/reports/utilization", "facility_manager", params={**period, "format": "csv"}
+    )
     assert report.headers["content-type"].startswith("text/csv")
     (row,) = csv.DictReader(io.StringIO(report.text))
     return row
@@ -133,12 +157,15 @@ def test_presence_checks_the_booking_in_and_the_led_follows(
     made = book(platform, now - timedelta(minutes=1), now + timedelta(hours=1))
     node.wait_led("awaiting_checkin")
     node.presence(True, datetime.now(WITA))
-    wait_for(lambda: booking(platform, made)["state"] == "checked_in",
-             "presence did not check the booking in")  # fmt: skip
+    wait_for(
+        lambda: booking(platform, made)["state"] == "checked_in",
+        "presence did not check the booking in",
+    )
     assert booking(platform, made)["checked_in_by"] == "sensor"
     node.wait_led("occupied")
-    live = platform.api("GET", "/api/v1/occupancy/live", "employee",
-                        params={"building": B, "floor": "l1"}).json()  # fmt: skip
+    live = platform.api(
+        "GET", "/api/v1/occupancy/live", "employee", params={"building": B, "floor": "l1"}
+    ).json()
     assert live[0]["state"] == "occupied" and live[0]["occupied"] is True
     checked_out = platform.api("POST", f"/api/v1/bookings/{made}/check-out", "employee")
     assert checked_out.json()["outcome"] == "attended"
@@ -146,7 +173,11 @@ def test_presence_checks_the_booking_in_and_the_led_follows(
     node.wait_led("free")
     row = report_row(platform, now)
     assert (row["group"], row["bookings"], row["no_shows"], row["peak_occupied"]) == (
-        "m1", "1", "0", "1")  # fmt: skip
+        "m1",
+        "1",
+        "0",
+        "1",
+    )
 
 
 def test_a_no_show_is_released_the_booker_told_and_the_desk_shown_free(
@@ -201,20 +232,31 @@ def test_a_walk_in_shows_occupied_and_becomes_a_booking_by_qr(
     node.wait_led("free")
     node.presence(True, datetime.now(WITA))  # someone sits at a desk nobody booked
     node.wait_led("occupied")
-    live = platform.api("GET", "/api/v1/occupancy/live", "employee",
-                        params={"building": B, "floor": "l1"}).json()  # fmt: skip
+    live = platform.api(
+        "GET", "/api/v1/occupancy/live", "employee", params={"building": B, "floor": "l1"}
+    ).json()
     assert (live[0]["state"], live[0]["occupied"]) == ("occupied", True)
-    seen = platform.api("GET", "/api/v1/availability", "admin", params={
-        "building": B, "floor": "l1", "start": now.isoformat(),
-        "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip
+    seen = platform.api(
+        "GET",
+        "/api/v1/availability",
+        "admin",
+        params={
+            "building": B,
+            "floor": "l1",
+            "start": now.isoformat(),
+            "end": (now + timedelta(minutes=30)).isoformat(),
+        },
+    ).json()
     assert seen[0]["state"] == "free"  # nobody booked it: still bookable ...
-    typed = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee",
-                         params={"key": "ditebak"})  # fmt: skip
+    typed = platform.api(
+        "POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee", params={"key": "ditebak"}
+    )
     assert typed.status_code == 403  # the page's address without the label's secret
     label = platform.api("GET", f"/api/v1/buildings/{B}/desks/m1/label", "installer").json()
     key = label["url"].split("?k=")[1]
-    walk_in = platform.api("POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee",
-                           params={"key": key})  # fmt: skip
+    walk_in = platform.api(
+        "POST", f"/api/v1/buildings/{B}/desks/m1/check-in", "employee", params={"key": key}
+    )
     assert walk_in.status_code == 200, walk_in.text
     made = walk_in.json()
     assert (made["state"], made["outcome"], made["checked_in_by"], made["presence"]) == (
@@ -222,10 +264,18 @@ def test_a_walk_in_shows_occupied_and_becomes_a_booking_by_qr(
         "walk_in",
         "qr",
         "sensor",
-    )  # fmt: skip  (the node sees someone there)
-    seen = platform.api("GET", "/api/v1/availability", "admin", params={
-        "building": B, "floor": "l1", "start": now.isoformat(),
-        "end": (now + timedelta(minutes=30)).isoformat()}).json()  # fmt: skip
+    )  # the node sees someone there
+    seen = platform.api(
+        "GET",
+        "/api/v1/availability",
+        "admin",
+        params={
+            "building": B,
+            "floor": "l1",
+            "start": now.isoformat(),
+            "end": (now + timedelta(minutes=30)).isoformat(),
+        },
+    ).json()
     assert seen[0]["state"] == "booked"  # ... until the QR scan made it a booking
     out = platform.api("POST", f"/api/v1/bookings/{made['id']}/check-out", "employee").json()
     assert (out["state"], out["outcome"]) == ("completed", "walk_in")
@@ -241,9 +291,12 @@ def test_floor_maps_get_desk_changes_as_server_sent_events(platform: Platform) -
 
     def listen() -> None:
         with httpx.stream(
-            "GET", f"{platform.server.url}/api/v1/events", params={"building": B, "floor": "l1"},  # type: ignore[union-attr]
-            headers=platform.headers("employee"), timeout=30,
-        ) as resp:  # fmt: skip
+            "GET",
+            f"{platform.server.url}/api/v1/events",
+            params={"building": B, "floor": "l1"},  # type: ignore[union-attr]
+            headers=platform.headers("employee"),
+            timeout=30,
+        ) as resp:
             assert resp.headers["content-type"].startswith("text/event-stream")
             for line in resp.iter_lines():
                 opened.set()
@@ -255,9 +308,17 @@ def test_floor_maps_get_desk_changes_as_server_sent_events(platform: Platform) -
     reader.start()
     assert opened.wait(10)
     now = datetime.now(WITA).replace(microsecond=0)
-    made = platform.api("POST", "/api/v1/bookings", "employee", json={
-        "building": B, "desk": "m1", "start": (now + timedelta(minutes=5)).isoformat(),
-        "end": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
+    made = platform.api(
+        "POST",
+        "/api/v1/bookings",
+        "employee",
+        json={
+            "building": B,
+            "desk": "m1",
+            "start": (now + timedelta(minutes=5)).isoformat(),
+            "end": (now + timedelta(hours=1)).isoformat(),
+        },
+    )
     assert made.status_code == 201
     reader.join(20)
     assert events and events[0]["desk"] == "m1" and events[0]["state"] == "awaiting_checkin"
@@ -287,16 +348,25 @@ def test_the_desk_node_itself_checks_its_booker_in_and_turns_red(
     from tests.firmware.test_app import desk_config, run_node
 
     cfg = desk_config(unique_name, mosquitto.port)
-    made = platform.api("POST", "/api/v1/devices", "installer",
-                        json={"kind": "desk", "id": cfg["device_id"]})  # fmt: skip
+    made = platform.api(
+        "POST", "/api/v1/devices", "installer", json={"kind": "desk", "id": cfg["device_id"]}
+    )
     assert made.status_code == 201
     where = {"building": B, "desk": "m1"}
     path = f"/api/v1/devices/{cfg['device_id']}/assignment"
     assert platform.api("PUT", path, "installer", json=where).is_success
     now = datetime.now(WITA).replace(microsecond=0)
-    booking = platform.api("POST", "/api/v1/bookings", "employee", json={
-        "building": B, "desk": "m1", "start": (now - timedelta(minutes=1)).isoformat(),
-        "end": (now + timedelta(hours=1)).isoformat()}).json()["created"][0]["id"]  # fmt: skip
+    booking = platform.api(
+        "POST",
+        "/api/v1/bookings",
+        "employee",
+        json={
+            "building": B,
+            "desk": "m1",
+            "start": (now - timedelta(minutes=1)).isoformat(),
+            "end": (now + timedelta(hours=1)).isoformat(),
+        },
+    ).json()["created"][0]["id"]
     (tmp_path / "node").mkdir()
     node = run_node(tmp_path / "node", FIRMWARE_AT_THE_DESK, {**cfg, "wdt_ms": 0}, "8")
     try:

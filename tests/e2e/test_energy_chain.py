@@ -28,9 +28,16 @@ WITA = ZoneInfo("Asia/Makassar")
 def test_meters_to_the_summary_and_zone_commands_back(
     platform: Platform, mosquitto: Service, influx: Influx, unique_name: str
 ) -> None:
-    fleet = Fleet(building=B, desks=10, host="127.0.0.1", port=mosquitto.port, base=unique_name,
-                  clock=SimClock(parse_start("10:00"), 1.0), home=platform.workdir / "fleet",
-                  energy_interval_s=5)  # fmt: skip
+    fleet = Fleet(
+        building=B,
+        desks=10,
+        host="127.0.0.1",
+        port=mosquitto.port,
+        base=unique_name,
+        clock=SimClock(parse_start("10:00"), 1.0),
+        home=platform.workdir / "fleet",
+        energy_interval_s=5,
+    )
     (platform.workdir / "server").mkdir(parents=True, exist_ok=True)
     db = Database(platform.database_url)
     init_schema(db.engine)
@@ -38,8 +45,10 @@ def test_meters_to_the_summary_and_zone_commands_back(
         import_layout(s, parse_layout(fleet.layout(B)))
     db.close()
     platform.register(fleet.devices, building=B)
-    platform.server_env |= {"SMARTOFFICE_ENERGY_ACTIONS": "command",
-                            "SMARTOFFICE_ENERGY_SWEEP_S": "1"}  # fmt: skip
+    platform.server_env |= {
+        "SMARTOFFICE_ENERGY_ACTIONS": "command",
+        "SMARTOFFICE_ENERGY_SWEEP_S": "1",
+    }
     platform.start_server()
     platform.start_gateway(mosquitto.port)
     bms = Observer(mosquitto.port, f"{unique_name}/v1/zone")
@@ -57,8 +66,11 @@ def check(platform: Platform, fleet: Fleet, influx: Influx, bms: Observer) -> No
     try:
         meters = 6  # two zones, three circuits each
         heard = 'SELECT "energy_wh", "circuit" FROM "energy" GROUP BY "device"'
-        wait_for(lambda: len({(r["device"], r["circuit"]) for r in influx.rows(heard)}) == meters,
-                 "not every meter reached InfluxDB", timeout=60)  # fmt: skip
+        wait_for(
+            lambda: len({(r["device"], r["circuit"]) for r in influx.rows(heard)}) == meters,
+            "not every meter reached InfluxDB",
+            timeout=60,
+        )
         time.sleep(12)
         fleet.meters[(f"em-{B}-f1-north", 2)].reset()  # the HVAC meter's counter starts again
         time.sleep(16)
@@ -87,12 +99,20 @@ def check(platform: Platform, fleet: Fleet, influx: Influx, bms: Observer) -> No
         pts.sort()
         pairs = zip(pts, pts[1:], strict=False)
         true_kwh[circuit] += sum((p0 + p1) / 2 * (t1 - t0) / 3.6e9 for (t0, p0), (t1, p1) in pairs)
-    period = {"building": B, "start": (started - timedelta(hours=1)).isoformat(),
-              "end": (datetime.now(WITA) + timedelta(minutes=5)).isoformat()}  # fmt: skip
-    assert platform.api("GET", "/api/v1/energy/summary", "employee",
-                        params=period).status_code == 403  # fmt: skip
-    got = platform.api("GET", "/api/v1/energy/summary", "facility_manager",
-                       params={**period, "by": "circuit", "every": "1h"})  # fmt: skip
+    period = {
+        "building": B,
+        "start": (started - timedelta(hours=1)).isoformat(),
+        "end": (datetime.now(WITA) + timedelta(minutes=5)).isoformat(),
+    }
+    assert (
+        platform.api("GET", "/api/v1/energy/summary", "employee", params=period).status_code == 403
+    )
+    got = platform.api(
+        "GET",
+        "/api/v1/energy/summary",
+        "facility_manager",
+        params={**period, "by": "circuit", "every": "1h"},
+    )
     assert got.status_code == 200, got.text
     summary = got.json()
     circuits = summary["totals"]["circuits"]
@@ -103,16 +123,17 @@ def check(platform: Platform, fleet: Fleet, influx: Influx, bms: Observer) -> No
         assert circuits[circuit] == pytest.approx(kwh, abs=0.004), circuit
     assert summary["totals"]["estimated_kwh"] > 0  # the reset interval, from power
     assert summary["totals"]["meters"] == meters
-    csv_text = platform.api("GET", "/api/v1/energy/summary", "facility_manager",
-                            params={**period, "format": "csv"}).text  # fmt: skip
+    csv_text = platform.api(
+        "GET", "/api/v1/energy/summary", "facility_manager", params={**period, "format": "csv"}
+    ).text
     assert csv_text.splitlines()[0].startswith("start,end,group,kwh,hvac_kwh,lighting_kwh")
     # The zones' decisions: the API's current ones are what the BMS reads on the broker.
-    actions = platform.api("GET", "/api/v1/energy/actions", "facility_manager",
-                           params={"building": B}).json()  # fmt: skip
+    actions = platform.api(
+        "GET", "/api/v1/energy/actions", "facility_manager", params={"building": B}
+    ).json()
     assert actions["actions_mode"] == "command"
     current = {(a["zone"], a["channel"]): a for a in actions["current"]}
-    assert set(current) == {(z, c) for z in ("f1-north", "f1-south")
-                            for c in ("hvac", "lighting")}  # fmt: skip
+    assert set(current) == {(z, c) for z in ("f1-north", "f1-south") for c in ("hvac", "lighting")}
 
     def commands() -> dict[tuple[str, str], dict[str, object]]:
         out = {}
@@ -124,11 +145,18 @@ def check(platform: Platform, fleet: Fleet, influx: Influx, bms: Observer) -> No
     wait_for(lambda: set(commands()) == set(current), "zone commands never reached the broker")
 
     def agree() -> bool:
-        now = platform.api("GET", "/api/v1/energy/actions", "facility_manager",
-                           params={"building": B}).json()["current"]  # fmt: skip
+        now = platform.api(
+            "GET", "/api/v1/energy/actions", "facility_manager", params={"building": B}
+        ).json()["current"]
         sent = commands()
-        return all((sent[(a["zone"], a["channel"])]["mode"], sent[(a["zone"], a["channel"])]
-                    ["reason_code"]) == (a["mode"], a["reason_code"]) for a in now)  # fmt: skip
+        return all(
+            (
+                sent[(a["zone"], a["channel"])]["mode"],
+                sent[(a["zone"], a["channel"])]["reason_code"],
+            )
+            == (a["mode"], a["reason_code"])
+            for a in now
+        )
 
     wait_for(agree, "the commands on the broker differ from the API's decisions")
     assert all(a["published"] for a in current.values())

@@ -111,9 +111,13 @@ def test_duplicates_suppressed_and_gaps_counted(
     wait_for(lambda: gw.metrics.sent._value.get() == 7, "not all sent")
     # Boot 3 (firmware with boot ids), then the node starts over: boot 1 again with a new
     # boot id is a new boot, and its seq 0 is missing; a straggler of boot 3 counts for nothing.
-    for msg in ({"boot": 3, "bid": 7, "seq": 0}, {"boot": 3, "bid": 7, "seq": 1},
-                {"boot": 1, "bid": 8, "seq": 1}, {"boot": 3, "bid": 7, "seq": 2},
-                {"boot": 1, "bid": 8, "seq": 2}):  # fmt: skip
+    for msg in (
+        {"boot": 3, "bid": 7, "seq": 0},
+        {"boot": 3, "bid": 7, "seq": 1},
+        {"boot": 1, "bid": 8, "seq": 1},
+        {"boot": 3, "bid": 7, "seq": 2},
+        {"boot": 1, "bid": 8, "seq": 2},
+    ):
         mosquitto_pub(mosquitto.port, topic, json.dumps({**GOOD, **msg}))
     wait_for(lambda: gw.metrics.messages_in._value.get() == 14, "not all received")
     state = gw.outbox.devices[device]

@@ -30,8 +30,9 @@ def stored(platform: Platform, stream: str = "presence") -> list[tuple[Any, ...]
 
 
 def presence(seq: int, **over: Any) -> str:
-    return json.dumps({"v": 1, "boot": 1, "seq": seq, "occupied": seq % 2 == 0,
-                       "source": "pir", **over})  # fmt: skip
+    return json.dumps(
+        {"v": 1, "boot": 1, "seq": seq, "occupied": seq % 2 == 0, "source": "pir", **over}
+    )
 
 
 def test_a_heartbeat_beyond_int64_holds_up_none_of_the_readings_behind_it(
@@ -45,9 +46,22 @@ def test_a_heartbeat_beyond_int64_holds_up_none_of_the_readings_behind_it(
     gw = gateway_factory([device], batch_size=50)
     node = DeviceClient(mosquitto.port, None, None)
     base = f"{unique_name}/v1/dev/{device}/up"
-    node.publish(f"{base}/heartbeat", json.dumps({
-        "v": 1, "boot": 1, "seq": 0, "uptime_s": 9223372036854775808, "rssi_dbm": -60,
-        "heap_free": 40000, "fw": "1.1.0", "buffered": 0, "dropped": 0}))  # fmt: skip
+    node.publish(
+        f"{base}/heartbeat",
+        json.dumps(
+            {
+                "v": 1,
+                "boot": 1,
+                "seq": 0,
+                "uptime_s": 9223372036854775808,
+                "rssi_dbm": -60,
+                "heap_free": 40000,
+                "fw": "1.1.0",
+                "buffered": 0,
+                "dropped": 0,
+            }
+        ),
+    )
     for seq in range(1, 131):
         node.publish(f"{base}/presence", presence(seq))
     node.close()
@@ -70,17 +84,35 @@ def test_a_row_the_server_cannot_read_is_set_aside_and_the_queue_moves_on(
     gw.uplink.stop()  # fill the outbox first, then send it all in one go
 
     def row(seq: int) -> bytes:
-        return json.dumps({"device": device, "stream": "presence", "boot": 1, "seq": seq,
-                           "ts": 1780000000000 + seq, "ts_source": "device",
-                           "received": 1780000000000 + seq, "space": None,
-                           "data": {"occupied": True, "source": "pir"}}).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "device": device,
+                "stream": "presence",
+                "boot": 1,
+                "seq": seq,
+                "ts": 1780000000000 + seq,
+                "ts_source": "device",
+                "received": 1780000000000 + seq,
+                "space": None,
+                "data": {"occupied": True, "source": "pir"},
+            }
+        ).encode()
 
     with gw.outbox.transaction() as tx:
-        tx.enqueue([row(s) for s in range(40)] + [b'{"device": "' + device.encode() + b'", "bro']
-                   + [row(s) for s in range(40, 100)])  # fmt: skip
-    uplink = OutboxSender(outbox=gw.outbox, http=gw.http, gateway_id=gw.settings.gateway_id,
-                    metrics=gw.metrics, batch_size=64, backoff_initial_s=0.05,
-                    backoff_max_s=0.1)  # fmt: skip
+        tx.enqueue(
+            [row(s) for s in range(40)]
+            + [b'{"device": "' + device.encode() + b'", "bro']
+            + [row(s) for s in range(40, 100)]
+        )
+    uplink = OutboxSender(
+        outbox=gw.outbox,
+        http=gw.http,
+        gateway_id=gw.settings.gateway_id,
+        metrics=gw.metrics,
+        batch_size=64,
+        backoff_initial_s=0.05,
+        backoff_max_s=0.1,
+    )
     for _ in range(40):
         rows = gw.outbox.peek(uplink.batch_size)
         if not rows:
@@ -97,8 +129,15 @@ def test_a_row_the_server_cannot_read_is_set_aside_and_the_queue_moves_on(
 
 
 def test_backoff_stays_capped_so_a_short_outage_costs_seconds_not_minutes() -> None:
-    uplink = OutboxSender(outbox=None, http=None, gateway_id="gw-x", metrics=None,  # type: ignore[arg-type]
-                    batch_size=10, backoff_initial_s=0.5, backoff_max_s=10.0)  # fmt: skip
+    uplink = OutboxSender(
+        outbox=None,
+        http=None,
+        gateway_id="gw-x",
+        metrics=None,  # type: ignore[arg-type]
+        batch_size=10,
+        backoff_initial_s=0.5,
+        backoff_max_s=10.0,
+    )
     uplink.failures = 60  # a 30 s outage is a dozen failures; a day of them changes nothing
     assert all(0.25 <= uplink.backoff_s() <= 10.0 for _ in range(1000))
 

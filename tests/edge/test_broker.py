@@ -63,8 +63,10 @@ def test_a_device_never_gets_a_second_line_for_the_gateways_login(tmp_path: Path
 
 def test_service_logins_must_carry_a_dot_so_no_device_can_have_them() -> None:
     common = {"gateway_id": "gw-a", "gateway_token": SecretStr("t"), "_env_file": None}
-    for bad in ({"bms_username": "bms", "bms_password_hash": "$7$x"},
-                {"mqtt_username": "desk-1", "mqtt_password": SecretStr("p")}):  # fmt: skip
+    for bad in (
+        {"bms_username": "bms", "bms_password_hash": "$7$x"},
+        {"mqtt_username": "desk-1", "mqtt_password": SecretStr("p")},
+    ):
         with pytest.raises(ValidationError, match="dot"):
             EdgeSettings(**common, **bad)  # type: ignore[arg-type]
     ok = EdgeSettings(**common, bms_username="bms.a", bms_password_hash="$7$x")  # type: ignore[arg-type]

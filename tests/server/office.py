@@ -24,11 +24,19 @@ OFFICE = {
     "building": {"id": B, "name": "Kantor D"},
     "floors": [
         {
-            "id": "l1", "name": "Lantai 1", "level": 1, "width": 40, "height": 10,
+            "id": "l1",
+            "name": "Lantai 1",
+            "level": 1,
+            "width": 40,
+            "height": 10,
             "zones": [
                 {"id": "l1-a", "name": "Zona A"},
-                {"id": "l1-tim", "name": "Area Pusdatin", "kind": "neighbourhood",
-                 "team": "Pusdatin"},
+                {
+                    "id": "l1-tim",
+                    "name": "Area Pusdatin",
+                    "kind": "neighbourhood",
+                    "team": "Pusdatin",
+                },
             ],
             "desks": [
                 {"id": "m1", "zone": "l1-a", "x": 1, "y": 1, "monitor": True},
@@ -36,11 +44,19 @@ OFFICE = {
                 {"id": "m3", "zone": "l1-a", "x": 3, "y": 1, "neighbourhood": "l1-tim"},
                 {"id": "m4", "zone": "l1-a", "x": 4, "y": 1, "bookable": False},
             ],
-            "rooms": [{"id": "r1", "name": "Ruang Rapat Mahakam", "zone": "l1-a",
-                       "capacity": 8, "x": 30, "y": 1}],
+            "rooms": [
+                {
+                    "id": "r1",
+                    "name": "Ruang Rapat Mahakam",
+                    "zone": "l1-a",
+                    "capacity": 8,
+                    "x": 30,
+                    "y": 1,
+                }
+            ],
         }
     ],
-}  # fmt: skip
+}
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:

@@ -32,9 +32,20 @@ def layout() -> dict[str, object]:
         {"id": f"{z}-{i}", "zone": z, "x": n, "y": 1}
         for n, (z, i) in enumerate((z, i) for z, k in ZONES.items() for i in range(k))
     ]
-    return {"building": {"id": B, "name": "Kantor P"}, "floors": [{
-        "id": "l1", "name": "Lantai 1", "level": 1, "width": 40, "height": 10,
-        "zones": [{"id": z, "name": z} for z in ZONES], "desks": desks}]}  # fmt: skip
+    return {
+        "building": {"id": B, "name": "Kantor P"},
+        "floors": [
+            {
+                "id": "l1",
+                "name": "Lantai 1",
+                "level": 1,
+                "width": 40,
+                "height": 10,
+                "zones": [{"id": z, "name": z} for z in ZONES],
+                "desks": desks,
+            }
+        ],
+    }
 
 
 def at(day: date, hh: int) -> int:
@@ -43,9 +54,17 @@ def at(day: date, hh: int) -> int:
 
 def person(db: Database, name: str, *, share: bool = False) -> User:
     with db.session() as s:
-        create_user(s, actor="t", new=UserCreate(username=name, password="p" * 12,
-                                                 role="employee", display_name=name,
-                                                 email=f"{name}@kantor.example.go.id"))  # fmt: skip
+        create_user(
+            s,
+            actor="t",
+            new=UserCreate(
+                username=name,
+                password="p" * 12,
+                role="employee",
+                display_name=name,
+                email=f"{name}@kantor.example.go.id",
+            ),
+        )
         user = s.scalar(select(User).where(User.username == name))
         assert user is not None
         user.share_location = share
@@ -58,11 +77,22 @@ def sat(db: Database, user: User, desk: str, day: date = DAY, outcome: str = "at
     """A finished booking of ``desk`` from 09:00 to 12:00 that ``user`` came to."""
     with db.session() as s:
         desk_id = find_desk_id(s, B, desk)
-        row = Booking(building_id=B, desk_id=desk_id, space_code=desk, space_kind="desk",
-                      user_id=user.id, booked_by=user.username, start_ms=at(day, 9),
-                      end_ms=at(day, 12), state="completed", outcome=outcome,
-                      created_ms=at(day, 8), checked_in_ms=at(day, 9) + 600_000,
-                      checked_in_by="sensor", checked_out_ms=at(day, 12))  # fmt: skip
+        row = Booking(
+            building_id=B,
+            desk_id=desk_id,
+            space_code=desk,
+            space_kind="desk",
+            user_id=user.id,
+            booked_by=user.username,
+            start_ms=at(day, 9),
+            end_ms=at(day, 12),
+            state="completed",
+            outcome=outcome,
+            created_ms=at(day, 8),
+            checked_in_ms=at(day, 9) + 600_000,
+            checked_in_by="sensor",
+            checked_out_ms=at(day, 12),
+        )
         s.add(row)
         s.flush()
         return row.id
@@ -71,17 +101,27 @@ def sat(db: Database, user: User, desk: str, day: date = DAY, outcome: str = "at
 def presence(desk: str, ts: int, seq: int) -> StoredReading:
     """A presence reading of ``desk``."""
     ref = SpaceRef(building=B, floor="l1", zone=desk.split("-")[0], space=desk, space_kind="desk")
-    return StoredReading("presence", ts, f"dn-{desk}", ref,
-                         {"occupied": 1, "source": "pir", "boot": 1, "seq": seq,
-                          "ts_gateway": 0})  # fmt: skip
+    return StoredReading(
+        "presence",
+        ts,
+        f"dn-{desk}",
+        ref,
+        {"occupied": 1, "source": "pir", "boot": 1, "seq": seq, "ts_gateway": 0},
+    )
 
 
 def presence_hour(desk: str, hour: int) -> Rollup:
     """An hour's presence rollup of ``desk``."""
-    tags = {"building": B, "floor": "l1", "zone": desk.split("-")[0], "space": desk,
-            "space_kind": "desk"}  # fmt: skip
-    return Rollup("presence", hour, f"dn-{desk}", "", tags, {"occupied_s": 3000.0,
-                                                             "covered_s": 3600.0})  # fmt: skip
+    tags = {
+        "building": B,
+        "floor": "l1",
+        "zone": desk.split("-")[0],
+        "space": desk,
+        "space_kind": "desk",
+    }
+    return Rollup(
+        "presence", hour, f"dn-{desk}", "", tags, {"occupied_s": 3000.0, "covered_s": 3600.0}
+    )
 
 
 def seat_building(db: Database) -> Database:

@@ -51,8 +51,9 @@ def building(db: Database) -> Database:
     with db.session() as s:
         import_layout(s, parse_layout(one_floor(B, "l1", ["m1", "m2", "m3"])))
         for name in ("siti", "budi"):
-            create_user(s, actor="t", new=UserCreate(username=name, password="p" * 12,
-                                                     display_name=name))  # fmt: skip
+            create_user(
+                s, actor="t", new=UserCreate(username=name, password="p" * 12, display_name=name)
+            )
     return db
 
 
@@ -77,8 +78,9 @@ def test_generations_count_committed_changes_per_table(building: Database) -> No
     with pytest.raises(RuntimeError):
         fail_after_writing(db)
     with db.session() as s:  # a write taken only for its lock
-        s.execute(update(Desk).values(bookable=Desk.bookable),
-                  execution_options={CHANGES_NOTHING: True})  # fmt: skip
+        s.execute(
+            update(Desk).values(bookable=Desk.bookable), execution_options={CHANGES_NOTHING: True}
+        )
     assert db.generation(("desks",)) == before[0] + 2
     assert db.generation(("bookings",)) == before[1]
 
@@ -203,8 +205,9 @@ def test_kept_availability_equals_a_fresh_read_and_follows_bookings(
 
     assert states(siti) == fresh(siti) == {"m1": "free", "m2": "free", "m3": "free"}
     with db.session() as s:
-        service.create(s, actor=siti, new=BookingCreate(building=B, desk="m2", start=start,
-                                                        end=end))  # fmt: skip
+        service.create(
+            s, actor=siti, new=BookingCreate(building=B, desk="m2", start=start, end=end)
+        )
     assert cache.kept(ask, siti) is None  # the bookings layer is read again
     assert states(siti) == fresh(siti) == {"m1": "free", "m2": "yours", "m3": "free"}
     assert states(budi) == fresh(budi) == {"m1": "free", "m2": "booked", "m3": "free"}

@@ -58,8 +58,9 @@ def test_a_large_body_is_refused_before_it_is_read_or_authenticated(platform: Pl
     assert server_rss_kib(platform) - before < 20 * 1024
     # A gateway's batch may be larger than an ordinary request, within its own limit.
     gateway = {"Authorization": f"Bearer {platform.gateway_token}"}
-    batch = httpx.post(f"{platform.server.url}/api/v1/ingest", content=b"{" * 300_000,
-                       headers=gateway)  # fmt: skip
+    batch = httpx.post(
+        f"{platform.server.url}/api/v1/ingest", content=b"{" * 300_000, headers=gateway
+    )
     assert batch.status_code == 422  # read and refused for its content, not its size
 
 
@@ -91,8 +92,9 @@ def test_an_svg_plan_is_made_inert_and_served_so(platform: Platform) -> None:
         b'<use href="#g"/><text x="1" y="9">Lantai 1</text></svg>'
     )
     url = f"/api/v1/buildings/{B}/floors/l1/plan"
-    put = platform.api("PUT", url, "facility_manager", content=evil,
-                       headers={"Content-Type": "image/svg+xml"})  # fmt: skip
+    put = platform.api(
+        "PUT", url, "facility_manager", content=evil, headers={"Content-Type": "image/svg+xml"}
+    )
     assert put.status_code == 204, put.text
     got = platform.api("GET", url, "employee")
     assert got.headers["content-type"].startswith("image/svg+xml")
@@ -100,8 +102,17 @@ def test_an_svg_plan_is_made_inert_and_served_so(platform: Platform) -> None:
     assert "script-src" not in got.headers["content-security-policy"]
     assert "default-src 'none'" in got.headers["content-security-policy"]
     kept = got.text
-    for gone in ("onload", "onclick", "<script", "alert", "@import", "foreignObject",
-                 "javascript:", "tracker.example", "x.example"):  # fmt: skip
+    for gone in (
+        "onload",
+        "onclick",
+        "<script",
+        "alert",
+        "@import",
+        "foreignObject",
+        "javascript:",
+        "tracker.example",
+        "x.example",
+    ):
         assert gone not in kept, gone
     for stays in ("Lantai 1", 'fill="url(#g)"', 'href="#g"', 'viewBox="0 0 10 10"'):
         assert stays in kept, stays
@@ -118,10 +129,11 @@ def test_plans_are_checked_by_content_not_by_their_label(platform: Platform) -> 
             "image/svg+xml",
             b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
             b'<svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
-        ),  # fmt: skip
+        ),
     ):
-        answer = platform.api("PUT", url, "facility_manager", content=body,
-                              headers={"Content-Type": kind})  # fmt: skip
+        answer = platform.api(
+            "PUT", url, "facility_manager", content=body, headers={"Content-Type": kind}
+        )
         assert answer.status_code == 400, (kind, body, answer.text)
         assert answer.json()["detail"].startswith("plan: ")
 
@@ -156,18 +168,38 @@ def test_a_weak_explicit_jwt_secret_is_refused_in_every_environment(secret: str)
         ("GET", "/api/v1/bookings/99999999999999999999999", {}, 422),
         ("POST", "/api/v1/bookings/18446744073709551616/check-in", {}, 422),
         ("POST", "/api/v1/closed-days", {"json": {"day": 0, "reason": "x"}}, 422),
-        ("POST", "/api/v1/closed-days",
-         {"json": {"day": "2026-12-31", "reason": "x", "building": "nope"}}, 404),
-        ("GET", "/api/v1/reports/utilization",
-         {"params": {"building": B, "start": "0001-01-01", "end": "2026-01-01"}}, 422),
-        ("GET", "/api/v1/reports/utilization",
-         {"params": {"building": B, "start": "2026-01-01T00:00", "end": "6984-01-01T00:00Z"}}, 422),
-        ("GET", "/api/v1/reports/utilization",
-         {"params": {"building": B, "start": "2026-01-01T00:00+08:00", "end": "2099-01-01"}}, 400),
-        ("GET", "/api/v1/readings/latest",
-         {"params": {"stream": "env", "field": "co2_ppm", "building": "a\x00b"}}, 422),
+        (
+            "POST",
+            "/api/v1/closed-days",
+            {"json": {"day": "2026-12-31", "reason": "x", "building": "nope"}},
+            404,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilization",
+            {"params": {"building": B, "start": "0001-01-01", "end": "2026-01-01"}},
+            422,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilization",
+            {"params": {"building": B, "start": "2026-01-01T00:00", "end": "6984-01-01T00:00Z"}},
+            422,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilization",
+            {"params": {"building": B, "start": "2026-01-01T00:00+08:00", "end": "2099-01-01"}},
+            400,
+        ),
+        (
+            "GET",
+            "/api/v1/readings/latest",
+            {"params": {"stream": "env", "field": "co2_ppm", "building": "a\x00b"}},
+            422,
+        ),
     ],
-)  # fmt: skip
+)
 def test_what_the_review_sent_is_answered_4xx_naming_the_problem(
     platform: Platform, method: str, path: str, kw: dict[str, object], status: int
 ) -> None:

@@ -22,10 +22,28 @@ def extracted(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run(
-        [str(pybabel), "-q", "extract", "-F", "babel.cfg", "--no-default-keywords",
-         "-k", "_", "-k", "T", "-k", "N_", "-k", "gettext:2", "-o", str(pot), "."],
-        cwd=ROOT, check=True,
-    )  # fmt: skip
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--no-default-keywords",
+            "-k",
+            "_",
+            "-k",
+            "T",
+            "-k",
+            "N_",
+            "-k",
+            "gettext:2",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     with pot.open("rb") as f:
         return {str(m.id) for m in read_po(f) if m.id}
 
@@ -78,30 +96,44 @@ def test_the_api_says_a_refusal_in_the_language_asked(tmp_path: Path) -> None:
     p.register([], building="kantor-i")
     p.start_server()
     try:
-        assert p.api("PUT", "/api/v1/buildings/kantor-i/layout",
-                     json=one_floor("kantor-i", "l1", ["a1"])).is_success  # fmt: skip
-        slot = {"building": "kantor-i", "desk": "a1", "start": "2026-12-01T10:00",
-                "end": "2026-12-01T09:00"}  # fmt: skip
+        assert p.api(
+            "PUT", "/api/v1/buildings/kantor-i/layout", json=one_floor("kantor-i", "l1", ["a1"])
+        ).is_success
+        slot = {
+            "building": "kantor-i",
+            "desk": "a1",
+            "start": "2026-12-01T10:00",
+            "end": "2026-12-01T09:00",
+        }
         english = p.api("POST", "/api/v1/bookings", "employee", json=slot)
         assert english.status_code == 422
         assert english.json()["detail"] == "the end must be after the start"
-        said = p.api("POST", "/api/v1/bookings", "employee", json=slot,
-                     headers={"Accept-Language": "id-ID,id;q=0.9"})  # fmt: skip
-        assert said.json() == {"detail": "waktu selesai harus setelah waktu mulai",
-                               "rule": "slot"}  # fmt: skip
+        said = p.api(
+            "POST",
+            "/api/v1/bookings",
+            "employee",
+            json=slot,
+            headers={"Accept-Language": "id-ID,id;q=0.9"},
+        )
+        assert said.json() == {"detail": "waktu selesai harus setelah waktu mulai", "rule": "slot"}
         # Not allowed, not logged in, not found: said in the language asked, too.
         ask_id = {"Accept-Language": "id"}
-        report = p.api("GET", "/api/v1/reports/utilization", "employee", headers=ask_id,
-                       params={"building": "kantor-i", "start": "2026-12-01",
-                               "end": "2026-12-02"})  # fmt: skip
+        report = p.api(
+            "GET",
+            "/api/v1/reports/utilization",
+            "employee",
+            headers=ask_id,
+            params={"building": "kantor-i", "start": "2026-12-01", "end": "2026-12-02"},
+        )
         assert report.status_code == 403
         assert report.json()["detail"].startswith("ini memerlukan peran facility_manager")
         anonymous = httpx.get(f"{p.server.url}/api/v1/bookings", headers=ask_id)  # type: ignore[union-attr]
         assert anonymous.status_code == 401 and anonymous.json()["detail"].startswith("belum masuk")
         # The person's own choice holds whatever the client sends.
         assert p.api("PATCH", "/api/v1/auth/me", "employee", json={"language": "id"}).is_success
-        chosen = p.api("POST", "/api/v1/bookings", "employee", json=slot,
-                       headers={"Accept-Language": "en"})  # fmt: skip
+        chosen = p.api(
+            "POST", "/api/v1/bookings", "employee", json=slot, headers={"Accept-Language": "en"}
+        )
         assert chosen.json()["detail"] == "waktu selesai harus setelah waktu mulai"
         missing = p.api("GET", "/api/v1/bookings/999999", "employee")
         assert missing.status_code == 404

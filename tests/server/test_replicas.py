@@ -19,8 +19,12 @@ from harness.services import wait_for
 from server.zones import WITA
 
 B = "kantor-r"
-ALWAYS = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-          "public_holidays": False}  # fmt: skip
+ALWAYS = {
+    "open_minute": 0,
+    "close_minute": 1440,
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "public_holidays": False,
+}
 
 
 @pytest.fixture
@@ -34,13 +38,19 @@ def replicas(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Platform, Plat
     a.register([], building=B)
     # The second replica: the same database and signing secret, registered by the first.
     (tmp_path / "b" / "server").mkdir(parents=True)
-    b = Platform(tmp_path / "b", dict(env), gateway_id="gw-r", gateway_token=a.gateway_token,
-                 jwt_secret=a.jwt_secret)  # fmt: skip
+    b = Platform(
+        tmp_path / "b",
+        dict(env),
+        gateway_id="gw-r",
+        gateway_token=a.gateway_token,
+        jwt_secret=a.jwt_secret,
+    )
     try:
         a.start_server()
         b.start_server()
-        assert a.api("PUT", f"/api/v1/buildings/{B}/layout",
-                     json=one_floor(B, "l1", ["m1", "m2"])).is_success  # fmt: skip
+        assert a.api(
+            "PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1", "m2"])
+        ).is_success
         assert a.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS).is_success
         yield a, b
     finally:
@@ -69,8 +79,12 @@ def no_show(p: Platform, desk: str) -> str:
     """Book ``desk`` from 20 minutes ago through ``p``: nobody checks in, so the sweep
     releases it as a no-show. Returns the booking's path."""
     now = datetime.now(WITA).replace(microsecond=0)
-    slot = {"building": B, "desk": desk, "start": (now - timedelta(minutes=20)).isoformat(),
-            "end": (now + timedelta(minutes=40)).isoformat()}  # fmt: skip
+    slot = {
+        "building": B,
+        "desk": desk,
+        "start": (now - timedelta(minutes=20)).isoformat(),
+        "end": (now + timedelta(minutes=40)).isoformat(),
+    }
     made = p.api("POST", "/api/v1/bookings", "employee", json=slot).json()["created"][0]
     return f"/api/v1/bookings/{made['id']}"
 
@@ -89,15 +103,19 @@ def test_one_replica_at_a_time_runs_the_jobs_and_another_takes_over(
     time.sleep(1)  # a few of the runner's checks that it still holds the lock
     assert lock_holders(a.database_url) == ["idle"]
     first = no_show(other, "m1")
-    wait_for(lambda: other.api("GET", first, "employee").json()["outcome"] == "no_show",
-             "the job runner did not release the no-show")  # fmt: skip
+    wait_for(
+        lambda: other.api("GET", first, "employee").json()["outcome"] == "no_show",
+        "the job runner did not release the no-show",
+    )
 
     assert runner.server is not None
     runner.server.stop()  # the runner goes away: its session, and its lock, with it
     wait_for(lambda: runs_jobs(other), "the other replica did not take the jobs over")
     second = no_show(other, "m2")
-    wait_for(lambda: other.api("GET", second, "employee").json()["outcome"] == "no_show",
-             "the new job runner did not release the no-show")  # fmt: skip
+    wait_for(
+        lambda: other.api("GET", second, "employee").json()["outcome"] == "no_show",
+        "the new job runner did not release the no-show",
+    )
 
 
 def test_a_change_through_one_replica_reaches_the_maps_of_the_other(
@@ -110,8 +128,13 @@ def test_a_change_through_one_replica_reaches_the_maps_of_the_other(
     done = threading.Event()
 
     def listen() -> None:
-        with httpx.stream("GET", f"{b.server.url}/api/v1/events", params={"building": B},
-                          headers=b.headers("employee"), timeout=30) as resp:  # fmt: skip
+        with httpx.stream(
+            "GET",
+            f"{b.server.url}/api/v1/events",
+            params={"building": B},
+            headers=b.headers("employee"),
+            timeout=30,
+        ) as resp:
             for line in resp.iter_lines():
                 if line.startswith(": connected"):
                     connected.set()
@@ -126,11 +149,17 @@ def test_a_change_through_one_replica_reaches_the_maps_of_the_other(
         now = datetime.now(WITA).replace(microsecond=0)
         # Within the check-in window, so the desk awaits its person at any hour (a booking an
         # hour ahead shows "booked" only while it starts today in WITA: not after 23.00).
-        slot = {"building": B, "desk": "m2", "start": (now + timedelta(minutes=5)).isoformat(),
-                "end": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
+        slot = {
+            "building": B,
+            "desk": "m2",
+            "start": (now + timedelta(minutes=5)).isoformat(),
+            "end": (now + timedelta(hours=1)).isoformat(),
+        }
         assert a.api("POST", "/api/v1/bookings", "employee", json=slot).status_code == 201
-        wait_for(lambda: any('"desk":"m2"' in x.replace(" ", "") for x in lines),
-                 "replica b's map did not hear of the booking made through replica a")  # fmt: skip
+        wait_for(
+            lambda: any('"desk":"m2"' in x.replace(" ", "") for x in lines),
+            "replica b's map did not hear of the booking made through replica a",
+        )
     finally:
         done.set()
         reader.join(35)

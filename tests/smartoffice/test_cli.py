@@ -31,18 +31,30 @@ def test_rollup_rebuild_since_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyP
     db.close()
     zone = SpaceRef(building="kantor-c", floor="l1", zone="l1-a", space="l1-a", space_kind="zone")
     readings = [
-        StoredReading("energy", T0 + i * 60_000, "em-1", zone,
-                      {"power_w": 600.0, "energy_wh": 1000.0 + 10 * i, "circuit": "hvac",
-                       "boot": 1, "seq": i, "ts_gateway": 0})
+        StoredReading(
+            "energy",
+            T0 + i * 60_000,
+            "em-1",
+            zone,
+            {
+                "power_w": 600.0,
+                "energy_wh": 1000.0 + 10 * i,
+                "circuit": "hvac",
+                "boot": 1,
+                "seq": i,
+                "ts_gateway": 0,
+            },
+        )
         for i in range(121)
-    ]  # fmt: skip
+    ]
 
     async def write_then_read(rows: list[StoredReading] | None) -> list[float]:
         store = SQLiteReadingStore(tmp_path / "readings.db")
         if rows:
             await store.write(rows)
-        got = await store.rollups(kind="energy", values={"wh": "sum"},
-                                  window=Window(T0, T0 + 2 * H, timedelta(hours=1)))  # fmt: skip
+        got = await store.rollups(
+            kind="energy", values={"wh": "sum"}, window=Window(T0, T0 + 2 * H, timedelta(hours=1))
+        )
         await store.close()
         return [r.values["wh"] for r in got]
 

@@ -32,9 +32,12 @@ def demo(cwd: Path, port: int, devices: int) -> Iterator[tuple[subprocess.Popen[
     """A demo started as `make demo` starts it, in ``cwd``; the process and its banner."""
     proc = subprocess.Popen(
         [SMARTOFFICE, "demo", "--port", str(port), "--devices", str(devices)],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 90
@@ -65,8 +68,15 @@ def sign_in(base: str, username: str, password: str) -> httpx.Response:
         form = web.get("/app/login")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert token is not None
-        return web.post("/app/login", data={"username": username, "password": password,
-                                            "csrf": token.group(1), "next": "/app"})  # fmt: skip
+        return web.post(
+            "/app/login",
+            data={
+                "username": username,
+                "password": password,
+                "csrf": token.group(1),
+                "next": "/app",
+            },
+        )
 
 
 def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
@@ -85,16 +95,26 @@ def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
         assert "is taken" not in banner  # the port asked for was free
 
         # A second demo in the same checkout is refused, saying where the first one is.
-        second = subprocess.run([SMARTOFFICE, "demo", "--port", str(free_port())], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        second = subprocess.run(
+            [SMARTOFFICE, "demo", "--port", str(free_port())],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode != 0
         assert "already running on var/demo" in second.stderr + second.stdout
         assert f"{base}/app" in second.stderr + second.stdout
 
         # Someone added from the command line signs in to the running demo.
-        made = subprocess.run([SMARTOFFICE, "user", "create", "rina", "--password-stdin"],
-                              cwd=tmp_path, input="sandi-rahasia-12\n", capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        made = subprocess.run(
+            [SMARTOFFICE, "user", "create", "rina", "--password-stdin"],
+            cwd=tmp_path,
+            input="sandi-rahasia-12\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert made.returncode == 0, made.stderr
         assert "running" in made.stderr
         assert sign_in(base, "rina", "sandi-rahasia-12").status_code == 303
@@ -115,13 +135,17 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with demo(tmp_path, port, devices=20) as (_, banner):
-        lived = re.search(r"Behind them: (\d+) working days with (\d+) bookings, (\d+) walk-ins "
-                          r"and (\d+) readings", banner)  # fmt: skip
+        lived = re.search(
+            r"Behind them: (\d+) working days with (\d+) bookings, (\d+) walk-ins "
+            r"and (\d+) readings",
+            banner,
+        )
         assert lived is not None, banner
         days, booked, _walk_ins, readings = map(int, lived.groups())
         assert days == 6 and booked > 20 and readings > 1000
-        clock = re.search(r"The demo's clock says \w+ (\d\d) (\w+) (\d{4}), (\d\d):(\d\d) WITA",
-                          banner)  # fmt: skip
+        clock = re.search(
+            r"The demo's clock says \w+ (\d\d) (\w+) (\d{4}), (\d\d):(\d\d) WITA", banner
+        )
         assert clock is not None, banner
         accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", banner, re.M))
         manager = {"username": "manajer", "password": accounts["manajer"]}

@@ -61,9 +61,13 @@ def test_fleet_publishes_only_valid_messages(
 
 def test_the_fleet_brings_a_layout_its_devices_fit(tmp_path: Path) -> None:
     fleet = Fleet(
-        building="kemenpan-a", desks=120, host="127.0.0.1", port=1, home=tmp_path,
+        building="kemenpan-a",
+        desks=120,
+        host="127.0.0.1",
+        port=1,
+        home=tmp_path,
         passwords=True,
-    )  # fmt: skip
+    )
     db = Database(f"sqlite:///{tmp_path / 'smartoffice.db'}")
     init_schema(db.engine)
     with db.session() as s:

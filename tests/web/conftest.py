@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -19,7 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 
 from harness.layouts import one_floor
 from harness.observer import Observer
@@ -33,9 +41,15 @@ FLOOR = "l2"
 DESKS = [f"w{n:02d}" for n in range(1, 13)]
 WITA = ZoneInfo("Asia/Makassar")
 # Open every day and hour, so the tests mean the same whenever they run.
-ALWAYS_OPEN = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-               "public_holidays": False, "min_minutes": 15, "max_minutes": 1440,
-               "max_per_day": 3}  # fmt: skip
+ALWAYS_OPEN = {
+    "open_minute": 0,
+    "close_minute": 1440,
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "public_holidays": False,
+    "min_minutes": 15,
+    "max_minutes": 1440,
+    "max_per_day": 3,
+}
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -68,12 +82,17 @@ def web_platform(
 ) -> Iterator[Platform]:
     """Server, gateway and a floor of desks (``env``: more server settings), then stopped."""
     name = "w" + os.urandom(4).hex()
-    p = Platform(tmp_path_factory.mktemp("web"), {"SMARTOFFICE_BASE_TOPIC": name, **env},
-                 gateway_id=f"gw-{name}", base_topic=name)  # fmt: skip
+    p = Platform(
+        tmp_path_factory.mktemp("web"),
+        {"SMARTOFFICE_BASE_TOPIC": name, **env},
+        gateway_id=f"gw-{name}",
+        base_topic=name,
+    )
     p.register([], building=B)
     p.start_server()
-    assert p.api("PUT", f"/api/v1/buildings/{B}/layout",
-                 json=one_floor(B, FLOOR, DESKS, rooms=["r1"])).is_success  # fmt: skip
+    assert p.api(
+        "PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, FLOOR, DESKS, rooms=["r1"])
+    ).is_success
     assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN).is_success
     p.start_gateway(mosquitto.port)
     yield p
@@ -107,10 +126,15 @@ def new_context(
 def sign_in(page: Page, base: str, role: str, then: str = "/app") -> None:
     """Sign in through the form, as the test user of ``role``."""
     page.goto(f"{base}/app/login?next={then}")
-    page.fill("#username", role.replace("_", "-"))
-    page.fill("#password", PASSWORD)
-    page.click("form button.primary")
+    page.get_by_label(either("Nama pengguna", "Username")).fill(role.replace("_", "-"))
+    page.get_by_label(either("Kata sandi", "Password")).fill(PASSWORD)
+    page.get_by_role("button", name=either("Masuk", "Sign in")).click()
     page.wait_for_url(f"{base}{then}*")
+
+
+def either(*names: str) -> re.Pattern[str]:
+    """An accessible name exactly as one of the page's languages says it."""
+    return re.compile("^(" + "|".join(re.escape(n) for n in names) + ")$")
 
 
 def accessible(page: Page) -> None:
@@ -129,10 +153,22 @@ def accessible(page: Page) -> None:
     assert bad == [], "\n".join(bad)
 
 
-def desk_state(page: Page, desk: str) -> str:
-    """The state the list shows for a desk (its row's class)."""
-    cls = page.get_attribute(f'#desk-list tr[data-desk="{desk}"]', "class") or ""
-    return cls.removeprefix("s-")
+def desk_row(page: Page, desk: str) -> Locator:
+    """A desk's row in the find page's list of desks, the plan's twin for everyone who
+    does not see or point at the plan: found by its name, as a screen reader finds it."""
+    desks = page.get_by_role(
+        "table",
+        name=either(
+            "Daftar meja, statusnya pada waktu yang dipilih, dan fasilitasnya",
+            "Desks, their state for the chosen time, and what they offer",
+        ),
+    )
+    return desks.get_by_role("row").filter(has=page.get_by_role("rowheader", name=f"Meja {desk}"))
+
+
+def desk_dialog(page: Page) -> Locator:
+    """The desk's dialog the plan and the list open."""
+    return page.get_by_role("dialog")
 
 
 class DeskNode:
@@ -141,8 +177,12 @@ class DeskNode:
     def __init__(self, platform: Platform, mosquitto: Service, desk: str) -> None:
         made = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"})
         dev = made.json()["device"]["id"]
-        assert platform.api("PUT", f"/api/v1/devices/{dev}/assignment", "installer",
-                            json={"building": B, "desk": desk}).is_success  # fmt: skip
+        assert platform.api(
+            "PUT",
+            f"/api/v1/devices/{dev}/assignment",
+            "installer",
+            json={"building": B, "desk": desk},
+        ).is_success
         self.base = f"{platform.base_topic}/v1/dev/{dev}"
         self.obs = Observer(mosquitto.port, self.base)
         self.obs.publish(f"{self.base}/status", json.loads(status_payload("desk")), retain=True)
@@ -150,9 +190,17 @@ class DeskNode:
 
     def presence(self, occupied: bool) -> None:
         """Someone (or nobody) at the desk now."""
-        self.obs.publish(f"{self.base}/up/presence", {
-            "v": 1, "boot": 1, "seq": self.seq, "occupied": occupied, "source": "both",
-            "ts": int(datetime.now(WITA).timestamp() * 1000)})  # fmt: skip
+        self.obs.publish(
+            f"{self.base}/up/presence",
+            {
+                "v": 1,
+                "boot": 1,
+                "seq": self.seq,
+                "occupied": occupied,
+                "source": "both",
+                "ts": int(datetime.now(WITA).timestamp() * 1000),
+            },
+        )
         self.seq += 1
 
     def close(self) -> None:
@@ -199,8 +247,11 @@ def verify_cleanup() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
     for _ in range(50):
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
-                 and not t.name.startswith("asyncio_")]  # fmt: skip
+        extra = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith("asyncio_")
+        ]
         if not extra:
             return
         time.sleep(0.1)

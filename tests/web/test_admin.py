@@ -33,36 +33,42 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         page = ctx.new_page()
         sign_in(page, base, "admin", then="/app/admin")
         # Accounts: a new one, then its role changed.
-        page.fill('#new-user input[name="username"]', "asn-baru")
-        page.fill('#new-user input[name="display_name"]', "ASN Baru")
-        page.fill('#new-user input[name="password"]', "kata-sandi-panjang")
-        page.click('#new-user button[type="submit"]')
-        expect(page.locator(".notice")).to_contain_text("asn-baru")
-        row = page.locator('#users tr[data-user="asn-baru"]')
-        row.locator("select").select_option("installer")
-        row.locator("button").click()
-        expect(page.locator('#users tr[data-user="asn-baru"] select')).to_have_value("installer")
-        short = page.locator('#new-user input[name="password"]')
-        assert short.get_attribute("minlength") == "10"
+        new = page.get_by_role("region", name="Akun baru")
+        new.get_by_label("Nama pengguna").fill("asn-baru")
+        new.get_by_label("Nama", exact=True).fill("ASN Baru")
+        password = new.get_by_label("Kata sandi awal (10 karakter atau lebih)")
+        password.fill("kata-sandi-panjang")
+        new.get_by_role("button", name="Buat").click()
+        expect(page.get_by_role("status")).to_contain_text("asn-baru")
+        accounts = page.get_by_role("table", name=re.compile(r"^\d+ akun$"))
+        row = accounts.get_by_role("row").filter(has=page.get_by_role("rowheader", name="asn-baru"))
+        row.get_by_label("Peran asn-baru").select_option("installer")
+        row.get_by_role("button", name="Simpan").click()
+        expect(page.get_by_label("Peran asn-baru")).to_have_value("installer")
+        assert password.get_attribute("minlength") == "10"
         accessible(page)
         page.screenshot(path=shots / "admin-accounts-id.png", full_page=True)
         # Only a form's answer puts words on the page: neither a URL (the old notices' own
         # parameters included) nor a notice cookie the server did not sign.
-        forged = page.goto(f"{base}/app/admin/gateways?done=user_created&x=Bayar+denda"
-                           "&notice=Bayar+denda&status=500&made=x")  # fmt: skip
+        forged = page.goto(
+            f"{base}/app/admin/gateways?done=user_created&x=Bayar+denda"
+            "&notice=Bayar+denda&status=500&made=x"
+        )
         assert forged is not None and forged.status == 200
-        assert "Bayar denda" not in page.content() and page.locator("#secret").count() == 0
-        ctx.add_cookies([{"name": "smartoffice_notice", "url": base,
-                          "value": '["Bayar denda", "ok"]'}])  # fmt: skip
+        assert "Bayar denda" not in page.content()
+        expect(page.get_by_role("figure")).to_have_count(0)  # no secret shown
+        ctx.add_cookies(
+            [{"name": "smartoffice_notice", "url": base, "value": '["Bayar denda", "ok"]'}]
+        )
         page.goto(f"{base}/app/admin/gateways")
         assert "Bayar denda" not in page.content()
-        expect(page.locator(".notice")).to_have_count(0)
+        expect(page.get_by_role("status")).to_have_count(0)
 
         # A booking rule: one booking per person per day; the employee's next one obeys.
         page.goto(f"{base}/app/admin/rules?building={B}")
-        page.fill("#max_per_day", "1")
-        page.click('#rules button[type="submit"]')
-        expect(page.locator(".notice")).to_contain_text("disimpan")
+        page.get_by_label("Pemesanan per orang per hari").fill("1")
+        page.get_by_role("button", name="Simpan aturan").click()
+        expect(page.get_by_role("status")).to_contain_text("disimpan")
         accessible(page)
         first = platform.api("POST", "/api/v1/bookings", "employee", json=booking("w08", 9))
         assert first.status_code == 201, first.text
@@ -72,46 +78,63 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         # A blocked desk refuses bookings until the block is ended.
         day = TOMORROW
         page.goto(f"{base}/app/admin/calendar?building={B}")
-        page.fill('input[name="desk"]', "w10")
-        page.fill('input[name="start"]', day.isoformat())
-        page.fill('input[name="end"]', day.isoformat())
-        page.locator('form[action="/app/admin/blocks"] input[name="reason"]').fill("Kursi rusak")
-        page.click('form[action="/app/admin/blocks"] button')
-        expect(page.locator("#blocks tbody tr").first).to_contain_text("Kursi rusak")
+        block = page.get_by_role("region", name="Blokir meja", exact=True)
+        block.get_by_label("Meja").fill("w10")
+        block.get_by_label("Dari").fill(day.isoformat())
+        block.get_by_label("Sampai").fill(day.isoformat())
+        block.get_by_label("Alasan").fill("Kursi rusak")
+        block.get_by_role("button", name="Blokir meja ini").click()
+        blocks = page.get_by_role("region", name="Meja yang diblokir sekarang atau nanti")
+        expect(blocks.get_by_role("row").nth(1)).to_contain_text("Kursi rusak")
         accessible(page)
         page.screenshot(path=shots / "admin-calendar-id.png", full_page=True)
         assert platform.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN)
-        blocked = platform.api("POST", "/api/v1/bookings", "facility_manager",
-                               json=booking("w10", 10))  # fmt: skip
+        blocked = platform.api(
+            "POST", "/api/v1/bookings", "facility_manager", json=booking("w10", 10)
+        )
         assert blocked.status_code in (409, 422) and "Kursi rusak" in blocked.text, blocked.text
-        page.click("#blocks tbody tr button")
-        expect(page.locator("#blocks tbody")).to_contain_text("Tidak ada meja")
-        again = platform.api("POST", "/api/v1/bookings", "facility_manager",
-                             json=booking("w10", 10))  # fmt: skip
+        blocks.get_by_role("button", name="Akhiri sekarang").click()
+        expect(blocks).to_contain_text("Tidak ada meja")
+        again = platform.api(
+            "POST", "/api/v1/bookings", "facility_manager", json=booking("w10", 10)
+        )
         assert again.status_code == 201, again.text
         # A closed day is listed, with its reason.
         later = day + timedelta(days=20)
-        page.fill('input[name="day"]', later.isoformat())
-        page.locator('form[action="/app/admin/closed-days"] input[name="reason"]').fill(
-            "Rapat kerja nasional"
-        )
-        page.click('form[action="/app/admin/closed-days"] button')
+        close = page.get_by_role("region", name="Tutup satu hari")
+        close.get_by_label("Tanggal").fill(later.isoformat())
+        close.get_by_label(re.compile("^Alasan")).fill("Rapat kerja nasional")
+        close.get_by_role("button", name="Tutup hari ini").click()
         page.goto(f"{base}/app/admin/calendar?building={B}&year={later.year}")
-        expect(page.locator("#closed-days")).to_contain_text("Rapat kerja nasional")
+        closed = page.get_by_role("table", name=re.compile("^Hari libur nasional dan cuti bersama"))
+        expect(closed).to_contain_text("Rapat kerja nasional")
 
         # A gateway's token and a kiosk link are shown once, on the answer page only.
         page.goto(f"{base}/app/admin/gateways")
-        page.fill('form.card input[name="gateway"]', "gw-lantai-baru")
-        page.click('form[action="/app/admin/gateways"].card button')
-        token = page.inner_text("#secret")
+        page.get_by_label("ID gateway baru").fill("gw-lantai-baru")
+        page.get_by_role("button", name="Tambahkan gateway").click()
+        token = (
+            page.get_by_role("figure", name="Token baru, hanya ditampilkan sekali")
+            .get_by_role("code")
+            .inner_text()
+        )
         assert len(token) > 20 and "token" not in page.url
         page.goto(f"{base}/app/admin/gateways")
         assert token not in page.content()
-        page.locator('tr[data-gateway="gw-lantai-baru"] button.danger').click()
-        expect(page.locator('tr[data-gateway="gw-lantai-baru"]')).to_contain_text("dicabut")
-        page.fill('form[action="/app/admin/kiosks"] input[name="label"]', "Lobi lift")
-        page.click('form[action="/app/admin/kiosks"] button')
-        link = page.inner_text("#secret")
+        gateways = page.get_by_role("table", name=re.compile("^Gateway setiap gedung"))
+        new_one = gateways.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name="gw-lantai-baru")
+        )
+        new_one.get_by_role("button", name="Cabut").click()
+        expect(new_one).to_contain_text("dicabut")
+        kiosks = page.get_by_role("region", name="Tautan kios")
+        kiosks.get_by_label("Label").fill("Lobi lift")
+        kiosks.get_by_role("button", name="Buat tautan").click()
+        link = (
+            page.get_by_role("figure", name="Tautan kios, hanya ditampilkan sekali")
+            .get_by_role("code")
+            .inner_text()
+        )
         assert "/kiosk/" in link
         accessible(page)
         page.screenshot(path=shots / "admin-gateways-id.png", full_page=True)
@@ -121,13 +144,15 @@ def test_an_admin_runs_accounts_rules_calendar_gateways_kiosks_and_reads_the_aud
         page.get_by_label("Siapa", exact=True).fill("admin")
         page.get_by_label("Tindakan", exact=True).select_option(label="mengubah aturan pemesanan")
         page.get_by_role("button", name="Cari").click()  # the date fields left empty
-        rows = page.locator("#audit tbody tr")
+        log = page.get_by_role("table", name="Terbaru lebih dulu; paling banyak 200 entri")
+        rows = log.get_by_role("row").filter(has=page.get_by_role("cell"))
         expect(rows.filter(has_text="max_per_day=1")).to_have_count(1)  # the page's change
         assert all("mengubah aturan pemesanan" in t for t in rows.all_inner_texts())
-        assert all(re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d WITA", t)
-                   for t in rows.all_inner_texts())  # fmt: skip
+        assert all(
+            re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d WITA", t) for t in rows.all_inner_texts()
+        )
         page.goto(f"{base}/app/admin/audit?text=kursi")
-        expect(page.locator("#audit tbody tr").first).to_contain_text("memblokir meja")
+        expect(log.get_by_role("row").nth(1)).to_contain_text("memblokir meja")
         accessible(page)
     finally:
         ctx.close()
@@ -142,6 +167,6 @@ def test_a_manager_may_not_open_the_admin_pages(platform: Platform, chromium: Br
         sign_in(page, base, "facility_manager")
         response = page.goto(f"{base}/app/admin/rules")
         assert response is not None and response.status == 403
-        expect(page.locator(".notice.error")).to_contain_text("Administrator")
+        expect(page.get_by_role("alert")).to_contain_text("Administrator")
     finally:
         ctx.close()

@@ -28,14 +28,16 @@ def test_the_kiosk_shows_the_floor_live_without_names_until_its_link_is_revoked(
     try:
         page = screen.new_page()
         page.goto(base + path)
-        expect(page.locator("#k-floor")).to_have_text("Lantai l2")
-        free = int(page.inner_text("#count-free"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Lantai l2")
+        counts = page.get_by_role("list")
+        free_now = counts.get_by_role("listitem").filter(has_text="Kosong")
+        free = int(free_now.inner_text().split()[0])
         assert free >= 1
         accessible(page)
 
         book(platform, "facility_manager", "w12", today_at(-0.1), today_at(2))
         # The count follows without a reload; the desk is shown, its booker never.
-        expect(page.locator("#count-free")).to_have_text(str(free - 1))
+        expect(free_now).to_have_text(f"{free - 1} Kosong")
         expect(page.locator('g[data-desk="w12"]')).to_have_class("desk s-awaiting_checkin")
         page.screenshot(path=shots / "kiosk-id.png")
         text = page.content()
@@ -46,6 +48,6 @@ def test_the_kiosk_shows_the_floor_live_without_names_until_its_link_is_revoked(
         assert platform.api("DELETE", f"/api/v1/kiosks/{kiosk_id}").is_success
         assert httpx.get(f"{base}{path}/state").status_code == 404
         page.reload()
-        expect(page.locator(".kiosk-gone")).to_contain_text("Tautan layar ini sudah dimatikan")
+        expect(page.get_by_role("alert")).to_contain_text("Tautan layar ini sudah dimatikan")
     finally:
         screen.close()

@@ -40,16 +40,21 @@ def inbox() -> Iterator[Inbox]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Platform]:
-    env = {"SMARTOFFICE_SMTP_HOST": "127.0.0.1", "SMARTOFFICE_SMTP_STARTTLS": "false",
-           "SMARTOFFICE_SMTP_PORT": str(inbox.port)}  # type: ignore[attr-defined]  # fmt: skip
+    env = {
+        "SMARTOFFICE_SMTP_HOST": "127.0.0.1",
+        "SMARTOFFICE_SMTP_STARTTLS": "false",
+        "SMARTOFFICE_SMTP_PORT": str(inbox.port),
+    }  # type: ignore[attr-defined]
     p = Platform(tmp_path_factory.mktemp("rules"), env, gateway_id="gw-p")
     p.register([], building=B)
     p.start_server()
-    assert p.api("PUT", f"/api/v1/buildings/{B}/layout",
-                 json=one_floor(B, "l1", ["p1", "p2"], rooms=["r1"])).is_success  # fmt: skip
+    assert p.api(
+        "PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["p1", "p2"], rooms=["r1"])
+    ).is_success
     assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=ALWAYS_OPEN).is_success
-    assert p.api("PUT", f"/api/v1/buildings/{FAR}/layout",
-                 json=one_floor(FAR, "l1", ["q1"])).is_success  # fmt: skip
+    assert p.api(
+        "PUT", f"/api/v1/buildings/{FAR}/layout", json=one_floor(FAR, "l1", ["q1"])
+    ).is_success
     assert p.api("POST", "/api/v1/gateways", json={"id": "gw-q", "building": FAR}).is_success
     yield p
     p.stop()
@@ -64,9 +69,17 @@ def test_an_installer_of_one_building_registers_nothing_in_another_on_the_page(
     site: Platform,
 ) -> None:
     """The review: a page route gave an installer of A a password on B's gateway (201)."""
-    made = site.api("POST", "/api/v1/users", json={
-        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
-        "buildings": [B]})  # fmt: skip
+    made = site.api(
+        "POST",
+        "/api/v1/users",
+        json={
+            "username": "rina",
+            "password": "p" * 12,
+            "display_name": "Rina",
+            "role": "installer",
+            "buildings": [B],
+        },
+    )
     assert made.status_code == 201
     far_node = {"kind": "desk", "id": "desk-far", "gateway": "gw-q"}
     assert site.api("POST", "/api/v1/devices", json=far_node).is_success
@@ -118,8 +131,11 @@ def test_the_gateway_form_makes_new_gateways_and_rotates_only_when_asked(
         assert 'id="secret"' not in taken.text
         # The platform's gateway still delivers with its token: nothing was rotated.
         assert site.gateway_token
-        pulled = site.api("GET", "/api/v1/gateway/registry",
-                          headers={"Authorization": f"Bearer {site.gateway_token}"})  # fmt: skip
+        pulled = site.api(
+            "GET",
+            "/api/v1/gateway/registry",
+            headers={"Authorization": f"Bearer {site.gateway_token}"},
+        )
         assert pulled.status_code == 200
         made = web.form("/app/admin/gateways", {"gateway": "gw-baru", "building": B})
         assert made.status_code == 200 and 'id="secret"' in made.text
@@ -128,8 +144,10 @@ def test_the_gateway_form_makes_new_gateways_and_rotates_only_when_asked(
         missing = web.form("/app/admin/gateways/gw-nowhere/token")
         assert missing.status_code == 404
     assert site.api("POST", "/api/v1/gateways", json={"id": "gw-p"}).status_code == 409
-    actions = [e["action"] for e in site.api("GET", "/api/v1/audit",
-                                              params={"target_id": "gw-baru"}).json()]  # fmt: skip
+    actions = [
+        e["action"]
+        for e in site.api("GET", "/api/v1/audit", params={"target_id": "gw-baru"}).json()
+    ]
     assert sorted(actions) == ["gateway.create", "gateway.token"]
 
 
@@ -264,8 +282,9 @@ def test_sessions_end_when_what_the_person_may_do_changes(site: Platform) -> Non
         assert token is not None
         planted = planter.cookies["smartoffice_session"]
         victim.cookies.set("smartoffice_session", planted)
-        signed = victim.post("/app/login", data={"username": "dewi", "password": "e" * 12,
-                                                 "csrf": token.group(1)})  # fmt: skip
+        signed = victim.post(
+            "/app/login", data={"username": "dewi", "password": "e" * 12, "csrf": token.group(1)}
+        )
         assert signed.status_code == 303
         assert signed.cookies["smartoffice_session"] != planted
         assert planter.get("/app").status_code == 303
@@ -285,6 +304,23 @@ def test_a_revoked_kiosk_link_closes_its_open_streams(site: Platform) -> None:
         seen.extend(lines)  # ends when the server closes it, long before the timeout
     assert seen[0] == ": connected"
     assert httpx.get(f"{site.server.url}{path}/events").status_code == 404
+
+
+def test_a_kiosk_link_is_made_from_the_configured_address_never_the_host_header(
+    site: Platform,
+) -> None:
+    """A forged Host header would have the admin hand a lift's screen a link to elsewhere."""
+    assert site.server is not None
+    with sign_in(base(site), "admin") as web:
+        made = web.form(
+            "/app/admin/kiosks",
+            {"building": B, "floor": "l1", "label": "Lobi"},
+            headers={"Host": "evil.example"},
+        )
+    assert made.status_code == 200, made.text
+    found = re.search(r"<code>([^<]+/kiosk/[^<]+)</code>", made.text)
+    assert found is not None and "evil.example" not in made.text
+    assert found.group(1).startswith(f"{site.server.url}/kiosk/")  # SMARTOFFICE_PUBLIC_URL
 
 
 def test_an_erased_persons_data_never_reaches_a_later_account_of_the_same_name(
@@ -321,14 +357,19 @@ def test_a_check_in_from_away_is_refused_and_one_at_a_sensor_desk_waits_for_the_
     site: Platform,
 ) -> None:
     """The review: the label's URL was guessable, and a curl check-in from home counted."""
-    node = site.api("POST", "/api/v1/devices", "installer",
-                    json={"kind": "desk", "gateway": "gw-p"}).json()  # fmt: skip
+    node = site.api(
+        "POST", "/api/v1/devices", "installer", json={"kind": "desk", "gateway": "gw-p"}
+    ).json()
     on_p1 = {"building": B, "desk": "p1"}
     device = node["device"]["id"]
     assert site.api("PUT", f"/api/v1/devices/{device}/assignment", json=on_p1).is_success
     start = datetime.now(WITA).replace(second=0, microsecond=0)
-    slot = {"building": B, "desk": "p1", "start": start.isoformat(),
-            "end": (start + timedelta(hours=1)).isoformat()}  # fmt: skip
+    slot = {
+        "building": B,
+        "desk": "p1",
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(),
+    }
     assert site.api("POST", "/api/v1/bookings", "employee", json=slot).status_code == 201
     found = site.api("GET", f"/api/v1/buildings/{B}/desks/p1/label", "installer").json()
     assert found["url"].startswith(f"{base(site)}/checkin/{B}/p1?k=")

@@ -64,8 +64,10 @@ def test_a_page_of_a_person_says_who_it_is_for(tmp_path: Path) -> None:
     undeclared = [
         f"{sorted(r.methods)} {r.path}"
         for r in _page_routes(tmp_path)
-        if not any(hasattr(c, "allowed_roles") or c.__name__ in ("_public", "maybe_signed_in",
-                                                                   "visitor_form")
-                   for c in _calls(r))
-    ]  # fmt: skip
+        if not any(
+            hasattr(c, "allowed_roles")
+            or c.__name__ in ("_public", "maybe_signed_in", "visitor_form")
+            for c in _calls(r)
+        )
+    ]
     assert undeclared == []

@@ -24,10 +24,15 @@ def provider() -> Iterator[Provider]:
 
 @pytest.fixture
 def sso_platform(tmp_path: Path, provider: Provider, mosquitto: Service) -> Iterator[Platform]:
-    p = Platform(tmp_path, {
-        "SMARTOFFICE_OIDC_ISSUER": provider.issuer, "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
-        "SMARTOFFICE_OIDC_ROLE_MAP": json.dumps({"ikn-pegawai": "employee"}),
-    }, gateway_id="gw-sso")  # fmt: skip
+    p = Platform(
+        tmp_path,
+        {
+            "SMARTOFFICE_OIDC_ISSUER": provider.issuer,
+            "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
+            "SMARTOFFICE_OIDC_ROLE_MAP": json.dumps({"ikn-pegawai": "employee"}),
+        },
+        gateway_id="gw-sso",
+    )
     p.register([], building="kantor-s")
     p.start_server()  # its public address is where the provider sends the browser back
     yield p
@@ -38,29 +43,33 @@ def test_a_person_signs_in_at_the_agency_provider(
     sso_platform: Platform, provider: Provider, chromium: Browser, shots: Path
 ) -> None:
     base = sso_platform.server.url  # type: ignore[union-attr]
-    provider.person = {"sub": "nip-1985", "preferred_username": "dewi.lestari",
-                       "name": "Dewi Lestari", "groups": ["ikn-pegawai"]}  # fmt: skip
+    provider.person = {
+        "sub": "nip-1985",
+        "preferred_username": "dewi.lestari",
+        "name": "Dewi Lestari",
+        "groups": ["ikn-pegawai"],
+    }
     ctx = new_context(chromium)
     try:
         page = ctx.new_page()
         page.goto(f"{base}/app/bookings")
-        page.click("text=Masuk dengan akun instansi (SSO)")
+        page.get_by_role("link", name="Masuk dengan akun instansi (SSO)").click()
         expect(page).to_have_url(f"{base}/app/bookings")  # back where they were going
-        expect(page.locator("h1")).to_have_text("Pemesanan saya")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Pemesanan saya")
         page.goto(f"{base}/app/profile")
-        expect(page.locator(".facts")).to_contain_text("Dewi Lestari")
-        expect(page.locator(".facts")).to_contain_text("Pegawai")
+        expect(page.get_by_role("definition").filter(has_text="Dewi Lestari")).to_be_visible()
+        expect(page.get_by_role("definition").filter(has_text="Pegawai")).to_be_visible()
 
         # A provider answer that does not match the sign-in started here is refused.
         page.goto(f"{base}/app/login/sso/callback?code=stolen&state=forged")
-        expect(page.locator("#login-error")).to_contain_text("tidak berhasil")
+        expect(page.get_by_role("alert")).to_contain_text("tidak berhasil")
         # Someone the provider knows but no group maps to a role is told why.
         provider.person = {"sub": "nip-2", "preferred_username": "tamu", "groups": []}
         other = new_context(chromium)
         try:
             page2 = other.new_page()
             page2.goto(f"{base}/app/login/sso")
-            expect(page2.locator("#login-error")).to_contain_text("tidak memiliki peran")
+            expect(page2.get_by_role("alert")).to_contain_text("tidak memiliki peran")
         finally:
             other.close()
     finally:

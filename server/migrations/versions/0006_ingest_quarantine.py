@@ -29,10 +29,12 @@ def _seen(with_bid: bool) -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("stored_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "device", *(["boot", "bid"] if with_bid else ["boot"]), "seq",
+            "device",
+            *(["boot", "bid"] if with_bid else ["boot"]),
+            "seq",
             name=op.f("pk_ingest_seen"),
         ),
-    )  # fmt: skip
+    )
     op.create_index("ingest_seen_stored", "ingest_seen", ["stored_ms"])
 
 

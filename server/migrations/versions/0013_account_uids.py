@@ -29,10 +29,15 @@ def upgrade() -> None:
     with op.batch_alter_table("privacy_requests") as batch:
         batch.add_column(sa.Column("user_uid", sa.String(32), nullable=True))
     bind = op.get_bind()
-    users = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String),
-                     sa.column("uid", sa.String))  # fmt: skip
-    requests = sa.table("privacy_requests", sa.column("username", sa.String),
-                        sa.column("user_uid", sa.String))  # fmt: skip
+    users = sa.table(
+        "users",
+        sa.column("id", sa.Integer),
+        sa.column("username", sa.String),
+        sa.column("uid", sa.String),
+    )
+    requests = sa.table(
+        "privacy_requests", sa.column("username", sa.String), sa.column("user_uid", sa.String)
+    )
     for user_id, username in bind.execute(sa.select(users.c.id, users.c.username)).all():
         uid = uuid.uuid4().hex
         bind.execute(users.update().where(users.c.id == user_id).values(uid=uid))

@@ -52,34 +52,48 @@ def test_managers_only(platform: Platform, path: str, params: dict[str, str]) ->
 
 
 def test_an_empty_building_answers_zeros_not_errors(platform: Platform) -> None:
-    s = platform.api("GET", "/api/v1/energy/summary", "facility_manager",
-                     params={"building": B, **DAY, "every": "1mo"}).json()  # fmt: skip
+    s = platform.api(
+        "GET",
+        "/api/v1/energy/summary",
+        "facility_manager",
+        params={"building": B, **DAY, "every": "1mo"},
+    ).json()
     assert s["totals"]["kwh"] == 0 and s["rows"] == [] and s["out_of_hours_share"] is None
     assert s["timezone"] == "Asia/Makassar" and s["start"] == "2026-12-02T00:00:00+08:00"
     assert s["power_now_w"] == 0 and "counter" in s["method"]
-    actions = platform.api("GET", "/api/v1/energy/actions", "facility_manager",
-                           params={"building": B}).json()  # fmt: skip
+    actions = platform.api(
+        "GET", "/api/v1/energy/actions", "facility_manager", params={"building": B}
+    ).json()
     assert actions["actions_mode"] == "advise"
-    saving = platform.api("GET", "/api/v1/energy/savings", "facility_manager",
-                          params={"building": B, **DAY}).json()  # fmt: skip
+    saving = platform.api(
+        "GET", "/api/v1/energy/savings", "facility_manager", params={"building": B, **DAY}
+    ).json()
     assert (saving["setback_hours"], saving["saved_share"]) == (0, None)
 
 
 @pytest.mark.parametrize(
     ("path", "params", "status", "says"),
     [
-        ("/api/v1/energy/summary", {"building": B, "start": DAY["end"], "end": DAY["start"]},
-         400, "end must be after start"),
+        (
+            "/api/v1/energy/summary",
+            {"building": B, "start": DAY["end"], "end": DAY["start"]},
+            400,
+            "end must be after start",
+        ),
         ("/api/v1/energy/summary", {"building": "nowhere", **DAY}, 404, "no building"),
         ("/api/v1/energy/summary", {"building": B, **DAY, "every": "2d"}, 422, "every"),
         ("/api/v1/energy/summary", {"building": B, **DAY, "by": "desk"}, 422, "by"),
-        ("/api/v1/energy/summary", {"building": B, "start": "2020-01-01", "end": "2026-01-01"},
-         400, "two years"),
+        (
+            "/api/v1/energy/summary",
+            {"building": B, "start": "2020-01-01", "end": "2026-01-01"},
+            400,
+            "two years",
+        ),
         ("/api/v1/energy/savings", {"building": B, **DAY, "circuits": "gas"}, 400, "gas"),
         ("/api/v1/energy/consolidation", {"building": B, "day": "tomorrow"}, 422, "day"),
         ("/api/v1/comfort/rooms", {"building": B, **DAY, "by": "desk"}, 422, "by"),
     ],
-)  # fmt: skip
+)
 def test_bad_queries_are_told_what_is_wrong(
     platform: Platform, path: str, params: dict[str, str], status: int, says: str
 ) -> None:
@@ -106,16 +120,33 @@ def ingest(platform: Platform, device: str, watts: float, start: int, end: int) 
     # The server stores a reading only for a device registered to the sending gateway.
     platform.register([{"id": device, "kind": "energy", "space": space}])
     readings = [
-        {"device": device, "stream": "energy", "boot": 1, "seq": i, "ts": ts,
-         "ts_source": "device", "received": ts, "space": space,
-         "data": {"power_w": watts, "energy_wh": float(int(5000 + watts * i / 60)),
-                  "circuit": "hvac"}}
+        {
+            "device": device,
+            "stream": "energy",
+            "boot": 1,
+            "seq": i,
+            "ts": ts,
+            "ts_source": "device",
+            "received": ts,
+            "space": space,
+            "data": {
+                "power_w": watts,
+                "energy_wh": float(int(5000 + watts * i / 60)),
+                "circuit": "hvac",
+            },
+        }
         for i, ts in enumerate(range(start, end + 1, 60_000))
-    ]  # fmt: skip
-    r = httpx.post(f"{platform.server.url}/api/v1/ingest",
-                   json={"v": 1, "gateway_id": platform.gateway_id, "batch_id": f"{device}-{start}",
-                         "readings": readings},
-                   headers={"Authorization": f"Bearer {platform.gateway_token}"})  # fmt: skip
+    ]
+    r = httpx.post(
+        f"{platform.server.url}/api/v1/ingest",
+        json={
+            "v": 1,
+            "gateway_id": platform.gateway_id,
+            "batch_id": f"{device}-{start}",
+            "readings": readings,
+        },
+        headers={"Authorization": f"Bearer {platform.gateway_token}"},
+    )
     assert r.json()["accepted"] == len(readings), r.text
 
 
@@ -123,8 +154,7 @@ def test_late_readings_are_counted_and_rolled_up_again(platform: Platform) -> No
     now = int(time.time() * 1000)
     hour = now - now % 3_600_000
     start, end = hour - 5 * 3_600_000, hour - 3 * 3_600_000
-    period = {"building": B, "start": _iso(start - 3_600_000), "end": _iso(hour),
-              "by": "circuit"}  # fmt: skip
+    period = {"building": B, "start": _iso(start - 3_600_000), "end": _iso(hour), "by": "circuit"}
 
     def hvac_kwh() -> float:
         s = platform.api("GET", "/api/v1/energy/summary", "facility_manager", params=period)

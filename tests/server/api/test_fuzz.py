@@ -59,8 +59,13 @@ def test_no_input_makes_the_server_fail(fuzz_platform: Platform) -> None:
 
         # Valid inputs, and inputs that break the schema on purpose (nulls, wrong types).
         @given(case=st.one_of(*(operation.as_strategy(mode) for mode in GenerationMode)))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def call(case: Any) -> None:
             response = case.call(base_url=server.url, headers=headers, timeout=30)
             if response.status_code >= 500:

@@ -116,8 +116,13 @@ def test_forty_tries_at_once_get_no_more_checks_than_the_limit(platform: Platfor
 
 
 def test_admins_manage_accounts_and_it_is_audited(platform: Platform) -> None:
-    new = {"username": "budi.santoso", "password": "rahasia-panjang-1", "role": "employee",
-           "display_name": "Budi Santoso", "team": "Biro Hukum"}  # fmt: skip
+    new = {
+        "username": "budi.santoso",
+        "password": "rahasia-panjang-1",
+        "role": "employee",
+        "display_name": "Budi Santoso",
+        "team": "Biro Hukum",
+    }
     assert (
         platform.api("POST", "/api/v1/users", role="facility_manager", json=new).status_code == 403
     )
@@ -142,11 +147,16 @@ def test_admins_manage_accounts_and_it_is_audited(platform: Platform) -> None:
 
 
 def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: Provider) -> None:
-    fm = idp.token(preferred_username="siti.rahma", name="Siti Rahma",
-                   groups=["asn-kemenko", "ikn-fasilitas"])  # fmt: skip
+    fm = idp.token(
+        preferred_username="siti.rahma", name="Siti Rahma", groups=["asn-kemenko", "ikn-fasilitas"]
+    )
     resp = me(platform, fm)
-    assert resp.json() == {"username": "siti.rahma", "display_name": "Siti Rahma",
-                           "role": "facility_manager", "team": None}  # fmt: skip
+    assert resp.json() == {
+        "username": "siti.rahma",
+        "display_name": "Siti Rahma",
+        "role": "facility_manager",
+        "team": None,
+    }
     readings = platform.api("GET", "/api/v1/users", role="admin").json()
     assert {"username": "siti.rahma", "source": "oidc"}.items() <= next(
         u for u in readings if u["username"] == "siti.rahma"
@@ -156,7 +166,9 @@ def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: P
     assert me(platform, tech).json()["role"] == "installer"
     log = platform.api("GET", "/api/v1/audit", params={"target_id": "siti.rahma"}).json()
     assert log[0]["action"] == "user.role" and log[0]["detail"] == {
-        "old": "facility_manager", "new": "installer"}  # fmt: skip
+        "old": "facility_manager",
+        "new": "installer",
+    }
     # The provider decides (SMARTOFFICE_OIDC_ROLES=provider): an administrator's change here
     # is refused saying where to make it, not undone silently at the next request.
     changed = platform.api("PATCH", "/api/v1/users/siti.rahma", json={"role": "admin"})
@@ -282,8 +294,12 @@ def test_a_persons_bookings_are_theirs_and_an_admins_with_a_reason(booked: Any) 
     mine = p.api("GET", "/api/v1/bookings", "employee", params={"user": "employee"})
     assert [b["id"] for b in mine.json()] == [made["id"]]
     for role in ("employee", "installer", "facility_manager"):
-        asked = p.api("GET", "/api/v1/bookings", role, params={"user": "admin"} if role ==
-                      "employee" else {"user": "employee"})  # fmt: skip
+        asked = p.api(
+            "GET",
+            "/api/v1/bookings",
+            role,
+            params={"user": "admin"} if role == "employee" else {"user": "employee"},
+        )
         assert asked.status_code == 403 and "administrator" in asked.json()["detail"]
     bare = p.api("GET", "/api/v1/bookings", "admin", params={"user": "employee"})
     assert bare.status_code == 403 and "reason" in bare.json()["detail"]
@@ -321,19 +337,26 @@ def test_a_persons_bookings_are_theirs_and_an_admins_with_a_reason(booked: Any) 
 def test_reports_and_readings_withhold_what_would_show_a_person(booked: Any) -> None:
     p, made, day = booked
     span = {"building": PB, "start": f"{day}T00:00", "end": f"{day}T23:59"}
-    rows = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
-                 params={**span, "by": "desk"}).json()  # fmt: skip
+    rows = p.api(
+        "GET", "/api/v1/reports/utilization", "facility_manager", params={**span, "by": "desk"}
+    ).json()
     d1 = next(r for r in rows if r["group"] == "d1")
     assert d1["withheld"] and d1["bookings"] is None and d1["desks"] == 1
     assert not next(r for r in rows if r["group"] == "d2")["withheld"]  # nobody booked it
-    (whole,) = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
-                     params={**span, "by": "building"}).json()  # fmt: skip
+    (whole,) = p.api(
+        "GET", "/api/v1/reports/utilization", "facility_manager", params={**span, "by": "building"}
+    ).json()
     assert whole["withheld"] and whole["booked_hours"] is None  # one person in all
-    csv = p.api("GET", "/api/v1/reports/utilization", "facility_manager",
-                params={**span, "by": "building", "format": "csv"}).text  # fmt: skip
+    csv = p.api(
+        "GET",
+        "/api/v1/reports/utilization",
+        "facility_manager",
+        params={**span, "by": "building", "format": "csv"},
+    ).text
     assert csv.splitlines()[1].startswith(f"{PB},6,") and ",True,,," in csv
-    occupancy = p.api("GET", "/api/v1/reports/occupancy", "facility_manager",
-                      params={**span, "by": "zone"}).json()  # fmt: skip
+    occupancy = p.api(
+        "GET", "/api/v1/reports/occupancy", "facility_manager", params={**span, "by": "zone"}
+    ).json()
     assert (occupancy["min_group"], occupancy["withheld"]) == (5, [])  # six desks: shown
     # Raw presence: a desk's series is refused, a zone of six desks is given and audited.
     series = {**span, "stream": "presence", "field": "occupied", "every": "1h"}
@@ -367,16 +390,21 @@ def test_a_person_exports_their_data_and_an_admin_erases_them_on_request(booked:
     assert again.status_code == 409  # one open request at a time
     rid = asked.json()["id"]
     assert p.api("GET", "/api/v1/privacy/requests", "facility_manager").status_code == 403
-    assert [r["id"] for r in p.api("GET", "/api/v1/privacy/requests",
-                                   params={"state": "open"}).json()] == [rid]  # fmt: skip
-    short = p.api("POST", f"/api/v1/privacy/requests/{rid}/decision",
-                  json={"carry_out": False, "answer": "no"})  # fmt: skip
+    assert [
+        r["id"] for r in p.api("GET", "/api/v1/privacy/requests", params={"state": "open"}).json()
+    ] == [rid]
+    short = p.api(
+        "POST",
+        f"/api/v1/privacy/requests/{rid}/decision",
+        json={"carry_out": False, "answer": "no"},
+    )
     assert short.status_code == 409 and "why" in short.json()["detail"]
     done = p.api("POST", f"/api/v1/privacy/requests/{rid}/decision", json={"carry_out": True})
     assert done.json()["state"] == "done"
     gone = p.api("GET", f"/api/v1/bookings/{made['id']}", params={"reason": REASON}).json()
     assert (gone["user"], gone["state"]) == (None, "cancelled")  # anonymised, kept
     assert login(p, "employee", PASSWORD).status_code == 401
-    trail = [e["action"] for e in p.api("GET", "/api/v1/audit",
-                                        params={"action": "privacy."}).json()]  # fmt: skip
+    trail = [
+        e["action"] for e in p.api("GET", "/api/v1/audit", params={"action": "privacy."}).json()
+    ]
     assert trail[:3] == ["privacy.erase", "privacy.request", "privacy.export"]

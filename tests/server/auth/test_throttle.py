@@ -38,8 +38,11 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     db = Database(p.database_url)
     with db.session() as s:
         for n in range(25):
-            create_user(s, actor="test", new=UserCreate(
-                username=f"asn{n:02d}", password=PASSWORD, display_name=f"ASN {n}"))  # fmt: skip
+            create_user(
+                s,
+                actor="test",
+                new=UserCreate(username=f"asn{n:02d}", password=PASSWORD, display_name=f"ASN {n}"),
+            )
     db.close()
     p.start_server()
     yield p
@@ -48,8 +51,11 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 def token(p: Platform, username: str, password: str, via: str) -> httpx.Response:
     assert p.server is not None
-    return httpx.post(f"{p.server.url}/api/v1/auth/token", headers={"X-Forwarded-For": via},
-                      data={"username": username, "password": password})  # fmt: skip
+    return httpx.post(
+        f"{p.server.url}/api/v1/auth/token",
+        headers={"X-Forwarded-For": via},
+        data={"username": username, "password": password},
+    )
 
 
 def test_one_guesser_behind_a_shared_address_holds_up_nobody_else(office: Platform) -> None:
@@ -100,8 +106,9 @@ def test_a_guess_from_everywhere_slows_the_guessers_not_the_owner(office: Platfo
 def test_a_pairs_wait_doubles_and_ends_by_itself(tmp_path: Path, database_url: str) -> None:
     db = Database(database_url)
     with db.session() as s:
-        create_user(s, actor="test", new=UserCreate(username="siti", password=PASSWORD,
-                                                     display_name="Siti"))  # fmt: skip
+        create_user(
+            s, actor="test", new=UserCreate(username="siti", password=PASSWORD, display_name="Siti")
+        )
     limit = LoginLimit(failures=3, window_s=60)
 
     def attempt(password: str) -> str:

@@ -21,8 +21,11 @@ def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Pr
     b2 = book(db, budi, desk="m2", start=at(WED, 9), end=at(WED, 17)).created[0]
     states = {d.id: (d.state, d.reason) for d in free(db, siti, at(WED, 10), at(WED, 11))}
     assert states == {
-        "m1": ("yours", None), "m2": ("booked", "booked by a colleague"),
-        "m3": ("free", None), "m4": ("not_bookable", "not bookable")}  # fmt: skip
+        "m1": ("yours", None),
+        "m2": ("booked", "booked by a colleague"),
+        "m3": ("free", None),
+        "m4": ("not_bookable", "not bookable"),
+    }
     for_budi = {d.id: d.state for d in free(db, budi, at(WED, 10), at(WED, 11))}
     assert for_budi["m3"] == "team_zone"
     with db.session() as s, pytest.raises(Refusal, match="check-in opens at 2026-12-02 08:45"):
@@ -76,5 +79,7 @@ def test_a_manager_checks_in_for_a_colleague_on_record_and_apart_in_reports(
     assert ("booking.check_in", "rina", "siti") in trail
     assert ("booking.check_out", "rina", "siti") in trail
     assert (row.checked_in_by_manager, row.checked_in_by_booker, row.checked_in_by_sensor) == (
-        1, 1, 0,
-    )  # fmt: skip
+        1,
+        1,
+        0,
+    )

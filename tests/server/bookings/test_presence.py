@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from harness.calendar import office_hours
 from harness.layouts import one_floor
 from harness.services import free_port
 from harness.smtp import Inbox
@@ -63,11 +64,7 @@ class Clock:
 def world(db: Database) -> tuple[DeskMonitor, Clock, Principal]:
     with db.session() as s:
         import_layout(s, parse_layout(one_floor(B, "l1", ["m1", "m2"])))
-        s.add(BookingPolicy(building_id=B, window_days=30, min_minutes=15, max_minutes=720,
-                            max_per_day=3, max_per_week=10, open_minute=7 * 60,
-                            close_minute=19 * 60, weekdays="0,1,2,3,4,5,6",
-                            checkin_grace_minutes=15, release_after_vacant_minutes=60,
-                            public_holidays=False))  # fmt: skip
+        s.add(office_hours(B, weekdays="0,1,2,3,4,5,6"))
         add_gateway(s, gateway_id="gw-e", building=B)
         row, _ = register(s, actor=INSTALLER, new=DeviceCreate(kind="desk", id="desk-m1"))
         assign(s, actor=INSTALLER, device_id=row.id, where=Assignment(building=B, desk="m1"))
@@ -216,8 +213,9 @@ def test_a_walk_in_shows_occupied_and_checks_in_by_qr(
     assert monitor.lights.state_now("m1") == "occupied"
     assert [d.state for d in monitor.lights.floor(B, "l1")] == ["occupied", "free"]
     with db.session() as s:
-        walk = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
-                                     now=clock.t)  # fmt: skip
+        walk = checkin.desk_check_in(
+            s, actor=siti, building=B, desk="m1", key=label(s, "m1"), now=clock.t
+        )
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=19)
     clock.at(20)
@@ -233,8 +231,9 @@ def test_a_walk_in_in_an_always_open_building_lasts_no_longer_than_the_rules_all
         policy.open_minute, policy.close_minute = 0, 24 * 60
     clock.at(6)  # closing is 18 hours away, the longest booking 12
     with db.session() as s:
-        walk = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
-                                     now=clock.t)  # fmt: skip
+        walk = checkin.desk_check_in(
+            s, actor=siti, building=B, desk="m1", key=label(s, "m1"), now=clock.t
+        )
     assert (walk.state, walk.outcome) == ("checked_in", "walk_in")
     assert walk.end == DAY + timedelta(hours=18)
 
@@ -255,8 +254,7 @@ def test_utilization_report_counts_what_happened(
     monitor.sweep()  # the m2 booking: a no-show
     clock.at(13)
     with db.session() as s:
-        checkin.desk_check_in(s, actor=siti, building=B, desk="m2", key=label(s, "m2"),
-                              now=clock.t)  # fmt: skip
+        checkin.desk_check_in(s, actor=siti, building=B, desk="m2", key=label(s, "m2"), now=clock.t)
     clock.at(19, 1)
     monitor.sweep()
     with db.session() as s:
@@ -267,8 +265,9 @@ def test_utilization_report_counts_what_happened(
                 s, building=B, start=DAY, end=DAY + timedelta(days=1), by="desk", min_group=1
             )
         }
-        (whole,) = utilization(s, building=B, start=DAY, end=DAY + timedelta(days=1),
-                               by="building", min_group=1)  # fmt: skip
+        (whole,) = utilization(
+            s, building=B, start=DAY, end=DAY + timedelta(days=1), by="building", min_group=1
+        )
     m1, m2 = by_desk["m1"], by_desk["m2"]
     assert (m1.bookings, m1.booked_hours, m1.attended_hours, m1.no_shows) == (1, 3.0, 1.92, 0)
     assert (m2.bookings, m2.booked_hours, m2.attended_hours) == (2, 7.0, 6.0)
@@ -284,8 +283,11 @@ def test_utilization_report_counts_what_happened(
     assert sorted(str(p.fields["outcome"]) for p in points) == ["attended", "no_show", "walk_in"]
     assert {p.space.space for p in points if p.space} == {"m1", "m2"}
     store = SQLiteReadingStore(tmp_path / "readings.db")
-    day = Window(int(DAY.timestamp() * 1000), int((DAY + timedelta(days=1)).timestamp() * 1000),
-                 timedelta(days=1))  # fmt: skip
+    day = Window(
+        int(DAY.timestamp() * 1000),
+        int((DAY + timedelta(days=1)).timestamp() * 1000),
+        timedelta(days=1),
+    )
 
     async def write_and_sum() -> float:
         await store.write(points)
@@ -351,10 +353,10 @@ def test_a_qr_check_in_at_a_sensor_desk_counts_once_the_sensor_sees_someone(
             checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=None, now=clock.t)
         assert refused.value.rule == "qr_key"
         with pytest.raises(Refusal):
-            checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key="tebakan",
-                                  now=clock.t)  # fmt: skip
-        done = checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key=label(s, "m1"),
-                                     now=clock.t)  # fmt: skip
+            checkin.desk_check_in(s, actor=siti, building=B, desk="m1", key="tebakan", now=clock.t)
+        done = checkin.desk_check_in(
+            s, actor=siti, building=B, desk="m1", key=label(s, "m1"), now=clock.t
+        )
     assert (done.checked_in_by, done.presence) == ("qr", "pending")  # m1 has a sensor
     clock.at(9, 5)
     seen(monitor, clock, True)

@@ -23,8 +23,10 @@ def test_the_utilisation_report_withholds_zones_of_too_few_people(seated: Databa
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=WITA)
     end = start + timedelta(days=1)
     with db.session() as s:
-        rows = {r.group: r for r in utilization(s, building=B, start=start, end=end, by="zone",
-                                                min_group=5)}  # fmt: skip
+        rows = {
+            r.group: r
+            for r in utilization(s, building=B, start=start, end=end, by="zone", min_group=5)
+        }
         (whole,) = utilization(s, building=B, start=start, end=end, by="building", min_group=5)
         desks = utilization(s, building=B, start=start, end=end, by="desk", min_group=5)
     # zb has 2 people: withheld, and za (the smaller other) with it; zc's 7 are shown.
@@ -34,7 +36,9 @@ def test_the_utilisation_report_withholds_zones_of_too_few_people(seated: Databa
     assert not whole.withheld and whole.bookings == 15
     # A desk is one person's here: every booked desk's row is withheld; nobody's are shown.
     assert {r.group for r in desks if r.withheld} == {f"za-{i}" for i in range(6)} | {
-        "zb-0", "zb-1"} | {f"zc-{i}" for i in range(7)}  # fmt: skip
+        "zb-0",
+        "zb-1",
+    } | {f"zc-{i}" for i in range(7)}
     assert all(r.bookings == 0 for r in desks if not r.withheld)
     # The CSV carries the same: empty figures and withheld=True.
     lines = as_csv(list(rows.values())).splitlines()
@@ -55,8 +59,11 @@ def test_people_who_chose_to_be_visible_and_anonymised_bookings_are_not_withheld
         s.execute(Booking.__table__.update().where(Booking.user_id == c.id).values(user_id=None))
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=WITA)
     with db.session() as s:
-        rows = {r.group: r for r in utilization(s, building=B, start=start,
-                                                end=start + timedelta(days=1), by="zone",
-                                                min_group=5)}  # fmt: skip
+        rows = {
+            r.group: r
+            for r in utilization(
+                s, building=B, start=start, end=start + timedelta(days=1), by="zone", min_group=5
+            )
+        }
     assert not rows["zb"].withheld and rows["zb"].bookings == 2  # both opted in
     assert not rows["za"].withheld and rows["za"].bookings == 1  # names nobody any more

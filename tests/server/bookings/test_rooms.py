@@ -18,12 +18,29 @@ from tests.server.office import NOW, OFFICE, WED, B, at, book, refused
 
 def _more_rooms(db: Database) -> None:
     """The office with three rooms: 4, 8 and 20 seats, the largest not bookable."""
-    floor = {**OFFICE["floors"][0], "rooms": [
-        {"id": "r1", "name": "Ruang Rapat Mahakam", "zone": "l1-a", "capacity": 8, "x": 30, "y": 1},
-        {"id": "r2", "name": "Ruang Diskusi", "zone": "l1-a", "capacity": 4, "x": 30, "y": 5},
-        {"id": "r3", "name": "Aula", "zone": "l1-a", "capacity": 20, "x": 20, "y": 5,
-         "bookable": False},
-    ]}  # fmt: skip
+    floor = {
+        **OFFICE["floors"][0],
+        "rooms": [
+            {
+                "id": "r1",
+                "name": "Ruang Rapat Mahakam",
+                "zone": "l1-a",
+                "capacity": 8,
+                "x": 30,
+                "y": 1,
+            },
+            {"id": "r2", "name": "Ruang Diskusi", "zone": "l1-a", "capacity": 4, "x": 30, "y": 5},
+            {
+                "id": "r3",
+                "name": "Aula",
+                "zone": "l1-a",
+                "capacity": 20,
+                "x": 20,
+                "y": 5,
+                "bookable": False,
+            },
+        ],
+    }
     with db.session() as s:
         import_layout(s, parse_layout({**OFFICE, "floors": [floor]}))
 
@@ -45,8 +62,10 @@ def test_rooms_seating_enough_smallest_first_with_whose_they_are(
 
     book(db, siti, room="r1", start=at(WED, 10), end=at(WED, 11))
     assert _seen(db, siti, at(WED, 10, 30), at(WED, 12)) == {
-        "r2": (4, "free", None), "r1": (8, "yours", None),
-        "r3": (20, "not_bookable", "not bookable")}  # fmt: skip
+        "r2": (4, "free", None),
+        "r1": (8, "yours", None),
+        "r3": (20, "not_bookable", "not bookable"),
+    }
     seen = _seen(db, budi, at(WED, 10, 30), at(WED, 12), lang="id")
     assert seen["r1"] == (8, "booked", "dipesan rekan")  # never by whom
     assert _seen(db, budi, at(WED, 11), at(WED, 12))["r1"][1] == "free"  # back to back
@@ -61,10 +80,17 @@ def test_rooms_are_closed_when_the_building_is_and_say_why(
     siti = people["siti"]
     xmas = date(2026, 12, 25)
     with db.session(commit=False) as s:
-        found = rooms(s, actor=siti, building=B, start=at(xmas, 9), end=at(xmas, 10),
-                      now=datetime(2026, 12, 20, 8, tzinfo=NOW.tzinfo))  # fmt: skip
+        found = rooms(
+            s,
+            actor=siti,
+            building=B,
+            start=at(xmas, 9),
+            end=at(xmas, 10),
+            now=datetime(2026, 12, 20, 8, tzinfo=NOW.tzinfo),
+        )
     assert [(r.id, r.state, r.reason) for r in found] == [
-        ("r1", "closed", "2026-12-25 is closed: Hari Raya Natal")]  # fmt: skip
+        ("r1", "closed", "2026-12-25 is closed: Hari Raya Natal")
+    ]
     early = _seen(db, siti, at(WED, 5), at(WED, 6))
     assert early["r1"][1] == "closed" and "07:00-19:00" in str(early["r1"][2])
 

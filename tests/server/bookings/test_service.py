@@ -47,12 +47,24 @@ def test_a_slot_across_midnight_is_offset_correct(
     db: Database, people: dict[str, Principal]
 ) -> None:
     with db.session() as s:
-        s.add(BookingPolicy(building_id=B, window_days=14, min_minutes=30, max_minutes=720,
-                            max_per_day=2, max_per_week=9, open_minute=0, close_minute=1440,
-                            weekdays="0,1,2,3,4", checkin_grace_minutes=15,
-                            public_holidays=True))  # fmt: skip
-    night = book(db, people["budi"], desk="m2", start=at(WED, 22),
-                 end=at(WED + timedelta(days=1), 2)).created[0]  # fmt: skip
+        s.add(
+            BookingPolicy(
+                building_id=B,
+                window_days=14,
+                min_minutes=30,
+                max_minutes=720,
+                max_per_day=2,
+                max_per_week=9,
+                open_minute=0,
+                close_minute=1440,
+                weekdays="0,1,2,3,4",
+                checkin_grace_minutes=15,
+                public_holidays=True,
+            )
+        )
+    night = book(
+        db, people["budi"], desk="m2", start=at(WED, 22), end=at(WED + timedelta(days=1), 2)
+    ).created[0]
     assert night.start.isoformat() == "2026-12-02T22:00:00+08:00"
     assert night.end.isoformat() == "2026-12-03T02:00:00+08:00"
     # Stored in UTC: 14:00 to 18:00 Z.
@@ -65,23 +77,35 @@ def test_weekly_series_books_what_it_can_and_says_what_failed(
     db: Database, people: dict[str, Principal]
 ) -> None:
     result = book(
-        db, people["siti"], desk="m1",
-        start=at(date(2026, 12, 7), 8), end=at(date(2026, 12, 7), 12),
+        db,
+        people["siti"],
+        desk="m1",
+        start=at(date(2026, 12, 7), 8),
+        end=at(date(2026, 12, 7), 12),
         repeat={"weekdays": [0, 3, 4], "until": date(2026, 12, 14)},
-    )  # fmt: skip
+    )
     assert [b.start.date().isoformat() for b in result.created] == [
-        "2026-12-07", "2026-12-10", "2026-12-11", "2026-12-14"]  # fmt: skip
+        "2026-12-07",
+        "2026-12-10",
+        "2026-12-11",
+        "2026-12-14",
+    ]
     assert len({b.series_id for b in result.created}) == 1
     with db.session() as s:
         s.add(ClosedDay(building_id=None, day="2026-12-08", reason="Rapat Kerja Nasional"))
     later = book(
-        db, people["budi"], desk="m1",
-        start=at(date(2026, 12, 1), 13), end=at(date(2026, 12, 1), 15),
+        db,
+        people["budi"],
+        desk="m1",
+        start=at(date(2026, 12, 1), 13),
+        end=at(date(2026, 12, 1), 15),
         repeat={"weekdays": [1], "until": date(2026, 12, 15)},
-    )  # fmt: skip
+    )
     assert [b.start.date().isoformat() for b in later.created] == ["2026-12-01"]
     assert [(f.day.isoformat(), f.rule) for f in later.failed] == [
-        ("2026-12-08", "closed_day"), ("2026-12-15", "booking_window")]  # fmt: skip
+        ("2026-12-08", "closed_day"),
+        ("2026-12-15", "booking_window"),
+    ]
 
 
 def test_managers_book_for_colleagues_and_employees_do_not(
@@ -114,11 +138,17 @@ def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform
 
     async def fire() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=platform.server.url, timeout=120,  # type: ignore[union-attr]
-                                     limits=limits) as client:  # fmt: skip
-            return await asyncio.gather(*(
-                client.post("/api/v1/bookings", json=body, headers=headers[roles[i % 4]])
-                for i in range(200)))  # fmt: skip
+        async with httpx.AsyncClient(
+            base_url=platform.server.url,
+            timeout=120,  # type: ignore[union-attr]
+            limits=limits,
+        ) as client:
+            return await asyncio.gather(
+                *(
+                    client.post("/api/v1/bookings", json=body, headers=headers[roles[i % 4]])
+                    for i in range(200)
+                )
+            )
 
     answers = asyncio.run(fire())
     codes = [r.status_code for r in answers]
@@ -129,8 +159,11 @@ def test_200_concurrent_bookings_of_one_desk_make_exactly_one(platform: Platform
         "conflict_race",
     }
     # Names in a building's list only for an admin stating a reason (audited).
-    listed = platform.api("GET", "/api/v1/bookings", params={
-        "building": B, "day": str(day), "reason": "which role won the race"})  # fmt: skip
+    listed = platform.api(
+        "GET",
+        "/api/v1/bookings",
+        params={"building": B, "day": str(day), "reason": "which role won the race"},
+    )
     assert len(listed.json()) == 1
     winner = listed.json()[0]["user"].replace("-", "_")
     slot = {"building": B, "floor": "l1", "start": body["start"], "end": body["end"]}
@@ -160,11 +193,22 @@ def test_concurrent_bookings_of_one_desk_in_different_slots_all_succeed(
 
     async def fire() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=platform.server.url, timeout=120) as client:  # type: ignore[union-attr]
-            return await asyncio.gather(*(
-                client.post("/api/v1/bookings", headers=headers[role], json={
-                    "building": B, "desk": desk, "start": f"{day}T{7 + (i + j) % 8:02d}:00",
-                    "end": f"{day}T{8 + (i + j) % 8:02d}:00"})
-                for j, desk in enumerate(desks) for i, role in enumerate(roles)))  # fmt: skip
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/v1/bookings",
+                        headers=headers[role],
+                        json={
+                            "building": B,
+                            "desk": desk,
+                            "start": f"{day}T{7 + (i + j) % 8:02d}:00",
+                            "end": f"{day}T{8 + (i + j) % 8:02d}:00",
+                        },
+                    )
+                    for j, desk in enumerate(desks)
+                    for i, role in enumerate(roles)
+                )
+            )
 
     codes = [r.status_code for r in asyncio.run(fire())]
     assert codes == [201] * len(codes), codes
@@ -179,12 +223,20 @@ def test_only_the_replica_with_the_sweeper_releases_no_shows(tmp_path: Path) -> 
     try:
         p.start_server()
         assert p.api("PUT", f"/api/v1/buildings/{B}/layout", json=one_floor(B, "l1", ["m1"]))
-        always = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-                  "public_holidays": False}  # fmt: skip
+        always = {
+            "open_minute": 0,
+            "close_minute": 1440,
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "public_holidays": False,
+        }
         assert p.api("PUT", f"/api/v1/buildings/{B}/booking-policy", json=always).is_success
         now = datetime.now(WITA).replace(microsecond=0)
-        slot = {"building": B, "desk": "m1", "start": (now - timedelta(minutes=20)).isoformat(),
-                "end": (now + timedelta(minutes=40)).isoformat()}  # fmt: skip
+        slot = {
+            "building": B,
+            "desk": "m1",
+            "start": (now - timedelta(minutes=20)).isoformat(),
+            "end": (now + timedelta(minutes=40)).isoformat(),
+        }
         made = p.api("POST", "/api/v1/bookings", "employee", json=slot).json()["created"][0]
         state = lambda: p.api("GET", f"/api/v1/bookings/{made['id']}", "employee").json()  # noqa: E731
         time.sleep(2)  # ten sweeps' time: this replica does not sweep
@@ -202,8 +254,7 @@ def test_colleague_finder_shows_only_teammates_who_opted_in(
     db: Database, people: dict[str, Principal]
 ) -> None:
     with db.session() as s:
-        new = UserCreate(username="andi", password="p" * 12, display_name="Andi",
-                         team="Pusdatin")  # fmt: skip
+        new = UserCreate(username="andi", password="p" * 12, display_name="Andi", team="Pusdatin")
         create_user(s, actor="t", new=new)
     andi = Principal("andi", "employee", "Andi", "Pusdatin")
     book(db, andi, desk="m3", start=at(WED, 9), end=at(WED, 12))
@@ -219,5 +270,6 @@ def test_colleague_finder_shows_only_teammates_who_opted_in(
     with db.session() as s:
         found = service.colleagues(s, actor=people["siti"], day=WED)
         assert [(c["username"], c["floor"], c["desk"], c["here"]) for c in found] == [
-            ("andi", "l1", "m3", False)]  # fmt: skip
+            ("andi", "l1", "m3", False)
+        ]
         assert service.colleagues(s, actor=people["rina"], day=WED) == []  # no team

@@ -19,8 +19,14 @@ def test_holidays_collective_leave_and_closed_days(
         "closed_day",
         "2026-12-25 is closed: Hari Raya Natal",
     )
-    eve = refused(db, people["siti"], now=later, desk="m1", start=at(date(2026, 12, 24), 9),
-                  end=at(date(2026, 12, 24), 10))  # fmt: skip
+    eve = refused(
+        db,
+        people["siti"],
+        now=later,
+        desk="m1",
+        start=at(date(2026, 12, 24), 9),
+        end=at(date(2026, 12, 24), 10),
+    )
     assert "Cuti Bersama Hari Raya Natal" in str(eve)
     with db.session() as s:
         s.add(ClosedDay(building_id=B, day="2026-12-03", reason="Upacara HUT KORPRI"))

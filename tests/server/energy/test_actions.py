@@ -57,8 +57,9 @@ def office(db: Database) -> Database:
         import_layout(s, parse_layout(one_floor(B, "l1", ["m1", "m2"], rooms=["r1"])))
         s.add(office_hours(B))
         add_gateway(s, gateway_id="gw-a", building=B)
-        create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
-                                                 display_name="Siti"))  # fmt: skip
+        create_user(
+            s, actor="t", new=UserCreate(username="siti", password="p" * 12, display_name="Siti")
+        )
     return db
 
 
@@ -66,9 +67,18 @@ def book(db: Database, desk: str, start: int, end: int, **kw: Any) -> int:
     with db.session() as s:
         user = s.scalars(select(User).where(User.username == "siti")).one()
         d = s.scalars(select(Desk).where(Desk.code == desk)).one()
-        b = Booking(building_id=B, desk_id=d.id, space_code=desk, space_kind="desk",
-                    user_id=user.id, booked_by="siti", start_ms=start, end_ms=end, created_ms=start,
-                    **kw)  # fmt: skip
+        b = Booking(
+            building_id=B,
+            desk_id=d.id,
+            space_code=desk,
+            space_kind="desk",
+            user_id=user.id,
+            booked_by="siti",
+            start_ms=start,
+            end_ms=end,
+            created_ms=start,
+            **kw,
+        )
         s.add(b)
         s.flush()
         return b.id
@@ -113,7 +123,9 @@ def test_a_day_of_one_zone(office: Database) -> None:
     sensor(office, "m1", True, at(8, 9))
     d = run(office, za)
     assert {c: (x.mode, x.reason_code) for c, x in d.items()} == {
-        "hvac": ("normal", "occupied"), "lighting": ("normal", "occupied")}  # fmt: skip
+        "hvac": ("normal", "occupied"),
+        "lighting": ("normal", "occupied"),
+    }
     clock.ms = at(9, 30)
     sensor(office, "m1", False, at(9, 20))
     with office.session() as s:
@@ -127,15 +139,24 @@ def test_a_day_of_one_zone(office: Database) -> None:
     assert "no booking today" in d["hvac"].reason
     clock.ms = at(10, 0, DAY + timedelta(days=3))  # Saturday
     d = run(office, za)
-    assert (d["hvac"].mode, d["hvac"].reason) == ("off", "Tutup: weekend / akhir pekan / "
-                                                  "Closed: weekend / akhir pekan")  # fmt: skip
+    assert (d["hvac"].mode, d["hvac"].reason) == (
+        "off",
+        "Tutup: weekend / akhir pekan / Closed: weekend / akhir pekan",
+    )
     with office.session() as s:
-        rows = s.scalars(select(ZoneAction).where(ZoneAction.channel == "hvac")
-                         .order_by(ZoneAction.id)).all()  # fmt: skip
+        rows = s.scalars(
+            select(ZoneAction).where(ZoneAction.channel == "hvac").order_by(ZoneAction.id)
+        ).all()
         modes = [(r.mode, r.reason_code) for r in rows]
-        assert modes == [("off", "closed"), ("normal", "preconditioning"), ("normal", "booked"),
-                         ("normal", "occupied"), ("normal", "vacancy_grace"), ("setback", "vacant"),
-                         ("off", "closed")]  # fmt: skip
+        assert modes == [
+            ("off", "closed"),
+            ("normal", "preconditioning"),
+            ("normal", "booked"),
+            ("normal", "occupied"),
+            ("normal", "vacancy_grace"),
+            ("setback", "vacant"),
+            ("off", "closed"),
+        ]
         assert [r.end_ms is None for r in rows] == [False] * 6 + [True]
         assert not any(r.published for r in rows)  # advise: nothing sent
         assert s.scalars(select(Downlink)).all() == []
@@ -157,8 +178,10 @@ def test_commands_are_queued_refreshed_and_replaced(office: Database) -> None:
 
     def queued() -> list[tuple[str | None, str, dict[str, Any], int | None]]:
         with office.session() as s:
-            return [(r.zone, r.channel, json.loads(r.payload), r.sent_ms)
-                    for r in s.scalars(select(Downlink).order_by(Downlink.id))]  # fmt: skip
+            return [
+                (r.zone, r.channel, json.loads(r.payload), r.sent_ms)
+                for r in s.scalars(select(Downlink).order_by(Downlink.id))
+            ]
 
     first = queued()
     assert [(z, c) for z, c, _, _ in first] == [("l1-a", "hvac"), ("l1-a", "lighting")]
@@ -181,7 +204,9 @@ def test_commands_are_queued_refreshed_and_replaced(office: Database) -> None:
     run(office, za)
     sent, pending = [q for q in queued() if q[3]], [q for q in queued() if not q[3]]
     assert len(sent) == 2 and [ZoneCommand.model_validate(p).mode for *_, p, _ in pending] == [
-        "normal", "normal"]  # fmt: skip
+        "normal",
+        "normal",
+    ]
 
 
 def room_points(values: list[tuple[int, float]]) -> list[RawPoint]:
@@ -194,8 +219,9 @@ def test_co2_alerts_open_rise_and_close_only_while_occupied(office: Database) ->
 
     def check(now: int, pts: list[RawPoint], occupied: bool = True) -> list[dict[str, Any]]:
         with office.session() as s:
-            return update_alerts(s, building=B, points=pts, occupied=lambda _: occupied, now=now,
-                                 cfg=cfg)  # fmt: skip
+            return update_alerts(
+                s, building=B, points=pts, occupied=lambda _: occupied, now=now, cfg=cfg
+            )
 
     stale = room_points([(at(10) + i * MIN, 1100.0 + i) for i in range(20)])
     assert check(at(10, 19), stale, occupied=False) == []
@@ -219,20 +245,29 @@ def test_co2_alerts_open_rise_and_close_only_while_occupied(office: Database) ->
 async def test_comfort_report_per_room(office: Database, store: ReadingStore) -> None:
     room = SpaceRef(building=B, floor="l1", zone="l1-a", space="r1", space_kind="room")
     readings = [
-        StoredReading("env", at(9) + i * MIN, "room-1", room,
-                      {"co2_ppm": 1200.0 if i < 60 else 700.0,
-                       "temp_c": 28.0 if i < 30 else 25.0, "rh_pct": 65.0 if i >= 90 else 50.0,
-                       "boot": 1, "seq": i, "ts_gateway": 0})
+        StoredReading(
+            "env",
+            at(9) + i * MIN,
+            "room-1",
+            room,
+            {
+                "co2_ppm": 1200.0 if i < 60 else 700.0,
+                "temp_c": 28.0 if i < 30 else 25.0,
+                "rh_pct": 65.0 if i >= 90 else 50.0,
+                "boot": 1,
+                "seq": i,
+                "ts_gateway": 0,
+            },
+        )
         for i in range(120)
-    ]  # fmt: skip
+    ]
     await store.write(readings)
     rollups = Rollups(office, store, RollupConfig(), clock=lambda: at(12) / 1000)
     for roll in (False, True):
         if roll:
             await rollups.run()
         view = await HourlyView.open(rollups, B, at(0), at(24))
-        rep = await report(view, where=SpaceFilter(building=B), by="room", bands=Bands(),
-                           tz=WITA)  # fmt: skip
+        rep = await report(view, where=SpaceFilter(building=B), by="room", bands=Bands(), tz=WITA)
         (row,) = rep.rows
         assert (row.group, row.zone) == ("r1", "l1-a")
         assert row.hours_measured == pytest.approx(2.0 + 14 / 60, abs=0.001)  # the last holds
@@ -250,20 +285,42 @@ async def test_the_runner_decides_sends_and_alerts(office: Database, store: Read
     now = at(11)
     room = SpaceRef(building=B, floor="l1", zone="l1-a", space="r1", space_kind="room")
     await store.write(
-        [StoredReading("env", now - m * MIN, "room-1", room,
-                       {"co2_ppm": 1250.0, "temp_c": 25.0, "rh_pct": 50.0, "boot": 1,
-                        "seq": m, "ts_gateway": 0}) for m in range(20)]
-        + [StoredReading("people", now - 2 * MIN, "room-1", room,
-                         {"count": 4, "boot": 1, "seq": 100, "ts_gateway": 0})]
-    )  # fmt: skip
+        [
+            StoredReading(
+                "env",
+                now - m * MIN,
+                "room-1",
+                room,
+                {
+                    "co2_ppm": 1250.0,
+                    "temp_c": 25.0,
+                    "rh_pct": 50.0,
+                    "boot": 1,
+                    "seq": m,
+                    "ts_gateway": 0,
+                },
+            )
+            for m in range(20)
+        ]
+        + [
+            StoredReading(
+                "people",
+                now - 2 * MIN,
+                "room-1",
+                room,
+                {"count": 4, "boot": 1, "seq": 100, "ts_gateway": 0},
+            )
+        ]
+    )
     woken: list[str] = []
     events: list[dict[str, Any]] = []
     office.effects = Effects(wake=woken.append, announce=events.extend)
     runner = EnergyRunner(
-        db=office, store=store,
+        db=office,
+        store=store,
         actions=ZoneActions(ActionConfig(mode="command"), clock=lambda: now / 1000),
         alerts=AlertConfig(),
-    )  # fmt: skip
+    )
     await runner.tick()
     assert woken == ["gw-a"]
     alerts = [e for e in events if e["type"] == "comfort_alert"]

@@ -41,18 +41,32 @@ def building(db: Database) -> Database:
     with db.session() as s:
         import_layout(s, parse_layout(layout()))
         s.add(office_hours(B))
-        create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
-                                                 display_name="Siti"))  # fmt: skip
+        create_user(
+            s, actor="t", new=UserCreate(username="siti", password="p" * 12, display_name="Siti")
+        )
     return db
 
 
-def action(db: Database, start: int, end: int, *, published: bool = True, mode: str = "setback"
-           ) -> None:  # fmt: skip
+def action(
+    db: Database, start: int, end: int, *, published: bool = True, mode: str = "setback"
+) -> None:
     with db.session() as s:
         sent = start if published else None
-        s.add(ZoneAction(building_id=B, floor="l1", zone="l1-a", channel="hvac", mode=mode,
-                         reason_code="vacant", reason="t", start_ms=start, end_ms=end,
-                         published=published, published_ms=sent))  # fmt: skip
+        s.add(
+            ZoneAction(
+                building_id=B,
+                floor="l1",
+                zone="l1-a",
+                channel="hvac",
+                mode=mode,
+                reason_code="vacant",
+                reason="t",
+                start_ms=start,
+                end_ms=end,
+                published=published,
+                published_ms=sent,
+            )
+        )
 
 
 def hvac_hour(hour_ms: int, wh: float) -> Rollup:
@@ -65,8 +79,10 @@ async def test_savings_against_comparable_hours(building: Database, store: Readi
     baseline = {-7: 900.0, -6: 1000.0, -5: 1100.0, -2: 1000.0, -1: 1000.0}  # working days
     rows = [hvac_hour(at(d, h), wh) for d, wh in baseline.items() for h in (10, 11, 12)]
     rows += [hvac_hour(at(d, h), 200.0) for d in (-4, -3) for h in (10, 11)]  # the weekend
-    rows += [hvac_hour(at(0, h), wh) for h, wh in ((9, 1000), (10, 400), (11, 400), (12, 700),
-                                                    (14, 300), (20, 150))]  # fmt: skip
+    rows += [
+        hvac_hour(at(0, h), wh)
+        for h, wh in ((9, 1000), (10, 400), (11, 400), (12, 700), (14, 300), (20, 150))
+    ]
     await store.write_rollups(rows)
     action(building, at(0, 10), at(0, 12.5))  # 10:00 and 11:00 whole, 12:00 only half
     action(building, at(0, 14), at(0, 15), published=False)  # advice alone saves nothing
@@ -90,9 +106,19 @@ def book(db: Database, desk: str, start: int, end: int) -> None:
     with db.session() as s:
         user = s.scalars(select(User).where(User.username == "siti")).one()
         d = s.scalars(select(Desk).where(Desk.code == desk)).one()
-        s.add(Booking(building_id=B, desk_id=d.id, space_code=desk, space_kind="desk",
-                      user_id=user.id, booked_by="siti", start_ms=start, end_ms=end,
-                      created_ms=start))  # fmt: skip
+        s.add(
+            Booking(
+                building_id=B,
+                desk_id=d.id,
+                space_code=desk,
+                space_kind="desk",
+                user_id=user.id,
+                booked_by="siti",
+                start_ms=start,
+                end_ms=end,
+                created_ms=start,
+            )
+        )
 
 
 def test_consolidation_and_desks_in_active_zones_first(building: Database) -> None:
@@ -112,8 +138,15 @@ def test_consolidation_and_desks_in_active_zones_first(building: Database) -> No
     assert moves == []  # l2 is full at 09:00-12:00, l1 has one free desk: neither fits
     noon = DAY + timedelta(hours=12)  # judged then, whatever day the test runs
     with building.session() as s:
-        ranked = ranked_desks(s, actor=Principal("siti", "employee", "Siti"), building=B,
-                              start=DAY + timedelta(hours=13), end=DAY + timedelta(hours=15),
-                              desks=DeskFilter(), limit=10, now=noon)  # fmt: skip
+        ranked = ranked_desks(
+            s,
+            actor=Principal("siti", "employee", "Siti"),
+            building=B,
+            start=DAY + timedelta(hours=13),
+            end=DAY + timedelta(hours=15),
+            desks=DeskFilter(),
+            limit=10,
+            now=noon,
+        )
     assert [r.desk.id for r in ranked] == ["a2", "b1", "b2"]
     assert ranked[0].zone_activity == 1 and "already in use" in ranked[0].reason

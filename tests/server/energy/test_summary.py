@@ -44,11 +44,17 @@ def layout() -> dict[str, Any]:
     floors = []
     for level, (floor, desks) in enumerate((("l1", ["a1", "a2"]), ("l2", ["b1", "b2"]))):
         zone = f"{floor}-a"
-        floors.append({
-            "id": floor, "name": floor, "level": level, "width": 20, "height": 10,
-            "zones": [{"id": zone, "name": zone}],
-            "desks": [{"id": d, "zone": zone, "x": i + 1, "y": 1} for i, d in enumerate(desks)],
-        })  # fmt: skip
+        floors.append(
+            {
+                "id": floor,
+                "name": floor,
+                "level": level,
+                "width": 20,
+                "height": 10,
+                "zones": [{"id": zone, "name": zone}],
+                "desks": [{"id": d, "zone": zone, "x": i + 1, "y": 1} for i, d in enumerate(desks)],
+            }
+        )
     return {"building": {"id": B, "name": "Gedung E"}, "floors": floors}
 
 
@@ -61,18 +67,30 @@ def hvac(ts: int) -> float:
 
 
 def meter(
-    device: str, floor: str, circuit: str, power: Callable[[int], float], *,
-    reset_at: int | None = None, silent: tuple[int, int] | None = None,
-) -> list[StoredReading]:  # fmt: skip
+    device: str,
+    floor: str,
+    circuit: str,
+    power: Callable[[int], float],
+    *,
+    reset_at: int | None = None,
+    silent: tuple[int, int] | None = None,
+) -> list[StoredReading]:
     out, counter = [], 52_000.0
     for i, ts in enumerate(range(D0, D0 + 24 * H + 1, MIN)):
         if reset_at is not None and ts == reset_at:
             counter = 0.0
         if silent is None or not silent[0] < ts < silent[1]:
-            fields = {"power_w": power(ts), "energy_wh": float(int(counter)), "circuit": circuit,
-                      "boot": 1, "seq": i, "ts_gateway": 0}  # fmt: skip
-            out.append(StoredReading("energy", ts, device, place(floor, f"{floor}-a", "zone"),
-                                     fields))  # fmt: skip
+            fields = {
+                "power_w": power(ts),
+                "energy_wh": float(int(counter)),
+                "circuit": circuit,
+                "boot": 1,
+                "seq": i,
+                "ts_gateway": 0,
+            }
+            out.append(
+                StoredReading("energy", ts, device, place(floor, f"{floor}-a", "zone"), fields)
+            )
         counter += power(ts) * MIN / H
     return out
 
@@ -80,8 +98,13 @@ def meter(
 def presence(device: str, floor: str, desk: str, here: tuple[int, int]) -> list[StoredReading]:
     out = []
     for i, ts in enumerate(range(D0 + 7 * H, D0 + 18 * H, 5 * MIN)):
-        fields = {"occupied": int(here[0] <= ts < here[1]), "source": "pir", "boot": 1,
-                  "seq": i, "ts_gateway": 0}  # fmt: skip
+        fields = {
+            "occupied": int(here[0] <= ts < here[1]),
+            "source": "pir",
+            "boot": 1,
+            "seq": i,
+            "ts_gateway": 0,
+        }
         out.append(StoredReading("presence", ts, device, place(floor, desk, "desk"), fields))
     return out
 
@@ -91,27 +114,47 @@ async def day(db: Database, store: ReadingStore) -> Rollups:
     with db.session() as s:
         import_layout(s, parse_layout(layout()))
         s.add(office_hours(B))
-        create_user(s, actor="t", new=UserCreate(username="siti", password="p" * 12,
-                                                 display_name="Siti"))  # fmt: skip
+        create_user(
+            s, actor="t", new=UserCreate(username="siti", password="p" * 12, display_name="Siti")
+        )
         user = s.scalars(select(User).where(User.username == "siti")).one()
         desks = {d.code: d.id for d in s.query(Desk)}
         for code, start, end, released in (("a1", 8, 17, None), ("b2", 13, 15, 13.5)):
-            s.add(Booking(building_id=B, desk_id=desks[code], space_code=code, space_kind="desk",
-                          user_id=user.id, booked_by="siti", start_ms=D0 + start * H,
-                          end_ms=D0 + end * H, created_ms=D0,
-                          state="released" if released else "completed",
-                          released_ms=int(D0 + released * H) if released else None))  # fmt: skip
+            s.add(
+                Booking(
+                    building_id=B,
+                    desk_id=desks[code],
+                    space_code=code,
+                    space_kind="desk",
+                    user_id=user.id,
+                    booked_by="siti",
+                    start_ms=D0 + start * H,
+                    end_ms=D0 + end * H,
+                    created_ms=D0,
+                    state="released" if released else "completed",
+                    released_ms=int(D0 + released * H) if released else None,
+                )
+            )
     readings = meter("em-1", "l1", "hvac", hvac) + meter("em-1", "l1", "lighting", lambda _: 300.0)
-    readings += meter("em-2", "l2", "hvac", hvac, reset_at=D0 + 10 * H + 20 * MIN,
-                      silent=(D0 + 13 * H, D0 + 14 * H + 30 * MIN))  # fmt: skip
+    readings += meter(
+        "em-2",
+        "l2",
+        "hvac",
+        hvac,
+        reset_at=D0 + 10 * H + 20 * MIN,
+        silent=(D0 + 13 * H, D0 + 14 * H + 30 * MIN),
+    )
     readings += presence("desk-a1", "l1", "a1", (D0 + 9 * H, D0 + 12 * H))
     readings += presence("desk-b1", "l2", "b1", (D0 + 10 * H, D0 + 11 * H))
     # em-1 carries two circuits with the same sequence numbers; keep each reading distinct.
     await store.write([r for r in readings if r.fields.get("circuit") != "lighting"])
     await store.write(
-        [StoredReading(r.stream, r.ts_ms, "em-1l", r.space, r.fields)
-         for r in readings if r.fields.get("circuit") == "lighting"]
-    )  # fmt: skip
+        [
+            StoredReading(r.stream, r.ts_ms, "em-1l", r.space, r.fields)
+            for r in readings
+            if r.fields.get("circuit") == "lighting"
+        ]
+    )
     return Rollups(db, store, RollupConfig(), clock=lambda: (D0 + 25 * H) / 1000)
 
 
@@ -143,8 +186,9 @@ async def test_the_day_by_floor_live_then_from_rollups(day: Rollups) -> None:
         assert s.totals.kwh_per_occupied_desk_hour == pytest.approx(31.2 / 4, abs=0.002)
         assert l1.coverage == pytest.approx(1.0) and l1.meters == 2
     # Floors of fewer desks than the privacy minimum keep their energy, not their desk use.
-    private = await summarise(scope=scope(by="floor"), db=day.db, rollups=day,
-                              now_ms=D0 + 25 * H, min_group=1000)  # fmt: skip
+    private = await summarise(
+        scope=scope(by="floor"), db=day.db, rollups=day, now_ms=D0 + 25 * H, min_group=1000
+    )
     assert [
         (r.group, r.desk_use_withheld, r.occupied_desk_hours, r.kwh_per_booked_desk_hour)
         for r in private.rows
@@ -161,15 +205,17 @@ async def test_hours_circuits_and_csv(day: Rollups) -> None:
     assert nine.kwh == pytest.approx(2.3, abs=0.003) and nine.out_of_hours_kwh == 0
     six = next(r for r in hourly.rows if r.start.hour == 6)
     assert six.out_of_hours_kwh == pytest.approx(six.kwh)
-    circuits = await summarise(scope=scope(by="circuit"), db=day.db, rollups=day,
-                               now_ms=D0 + 25 * H)  # fmt: skip
+    circuits = await summarise(
+        scope=scope(by="circuit"), db=day.db, rollups=day, now_ms=D0 + 25 * H
+    )
     assert {r.group: r.kwh for r in circuits.rows} == pytest.approx(
         {"hvac": 24.0, "lighting": 7.2}, abs=0.005
     )
     zone = await summarise(scope=scope(zone="l2-a"), db=day.db, rollups=day, now_ms=D0 + 25 * H)
     assert zone.totals.kwh == pytest.approx(12.0, abs=0.003)
-    csv_text = as_csv(await summarise(scope=scope(by="floor"), db=day.db, rollups=day,
-                                      now_ms=D0 + 25 * H))  # fmt: skip
+    csv_text = as_csv(
+        await summarise(scope=scope(by="floor"), db=day.db, rollups=day, now_ms=D0 + 25 * H)
+    )
     lines = csv_text.splitlines()
     assert lines[0].startswith("start,end,group,kwh,hvac_kwh,lighting_kwh,out_of_hours_kwh")
     assert len(lines) == 3
@@ -186,12 +232,22 @@ async def test_one_answer_per_question_whatever_the_grouping(day: Rollups, every
     grouped by building, floor, zone or circuit (by circuit, each circuit's kWh is set
     against the desk-hours of the whole scope it serves)."""
     await day.run()
-    got = {by: await summarise(scope=scope(by=by, every=every), db=day.db, rollups=day,
-                               now_ms=D0 + 25 * H)
-           for by in ("building", "floor", "zone", "circuit")}  # fmt: skip
-    answers = {by: (round(x.totals.kwh, 3), x.totals.occupied_desk_hours,
-                    x.totals.booked_desk_hours, x.totals.kwh_per_occupied_desk_hour,
-                    x.totals.kwh_per_booked_desk_hour) for by, x in got.items()}  # fmt: skip
+    got = {
+        by: await summarise(
+            scope=scope(by=by, every=every), db=day.db, rollups=day, now_ms=D0 + 25 * H
+        )
+        for by in ("building", "floor", "zone", "circuit")
+    }
+    answers = {
+        by: (
+            round(x.totals.kwh, 3),
+            x.totals.occupied_desk_hours,
+            x.totals.booked_desk_hours,
+            x.totals.kwh_per_occupied_desk_hour,
+            x.totals.kwh_per_booked_desk_hour,
+        )
+        for by, x in got.items()
+    }
     assert len(set(answers.values())) == 1, answers
     assert answers["circuit"][1:3] == (4.0, 9.5)
     assert answers["circuit"][3] == pytest.approx(31.2 / 4, abs=0.002)

@@ -171,8 +171,15 @@ async def test_status_and_last_seen_update_the_device(service: IngestService) ->
 
 
 def beat(device: str, seq: int, **data: Any) -> dict[str, Any]:
-    fields = {"uptime_s": 60, "rssi_dbm": -60, "heap_free": 40_000, "fw": "1.1.0",
-              "buffered": 0, "dropped": 0, **data}  # fmt: skip
+    fields = {
+        "uptime_s": 60,
+        "rssi_dbm": -60,
+        "heap_free": 40_000,
+        "fw": "1.1.0",
+        "buffered": 0,
+        "dropped": 0,
+        **data,
+    }
     return reading(device, seq, stream="heartbeat", data=fields)
 
 
@@ -200,8 +207,13 @@ async def test_a_gateway_speaks_only_for_its_own_devices(service: IngestService)
     with service.db.session() as s:
         add_gateway(s, gateway_id="gw-b")
         import_doc(s, parse_doc({"devices": [{"id": "desk-9", "kind": "desk", "gateway": "gw-b"}]}))
-    elsewhere = {"building": "kemenkeu", "floor": "f1", "zone": "z", "space": "d-1",
-                 "space_kind": "desk"}  # fmt: skip
+    elsewhere = {
+        "building": "kemenkeu",
+        "floor": "f1",
+        "zone": "z",
+        "space": "d-1",
+        "space_kind": "desk",
+    }
     r = await service.ingest(
         gateway_id="gw-a",
         batch=batch(
@@ -222,9 +234,7 @@ async def test_a_gateway_speaks_only_for_its_own_devices(service: IngestService)
     # gw-b may send for desk-9.
     r = await service.ingest(
         gateway_id="gw-b",
-        batch=IngestBatch(
-            v=1, gateway_id="gw-b", batch_id="c", readings=[reading("desk-9", 0)]
-        ),  # fmt: skip
+        batch=IngestBatch(v=1, gateway_id="gw-b", batch_id="c", readings=[reading("desk-9", 0)]),
     )
     assert (r.accepted, r.rejected) == (1, 0)
 

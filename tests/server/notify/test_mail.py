@@ -41,13 +41,25 @@ def test_a_booking_made_through_the_api_is_confirmed_by_mail(
         assert p.api(
             "PUT", "/api/v1/buildings/kantor-m/layout", json=one_floor("kantor-m", "l1", ["m1"])
         ).is_success
-        policy = {"open_minute": 0, "close_minute": 1440, "weekdays": [0, 1, 2, 3, 4, 5, 6],
-                  "public_holidays": False}  # fmt: skip
+        policy = {
+            "open_minute": 0,
+            "close_minute": 1440,
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "public_holidays": False,
+        }
         assert p.api("PUT", "/api/v1/buildings/kantor-m/booking-policy", json=policy).is_success
         start = datetime.now(WITA).replace(microsecond=0) + timedelta(hours=1)
-        made = p.api("POST", "/api/v1/bookings", "employee", json={
-            "building": "kantor-m", "desk": "m1", "start": start.isoformat(),
-            "end": (start + timedelta(hours=1)).isoformat()})  # fmt: skip
+        made = p.api(
+            "POST",
+            "/api/v1/bookings",
+            "employee",
+            json={
+                "building": "kantor-m",
+                "desk": "m1",
+                "start": start.isoformat(),
+                "end": (start + timedelta(hours=1)).isoformat(),
+            },
+        )
         assert made.status_code == 201
         wait_for(lambda: inbox.messages, "no confirmation mail")
         assert inbox.messages[0]["Subject"] == "Pemesanan meja m1 dikonfirmasi / Booking confirmed"

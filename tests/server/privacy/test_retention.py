@@ -60,23 +60,42 @@ async def test_each_category_is_kept_no_longer_than_its_setting(
         s.add(
             WebSession(id="x" * 64, user_id=siti.id, created_ms=at(DAY, 7), expires_ms=at(DAY, 19))
         )
-        s.add(AuditEntry(at_ms=at(DAY, 9), actor="siti", action="booking.create",
-                         target_kind="booking", target_id=str(booking)))  # fmt: skip
-        s.add(RollupState(building_id=B, done_until_ms=at(DAY + timedelta(days=400), 0),
-                          updated_ms=0))  # fmt: skip
+        s.add(
+            AuditEntry(
+                at_ms=at(DAY, 9),
+                actor="siti",
+                action="booking.create",
+                target_kind="booking",
+                target_id=str(booking),
+            )
+        )
+        s.add(
+            RollupState(building_id=B, done_until_ms=at(DAY + timedelta(days=400), 0), updated_ms=0)
+        )
     await store.write([presence("za-0", at(DAY, 9) + i * 60_000, i) for i in range(30)])
     await store.write_rollups([presence_hour("za-0", at(DAY, 9))])
-    settings = ServerSettings(_env_file=None, raw_retention_days=90,  # type: ignore[call-arg]
-                              booking_retention_days=180)  # fmt: skip
+    settings = ServerSettings(
+        _env_file=None,
+        raw_retention_days=90,  # type: ignore[call-arg]
+        booking_retention_days=180,
+    )
     clock = Clock(datetime(DAY.year, DAY.month, DAY.day, 20, tzinfo=WITA))
     job = Retention(Context(db, store, settings.raw_retention_days), settings, clock=clock)
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=WITA)
 
     def report() -> list[object]:
         with db.session() as s:
-            return [r.model_dump() for r in utilization(
-                s, building=B, start=start, end=start + timedelta(days=1), by="zone",
-                min_group=1)]  # fmt: skip
+            return [
+                r.model_dump()
+                for r in utilization(
+                    s,
+                    building=B,
+                    start=start,
+                    end=start + timedelta(days=1),
+                    by="zone",
+                    min_group=1,
+                )
+            ]
 
     before = report()
     ran = {o.category: o for o in await job.run()}
@@ -84,8 +103,11 @@ async def test_each_category_is_kept_no_longer_than_its_setting(
     assert not any(ran[k].removed for k in ("bookings", "mail", "logins", "audit"))
 
     async def raw() -> int:
-        return len(await store.points(stream="presence", fields=["occupied"], start_ms=0,
-                                      end_ms=at(DAY, 23)))  # fmt: skip
+        return len(
+            await store.points(
+                stream="presence", fields=["occupied"], start_ms=0, end_ms=at(DAY, 23)
+            )
+        )
 
     async def hours() -> int:
         rows = await store.rollups(
@@ -125,12 +147,24 @@ async def test_each_category_is_kept_no_longer_than_its_setting(
     ran = {o.category: o for o in await job.run()}
     assert ran["audit"].removed and await hours() == 0
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "booking.create")) == 0  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "booking.create")
+            )
+            == 0
+        )
         runs = {r.category: r for r in s.scalars(select(RetentionRun))}
         # The retention job's own entry of this run is kept (it is new).
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "privacy.retention")) >= 1  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "privacy.retention")
+            )
+            >= 1
+        )
     enforced = {c.key for c in CATEGORIES if c.retention}
     assert enforced <= set(runs) and all(
         runs[k].enforced_ms == int(clock() * 1000) for k in enforced

@@ -41,8 +41,9 @@ async def test_a_person_exports_everything_and_an_erasure_leaves_the_aggregates(
     mine = sat(db, siti, "za-0", day=date.today() - timedelta(days=1))
     sat(db, budi, "za-1", day=date.today() - timedelta(days=1))
     with db.session() as s:
-        s.add(MailMessage(to=siti.email, subject="Pemesanan", body="Meja za-0",
-                          created_ms=at(DAY, 8)))  # fmt: skip
+        s.add(
+            MailMessage(to=siti.email, subject="Pemesanan", body="Meja za-0", created_ms=at(DAY, 8))
+        )
     day = date.today() - timedelta(days=1)
     await store.write([presence("za-0", at(day, 10), 1)])
     settings = ServerSettings(_env_file=None)  # type: ignore[call-arg]
@@ -53,21 +54,29 @@ async def test_a_person_exports_everything_and_an_erasure_leaves_the_aggregates(
     assert parts["account"][0]["email"] == siti.email and "password_hash" not in json.dumps(got)
     assert [b["id"] for b in parts["bookings"]] == [mine]  # budi's is not in it
     assert parts["mail"][0]["body"] == "Meja za-0"
-    assert parts["presence"] == [{"building": B, "desk": "za-0", "at": parts["presence"][0]["at"],
-                                  "occupied": True}]  # fmt: skip
+    assert parts["presence"] == [
+        {"building": B, "desk": "za-0", "at": parts["presence"][0]["at"], "occupied": True}
+    ]
     assert got["categories"][0]["name"] == "Akun Anda"
 
     siti_p = Principal("siti", "employee", "siti")
     admin = Principal("root", "admin", "root")
     with db.session() as s:
-        asked = subject.make_request(s, actor=siti_p, new=PrivacyRequestCreate(kind="erase"),
-                                     now_ms=1)  # fmt: skip
+        asked = subject.make_request(
+            s, actor=siti_p, new=PrivacyRequestCreate(kind="erase"), now_ms=1
+        )
     with db.session() as s, pytest.raises(Exception, match="refused"):
-        subject.decide(s, admin=admin, request_id=asked.id, now_ms=2,
-                       decision=PrivacyDecision(carry_out=False, answer="no"))  # fmt: skip
+        subject.decide(
+            s,
+            admin=admin,
+            request_id=asked.id,
+            now_ms=2,
+            decision=PrivacyDecision(carry_out=False, answer="no"),
+        )
     with db.session() as s:
-        done = subject.decide(s, admin=admin, request_id=asked.id, now_ms=3,
-                              decision=PrivacyDecision(carry_out=True))  # fmt: skip
+        done = subject.decide(
+            s, admin=admin, request_id=asked.id, now_ms=3, decision=PrivacyDecision(carry_out=True)
+        )
     assert done.state == "done" and done.decided_by == "root"
     with db.session() as s:
         assert s.scalar(select(User).where(User.username == "siti")) is None
@@ -87,8 +96,12 @@ async def test_a_store_that_cannot_delete_is_said_so_not_claimed(
     store = InfluxReadingStore(url=f"http://127.0.0.1:{influxd.port}", database=unique_name)
     settings = ServerSettings(_env_file=None)  # type: ignore[call-arg]
     try:
-        ran = {o.category: o for o in await Retention(
-            Context(seated, store, settings.raw_retention_days), settings).run()}  # fmt: skip
+        ran = {
+            o.category: o
+            for o in await Retention(
+                Context(seated, store, settings.raw_retention_days), settings
+            ).run()
+        }
     finally:
         await store.close()
     assert ran["presence"].error and "database not found" in ran["presence"].error

@@ -119,8 +119,12 @@ async def test_a_cut_short_answer_is_refused_not_undercounted(tmp_path: Path) ->
         store = InfluxReadingStore(url=svc.url, database="cut")
         await store.create_database()
         fields = {"co2_ppm": 500.0, "temp_c": 24.0, "rh_pct": 50.0, "boot": 1, "ts_gateway": 0}
-        await store.write([StoredReading("env", T0 + i * 1000, "room-1", ROOM, {**fields, "seq": i})
-                           for i in range(10)])  # fmt: skip
+        await store.write(
+            [
+                StoredReading("env", T0 + i * 1000, "room-1", ROOM, {**fields, "seq": i})
+                for i in range(10)
+            ]
+        )
         with pytest.raises(StoreError, match="partial result"):
             await store.points(stream="env", fields=["co2_ppm"], start_ms=T0, end_ms=T0 + 60_000)
         await store.close()

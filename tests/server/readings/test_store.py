@@ -160,5 +160,7 @@ async def test_a_reading_the_store_cannot_hold_is_refused_alone(store: ReadingSt
     points = await store.points(stream="env", fields=["co2_ppm"], start_ms=T0, end_ms=T0 + 60_000)
     assert [p.fields["co2_ppm"] for p in points] == [400.0 + i for i in range(12)]
     assert await store.write(batch[:7] + batch[8:]) == []  # the rest again: stored once
-    assert len(await store.points(stream="env", fields=["co2_ppm"], start_ms=T0,
-                                  end_ms=T0 + 60_000)) == 12  # fmt: skip
+    assert (
+        len(await store.points(stream="env", fields=["co2_ppm"], start_ms=T0, end_ms=T0 + 60_000))
+        == 12
+    )

@@ -26,8 +26,14 @@ def zone(z: str, floor: str = "f1") -> SpaceRef:
 
 
 def energy(device: str, seq: int, ts: int, wh: float, circuit: str) -> StoredReading:
-    fields = {"power_w": 500.0, "energy_wh": wh, "circuit": circuit, "boot": 1, "seq": seq,
-              "ts_gateway": 0}  # fmt: skip
+    fields = {
+        "power_w": 500.0,
+        "energy_wh": wh,
+        "circuit": circuit,
+        "boot": 1,
+        "seq": seq,
+        "ts_gateway": 0,
+    }
     return StoredReading("energy", ts, device, zone("z1"), fields)
 
 
@@ -37,12 +43,14 @@ def rollup(hour: int, device: str, key: str, z: str, floor: str, wh: float) -> R
 
 
 async def test_points_come_back_per_device_in_time_order(store: ReadingStore) -> None:
-    await store.write([
-        energy("em-2", 1, T0 + 60_000, 10.0, "hvac"),
-        energy("em-1", 2, T0 + 120_000, 7.0, "lighting"),
-        energy("em-1", 1, T0 + 60_000, 5.0, "lighting"),
-        energy("em-1", 3, T0 + H, 9.0, "lighting"),
-    ])  # fmt: skip
+    await store.write(
+        [
+            energy("em-2", 1, T0 + 60_000, 10.0, "hvac"),
+            energy("em-1", 2, T0 + 120_000, 7.0, "lighting"),
+            energy("em-1", 1, T0 + 60_000, 5.0, "lighting"),
+            energy("em-1", 3, T0 + H, 9.0, "lighting"),
+        ]
+    )
     pts = await store.points(
         stream="energy", fields=["energy_wh", "circuit"], start_ms=T0, end_ms=T0 + H
     )
@@ -52,8 +60,13 @@ async def test_points_come_back_per_device_in_time_order(store: ReadingStore) ->
         ("em-2", T0 + 60_000, 10.0),
     ]
     assert pts[0].fields["circuit"] == "lighting"
-    assert pts[0].tags == {"building": "b1", "floor": "f1", "zone": "z1", "space": "z1",
-                           "space_kind": "zone"}  # fmt: skip
+    assert pts[0].tags == {
+        "building": "b1",
+        "floor": "f1",
+        "zone": "z1",
+        "space": "z1",
+        "space_kind": "zone",
+    }
     with pytest.raises(QueryError):
         await store.points(stream="energy", fields=["wattage"], start_ms=T0, end_ms=T0 + H)
 
@@ -71,8 +84,9 @@ async def test_rollups_replace_and_aggregate_per_window_and_group(store: Reading
     await store.write_rollups(rows)
     await store.write_rollups([rollup(T0, "em-1", "hvac", "z1", "f1", 1100.0)])  # redone hour
     day = Window(T0, T0 + 48 * H, timedelta(days=1), timedelta(hours=-8))
-    by_key = await store.rollups(kind="energy", values={"wh": "sum", "p_max": "max"},
-                                 window=day, by=["key"])  # fmt: skip
+    by_key = await store.rollups(
+        kind="energy", values={"wh": "sum", "p_max": "max"}, window=day, by=["key"]
+    )
     # Days in WITA: the first starts at T0 - 8 h (00:00 WITA) and holds 16 of its hours.
     got = {(r.start_ms, r.group["key"]): r.values["wh"] for r in by_key}
     assert got == {
@@ -84,8 +98,13 @@ async def test_rollups_replace_and_aggregate_per_window_and_group(store: Reading
         (T0 + 40 * H, "lighting"): 8 * 200,
     }
     assert max(r.values["p_max"] for r in by_key) == 550.0
-    floor2 = await store.rollups(kind="energy", values={"wh": "sum"}, window=day,
-                                 where=SpaceFilter(floor="f2"), by=["zone", "device"])  # fmt: skip
+    floor2 = await store.rollups(
+        kind="energy",
+        values={"wh": "sum"},
+        window=day,
+        where=SpaceFilter(floor="f2"),
+        by=["zone", "device"],
+    )
     assert {(r.group["zone"], r.group["device"]) for r in floor2} == {("z2", "em-2")}
     assert sum(r.values["wh"] for r in floor2) == 48 * 500
     with pytest.raises(QueryError):
@@ -109,9 +128,12 @@ async def test_influx_puts_raw_and_rollups_in_their_retention_policies(
     influxd: Service, unique_name: str
 ) -> None:
     store = InfluxReadingStore(
-        url=f"http://127.0.0.1:{influxd.port}", database=unique_name, retention_policy="raw",
-        rollup_retention_policy="forever", raw_retention_days=30,
-    )  # fmt: skip
+        url=f"http://127.0.0.1:{influxd.port}",
+        database=unique_name,
+        retention_policy="raw",
+        rollup_retention_policy="forever",
+        raw_retention_days=30,
+    )
     await store.create_database()
     await store.create_database()  # again: the policies exist, nothing fails
     now = int(time.time() * 1000)
@@ -131,8 +153,10 @@ async def test_influx_puts_raw_and_rollups_in_their_retention_policies(
     assert (await store.rollups(kind="energy", values={"wh": "sum"}, window=window))[0].values == {
         "wh": 5.0
     }
-    assert len(await store.points(stream="energy", fields=["energy_wh"], start_ms=T0,
-                                  end_ms=now + H)) == 1  # fmt: skip
+    assert (
+        len(await store.points(stream="energy", fields=["energy_wh"], start_ms=T0, end_ms=now + H))
+        == 1
+    )
     # The retention job deletes raw readings itself too (DELETE), whichever policy holds
     # them; rollups are another measurement and stay.
     await store.write([energy("em-1", 3, hour - 2 * H, 1.0, "hvac")])

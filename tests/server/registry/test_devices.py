@@ -73,8 +73,12 @@ def test_assignment_binds_a_space_of_the_right_kind(platform: Platform) -> None:
     # The building has one gateway, so the device is served by it.
     assert ok.json()["gateway"] == "gw-a"
     assert ok.json()["space"] == {
-        "building": BUILDING, "floor": "l1", "zone": "l1-a", "space": "l1-r1", "space_kind": "room"
-    }  # fmt: skip
+        "building": BUILDING,
+        "floor": "l1",
+        "zone": "l1-a",
+        "space": "l1-r1",
+        "space_kind": "room",
+    }
     snap = httpx.get(
         f"{platform.server.url}/api/v1/gateway/registry",  # type: ignore[union-attr]
         headers={"Authorization": f"Bearer {platform.gateway_token}"},
@@ -132,8 +136,11 @@ def test_decommissioned_devices_leave_the_snapshot_and_may_come_back(platform: P
     assert back.status_code == 201 and back.json()["device"]["space"] is None
     log = platform.api("GET", "/api/v1/audit", params={"target_id": "em-l1"}).json()
     assert [e["action"] for e in log] == [
-        "device.register", "device.decommission", "device.assign", "device.register"
-    ]  # fmt: skip
+        "device.register",
+        "device.decommission",
+        "device.assign",
+        "device.register",
+    ]
     assert {e["actor"] for e in log} == {"installer"}
 
 
@@ -142,10 +149,14 @@ ROLE_CASES = [
     ("GET", "/api/v1/devices", None, {"installer", "facility_manager", "admin"}),
     ("POST", "/api/v1/gateways", {"id": "gw-new"}, {"admin"}),
     ("GET", "/api/v1/audit", None, {"admin"}),
-    ("GET", f"/api/v1/buildings/{BUILDING}/floors/l1", None,
-     {"employee", "installer", "facility_manager", "admin"}),
+    (
+        "GET",
+        f"/api/v1/buildings/{BUILDING}/floors/l1",
+        None,
+        {"employee", "installer", "facility_manager", "admin"},
+    ),
     ("PUT", f"/api/v1/buildings/{BUILDING}/layout", LAYOUT, {"facility_manager", "admin"}),
-]  # fmt: skip
+]
 
 
 def test_roles(platform: Platform) -> None:
@@ -171,9 +182,11 @@ def test_gateways_get_a_token_once_and_can_be_revoked(platform: Platform) -> Non
     # Two gateways now serve the building: a device must name its own.
     dev = platform.api("POST", "/api/v1/devices", "installer", json={"kind": "desk"}).json()
     put = platform.api(
-        "PUT", f"/api/v1/devices/{dev['device']['id']}/assignment", "installer",
+        "PUT",
+        f"/api/v1/devices/{dev['device']['id']}/assignment",
+        "installer",
         json={"building": BUILDING, "desk": "l1-m1"},
-    )  # fmt: skip
+    )
     assert put.status_code == 400 and "has 2 gateways (gw-a, gw-b)" in put.json()["detail"]
     assert platform.api("DELETE", "/api/v1/gateways/gw-b").status_code == 204
     assert pull().status_code == 401
@@ -184,13 +197,29 @@ def test_an_installer_can_be_limited_to_their_buildings(platform: Platform) -> N
     layout = one_floor(other, "l1", ["b-m1"])
     assert platform.api("PUT", f"/api/v1/buildings/{other}/layout", json=layout).status_code == 200
     platform.api("POST", "/api/v1/gateways", json={"id": "gw-b", "building": other})
-    unknown = platform.api("POST", "/api/v1/users", json={
-        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
-        "buildings": [BUILDING, "kantor-x"]})  # fmt: skip
+    unknown = platform.api(
+        "POST",
+        "/api/v1/users",
+        json={
+            "username": "rina",
+            "password": "p" * 12,
+            "display_name": "Rina",
+            "role": "installer",
+            "buildings": [BUILDING, "kantor-x"],
+        },
+    )
     assert unknown.status_code == 404 and "no building 'kantor-x'" in unknown.json()["detail"]
-    made = platform.api("POST", "/api/v1/users", json={
-        "username": "rina", "password": "p" * 12, "display_name": "Rina", "role": "installer",
-        "buildings": [BUILDING]})  # fmt: skip
+    made = platform.api(
+        "POST",
+        "/api/v1/users",
+        json={
+            "username": "rina",
+            "password": "p" * 12,
+            "display_name": "Rina",
+            "role": "installer",
+            "buildings": [BUILDING],
+        },
+    )
     assert made.status_code == 201 and made.json()["buildings"] == [BUILDING]
     login = {"username": "rina", "password": "p" * 12}
     url = f"{platform.server.url}/api/v1/auth/token"  # type: ignore[union-attr]

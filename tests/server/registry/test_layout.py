@@ -69,9 +69,17 @@ def test_a_changed_layout_updates_adds_and_removes(db: Database) -> None:
     floor["desks"][1]["standing"] = True  # changed
     del floor["desks"][2]  # taken out
     floor["rooms"].append(
-        {"id": "l2-r5", "name": "Ruang Rapat Kutai", "zone": "l2-selatan", "capacity": 4,
-         "x": 44, "y": 30, "width": 3, "height": 3}
-    )  # fmt: skip
+        {
+            "id": "l2-r5",
+            "name": "Ruang Rapat Kutai",
+            "zone": "l2-selatan",
+            "capacity": 4,
+            "x": 44,
+            "y": 30,
+            "width": 3,
+            "height": 3,
+        }
+    )
     with db.session() as s:
         changes = import_layout(s, parse_layout(doc))
     assert changes.updated["desks"] == 2
@@ -123,14 +131,20 @@ def test_a_desk_moved_to_another_zone_carries_its_device(db: Database) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["floors"][0]["desks"][4].update(zone="l9-utara"),
-         "floors.0.desks.4.zone: zone 'l9-utara' is not a zone of floor 'l2'"),
-        (lambda d: d["floors"][0]["desks"][4].update(neighbourhood="l2-utara"),
-         "floors.0.desks.4.neighbourhood: zone 'l2-utara' is a hvac zone, not neighbourhood"),
-        (lambda d: d["floors"][1]["desks"][0].update(id="l2-m001"),
-         "floors.1.desks.0.id: 'l2-m001' is already used at floors.0.desks.0"),
+        (
+            lambda d: d["floors"][0]["desks"][4].update(zone="l9-utara"),
+            "floors.0.desks.4.zone: zone 'l9-utara' is not a zone of floor 'l2'",
+        ),
+        (
+            lambda d: d["floors"][0]["desks"][4].update(neighbourhood="l2-utara"),
+            "floors.0.desks.4.neighbourhood: zone 'l2-utara' is a hvac zone, not neighbourhood",
+        ),
+        (
+            lambda d: d["floors"][1]["desks"][0].update(id="l2-m001"),
+            "floors.1.desks.0.id: 'l2-m001' is already used at floors.0.desks.0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_references_are_checked_before_anything_changes(
     db: Database, edit: Any, message: str
 ) -> None:

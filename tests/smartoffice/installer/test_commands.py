@@ -78,8 +78,12 @@ class Cli:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "smartoffice", *args],
-            input=stdin, capture_output=True, text=True, timeout=180, env={**self.env, **env},
-        )  # fmt: skip
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**self.env, **env},
+        )
 
     def tools(self) -> list[list[str]]:
         return [json.loads(line) for line in self.log.read_text().splitlines()]
@@ -89,8 +93,15 @@ class Cli:
 def cli(tmp_path: Path, platform: Platform) -> Cli:
     c = Cli(tmp_path)
     assert platform.server is not None
-    done = c("login", "--server", platform.server.url, "--username", "installer",
-             "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    done = c(
+        "login",
+        "--server",
+        platform.server.url,
+        "--username",
+        "installer",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
     assert (c.home / "session.json").stat().st_mode & 0o777 == 0o600
     return c
@@ -107,10 +118,21 @@ def registered(cli: Cli, *args: str) -> str:
 
 def flash_args(device_id: str, port: str, mqtt_port: int, *extra: str) -> list[str]:
     return [
-        "device", "flash", device_id, "--port", port, "--wifi-ssid", "IKN-ASN",
-        "--wifi-password", "sandi-wifi", "--mqtt-host", "127.0.0.1", "--mqtt-port",
-        str(mqtt_port), *extra,
-    ]  # fmt: skip
+        "device",
+        "flash",
+        device_id,
+        "--port",
+        port,
+        "--wifi-ssid",
+        "IKN-ASN",
+        "--wifi-password",
+        "sandi-wifi",
+        "--mqtt-host",
+        "127.0.0.1",
+        "--mqtt-port",
+        str(mqtt_port),
+        *extra,
+    ]
 
 
 def test_register_flash_verify_identify_label_list(
@@ -120,12 +142,29 @@ def test_register_flash_verify_identify_label_list(
     image = tmp_path / "ESP32_GENERIC-v1.24.1.bin"
     image.write_bytes(b"\xe9" + bytes(1023))
     settings = ["--set", "heartbeat_s=2", "--set", "hold_s=1", "--set", "keepalive_s=10"]
-    done = cli(*flash_args(device_id, serial_port, mosquitto.port, "--image", str(image),
-                           "--erase", "--py", *settings))  # fmt: skip
+    done = cli(
+        *flash_args(
+            device_id,
+            serial_port,
+            mosquitto.port,
+            "--image",
+            str(image),
+            "--erase",
+            "--py",
+            *settings,
+        )
+    )
     assert done.returncode == 0, done.stderr
     esptool, write, mpremote = cli.tools()
-    assert esptool[1:] == ["--chip", "esp32", "--port", serial_port, "--connect-attempts", "7",
-                           "erase-flash"]  # fmt: skip
+    assert esptool[1:] == [
+        "--chip",
+        "esp32",
+        "--port",
+        serial_port,
+        "--connect-attempts",
+        "7",
+        "erase-flash",
+    ]
     assert write[-6:] == ["--baud", "460800", "write-flash", "-z", "0x1000", str(image)]
     assert mpremote[1:4] == ["connect", serial_port, "fs"] and mpremote[-2:] == ["+", "reset"]
     config: dict[str, Any] = json.loads((cli.board / "config.json").read_text())
@@ -137,10 +176,13 @@ def test_register_flash_verify_identify_label_list(
 
     # Power on: the board's own files, under MicroPython, with the host's hardware stand-ins.
     board = subprocess.Popen(
-        [micropython_binary(), "main.py"], cwd=cli.board, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [micropython_binary(), "main.py"],
+        cwd=cli.board,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "MICROPYPATH": f"{HOST}:{cli.board / 'lib'}:.frozen"},
-    )  # fmt: skip
+    )
     try:
         verified = cli("device", "verify", device_id, "--timeout", "60", "--interval", "0.5")
         if verified.returncode != 0:
@@ -173,8 +215,11 @@ def test_flash_compiles_the_firmware_for_the_chip(
     device_id = registered(cli)
     ca = tmp_path / "ca.crt"
     trustme.CA().cert_pem.write_to_path(str(ca))
-    done = cli(*flash_args(device_id, serial_port, mosquitto.port, "--chip", "esp32s3",
-                           "--mqtt-ca", str(ca)))  # fmt: skip
+    done = cli(
+        *flash_args(
+            device_id, serial_port, mosquitto.port, "--chip", "esp32s3", "--mqtt-ca", str(ca)
+        )
+    )
     assert done.returncode == 0, done.stderr
     lib = sorted(p.name for p in (cli.board / "lib").iterdir())
     assert "app.mpy" in lib and not [n for n in lib if n.endswith(".py")]
@@ -201,8 +246,12 @@ def test_the_usual_failures_say_what_to_do(
         and "no serial port /dev/ttyUSB9: plug the board in" in no_port.stderr
     )
     # The real esptool, on a port where no chip answers.
-    real = cli(*flash_args(device_id, serial_port, mosquitto.port, "--image", str(image),
-                           "--connect-attempts", "1"), SMARTOFFICE_ESPTOOL="esptool")  # fmt: skip
+    real = cli(
+        *flash_args(
+            device_id, serial_port, mosquitto.port, "--image", str(image), "--connect-attempts", "1"
+        ),
+        SMARTOFFICE_ESPTOOL="esptool",
+    )
     assert real.returncode == 1
     assert "not in download mode: hold BOOT, press and release EN" in real.stderr
     silent = cli(*flash_args(device_id, serial_port, mosquitto.port), STANDIN_MODE="norepl")

@@ -1,0 +1,104 @@
+"""The administrators' accounts page: make an account, change its role, buildings or state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from server.api.deps import DatabaseDep
+from server.auth.schemas import UserCreate, UserUpdate
+from server.auth.service import create_user, list_users, update_user
+from server.bookings.visibility import audit_read
+from server.calendar.dates import from_ms
+from server.exceptions import ServerError
+from server.i18n import gettext
+from server.web.admin.common import Answer, Said, back, fault, run, show
+from server.web.browser import AdminForm, AdminPage
+from server.web.render import ROLES, page_language
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/app/admin")
+async def accounts(request: Request, person: AdminPage, db: DatabaseDep, answer: Said) -> Response:
+    """Every account, its role and whether it may sign in; a new account."""
+
+    def read() -> list[Any]:
+        with db.session() as session:
+            audit_read(session, actor=person.user, person="*", what="accounts", reason="")
+            return list_users(session)
+
+    lang = page_language(request, person.user)
+    users = await run(read)
+    return show(
+        request,
+        person,
+        "admin/accounts.html",
+        users=users,
+        notice=answer.notice,
+        notice_kind=answer.kind,
+        status=answer.status,
+        roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
+        seen=lambda ms: from_ms(ms, db.zone).strftime("%d/%m/%Y %H:%M") if ms else "—",
+    )
+
+
+@router.post("/app/admin/users")
+async def new_account(
+    request: Request,
+    person: AdminForm,
+    db: DatabaseDep,
+    username: Annotated[str, Form(max_length=100)],
+    display_name: Annotated[str, Form(max_length=200)],
+    role: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=200)],
+    team: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Create an account (its password set here; the person changes it later)."""
+    lang = page_language(request, person.user)
+    try:
+        new = UserCreate.model_validate(
+            {
+                "username": username.strip().lower(),
+                "role": role,
+                "display_name": display_name,
+                "password": password,
+                "team": team or None,
+            }
+        )
+
+        def make() -> None:
+            with db.session() as session:
+                create_user(session, actor=person.user.username, new=new)
+
+        await run(make)
+    except (ValidationError, ServerError) as exc:
+        return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
+    return back(request, person, "/app/admin", "user_created", new.username)
+
+
+@router.post("/app/admin/users/{username}")
+async def change_account(
+    request: Request,
+    person: AdminForm,
+    db: DatabaseDep,
+    username: str,
+    role: Annotated[str, Form(max_length=32)],
+    active: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Change an account's role, or stop (or allow again) its sign-in."""
+    lang = page_language(request, person.user)
+    try:
+        change = UserUpdate.model_validate({"role": role, "active": active == "on"})
+
+        def save() -> None:
+            with db.session() as session:
+                update_user(session, actor=person.user.username, username=username, change=change)
+
+        await run(save)
+    except (ValidationError, ServerError) as exc:
+        return await accounts(request, person, db, Answer(fault(lang, exc), "error", 400))
+    return back(request, person, "/app/admin", "user_updated", username)

@@ -1,0 +1,91 @@
+"""What every administrators' page shares: the tabs, a form's answer, running a service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from server.i18n import N_, gettext, say
+from server.web import notices
+from server.web.browser import Browser
+from server.web.render import page_language, render
+
+TABS = (
+    ("/app/admin", N_("Accounts")),
+    ("/app/admin/rules", N_("Booking rules")),
+    ("/app/admin/calendar", N_("Closed days and blocked desks")),
+    ("/app/admin/gateways", N_("Gateways and kiosks")),
+    ("/app/admin/audit", N_("Audit log")),
+    ("/app/admin/privacy", N_("Personal data")),
+)
+DONE = {
+    "user_created": N_("Account {x} created."),
+    "user_updated": N_("Account {x} changed."),
+    "rules_saved": N_("Booking rules of {x} saved: new bookings follow them now."),
+    "day_closed": N_("{x} is closed for bookings."),
+    "desk_blocked": N_("Desk {x} is blocked."),
+    "block_ended": N_("The block of desk {x} has ended."),
+    "gateway_revoked": N_("Gateway {x} can no longer deliver."),
+    "kiosk_revoked": N_("Kiosk link {x} is switched off."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a form's answer page says: a notice, its kind, the status, a secret made once.
+
+    Only a form's handler gives one; a page opened by URL gets the empty answer (so no
+    URL can put words, a status or a "secret" on the page).
+    """
+
+    notice: str | None = None
+    kind: str = "ok"
+    status: int = 200
+    made: dict[str, str] | None = None
+
+
+def _no_answer() -> Answer:
+    return Answer()
+
+
+Said = Annotated[Answer, Depends(_no_answer)]
+
+
+def back(request: Request, person: Browser, path: str, done: str, x: str) -> Response:
+    """To ``path``, which says what was done (in a signed notice, never in the URL)."""
+    said = gettext(page_language(request, person.user), DONE[done]).format(x=x)
+    return notices.redirect(request, path, said)
+
+
+def show(request: Request, person: Browser, template: str, **values: Any) -> Response:
+    """An administrators' page with its tabs, and the answer of the form that led to it."""
+    notice = values.pop("notice", None)
+    return render(
+        request,
+        template,
+        user=person.user,
+        csrf=person.csrf,
+        tabs=TABS,
+        notice=notice,
+        notice_kind=values.pop("notice_kind", "ok"),
+        status=values.pop("status", 200),
+        **values,
+    )
+
+
+def fault(lang: str, exc: Exception) -> str:
+    """What was wrong with a form, in the page's language."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return say(exc.args[0], lang) if exc.args else str(exc)
+
+
+async def run(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` (a service call in its own session) on a worker thread."""
+    return await run_in_threadpool(fn)

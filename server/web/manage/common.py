@@ -1,0 +1,150 @@
+"""What every facility managers' page shares: the tabs, the building chosen, a period, labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from server.api.deps import services
+from server.calendar.dates import now_utc
+from server.calendar.hours import building_tz
+from server.energy.rollup import Rollups
+from server.energy.schemas import ComfortAlertOut, ZoneActionOut
+from server.exceptions import NotFoundError, QueryError
+from server.i18n import N_
+from server.spaces.schemas import BuildingPublic
+from server.spaces.service import buildings as list_buildings
+from server.web.render import page_language, render
+from server.zones import zone_name
+
+TABS = (
+    ("/app/manage", N_("Building")),
+    ("/app/manage/floor", N_("Live map")),
+    ("/app/manage/occupancy", N_("Occupancy")),
+    ("/app/manage/energy", N_("Energy")),
+    ("/app/manage/comfort", N_("Comfort")),
+    ("/app/manage/actions", N_("Zone actions")),
+)
+LIVE_STATES = {
+    "occupied": N_("Occupied now"),
+    "awaiting_checkin": N_("Booked, awaiting check-in"),
+    "booked": N_("Booked"),
+    "free": N_("Free"),
+    "off": N_("Not bookable now"),
+}
+AIR_BANDS = {
+    "good": N_("Good"),
+    "moderate": N_("Moderate"),
+    "poor": N_("Poor"),
+    "bad": N_("Bad"),
+    "very_bad": N_("Very bad"),
+    "extreme": N_("Extreme"),
+    "unknown": N_("No reading"),
+}
+MODES = {"normal": N_("Normal"), "setback": N_("Set back"), "off": N_("Off")}
+CHANNELS = {"hvac": N_("Air conditioning"), "lighting": N_("Lighting")}
+STANDARD = N_(
+    "Bands: CO2 is good below {first} ppm; moderate, poor and bad begin at {levels} ppm; "
+    "temperature {t0}–{t1} °C; humidity {h0}–{h1} % RH. The 1000 ppm CO2 limit and the "
+    "40–60 % humidity range are those of the Indonesian office-health regulation "
+    "(Permenkes No. 48/2016); the temperature range is SNI 03-6572-2001's comfort zone for "
+    "air-conditioned offices. Operators set the bands (CO2_LEVELS_PPM, TEMP_BAND_C, "
+    "RH_BAND_PCT)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The building (and floor) a page is about, and every building to choose from."""
+
+    buildings: list[BuildingPublic]
+    building: BuildingPublic
+    tz: ZoneInfo
+
+
+def where_of(db: Any, building: str | None) -> Where:
+    """The building asked for (else the first) and every building, or NotFoundError."""
+    with db.session(commit=False) as session:
+        found = list_buildings(session)
+        if not found:
+            raise NotFoundError("no building is set up yet")
+        b = next((x for x in found if x.id == building), found[0])
+        return Where(found, b, building_tz(session, b.id)[1])
+
+
+def alerts_of(rows: Any, tz: ZoneInfo) -> list[ComfortAlertOut]:
+    """CO2 alerts as the API shows them (read while their session is open)."""
+    return [ComfortAlertOut.model_validate(a, context={"tz": tz}) for a in rows]
+
+
+def actions_of(rows: Any, tz: ZoneInfo) -> list[ZoneActionOut]:
+    """Zone decisions as the API shows them (read while their session is open)."""
+    return [ZoneActionOut.model_validate(a, context={"tz": tz}) for a in rows]
+
+
+def min_group(request: Request) -> int:
+    """The smallest group a report may show (the privacy setting)."""
+    return services(request).settings.privacy_min_group
+
+
+def rollups_of(request: Request) -> Rollups:
+    """The hourly rollups the energy and occupancy reports read."""
+    rollups: Rollups = services(request).rollups
+    return rollups
+
+
+def show(request: Request, person: Any, template: str, where: Where, **values: Any) -> Response:
+    """A facility managers' page with its tabs, the building chosen and its zone."""
+    lang = page_language(request, person.user)
+    return render(
+        request,
+        template,
+        user=person.user,
+        csrf=person.csrf,
+        tabs=TABS,
+        buildings=where.buildings,
+        building=where.building,
+        lang_reason=reason_in(lang),
+        tzname=zone_name(where.tz),
+        **values,
+    )
+
+
+def reason_in(lang: str) -> Any:
+    """A zone action's reason in the page's language (they are kept as "id / en")."""
+
+    def pick(text: str) -> str:
+        parts = text.split(" / ", 1)
+        return parts[1] if lang == "en" and len(parts) == 2 else parts[0]
+
+    return pick
+
+
+def period_of(
+    start: date | None, end: date | None, days: int, tz: ZoneInfo
+) -> tuple[date, date, datetime, datetime]:
+    """The chosen days (inclusive), defaulting to the last ``days`` up to today."""
+    today = now_utc().astimezone(tz).date()
+    last = min(end or today, today + timedelta(days=366))
+    first = start or last - timedelta(days=days - 1)
+    if first > last:
+        raise QueryError(N_("the first day must not be after the last"))
+    if (last - first).days > 366:
+        raise QueryError(N_("at most a year at a time"))
+    s = datetime.combine(first, time(), tz)
+    e = datetime.combine(last + timedelta(days=1), time(), tz)
+    return first, last, s, e
+
+
+async def report_for(
+    db: Any, building: str | None, start: date | None, end: date | None, days: int
+) -> tuple[Where, tuple[date, date, datetime, datetime]]:
+    """A report page's building and period (``period_of`` in the building's zone)."""
+    where = await run_in_threadpool(where_of, db, building)
+    return where, period_of(start, end, days, where.tz)
