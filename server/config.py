@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.clock import TimeZone
 from server.roles import Role
-from server.zones import TimeZone
 
 PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
 

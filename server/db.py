@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspe
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
+from server.clock import WITA
 from server.effects import Effects, forget
-from server.zones import WITA
 
 
 class Base(DeclarativeBase):

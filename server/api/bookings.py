@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -36,7 +35,7 @@ from server.bookings.schemas import (
     DeskLiveState,
 )
 from server.calendar import admin as calendar
-from server.calendar.dates import FIRST_DAY, LAST_DAY, Day, Moment, period
+from server.calendar.dates import FIRST_DAY, LAST_DAY, Day, Moment, period, today_in
 from server.calendar.hours import building_tz
 from server.calendar.schemas import ClosedDayDoc, PolicyDoc
 from server.exceptions import Refusal
@@ -146,7 +145,7 @@ def list_bookings(
 def colleagues(user: Anyone, db: DatabaseDep, day: Day | None = None) -> list[dict[str, object]]:
     """Where your team sits today (or on ``day``): colleagues who opted in only."""
     with db.session(commit=False) as session:
-        when = day or datetime.now(db.zone).date()
+        when = day or today_in(db.zone)
         return service.colleagues(session, actor=user, day=when)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Anyone, DatabaseDep, Manager, PlaceParam, SettingsDep, services
 from server.bookings.availability import DeskFilter
-from server.calendar.dates import Day, Moment, aware, to_ms
+from server.calendar.dates import Day, Moment, aware, day_start, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.db import Database
 from server.energy.actions import recorded_actions
@@ -275,7 +275,7 @@ async def energy_consolidation(
         with db.session(commit=False) as s:
             loads = floor_loads(s, building, day)
             hours = WorkingHours.of(s, building)
-            midnight = to_ms(datetime.combine(day, time(), tz))
+            midnight = to_ms(day_start(day, tz))
             hours.open_seconds(midnight - 28 * 86_400_000, midnight)
         return loads, hours
 
@@ -283,7 +283,7 @@ async def energy_consolidation(
     empty, moves = suggest(loads)
     kwh: dict[str, float] = {}
     if moves:
-        midnight = to_ms(datetime.combine(day, time(), tz))
+        midnight = to_ms(day_start(day, tz))
         view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
         kwh = await typical_floor_kwh(view, hours)
     return Consolidation(

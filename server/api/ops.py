@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -14,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Public, ServicesDep
+from server.clock import now_ms
 from server.db import Database
 from server.exceptions import StoreError
 from server.metrics import ServerMetrics
@@ -30,7 +30,7 @@ def _troubles(db: Database) -> list[str]:
 
 def _gateway_gauges(db: Database, metrics: ServerMetrics) -> None:
     """Each gateway's backlog as it last reported it (from the database: any replica)."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     with db.session(commit=False) as session:
         for g in gateways(session):
             if g.revoked or g.backlog_reported_ms is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,7 +12,8 @@ from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
-from server.calendar.dates import Day, now_utc
+from server.calendar.dates import Day, today_in
+from server.clock import now_ms
 from server.exceptions import QueryError
 from server.privacy import subject
 from server.privacy.notice import NoticeEntry, entries
@@ -32,12 +32,8 @@ RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's n
 Reason = Annotated[str | None, Query(max_length=300, description="Why (recorded in the audit log)")]
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _span(start: date | None, end: date | None, tz: ZoneInfo) -> tuple[date, date]:
-    last = end or now_utc().astimezone(tz).date()
+    last = end or today_in(tz)
     first = start or last - timedelta(days=89)
     if first > last or (last - first).days > 731:
         raise QueryError("start must not be after end, and the span at most two years")
@@ -58,10 +54,10 @@ async def inventory(services: ServicesDep, lang: Language) -> list[NoticeEntry]:
 async def my_data(user: Anyone, services: ServicesDep, lang: Language) -> Response:
     """Everything held about you, as a JSON file (the export is audited)."""
     data = await subject.export(
-        services.retention.ctx, services.settings, user.username, lang, _now_ms()
+        services.retention.ctx, services.settings, user.username, lang, now_ms()
     )
     label = re.sub(r"[^a-z0-9._-]", "-", user.username.lower())  # a header is ASCII
-    today = now_utc().astimezone(services.db.zone).date()
+    today = today_in(services.db.zone)
     name = f"smartoffice-{label}-{today.isoformat()}.json"
     return Response(
         json.dumps(data, ensure_ascii=False, indent=1),
@@ -108,14 +104,14 @@ def my_requests(user: Anyone, db: DatabaseDep) -> list[PrivacyRequestPublic]:
 def make_request(new: PrivacyRequestCreate, user: Anyone, db: DatabaseDep) -> PrivacyRequestPublic:
     """Ask for your history to be anonymised, or your account erased (an admin carries it out)."""
     with db.session() as session:
-        return subject.make_request(session, actor=user, new=new, now_ms=_now_ms())
+        return subject.make_request(session, actor=user, new=new, now_ms=now_ms())
 
 
 @router.delete("/me/privacy-requests/{request_id}", response_model=PrivacyRequestPublic)
 def withdraw_request(request_id: RequestId, user: Anyone, db: DatabaseDep) -> PrivacyRequestPublic:
     """Take back your open request."""
     with db.session() as session:
-        return subject.withdraw(session, actor=user, request_id=request_id, now_ms=_now_ms())
+        return subject.withdraw(session, actor=user, request_id=request_id, now_ms=now_ms())
 
 
 @router.get("/privacy/requests", response_model=list[PrivacyRequestPublic])
@@ -134,5 +130,5 @@ def decide(
     """Carry a request out, or refuse it saying why (admins; audited)."""
     with db.session() as session:
         return subject.decide(
-            session, admin=admin, request_id=request_id, decision=decision, now_ms=_now_ms()
+            session, admin=admin, request_id=request_id, decision=decision, now_ms=now_ms()
         )

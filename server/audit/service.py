@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
+from server.clock import now_ms
 
 
 class AuditPublic(BaseModel):
@@ -36,7 +36,7 @@ def record(
     """Add an entry; it commits or rolls back with the change it describes."""
     session.add(
         AuditEntry(
-            at_ms=int(time.time() * 1000),
+            at_ms=now_ms(),
             actor=actor,
             action=action,
             target_kind=target_kind,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate, split_buildings
 from server.auth.throttle import LoginLimit, Try, note_failure, succeeded, wait_s
 from server.auth.tokens import Claims
+from server.clock import now_ms
 from server.db import DATABASE, Database
 from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
 from server.i18n import T
@@ -50,10 +50,6 @@ class Principal:
         )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def authenticate(
     db: Database,
     *,
@@ -71,7 +67,7 @@ def authenticate(
     owner signed in on it before. Raises RateLimited saying how long to wait, and AuthError
     for a disabled account.
     """
-    now = _now_ms()
+    now = now_ms()
     attempt = Try(username[:100], address[:64], device)
     with db.session() as session:
         attempt_id = note_failure(session, attempt, now)
@@ -155,7 +151,7 @@ def _provider_user(session: Session, claims: Claims) -> User:
                 role=claims.role,
                 source="oidc",
                 active=True,
-                created_ms=_now_ms(),
+                created_ms=now_ms(),
                 oidc_issuer=claims.issuer,
                 oidc_subject=claims.subject,
             )
@@ -180,7 +176,7 @@ def _provider_user(session: Session, claims: Claims) -> User:
         )
         user.role = claims.role
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    user.last_login_ms = _now_ms()
+    user.last_login_ms = now_ms()
     return user
 
 
@@ -196,7 +192,7 @@ def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
         buildings=_buildings(session, new.buildings),
         source="local",
         password_hash=hash_password(new.password),
-        created_ms=_now_ms(),
+        created_ms=now_ms(),
     )
     session.add(user)
     try:

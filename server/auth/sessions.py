@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from server.auth.models import User, WebSession
 from server.auth.service import Principal, principal
 from server.auth.tokens import Claims
+from server.clock import now_ms as clock_ms
 from server.db import Database
 
 COOKIE = "smartoffice_session"
@@ -61,7 +61,7 @@ class Opened:
 
 def open_session(session: Session, *, username: str, now_ms: int | None = None) -> Opened:
     """Start a session for an active user (the password or provider was checked already)."""
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock_ms()
     user = session.scalar(select(User).where(User.username == username, User.active))
     if user is None:
         raise LookupError(username)
@@ -82,7 +82,7 @@ def end_session(session: Session, secret: str) -> None:
 
 def session_claims(session: Session, secret: str, now_ms: int | None = None) -> Claims | None:
     """Who a live session's cookie speaks for, or None (unknown, expired, account disabled)."""
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock_ms()
     row = session.execute(
         select(User.username, User.role, User.source)
         .join(WebSession, WebSession.user_id == User.id)

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,6 +26,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.auth.tokens import Claims, OidcVerifier
+from server.clock import now_ms
 from server.exceptions import AuthError
 from server.i18n import T
 
@@ -132,7 +132,7 @@ class SsoClient:
                 "v": pending.verifier,
                 "n": pending.nonce,
                 "x": pending.next,
-                "t": int(time.time()),
+                "t": now_ms() // 1000,
             }
         ).encode()
         data = base64.urlsafe_b64encode(body).decode().rstrip("=")
@@ -145,7 +145,7 @@ class SsoClient:
         if not hmac.compare_digest(mac, self._sign(data)):
             return None
         body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
-        if time.time() - body["t"] > LIFETIME_S:
+        if now_ms() // 1000 - body["t"] > LIFETIME_S:
             return None
         return Pending(body["s"], body["v"], body["n"], body["x"])
 

@@ -7,13 +7,13 @@ published keys (JWKS) and its groups are mapped to roles.
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from server.auth.schemas import username_from
+from server.clock import now_ms
 from server.exceptions import AuthError
 from server.i18n import T
 from server.roles import ROLES, Role, highest
@@ -47,7 +47,7 @@ class LocalTokens:
 
     def issue(self, *, username: str, role: str) -> str:
         """A signed token for ``username``, valid for ``lifetime_s``."""
-        now = int(time.time())
+        now = now_ms() // 1000
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,

@@ -30,9 +30,10 @@ from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
 from server.bookings.schemas import DeskAvailability, SlotState
 from server.cache import TableCache
-from server.calendar.dates import aware, now_utc, to_ms
+from server.calendar.dates import aware, to_ms
 from server.calendar.hours import building_tz
 from server.calendar.policy import Policy, policy_for
+from server.clock import now_utc
 from server.db import Database
 from server.exceptions import Refusal
 from server.i18n import LANGUAGES, T, say

@@ -12,8 +12,9 @@ from server.audit.service import record
 from server.bookings.models import DeskBlock
 from server.bookings.schemas import DeskBlockDoc
 from server.bookings.service import find_space
-from server.calendar.dates import aware, from_ms, now_utc, to_ms
+from server.calendar.dates import aware, from_ms, to_ms
 from server.calendar.hours import building_tz
+from server.clock import now_utc
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import T
 from server.spaces.models import Desk

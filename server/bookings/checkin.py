@@ -29,16 +29,10 @@ from server.bookings.service import (
     on_behalf,
     public,
 )
-from server.calendar.dates import (
-    CHECKIN_OPENS_BEFORE_MS,
-    checkin_opens,
-    clock,
-    from_ms,
-    now_utc,
-    to_ms,
-)
+from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, checkin_opens, clock, from_ms, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import policy_for
+from server.clock import now_utc
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import N_, T
 from server.registry.models import Device

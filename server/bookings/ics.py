@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings import service
 from server.bookings.schemas import BookingPublic
+from server.clock import now_utc
 from server.exceptions import NotFoundError
 from server.i18n import DEFAULT, N_, gettext
 
@@ -47,7 +48,7 @@ def calendar(rows: Iterable[BookingPublic], *, lang: str, host: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", gettext(lang, "My desk bookings"))
-    stamp = datetime.now(UTC)
+    stamp = now_utc()
     for b in rows:
         event = Event()
         event.add("uid", f"booking-{b.id}@{host}")
@@ -101,6 +102,6 @@ def feed_bookings(session: Session, secret: str) -> tuple[str, list[BookingPubli
     if user is None:
         return None
     actor = Principal(username=user.username, role="employee", display_name=user.display_name)
-    since = datetime.now(UTC) - timedelta(days=PAST_DAYS)
+    since = now_utc() - timedelta(days=PAST_DAYS)
     rows = [b for b in service.bookings(session, actor=actor) if b.end >= since]
     return user.language or DEFAULT, rows

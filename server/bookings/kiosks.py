@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from contracts.payloads import Label
 from server.audit.service import record
 from server.bookings.models import KioskLink
+from server.clock import now_ms
 from server.effects import announce
 from server.exceptions import NotFoundError
 from server.spaces.service import get_floor
@@ -75,7 +75,7 @@ def create(session: Session, *, actor: str, new: KioskCreate) -> KioskMade:
         floor=new.floor,
         label=new.label,
         created_by=actor,
-        created_ms=int(time.time() * 1000),
+        created_ms=now_ms(),
     )
     session.add(row)
     session.flush()
@@ -105,7 +105,7 @@ def revoke(session: Session, *, actor: str, kiosk_id: int) -> KioskPublic:
     if row is None:
         raise NotFoundError(f"no kiosk link {kiosk_id}")
     if row.revoked_ms is None:
-        row.revoked_ms = int(time.time() * 1000)
+        row.revoked_ms = now_ms()
         record(
             session, actor=actor, action="kiosk.revoke", target_kind="kiosk", target_id=str(row.id)
         )

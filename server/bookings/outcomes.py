@@ -7,12 +7,11 @@ the next sweep.
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select, update
 
 from contracts.registry import SpaceRef
 from server.bookings.models import FINISHED, Booking
+from server.clock import now_ms as clock_ms
 from server.db import Database
 from server.readings.store import StoredReading
 from server.spaces.service import space_ref
@@ -57,7 +56,5 @@ def mark_exported(db: Database, ids: list[int], now_ms: int | None = None) -> No
     if ids:
         with db.session() as session:
             session.execute(
-                update(Booking)
-                .where(Booking.id.in_(ids))
-                .values(exported_ms=now_ms or int(time.time() * 1000))
+                update(Booking).where(Booking.id.in_(ids)).values(exported_ms=now_ms or clock_ms())
             )

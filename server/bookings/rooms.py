@@ -13,9 +13,10 @@ from server.auth.service import Principal
 from server.bookings.availability import CLOSING_RULES
 from server.bookings.models import ACTIVE, Booking
 from server.bookings.rules import check_slot
-from server.calendar.dates import aware, now_utc, to_ms
+from server.calendar.dates import aware, to_ms
 from server.calendar.hours import building_tz
 from server.calendar.policy import policy_for
+from server.clock import now_utc
 from server.exceptions import Refusal
 from server.i18n import T, say
 from server.spaces.models import Floor, Room

@@ -11,7 +11,6 @@ takes the database's one write lock, so concurrent bookings are checked one afte
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -36,15 +35,10 @@ from server.bookings.schemas import (
     SeriesFailure,
 )
 from server.bookings.visibility import audit_read, may_see_person, stated
-from server.calendar.dates import (
-    aware,
-    clock,
-    from_ms,
-    now_utc,
-    to_ms,
-)
+from server.calendar.dates import aware, clock, day_start, from_ms, to_ms
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import Policy, policy_for
+from server.clock import now_ms, now_utc
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import DEFAULT, N_, T, say
@@ -288,7 +282,7 @@ def book_one(
         end_ms=e,
         state="booked",
         series_id=series,
-        created_ms=int(time.time() * 1000),
+        created_ms=now_ms(),
     )
     session.add(row)
     try:
@@ -320,12 +314,12 @@ def _team(session: Session, desk: Desk) -> str | None:
 
 def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: datetime) -> None:
     day = start.astimezone(tz).date()
-    day_start = datetime.combine(day, dtime(), tz)
-    week_start = day_start - timedelta(days=day.weekday())
+    midnight = day_start(day, tz)
+    week_start = midnight - timedelta(days=day.weekday())
     for rule, begin, span, limit, what in (
         (
             "max_per_day",
-            day_start,
+            midnight,
             timedelta(days=1),
             policy.max_per_day,
             N_("at most {limit} desk booking(s) a day; {user} has {count}"),

@@ -13,14 +13,14 @@ where no building is named); a period is capped in length, so no single request 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
+from server.clock import WITA, now_utc
 from server.exceptions import QueryError
-from server.zones import WITA
 
 FIRST_DAY: Final = date(2000, 1, 1)
 LAST_DAY: Final = date(2099, 12, 31)
@@ -45,9 +45,19 @@ def checkin_open(start_ms: int, end_ms: int, at_ms: int) -> bool:
     return checkin_opens(start_ms) <= at_ms < end_ms
 
 
-def now_utc() -> datetime:
-    """The current time, with its offset."""
-    return datetime.now(UTC)
+def today_in(tz: ZoneInfo) -> date:
+    """Today's date in ``tz``."""
+    return now_utc().astimezone(tz).date()
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight at the start of ``day`` in ``tz``."""
+    return datetime.combine(day, time(), tz)
+
+
+def days_span(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """From the start of ``first`` to the end of ``last`` (the next midnight), in ``tz``."""
+    return day_start(first, tz), day_start(last + timedelta(days=1), tz)
 
 
 def to_ms(t: datetime) -> int:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from server.calendar.dates import from_ms, to_ms
 from server.calendar.policy import Policy, closed_reason, policy_for
+from server.clock import WITA
 from server.db import DATABASE
 from server.exceptions import NotFoundError
 from server.i18n import T
 from server.spaces.models import Building
-from server.zones import WITA
 
 
 def zone_of(building: Building | None) -> ZoneInfo:

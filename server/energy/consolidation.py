@@ -12,7 +12,6 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from datetime import time as dtime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from server.auth.service import Principal
 from server.bookings.availability import DeskFilter, availability
 from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.bookings.schemas import DeskAvailability
-from server.calendar.dates import from_ms, to_ms
+from server.calendar.dates import day_start, from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.energy.rollup import HourlyView
 from server.readings.store import HOUR_MS, SpaceFilter
@@ -67,7 +66,7 @@ class Consolidation(BaseModel):
 def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
     """Desk bookings per floor on ``day`` (in the building's time zone)."""
     _, tz = building_tz(session, building)
-    s = to_ms(datetime.combine(day, dtime(), tz))
+    s = to_ms(day_start(day, tz))
     e = s + 24 * HOUR_MS
     floors = session.execute(
         select(Floor.id, Floor.code)

@@ -35,6 +35,7 @@ from contracts.batch import (
 )
 from contracts.payloads import describe
 from contracts.registry import SpaceRef
+from server.clock import now_ms as clock_ms
 from server.db import Database, insert_unless_present
 from server.exceptions import DatabaseError, StoreError
 from server.ingest.models import QuarantinedReading, SeenReading
@@ -141,7 +142,7 @@ class IngestService:
             except Exception:
                 # The readings are stored; what reacts to them must not make the gateway resend.
                 logger.exception("reacting to batch %s failed", batch.batch_id)
-        now_ms = time.time() * 1000
+        now_ms = clock_ms()
         for v in fresh:
             self.metrics.lag_seconds.observe(max(0.0, now_ms - v.reading.received) / 1000)
         self.metrics.readings.labels("accepted").inc(len(stored))
@@ -217,7 +218,7 @@ class IngestService:
 
     def _claim(self, conn: Connection, valid: list[_Valid]) -> list[_Valid]:
         """Insert the keys of new readings; returns the readings whose keys were new."""
-        now_ms = int(time.time() * 1000)
+        now_ms = clock_ms()
         by_key: dict[tuple[str, int, int, int], _Valid] = {}
         status: list[_Valid] = []
         for v in valid:
@@ -248,7 +249,7 @@ class IngestService:
         quarantine: list[dict[str, Any]],
     ) -> None:
         """Note what was heard of each device and what was refused; commit the claimed keys."""
-        now_ms = int(time.time() * 1000)
+        now_ms = clock_ms()
         by_device: dict[str, list[Reading]] = {}
         acks = []
         for v in fresh:
@@ -348,7 +349,7 @@ def _foreign(v: _Valid, gateway_id: str) -> Rejection:
 
 def _quarantine(batch: IngestBatch, rejections: list[Rejection]) -> list[dict[str, Any]]:
     """Rows for the quarantine table: each refused reading as sent, with its reason."""
-    now_ms = int(time.time() * 1000)
+    now_ms = clock_ms()
     return [
         {
             "received_ms": now_ms,

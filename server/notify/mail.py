@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import time
 from email.message import EmailMessage
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.clock import now_ms
 from server.db import DATABASE, Database
 from server.notify.models import MailMessage
 
@@ -34,7 +34,7 @@ def queue(session: Session, *, to: str | None, subject: str, body: str) -> bool:
     """Queue a message in ``session``'s transaction, where mail is sent and there is an address."""
     if not to or not mail_on(session):
         return False
-    session.add(MailMessage(to=to, subject=subject, body=body, created_ms=int(time.time() * 1000)))
+    session.add(MailMessage(to=to, subject=subject, body=body, created_ms=now_ms()))
     return True
 
 
@@ -95,6 +95,6 @@ def deliver(db: Database, sender: Sender, mail_from: str, batch: int = 50) -> in
                 mail.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
                 logger.warning("mail %d to the SMTP server failed: %s", mail.id, mail.last_error)
                 break  # the server is away: try the rest at the next sweep
-            mail.sent_ms = int(time.time() * 1000)
+            mail.sent_ms = now_ms()
             sent += 1
     return sent

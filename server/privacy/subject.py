@@ -7,7 +7,7 @@ the reason the reader gave).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings.models import PRESENT, Booking
 from server.bookings.visibility import audit_read, may_see_person
-from server.calendar.dates import from_ms, to_ms
+from server.calendar.dates import days_span, from_ms, to_ms
 from server.calendar.hours import platform_zone, zone_of
 from server.config import ServerSettings
 from server.exceptions import ConflictError, NotFoundError
@@ -237,8 +237,7 @@ def attendance(session: Session, *, username: str, start: date, end: date) -> At
     """The person's bookings from ``start`` to ``end`` (inclusive) and what became of them."""
     user = _user(session, username)
     tz = platform_zone(session)
-    s = to_ms(datetime.combine(start, time(), tz))
-    e = to_ms(datetime.combine(end + timedelta(days=1), time(), tz))
+    s, e = (to_ms(t) for t in days_span(start, end, tz))
     rows = session.scalars(
         select(Booking)
         .where(

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from contracts.credentials import mosquitto_hash, new_password, verify
 from server.audit.service import record
 from server.auth.service import Principal
+from server.clock import now_ms
 from server.effects import wake
 from server.exceptions import ConflictError, Forbidden, NotFoundError, RegistryError
 from server.registry.models import SPACE_COLUMNS, Device, DeviceState, Gateway
 from server.registry.schemas import Assignment, DeviceCreate, DevicePublic
-from server.registry.service import get_gateway, now_ms
+from server.registry.service import get_gateway
 from server.spaces.service import space_ref, zone_ref
 
 # Which kind of space each kind of node may serve.

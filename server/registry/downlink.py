@@ -16,12 +16,12 @@ from contracts.downlink import DownlinkItem
 from contracts.payloads import Command
 from server.audit.service import record
 from server.auth.service import Principal
+from server.clock import now_ms
 from server.effects import wake
 from server.exceptions import ConflictError
 from server.registry.devices import device_of, live_device
 from server.registry.models import Downlink
 from server.registry.schemas import CommandPublic, CommandRequest
-from server.registry.service import now_ms
 
 # How many items one gateway poll carries at most.
 POLL_MAX = 500

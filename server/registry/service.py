@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +16,7 @@ from contracts.registry import DeviceEntry, RegistrySnapshot, SpaceRef
 from contracts.topics import DEVICE_ID_PATTERN
 from server.audit.service import record
 from server.auth.service import Principal
+from server.clock import now_ms
 from server.exceptions import ConflictError, NotFoundError, RegistryError
 from server.i18n import T
 from server.registry.models import SPACE_COLUMNS, Device, Gateway
@@ -50,11 +50,6 @@ class RegistryDoc(BaseModel):
 
     gateways: list[str] = Field(default_factory=list)
     devices: list[DeviceDoc] = Field(default_factory=list)
-
-
-def now_ms() -> int:
-    """Epoch milliseconds now."""
-    return int(time.time() * 1000)
 
 
 def hash_token(token: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.payloads import Label
-from server.zones import TimeZone
+from server.clock import TimeZone
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Coord = Annotated[float, Field(ge=0, le=100_000)]

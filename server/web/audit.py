@@ -7,7 +7,7 @@ named. The search form's empty fields mean "any": an empty date is no limit.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from server.api.deps import DatabaseDep
 from server.audit.service import AuditPublic, entries
-from server.calendar.dates import FormDay, from_ms, to_ms
+from server.calendar.dates import FormDay, day_start, from_ms, to_ms
 from server.i18n import N_, gettext
 from server.web.admin.common import TABS
 from server.web.browser import AdminPage
@@ -110,10 +110,8 @@ async def audit_page(
     def read() -> tuple[list[AuditPublic], Any]:
         with db.session(commit=False) as session:
             tz = db.zone
-            since_ms = to_ms(datetime.combine(since, time(), tz)) if since else None
-            until_ms = (
-                to_ms(datetime.combine(until + timedelta(days=1), time(), tz)) if until else None
-            )
+            since_ms = to_ms(day_start(since, tz)) if since else None
+            until_ms = to_ms(day_start(until + timedelta(days=1), tz)) if until else None
             rows = entries(
                 session,
                 actor=actor or None,

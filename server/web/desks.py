@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,9 +19,10 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep
 from server.bookings import checkin as checking
 from server.bookings.schemas import BookingPublic
-from server.calendar.dates import Day, now_utc
+from server.calendar.dates import Day, today_in
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import policy_for
+from server.clock import now_utc
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import N_, gettext, say
 from server.spaces.schemas import BuildingPublic
@@ -116,7 +118,7 @@ async def find(
             b = next((x for x in all_buildings if x.id == building), all_buildings[0])
             f_id = next((f.id for f in b.floors if f.id == floor), b.floors[0].id)
             _, tz = building_tz(session, b.id)
-            today = now_utc().astimezone(tz).date()
+            today = today_in(tz)
             when = day if day is not None and day >= today else today
             hours = opening(policy_for(session, b.id, None), when, tz)
             return all_buildings, b, floor_map(session, b.id, f_id), when, hours
@@ -151,7 +153,7 @@ async def find(
         tzname=end_at.tzname(),
         floor=fmap.id,
         day=when,
-        today=now_utc().astimezone(start_at.tzinfo).date(),
+        today=today_in(ZoneInfo(b.timezone)),
         slot=slot,
         start_time=t0,
         end_time=t1,

@@ -9,7 +9,6 @@ online, make its LED blink, print the desk's label, or decommission it. The plan
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts.labels import CAPTION, qr_svg, svg
 from server.api.deps import DatabaseDep, services
+from server.clock import now_ms
 from server.exceptions import NotFoundError
 from server.i18n import N_, gettext
 from server.registry import devices as dev
@@ -85,7 +85,7 @@ async def device_list(
             return found, b, rows
 
     found, b, rows = await run_in_threadpool(read)
-    now = int(time.time() * 1000)
+    now = now_ms()
     by_floor: dict[str, list[DevicePublic]] = {}
     for d in sorted(rows, key=lambda d: (d.space.floor if d.space else "~", d.id)):
         by_floor.setdefault(d.space.floor if d.space else "", []).append(d)

@@ -16,12 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, Public, services
 from server.bookings import kiosks
-from server.calendar.dates import now_utc
+from server.clock import now_utc, zone_name
 from server.i18n import N_, gettext
 from server.spaces.service import building as building_public
 from server.spaces.service import floor_map
 from server.web.render import page_language, render, script_json
-from server.zones import zone_name
 
 router = APIRouter(include_in_schema=False)
 

@@ -21,7 +21,7 @@ from server.auth.service import preferences, set_preferences
 from server.bookings import ics
 from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
-from server.calendar.dates import now_utc
+from server.clock import now_utc
 from server.i18n import LANGUAGES, gettext
 from server.web import notices
 from server.web.browser import Person, PersonForm

@@ -7,7 +7,6 @@ JSON API (server.privacy.subject), so it is audited the same way.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -20,7 +19,8 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep, Public, services
 from server.api.errors import status_of
 from server.api.privacy import RequestId
-from server.calendar.dates import from_ms, now_utc
+from server.calendar.dates import from_ms, today_in
+from server.clock import now_ms
 from server.exceptions import ServerError
 from server.i18n import N_, gettext
 from server.privacy import subject
@@ -59,12 +59,8 @@ DONE = {
 }
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _today(tz: ZoneInfo) -> date:
-    return now_utc().astimezone(tz).date()
+    return today_in(tz)
 
 
 @router.get("/privacy", dependencies=[Public])
@@ -133,7 +129,7 @@ async def ask(
 
     def save() -> None:
         with db.session() as session:
-            subject.make_request(session, actor=person.user, new=new, now_ms=_now_ms())
+            subject.make_request(session, actor=person.user, new=new, now_ms=now_ms())
 
     await run_in_threadpool(save)
     return _done(request, person, "/app/privacy", "asked")
@@ -147,7 +143,7 @@ async def withdraw(
 
     def save() -> None:
         with db.session() as session:
-            subject.withdraw(session, actor=person.user, request_id=request_id, now_ms=_now_ms())
+            subject.withdraw(session, actor=person.user, request_id=request_id, now_ms=now_ms())
 
     await run_in_threadpool(save)
     return _done(request, person, "/app/privacy", "withdrawn")
@@ -263,7 +259,7 @@ async def decide(
                 admin=person.user,
                 request_id=request_id,
                 decision=decision,
-                now_ms=_now_ms(),
+                now_ms=now_ms(),
             )
 
     await run_in_threadpool(save)

@@ -19,10 +19,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from server.api.deps import services
 from server.auth.service import Principal
+from server.clock import zone_name
 from server.i18n import LANGUAGES, N_, NAMES, gettext, negotiate
 from server.web import notices
-from server.zones import zone_name
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
@@ -92,7 +93,7 @@ def render(
 ) -> HTMLResponse:
     """A page in the visitor's language, with the notice a form's answer sent it on with."""
     lang = page_language(request, user)
-    values.setdefault("tzname", zone_name(request.app.state.services.db.zone))
+    values.setdefault("tzname", zone_name(services(request).db.zone))
     sent = notices.taken(request)
     if sent is not None and not values.get("notice"):
         values["notice"], values["notice_kind"] = sent

@@ -14,9 +14,10 @@ from server.api.deps import DatabaseDep
 from server.bookings import service as bookings
 from server.bookings.rooms import rooms as rooms_for
 from server.bookings.schemas import BookingCreate
-from server.calendar.dates import Day, Moment, now_utc
+from server.calendar.dates import Day, Moment
 from server.calendar.hours import building_tz, opening
 from server.calendar.policy import policy_for
+from server.clock import now_utc
 from server.exceptions import NotFoundError
 from server.i18n import N_, gettext
 from server.spaces.service import buildings as list_buildings

@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from server.api.deps import DatabaseDep
 from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
-from server.calendar.dates import checkin_opens_at, now_utc
+from server.calendar.dates import checkin_opens_at
 from server.calendar.policy import policy_for
+from server.clock import now_utc
 from server.i18n import gettext
 from server.web.browser import Person
 from server.web.render import page_language, render

@@ -16,7 +16,7 @@ import pytest
 from harness.layouts import one_floor
 from harness.platform import Platform
 from harness.services import wait_for
-from server.zones import WITA
+from server.clock import WITA
 
 B = "kantor-r"
 ALWAYS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -16,8 +16,9 @@ from server.bookings.blocks import block_desk, end_block
 from server.bookings.blocks import blocks as desk_blocks
 from server.bookings.schemas import DeskBlockDoc
 from server.calendar import admin as calendar
-from server.calendar.dates import Day, now_utc
+from server.calendar.dates import Day
 from server.calendar.schemas import ClosedDayDoc
+from server.clock import now_utc
 from server.exceptions import ServerError
 from server.spaces.service import buildings as list_buildings
 from server.web.admin.common import Answer, Said, back, fault, run, show
@@ -123,8 +124,10 @@ async def new_block(
     try:
         doc = DeskBlockDoc.model_validate(
             {
-                "start": datetime.combine(start, time()).isoformat(),
-                "end": datetime.combine(end + timedelta(days=1), time()).isoformat(),
+                # Whole days, from the first's midnight to the one after the last (a day
+                # is midnight in the building's zone, as the service reads it).
+                "start": start,
+                "end": end + timedelta(days=1),
                 "reason": reason,
             }
         )

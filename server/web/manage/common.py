@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import services
-from server.calendar.dates import now_utc
+from server.calendar.dates import days_span, today_in
 from server.calendar.hours import building_tz
+from server.clock import zone_name
 from server.energy.rollup import Rollups
 from server.energy.schemas import ComfortAlertOut, ZoneActionOut
 from server.exceptions import NotFoundError, QueryError
@@ -21,7 +22,6 @@ from server.i18n import N_
 from server.spaces.schemas import BuildingPublic
 from server.spaces.service import buildings as list_buildings
 from server.web.render import page_language, render
-from server.zones import zone_name
 
 TABS = (
     ("/app/manage", N_("Building")),
@@ -130,15 +130,14 @@ def period_of(
     start: date | None, end: date | None, days: int, tz: ZoneInfo
 ) -> tuple[date, date, datetime, datetime]:
     """The chosen days (inclusive), defaulting to the last ``days`` up to today."""
-    today = now_utc().astimezone(tz).date()
+    today = today_in(tz)
     last = min(end or today, today + timedelta(days=366))
     first = start or last - timedelta(days=days - 1)
     if first > last:
         raise QueryError(N_("the first day must not be after the last"))
     if (last - first).days > 366:
         raise QueryError(N_("at most a year at a time"))
-    s = datetime.combine(first, time(), tz)
-    e = datetime.combine(last + timedelta(days=1), time(), tz)
+    s, e = days_span(first, last, tz)
     return first, last, s, e
 
 

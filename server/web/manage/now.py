@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, services
-from server.calendar.dates import from_ms, now_utc, to_ms
+from server.calendar.dates import from_ms, to_ms
+from server.clock import now_utc
 from server.energy.actions import recorded_actions
 from server.energy.comfort import band, recorded_alerts
 from server.i18n import N_, gettext

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -12,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, services
 from server.bookings.reports import GroupBy, UtilizationRow, utilization
-from server.calendar.dates import FormDay, now_utc, to_ms
+from server.calendar.dates import FormDay, day_start, to_ms, today_in
 from server.energy.actions import recorded_actions
 from server.energy.comfort import ComfortReport, recorded_alerts, report
 from server.energy.consolidation import floor_loads, suggest
@@ -171,7 +170,7 @@ async def energy_page(
     f0, f1 = hour_range(scope)
     acted = SavingsQuery(b.id, f0, f1, 28, ("hvac", "lighting"))
     savings: SavingsEstimate = await estimate(db, rollups, acted)
-    today = now_utc().astimezone(where.tz).date()
+    today = today_in(where.tz)
 
     def loads() -> Any:
         with db.session(commit=False) as session:
@@ -288,9 +287,9 @@ async def actions_page(
     """Each zone's mode now with its reason, and the day's decisions and commands sent."""
     where = await run_in_threadpool(where_of, db, building)
     b = where.building
-    today = now_utc().astimezone(where.tz).date()
+    today = today_in(where.tz)
     day = min(day or today, today)
-    since = to_ms(datetime.combine(day, time(), where.tz))
+    since = to_ms(day_start(day, where.tz))
     until = since + 86_400_000
 
     def read() -> tuple[list[ZoneActionOut], list[ZoneActionOut]]:

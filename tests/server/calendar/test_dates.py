@@ -17,8 +17,11 @@ from server.calendar.dates import (
     aware,
     checkin_open,
     checkin_opens,
+    day_start,
+    days_span,
     period,
     to_ms,
+    today_in,
 )
 from server.exceptions import QueryError
 
@@ -67,3 +70,17 @@ def test_check_in_opens_fifteen_minutes_before_and_closes_at_the_end() -> None:
     assert checkin_open(start, end, start - 15 * 60_000)
     assert checkin_open(start, end, end - 1)
     assert not checkin_open(start, end, end)
+
+
+def test_a_days_span_runs_from_the_first_midnight_to_the_one_after_the_last_in_its_zone() -> None:
+    s, e = days_span(date(2026, 12, 7), date(2026, 12, 8), WIB)
+    assert (s.isoformat(), e.isoformat()) == (
+        "2026-12-07T00:00:00+07:00",
+        "2026-12-09T00:00:00+07:00",
+    )
+    assert (
+        day_start(date(2026, 12, 7), WITA).astimezone(UTC).isoformat()
+        == "2026-12-06T16:00:00+00:00"
+    )
+    # Today in Jayapura may already be tomorrow in Jakarta's terms, never yesterday.
+    assert today_in(ZoneInfo("Asia/Jayapura")) >= today_in(WIB)

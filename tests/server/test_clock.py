@@ -1,4 +1,4 @@
-"""Time zones (server/zones.py): a zone is named as IANA names it, and shown as people call it."""
+"""Time zones (server/clock.py): a zone is named as IANA names it, and shown as people call it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.clock import zone_name
 from server.config import ServerSettings
 from server.spaces.schemas import BuildingDoc
-from server.zones import zone_name
 
 
 @pytest.mark.parametrize("name", ["Mars/Olympus", "", "../../etc/passwd", "WITA"])
