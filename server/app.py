@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from server import jobs
 from server.api import (
+    agencies,
     audit,
     auth,
     bookings,
@@ -55,6 +56,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(StrictTransport)
     for area in (
         auth,
+        agencies,
         spaces,
         registry,
         bookings,

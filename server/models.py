@@ -4,6 +4,7 @@ Each area defines its own tables; this module, above them all, imports every one
 ``Base.metadata`` knows them all.
 """
 
+import server.agencies.models
 import server.audit.models
 import server.auth.models
 import server.bookings.models

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
 from server.roles import ROLES
 
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 layout_app = typer.Typer(help="Buildings, floors, zones, desks and rooms.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts and roles.", no_args_is_help=True)
 db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
+agency_app = typer.Typer(
+    help="Agencies (instansi): the ministries whose people work in the buildings.",
+    no_args_is_help=True,
+)
 
 
 def actor() -> str:
@@ -109,6 +114,9 @@ def user_create(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     team: str | None = None,
     email: str | None = None,
+    agency: Annotated[
+        str | None, typer.Option(help="The agency the person works for (its code).")
+    ] = None,
     building: Annotated[
         list[str] | None,
         typer.Option(help="Limit an installer to this building (repeat for several)."),
@@ -136,6 +144,7 @@ def user_create(
             display_name=name or username,
             team=team,
             email=email,
+            agency=agency,
             buildings=building or None,
         )
     except ValidationError as exc:
@@ -151,4 +160,94 @@ def user_create(
             typer.echo(f"not created: {exc}", err=True)
             raise typer.Exit(2) from exc
     where = f" in {', '.join(user.buildings)}" if user.buildings else ""
-    typer.echo(f"created {user.username} ({user.role}{where})")
+    of = f", {user.agency}" if user.agency else ""
+    typer.echo(f"created {user.username} ({user.role}{of}{where})")
+
+
+AgencyNameEn = Annotated[str | None, typer.Option("--name-en", help="Its name in English.")]
+Controller = Annotated[
+    str | None,
+    typer.Option(help="The controller of its people's personal data, for the privacy notice."),
+]
+Contact = Annotated[str | None, typer.Option(help="Its data protection officer's contact.")]
+
+
+def _checked(model: type[BaseModel], **fields: object) -> Any:
+    """``model`` of ``fields``, or exit 2 saying what was wrong."""
+    from pydantic import ValidationError
+
+    from contracts.payloads import describe
+
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        typer.echo(f"not saved: {describe(exc)}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@agency_app.command("add")
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Its code, e.g. kemenko-pmk.")],
+    name: Annotated[str, typer.Option("--name", help="Its name in Bahasa Indonesia.")],
+    name_en: AgencyNameEn = None,
+    controller: Controller = None,
+    contact: Contact = None,
+) -> None:
+    """Add an agency."""
+    from server.agencies import service
+    from server.agencies.schemas import AgencyCreate
+    from server.exceptions import ConflictError
+
+    new = _checked(
+        AgencyCreate, id=code, name=name, name_en=name_en, controller=controller, contact=contact
+    )
+    with database() as db:
+        try:
+            with db.session() as session:
+                made = service.create(session, actor=actor(), new=new)
+        except ConflictError as exc:
+            typer.echo(f"not added: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"added {made.id}: {made.name}")
+
+
+@agency_app.command("update")
+def agency_update(
+    code: Annotated[str, typer.Argument(help="Its code.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Its name in Bahasa Indonesia.")
+    ] = None,
+    name_en: AgencyNameEn = None,
+    controller: Controller = None,
+    contact: Contact = None,
+) -> None:
+    """Change what is given of an agency (an empty value clears it); the rest stays."""
+    from server.agencies import service
+    from server.agencies.schemas import AgencyDoc
+    from server.exceptions import NotFoundError
+
+    given = {"name": name, "name_en": name_en, "controller": controller, "contact": contact}
+    with database() as db:
+        try:
+            with db.session() as session:
+                now = service.agency(session, code).model_dump(include=set(given))
+                now.update({k: v or None for k, v in given.items() if v is not None})
+                doc = _checked(AgencyDoc, **now)
+                saved = service.update(session, actor=actor(), code=code, doc=doc)
+        except NotFoundError as exc:
+            typer.echo(f"not changed: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"changed {saved.id}: {saved.name}")
+
+
+@agency_app.command("list")
+def agency_list() -> None:
+    """Every agency, with who answers for its people's data."""
+    from server.agencies import service
+
+    with database() as db, db.session(commit=False) as session:
+        found = service.agencies(session)
+    for a in found:
+        typer.echo(f"{a.id:24} {a.name}  ({a.controller or 'controller not set'})")
+    if not found:
+        typer.echo("no agency yet: smartoffice agency add CODE --name NAME")

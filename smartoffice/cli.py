@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from smartoffice.admin import actor, database, db_app, layout_app, user_app
+from smartoffice.admin import actor, agency_app, database, db_app, layout_app, user_app
 from smartoffice.installer.commands import device_app, login_command
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(layout_app, name="layout")
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
 app.add_typer(device_app, name="device")
 energy_app = typer.Typer(help="Energy rollups and raw-reading retention.", no_args_is_help=True)
 app.add_typer(energy_app, name="energy")

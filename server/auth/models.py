@@ -30,6 +30,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_login_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    agency_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    """The agency the person works for; None for the platform's and the buildings' own staff
+    (administrators, building operators, installers)."""
     buildings: Mapped[str | None] = mapped_column(String(1000), default=None)
     """Comma-separated buildings an installer may work in; None is every building."""
     # A provider's account is the provider's (issuer, subject), never its username: a

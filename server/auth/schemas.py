@@ -8,6 +8,7 @@ import unicodedata
 from typing import Annotated, Final, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,6 +40,14 @@ def username_from(name: str, subject: str) -> str:
     return "sso-" + hashlib.sha256(subject.encode()).hexdigest()[:12]
 
 
+Agency = Annotated[
+    Label | None,
+    Field(
+        validation_alias=AliasChoices("agency", "agency_id"),
+        description="The agency (instansi) the person works for, by its code; null for the "
+        "platform's and the buildings' own staff.",
+    ),
+]
 Buildings = Annotated[
     list[Label] | None,
     Field(
@@ -63,6 +72,7 @@ class UserBase(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=100)
     role: Role = "employee"
+    agency: Agency = None
     buildings: Buildings = None
 
 
@@ -82,6 +92,7 @@ class UserUpdate(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=100)
     role: Role | None = None
+    agency: Agency = None
     buildings: Buildings = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)

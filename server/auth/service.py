@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.agencies import service as agencies
 from server.audit.service import record
 from server.auth.models import LoginFailure, User, WebSession
 from server.auth.passwords import hash_password, needs_rehash, verify_password
@@ -33,6 +34,8 @@ class Principal:
     role: Role
     display_name: str
     team: str | None = None
+    agency: str | None = None
+    """The agency the person works for; None for the platform's and buildings' own staff."""
     buildings: frozenset[str] | None = None
     """Where an installer may work; None is every building (other roles are not limited)."""
     language: str | None = None
@@ -105,6 +108,7 @@ def principal(session: Session, claims: Claims) -> Principal:
         role=user.role,  # type: ignore[arg-type]
         display_name=user.display_name,
         team=user.team,
+        agency=user.agency_id,
         buildings=None if user.buildings is None else frozenset(split_buildings(user.buildings)),
         language=user.language,
         uid=user.uid,
@@ -189,6 +193,7 @@ def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
         email=new.email,
         team=new.team,
         role=new.role,
+        agency_id=agencies.known(session, new.agency),
         buildings=_buildings(session, new.buildings),
         source="local",
         password_hash=hash_password(new.password),
@@ -229,15 +234,26 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
                 user=repr(username),
             )
         )
-    before = (user.role, user.active, user.buildings)
+    # What the person may do or see: a change of it ends their sessions.
+    before = (user.role, user.active, user.buildings, user.agency_id)
     for key, value in fields.items():
-        setattr(user, key, _buildings(session, value) if key == "buildings" else value)
+        if key == "buildings":
+            user.buildings = _buildings(session, value)
+        elif key == "agency":
+            user.agency_id = agencies.known(session, value)
+        else:
+            setattr(user, key, value)
     if change.password is not None:
         if user.source != "local":
             raise ConflictError(f"{username!r} signs in through the identity provider")
         user.password_hash = hash_password(change.password)
         fields["password"] = "changed"
-    if change.password is not None or before != (user.role, user.active, user.buildings):
+    if change.password is not None or before != (
+        user.role,
+        user.active,
+        user.buildings,
+        user.agency_id,
+    ):
         # What the person may do changed: every browser signed in as them signs in again.
         ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         fields["sessions_ended"] = ended.rowcount  # type: ignore[attr-defined]

@@ -128,6 +128,7 @@ def export_account(session: Session, user: User) -> list[dict[str, Any]]:
             "display_name": user.display_name,
             "email": user.email,
             "team": user.team,
+            "agency": user.agency_id,
             "role": user.role,
             "source": user.source,
             "active": user.active,

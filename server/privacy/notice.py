@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from server.agencies import service as agencies
+from server.agencies.schemas import AgencyPublic
 from server.calendar.dates import from_ms
 from server.config import ServerSettings
 from server.i18n import gettext
@@ -74,3 +78,36 @@ def entries(
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Responsible:
+    """Who answers for whose personal data: an agency's people (``agency``), else everyone."""
+
+    agency: str | None
+    """The agency's name in the page's language; None for the platform's own controller."""
+    controller: str | None
+    contact: str | None
+
+
+def responsible(
+    session: Session, settings: ServerSettings, lang: str, agency: str | None
+) -> list[Responsible]:
+    """The controllers the notice names, for a person of ``agency`` or for anyone.
+
+    For a person of an agency, their agency's alone; for anyone else, the platform's and then
+    each agency's (UU PDP: each agency controls its own staff's data). An agency that named
+    none falls back to the platform's.
+    """
+    platform = Responsible(
+        None, settings.privacy_controller or None, settings.privacy_contact or None
+    )
+
+    def of(a: AgencyPublic) -> Responsible:
+        return Responsible(
+            a.said(lang), a.controller or platform.controller, a.contact or platform.contact
+        )
+
+    if agency is not None:
+        return [of(agencies.agency(session, agency))]
+    return [platform, *(of(a) for a in agencies.agencies(session))]

@@ -42,6 +42,10 @@ class Floor(Base):
     height: Mapped[float] = mapped_column(Float)
     plan: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     plan_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    agency_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    """The agency whose floor this is; None: the building's, shared by every agency."""
 
 
 class Zone(Base):

@@ -67,6 +67,11 @@ class FloorDoc(_Doc):
     level: int = Field(ge=-10, le=200)
     width: Coord = Field(gt=0, description="Plan width in plan units (e.g. metres).")
     height: Coord = Field(gt=0)
+    agency: Label | None = Field(
+        default=None,
+        description="The agency (instansi) whose floor this is, by its code; absent: the "
+        "building's own, shared by every agency.",
+    )
     plan: str | None = Field(
         default=None, description="SVG or PNG/JPEG file, relative to the layout document."
     )
@@ -180,6 +185,7 @@ class FloorPublic(BaseModel):
     level: int
     width: float
     height: float
+    agency: str | None = None
     plan_url: str | None
     zones: list[ZonePublic]
     desks: list[DeskPublic]
@@ -192,6 +198,7 @@ class FloorSummary(BaseModel):
     id: str
     name: str
     level: int
+    agency: str | None = None
     desks: int
     rooms: int
 

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.agencies import service as agencies
 from server.db import Base
 from server.exceptions import LayoutError, NotFoundError
 from server.i18n import T
@@ -143,6 +144,7 @@ def sync_layout(
             "level": fd.level,
             "width": fd.width,
             "height": fd.height,
+            "agency_id": agencies.known(session, fd.agency),
         }
         if plans is not None and fd.id in plans:
             values["plan"], values["plan_type"] = plans[fd.id]
@@ -244,7 +246,14 @@ def building(session: Session, building_id: str) -> BuildingPublic:
         desks = session.scalars(select(Desk.id).where(Desk.floor_id == f.id)).all()
         rooms = session.scalars(select(Room.id).where(Room.floor_id == f.id)).all()
         summaries.append(
-            FloorSummary(id=f.code, name=f.name, level=f.level, desks=len(desks), rooms=len(rooms))
+            FloorSummary(
+                id=f.code,
+                name=f.name,
+                level=f.level,
+                agency=f.agency_id,
+                desks=len(desks),
+                rooms=len(rooms),
+            )
         )
     return BuildingPublic(
         id=b.id, name=b.name, address=b.address, timezone=b.timezone, floors=summaries
@@ -351,6 +360,7 @@ def floor_map(session: Session, building_id: str, floor_code: str) -> FloorPubli
         level=floor.level,
         width=floor.width,
         height=floor.height,
+        agency=floor.agency_id,
         plan_url=plan_url,
         zones=zones,
         desks=desks,

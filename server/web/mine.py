@@ -14,10 +14,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from server.agencies import service as agencies
 from server.api.bookings import BookingId
 from server.api.deps import DatabaseDep, Public, SettingsDep
 from server.auth.schemas import Preferences
-from server.auth.service import preferences, set_preferences
+from server.auth.service import Principal, preferences, set_preferences
 from server.bookings import ics
 from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
@@ -98,12 +99,14 @@ async def booking_ics(
     )
 
 
-def _facts(session: Any, username: str) -> dict[str, Any]:
-    prefs = preferences(session, username)
+def _facts(session: Any, person: Principal) -> dict[str, Any]:
+    prefs = preferences(session, person.username)
+    agency = person.agency
     return {
         "share_location": bool(prefs["share_location"]),
         "chosen_language": prefs["language"],
-        "has_feed": ics.has_feed(session, username),
+        "has_feed": ics.has_feed(session, person.username),
+        "agency": agencies.agency(session, agency) if agency else None,
     }
 
 
@@ -126,7 +129,7 @@ async def profile(request: Request, person: Person, db: DatabaseDep) -> Response
 
     def read() -> dict[str, Any]:
         with db.session(commit=False) as session:
-            return _facts(session, person.user.username)
+            return _facts(session, person.user)
 
     return _profile(request, person, await run_in_threadpool(read), feed_url=None)
 
@@ -181,7 +184,7 @@ async def calendar_feed(
             if action == "revoke":
                 ics.revoke_feed(session, person.user.username)
             session.flush()
-            return secret, _facts(session, person.user.username)
+            return secret, _facts(session, person.user)
 
     secret, facts = await run_in_threadpool(change)
     # From the configured public address, never the request's Host header: a link made

@@ -25,7 +25,7 @@ from server.exceptions import ServerError
 from server.i18n import N_, gettext
 from server.privacy import subject
 from server.privacy.inventory import CATEGORIES
-from server.privacy.notice import entries
+from server.privacy.notice import Responsible, entries, responsible
 from server.privacy.retention import last_runs
 from server.privacy.schemas import PrivacyDecision, PrivacyRequestCreate
 from server.web import notices
@@ -70,6 +70,11 @@ async def notice(request: Request, visitor: Visitor) -> Response:
     lang = page_language(request, user)
     s = services(request)
     runs = await run_in_threadpool(last_runs, s.retention.ctx)
+
+    def who() -> list[Responsible]:
+        with s.db.session(commit=False) as session:
+            return responsible(session, s.settings, lang, user.agency if user else None)
+
     return render(
         request,
         "privacy/notice.html",
@@ -77,6 +82,7 @@ async def notice(request: Request, visitor: Visitor) -> Response:
         csrf=visitor.csrf if visitor else None,
         entries=entries(s.settings, runs, lang),
         settings=s.settings,
+        responsible=await run_in_threadpool(who),
     )
 
 

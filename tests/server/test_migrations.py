@@ -12,15 +12,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 import server.models  # noqa: F401  (every table in the metadata)
-from harness.layouts import one_floor
 from server.audit.models import AuditEntry
 from server.auth.models import User, WebSession
 from server.bookings.models import Booking
 from server.db import MIGRATIONS, Base, Database, init_schema
 from server.privacy.models import PrivacyRequest
-from server.registry.layout import import_layout
-from server.spaces.loader import parse_layout
-from server.spaces.service import find_desk_id
 
 
 def test_migrations_build_exactly_the_models(db: Database) -> None:
@@ -102,10 +98,15 @@ def test_usernames_from_before_the_one_syntax_are_renamed_and_their_records_foll
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0014")
-    with db.session() as s:
-        import_layout(s, parse_layout(one_floor("kantor-m", "l1", ["m1"])))
-        desk = find_desk_id(s, "kantor-m", "m1")
-        people = {}
+    # The rows as that schema had them (written in SQL: the models are the newest schema's).
+    people = {}
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO buildings (id, name, timezone) "
+                "VALUES ('kantor-m', 'M', 'Asia/Makassar')"
+            )
+        )
         for name, subject in (
             ("../users/siti", "nip-1"),
             ("Budi Santoso", "nip-2"),
@@ -113,39 +114,43 @@ def test_usernames_from_before_the_one_syntax_are_renamed_and_their_records_foll
             ("///", "nip-4"),
             ("rina", None),
         ):
-            user = User(
-                username=name,
-                display_name=name,
-                role="employee",
-                created_ms=1,
-                source="oidc" if subject else "local",
-                oidc_issuer="https://idp" if subject else None,
-                oidc_subject=subject,
+            conn.execute(
+                text(
+                    "INSERT INTO users (uid, username, display_name, role, source, active, "
+                    "share_location, created_ms, oidc_issuer, oidc_subject) VALUES (:uid, :n, "
+                    ":n, 'employee', :src, true, false, 1, :iss, :sub)"
+                ),
+                {
+                    "uid": f"u{len(people)}",
+                    "n": name,
+                    "src": "oidc" if subject else "local",
+                    "iss": "https://idp" if subject else None,
+                    "sub": subject,
+                },
             )
-            s.add(user)
-            s.flush()
-            people[name] = user.id
-        s.add(
-            Booking(
-                building_id="kantor-m",
-                desk_id=desk,
-                space_code="m1",
-                space_kind="desk",
-                user_id=people["Budi Santoso"],
-                booked_by="Budi Santoso",
-                start_ms=1,
-                end_ms=2,
-                created_ms=1,
-                checked_in_actor="Budi Santoso",
+            people[name] = conn.execute(
+                text("SELECT id FROM users WHERE username = :n"), {"n": name}
+            ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO bookings (building_id, space_code, space_kind, user_id, booked_by, "
+                "start_ms, end_ms, state, created_ms, checked_in_actor) VALUES ('kantor-m', 'm1', "
+                "'desk', :u, 'Budi Santoso', 1, 2, 'booked', 1, 'Budi Santoso')"
+            ),
+            {"u": people["Budi Santoso"]},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO privacy_requests (username, user_uid, kind, note, state, created_ms) "
+                "VALUES ('../users/siti', 'u0', 'erase', '', 'open', 1)"
             )
         )
-        s.add(
-            PrivacyRequest(
-                username="../users/siti", kind="erase", note="", state="open", created_ms=1
-            )
-        )
-        s.add(
-            WebSession(id="s" * 64, user_id=people["../users/siti"], created_ms=1, expires_ms=2**40)
+        conn.execute(
+            text(
+                "INSERT INTO web_sessions (id, user_id, created_ms, expires_ms) "
+                "VALUES (:id, :u, 1, 1099511627776)"
+            ),
+            {"id": "s" * 64, "u": people["../users/siti"]},
         )
     init_schema(db.engine)
     with db.session(commit=False) as s:
@@ -168,4 +173,66 @@ def test_usernames_from_before_the_one_syntax_are_renamed_and_their_records_foll
             "budi-santoso-2": "Budi Santoso",
             names[people["///"]]: "///",
         }
+    db.close()
+
+
+def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_before(
+    empty_database_url: str,
+) -> None:
+    """Migration 0016: its employees are the people of one agency, ``instansi``; its staff
+    stay platform-wide and its floors the building's, so every rule works as before."""
+    db = Database(empty_database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0015")
+        conn.execute(
+            text(
+                "INSERT INTO buildings (id, name, timezone) "
+                "VALUES ('kantor-a', 'A', 'Asia/Makassar')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO floors (building_id, code, name, level, width, height) "
+                "VALUES ('kantor-a', 'l1', 'Lantai 1', 1, 40, 10)"
+            )
+        )
+        for i, (name, role) in enumerate(
+            (("siti", "employee"), ("budi", "employee"), ("root", "admin"), ("rina", "installer"))
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO users (uid, username, display_name, role, source, active, "
+                    "share_location, created_ms) VALUES (:uid, :n, :n, :r, 'local', true, "
+                    "false, 1)"
+                ),
+                {"uid": f"u{i}", "n": name, "r": role},
+            )
+        before = conn.execute(text("SELECT username, role FROM users ORDER BY username")).all()
+    init_schema(db.engine)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, name FROM agencies")).all() == [
+            ("instansi", "Instansi")
+        ]
+        people = conn.execute(
+            text("SELECT username, role, agency_id FROM users ORDER BY username")
+        ).all()
+        assert [(u, r) for u, r, _ in people] == [tuple(b) for b in before]
+        assert {u: a for u, _, a in people} == {
+            "budi": "instansi",
+            "rina": None,
+            "root": None,
+            "siti": "instansi",
+        }
+        assert conn.execute(text("SELECT agency_id FROM floors")).scalars().all() == [None]
+    db.close()
+
+
+def test_an_empty_installation_gets_no_agency_it_did_not_ask_for(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
+    init_schema(db.engine)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM agencies")).scalar() == 0
     db.close()

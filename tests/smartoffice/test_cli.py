@@ -1,4 +1,4 @@
-"""``smartoffice energy rollup``: rebuild rollups from raw readings, from the command line."""
+"""The command line (smartoffice/cli.py): energy rollups rebuilt, agencies and their people."""
 
 from __future__ import annotations
 
@@ -68,3 +68,56 @@ def test_rollup_rebuild_since_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert asyncio.run(write_then_read(None)) == [600.0, 600.0]
     wrong = runner.invoke(app, ["energy", "rollup", "--since", "yesterday"])
     assert wrong.exit_code == 2 and "not an ISO time" in wrong.output
+
+
+def test_agencies_and_their_people_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMARTOFFICE_DATA_DIR", str(tmp_path))
+    run = CliRunner().invoke
+    added = run(
+        app,
+        [
+            "agency",
+            "add",
+            "kemenko-pmk",
+            "--name",
+            "Kemenko PMK",
+            "--controller",
+            "Kemenko PMK",
+            "--contact",
+            "ppid@pmk.example.go.id",
+        ],
+    )
+    assert added.exit_code == 0 and "added kemenko-pmk: Kemenko PMK" in added.output
+    again = run(app, ["agency", "add", "kemenko-pmk", "--name", "X"])
+    assert again.exit_code == 2 and "exists already" in again.output
+    bad = run(app, ["agency", "add", "Kemenko PMK", "--name", "X"])
+    assert bad.exit_code == 2 and "not saved: id" in bad.output
+    changed = run(
+        app,
+        [
+            "agency",
+            "update",
+            "kemenko-pmk",
+            "--name",
+            "Kemenko PMK",
+            "--name-en",
+            "Coordinating Ministry for Human Development",
+        ],
+    )
+    assert changed.exit_code == 0, changed.output
+    listed = run(app, ["agency", "list"])
+    assert "kemenko-pmk" in listed.output and "controller not set" not in listed.output
+    made = run(
+        app,
+        ["user", "create", "dewi", "--agency", "kemenko-pmk", "--password-stdin"],
+        input="kata-sandi-panjang\n",
+    )
+    assert made.exit_code == 0 and "created dewi (employee, kemenko-pmk)" in made.output
+    stray = run(
+        app,
+        ["user", "create", "eko", "--agency", "nope", "--password-stdin"],
+        input="kata-sandi-panjang\n",
+    )
+    assert stray.exit_code == 2 and "no agency 'nope'" in stray.output

@@ -170,3 +170,63 @@ def test_a_manager_may_not_open_the_admin_pages(platform: Platform, chromium: Br
         expect(page.get_by_role("alert")).to_contain_text("Administrator")
     finally:
         ctx.close()
+
+
+def test_an_admin_adds_an_agency_and_puts_a_person_in_it_who_then_sees_it(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, "admin", then="/app/admin/agencies")
+        new = page.get_by_role("region", name="Instansi baru")
+        new.get_by_label("Kode").fill("kemenko-pmk")
+        new.get_by_label("Nama (Bahasa Indonesia)").fill("Kemenko PMK")
+        new.get_by_label("Nama (Bahasa Inggris)").fill(
+            "Coordinating Ministry for Human Development"
+        )
+        new.get_by_label("Pengendali data", exact=True).fill("Kementerian Koordinator Bidang PMK")
+        new.get_by_role("button", name="Tambahkan instansi").click()
+        expect(page.get_by_role("status")).to_have_text("Instansi Kemenko PMK ditambahkan.")
+        listed = page.get_by_role("table", name="1 instansi")
+        expect(listed.get_by_role("row").nth(1)).to_contain_text(
+            "Kementerian Koordinator Bidang PMK"
+        )
+        # The same code again is refused, saying so, on the page.
+        new.get_by_label("Kode").fill("kemenko-pmk")
+        new.get_by_label("Nama (Bahasa Indonesia)").fill("Lagi")
+        new.get_by_role("button", name="Tambahkan instansi").click()
+        expect(page.get_by_role("status")).to_contain_text("sudah ada")
+        # Its contact, changed in place.
+        listed.get_by_text("Ubah kemenko-pmk").click()
+        listed.get_by_label("Kontak pelindungan data").fill("ppid@kemenkopmk.example.go.id")
+        listed.get_by_role("button", name="Simpan").click()
+        expect(page.get_by_role("status")).to_have_text("Instansi Kemenko PMK diubah.")
+        accessible(page)
+        page.screenshot(path=shots / "admin-agencies-id.png", full_page=True)
+
+        # The employee joins it, and their profile and the privacy notice say so.
+        page.goto(f"{base}/app/admin")
+        page.get_by_label("Instansi employee").select_option("kemenko-pmk")
+        accounts = page.get_by_role("table", name=re.compile(r"^\d+ akun$"))
+        employee = accounts.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name="employee", exact=True)
+        )
+        employee.get_by_role("button", name="Simpan").click()
+        expect(page.get_by_role("status")).to_contain_text("employee")
+        expect(employee).to_contain_text("Kemenko PMK")
+    finally:
+        ctx.close()
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, "employee", then="/app/profile")
+        expect(page.get_by_role("definition").filter(has_text="Kemenko PMK")).to_be_visible()
+        page.goto(f"{base}/privacy")
+        who = page.get_by_role("region", name="Siapa yang bertanggung jawab")
+        expect(who).to_contain_text("Untuk pegawai Kemenko PMK")
+        expect(who).to_contain_text("ppid@kemenkopmk.example.go.id")
+    finally:
+        ctx.close()
+        platform.api("PATCH", "/api/v1/users/employee", json={"agency": None})

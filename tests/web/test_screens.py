@@ -33,6 +33,7 @@ PAGES = {
     "installer": ["/app/devices", "/app/devices/commission"],
     "admin": [
         "/app/admin",
+        "/app/admin/agencies",
         "/app/admin/rules",
         "/app/admin/calendar",
         "/app/admin/gateways",
@@ -135,6 +136,8 @@ def test_the_kiosk_fits_its_800_by_480_screen(platform: Platform, chromium: Brow
         page = ctx.new_page()
         page.goto(f"{platform.server.url}{made['path']}")  # type: ignore[union-attr]
         expect(page.locator("#k-plan [data-desk]").first).to_be_visible()
+        # The whole floor, always: nobody touches a kiosk to zoom it back out.
+        expect(page.locator("#k-plan svg")).to_have_attribute("viewBox", "0 0 40 10")
         height = page.evaluate("document.documentElement.scrollHeight")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert (width, height) <= (800, 480) and height <= 480

@@ -1,4 +1,4 @@
-"""The administrators' pages: accounts, booking rules, closed days, gateways and kiosks.
+"""The administrators' pages: accounts, agencies, booking rules, closed days, gateways, kiosks.
 
 The audit log and personal-data requests are server.web.audit and server.web.privacy.
 Plain forms (no script): each change posts with the session's CSRF token, goes through
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.web.admin import accounts, calendar, gateways, rules
+from server.web.admin import accounts, agencies, calendar, gateways, rules
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
+    agencies.router,
     rules.router,
     calendar.router,
     gateways.router,

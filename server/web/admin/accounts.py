@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from server.agencies import service as agencies
 from server.api.deps import DatabaseDep
 from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, list_users, update_user
@@ -26,13 +27,13 @@ router = APIRouter(include_in_schema=False)
 async def accounts(request: Request, person: AdminPage, db: DatabaseDep, answer: Said) -> Response:
     """Every account, its role and whether it may sign in; a new account."""
 
-    def read() -> list[Any]:
+    def read() -> tuple[list[Any], list[Any]]:
         with db.session() as session:
             audit_read(session, actor=person.user, person="*", what="accounts", reason="")
-            return list_users(session)
+            return list_users(session), agencies.agencies(session)
 
     lang = page_language(request, person.user)
-    users = await run(read)
+    users, found = await run(read)
     return show(
         request,
         person,
@@ -42,6 +43,8 @@ async def accounts(request: Request, person: AdminPage, db: DatabaseDep, answer:
         notice_kind=answer.kind,
         status=answer.status,
         roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
+        agencies=[(a.id, a.said(lang)) for a in found],
+        agency_names={a.id: a.said(lang) for a in found},
         seen=lambda ms: from_ms(ms, db.zone).strftime("%d/%m/%Y %H:%M") if ms else "—",
     )
 
@@ -56,6 +59,7 @@ async def new_account(
     role: Annotated[str, Form(max_length=32)],
     password: Annotated[str, Form(max_length=200)],
     team: Annotated[str, Form(max_length=100)] = "",
+    agency: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Create an account (its password set here; the person changes it later)."""
     lang = page_language(request, person.user)
@@ -67,6 +71,7 @@ async def new_account(
                 "display_name": display_name,
                 "password": password,
                 "team": team or None,
+                "agency": agency or None,
             }
         )
 
@@ -88,11 +93,14 @@ async def change_account(
     username: str,
     role: Annotated[str, Form(max_length=32)],
     active: Annotated[str, Form(max_length=8)] = "",
+    agency: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    """Change an account's role, or stop (or allow again) its sign-in."""
+    """Change an account's role or agency, or stop (or allow again) its sign-in."""
     lang = page_language(request, person.user)
     try:
-        change = UserUpdate.model_validate({"role": role, "active": active == "on"})
+        change = UserUpdate.model_validate(
+            {"role": role, "active": active == "on", "agency": agency or None}
+        )
 
         def save() -> None:
             with db.session() as session:

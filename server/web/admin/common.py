@@ -18,6 +18,7 @@ from server.web.render import page_language, render
 
 TABS = (
     ("/app/admin", N_("Accounts")),
+    ("/app/admin/agencies", N_("Agencies")),
     ("/app/admin/rules", N_("Booking rules")),
     ("/app/admin/calendar", N_("Closed days and blocked desks")),
     ("/app/admin/gateways", N_("Gateways and kiosks")),
@@ -27,6 +28,8 @@ TABS = (
 DONE = {
     "user_created": N_("Account {x} created."),
     "user_updated": N_("Account {x} changed."),
+    "agency_created": N_("Agency {x} added."),
+    "agency_updated": N_("Agency {x} changed."),
     "rules_saved": N_("Booking rules of {x} saved: new bookings follow them now."),
     "day_closed": N_("{x} is closed for bookings."),
     "desk_blocked": N_("Desk {x} is blocked."),

@@ -1,0 +1,28 @@
+"""The agencies table: a ministry or body whose people work in the platform's buildings."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+
+CODE = 32
+
+
+class Agency(Base):
+    """An agency (instansi): its code, its names, and who answers for its people's data.
+
+    Under UU PDP each agency is the controller of its own staff's personal data; the privacy
+    notice names ``controller`` and ``contact`` (its data protection officer) to its people.
+    """
+
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    """In Bahasa Indonesia, as the agency writes it."""
+    name_en: Mapped[str | None] = mapped_column(String(200), default=None)
+    controller: Mapped[str | None] = mapped_column(String(300), default=None)
+    contact: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_ms: Mapped[int] = mapped_column(BigInteger)

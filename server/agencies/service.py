@@ -1,0 +1,76 @@
+"""Agencies: made and changed by a platform administrator, and listed.
+
+The rules that follow from belonging to an agency (whose desks, whose reports, whose data)
+live in the services of those things and ask ``agency_of`` here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.agencies.models import Agency
+from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
+from server.audit.service import record
+from server.clock import now_ms
+from server.exceptions import ConflictError, NotFoundError
+from server.i18n import T
+
+
+def _found(session: Session, code: str) -> Agency:
+    agency = session.get(Agency, code)
+    if agency is None:
+        raise NotFoundError(T("no agency {agency}", agency=repr(code)))
+    return agency
+
+
+def known(session: Session, code: str | None) -> str | None:
+    """``code`` once it is checked to name an agency (None stays None), else NotFoundError."""
+    return None if code is None else _found(session, code).id
+
+
+def agencies(session: Session) -> list[AgencyPublic]:
+    """Every agency, by code."""
+    return [
+        AgencyPublic.model_validate(a) for a in session.scalars(select(Agency).order_by(Agency.id))
+    ]
+
+
+def agency(session: Session, code: str) -> AgencyPublic:
+    """One agency, or NotFoundError."""
+    return AgencyPublic.model_validate(_found(session, code))
+
+
+def create(session: Session, *, actor: str, new: AgencyCreate) -> AgencyPublic:
+    """A new agency; ConflictError when the code is taken."""
+    if session.get(Agency, new.id) is not None:
+        raise ConflictError(T("agency {agency} exists already", agency=repr(new.id)))
+    row = Agency(**new.model_dump(), created_ms=now_ms())
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="agency.create",
+        target_kind="agency",
+        target_id=new.id,
+        name=new.name,
+    )
+    return AgencyPublic.model_validate(row)
+
+
+def update(session: Session, *, actor: str, code: str, doc: AgencyDoc) -> AgencyPublic:
+    """Change an agency's names or its privacy controller and contact."""
+    row = _found(session, code)
+    changed = {k: v for k, v in doc.model_dump().items() if getattr(row, k) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    record(
+        session,
+        actor=actor,
+        action="agency.update",
+        target_kind="agency",
+        target_id=code,
+        **changed,
+    )
+    return AgencyPublic.model_validate(row)
