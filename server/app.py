@@ -69,6 +69,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         ops,
     ):
         app.include_router(area.router)
+    app.include_router(agencies.floors)
     errors.install(app)
     web.install(app, vendor=docs.vendor_dir(settings.web_vendor_dir))
     return app

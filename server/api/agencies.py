@@ -1,18 +1,26 @@
-"""Agencies (instansi): listed for everyone signed in, made and changed by administrators."""
+"""Agencies (instansi), and the days an agency's floor seats another agency's people.
+
+Agencies are listed for everyone signed in, and made and changed by administrators; an
+agency's floor is opened to another agency (overflow) by its own or the platform's.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.payloads import Label
 from server.agencies import service
 from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
 from server.api.deps import Admin, Anyone, DatabaseDep
+from server.bookings import agencies as whose
+from server.calendar.dates import Day
 
 router = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 
-Code = Annotated[str, Path(max_length=32, description="The agency's code, e.g. kemenko-pmk")]
+Code = Annotated[str, Path(max_length=32, description="A code, e.g. kemenko-pmk or l3")]
 
 
 @router.get("", response_model=list[AgencyPublic])
@@ -41,3 +49,49 @@ def update_agency(code: Code, doc: AgencyDoc, admin: Admin, db: DatabaseDep) -> 
     """Change an agency's names, or its privacy controller and contact."""
     with db.session() as session:
         return service.update(session, actor=admin.username, code=code, doc=doc)
+
+
+class OpeningCreate(BaseModel):
+    """Days on which a floor seats another agency's people."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: Label
+    days: list[Day] = Field(min_length=1, max_length=92)
+
+
+floors = APIRouter(prefix="/api/v1/buildings/{building}/floors/{floor}/openings", tags=["agencies"])
+
+
+@floors.get("", response_model=list[whose.Opening])
+def list_openings(building: Code, floor: Code, _: Anyone, db: DatabaseDep) -> list[whose.Opening]:
+    """The days an agency's floor seats another agency's people (overflow)."""
+    with db.session(commit=False) as session:
+        return whose.openings(session, building=building, floor=floor)
+
+
+@floors.post("", response_model=list[whose.Opening], status_code=201)
+def open_floor(
+    building: Code, floor: Code, new: OpeningCreate, admin: Admin, db: DatabaseDep
+) -> list[whose.Opening]:
+    """Open the floor to another agency's people on these days (its agency's admins)."""
+    with db.session() as session:
+        return whose.open_floor(
+            session, actor=admin, building=building, floor=floor, agency=new.agency, days=new.days
+        )
+
+
+@floors.delete("/{agency}/{day}", status_code=204)
+def close_floor(
+    building: Code,
+    floor: Code,
+    agency: Code,
+    day: Annotated[Day, Path()],
+    admin: Admin,
+    db: DatabaseDep,
+) -> None:
+    """Take a day back: refused (409) while one of that agency's people has a desk there."""
+    with db.session() as session:
+        whose.close_floor(
+            session, actor=admin, building=building, floor=floor, agency=agency, day=day
+        )

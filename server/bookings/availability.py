@@ -24,8 +24,10 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.agencies import service as agencies
 from server.auth.models import User
 from server.auth.service import Principal
+from server.bookings import agencies as whose
 from server.bookings.models import ACTIVE, Booking, DeskBlock
 from server.bookings.rules import check_slot
 from server.bookings.schemas import DeskAvailability, SlotState
@@ -51,6 +53,7 @@ FLOOR_TABLES = (
     "booking_policies",
     "closed_days",
     "desk_blocks",
+    "floor_openings",
 )
 BOOKING_TABLES = ("bookings",)
 BOOKED = T("booked by a colleague")
@@ -74,6 +77,10 @@ class DeskView:
 
     id: int
     team: str | None
+    owner: str | None
+    """The agency whose floor the desk is on (None: the building's)."""
+    open_to: frozenset[str]
+    """Other agencies whose people the floor seats on the slot's day."""
     # not_bookable, closed or blocked: the same for everyone; else None.
     fixed: SlotState | None
     answers: dict[SlotState, DeskAvailability]
@@ -86,6 +93,8 @@ class DeskView:
             return self.fixed
         if holder is not None:
             return "yours" if holder == actor.username else "booked"
+        if not whose.may_sit(self.owner, self.open_to, actor.agency):
+            return "not_bookable"
         if self.team is not None and actor.team != self.team:
             return "team_zone"
         return "free"
@@ -149,6 +158,8 @@ def floor_layer(
             )
         )
     }
+    open_to = whose.opened_to(session, row.id, start.astimezone(tz).date())
+    owner_name = agencies.agency(session, row.agency_id).name if row.agency_id else None
     closed: dict[int | None, object] = {}
     policies: dict[int, Policy] = {}
     out = []
@@ -185,6 +196,8 @@ def floor_layer(
         )
         if team and not fixed:
             reasons["team_zone"] = T("reserved for team {team}", team=team)
+        if row.agency_id and not fixed:
+            reasons["not_bookable"] = T("for the people of {agency}", agency=owner_name)
         answers = {
             state: DeskAvailability.model_construct(
                 id=d.code,
@@ -212,7 +225,7 @@ def floor_layer(
             for state, a in answers.items()
             for lang in LANGUAGES
         }
-        out.append(DeskView(d.id, team, fixed, answers, json))
+        out.append(DeskView(d.id, team, row.agency_id, open_to, fixed, answers, json))
     return out
 
 

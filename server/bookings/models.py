@@ -7,7 +7,7 @@ Times are epoch milliseconds (UTC); they are shown in the building's time zone.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.auth.models import User
@@ -113,3 +113,18 @@ class KioskLink(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class FloorOpening(Base):
+    """An agency's floor opened to another agency's people for one day (overflow)."""
+
+    __tablename__ = "floor_openings"
+    __table_args__ = (UniqueConstraint("floor_id", "agency_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    floor_id: Mapped[int] = mapped_column(ForeignKey("floors.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    day: Mapped[str] = mapped_column(String(10))
+    """The day (``YYYY-MM-DD``, the building's calendar)."""
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_ms: Mapped[int] = mapped_column(BigInteger)

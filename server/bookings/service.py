@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, contains_eager
 from server.audit.service import record
 from server.auth.models import User
 from server.auth.service import Principal
+from server.bookings import agencies as whose
 from server.bookings import desks
 from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskBlock
@@ -231,6 +232,7 @@ def book_one(
                 "maintenance",
                 T("desk {desk} is blocked: {reason}", desk=space.code, reason=block.reason),
             )
+        whose.check_desk(session, space, user, start.astimezone(tz).date())
         team = _team(session, space)
         on_behalf_by_manager = actor.username != user.username
         if team is not None and team != user.team and not on_behalf_by_manager:

@@ -94,3 +94,25 @@ def test_a_person_of_an_agency_is_told_their_agencys_controller(platform: Platfo
         mine = web.get("/privacy", headers={"Accept-Language": "id"}).text
     assert "Kementerian Koordinator Bidang PMK" in mine and "ppid@kemenkopmk" in mine
     assert "Otorita IKN" not in mine  # their agency is their controller
+
+
+def test_an_agency_lends_its_floor_for_a_day_through_the_api(platform: Platform) -> None:
+    for code in ("kemenko-pmk", "kemenko-pangan"):
+        body = {"id": code, "name": code.upper()}
+        assert platform.api("POST", "/api/v1/agencies", json=body).status_code == 201
+    layout = one_floor("menara-4", "l3", ["a1"])
+    layout["floors"][0]["agency"] = "kemenko-pmk"
+    assert platform.api("PUT", "/api/v1/buildings/menara-4/layout", json=layout).is_success
+    where = "/api/v1/buildings/menara-4/floors/l3/openings"
+    days = {"agency": "kemenko-pangan", "days": ["2099-12-03", "2099-12-04"]}
+    assert platform.api("POST", where, "facility_manager", json=days).status_code == 403
+    made = platform.api("POST", where, json=days)
+    assert made.status_code == 201, made.text
+    assert [o["day"] for o in made.json()] == ["2099-12-03", "2099-12-04"]
+    assert platform.api("DELETE", f"{where}/kemenko-pangan/2099-12-04").status_code == 204
+    listed = platform.api("GET", where, "employee").json()
+    assert [(o["agency"], o["day"]) for o in listed] == [("kemenko-pangan", "2099-12-03")]
+    bad = platform.api("POST", where, json={"agency": "kemenko-pangan", "days": ["9999-01-01"]})
+    assert bad.status_code == 422
+    own = platform.api("POST", where, json={"agency": "kemenko-pmk", "days": ["2099-12-03"]})
+    assert own.status_code == 409 and "own floor" in own.json()["detail"]
