@@ -57,6 +57,8 @@ class Opened:
 
     secret: str
     max_age_s: int
+    role: str
+    """The role the session opens for (where the person's work starts)."""
 
 
 def open_session(session: Session, *, username: str, now_ms: int | None = None) -> Opened:
@@ -72,7 +74,7 @@ def open_session(session: Session, *, username: str, now_ms: int | None = None) 
         )
     )
     session.execute(delete(WebSession).where(WebSession.expires_ms <= now))
-    return Opened(secret, LIFETIME_S)
+    return Opened(secret, LIFETIME_S, user.role)
 
 
 def end_session(session: Session, secret: str) -> None:

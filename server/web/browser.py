@@ -254,6 +254,20 @@ def keep_login_token(request: Request, response: Response, token: str) -> None:
     )
 
 
+# Where each role's work starts when a person signs in without asking for a page.
+START: Final = {
+    "employee": "/app",
+    "facility_manager": "/app/manage",
+    "installer": "/app/devices",
+    "admin": "/app/admin",
+}
+
+
+def start_page(role: str, asked: str) -> str:
+    """``asked``, or the role's own start when the person asked for no page (the app's door)."""
+    return START.get(role, "/app") if asked == "/app" else asked
+
+
 def safe_next(path: str | None) -> str:
     """Only a path on this site to go back to (never another site's URL)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:

@@ -17,7 +17,7 @@ from server.api.deps import DatabaseDep, Public, SettingsDep, services
 from server.auth import sso as sso_flow
 from server.auth.schemas import Preferences
 from server.auth.service import authenticate, principal, set_preferences
-from server.auth.sessions import cookie_name, end_session, open_session
+from server.auth.sessions import Opened, cookie_name, end_session, open_session
 from server.auth.throttle import LoginLimit
 from server.exceptions import AuthError, RateLimited
 from server.i18n import LANGUAGES, gettext, say
@@ -34,6 +34,7 @@ from server.web.browser import (
     new_login_token,
     remember_device,
     safe_next,
+    start_page,
 )
 from server.web.render import LANG_COOKIE, page_language, render
 
@@ -132,15 +133,15 @@ async def _signed_in(request: Request, db: DatabaseDep, username: str, target: s
     """A new session for ``username``; a session the browser brought is ended, not kept."""
     old = request.cookies.get(cookie_name(https(request)))
 
-    def start() -> str:
+    def start() -> Opened:
         with db.session() as session:
             if old is not None:
                 end_session(session, old)
-            return open_session(session, username=username).secret
+            return open_session(session, username=username)
 
-    secret = await run_in_threadpool(start)
-    response = RedirectResponse(target, status_code=303)
-    keep_session(request, response, secret)
+    opened = await run_in_threadpool(start)
+    response = RedirectResponse(start_page(opened.role, target), status_code=303)
+    keep_session(request, response, opened.secret)
     return response
 
 

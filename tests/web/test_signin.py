@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from harness.idp import Provider
 from harness.platform import Platform
 from harness.services import Service
-from tests.web.conftest import new_context
+from tests.web.conftest import new_context, sign_in
 
 
 @pytest.fixture
@@ -72,5 +72,33 @@ def test_a_person_signs_in_at_the_agency_provider(
             expect(page2.get_by_role("alert")).to_contain_text("tidak memiliki peran")
         finally:
             other.close()
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(
+    ("role", "start", "heading"),
+    [
+        ("employee", "/app", "Hari ini"),
+        ("facility_manager", "/app/manage", "Kantor W"),
+        ("installer", "/app/devices", "Perangkat"),
+        ("admin", "/app/admin", "Administrasi"),
+    ],
+)
+def test_each_role_starts_at_its_own_work(
+    platform: Platform, chromium: Browser, role: str, start: str, heading: str
+) -> None:
+    """Signed in from the app's door, a manager lands on the building, an installer on the
+    devices, an administrator on the accounts; a page asked for is still where one goes."""
+    base = platform.server.url  # type: ignore[union-attr]
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, role)
+        expect(page).to_have_url(f"{base}{start}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        page.get_by_role("button", name="Keluar").click()
+        sign_in(page, base, role, then="/app/profile")
+        expect(page).to_have_url(f"{base}/app/profile")
     finally:
         ctx.close()
