@@ -91,6 +91,14 @@ class ServerSettings(BaseSettings):
     """Default: the ``jwks_uri`` of ``{oidc_issuer}/.well-known/openid-configuration``."""
     oidc_username_claim: str = "preferred_username"
     oidc_groups_claim: str = "groups"
+    oidc_agency_claim: str | None = None
+    """The token's claim naming the person's agency (e.g. ``instansi``); its value is the
+    agency's code here, or mapped to one by ``oidc_agency_map``. Set, a person whose agency
+    is missing or unknown here is refused, saying which; the agency follows the provider at
+    every sign-in."""
+    oidc_agency_map: dict[str, str] = Field(default_factory=dict)
+    """The provider's agency name -> the agency's code here, as JSON:
+    ``{"KEMENKO PMK": "kemenko-pmk"}``."""
     oidc_role_map: dict[str, Role] = Field(default_factory=dict)
     """Provider group -> role, as JSON: ``{"ikn-fm": "facility_manager"}``."""
     oidc_default_role: Role | None = None

@@ -224,6 +224,8 @@ def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
         default_role=settings.oidc_default_role,
         username_claim=settings.oidc_username_claim,
         groups_claim=settings.oidc_groups_claim,
+        agency_claim=settings.oidc_agency_claim,
+        agency_map=settings.oidc_agency_map,
     )
 
 

@@ -73,12 +73,13 @@ def login(
 
 @router.get("/auth/me")
 def me(user: CurrentUser) -> dict[str, str | None]:
-    """Who the token belongs to, and their role."""
+    """Who the token belongs to: their role, team and agency."""
     return {
         "username": user.username,
         "display_name": user.display_name,
         "role": user.role,
         "team": user.team,
+        "agency": user.agency,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.agencies import service as agencies
+from server.agencies.models import Agency
 from server.audit.service import record
 from server.auth.models import LoginFailure, User, WebSession
 from server.auth.passwords import hash_password, needs_rehash, verify_password
@@ -115,6 +116,30 @@ def principal(session: Session, claims: Claims) -> Principal:
     )
 
 
+def _follow_agency(session: Session, user: User, claims: Claims) -> None:
+    """The person's agency as the provider says, refused when it says none known here."""
+    if claims.agency is None or session.get(Agency, claims.agency) is None:
+        raise AuthError(
+            T(
+                "your agency ({agency}) is not known here: ask an administrator to add it",
+                agency=claims.agency or "—",
+            )
+        )
+    if user.agency_id != claims.agency:
+        if user.id is not None:
+            record(
+                session,
+                actor="oidc",
+                action="user.agency",
+                target_kind="user",
+                target_id=user.username,
+                old=user.agency_id,
+                new=claims.agency,
+            )
+            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        user.agency_id = claims.agency
+
+
 def _provider_user(session: Session, claims: Claims) -> User:
     """The account of the provider's (issuer, subject); made at the first sign-in.
 
@@ -168,6 +193,8 @@ def _provider_user(session: Session, claims: Claims) -> User:
                 target_id=claims.username,
                 role=claims.role,
             )
+    if claims.agency_given:
+        _follow_agency(session, user, claims)
     if user.role != claims.role and provider_roles(session):
         record(
             session,

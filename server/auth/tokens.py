@@ -36,6 +36,10 @@ class Claims:
     """For a provider's token: who vouches for the person (``iss``) ..."""
     subject: str | None = None
     """... and the provider's own, never reassigned id of the person (``sub``)."""
+    agency: str | None = None
+    """The agency the provider says the person works for (its code here), when it says."""
+    agency_given: bool = False
+    """Whether the provider is asked for the agency at all (SMARTOFFICE_OIDC_AGENCY_CLAIM)."""
 
 
 class LocalTokens:
@@ -90,6 +94,8 @@ class OidcVerifier:
         default_role: Role | None,
         username_claim: str = "preferred_username",
         groups_claim: str = "groups",
+        agency_claim: str | None = None,
+        agency_map: dict[str, str] | None = None,
         algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
     ) -> None:
         self.issuer = issuer
@@ -101,6 +107,8 @@ class OidcVerifier:
         self._default_role = default_role
         self._username_claim = username_claim
         self._groups_claim = groups_claim
+        self._agency_claim = agency_claim
+        self._agency_map = agency_map or {}
         self._algorithms = list(algorithms)
 
     def verify(self, token: str) -> Claims:
@@ -148,6 +156,12 @@ class OidcVerifier:
                     roles=", ".join(ROLES),
                 )
             )
+        said = claims.get(self._agency_claim) if self._agency_claim else None
+        agency = None
+        if said is not None:
+            # The provider's name for it (``KEMENKOPMK``, an org code) mapped to the code
+            # here; a name with no mapping is taken as the code itself.
+            agency = self._agency_map.get(str(said), str(said))[:32]
         return Claims(
             username=username_from(str(username), str(claims["sub"])),
             role=role,
@@ -156,6 +170,8 @@ class OidcVerifier:
             email=claims.get("email"),
             issuer=str(claims["iss"])[:200],
             subject=str(claims["sub"])[:255],
+            agency=agency,
+            agency_given=self._agency_claim is not None,
         )
 
 

@@ -156,6 +156,7 @@ def test_identity_provider_tokens_map_groups_to_roles(platform: Platform, idp: P
         "display_name": "Siti Rahma",
         "role": "facility_manager",
         "team": None,
+        "agency": None,
     }
     readings = platform.api("GET", "/api/v1/users", role="admin").json()
     assert {"username": "siti.rahma", "source": "oidc"}.items() <= next(
@@ -408,3 +409,58 @@ def test_a_person_exports_their_data_and_an_admin_erases_them_on_request(booked:
         e["action"] for e in p.api("GET", "/api/v1/audit", params={"action": "privacy."}).json()
     ]
     assert trail[:3] == ["privacy.erase", "privacy.request", "privacy.export"]
+
+
+@pytest.fixture
+def agency_platform(tmp_path: Path, unique_name: str, idp: Provider) -> Iterator[Platform]:
+    """A provider whose tokens name the person's agency in an ``instansi`` claim."""
+    p = Platform(
+        tmp_path,
+        {
+            "SMARTOFFICE_OIDC_ISSUER": ISSUER,
+            "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
+            "SMARTOFFICE_OIDC_JWKS_URL": idp.url,
+            "SMARTOFFICE_OIDC_DEFAULT_ROLE": "employee",
+            "SMARTOFFICE_OIDC_AGENCY_CLAIM": "instansi",
+            "SMARTOFFICE_OIDC_AGENCY_MAP": json.dumps({"KEMENKO PMK": "kemenko-pmk"}),
+        },
+        gateway_id=f"gw-{unique_name}",
+    )
+    p.register([])
+    p.start_server()
+    for code in ("kemenko-pmk", "kemenko-pangan"):
+        assert p.api("POST", "/api/v1/agencies", json={"id": code, "name": code}).is_success
+    yield p
+    p.stop()
+
+
+def test_a_providers_agency_claim_names_the_persons_agency_or_refuses_them(
+    agency_platform: Platform, idp: Provider
+) -> None:
+    p = agency_platform
+    # The provider's own name for the agency, mapped; or the code itself.
+    dewi = idp.token(sub="nip-1", preferred_username="dewi", instansi="KEMENKO PMK")
+    assert me(p, dewi).json()["agency"] == "kemenko-pmk"
+    eko = idp.token(sub="nip-2", preferred_username="eko", instansi="kemenko-pangan")
+    assert me(p, eko).json()["agency"] == "kemenko-pangan"
+    # Moved at the provider: moved here at the next request, audited.
+    moved = idp.token(sub="nip-1", preferred_username="dewi", instansi="kemenko-pangan")
+    assert me(p, moved).json()["agency"] == "kemenko-pangan"
+    log = p.api("GET", "/api/v1/audit", params={"target_id": "dewi"}).json()
+    assert log[0]["action"] == "user.agency" and log[0]["detail"] == {
+        "old": "kemenko-pmk",
+        "new": "kemenko-pangan",
+    }
+    # An agency unknown here, or none named, is refused, saying which, in Indonesian.
+    assert p.server is not None
+    for claims in ({"instansi": "KEMENTERIAN X"}, {}):
+        stranger = idp.token(sub="nip-3", preferred_username="tamu", **claims)
+        refused = httpx.get(
+            f"{p.server.url}/api/v1/auth/me",
+            headers={"Authorization": f"Bearer {stranger}", "Accept-Language": "id"},
+        )
+        assert refused.status_code == 401
+        assert "tidak dikenal di sini" in refused.json()["detail"]
+    assert "KEMENTERIAN X" in refused.text or "—" in refused.text
+    accounts = [u["username"] for u in p.api("GET", "/api/v1/users").json()]
+    assert "tamu" not in accounts  # refused before an account was made
