@@ -89,9 +89,16 @@ def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
         assert first_url is not None and first_url.group(0) == f"{base}/app"
         accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", after, re.M))
         assert set(accounts) == {"pegawai", "manajer", "teknisi", "admin"}
+        # Each signs in, and starts at their own work.
+        starts = {
+            "pegawai": "/app",
+            "manajer": "/app/manage",
+            "teknisi": "/app/devices",
+            "admin": "/app/admin",
+        }
         for name, password in accounts.items():
             signed = sign_in(base, name, password)
-            assert signed.status_code == 303 and signed.headers["location"] == "/app", name
+            assert signed.status_code == 303 and signed.headers["location"] == starts[name], name
         assert "is taken" not in banner  # the port asked for was free
 
         # A second demo in the same checkout is refused, saying where the first one is.
