@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from sqlalchemy import delete, select
@@ -117,8 +117,16 @@ def principal(session: Session, claims: Claims) -> Principal:
 
 
 def _follow_agency(session: Session, user: User, claims: Claims) -> None:
-    """The person's agency as the provider says, refused when it says none known here."""
-    if claims.agency is None or session.get(Agency, claims.agency) is None:
+    """The person's agency as the provider says, refused when it says none known here.
+
+    Staff (any role but employee) work for the platform: their agency stays none.
+    """
+    role = claims.role if user.id is None or provider_roles(session) else user.role
+    if role != "employee":
+        claims = replace(claims, agency=None)
+        if user.agency_id is None:
+            return
+    elif claims.agency is None or session.get(Agency, claims.agency) is None:
         raise AuthError(
             T(
                 "your agency ({agency}) is not known here: ask an administrator to add it",
@@ -211,8 +219,26 @@ def _provider_user(session: Session, claims: Claims) -> User:
     return user
 
 
+def _staff_of_no_agency(role: str, agency: str | None) -> None:
+    """Staff (administrators, managers, installers) work for the platform, not an agency.
+
+    Their powers are the platform's or the building's whole; an agency's own administrators
+    and managers, limited to it, are not there yet. Until they are, giving a staff account
+    an agency would only seem to limit it.
+    """
+    if agency is not None and role != "employee":
+        raise ConflictError(
+            T(
+                "a {role} works for the platform, not for an agency: leave the agency empty "
+                "(an agency's own staff, limited to it, come later)",
+                role=role,
+            )
+        )
+
+
 def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
     """A new local account."""
+    _staff_of_no_agency(new.role, new.agency)
     user = User(
         uid=uuid.uuid4().hex,
         username=new.username,
@@ -261,6 +287,10 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
                 user=repr(username),
             )
         )
+    _staff_of_no_agency(
+        fields.get("role", user.role),
+        fields.get("agency", user.agency_id),
+    )
     # What the person may do or see: a change of it ends their sessions.
     before = (user.role, user.active, user.buildings, user.agency_id)
     for key, value in fields.items():

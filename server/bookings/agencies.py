@@ -2,8 +2,8 @@
 
 A floor with no agency is the building's and seats everyone. An agency opens its floor to
 another agency's people for chosen days (overflow) and takes a day back while none of them
-has booked it. Who may open or take back a floor: an administrator of the floor's agency,
-or of the platform (``may_lend``). Booking and availability both ask ``may_sit``.
+has booked it. Who may open or take back a floor: an administrator of the platform
+(``may_lend``). Booking and availability both ask ``may_sit``.
 """
 
 from __future__ import annotations
@@ -76,8 +76,12 @@ def check_desk(session: Session, desk: Desk, user: User, day: date) -> None:
 
 
 def may_lend(actor: Principal, floor_owner: str | None) -> bool:
-    """Whether ``actor`` may open or take back the floor: its agency's admin, or the platform's."""
-    return actor.role == "admin" and (actor.agency is None or actor.agency == floor_owner)
+    """Whether ``actor`` may open or take back the floor: an administrator of the platform.
+
+    (An agency's own administrators, who will lend their agency's floors only, are not there
+    yet: staff accounts belong to no agency.)
+    """
+    return actor.role == "admin" and actor.agency is None
 
 
 def _floor(session: Session, actor: Principal, building: str, floor: str) -> Floor:
@@ -88,7 +92,7 @@ def _floor(session: Session, actor: Principal, building: str, floor: str) -> Flo
         )
     if not may_lend(actor, row.agency_id):
         raise Forbidden(
-            T("only an administrator of {agency} may lend its floor", agency=row.agency_id)
+            T("only an administrator may lend {agency}'s floor", agency=row.agency_id)
         )
     return row
 

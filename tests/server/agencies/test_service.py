@@ -103,3 +103,37 @@ def test_a_person_and_a_floor_belong_to_an_agency_that_exists(db: Database) -> N
     layout["floors"][0]["agency"] = "kemenko-x"
     with db.session() as s, pytest.raises(NotFoundError, match="no agency 'kemenko-x'"):
         import_layout(s, parse_layout(layout))
+
+
+def test_staff_work_for_the_platform_and_cannot_be_given_an_agency_yet(db: Database) -> None:
+    """An agency's own administrators and managers, limited to it, are not there yet: a
+    staff account with an agency would seem limited and hold the platform's powers."""
+    with db.session() as s:
+        service.create(s, actor="root", new=PMK)
+        create_user(
+            s,
+            actor="root",
+            new=UserCreate(
+                username="siti", password="p" * 12, display_name="Siti", agency="kemenko-pmk"
+            ),
+        )
+    for role in ("admin", "facility_manager", "installer"):
+        with db.session() as s, pytest.raises(ConflictError, match="works for the platform"):
+            create_user(
+                s,
+                actor="root",
+                new=UserCreate(
+                    username=f"x-{role}",
+                    password="p" * 12,
+                    display_name="X",
+                    role=role,
+                    agency="kemenko-pmk",
+                ),
+            )
+    with db.session() as s, pytest.raises(ConflictError, match="leave the agency empty"):
+        update_user(s, actor="root", username="siti", change=UserUpdate(role="admin"))
+    with db.session() as s:
+        made = update_user(
+            s, actor="root", username="siti", change=UserUpdate(role="admin", agency=None)
+        )
+        assert (made.role, made.agency) == ("admin", None)

@@ -423,6 +423,7 @@ def agency_platform(tmp_path: Path, unique_name: str, idp: Provider) -> Iterator
             "SMARTOFFICE_OIDC_DEFAULT_ROLE": "employee",
             "SMARTOFFICE_OIDC_AGENCY_CLAIM": "instansi",
             "SMARTOFFICE_OIDC_AGENCY_MAP": json.dumps({"KEMENKO PMK": "kemenko-pmk"}),
+            "SMARTOFFICE_OIDC_ROLE_MAP": json.dumps({"ikn-fasilitas": "facility_manager"}),
         },
         gateway_id=f"gw-{unique_name}",
     )
@@ -464,3 +465,8 @@ def test_a_providers_agency_claim_names_the_persons_agency_or_refuses_them(
     assert "KEMENTERIAN X" in refused.text or "—" in refused.text
     accounts = [u["username"] for u in p.api("GET", "/api/v1/users").json()]
     assert "tamu" not in accounts  # refused before an account was made
+    # Staff work for the platform: a manager's agency claim gives them none (yet).
+    fm = idp.token(
+        sub="nip-4", preferred_username="fajar", instansi="kemenko-pmk", groups=["ikn-fasilitas"]
+    )
+    assert me(p, fm).json()["agency"] is None
