@@ -91,9 +91,7 @@ def _floor(session: Session, actor: Principal, building: str, floor: str) -> Flo
             T("floor {floor} is the building's: it seats every agency already", floor=floor)
         )
     if not may_lend(actor, row.agency_id):
-        raise Forbidden(
-            T("only an administrator may lend {agency}'s floor", agency=row.agency_id)
-        )
+        raise Forbidden(T("only an administrator may lend {agency}'s floor", agency=row.agency_id))
     return row
 
 
