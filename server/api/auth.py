@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from server.api.deps import (
@@ -17,7 +17,7 @@ from server.api.deps import (
     services,
 )
 from server.auth.schemas import Preferences, Token, UserCreate, UserPublic, UserUpdate
-from server.auth.service import authenticate, set_preferences
+from server.auth.service import AccountSearch, authenticate, count_users, set_preferences
 from server.auth.service import create_user as create_user_row
 from server.auth.service import list_users as list_user_rows
 from server.auth.service import update_user as update_user_row
@@ -91,11 +91,24 @@ def update_me(prefs: Preferences, user: CurrentUser, db: DatabaseDep) -> dict[st
 
 
 @router.get("/users", response_model=list[UserPublic])
-def list_users(admin: Admin, db: DatabaseDep) -> list[UserPublic]:
-    """Every account (admins; the read is audited)."""
+def list_users(
+    admin: Admin,
+    db: DatabaseDep,
+    response: Response,
+    q: Annotated[str, Query(max_length=100, description="Words in the username or name")] = "",
+    agency: Annotated[str | None, Query(max_length=32, description="An agency's code")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> list[UserPublic]:
+    """The accounts that match, a page at a time (admins; the read is audited).
+
+    ``X-Total-Count`` says how many match in all.
+    """
+    search = AccountSearch(q, agency, offset, limit)
     with db.session() as session:
         audit_read(session, actor=admin, person="*", what="accounts", reason="")
-        return list_user_rows(session)
+        response.headers["X-Total-Count"] = str(count_users(session, search))
+        return list_user_rows(session, search)
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -337,11 +337,43 @@ def _buildings(session: Session, buildings: list[str] | None) -> str | None:
     return ",".join(sorted(set(buildings)))
 
 
-def list_users(session: Session) -> list[UserPublic]:
-    """Every account."""
-    return [
-        UserPublic.model_validate(u) for u in session.scalars(select(User).order_by(User.username))
-    ]
+@dataclass(frozen=True, slots=True)
+class AccountSearch:
+    """Which accounts: words in the username or name, an agency, and one page of them."""
+
+    words: str = ""
+    agency: str | None = None
+    offset: int = 0
+    limit: int = 1000
+
+
+def list_users(session: Session, search: AccountSearch = AccountSearch()) -> list[UserPublic]:
+    """The accounts that match, by username (an agency has thousands: a page at a time)."""
+    query = _matching(search)
+    rows = session.scalars(query.order_by(User.username).offset(search.offset).limit(search.limit))
+    return [UserPublic.model_validate(u) for u in rows]
+
+
+def count_users(session: Session, search: AccountSearch = AccountSearch()) -> int:
+    """How many accounts match (all pages)."""
+    return session.scalar(select(func.count()).select_from(_matching(search).subquery())) or 0
+
+
+def _matching(search: AccountSearch) -> Select[User]:
+    query = select(User)
+    for word in search.words.lower().split()[:5]:
+        # What is typed is looked for as it is: its % and _ are characters, not wildcards.
+        typed = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{typed}%"
+        query = query.where(
+            or_(
+                func.lower(User.username).like(like, escape="\\"),
+                func.lower(User.display_name).like(like, escape="\\"),
+            )
+        )
+    if search.agency is not None:
+        query = query.where(User.agency_id == search.agency)
+    return query
 
 
 def preferences(session: Session, username: str) -> dict[str, object]:

@@ -216,6 +216,15 @@ def test_an_admin_adds_an_agency_and_puts_a_person_in_it_who_then_sees_it(
         employee.get_by_role("button", name="Simpan").click()
         expect(page.get_by_role("status")).to_contain_text("employee")
         expect(employee).to_contain_text("Kemenko PMK")
+        # An agency has thousands of people: found by agency and words, a page at a time.
+        search = page.get_by_role("search", name="Cari akun")
+        search.get_by_label("Instansi").select_option("kemenko-pmk")
+        search.get_by_role("button", name="Cari").click()
+        found = page.get_by_role("table", name=re.compile(r"^1 akun"))
+        expect(found.get_by_role("rowheader")).to_have_text(["employee"])
+        search.get_by_label("Nama pengguna atau nama").fill("tidak-ada-orang")
+        search.get_by_role("button", name="Cari").click()
+        expect(page.get_by_role("table", name=re.compile(r"^0 akun"))).to_be_visible()
     finally:
         ctx.close()
     ctx = new_context(chromium)

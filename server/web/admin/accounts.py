@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from server.agencies import service as agencies
 from server.api.deps import DatabaseDep
 from server.auth.schemas import UserCreate, UserUpdate
-from server.auth.service import create_user, list_users, update_user
+from server.auth.service import AccountSearch, count_users, create_user, list_users, update_user
 from server.bookings.visibility import audit_read
 from server.calendar.dates import from_ms
 from server.exceptions import ServerError
@@ -23,22 +24,52 @@ from server.web.render import ROLES, page_language
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/app/admin")
-async def accounts(request: Request, person: AdminPage, db: DatabaseDep, answer: Said) -> Response:
-    """Every account, its role and whether it may sign in; a new account."""
+PAGE = 50
 
-    def read() -> tuple[list[Any], list[Any]]:
+
+@router.get("/app/admin")
+async def accounts(
+    request: Request,
+    person: AdminPage,
+    db: DatabaseDep,
+    answer: Said,
+    q: Annotated[str, Query(max_length=100)] = "",
+    agency: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The accounts, found by words and agency, a page at a time; a new account."""
+    search = AccountSearch(q.strip(), agency or None, (page - 1) * PAGE, PAGE)
+
+    def read() -> tuple[list[Any], int, list[Any]]:
         with db.session() as session:
             audit_read(session, actor=person.user, person="*", what="accounts", reason="")
-            return list_users(session), agencies.agencies(session)
+            return (
+                list_users(session, search),
+                count_users(session, search),
+                agencies.agencies(session),
+            )
 
     lang = page_language(request, person.user)
-    users, found = await run(read)
+    users, total, found = await run(read)
+    last = max(1, -(-total // PAGE))
+
+    def link(n: int) -> str:
+        asked = (("q", q.strip()), ("agency", agency), ("page", n))
+        return "/app/admin?" + urlencode({k: v for k, v in asked if v})
+
     return show(
         request,
         person,
         "admin/accounts.html",
         users=users,
+        total=total,
+        search={"q": q.strip(), "agency": agency},
+        pages={
+            "now": min(page, last),
+            "last": last,
+            "before": link(page - 1) if page > 1 else None,
+            "after": link(page + 1) if page < last else None,
+        },
         notice=answer.notice,
         notice_kind=answer.kind,
         status=answer.status,

@@ -72,6 +72,9 @@ def test_a_person_of_an_agency_is_told_their_agencys_controller(platform: Platfo
         "POST", "/api/v1/users", json={**person, "username": "eko", "agency": "nope"}
     )
     assert unknown.status_code == 404
+    found = platform.api("GET", "/api/v1/users", params={"agency": "kemenko-pmk", "limit": 5})
+    assert found.headers["X-Total-Count"] == "1"
+    assert [u["username"] for u in found.json()] == ["dewi"]
     layout = one_floor("menara-2", "l5", ["d1"])
     layout["floors"][0]["agency"] = "kemenko-pmk"
     assert platform.api("PUT", "/api/v1/buildings/menara-2/layout", json=layout).is_success
