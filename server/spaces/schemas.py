@@ -199,6 +199,8 @@ class FloorSummary(BaseModel):
     name: str
     level: int
     agency: str | None = None
+    agency_name: str | None = None
+    """The agency's name, to show beside the floor's ("Lantai 3 · Kemenko PMK")."""
     desks: int
     rooms: int
 

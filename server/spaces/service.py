@@ -251,6 +251,7 @@ def building(session: Session, building_id: str) -> BuildingPublic:
                 name=f.name,
                 level=f.level,
                 agency=f.agency_id,
+                agency_name=agencies.agency(session, f.agency_id).name if f.agency_id else None,
                 desks=len(desks),
                 rooms=len(rooms),
             )

@@ -4,6 +4,7 @@ they book it as any desk."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def test_an_employee_books_a_desk_another_agency_opened_for_thursday_and_not_on_
         page = ctx.new_page()
         sign_in(page, base, "employee")
         page.goto(f"{base}/app/find?building={TOWER}&floor=l3&day={friday}")
+        # The floor says whose it is.
+        floors = page.get_by_role("combobox", name=re.compile("^Lantai"))
+        expect(floors).to_contain_text("Lantai l3 · Kemenko PMK")
         friday_a1 = page.get_by_role("row").filter(
             has=page.get_by_role("rowheader", name="Meja a1")
         )
