@@ -8,9 +8,11 @@ the audit log (``personal.read``) with the reason.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
+from server.auth.models import User
 from server.auth.service import Principal
 from server.exceptions import Forbidden
 from server.i18n import T
@@ -20,7 +22,12 @@ MIN_REASON = 10
 
 
 def audit_read(session: Session, *, actor: Principal, person: str, what: str, reason: str) -> None:
-    """Record that ``actor`` read ``person``'s data (or a list naming people), and why."""
+    """Record that ``actor`` read ``person``'s data (or a list naming people), and why.
+
+    The entry names the agency whose data it was (each agency is the controller of its own
+    people's data): the person's agency, or none for the platform's staff or for a list.
+    """
+    agency = session.scalar(select(User.agency_id).where(User.username == person))
     record(
         session,
         actor=actor.username,
@@ -30,6 +37,7 @@ def audit_read(session: Session, *, actor: Principal, person: str, what: str, re
         what=what,
         reason=reason,
         role=actor.role,
+        agency=agency,
     )
 
 

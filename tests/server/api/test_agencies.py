@@ -72,6 +72,12 @@ def test_a_person_of_an_agency_is_told_their_agencys_controller(platform: Platfo
         "POST", "/api/v1/users", json={**person, "username": "eko", "agency": "nope"}
     )
     assert unknown.status_code == 404
+    # A read of a person's data names the agency whose data it was (its controller's).
+    reason = {"reason": "Pengaduan pelepasan meja", "start": "2026-12-01", "end": "2026-12-02"}
+    assert platform.api("GET", "/api/v1/users/dewi/attendance", params=reason).is_success
+    reads = platform.api("GET", "/api/v1/audit", params={"action": "personal.read"}).json()
+    read = next(e for e in reads if e["target_id"] == "dewi")
+    assert read["detail"]["agency"] == "kemenko-pmk"
     found = platform.api("GET", "/api/v1/users", params={"agency": "kemenko-pmk", "limit": 5})
     assert found.headers["X-Total-Count"] == "1"
     assert [u["username"] for u in found.json()] == ["dewi"]
