@@ -21,6 +21,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from server.calendar.dates import from_ms
@@ -28,10 +29,13 @@ from server.calendar.hours import WorkingHours
 from server.db import Database
 from server.energy.rollup import HourlyView, Rollups
 from server.readings.store import HOUR_MS, RollupAgg, SpaceFilter
+from server.spaces.models import Floor
 from server.spaces.service import desk_places
 from server.suppression import withheld
 
-OccupancyBy = Literal["building", "floor", "zone"]
+OccupancyBy = Literal["building", "floor", "zone", "agency"]
+# The group of the building's own floors when the report is by agency: shared by everyone.
+SHARED: Final = "shared"
 # "At target" is within this many percentage points of it.
 TARGET_BAND: Final = 0.05
 
@@ -102,17 +106,29 @@ class OccupancyQuery:
     zone: str | None = None
 
 
-def _desks(db: Database, q: OccupancyQuery) -> tuple[dict[str, set[int]], WorkingHours]:
+def _desks(
+    db: Database, q: OccupancyQuery
+) -> tuple[dict[str, set[int]], WorkingHours, dict[str, str]]:
+    """The desks of each group, the building's hours, and each floor's agency (or SHARED)."""
     with db.session(commit=False) as session:
+        agency_of = {
+            f.code: f.agency_id or SHARED
+            for f in session.scalars(select(Floor).where(Floor.building_id == q.building))
+        }
         desks: dict[str, set[int]] = defaultdict(set)
         for desk_id, place in desk_places(session, q.building).items():
             if q.floor not in (None, place.floor) or q.zone not in (None, place.zone):
                 continue
-            g = {"building": q.building, "floor": place.floor, "zone": place.zone}[q.by]
+            g = {
+                "building": q.building,
+                "floor": place.floor,
+                "zone": place.zone,
+                "agency": agency_of.get(place.floor, SHARED),
+            }[q.by]
             desks[g].add(desk_id)
         hours = WorkingHours.of(session, q.building)
         hours.open_seconds(q.first, q.last)  # reads every day of the period
-        return dict(desks), hours
+        return dict(desks), hours, agency_of
 
 
 async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> OccupancyReport:
@@ -122,12 +138,13 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     that no total gives one away): the sensors know desks, and a desk's hours are its
     sitter's.
     """
-    desks, hours = await run_in_threadpool(_desks, db, q)
+    desks, hours, agency_of = await run_in_threadpool(_desks, db, q)
     hide = withheld(desks, q.min_group)
     size = {g: len(members) for g, members in desks.items() if g not in hide}
     tz = hours.tz
     view = await HourlyView.open(rollups, q.building, q.first, q.last)
-    by = [] if q.by == "building" else [q.by]
+    # By agency: read by floor, and add up each agency's floors (the readings know floors).
+    by = [] if q.by == "building" else ["floor"] if q.by == "agency" else [q.by]
     where = SpaceFilter(building=q.building, floor=q.floor, zone=q.zone)
     sums: dict[str, RollupAgg] = {"occupied_s": "sum", "covered_s": "sum"}
     rows = await view.rows("presence", sums, where=where, by=by)
@@ -136,8 +153,11 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     occupied: dict[str, dict[int, float]] = defaultdict(dict)
     for r in rows:
         if r.values.get("covered_s", 0.0) > 0:
-            group = r.group.get(q.by, "") if by else q.building
-            occupied[group][r.start_ms] = r.values.get("occupied_s", 0.0) / 3600
+            group = r.group.get(by[0], "") if by else q.building
+            if q.by == "agency":
+                group = agency_of.get(group, SHARED)
+            hour = occupied[group]
+            hour[r.start_ms] = hour.get(r.start_ms, 0.0) + r.values.get("occupied_s", 0.0) / 3600
     open_hours = [h for h in range(q.first, q.last, HOUR_MS) if hours.is_open(h)]
     groups = []
     for g, n in sorted(size.items()):
