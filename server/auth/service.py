@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Select, delete, func, or_, select
@@ -122,30 +122,28 @@ def _follow_agency(session: Session, user: User, claims: Claims) -> None:
     Staff (any role but employee) work for the platform: their agency stays none.
     """
     role = claims.role if user.id is None or provider_roles(session) else user.role
-    if role != "employee":
-        claims = replace(claims, agency=None)
-        if user.agency_id is None:
-            return
-    elif claims.agency is None or session.get(Agency, claims.agency) is None:
+    agency = claims.agency if role == "employee" else None
+    if role == "employee" and (agency is None or session.get(Agency, agency) is None):
         raise AuthError(
             T(
                 "your agency ({agency}) is not known here: ask an administrator to add it",
-                agency=claims.agency or "—",
+                agency=agency or "—",
             )
         )
-    if user.agency_id != claims.agency:
-        if user.id is not None:
-            record(
-                session,
-                actor="oidc",
-                action="user.agency",
-                target_kind="user",
-                target_id=user.username,
-                old=user.agency_id,
-                new=claims.agency,
-            )
-            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        user.agency_id = claims.agency
+    if user.agency_id == agency:
+        return
+    if user.id is not None:
+        record(
+            session,
+            actor="oidc",
+            action="user.agency",
+            target_kind="user",
+            target_id=user.username,
+            old=user.agency_id,
+            new=agency,
+        )
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    user.agency_id = agency
 
 
 def _provider_user(session: Session, claims: Claims) -> User:

@@ -241,6 +241,12 @@ def building(session: Session, building_id: str) -> BuildingPublic:
     floors = session.scalars(
         select(Floor).where(Floor.building_id == b.id).order_by(Floor.level)
     ).all()
+    # The agencies' names, read once for every floor that has one.
+    names = (
+        {a.id: a.name for a in agencies.agencies(session)}
+        if any(f.agency_id for f in floors)
+        else {}
+    )
     summaries = []
     for f in floors:
         desks = session.scalars(select(Desk.id).where(Desk.floor_id == f.id)).all()
@@ -251,7 +257,7 @@ def building(session: Session, building_id: str) -> BuildingPublic:
                 name=f.name,
                 level=f.level,
                 agency=f.agency_id,
-                agency_name=agencies.agency(session, f.agency_id).name if f.agency_id else None,
+                agency_name=names.get(f.agency_id) if f.agency_id else None,
                 desks=len(desks),
                 rooms=len(rooms),
             )
