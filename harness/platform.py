@@ -13,13 +13,17 @@ from typing import Any
 import httpx
 
 from harness.services import Service, free_port, wait_for
+from server.agencies import service as agencies
+from server.agencies.schemas import AgencyCreate
 from server.auth.schemas import UserCreate
 from server.auth.service import create_user
 from server.db import Database, init_schema
 from server.registry.service import add_gateway, import_doc, parse_doc
-from server.roles import ROLES
+from server.roles import AGENCY_ROLES, ROLES
 
 PASSWORD = "correct horse battery"
+AGENCY = "instansi-uji"
+"""The agency of the test users of an agency's own roles (agency-admin, agency-manager)."""
 
 
 def smartoffice(
@@ -74,6 +78,10 @@ class Platform:
                 self.gateway_token = add_gateway(
                     session, gateway_id=self.gateway_id, building=building
                 )
+                # An agency's own roles act for one: the test agency (AGENCY).
+                agencies.create(
+                    session, actor="test", new=AgencyCreate(id=AGENCY, name="Instansi Uji")
+                )
                 for role in ROLES:
                     create_user(
                         session,
@@ -85,6 +93,7 @@ class Platform:
                             display_name=role,
                             email=f"{role.replace('_', '-')}@kantor.example.go.id",
                             team="Pusdatin",
+                            agency=AGENCY if role in AGENCY_ROLES else None,
                         ),
                     )
             import_doc(
@@ -118,6 +127,13 @@ class Platform:
         return httpx.request(
             method, f"{self.server.url}{path}", headers=headers, timeout=60, **kwargs
         )
+
+    def add_people(self, people: list[tuple[str, str, str | None]], password: str) -> None:
+        """Accounts of employees (username, name, agency), made by the admin through the API."""
+        for username, name, agency in people:
+            new = {"username": username, "display_name": name, "password": password}
+            made = self.api("POST", "/api/v1/users", json={**new, "agency": agency})
+            assert made.is_success, made.text
 
     def start_server(self, ca_file: str | None = None) -> Service:
         """Start (or restart) the server; with ``ca_file`` it serves HTTPS (its env must

@@ -27,6 +27,7 @@ WHOLES = {
     "tests/test_docs.py": "the documentation names only what exists",
     "tests/test_mirror.py": "this rule",
     "tests/server/test_hardening.py": "the whole server as a security review tried it",
+    "tests/server/test_authorization.py": "every API route × role × own and other agency",
     "tests/server/api/test_fuzz.py": "every operation of the API (schemathesis)",
     "tests/web/test_employee_app.py": "an employee's day across the pages",
     "tests/web/test_page_inputs.py": "every page's inputs at their extremes",

@@ -13,7 +13,7 @@ from server.agencies.models import Agency
 from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
 from server.audit.service import record
 from server.clock import now_ms
-from server.exceptions import ConflictError, NotFoundError
+from server.exceptions import ConflictError, Forbidden, NotFoundError
 from server.i18n import T
 
 
@@ -59,8 +59,16 @@ def create(session: Session, *, actor: str, new: AgencyCreate) -> AgencyPublic:
     return AgencyPublic.model_validate(row)
 
 
-def update(session: Session, *, actor: str, code: str, doc: AgencyDoc) -> AgencyPublic:
-    """Change an agency's names or its privacy controller and contact."""
+def update(
+    session: Session, *, actor: str, code: str, doc: AgencyDoc, scope: str | None = None
+) -> AgencyPublic:
+    """Change an agency's names or its privacy controller and contact.
+
+    ``scope`` is the one agency the actor's role reaches (``Principal.scope``): an agency's
+    administrator changes their own agency only. None: the platform's administrator.
+    """
+    if scope is not None and code != scope:
+        raise Forbidden(T("you administer {agency} only", agency=scope))
     row = _found(session, code)
     changed = {k: v for k, v in doc.model_dump().items() if getattr(row, k) != v}
     for key, value in changed.items():

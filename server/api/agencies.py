@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.payloads import Label
 from server.agencies import service
 from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
-from server.api.deps import Admin, Anyone, DatabaseDep
+from server.api.deps import Admin, Anyone, DatabaseDep, PeopleAdmin
 from server.bookings import agencies as whose
 from server.calendar.dates import Day
 
@@ -45,10 +45,13 @@ def create_agency(new: AgencyCreate, admin: Admin, db: DatabaseDep) -> AgencyPub
 
 
 @router.put("/{code}", response_model=AgencyPublic)
-def update_agency(code: Code, doc: AgencyDoc, admin: Admin, db: DatabaseDep) -> AgencyPublic:
-    """Change an agency's names, or its privacy controller and contact."""
+def update_agency(code: Code, doc: AgencyDoc, admin: PeopleAdmin, db: DatabaseDep) -> AgencyPublic:
+    """Change an agency's names, or its privacy controller and contact.
+
+    An agency's administrator changes their own agency only.
+    """
     with db.session() as session:
-        return service.update(session, actor=admin.username, code=code, doc=doc)
+        return service.update(session, actor=admin.username, code=code, doc=doc, scope=admin.scope)
 
 
 class OpeningCreate(BaseModel):
@@ -72,7 +75,7 @@ def list_openings(building: Code, floor: Code, _: Anyone, db: DatabaseDep) -> li
 
 @floors.post("", response_model=list[whose.Opening], status_code=201)
 def open_floor(
-    building: Code, floor: Code, new: OpeningCreate, admin: Admin, db: DatabaseDep
+    building: Code, floor: Code, new: OpeningCreate, admin: PeopleAdmin, db: DatabaseDep
 ) -> list[whose.Opening]:
     """Open the floor to another agency's people on these days (its agency's admins)."""
     with db.session() as session:
@@ -87,7 +90,7 @@ def close_floor(
     floor: Code,
     agency: Code,
     day: Annotated[Day, Path()],
-    admin: Admin,
+    admin: PeopleAdmin,
     db: DatabaseDep,
 ) -> None:
     """Take a day back: refused (409) while one of that agency's people has a desk there."""

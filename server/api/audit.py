@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import Admin, DatabaseDep
-from server.audit.service import AuditPublic, entries
+from server.api.deps import DatabaseDep, PeopleAdmin
+from server.audit.service import AuditPublic
+from server.auth.service import audit_entries
 from server.calendar.dates import Moment, aware, to_ms
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 @router.get("/audit", response_model=list[AuditPublic])
 def audit_log(
-    _: Admin,
+    admin: PeopleAdmin,
     db: DatabaseDep,
     target_kind: str | None = None,
     target_id: str | None = None,
@@ -26,10 +27,14 @@ def audit_log(
     until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
-    """Who changed what, newest first; by thing, actor, action, words and time span."""
+    """Who changed what, newest first; by thing, actor, action, words and time span.
+
+    An agency's administrator reads what concerns their agency and its people.
+    """
     with db.session() as session:
-        return entries(
+        return audit_entries(
             session,
+            admin,
             target_kind=target_kind,
             target_id=target_id,
             actor=actor,

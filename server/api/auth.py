@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.security import OAuth2PasswordRequestForm
 
 from server.api.deps import (
-    Admin,
     CurrentUser,
     DatabaseDep,
+    PeopleAdmin,
     Public,
     SettingsDep,
     language,
@@ -92,7 +92,7 @@ def update_me(prefs: Preferences, user: CurrentUser, db: DatabaseDep) -> dict[st
 
 @router.get("/users", response_model=list[UserPublic])
 def list_users(
-    admin: Admin,
+    admin: PeopleAdmin,
     db: DatabaseDep,
     response: Response,
     q: Annotated[str, Query(max_length=100, description="Words in the username or name")] = "",
@@ -102,24 +102,30 @@ def list_users(
 ) -> list[UserPublic]:
     """The accounts that match, a page at a time (admins; the read is audited).
 
-    ``X-Total-Count`` says how many match in all.
+    An agency's administrator sees their agency's accounts. ``X-Total-Count`` says how
+    many match in all.
     """
     search = AccountSearch(q, agency, offset, limit)
     with db.session() as session:
         audit_read(session, actor=admin, person="*", what="accounts", reason="")
-        response.headers["X-Total-Count"] = str(count_users(session, search))
-        return list_user_rows(session, search)
+        response.headers["X-Total-Count"] = str(count_users(session, search, admin))
+        return list_user_rows(session, search, admin)
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
-def create_user(new: UserCreate, admin: Admin, db: DatabaseDep) -> UserPublic:
-    """Create a local account (admins)."""
+def create_user(new: UserCreate, admin: PeopleAdmin, db: DatabaseDep) -> UserPublic:
+    """Create a local account (admins; an agency's administrator, in their agency)."""
     with db.session() as session:
-        return create_user_row(session, actor=admin.username, new=new)
+        return create_user_row(session, actor=admin, new=new)
 
 
 @router.patch("/users/{username}", response_model=UserPublic)
-def update_user(username: str, change: UserUpdate, admin: Admin, db: DatabaseDep) -> UserPublic:
-    """Change an account's details, role, password, or disable it (admins)."""
+def update_user(
+    username: str, change: UserUpdate, admin: PeopleAdmin, db: DatabaseDep
+) -> UserPublic:
+    """Change an account's details, role, password, or disable it (admins).
+
+    An agency's administrator changes their agency's accounts only.
+    """
     with db.session() as session:
-        return update_user_row(session, actor=admin.username, username=username, change=change)
+        return update_user_row(session, actor=admin, username=username, change=change)

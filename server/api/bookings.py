@@ -15,6 +15,7 @@ from server.api.deps import (
     Language,
     Manager,
     PlaceParam,
+    Reporter,
     RowId,
     SettingsDep,
     language,
@@ -132,6 +133,8 @@ def list_bookings(
 ) -> list[BookingPublic]:
     """Your bookings; facility managers may ask for a building, floor or day, without names.
 
+    An agency's manager gets its floors' desks only.
+
     Another person's bookings (``user``), or the names in a building's list, only for an
     administrator who states a ``reason``: the read is recorded in the audit log.
     """
@@ -215,7 +218,7 @@ def occupancy_live(
 
 @router.get("/reports/utilization", response_model=list[UtilizationRow])
 def utilization_report(
-    _: Manager,
+    reader: Reporter,
     db: DatabaseDep,
     settings: SettingsDep,
     building: str,
@@ -239,6 +242,7 @@ def utilization_report(
             end=end,
             by=by,
             min_group=settings.privacy_min_group,
+            actor=reader,
         )
     if format == "csv":
         name = f"utilization-{building}-{by}-{start.date()}-{end.date()}.csv"

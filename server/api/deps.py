@@ -7,6 +7,7 @@ Every route declares who may call it with one of :data:`Public`, :func:`Roles` o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
@@ -20,13 +21,23 @@ from server.auth.tokens import Claims, unverified_issuer
 from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import AuthError
-from server.i18n import T, negotiate, say
+from server.i18n import T, gettext, negotiate, say
 from server.ingest.service import IngestService
 from server.readings.store import ReadingStore
 from server.registry.models import Gateway
 from server.registry.schemas import Backlog
 from server.registry.service import gateway_for_token
-from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, STAFF, Role
+from server.roles import (
+    ADMINS,
+    EVERYONE,
+    INSTALLERS,
+    LABELS,
+    MANAGERS,
+    PEOPLE_ADMINS,
+    REPORTERS,
+    STAFF,
+    Role,
+)
 from server.services import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,6 +45,17 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The row's id.")]
 """A row id in a path: a 64-bit integer in every database (a larger one names nothing)."""
 PlaceParam = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
 """A building, floor, zone or space code to filter by (a label, never free text)."""
+
+
+def _month(
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+) -> date | None:
+    """A calendar month as ``YYYY-MM``: its first day."""
+    return date.fromisoformat(f"{month}-01") if month else None
+
+
+MonthParam = Annotated[date | None, Depends(_month)]
+"""A month asked for as ``2026-11`` (its first day), or None."""
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -182,6 +204,15 @@ def language(request: Request) -> str:
 Language = Annotated[str, Depends(language)]
 
 
+def _needs_role(lang: str, roles: tuple[Role, ...], role: Role) -> str:
+    """What a refused role is told, in ``lang``: the roles the call needs, and theirs."""
+    named = [gettext(lang, LABELS[r]) for r in roles]
+    needed = gettext(lang, "{some} or {last}").format(some=", ".join(named[:-1]), last=named[-1])
+    return gettext(lang, "this needs the role {roles}; you are {role}").format(
+        roles=needed if len(named) > 1 else named[0], role=gettext(lang, LABELS[role])
+    )
+
+
 def _roles_check(
     roles: tuple[Role, ...],
 ) -> Callable[[Request, Principal], Awaitable[Principal]]:
@@ -189,11 +220,7 @@ def _roles_check(
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail=T(
-                    "this needs the role {roles}; you are {role}",
-                    roles=" or ".join(roles),
-                    role=user.role,
-                ).said(language(request)),
+                detail=_needs_role(language(request), roles, user.role),
             )
         return user
 
@@ -218,3 +245,6 @@ Installer = Annotated[Principal, Roles(*INSTALLERS)]
 Staff = Annotated[Principal, Roles(*STAFF)]
 Manager = Annotated[Principal, Roles(*MANAGERS)]
 Admin = Annotated[Principal, Roles(*ADMINS)]
+# An agency's roles too: the service keeps each to its agency (``Principal.reaches``).
+Reporter = Annotated[Principal, Roles(*REPORTERS)]
+PeopleAdmin = Annotated[Principal, Roles(*PEOPLE_ADMINS)]

@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import Anyone, DatabaseDep, Manager, PlaceParam, SettingsDep, services
+from server.api.deps import (
+    Anyone,
+    DatabaseDep,
+    Manager,
+    MonthParam,
+    PlaceParam,
+    Reporter,
+    SettingsDep,
+    services,
+)
 from server.bookings.availability import DeskFilter
 from server.calendar.dates import Day, Moment, aware, day_start, to_ms
 from server.calendar.hours import WorkingHours, building_tz
@@ -38,6 +47,8 @@ from server.energy.occupancy import as_csv as occupancy_csv
 from server.energy.rollup import HourlyView, Rollups
 from server.energy.savings import ACTED_CIRCUITS, SavingsEstimate, SavingsQuery, estimate
 from server.energy.schemas import ComfortAlertOut, ZoneActionOut, ZoneActionsOut
+from server.energy.split import EnergySplit, SplitKey, split
+from server.energy.split import as_csv as split_csv
 from server.energy.summary import (
     By,
     EnergySummary,
@@ -48,6 +59,7 @@ from server.energy.summary import (
     summarise,
 )
 from server.exceptions import QueryError
+from server.i18n import T
 from server.readings.store import SpaceFilter
 
 router = APIRouter(prefix="/api/v1", tags=["energy"])
@@ -124,9 +136,34 @@ async def energy_summary(
     return summary
 
 
+@router.get("/energy/split", response_model=EnergySplit)
+async def energy_split(
+    reader: Reporter,
+    db: DatabaseDep,
+    rollups: RollupsDep,
+    building: str,
+    month: MonthParam,
+    key: SplitKey = "area",
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> EnergySplit | Response:
+    """The building's energy of a month shared among its agencies by ``key``, as JSON or CSV.
+
+    ``area`` (floor area), ``desk_hours`` (occupied desk-hours on each agency's floors) or
+    ``metered`` (each agency's floors' meters, the rest by area). The parts add up to the
+    total exactly, in whole Wh. An agency's own roles get their agency's row; 409 when no
+    floor of the building is an agency's, or the key has nothing to weigh.
+    """
+    if month is None:
+        raise QueryError(T("say which month (month=YYYY-MM)"))
+    found = await split(db, rollups, building=building, month=month, key=key, actor=reader)
+    if format == "csv":
+        return csv_response(split_csv(found), f"energy-split-{building}-{found.month}-{key}.csv")
+    return found
+
+
 @router.get("/reports/occupancy", response_model=OccupancyReport, tags=["reports"])
 async def occupancy_report(
-    _: Manager,
+    reader: Reporter,
     db: DatabaseDep,
     settings: SettingsDep,
     rollups: RollupsDep,
@@ -143,14 +180,15 @@ async def occupancy_report(
 
     Per building, floor or zone, in working hours, with the hours under, at (within 5
     points) and over a target share of desks. Aggregates only, never a person or a desk:
-    groups of fewer desks than the privacy minimum are withheld (``withheld``).
+    groups of fewer desks than the privacy minimum are withheld (``withheld``). An agency's
+    manager reads their agency's floors.
     """
     tz = await building_zone(db, building)
     first, last = hour_range(Scope(building=building, start=aware(start, tz), end=aware(end, tz)))
     asked = OccupancyQuery(
         building, first, last, by, target, settings.privacy_min_group, floor, zone
     )
-    rep = await occupancy(db, rollups, asked)
+    rep = await occupancy(db, rollups, asked, reader)
     if format == "csv":
         name = f"occupancy-{building}-{by}-{rep.start.date()}-{rep.end.date()}.csv"
         return csv_response(occupancy_csv(rep), name)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import Admin, Anyone, DatabaseDep, Language, Public, ServicesDep
+from server.api.deps import Anyone, DatabaseDep, Language, PeopleAdmin, Public, ServicesDep
 from server.calendar.dates import Day, today_in
 from server.clock import now_ms
 from server.exceptions import QueryError
@@ -116,16 +116,16 @@ def withdraw_request(request_id: RequestId, user: Anyone, db: DatabaseDep) -> Pr
 
 @router.get("/privacy/requests", response_model=list[PrivacyRequestPublic])
 def all_requests(
-    _: Admin, db: DatabaseDep, state: RequestState | None = None
+    admin: PeopleAdmin, db: DatabaseDep, state: RequestState | None = None
 ) -> list[PrivacyRequestPublic]:
-    """Everyone's requests, newest first (admins)."""
+    """Everyone's requests, newest first (admins; an agency's administrator, its people's)."""
     with db.session(commit=False) as session:
-        return subject.requests(session, state=state)
+        return subject.requests(session, state=state, actor=admin)
 
 
 @router.post("/privacy/requests/{request_id}/decision", response_model=PrivacyRequestPublic)
 def decide(
-    request_id: RequestId, decision: PrivacyDecision, admin: Admin, db: DatabaseDep
+    request_id: RequestId, decision: PrivacyDecision, admin: PeopleAdmin, db: DatabaseDep
 ) -> PrivacyRequestPublic:
     """Carry a request out, or refuse it saying why (admins; audited)."""
     with db.session() as session:

@@ -20,3 +20,5 @@ class AuditEntry(Base):
     target_kind: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(100), index=True)
     detail: Mapped[str] = mapped_column(Text, default="{}")
+    agency: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    """The agency whose people or things the entry concerns (its detail's ``agency``)."""

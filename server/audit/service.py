@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
@@ -42,8 +43,18 @@ def record(
             target_kind=target_kind,
             target_id=target_id,
             detail=json.dumps(detail, sort_keys=True, default=str),
+            agency=detail["agency"] if isinstance(detail.get("agency"), str) else None,
         )
     )
+
+
+@dataclass(frozen=True)
+class Within:
+    """One agency's part of the log: entries naming it, or made by or about its people."""
+
+    agency: str
+    people: Select[Any]
+    """The usernames of the agency's people (a query, read by the database)."""
 
 
 def entries(
@@ -57,13 +68,25 @@ def entries(
     since_ms: int | None = None,
     until_ms: int | None = None,
     limit: int = 100,
+    within: Within | None = None,
 ) -> list[AuditPublic]:
     """The newest entries first, filtered.
 
     By thing, actor, actions beginning with ``action``, words anywhere in the entry
-    (``text``), and a time span.
+    (``text``), a time span, and ``within`` one agency.
     """
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if within is not None:
+        query = query.where(
+            or_(
+                AuditEntry.agency == within.agency,
+                AuditEntry.actor.in_(within.people),
+                and_(
+                    AuditEntry.target_kind.in_(("user", "person")),
+                    AuditEntry.target_id.in_(within.people),
+                ),
+            )
+        )
     if target_kind:
         query = query.where(AuditEntry.target_kind == target_kind)
     if target_id:

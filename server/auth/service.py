@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.agencies import service as agencies
 from server.agencies.models import Agency
-from server.audit.service import record
+from server.audit.service import AuditPublic, Within, entries, record
 from server.auth.models import LoginFailure, User, WebSession
 from server.auth.passwords import hash_password, needs_rehash, verify_password
 from server.auth.schemas import Preferences, UserCreate, UserPublic, UserUpdate, split_buildings
@@ -21,9 +21,9 @@ from server.auth.throttle import LoginLimit, Try, note_failure, succeeded, wait_
 from server.auth.tokens import Claims
 from server.clock import now_ms
 from server.db import DATABASE, Database
-from server.exceptions import AuthError, ConflictError, NotFoundError, RateLimited
+from server.exceptions import AuthError, ConflictError, Forbidden, NotFoundError, RateLimited
 from server.i18n import T
-from server.roles import Role
+from server.roles import AGENCY_ROLES, ROLES, Role
 from server.spaces.models import Building
 
 
@@ -43,6 +43,20 @@ class Principal:
     """The person's choice of language; None follows the browser."""
     uid: str = ""
     """The account's own id, never given again (``User.uid``); empty for a stand-in."""
+
+    @property
+    def scope(self) -> str | None:
+        """The one agency this person's role reaches; None: every agency.
+
+        An agency's administrator or facility manager reaches their agency's people, floors,
+        rules and reports only; the platform's administrator and the building's operator
+        reach every agency. (An employee's agency is where they work, not a reach.)
+        """
+        return self.agency if self.role in AGENCY_ROLES else None
+
+    def reaches(self, agency: str | None) -> bool:
+        """Whether this person's role reaches things of ``agency`` (None: the building's)."""
+        return self.scope is None or agency == self.scope
 
     def works_in(self, building: str | None) -> bool:
         """Whether this person may work on a device in ``building`` (None: not placed)."""
@@ -119,11 +133,13 @@ def principal(session: Session, claims: Claims) -> Principal:
 def _follow_agency(session: Session, user: User, claims: Claims) -> None:
     """The person's agency as the provider says, refused when it says none known here.
 
-    Staff (any role but employee) work for the platform: their agency stays none.
+    Employees and an agency's own staff (``AGENCY_ROLES``) belong to the agency it names;
+    the platform's and the building's staff work for no agency: theirs stays none.
     """
     role = claims.role if user.id is None or provider_roles(session) else user.role
-    agency = claims.agency if role == "employee" else None
-    if role == "employee" and (agency is None or session.get(Agency, agency) is None):
+    of_agency = role in (*AGENCY_ROLES, "employee")
+    agency = claims.agency if of_agency else None
+    if of_agency and (agency is None or session.get(Agency, agency) is None):
         raise AuthError(
             T(
                 "your agency ({agency}) is not known here: ask an administrator to add it",
@@ -217,26 +233,63 @@ def _provider_user(session: Session, claims: Claims) -> User:
     return user
 
 
-def _staff_of_no_agency(role: str, agency: str | None) -> None:
-    """Staff (administrators, managers, installers) work for the platform, not an agency.
+def _fits_agency(role: str, agency: str | None) -> None:
+    """An agency's administrator or manager needs their agency; the other staff have none.
 
-    Their powers are the platform's or the building's whole; an agency's own administrators
-    and managers, limited to it, are not there yet. Until they are, giving a staff account
-    an agency would only seem to limit it.
+    Administrators of the platform, building operators and installers work for the building
+    or the platform as a whole: an agency would only seem to limit them.
     """
-    if agency is not None and role != "employee":
+    if role in AGENCY_ROLES and agency is None:
+        raise ConflictError(T("a {role} acts for one agency: choose which", role=role))
+    if agency is not None and role not in (*AGENCY_ROLES, "employee"):
         raise ConflictError(
             T(
-                "a {role} works for the platform, not for an agency: leave the agency empty "
-                "(an agency's own staff, limited to it, come later)",
+                "a {role} works for the whole building or platform, not for an agency: leave "
+                "the agency empty (or choose an agency's own role)",
                 role=role,
             )
         )
 
 
-def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
-    """A new local account."""
-    _staff_of_no_agency(new.role, new.agency)
+AGENCY_GRANTS: tuple[Role, ...] = ("employee", "agency_manager", "agency_admin")
+"""The roles an agency's administrator may give: their own agency's."""
+
+
+def grantable(actor: Principal) -> tuple[Role, ...]:
+    """The roles ``actor`` may give: an agency's administrator, their agency's own roles."""
+    return ROLES if actor.scope is None else AGENCY_GRANTS
+
+
+def _within_reach(actor: Principal | str, role: str, agency: str | None) -> None:
+    """Forbidden unless ``actor`` may give ``role`` in ``agency`` (an agency's admin: its own)."""
+    if isinstance(actor, str) or actor.scope is None:
+        return
+    if agency != actor.scope:
+        raise Forbidden(T("you administer the accounts of {agency} only", agency=actor.scope))
+    if role not in grantable(actor):
+        raise Forbidden(
+            T(
+                "an agency's administrator gives its own roles only ({roles})",
+                roles=", ".join(AGENCY_GRANTS),
+            )
+        )
+
+
+def _name(actor: Principal | str) -> str:
+    return actor if isinstance(actor, str) else actor.username
+
+
+def create_user(session: Session, *, actor: Principal | str, new: UserCreate) -> UserPublic:
+    """A new local account, made by ``actor``.
+
+    ``actor`` is the person acting, whose reach is checked (an agency's administrator makes
+    accounts of their agency, and an account given no agency is theirs), or a name for the
+    platform's operator at the command line.
+    """
+    if not isinstance(actor, str) and actor.scope is not None and new.agency is None:
+        new = new.model_copy(update={"agency": actor.scope})
+    _fits_agency(new.role, new.agency)
+    _within_reach(actor, new.role, new.agency)
     user = User(
         uid=uuid.uuid4().hex,
         username=new.username,
@@ -257,20 +310,27 @@ def create_user(session: Session, *, actor: str, new: UserCreate) -> UserPublic:
         raise ConflictError(f"username {new.username!r} is taken") from exc
     record(
         session,
-        actor=actor,
+        actor=_name(actor),
         action="user.create",
         target_kind="user",
         target_id=new.username,
         role=new.role,
+        agency=new.agency,
     )
     return UserPublic.model_validate(user)
 
 
-def update_user(session: Session, *, actor: str, username: str, change: UserUpdate) -> UserPublic:
-    """Change an account's details, role, state or password."""
+def update_user(
+    session: Session, *, actor: Principal | str, username: str, change: UserUpdate
+) -> UserPublic:
+    """Change an account's details, role, state or password (``actor`` as in create_user).
+
+    An agency's administrator changes accounts of their agency only, and keeps them there;
+    another agency's account is not found for them.
+    """
     user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFoundError(f"no user {username!r}")
+    if user is None or not (isinstance(actor, str) or actor.reaches(user.agency_id)):
+        raise NotFoundError(T("no user {user}", user=repr(username)))
     fields = change.model_dump(exclude_unset=True, exclude={"password"})
     if (
         "role" in fields
@@ -285,10 +345,8 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
                 user=repr(username),
             )
         )
-    _staff_of_no_agency(
-        fields.get("role", user.role),
-        fields.get("agency", user.agency_id),
-    )
+    _fits_agency(fields.get("role", user.role), fields.get("agency", user.agency_id))
+    _within_reach(actor, fields.get("role", user.role), fields.get("agency", user.agency_id))
     # What the person may do or see: a change of it ends their sessions.
     before = (user.role, user.active, user.buildings, user.agency_id)
     for key, value in fields.items():
@@ -313,7 +371,12 @@ def update_user(session: Session, *, actor: str, username: str, change: UserUpda
         ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         fields["sessions_ended"] = ended.rowcount  # type: ignore[attr-defined]
     record(
-        session, actor=actor, action="user.update", target_kind="user", target_id=username, **fields
+        session,
+        actor=_name(actor),
+        action="user.update",
+        target_kind="user",
+        target_id=username,
+        **fields,
     )
     return UserPublic.model_validate(user)
 
@@ -345,16 +408,46 @@ class AccountSearch:
     limit: int = 1000
 
 
-def list_users(session: Session, search: AccountSearch = AccountSearch()) -> list[UserPublic]:
-    """The accounts that match, by username (an agency has thousands: a page at a time)."""
-    query = _matching(search)
+def list_users(
+    session: Session, search: AccountSearch = AccountSearch(), actor: Principal | None = None
+) -> list[UserPublic]:
+    """The accounts that match, by username (an agency has thousands: a page at a time).
+
+    Seen by ``actor``: an agency's administrator sees their agency's accounts only.
+    """
+    query = _matching(_reached(search, actor))
     rows = session.scalars(query.order_by(User.username).offset(search.offset).limit(search.limit))
     return [UserPublic.model_validate(u) for u in rows]
 
 
-def count_users(session: Session, search: AccountSearch = AccountSearch()) -> int:
-    """How many accounts match (all pages)."""
-    return session.scalar(select(func.count()).select_from(_matching(search).subquery())) or 0
+def count_users(
+    session: Session, search: AccountSearch = AccountSearch(), actor: Principal | None = None
+) -> int:
+    """How many accounts match (all pages), seen by ``actor`` as in list_users."""
+    matching = _matching(_reached(search, actor))
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+
+
+def _reached(search: AccountSearch, actor: Principal | None) -> AccountSearch:
+    """The search within the actor's reach: another agency's accounts match nothing."""
+    if actor is None or actor.scope is None:
+        return search
+    if search.agency not in (None, actor.scope):
+        return replace(search, agency="", limit=0)
+    return replace(search, agency=actor.scope)
+
+
+def audit_entries(session: Session, reader: Principal, **filters: Any) -> list[AuditPublic]:
+    """The audit log as ``reader`` may read it (``server.audit.service.entries``' filters).
+
+    An agency's administrator reads the entries about their agency, and those made by or
+    about its people; the platform's administrator reads all.
+    """
+    within = None
+    if reader.scope is not None:
+        people = select(User.username).where(User.agency_id == reader.scope)
+        within = Within(agency=reader.scope, people=people)
+    return entries(session, within=within, **filters)
 
 
 def _matching(search: AccountSearch) -> Select[User]:

@@ -2,8 +2,8 @@
 
 A floor with no agency is the building's and seats everyone. An agency opens its floor to
 another agency's people for chosen days (overflow) and takes a day back while none of them
-has booked it. Who may open or take back a floor: an administrator of the platform
-(``may_lend``). Booking and availability both ask ``may_sit``.
+has booked it. Who may open or take back a floor: an administrator of the platform or of
+the floor's agency (``may_lend``). Booking and availability both ask ``may_sit``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from server.calendar.hours import building_tz
 from server.clock import now_ms
 from server.exceptions import ConflictError, Forbidden, Refusal
 from server.i18n import T
+from server.roles import PEOPLE_ADMINS
 from server.spaces.models import Desk, Floor
 from server.spaces.service import get_floor
 
@@ -76,12 +77,11 @@ def check_desk(session: Session, desk: Desk, user: User, day: date) -> None:
 
 
 def may_lend(actor: Principal, floor_owner: str | None) -> bool:
-    """Whether ``actor`` may open or take back the floor: an administrator of the platform.
+    """Whether ``actor`` may open or take back the floor.
 
-    (An agency's own administrators, who will lend their agency's floors only, are not there
-    yet: staff accounts belong to no agency.)
+    An administrator of the platform may, or one of the agency whose floor it is.
     """
-    return actor.role == "admin" and actor.agency is None
+    return actor.role in PEOPLE_ADMINS and actor.reaches(floor_owner)
 
 
 def _floor(session: Session, actor: Principal, building: str, floor: str) -> Floor:

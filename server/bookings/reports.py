@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.auth.service import opted_in
+from server.auth.service import Principal, opted_in
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
@@ -63,8 +63,13 @@ def utilization(
     end: datetime,
     by: GroupBy,
     min_group: int,
+    actor: Principal,
 ) -> list[UtilizationRow]:
-    """The report, one row per group, in group order; small groups withheld."""
+    """The report as ``actor`` may read it, one row per group in group order.
+
+    Small groups are withheld. An agency's manager reads their agency's floors' desks only
+    (counted, and withheld, among themselves).
+    """
     _, tz = building_tz(session, building)
     start = start if start.tzinfo else start.replace(tzinfo=tz)
     end = end if end.tzinfo else end.replace(tzinfo=tz)
@@ -72,6 +77,7 @@ def utilization(
     group_of = {
         d_id: {"desk": p.code, "floor": p.floor, "zone": p.zone, "building": building}[by]
         for d_id, p in desk_places(session, building).items()
+        if actor.reaches(p.agency)
     }
     size: dict[str, int] = defaultdict(int)
     for g in group_of.values():

@@ -43,7 +43,7 @@ from server.clock import now_ms, now_utc
 from server.db import CHANGES_NOTHING
 from server.exceptions import NotFoundError, Refusal
 from server.i18n import DEFAULT, N_, T, say
-from server.roles import ADMINS, MANAGERS
+from server.roles import ADMINS, MANAGERS, REPORTERS
 from server.spaces.models import Desk, Floor, Room, Zone
 
 Space = Desk | Room
@@ -436,16 +436,21 @@ def bookings(
 ) -> list[BookingPublic]:
     """The caller's bookings; managers may ask for a building, floor or day (without names).
 
+    An agency's manager gets its floors' desks only.
+
     One person's bookings are the person's own; an administrator sees another's only with a
     stated ``reason`` (audited), as names in a building's list (server.bookings.visibility).
     """
     query = select(Booking).outerjoin(Booking.owner).options(contains_eager(Booking.owner))
     person = user if user is not None and user != actor.username else None
     if person is not None:
-        may_see_person(actor, person, reason)
+        may_see_person(session, actor, person, reason)
         query = query.where(User.username == person)
-    elif user is not None or actor.role not in MANAGERS or building is None:
+    elif user is not None or actor.role not in REPORTERS or building is None:
         query = query.where(User.username == actor.username)
+    elif actor.scope is not None:  # an agency's manager: the desks of its floors
+        ours = select(Desk.id).join(Floor, Floor.id == Desk.floor_id)
+        query = query.where(Booking.desk_id.in_(ours.where(Floor.agency_id == actor.scope)))
     if day is not None:
         # A day in any building's zone lies within a day either side of the UTC day; the
         # exact local day is checked below.

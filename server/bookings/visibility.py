@@ -16,7 +16,7 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.exceptions import Forbidden
 from server.i18n import T
-from server.roles import ADMINS
+from server.roles import PEOPLE_ADMINS
 
 MIN_REASON = 10
 
@@ -46,14 +46,16 @@ def stated(reason: str | None) -> str | None:
     return reason.strip() if reason and len(reason.strip()) >= MIN_REASON else None
 
 
-def may_see_person(actor: Principal, person: str, reason: str | None) -> bool:
+def may_see_person(session: Session, actor: Principal, person: str, reason: str | None) -> bool:
     """Whether reading ``person``'s history must be audited (False: it is the actor's own).
 
-    Raises Forbidden, saying what to do, for anyone else but an admin stating a reason.
+    Raises Forbidden, saying what to do, for anyone else but an admin stating a reason (an
+    agency's administrator: for a person of their agency).
     """
     if person == actor.username:
         return False
-    if actor.role not in ADMINS:
+    agency = session.scalar(select(User.agency_id).where(User.username == person))
+    if actor.role not in PEOPLE_ADMINS or not actor.reaches(agency):
         raise Forbidden(
             T(
                 "a person's attendance is shown only to them, and to an "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from server.auth.service import Principal
 from server.calendar.dates import from_ms
 from server.calendar.hours import WorkingHours
 from server.db import Database
@@ -104,6 +105,8 @@ class OccupancyQuery:
     """Groups of fewer desks than this are withheld (server.suppression)."""
     floor: str | None = None
     zone: str | None = None
+    agency: str | None = None
+    """Only this agency's floors (an agency's manager reads no others); None: all."""
 
 
 def _desks(
@@ -119,6 +122,8 @@ def _desks(
         for desk_id, place in desk_places(session, q.building).items():
             if q.floor not in (None, place.floor) or q.zone not in (None, place.zone):
                 continue
+            if q.agency is not None and agency_of.get(place.floor) != q.agency:
+                continue
             g = {
                 "building": q.building,
                 "floor": place.floor,
@@ -131,20 +136,27 @@ def _desks(
         return dict(desks), hours, agency_of
 
 
-async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> OccupancyReport:
-    """The report: one group per floor, zone or the building, each with its heatmap.
+async def occupancy(
+    db: Database, rollups: Rollups, q: OccupancyQuery, actor: Principal
+) -> OccupancyReport:
+    """The report as ``actor`` may read it: one group per floor, zone, agency or the building.
 
+    An agency's manager reads their agency's floors only (its building total is theirs).
     Groups of fewer desks than ``q.min_group`` are withheld (with the smallest others, so
     that no total gives one away): the sensors know desks, and a desk's hours are its
     sitter's.
     """
+    if actor.scope is not None:
+        q = replace(q, agency=actor.scope)
     desks, hours, agency_of = await run_in_threadpool(_desks, db, q)
     hide = withheld(desks, q.min_group)
     size = {g: len(members) for g, members in desks.items() if g not in hide}
     tz = hours.tz
     view = await HourlyView.open(rollups, q.building, q.first, q.last)
-    # By agency: read by floor, and add up each agency's floors (the readings know floors).
-    by = [] if q.by == "building" else ["floor"] if q.by == "agency" else [q.by]
+    # By agency, or one agency's building: read by floor and add up the floors wanted (the
+    # readings know floors, not agencies).
+    by_floor = q.by == "agency" or (q.by == "building" and q.agency is not None)
+    by = ["floor"] if by_floor else [] if q.by == "building" else [q.by]
     where = SpaceFilter(building=q.building, floor=q.floor, zone=q.zone)
     sums: dict[str, RollupAgg] = {"occupied_s": "sum", "covered_s": "sum"}
     rows = await view.rows("presence", sums, where=where, by=by)
@@ -154,8 +166,10 @@ async def occupancy(db: Database, rollups: Rollups, q: OccupancyQuery) -> Occupa
     for r in rows:
         if r.values.get("covered_s", 0.0) > 0:
             group = r.group.get(by[0], "") if by else q.building
-            if q.by == "agency":
-                group = agency_of.get(group, SHARED)
+            if by_floor:
+                if q.agency is not None and agency_of.get(group) != q.agency:
+                    continue
+                group = agency_of.get(group, SHARED) if q.by == "agency" else q.building
             hour = occupied[group]
             hour[r.start_ms] = hour.get(r.start_ms, 0.0) + r.values.get("occupied_s", 0.0) / 3600
     open_hours = [h for h in range(q.first, q.last, HOUR_MS) if hours.is_open(h)]

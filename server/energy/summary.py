@@ -158,7 +158,7 @@ def booked_hours(
     for desk_id, s, e, released in rows:
         if desk_id not in places:
             continue
-        _, floor, zone = places[desk_id]
+        floor, zone = places[desk_id].floor, places[desk_id].zone
         if (scope.floor and floor != scope.floor) or (scope.zone and zone != scope.zone):
             continue
         group = _group_of(scope, {"floor": floor, "zone": zone})

@@ -20,6 +20,8 @@ class PrivacyRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
     user_uid: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    agency_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    """The person's agency when they asked: its administrators answer the request."""
     kind: Mapped[str] = mapped_column(String(16))
     """``anonymise`` (past bookings lose the name; the account stays) or ``erase``."""
     note: Mapped[str] = mapped_column(String(500), default="")

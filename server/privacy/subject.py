@@ -85,7 +85,8 @@ def make_request(
     session: Session, *, actor: Principal, new: PrivacyRequestCreate, now_ms: int
 ) -> PrivacyRequestPublic:
     """File a request; one open request per person at a time."""
-    uid = _user(session, actor.username).uid
+    me = _user(session, actor.username)
+    uid = me.uid
     open_one = session.scalar(
         select(PrivacyRequest).where(PrivacyRequest.user_uid == uid, PrivacyRequest.state == "open")
     )
@@ -96,6 +97,7 @@ def make_request(
     row = PrivacyRequest(
         username=actor.username,
         user_uid=uid,
+        agency_id=me.agency_id,
         kind=new.kind,
         note=new.note.strip(),
         state="open",
@@ -110,6 +112,7 @@ def make_request(
         target_kind="privacy_request",
         target_id=str(row.id),
         kind=new.kind,
+        agency=me.agency_id,
     )
     return PrivacyRequestPublic.model_validate(row)
 
@@ -135,10 +138,19 @@ def withdraw(
 
 
 def requests(
-    session: Session, *, username: str | None = None, state: str | None = None
+    session: Session,
+    *,
+    username: str | None = None,
+    state: str | None = None,
+    actor: Principal | None = None,
 ) -> list[PrivacyRequestPublic]:
-    """Requests, newest first: a person's own (by account, not name), or all, or by state."""
+    """Requests, newest first: a person's own (by account, not name), or all, or by state.
+
+    Those ``actor`` answers: an agency's administrator, their agency's people's requests.
+    """
     q = select(PrivacyRequest).order_by(PrivacyRequest.id.desc())
+    if actor is not None and actor.scope is not None:
+        q = q.where(PrivacyRequest.agency_id == actor.scope)
     if username is not None:
         q = q.where(PrivacyRequest.user_uid == _user(session, username).uid)
     if state is not None:
@@ -149,9 +161,13 @@ def requests(
 def decide(
     session: Session, *, admin: Principal, request_id: int, decision: PrivacyDecision, now_ms: int
 ) -> PrivacyRequestPublic:
-    """Carry out an open request, or refuse it with a reason; each step audited."""
+    """Carry out an open request, or refuse it with a reason; each step audited.
+
+    An agency's administrator answers their agency's people's requests; another's is not
+    found for them.
+    """
     row = session.get(PrivacyRequest, request_id)
-    if row is None:
+    if row is None or not admin.reaches(row.agency_id):
         raise NotFoundError(T("no request {id}", id=request_id))
     if row.state != "open":
         raise ConflictError(T("request {id} is {state}", id=request_id, state=row.state))
@@ -168,6 +184,7 @@ def decide(
             target_id=str(row.id),
             person=row.username,
             answer=answer,
+            agency=row.agency_id,
         )
     else:
         done = carry_out(session, uid=row.user_uid, kind=row.kind, now_ms=now_ms)
@@ -179,6 +196,7 @@ def decide(
             target_kind="privacy_request",
             target_id=str(row.id),
             person=row.username,
+            agency=row.agency_id,
             **done,
         )
     row.decided_ms, row.decided_by = now_ms, admin.username
@@ -220,7 +238,7 @@ def attendance_for(
 
     Their own, or an administrator's with a reason (audited); Forbidden otherwise.
     """
-    audited = may_see_person(actor, username, reason)
+    audited = may_see_person(session, actor, username, reason)
     found = attendance(session, username=username, start=start, end=end)
     if audited:
         audit_read(

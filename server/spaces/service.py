@@ -405,19 +405,21 @@ def find_desk_id(session: Session, building: str, code: str) -> int:
 
 
 class DeskPlace(NamedTuple):
-    """Where a desk is: its code, its floor's and its (HVAC) zone's codes."""
+    """Where a desk is: its code, its floor's and its (HVAC) zone's codes, whose floor."""
 
     code: str
     floor: str
     zone: str
+    agency: str | None = None
+    """The agency whose floor it is; None: the building's own."""
 
 
 def desk_places(session: Session, building: str) -> dict[int, DeskPlace]:
     """Desk id -> its place, for every desk of the building."""
     rows = session.execute(
-        select(Desk.id, Desk.code, Floor.code, Zone.code)
+        select(Desk.id, Desk.code, Floor.code, Zone.code, Floor.agency_id)
         .join(Floor, Floor.id == Desk.floor_id)
         .join(Zone, Zone.id == Desk.zone_id)
         .where(Desk.building_id == building)
     )
-    return {d: DeskPlace(code, floor, zone) for d, code, floor, zone in rows}
+    return {d: DeskPlace(code, floor, zone, agency) for d, code, floor, zone, agency in rows}

@@ -15,11 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from server.api.deps import DatabaseDep
-from server.audit.service import AuditPublic, entries
+from server.audit.service import AuditPublic
+from server.auth.service import audit_entries
 from server.calendar.dates import FormDay, day_start, from_ms, to_ms
 from server.i18n import N_, gettext
-from server.web.admin.common import TABS
-from server.web.browser import AdminPage
+from server.web.admin.common import tabs
+from server.web.browser import PeopleAdminPage
 from server.web.render import page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -95,7 +96,7 @@ def said(lang: str, entry: AuditPublic) -> tuple[str, str]:
 @router.get("/app/admin/audit")
 async def audit_page(
     request: Request,
-    person: AdminPage,
+    person: PeopleAdminPage,
     db: DatabaseDep,
     actor: Annotated[str, Query(max_length=100)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
@@ -112,8 +113,9 @@ async def audit_page(
             tz = db.zone
             since_ms = to_ms(day_start(since, tz)) if since else None
             until_ms = to_ms(day_start(until + timedelta(days=1), tz)) if until else None
-            rows = entries(
+            rows = audit_entries(
                 session,
+                person.user,
                 actor=actor or None,
                 action=action or None,
                 target_id=target or None,
@@ -135,7 +137,7 @@ async def audit_page(
         "admin/audit.html",
         user=person.user,
         csrf=person.csrf,
-        tabs=TABS,
+        tabs=tabs(person),
         entries=[(e, *said(lang, e)) for e in rows],
         actor=actor,
         action=action,

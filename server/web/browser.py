@@ -32,7 +32,7 @@ from server.auth.sessions import (
 )
 from server.exceptions import AuthError, ServerError
 from server.i18n import T
-from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, Role
+from server.roles import ADMINS, EVERYONE, INSTALLERS, MANAGERS, PEOPLE_ADMINS, REPORTERS, Role
 
 LOGIN_CSRF_COOKIE: Final = "smartoffice_login"
 LOGIN_FORM_S: Final = 3600
@@ -123,7 +123,11 @@ ManagerPage = Annotated[Browser, Depends(_needs(*MANAGERS))]
 InstallerPage = Annotated[Browser, Depends(_needs(*INSTALLERS))]
 """Installers (and admins): devices and commissioning."""
 AdminPage = Annotated[Browser, Depends(_needs(*ADMINS))]
-"""Administrators: accounts, rules, gateways, kiosks, the audit log."""
+"""Administrators of the platform: rules, gateways, kiosks, agencies."""
+PeopleAdminPage = Annotated[Browser, Depends(_needs(*PEOPLE_ADMINS))]
+"""Administrators, an agency's too (for their agency): accounts, the audit log, requests."""
+ReporterPage = Annotated[Browser, Depends(_needs(*REPORTERS))]
+"""Facility managers, an agency's too (for their agency's floors): reports, the live map."""
 
 PersonForm = Annotated[Browser, Depends(_needs(*EVERYONE, form=True))]
 """A form (or script call) of any signed-in person, with its session's CSRF token."""
@@ -133,6 +137,10 @@ InstallerForm = Annotated[Browser, Depends(_needs(*INSTALLERS, form=True))]
 """An installer's form or script call, with its CSRF token."""
 AdminForm = Annotated[Browser, Depends(_needs(*ADMINS, form=True))]
 """An administrator's form, with its CSRF token."""
+PeopleAdminForm = Annotated[Browser, Depends(_needs(*PEOPLE_ADMINS, form=True))]
+"""An administrator's form that an agency's administrator may send too (for their agency)."""
+ReporterForm = Annotated[Browser, Depends(_needs(*REPORTERS, form=True))]
+"""A facility manager's form that an agency's manager may send too (for their floors)."""
 
 
 async def maybe_signed_in(request: Request) -> Browser | None:
@@ -258,8 +266,10 @@ def keep_login_token(request: Request, response: Response, token: str) -> None:
 START: Final = {
     "employee": "/app",
     "facility_manager": "/app/manage",
+    "agency_manager": "/app/manage/floor",
     "installer": "/app/devices",
     "admin": "/app/admin",
+    "agency_admin": "/app/admin",
 }
 
 

@@ -29,8 +29,15 @@ from server.privacy.notice import Responsible, entries, responsible
 from server.privacy.retention import last_runs
 from server.privacy.schemas import PrivacyDecision, PrivacyRequestCreate
 from server.web import notices
-from server.web.admin.common import TABS, fault
-from server.web.browser import AdminForm, AdminPage, Browser, Person, PersonForm, Visitor
+from server.web.admin.common import fault, tabs
+from server.web.browser import (
+    Browser,
+    PeopleAdminForm,
+    PeopleAdminPage,
+    Person,
+    PersonForm,
+    Visitor,
+)
 from server.web.render import page_language, render
 from server.web.words import OUTCOMES
 
@@ -164,7 +171,7 @@ def _done(request: Request, person: Browser, path: str, done: str, x: object = "
 
 
 @router.get("/app/admin/privacy")
-async def requests_page(request: Request, person: AdminPage, db: DatabaseDep) -> Response:
+async def requests_page(request: Request, person: PeopleAdminPage, db: DatabaseDep) -> Response:
     """Requests to carry out, the retention job's state, and a form to look up attendance."""
     return await _requests_page(request, person, db, Lookup())
 
@@ -181,7 +188,7 @@ class Lookup:
 @router.post("/app/admin/privacy/attendance")
 async def attendance_lookup(
     request: Request,
-    person: AdminForm,
+    person: PeopleAdminForm,
     db: DatabaseDep,
     who: Annotated[str, Form(max_length=100)],
     reason: Annotated[str, Form(max_length=300)],
@@ -218,7 +225,7 @@ async def _requests_page(
                     )
                 except ServerError as exc:  # refused, or no such person: nothing was written
                     problem = exc
-            everyone = subject.requests(session)
+            everyone = subject.requests(session, actor=person.user)
         return everyone, seen, problem, last_runs(s.retention.ctx)
 
     everyone, seen, problem, runs = await run_in_threadpool(read)
@@ -227,7 +234,7 @@ async def _requests_page(
         "admin/privacy.html",
         user=person.user,
         csrf=person.csrf,
-        tabs=TABS,
+        tabs=tabs(person),
         requests=everyone,
         seen=seen,
         who=ask.who,
@@ -249,7 +256,7 @@ async def _requests_page(
 @router.post("/app/admin/privacy/{request_id}")
 async def decide(
     request: Request,
-    person: AdminForm,
+    person: PeopleAdminForm,
     db: DatabaseDep,
     request_id: RequestId,
     carry_out: Annotated[bool, Form()],

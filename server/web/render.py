@@ -22,18 +22,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from server.api.deps import services
 from server.auth.service import Principal
 from server.clock import zone_name
-from server.i18n import LANGUAGES, N_, NAMES, gettext, negotiate
+from server.i18n import LANGUAGES, NAMES, gettext, negotiate
+from server.roles import LABELS
 from server.web import notices
 
 HERE: Final = Path(__file__).parent
 LANG_COOKIE: Final = "smartoffice_lang"
 
-ROLES: Final = {
-    "employee": N_("Employee"),
-    "facility_manager": N_("Facility manager"),
-    "installer": N_("Installer"),
-    "admin": N_("Administrator"),
-}
+ROLES: Final = LABELS
 
 # A weekday, day, month and year, as Intl.DateTimeFormat writes them in each language.
 WRITTEN: Final = {"id": "EEEE, d MMMM y", "en": "EEEE, MMMM d, y"}
@@ -67,6 +63,10 @@ class Say:
     def written(self, value: date) -> str:
         """``Rabu, 9 Desember 2026``: a chosen day written out as static/days.js does."""
         return format_date(value, format=WRITTEN.get(self.lang, "full"), locale=self.lang)
+
+    def month(self, value: date) -> str:
+        """``Desember 2026`` / ``December 2026``."""
+        return format_date(value, format="LLLL y", locale=self.lang)
 
     def time(self, value: datetime) -> str:
         """``08.15`` / ``8:15 AM`` in the locale's form, without the zone."""

@@ -79,3 +79,7 @@ def free(
 ) -> list[DeskAvailability]:
     with db.session() as s:
         return availability(s, actor=who, building=B, floor="l1", start=start, end=end, now=now)
+
+
+OPERATOR = Principal("operator", "facility_manager", "Operator")
+"""The building's operator: reaches every agency's floors (reports, occupancy)."""

@@ -126,7 +126,10 @@ def test_the_api_says_a_refusal_in_the_language_asked(tmp_path: Path) -> None:
             params={"building": "kantor-i", "start": "2026-12-01", "end": "2026-12-02"},
         )
         assert report.status_code == 403
-        assert report.json()["detail"].startswith("ini memerlukan peran facility_manager")
+        assert report.json()["detail"] == (
+            "ini memerlukan peran Pengelola fasilitas instansi, Pengelola fasilitas, "
+            "Administrator instansi atau Administrator; peran Anda Pegawai"
+        )
         anonymous = httpx.get(f"{p.server.url}/api/v1/bookings", headers=ask_id)  # type: ignore[union-attr]
         assert anonymous.status_code == 401 and anonymous.json()["detail"].startswith("belum masuk")
         # The person's own choice holds whatever the client sends.

@@ -12,13 +12,20 @@ from pydantic import ValidationError
 from server.agencies import service as agencies
 from server.api.deps import DatabaseDep
 from server.auth.schemas import UserCreate, UserUpdate
-from server.auth.service import AccountSearch, count_users, create_user, list_users, update_user
+from server.auth.service import (
+    AccountSearch,
+    count_users,
+    create_user,
+    grantable,
+    list_users,
+    update_user,
+)
 from server.bookings.visibility import audit_read
 from server.calendar.dates import from_ms
 from server.exceptions import ServerError
 from server.i18n import gettext
 from server.web.admin.common import Answer, Said, back, fault, run, show
-from server.web.browser import AdminForm, AdminPage
+from server.web.browser import PeopleAdminForm, PeopleAdminPage
 from server.web.render import ROLES, page_language
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +37,7 @@ PAGE = 50
 @router.get("/app/admin")
 async def accounts(
     request: Request,
-    person: AdminPage,
+    person: PeopleAdminPage,
     db: DatabaseDep,
     answer: Said,
     q: Annotated[str, Query(max_length=100)] = "",
@@ -44,8 +51,8 @@ async def accounts(
         with db.session() as session:
             audit_read(session, actor=person.user, person="*", what="accounts", reason="")
             return (
-                list_users(session, search),
-                count_users(session, search),
+                list_users(session, search, person.user),
+                count_users(session, search, person.user),
                 agencies.agencies(session),
             )
 
@@ -73,8 +80,9 @@ async def accounts(
         notice=answer.notice,
         notice_kind=answer.kind,
         status=answer.status,
-        roles=[(k, gettext(lang, v)) for k, v in ROLES.items()],
-        agencies=[(a.id, a.said(lang)) for a in found],
+        roles=[(k, gettext(lang, ROLES[k])) for k in grantable(person.user)],
+        agencies=[(a.id, a.said(lang)) for a in found if person.user.reaches(a.id)],
+        any_agency=person.user.scope is None,
         agency_names={a.id: a.said(lang) for a in found},
         seen=lambda ms: from_ms(ms, db.zone).strftime("%d/%m/%Y %H:%M") if ms else "—",
     )
@@ -83,7 +91,7 @@ async def accounts(
 @router.post("/app/admin/users")
 async def new_account(
     request: Request,
-    person: AdminForm,
+    person: PeopleAdminForm,
     db: DatabaseDep,
     username: Annotated[str, Form(max_length=100)],
     display_name: Annotated[str, Form(max_length=200)],
@@ -108,7 +116,7 @@ async def new_account(
 
         def make() -> None:
             with db.session() as session:
-                create_user(session, actor=person.user.username, new=new)
+                create_user(session, actor=person.user, new=new)
 
         await run(make)
     except (ValidationError, ServerError) as exc:
@@ -119,7 +127,7 @@ async def new_account(
 @router.post("/app/admin/users/{username}")
 async def change_account(
     request: Request,
-    person: AdminForm,
+    person: PeopleAdminForm,
     db: DatabaseDep,
     username: str,
     role: Annotated[str, Form(max_length=32)],
@@ -135,7 +143,7 @@ async def change_account(
 
         def save() -> None:
             with db.session() as session:
-                update_user(session, actor=person.user.username, username=username, change=change)
+                update_user(session, actor=person.user, username=username, change=change)
 
         await run(save)
     except (ValidationError, ServerError) as exc:

@@ -15,7 +15,7 @@ from server.api.deps import DatabaseDep
 from server.api.errors import status_of
 from server.exceptions import ServerError
 from server.web.admin.common import Answer, Said, back, fault, run, show
-from server.web.browser import AdminForm, AdminPage
+from server.web.browser import AdminForm, PeopleAdminForm, PeopleAdminPage
 from server.web.render import page_language
 
 router = APIRouter(include_in_schema=False)
@@ -65,19 +65,23 @@ async def _saved(
 
 @router.get("/app/admin/agencies")
 async def agencies_page(
-    request: Request, person: AdminPage, db: DatabaseDep, answer: Said
+    request: Request, person: PeopleAdminPage, db: DatabaseDep, answer: Said
 ) -> Response:
-    """Every agency, who answers for its people's data; a new agency."""
+    """Every agency, who answers for its people's data; a new agency.
+
+    An agency's administrator sees their own agency, to change it.
+    """
 
     def read() -> list[Any]:
         with db.session(commit=False) as session:
-            return service.agencies(session)
+            return [a for a in service.agencies(session) if person.user.reaches(a.id)]
 
     return show(
         request,
         person,
         "admin/agencies.html",
         agencies=await run(read),
+        may_add=person.user.scope is None,
         notice=answer.notice,
         notice_kind=answer.kind,
         status=answer.status,
@@ -104,7 +108,7 @@ async def agency_create(
 @router.post("/app/admin/agencies/{code}")
 async def agency_update(
     request: Request,
-    person: AdminForm,
+    person: PeopleAdminForm,
     db: DatabaseDep,
     code: Annotated[str, Path(max_length=32)],
     form: Annotated[AgencyForm, Form()],
@@ -117,6 +121,8 @@ async def agency_update(
         return await agencies_page(request, person, db, Answer(said, "error", 400))
 
     def save(session: Any) -> object:
-        return service.update(session, actor=person.user.username, code=code, doc=doc)
+        return service.update(
+            session, actor=person.user.username, code=code, doc=doc, scope=person.user.scope
+        )
 
     return await _saved(request, person, db, save, "agency_updated", doc.name)

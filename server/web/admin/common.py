@@ -12,19 +12,28 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from server.i18n import N_, gettext, say
+from server.roles import ADMINS, PEOPLE_ADMINS, Role
 from server.web import notices
 from server.web.browser import Browser
 from server.web.render import page_language, render
 
-TABS = (
-    ("/app/admin", N_("Accounts")),
-    ("/app/admin/agencies", N_("Agencies")),
-    ("/app/admin/rules", N_("Booking rules")),
-    ("/app/admin/calendar", N_("Closed days and blocked desks")),
-    ("/app/admin/gateways", N_("Gateways and kiosks")),
-    ("/app/admin/audit", N_("Audit log")),
-    ("/app/admin/privacy", N_("Personal data")),
+TABS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("/app/admin", N_("Accounts"), PEOPLE_ADMINS),
+    ("/app/admin/agencies", N_("Agencies"), PEOPLE_ADMINS),
+    ("/app/admin/rules", N_("Booking rules"), ADMINS),
+    ("/app/admin/calendar", N_("Closed days and blocked desks"), ADMINS),
+    ("/app/admin/gateways", N_("Gateways and kiosks"), ADMINS),
+    ("/app/admin/audit", N_("Audit log"), PEOPLE_ADMINS),
+    ("/app/admin/privacy", N_("Personal data"), PEOPLE_ADMINS),
 )
+"""The administrators' pages, each with the roles that open it (the tabs a person sees)."""
+
+
+def tabs(person: Browser) -> list[tuple[str, str]]:
+    """The administrators' pages ``person`` may open."""
+    return [(href, label) for href, label, roles in TABS if person.user.role in roles]
+
+
 DONE = {
     "user_created": N_("Account {x} created."),
     "user_updated": N_("Account {x} changed."),
@@ -74,7 +83,7 @@ def show(request: Request, person: Browser, template: str, **values: Any) -> Res
         template,
         user=person.user,
         csrf=person.csrf,
-        tabs=TABS,
+        tabs=tabs(person),
         notice=notice,
         notice_kind=values.pop("notice_kind", "ok"),
         status=values.pop("status", 200),

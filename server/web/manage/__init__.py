@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.web.manage import now, reports
+from server.web.manage import now, reports, split
 
 ROUTERS: tuple[APIRouter, ...] = (
     now.router,
     reports.router,
+    split.router,
 )

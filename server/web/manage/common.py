@@ -12,25 +12,30 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import services
+from server.auth.service import Principal
 from server.calendar.dates import days_span, today_in
 from server.calendar.hours import building_tz
 from server.clock import zone_name
 from server.energy.rollup import Rollups
 from server.energy.schemas import ComfortAlertOut, ZoneActionOut
 from server.exceptions import NotFoundError, QueryError
-from server.i18n import N_
+from server.i18n import N_, T
+from server.roles import MANAGERS, REPORTERS, Role
 from server.spaces.schemas import BuildingPublic
 from server.spaces.service import buildings as list_buildings
 from server.web.render import page_language, render
 
-TABS = (
-    ("/app/manage", N_("Building")),
-    ("/app/manage/floor", N_("Live map")),
-    ("/app/manage/occupancy", N_("Occupancy")),
-    ("/app/manage/energy", N_("Energy")),
-    ("/app/manage/comfort", N_("Comfort")),
-    ("/app/manage/actions", N_("Zone actions")),
+TABS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("/app/manage", N_("Building"), MANAGERS),
+    ("/app/manage/floor", N_("Live map"), REPORTERS),
+    ("/app/manage/occupancy", N_("Occupancy"), REPORTERS),
+    ("/app/manage/energy", N_("Energy"), MANAGERS),
+    ("/app/manage/comfort", N_("Comfort"), MANAGERS),
+    ("/app/manage/actions", N_("Zone actions"), MANAGERS),
+    ("/app/manage/split", N_("Shared energy"), REPORTERS),
 )
+"""The managers' pages, each with the roles that open it: an agency's manager has its
+floors' live map and occupancy; the building's energy and comfort are the operator's."""
 LIVE_STATES = {
     "occupied": N_("Occupied now"),
     "awaiting_checkin": N_("Booked, awaiting check-in"),
@@ -68,12 +73,20 @@ class Where:
     tz: ZoneInfo
 
 
-def where_of(db: Any, building: str | None) -> Where:
-    """The building asked for (else the first) and every building, or NotFoundError."""
+def where_of(db: Any, building: str | None, actor: Principal) -> Where:
+    """The building asked for (else the first) and every building, or NotFoundError.
+
+    Only the floors ``actor`` reaches, and the buildings that have one: an agency's manager
+    sees their agency's floors.
+    """
     with db.session(commit=False) as session:
-        found = list_buildings(session)
+        found = [
+            b.model_copy(update={"floors": [f for f in b.floors if actor.reaches(f.agency)]})
+            for b in list_buildings(session)
+        ]
+        found = [b for b in found if b.floors or actor.scope is None]
         if not found:
-            raise NotFoundError("no building is set up yet")
+            raise NotFoundError(T("no building is set up yet"))
         b = next((x for x in found if x.id == building), found[0])
         return Where(found, b, building_tz(session, b.id)[1])
 
@@ -107,7 +120,7 @@ def show(request: Request, person: Any, template: str, where: Where, **values: A
         template,
         user=person.user,
         csrf=person.csrf,
-        tabs=TABS,
+        tabs=[(h, label) for h, label, roles in TABS if person.user.role in roles],
         buildings=where.buildings,
         building=where.building,
         lang_reason=reason_in(lang),
@@ -142,8 +155,13 @@ def period_of(
 
 
 async def report_for(
-    db: Any, building: str | None, start: date | None, end: date | None, days: int
+    db: Any,
+    actor: Principal,
+    building: str | None,
+    start: date | None,
+    end: date | None,
+    days: int,
 ) -> tuple[Where, tuple[date, date, datetime, datetime]]:
     """A report page's building and period (``period_of`` in the building's zone)."""
-    where = await run_in_threadpool(where_of, db, building)
+    where = await run_in_threadpool(where_of, db, building, actor)
     return where, period_of(start, end, days, where.tz)

@@ -15,12 +15,13 @@ from server.calendar.dates import from_ms, to_ms
 from server.clock import now_utc
 from server.energy.actions import recorded_actions
 from server.energy.comfort import band, recorded_alerts
-from server.i18n import N_, gettext
+from server.exceptions import NotFoundError
+from server.i18n import N_, T, gettext
 from server.readings.store import SpaceFilter
 from server.registry import devices as registry_devices
 from server.registry.service import gateways as list_gateways
 from server.spaces.service import floor_map
-from server.web.browser import ManagerPage
+from server.web.browser import ManagerPage, ReporterPage
 from server.web.manage.common import (
     AIR_BANDS,
     CHANNELS,
@@ -45,7 +46,7 @@ async def overview(
 ) -> Response:
     """Each floor now (present, booked, free), open CO2 alerts, zones set back, troubles."""
     s = services(request)
-    where = await run_in_threadpool(where_of, db, building)
+    where = await run_in_threadpool(where_of, db, building, person.user)
     b = where.building
     now_ms = to_ms(now_utc())
 
@@ -100,14 +101,14 @@ async def overview(
 @router.get("/app/manage/floor")
 async def live_map(
     request: Request,
-    person: ManagerPage,
+    person: ReporterPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     floor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """The floor's desks in aggregate states and its rooms by air-quality band, live."""
     lang = page_language(request, person.user)
-    where = await run_in_threadpool(where_of, db, building)
+    where = await run_in_threadpool(where_of, db, building, person.user)
     b = where.building
     f_id = next((f.id for f in b.floors if f.id == floor), b.floors[0].id)
     bands = services(request).rollups.cfg.bands
@@ -156,7 +157,7 @@ async def live_map(
 @router.get("/app/manage/floor/rooms.json")
 async def live_rooms(
     request: Request,
-    person: ManagerPage,
+    person: ReporterPage,
     db: DatabaseDep,
     building: Annotated[str, Query(max_length=32)],
     floor: Annotated[str, Query(max_length=32)],
@@ -164,16 +165,19 @@ async def live_rooms(
     """The floor's rooms with their newest climate reading and CO2 band (for the map)."""
     s = services(request)
     bands = s.rollups.cfg.bands
+    where = await run_in_threadpool(where_of, db, building, person.user)
+    if where.building.id != building or floor not in {f.id for f in where.building.floors}:
+        raise NotFoundError(T("no floor {floor} in {building}", floor=floor, building=building))
 
     def rooms() -> list[Any]:
         with db.session(commit=False) as session:
             return floor_map(session, building, floor).rooms
 
     found = await run_in_threadpool(rooms)
-    where = SpaceFilter(building=building, floor=floor)
+    place = SpaceFilter(building=building, floor=floor)
     fields = (("env", "co2_ppm"), ("env", "temp_c"), ("env", "rh_pct"), ("people", "count"))
     newest = await asyncio.gather(
-        *(s.store.latest(stream=st, field=f, where=where) for st, f in fields)
+        *(s.store.latest(stream=st, field=f, where=place) for st, f in fields)
     )
     fresh_ms = to_ms(now_utc()) - 30 * 60_000  # an older reading says nothing about now
     by_room: dict[str, dict[str, Any]] = {}

@@ -22,7 +22,7 @@ from server.energy.schemas import ZoneActionOut
 from server.energy.summary import EnergySummary, Scope, hour_range, summarise
 from server.i18n import WEEKDAYS, gettext
 from server.readings.store import SpaceFilter
-from server.web.browser import ManagerPage
+from server.web.browser import ManagerPage, ReporterPage
 from server.web.charts import bars
 from server.web.manage.common import (
     CHANNELS,
@@ -44,7 +44,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/app/manage/occupancy")
 async def occupancy_page(
     request: Request,
-    person: ManagerPage,
+    person: ReporterPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
     by: Literal["building", "floor", "zone"] = "floor",
@@ -54,18 +54,24 @@ async def occupancy_page(
 ) -> Response:
     """Heatmaps of occupancy by hour and weekday, time against target, and utilisation."""
     lang = page_language(request, person.user)
-    where, (first, last, s, e) = await report_for(db, building, start, end, 28)
+    where, (first, last, s, e) = await report_for(db, person.user, building, start, end, 28)
     b = where.building
     f0, f1 = hour_range(Scope(building=b.id, start=s, end=e))
     chosen: OccupancyBy = by
     asked = OccupancyQuery(b.id, f0, f1, chosen, target / 100, min_group(request))
-    rep: OccupancyReport = await occupancy(db, rollups_of(request), asked)
+    rep: OccupancyReport = await occupancy(db, rollups_of(request), asked, person.user)
     group_by: GroupBy = by
 
     def util() -> list[UtilizationRow]:
         with db.session(commit=False) as session:
             return utilization(
-                session, building=b.id, start=s, end=e, by=group_by, min_group=min_group(request)
+                session,
+                building=b.id,
+                start=s,
+                end=e,
+                by=group_by,
+                min_group=min_group(request),
+                actor=person.user,
             )
 
     rows = await run_in_threadpool(util)
@@ -160,7 +166,7 @@ async def energy_page(
 ) -> Response:
     """Energy (kWh) per day by floor, zone or circuit; per desk-hour; savings; consolidation."""
     lang = page_language(request, person.user)
-    where, (first, last, s, e) = await report_for(db, building, start, end, 7)
+    where, (first, last, s, e) = await report_for(db, person.user, building, start, end, 7)
     b = where.building
     rollups = rollups_of(request)
     scope = Scope(building=b.id, start=s, end=e, every="1d", by=by)
@@ -225,7 +231,7 @@ async def comfort_page(
 ) -> Response:
     """CO2, temperature and humidity per room against the bands; stale-air hours; alerts."""
     lang = page_language(request, person.user)
-    where, (first, last, s, e) = await report_for(db, building, start, end, 7)
+    where, (first, last, s, e) = await report_for(db, person.user, building, start, end, 7)
     b = where.building
     rollups = rollups_of(request)
     f0, f1 = hour_range(Scope(building=b.id, start=s, end=e))
@@ -285,7 +291,7 @@ async def actions_page(
     day: FormDay = None,
 ) -> Response:
     """Each zone's mode now with its reason, and the day's decisions and commands sent."""
-    where = await run_in_threadpool(where_of, db, building)
+    where = await run_in_threadpool(where_of, db, building, person.user)
     b = where.building
     today = today_in(where.tz)
     day = min(day or today, today)

@@ -105,9 +105,9 @@ def test_a_person_and_a_floor_belong_to_an_agency_that_exists(db: Database) -> N
         import_layout(s, parse_layout(layout))
 
 
-def test_staff_work_for_the_platform_and_cannot_be_given_an_agency_yet(db: Database) -> None:
-    """An agency's own administrators and managers, limited to it, are not there yet: a
-    staff account with an agency would seem limited and hold the platform's powers."""
+def test_staff_roles_are_the_buildings_and_an_agencys_own_roles_need_one(db: Database) -> None:
+    """A platform administrator, building operator or installer belongs to no agency (their
+    reach is the whole); an agency's administrator or manager belongs to exactly one."""
     with db.session() as s:
         service.create(s, actor="root", new=PMK)
         create_user(
@@ -118,7 +118,7 @@ def test_staff_work_for_the_platform_and_cannot_be_given_an_agency_yet(db: Datab
             ),
         )
     for role in ("admin", "facility_manager", "installer"):
-        with db.session() as s, pytest.raises(ConflictError, match="works for the platform"):
+        with db.session() as s, pytest.raises(ConflictError, match="leave the agency empty"):
             create_user(
                 s,
                 actor="root",
@@ -130,9 +130,20 @@ def test_staff_work_for_the_platform_and_cannot_be_given_an_agency_yet(db: Datab
                     agency="kemenko-pmk",
                 ),
             )
+    for role in ("agency_admin", "agency_manager"):
+        with db.session() as s, pytest.raises(ConflictError, match="acts for one agency"):
+            create_user(
+                s,
+                actor="root",
+                new=UserCreate(
+                    username=f"x-{role}", password="p" * 12, display_name="X", role=role
+                ),
+            )
     with db.session() as s, pytest.raises(ConflictError, match="leave the agency empty"):
         update_user(s, actor="root", username="siti", change=UserUpdate(role="admin"))
     with db.session() as s:
+        made = update_user(s, actor="root", username="siti", change=UserUpdate(role="agency_admin"))
+        assert (made.role, made.agency) == ("agency_admin", "kemenko-pmk")
         made = update_user(
             s, actor="root", username="siti", change=UserUpdate(role="admin", agency=None)
         )

@@ -42,12 +42,15 @@ def test_admins_make_and_change_agencies_and_everyone_signed_in_reads_them(
     bad = platform.api("POST", "/api/v1/agencies", json={**PMK, "id": "../x"})
     assert bad.status_code == 422
     listed = platform.api("GET", "/api/v1/agencies", "employee").json()
-    assert [a["id"] for a in listed] == ["kemenko-pmk"]
+    assert [a["id"] for a in listed] == ["instansi-uji", "kemenko-pmk"]
     change = {"name": "Kemenko PMK", "controller": "Kemenko PMK (PPID)"}
-    assert (
-        platform.api("PUT", "/api/v1/agencies/kemenko-pmk", "employee", json=change).status_code
-        == 403
+    for role in ("employee", "agency_admin"):  # the agency's admin is another agency's
+        refused = platform.api("PUT", "/api/v1/agencies/kemenko-pmk", role, json=change)
+        assert refused.status_code == 403
+    own = platform.api(
+        "PUT", "/api/v1/agencies/instansi-uji", "agency_admin", json={"name": "Instansi Uji"}
     )
+    assert own.status_code == 200
     changed = platform.api("PUT", "/api/v1/agencies/kemenko-pmk", json=change).json()
     assert (changed["controller"], changed["contact"]) == ("Kemenko PMK (PPID)", None)
     missing = platform.api(

@@ -12,7 +12,7 @@ from server.bookings import checkin, service
 from server.bookings.reports import utilization
 from server.db import Database
 from server.exceptions import NotFoundError, Refusal
-from tests.server.office import WED, WITA, B, at, book, free
+from tests.server.office import OPERATOR, WED, WITA, B, at, book, free
 
 
 def test_check_in_out_cancel_and_availability(db: Database, people: dict[str, Principal]) -> None:
@@ -74,7 +74,13 @@ def test_a_manager_checks_in_for_a_colleague_on_record_and_apart_in_reports(
             for a in entries(s, target_kind="booking", target_id=str(b1.id), limit=10)
         ]
         [row] = utilization(
-            s, building=B, start=at(WED, 0), end=at(WED, 23), by="building", min_group=1
+            s,
+            building=B,
+            start=at(WED, 0),
+            end=at(WED, 23),
+            by="building",
+            min_group=1,
+            actor=OPERATOR,
         )
     assert ("booking.check_in", "rina", "siti") in trail
     assert ("booking.check_out", "rina", "siti") in trail

@@ -40,6 +40,7 @@ from server.registry.schemas import Assignment, DeviceCreate
 from server.registry.service import add_gateway
 from server.spaces.loader import parse_layout
 from server.spaces.service import desk_qr_key
+from tests.server.office import OPERATOR
 
 INSTALLER = Principal("t", "installer", "Test installer")
 
@@ -262,11 +263,23 @@ def test_utilization_report_counts_what_happened(
         by_desk = {
             r.group: r
             for r in utilization(
-                s, building=B, start=DAY, end=DAY + timedelta(days=1), by="desk", min_group=1
+                s,
+                building=B,
+                start=DAY,
+                end=DAY + timedelta(days=1),
+                by="desk",
+                min_group=1,
+                actor=OPERATOR,
             )
         }
         (whole,) = utilization(
-            s, building=B, start=DAY, end=DAY + timedelta(days=1), by="building", min_group=1
+            s,
+            building=B,
+            start=DAY,
+            end=DAY + timedelta(days=1),
+            by="building",
+            min_group=1,
+            actor=OPERATOR,
         )
     m1, m2 = by_desk["m1"], by_desk["m2"]
     assert (m1.bookings, m1.booked_hours, m1.attended_hours, m1.no_shows) == (1, 3.0, 1.92, 0)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from server.bookings.models import Booking
 from server.bookings.reports import as_csv, utilization
 from server.db import Database
+from tests.server.office import OPERATOR
 from tests.server.sitting import DAY, WITA, B, person, sat
 
 
@@ -25,10 +26,16 @@ def test_the_utilisation_report_withholds_zones_of_too_few_people(seated: Databa
     with db.session() as s:
         rows = {
             r.group: r
-            for r in utilization(s, building=B, start=start, end=end, by="zone", min_group=5)
+            for r in utilization(
+                s, building=B, start=start, end=end, by="zone", min_group=5, actor=OPERATOR
+            )
         }
-        (whole,) = utilization(s, building=B, start=start, end=end, by="building", min_group=5)
-        desks = utilization(s, building=B, start=start, end=end, by="desk", min_group=5)
+        (whole,) = utilization(
+            s, building=B, start=start, end=end, by="building", min_group=5, actor=OPERATOR
+        )
+        desks = utilization(
+            s, building=B, start=start, end=end, by="desk", min_group=5, actor=OPERATOR
+        )
     # zb has 2 people: withheld, and za (the smaller other) with it; zc's 7 are shown.
     assert rows["zb"].withheld and rows["zb"].bookings is None and rows["zb"].desks == 6
     assert rows["za"].withheld and rows["za"].attended_hours is None
@@ -62,7 +69,13 @@ def test_people_who_chose_to_be_visible_and_anonymised_bookings_are_not_withheld
         rows = {
             r.group: r
             for r in utilization(
-                s, building=B, start=start, end=start + timedelta(days=1), by="zone", min_group=5
+                s,
+                building=B,
+                start=start,
+                end=start + timedelta(days=1),
+                by="zone",
+                min_group=5,
+                actor=OPERATOR,
             )
         }
     assert not rows["zb"].withheld and rows["zb"].bookings == 2  # both opted in

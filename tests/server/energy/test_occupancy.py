@@ -15,6 +15,7 @@ from server.energy.rollup import Rollups
 from server.readings.store import ReadingStore, Rollup
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
+from tests.server.office import OPERATOR
 from tests.server.sitting import DAY, B, H, at
 
 
@@ -24,7 +25,9 @@ async def test_the_occupancy_report_withholds_groups_of_too_few_desks(
 ) -> None:
     first = at(DAY, 8) // H * H
     rollups = Rollups(seated, store)
-    rep = await occupancy(seated, rollups, OccupancyQuery(B, first, first + 8 * H, "zone", 0.7, 7))
+    rep = await occupancy(
+        seated, rollups, OccupancyQuery(B, first, first + 8 * H, "zone", 0.7, 7), OPERATOR
+    )
     # za and zb have 6 desks each (under 7): withheld. Together they hold 12 desks, so the
     # building's total minus zc gives no small group away: zc's 7 are shown.
     assert rep.withheld == ["za", "zb"] and [g.group for g in rep.groups] == ["zc"]
@@ -69,7 +72,10 @@ async def test_the_occupancy_report_splits_a_shared_tower_by_agency(
         ]
     )
     rep = await occupancy(
-        db, Rollups(db, store), OccupancyQuery("menara-6", hour, hour + H, "agency", 0.7, 1)
+        db,
+        Rollups(db, store),
+        OccupancyQuery("menara-6", hour, hour + H, "agency", 0.7, 1),
+        OPERATOR,
     )
     groups = {g.group: g for g in rep.groups}
     assert {g: v.desks for g, v in groups.items()} == {"kemenko-pmk": 11, "shared": 5}

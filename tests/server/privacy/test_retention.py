@@ -23,6 +23,7 @@ from server.privacy.models import RetentionRun
 from server.privacy.notice import entries
 from server.privacy.retention import Retention
 from server.readings.store import ReadingStore, Window
+from tests.server.office import OPERATOR
 from tests.server.sitting import (
     DAY,
     WITA,
@@ -94,6 +95,7 @@ async def test_each_category_is_kept_no_longer_than_its_setting(
                     end=start + timedelta(days=1),
                     by="zone",
                     min_group=1,
+                    actor=OPERATOR,
                 )
             ]
 
