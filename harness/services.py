@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 import trustme
 
 
@@ -227,7 +228,19 @@ def postgres(workdir: Path) -> Service:
         remove_workdir=user is not None,
     )
     svc.start()
+    # The port opens before the server takes sessions ("the database system is starting
+    # up"): wait until one is taken.
+    wait_for(lambda: _takes_sessions(port), "postgres did not take a session")
     return svc
+
+
+def _takes_sessions(port: int) -> bool:
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres") as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

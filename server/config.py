@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.clock import TimeZone
@@ -23,6 +23,27 @@ def weak_secret(secret: str) -> str | None:
     if len(set(secret)) < 10:
         return "it uses fewer than 10 different characters; use a random one"
     return None
+
+
+class OidcProvider(BaseModel):
+    """Another identity provider whose tokens the API accepts (``oidc_providers``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str
+    audience: str
+    name: str | None = None
+    """What the pages' sign-in button calls it, e.g. ``Kemenko Pangan``."""
+    client_id: str | None = None
+    """The pages' client there (default: the audience); ``sso: false`` for API tokens only."""
+    client_secret: SecretStr | None = None
+    sso: bool = True
+    jwks_url: str | None = None
+    agency: str | None = None
+    agency_claim: str | None = None
+    unit_claim: str | None = None
+    role_map: dict[str, Role] | None = None
+    default_role: Role | None = None
 
 
 class ServerSettings(BaseSettings):
@@ -99,6 +120,18 @@ class ServerSettings(BaseSettings):
     oidc_agency_map: dict[str, str] = Field(default_factory=dict)
     """The provider's agency name -> the agency's code here, as JSON:
     ``{"KEMENKO PMK": "kemenko-pmk"}``."""
+    oidc_unit_claim: str | None = None
+    """The token's claim naming the person's unit (unit kerja); a unit not listed yet is
+    added to their agency."""
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    """More identity providers beside ``oidc_issuer``, as JSON: one per agency that runs its
+    own, e.g. ``[{"issuer": "https://sso.kemenkopmk.go.id/realms/pmk", "audience":
+    "smartoffice", "agency": "kemenko-pmk"}]``. Each entry takes ``issuer`` and ``audience``
+    and may set ``jwks_url``, ``agency`` (every person it vouches for is that agency's) or
+    ``agency_claim``, ``unit_claim``, ``role_map`` and ``default_role``; what it leaves out
+    is the main provider's setting. Tokens are told apart by their issuer (``iss``). The
+    sign-in page has a button for each (``name``; its client ``client_id``,
+    ``client_secret``), unless ``sso`` is false."""
     oidc_role_map: dict[str, Role] = Field(default_factory=dict)
     """Provider group -> role, as JSON: ``{"ikn-fm": "facility_manager"}``."""
     oidc_default_role: Role | None = None

@@ -62,7 +62,10 @@ class Services:
     csrf_key: str
     """Signs the browser sessions' CSRF tokens (derived from the token secret)."""
     oidc: OidcVerifier | None
-    sso: SsoClient | None
+    providers: dict[str, OidcVerifier]
+    """Every identity provider whose tokens the API takes, by issuer (``oidc`` among them)."""
+    ssos: list[SsoClient]
+    """The pages' sign-in providers: the main one first (``SsoClient.index``)."""
     """The pages' single sign-on, when an identity provider is configured."""
     accounts: TableCache[Claims, Principal]
     notifier: Notifier
@@ -121,6 +124,7 @@ class Services:
         secret = jwt_secret(settings)
         csrf_key = hashlib.sha256(b"csrf:" + secret.encode()).hexdigest()
         oidc = build_oidc(settings)
+        providers = build_providers(settings, oidc)
         return cls(
             settings=settings,
             db=db,
@@ -129,7 +133,8 @@ class Services:
             tokens=LocalTokens(secret, settings.access_token_minutes * 60),
             csrf_key=csrf_key,
             oidc=oidc,
-            sso=build_sso(settings, oidc, csrf_key),
+            providers=providers,
+            ssos=build_sso(settings, providers, csrf_key),
             accounts=TableCache(db, ("users",), size=10_000),
             notifier=notifier,
             events=events,
@@ -200,49 +205,101 @@ def jwt_secret(settings: ServerSettings) -> str:
     return path.read_text().strip()
 
 
+def _jwks_url(issuer: str, given: str | None) -> str:
+    """The provider's key set: as given, else from its discovery document."""
+    if given is not None:
+        return given
+    discovery = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        return str(httpx.get(discovery, timeout=10).raise_for_status().json()["jwks_uri"])
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        raise ValueError(
+            f"cannot read the identity provider's configuration at {discovery}: {exc}; "
+            "set SMARTOFFICE_OIDC_JWKS_URL (or the provider's jwks_url)"
+        ) from exc
+
+
 def build_oidc(settings: ServerSettings) -> OidcVerifier | None:
     """The identity-provider verifier, when an issuer is configured."""
     if settings.oidc_issuer is None:
         return None
     if not settings.oidc_audience:
         raise ValueError("SMARTOFFICE_OIDC_AUDIENCE is required with SMARTOFFICE_OIDC_ISSUER")
-    jwks_url = settings.oidc_jwks_url
-    if jwks_url is None:
-        discovery = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
-        try:
-            jwks_url = str(httpx.get(discovery, timeout=10).raise_for_status().json()["jwks_uri"])
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            raise ValueError(
-                f"cannot read the identity provider's configuration at {discovery}: {exc}; "
-                "set SMARTOFFICE_OIDC_JWKS_URL"
-            ) from exc
     return OidcVerifier(
         issuer=settings.oidc_issuer,
         audience=settings.oidc_audience,
-        jwks_url=jwks_url,
+        jwks_url=_jwks_url(settings.oidc_issuer, settings.oidc_jwks_url),
         role_map=settings.oidc_role_map,
         default_role=settings.oidc_default_role,
         username_claim=settings.oidc_username_claim,
         groups_claim=settings.oidc_groups_claim,
         agency_claim=settings.oidc_agency_claim,
         agency_map=settings.oidc_agency_map,
+        unit_claim=settings.oidc_unit_claim,
     )
 
 
-def build_sso(settings: ServerSettings, oidc: OidcVerifier | None, key: str) -> SsoClient | None:
-    """The pages' single sign-on client, when an identity provider is configured."""
-    if oidc is None:
-        return None
-    secret = settings.oidc_client_secret
-    return SsoClient(
-        verifier=oidc,
-        client_id=settings.oidc_client_id or settings.oidc_audience or "",
-        client_secret=secret.get_secret_value() if secret else None,
-        redirect_uri=settings.public_url.rstrip("/") + "/app/login/sso/callback",
-        key=key,
-        authorization_url=settings.oidc_authorization_url,
-        token_url=settings.oidc_token_url,
-    )
+def build_providers(settings: ServerSettings, main: OidcVerifier | None) -> dict[str, OidcVerifier]:
+    """Every identity provider whose tokens the API takes, by issuer.
+
+    The main one and ``oidc_providers`` (what an entry leaves out is the main provider's).
+    """
+    found = {main.issuer: main} if main is not None else {}
+    for p in settings.oidc_providers:
+        if p.issuer in found:
+            raise ValueError(f"identity provider {p.issuer} is configured twice")
+        found[p.issuer] = OidcVerifier(
+            issuer=p.issuer,
+            audience=p.audience,
+            jwks_url=_jwks_url(p.issuer, p.jwks_url),
+            role_map=settings.oidc_role_map if p.role_map is None else p.role_map,
+            default_role=p.default_role or settings.oidc_default_role,
+            username_claim=settings.oidc_username_claim,
+            groups_claim=settings.oidc_groups_claim,
+            agency_claim=p.agency_claim or settings.oidc_agency_claim,
+            agency_map=settings.oidc_agency_map,
+            agency=p.agency,
+            unit_claim=p.unit_claim or settings.oidc_unit_claim,
+        )
+    return found
+
+
+def build_sso(
+    settings: ServerSettings, providers: dict[str, OidcVerifier], key: str
+) -> list[SsoClient]:
+    """The pages' single sign-on clients.
+
+    The main provider's first, then each of ``oidc_providers`` that signs people in here.
+    """
+    redirect = settings.public_url.rstrip("/") + "/app/login/sso/callback"
+    found = []
+    if settings.oidc_issuer is not None:
+        secret = settings.oidc_client_secret
+        found.append(
+            SsoClient(
+                verifier=providers[settings.oidc_issuer],
+                client_id=settings.oidc_client_id or settings.oidc_audience or "",
+                client_secret=secret.get_secret_value() if secret else None,
+                redirect_uri=redirect,
+                key=key,
+                authorization_url=settings.oidc_authorization_url,
+                token_url=settings.oidc_token_url,
+            )
+        )
+    for p in settings.oidc_providers:
+        if p.sso:
+            found.append(
+                SsoClient(
+                    verifier=providers[p.issuer],
+                    client_id=p.client_id or p.audience,
+                    client_secret=p.client_secret.get_secret_value() if p.client_secret else None,
+                    redirect_uri=redirect,
+                    key=key,
+                    index=len(found),
+                    name=p.name or p.agency or p.issuer,
+                )
+            )
+    return found
 
 
 def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:

@@ -112,7 +112,10 @@ def user_create(
     username: str,
     role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")] = "employee",
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    team: str | None = None,
+    team: Annotated[
+        str | None,
+        typer.Option("--unit", "--team", help="Their unit (unit kerja): one of the agency's."),
+    ] = None,
     email: str | None = None,
     agency: Annotated[
         str | None, typer.Option(help="The agency the person works for (its code).")
@@ -240,14 +243,36 @@ def agency_update(
     typer.echo(f"changed {saved.id}: {saved.name}")
 
 
+@agency_app.command("unit")
+def agency_unit(
+    code: Annotated[str, typer.Argument(help="The agency's code.")],
+    names: Annotated[list[str], typer.Argument(help="Units (unit kerja) to add, by name.")],
+) -> None:
+    """Add units to an agency: its people then belong to one of them."""
+    from server.agencies import service
+    from server.exceptions import ConflictError, NotFoundError
+
+    with database() as db:
+        try:
+            with db.session() as session:
+                for name in names:
+                    now = service.add_unit(session, actor=actor(), agency=code, name=name)
+        except (ConflictError, NotFoundError) as exc:
+            typer.echo(f"not added: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"{code}: {', '.join(now)}")
+
+
 @agency_app.command("list")
 def agency_list() -> None:
-    """Every agency, with who answers for its people's data."""
+    """Every agency, with who answers for its people's data, and its units."""
     from server.agencies import service
 
     with database() as db, db.session(commit=False) as session:
-        found = service.agencies(session)
-    for a in found:
+        found = [(a, service.units(session, a.id)) for a in service.agencies(session)]
+    for a, units in found:
         typer.echo(f"{a.id:24} {a.name}  ({a.controller or 'controller not set'})")
+        if units:
+            typer.echo(f"{'':24} units: {', '.join(units)}")
     if not found:
         typer.echo("no agency yet: smartoffice agency add CODE --name NAME")

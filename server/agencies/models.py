@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -26,3 +26,23 @@ class Agency(Base):
     controller: Mapped[str | None] = mapped_column(String(300), default=None)
     contact: Mapped[str | None] = mapped_column(String(300), default=None)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Unit(Base):
+    """A unit (unit kerja) of an agency: a directorate, a bureau, a centre.
+
+    A person of the agency belongs to one of its units (``User.team`` holds the unit's
+    name); a zone reserved for a team is reserved for the unit of that name. An agency that
+    lists no unit leaves its people's team free text, as before units.
+    """
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_id: Mapped[str] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("agency_id", "name"),)

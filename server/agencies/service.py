@@ -1,4 +1,4 @@
-"""Agencies: made and changed by a platform administrator, and listed.
+"""Agencies and their units: made and changed by administrators, and listed.
 
 The rules that follow from belonging to an agency (whose desks, whose reports, whose data)
 live in the services of those things and ask ``agency_of`` here.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.agencies.models import Agency
+from server.agencies.models import Agency, Unit
 from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
 from server.audit.service import record
 from server.clock import now_ms
@@ -82,3 +82,52 @@ def update(
         **changed,
     )
     return AgencyPublic.model_validate(row)
+
+
+def units(session: Session, agency: str) -> list[str]:
+    """The names of ``agency``'s units, in order (empty: its people's teams are free)."""
+    _found(session, agency)
+    return list(
+        session.scalars(select(Unit.name).where(Unit.agency_id == agency).order_by(Unit.name))
+    )
+
+
+def add_unit(
+    session: Session, *, actor: str, agency: str, name: str, scope: str | None = None
+) -> list[str]:
+    """Add a unit to ``agency`` (``scope`` as in ``update``); its units now."""
+    if scope is not None and agency != scope:
+        raise Forbidden(T("you administer {agency} only", agency=scope))
+    name = " ".join(name.split())
+    if not name:
+        raise ConflictError(T("a unit needs a name"))
+    if name in units(session, agency):
+        raise ConflictError(T("{agency} has a unit {unit} already", agency=agency, unit=repr(name)))
+    session.add(Unit(agency_id=agency, name=name, created_ms=now_ms()))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="unit.create",
+        target_kind="agency",
+        target_id=agency,
+        unit=name,
+        agency=agency,
+    )
+    return units(session, agency)
+
+
+def check_unit(session: Session, agency: str | None, team: str | None) -> None:
+    """ConflictError unless ``team`` is one of ``agency``'s units (when it lists any)."""
+    if agency is None or team is None:
+        return
+    known_units = units(session, agency)
+    if known_units and team not in known_units:
+        raise ConflictError(
+            T(
+                "{unit} is not a unit of {agency}; its units: {units}",
+                unit=repr(team),
+                agency=agency,
+                units=", ".join(known_units),
+            )
+        )

@@ -54,6 +54,30 @@ def update_agency(code: Code, doc: AgencyDoc, admin: PeopleAdmin, db: DatabaseDe
         return service.update(session, actor=admin.username, code=code, doc=doc, scope=admin.scope)
 
 
+class UnitCreate(BaseModel):
+    """A unit (unit kerja) of an agency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="As the agency writes it.")
+
+
+@router.get("/{code}/units", response_model=list[str])
+def list_units(code: Code, _: Anyone, db: DatabaseDep) -> list[str]:
+    """The agency's units, by name (empty: its people's teams are free text)."""
+    with db.session(commit=False) as session:
+        return service.units(session, code)
+
+
+@router.post("/{code}/units", response_model=list[str], status_code=201)
+def add_unit(code: Code, new: UnitCreate, admin: PeopleAdmin, db: DatabaseDep) -> list[str]:
+    """Add a unit to the agency (an agency's administrator: to their own); its units now."""
+    with db.session() as session:
+        return service.add_unit(
+            session, actor=admin.username, agency=code, name=new.name, scope=admin.scope
+        )
+
+
 class OpeningCreate(BaseModel):
     """Days on which a floor seats another agency's people."""
 

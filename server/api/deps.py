@@ -148,15 +148,18 @@ async def current_user(request: Request, creds: Credentials) -> Principal:
 
 
 async def _token_user(request: Request, s: Services, token: str) -> Principal:
-    oidc, tokens, accounts, db = s.oidc, s.tokens, s.accounts, s.db
+    tokens, accounts, db = s.tokens, s.accounts, s.db
 
     def load(claims: Claims) -> Principal:
         with db.session() as session:
             return principal(session, claims)
 
     try:
-        if oidc is not None and unverified_issuer(token) == oidc.issuer:
-            claims = await run_in_threadpool(oidc.verify, token)  # may fetch the provider's keys
+        provider = s.providers.get(unverified_issuer(token) or "")
+        if provider is not None:
+            # One of the identity providers (told apart by the token's issuer); the verifier
+            # may fetch the provider's keys.
+            claims = await run_in_threadpool(provider.verify, token)
         else:
             claims = tokens.verify(token)
         found = accounts.peek(claims)

@@ -70,7 +70,12 @@ class UserBase(BaseModel):
 
     display_name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=200)
-    team: str | None = Field(default=None, max_length=100)
+    team: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The person's unit (unit kerja): one of their agency's units when it lists "
+        "any, else free text.",
+    )
     role: Role = "employee"
     agency: Agency = None
     buildings: Buildings = None

@@ -162,6 +162,18 @@ def _follow_agency(session: Session, user: User, claims: Claims) -> None:
     user.agency_id = agency
 
 
+def _follow_unit(session: Session, user: User, unit: str) -> None:
+    """The person's unit as the provider says (SMARTOFFICE_OIDC_UNIT_CLAIM).
+
+    The provider (the civil service's personnel system) knows the agency's units: one it
+    names that is not listed here yet is added to the agency.
+    """
+    assert user.agency_id is not None
+    if unit not in agencies.units(session, user.agency_id):
+        agencies.add_unit(session, actor="oidc", agency=user.agency_id, name=unit)
+    user.team = unit
+
+
 def _provider_user(session: Session, claims: Claims) -> User:
     """The account of the provider's (issuer, subject); made at the first sign-in.
 
@@ -217,6 +229,8 @@ def _provider_user(session: Session, claims: Claims) -> User:
             )
     if claims.agency_given:
         _follow_agency(session, user, claims)
+    if claims.unit is not None and user.agency_id is not None:
+        _follow_unit(session, user, claims.unit)
     if user.role != claims.role and provider_roles(session):
         record(
             session,
@@ -290,6 +304,7 @@ def create_user(session: Session, *, actor: Principal | str, new: UserCreate) ->
         new = new.model_copy(update={"agency": actor.scope})
     _fits_agency(new.role, new.agency)
     _within_reach(actor, new.role, new.agency)
+    agencies.check_unit(session, new.agency, new.team)
     user = User(
         uid=uuid.uuid4().hex,
         username=new.username,
@@ -326,7 +341,8 @@ def update_user(
     """Change an account's details, role, state or password (``actor`` as in create_user).
 
     An agency's administrator changes accounts of their agency only, and keeps them there;
-    another agency's account is not found for them.
+    another agency's account is not found for them. A person moved to another agency leaves
+    their unit behind, unless a unit of the new agency is given with the move.
     """
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not (isinstance(actor, str) or actor.reaches(user.agency_id)):
@@ -356,6 +372,10 @@ def update_user(
             user.agency_id = agencies.known(session, value)
         else:
             setattr(user, key, value)
+    if "agency" in fields and "team" not in fields and before[3] != user.agency_id:
+        user.team = None  # the unit was the old agency's
+    if "team" in fields or "agency" in fields:
+        agencies.check_unit(session, user.agency_id, user.team)
     if change.password is not None:
         if user.source != "local":
             raise ConflictError(f"{username!r} signs in through the identity provider")

@@ -44,6 +44,8 @@ class Pending:
     verifier: str
     nonce: str
     next: str
+    provider: int = 0
+    """Which of the pages' providers it went to (``SsoClient.index``)."""
 
 
 @dataclass
@@ -58,6 +60,10 @@ class SsoClient:
     """Signs the pending sign-in's cookie."""
     authorization_url: str | None = None
     token_url: str | None = None
+    index: int = 0
+    """Its place among the pages' providers: 0 is the main one."""
+    name: str | None = None
+    """What the sign-in button calls it (an agency's own provider); None: the main one."""
 
     async def _endpoints(self) -> tuple[str, str]:
         if self.authorization_url is None or self.token_url is None:
@@ -89,7 +95,7 @@ class SsoClient:
             code_challenge=challenge,
             code_challenge_method="S256",
         )
-        return url, self._seal(Pending(state, verifier, nonce, next_path))
+        return url, self._seal(Pending(state, verifier, nonce, next_path, self.index))
 
     async def finish(self, *, code: str, state: str, cookie: str | None) -> tuple[Claims, str]:
         """The person the provider vouches for, and where they were going."""
@@ -132,6 +138,7 @@ class SsoClient:
                 "v": pending.verifier,
                 "n": pending.nonce,
                 "x": pending.next,
+                "p": pending.provider,
                 "t": now_ms() // 1000,
             }
         ).encode()
@@ -147,7 +154,25 @@ class SsoClient:
         body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
         if now_ms() // 1000 - body["t"] > LIFETIME_S:
             return None
-        return Pending(body["s"], body["v"], body["n"], body["x"])
+        if body.get("p", 0) != self.index:
+            return None  # begun at another provider
+        return Pending(body["s"], body["v"], body["n"], body["x"], self.index)
 
     def _sign(self, data: str) -> str:
         return hmac.new(self.key.encode(), b"sso:" + data.encode(), hashlib.sha256).hexdigest()
+
+
+def provider_of(cookie: str | None) -> int:
+    """Which provider a pending sign-in went to (0 when the cookie says nothing readable).
+
+    Only a hint to pick the client: that client then checks the cookie's signature.
+    """
+    if not cookie or "." not in cookie:
+        return 0
+    data = cookie.rsplit(".", 1)[0]
+    try:
+        body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except ValueError:
+        return 0
+    found = body.get("p", 0) if isinstance(body, dict) else 0
+    return found if isinstance(found, int) else 0

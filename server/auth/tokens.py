@@ -40,6 +40,8 @@ class Claims:
     """The agency the provider says the person works for (its code here), when it says."""
     agency_given: bool = False
     """Whether the provider is asked for the agency at all (SMARTOFFICE_OIDC_AGENCY_CLAIM)."""
+    unit: str | None = None
+    """The unit (unit kerja) the provider says the person works in, when asked for one."""
 
 
 class LocalTokens:
@@ -96,8 +98,15 @@ class OidcVerifier:
         groups_claim: str = "groups",
         agency_claim: str | None = None,
         agency_map: dict[str, str] | None = None,
+        agency: str | None = None,
+        unit_claim: str | None = None,
         algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
     ) -> None:
+        """A verifier of one provider's tokens.
+
+        ``agency`` is the one agency of a provider that only one agency uses (its people are
+        that agency's, whatever the token says); else ``agency_claim`` names it.
+        """
         self.issuer = issuer
         self._audience = audience
         # PyJWKClient caches the key set and fetches it again for a key id it has not seen,
@@ -109,6 +118,8 @@ class OidcVerifier:
         self._groups_claim = groups_claim
         self._agency_claim = agency_claim
         self._agency_map = agency_map or {}
+        self._agency = agency
+        self._unit_claim = unit_claim
         self._algorithms = list(algorithms)
 
     def verify(self, token: str) -> Claims:
@@ -162,6 +173,7 @@ class OidcVerifier:
             # The provider's name for it (``KEMENKOPMK``, an org code) mapped to the code
             # here; a name with no mapping is taken as the code itself.
             agency = self._agency_map.get(str(said), str(said))[:32]
+        unit = claims.get(self._unit_claim) if self._unit_claim else None
         return Claims(
             username=username_from(str(username), str(claims["sub"])),
             role=role,
@@ -170,8 +182,9 @@ class OidcVerifier:
             email=claims.get("email"),
             issuer=str(claims["iss"])[:200],
             subject=str(claims["sub"])[:255],
-            agency=agency,
-            agency_given=self._agency_claim is not None,
+            agency=self._agency or agency,
+            agency_given=self._agency is not None or self._agency_claim is not None,
+            unit=" ".join(str(unit).split())[:100] or None if unit is not None else None,
         )
 
 

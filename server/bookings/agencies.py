@@ -28,6 +28,9 @@ from server.roles import PEOPLE_ADMINS
 from server.spaces.models import Desk, Floor
 from server.spaces.service import get_floor
 
+SHARED = "shared"
+"""The group of the building's own floors in a report by agency: shared by everyone."""
+
 
 class Opening(BaseModel):
     """A day an agency's floor seats another agency's people."""

@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.auth.service import Principal, opted_in
+from server.bookings.agencies import SHARED
 from server.bookings.models import Booking
 from server.calendar.dates import from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
 from server.spaces.service import desk_places
 from server.suppression import withheld
 
-GroupBy = Literal["desk", "zone", "floor", "building"]
+GroupBy = Literal["desk", "zone", "floor", "building", "agency"]
 
 
 class UtilizationRow(BaseModel):
@@ -75,7 +76,13 @@ def utilization(
     end = end if end.tzinfo else end.replace(tzinfo=tz)
     s, e = to_ms(start), to_ms(end)
     group_of = {
-        d_id: {"desk": p.code, "floor": p.floor, "zone": p.zone, "building": building}[by]
+        d_id: {
+            "desk": p.code,
+            "floor": p.floor,
+            "zone": p.zone,
+            "building": building,
+            "agency": p.agency or SHARED,
+        }[by]
         for d_id, p in desk_places(session, building).items()
         if actor.reaches(p.agency)
     }

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from server.auth.service import Principal
+from server.bookings.agencies import SHARED
 from server.calendar.dates import from_ms
 from server.calendar.hours import WorkingHours
 from server.db import Database
@@ -35,8 +36,6 @@ from server.spaces.service import desk_places
 from server.suppression import withheld
 
 OccupancyBy = Literal["building", "floor", "zone", "agency"]
-# The group of the building's own floors when the report is by agency: shared by everyone.
-SHARED: Final = "shared"
 # "At target" is within this many percentage points of it.
 TARGET_BAND: Final = 0.05
 

@@ -66,7 +66,7 @@ def _login_form(
     status: int = 200,
 ) -> Response:
     token = new_login_token(request)
-    sso = services(request).settings.oidc_issuer is not None
+    ssos = [(c.index, c.name) for c in services(request).ssos]
     response = render(
         request,
         "login.html",
@@ -76,7 +76,7 @@ def _login_form(
         error=error,
         username=username,
         login_csrf=token,
-        sso=sso,
+        ssos=ssos,
     )
     keep_login_token(request, response, token)
     return response
@@ -147,10 +147,13 @@ async def _signed_in(request: Request, db: DatabaseDep, username: str, target: s
 
 @router.get("/app/login/sso", dependencies=[Public])
 async def sso_begin(
-    request: Request, next: Annotated[str | None, Query(max_length=2000)] = None
+    request: Request,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    provider: Annotated[int, Query(ge=0, le=100)] = 0,
 ) -> Response:
     """To the agency's identity provider (authorization code with PKCE)."""
-    sso = services(request).sso
+    ssos = services(request).ssos
+    sso = ssos[provider] if provider < len(ssos) else None
     target = safe_next(next)
     if sso is None:
         return RedirectResponse(f"/app/login?next={target}", status_code=303)
@@ -186,7 +189,9 @@ async def sso_callback(
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Back from the identity provider: check its answer, start a session."""
-    sso = services(request).sso
+    ssos = services(request).ssos
+    asked = sso_flow.provider_of(request.cookies.get(sso_flow.COOKIE))
+    sso = ssos[asked] if asked < len(ssos) else None
     lang = page_language(request, None)
     if sso is None:
         return RedirectResponse("/app/login", status_code=303)

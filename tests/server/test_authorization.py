@@ -18,6 +18,8 @@ Violations are collected and listed; there must be none.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -165,6 +167,8 @@ def _body(method: str, path: str, things: dict[str, str], role: str) -> dict[str
         }
     if (method, path) == ("PATCH", "/api/v1/users/{username}"):
         return {"display_name": "Nama Diubah"}
+    if (method, path) == ("POST", "/api/v1/agencies/{code}/units"):
+        return {"name": f"Biro Uji {role}"}
     if (method, path) == ("PUT", "/api/v1/agencies/{code}"):
         return {"name": f"Instansi {things['code']}"}
     if (method, path) == ("POST", "/api/v1/buildings/{building}/floors/{floor}/openings"):
@@ -313,6 +317,22 @@ def test_an_agencys_manager_reports_its_floors_and_the_operator_splits_by_agency
         "GET", "/api/v1/bookings", "agency_manager", params={"building": TOWER, "day": str(day)}
     ).json()
     assert [b["space"] for b in listed] == ["meja-a-1"] and listed[0]["user"] is None
+    # The shared energy bill: both agencies for the operator, the CSV as the JSON says;
+    # an agency's manager gets their agency's line and the building's total.
+    month = {"building": TOWER, "month": str(day)[:7], "key": "area"}
+    bill = p.api("GET", "/api/v1/energy/split", "facility_manager", params=month).json()
+    assert [r["agency"] for r in bill["rows"]] == [AGENCY, B_AGENCY]
+    sheet = p.api(
+        "GET", "/api/v1/energy/split", "facility_manager", params={**month, "format": "csv"}
+    )
+    lines = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert [(r["agency"], float(r["kwh"])) for r in lines] == [
+        *((r["agency"], r["kwh"]) for r in bill["rows"]),
+        ("*", bill["total_kwh"]),
+    ]
+    ours = p.api("GET", "/api/v1/energy/split", "agency_manager", params=month).json()
+    assert [r["agency"] for r in ours["rows"]] == [AGENCY]
+    assert ours["total_kwh"] == bill["total_kwh"]
     # Energy and comfort are the building operator's, not an agency's.
     energy = p.api("GET", "/api/v1/energy/summary", "agency_manager", params=span)
     assert energy.status_code == 403

@@ -199,17 +199,28 @@ def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_be
                 "VALUES ('kantor-a', 'l1', 'Lantai 1', 1, 40, 10)"
             )
         )
-        for i, (name, role) in enumerate(
-            (("siti", "employee"), ("budi", "employee"), ("root", "admin"), ("rina", "installer"))
+        for i, (name, role, team) in enumerate(
+            (
+                ("siti", "employee", "Pusdatin"),
+                ("budi", "employee", "Biro Umum"),
+                ("root", "admin", None),
+                ("rina", "installer", None),
+            )
         ):
             conn.execute(
                 text(
                     "INSERT INTO users (uid, username, display_name, role, source, active, "
-                    "share_location, created_ms) VALUES (:uid, :n, :n, :r, 'local', true, "
-                    "false, 1)"
+                    "share_location, created_ms, team) VALUES (:uid, :n, :n, :r, 'local', true, "
+                    "false, 1, :t)"
                 ),
-                {"uid": f"u{i}", "n": name, "r": role},
+                {"uid": f"u{i}", "n": name, "r": role, "t": team},
             )
+        conn.execute(
+            text(
+                "INSERT INTO privacy_requests (username, user_uid, kind, note, state, created_ms) "
+                "VALUES ('siti', 'u0', 'erase', '', 'open', 1)"
+            )
+        )
         before = conn.execute(text("SELECT username, role FROM users ORDER BY username")).all()
     init_schema(db.engine)
     with db.engine.connect() as conn:
@@ -227,6 +238,14 @@ def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_be
             "siti": "instansi",
         }
         assert conn.execute(text("SELECT agency_id FROM floors")).scalars().all() == [None]
+        # 0018: the open request is the agency's to answer; 0019: its teams are its units,
+        # and nobody's team changed.
+        asked = conn.execute(text("SELECT username, agency_id FROM privacy_requests")).all()
+        assert [tuple(r) for r in asked] == [("siti", "instansi")]
+        units = conn.execute(text("SELECT agency_id, name FROM units ORDER BY name")).all()
+        assert [tuple(u) for u in units] == [("instansi", "Biro Umum"), ("instansi", "Pusdatin")]
+        teams = conn.execute(text("SELECT username, team FROM users ORDER BY username")).all()
+        assert dict(teams) == {"budi": "Biro Umum", "rina": None, "root": None, "siti": "Pusdatin"}
     db.close()
 
 

@@ -121,3 +121,39 @@ def test_agencies_and_their_people_from_the_command_line(
         input="kata-sandi-panjang\n",
     )
     assert stray.exit_code == 2 and "no agency 'nope'" in stray.output
+    # Its units, and an agency's own administrator in one of them.
+    units = run(app, ["agency", "unit", "kemenko-pmk", "Biro Umum", "Pusdatin"])
+    assert units.exit_code == 0 and "kemenko-pmk: Biro Umum, Pusdatin" in units.output
+    assert "units: Biro Umum, Pusdatin" in run(app, ["agency", "list"]).output
+    boss = run(
+        app,
+        [
+            "user",
+            "create",
+            "sari",
+            "--role",
+            "agency_admin",
+            "--agency",
+            "kemenko-pmk",
+            "--unit",
+            "Biro Umum",
+            "--password-stdin",
+        ],
+        input="kata-sandi-panjang\n",
+    )
+    assert boss.exit_code == 0 and "created sari (agency_admin, kemenko-pmk)" in boss.output
+    lost = run(
+        app,
+        [
+            "user",
+            "create",
+            "tono",
+            "--agency",
+            "kemenko-pmk",
+            "--unit",
+            "Biro X",
+            "--password-stdin",
+        ],
+        input="kata-sandi-panjang\n",
+    )
+    assert lost.exit_code == 2 and "is not a unit of kemenko-pmk" in lost.output

@@ -204,6 +204,11 @@ def test_an_admin_adds_an_agency_and_puts_a_person_in_it_who_then_sees_it(
         pmk.get_by_label("Kontak pelindungan data").fill("ppid@kemenkopmk.example.go.id")
         pmk.get_by_role("button", name="Simpan").click()
         expect(page.get_by_role("status")).to_have_text("Instansi Kemenko PMK diubah.")
+        # Its units (unit kerja): its people then belong to one of them.
+        pmk.get_by_label("Unit baru kemenko-pmk").fill("Biro Umum")
+        pmk.get_by_role("button", name="Tambah").click()
+        expect(page.get_by_role("status")).to_have_text("Unit Biro Umum ditambahkan.")
+        expect(pmk.get_by_role("listitem")).to_have_text(["Biro Umum"])
         accessible(page)
         page.screenshot(path=shots / "admin-agencies-id.png", full_page=True)
 
@@ -239,4 +244,4 @@ def test_an_admin_adds_an_agency_and_puts_a_person_in_it_who_then_sees_it(
         expect(who).to_contain_text("ppid@kemenkopmk.example.go.id")
     finally:
         ctx.close()
-        platform.api("PATCH", "/api/v1/users/employee", json={"agency": None})
+        platform.api("PATCH", "/api/v1/users/employee", json={"agency": None, "team": "Pusdatin"})

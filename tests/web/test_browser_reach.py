@@ -157,5 +157,12 @@ def test_the_building_operator_sees_every_agencys_part_of_the_energy(
         expect(csv).to_have_attribute("href", re.compile("key=metered&format=csv"))
         accessible(page)
         page.screenshot(path=shots / "manage-split-id.png", full_page=True)
+        # Occupancy by agency: each agency's floors and the building's shared one, no names.
+        page.goto(f"{base}/app/manage/occupancy?building={TOWER}&by=agency")
+        summary = page.get_by_role("table", name=re.compile(r"^Target \d+ % meja"))
+        expect(summary.get_by_role("rowheader")).to_have_text(
+            ["Instansi Uji", "Kementerian B", "Bersama (lantai gedung)"]
+        )
+        assert "Ayu" not in page.content() and "Bambang" not in page.content()
     finally:
         ctx.close()

@@ -76,6 +76,75 @@ def test_a_person_signs_in_at_the_agency_provider(
         ctx.close()
 
 
+@pytest.fixture
+def own_provider() -> Iterator[Provider]:
+    idp = Provider(discoverable=True)
+    yield idp
+    idp.stop()
+
+
+def test_an_agency_with_its_own_provider_signs_its_people_in_beside_the_main_one(
+    tmp_path: Path, provider: Provider, own_provider: Provider, chromium: Browser, shots: Path
+) -> None:
+    p = Platform(
+        tmp_path,
+        {
+            "SMARTOFFICE_OIDC_ISSUER": provider.issuer,
+            "SMARTOFFICE_OIDC_AUDIENCE": "smartoffice",
+            "SMARTOFFICE_OIDC_DEFAULT_ROLE": "employee",
+            "SMARTOFFICE_OIDC_AGENCY_CLAIM": "instansi",
+            "SMARTOFFICE_OIDC_PROVIDERS": json.dumps(
+                [
+                    {
+                        "issuer": own_provider.issuer,
+                        "audience": "smartoffice",
+                        "name": "Kemenko Pangan",
+                        "agency": "kemenko-pangan",
+                        "unit_claim": "divisi",
+                    }
+                ]
+            ),
+        },
+        gateway_id="gw-sso2",
+    )
+    p.register([], building="kantor-s")
+    p.start_server()
+    try:
+        assert p.api(
+            "POST", "/api/v1/agencies", json={"id": "kemenko-pangan", "name": "Kemenko Pangan"}
+        ).is_success
+        base = p.server.url  # type: ignore[union-attr]
+        own_provider.person = {
+            "sub": "p-77",
+            "preferred_username": "rudi",
+            "name": "Rudi Hartono",
+            "divisi": "Deputi Bidang Pangan",
+        }
+        ctx = new_context(chromium)
+        try:
+            page = ctx.new_page()
+            page.goto(f"{base}/app/login")
+            expect(
+                page.get_by_role("link", name="Masuk dengan akun instansi (SSO)")
+            ).to_be_visible()
+            page.screenshot(path=shots / "login-two-providers-id.png", full_page=True)
+            page.get_by_role("link", name="Masuk dengan akun Kemenko Pangan").click()
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Hari ini")
+            page.goto(f"{base}/app/profile")
+            profile = page.get_by_role("definition")
+            expect(profile.filter(has_text="Rudi Hartono")).to_be_visible()
+            expect(profile.filter(has_text="Kemenko Pangan")).to_be_visible()
+        finally:
+            ctx.close()
+        users = {u["username"]: u for u in p.api("GET", "/api/v1/users").json()}
+        assert (users["rudi"]["agency"], users["rudi"]["team"]) == (
+            "kemenko-pangan",
+            "Deputi Bidang Pangan",
+        )
+    finally:
+        p.stop()
+
+
 @pytest.mark.parametrize(
     ("role", "start", "heading"),
     [
@@ -83,6 +152,7 @@ def test_a_person_signs_in_at_the_agency_provider(
         ("facility_manager", "/app/manage", "Kantor W"),
         ("installer", "/app/devices", "Perangkat"),
         ("admin", "/app/admin", "Administrasi"),
+        ("agency_admin", "/app/admin", "Administrasi"),
     ],
 )
 def test_each_role_starts_at_its_own_work(

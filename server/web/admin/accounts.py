@@ -47,17 +47,19 @@ async def accounts(
     """The accounts, found by words and agency, a page at a time; a new account."""
     search = AccountSearch(q.strip(), agency or None, (page - 1) * PAGE, PAGE)
 
-    def read() -> tuple[list[Any], int, list[Any]]:
+    def read() -> tuple[list[Any], int, list[Any], list[str]]:
         with db.session() as session:
             audit_read(session, actor=person.user, person="*", what="accounts", reason="")
+            reached = [a for a in agencies.agencies(session) if person.user.reaches(a.id)]
             return (
                 list_users(session, search, person.user),
                 count_users(session, search, person.user),
-                agencies.agencies(session),
+                reached,
+                sorted({u for a in reached for u in agencies.units(session, a.id)}),
             )
 
     lang = page_language(request, person.user)
-    users, total, found = await run(read)
+    users, total, found, units = await run(read)
     last = max(1, -(-total // PAGE))
 
     def link(n: int) -> str:
@@ -81,7 +83,8 @@ async def accounts(
         notice_kind=answer.kind,
         status=answer.status,
         roles=[(k, gettext(lang, ROLES[k])) for k in grantable(person.user)],
-        agencies=[(a.id, a.said(lang)) for a in found if person.user.reaches(a.id)],
+        agencies=[(a.id, a.said(lang)) for a in found],
+        units=units,
         any_agency=person.user.scope is None,
         agency_names={a.id: a.said(lang) for a in found},
         seen=lambda ms: from_ms(ms, db.zone).strftime("%d/%m/%Y %H:%M") if ms else "—",

@@ -74,7 +74,11 @@ async def agencies_page(
 
     def read() -> list[Any]:
         with db.session(commit=False) as session:
-            return [a for a in service.agencies(session) if person.user.reaches(a.id)]
+            return [
+                (a, service.units(session, a.id))
+                for a in service.agencies(session)
+                if person.user.reaches(a.id)
+            ]
 
     return show(
         request,
@@ -126,3 +130,21 @@ async def agency_update(
         )
 
     return await _saved(request, person, db, save, "agency_updated", doc.name)
+
+
+@router.post("/app/admin/agencies/{code}/units")
+async def unit_add(
+    request: Request,
+    person: PeopleAdminForm,
+    db: DatabaseDep,
+    code: Annotated[str, Path(max_length=32)],
+    name: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Add a unit (unit kerja) to the agency."""
+
+    def save(session: Any) -> object:
+        return service.add_unit(
+            session, actor=person.user.username, agency=code, name=name, scope=person.user.scope
+        )
+
+    return await _saved(request, person, db, save, "unit_added", name.strip())

@@ -39,6 +39,7 @@ DONE = {
     "user_updated": N_("Account {x} changed."),
     "agency_created": N_("Agency {x} added."),
     "agency_updated": N_("Agency {x} changed."),
+    "unit_added": N_("Unit {x} added."),
     "rules_saved": N_("Booking rules of {x} saved: new bookings follow them now."),
     "day_closed": N_("{x} is closed for bookings."),
     "desk_blocked": N_("Desk {x} is blocked."),

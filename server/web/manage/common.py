@@ -85,6 +85,14 @@ def where_of(db: Any, building: str | None, actor: Principal) -> Where:
             for b in list_buildings(session)
         ]
         found = [b for b in found if b.floors or actor.scope is None]
+        if not found and actor.scope is not None:
+            raise NotFoundError(
+                T(
+                    "no floor of {agency} is set up yet: an administrator names each floor's "
+                    "agency in the building's layout",
+                    agency=actor.scope,
+                )
+            )
         if not found:
             raise NotFoundError(T("no building is set up yet"))
         b = next((x for x in found if x.id == building), found[0])

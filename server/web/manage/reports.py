@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import DatabaseDep, services
+from server.bookings.agencies import SHARED
 from server.bookings.reports import GroupBy, UtilizationRow, utilization
 from server.calendar.dates import FormDay, day_start, to_ms, today_in
 from server.energy.actions import recorded_actions
@@ -47,7 +48,7 @@ async def occupancy_page(
     person: ReporterPage,
     db: DatabaseDep,
     building: Annotated[str | None, Query(max_length=32)] = None,
-    by: Literal["building", "floor", "zone"] = "floor",
+    by: Literal["building", "floor", "zone", "agency"] = "floor",
     start: FormDay = None,
     end: FormDay = None,
     target: Annotated[int, Query(ge=5, le=100)] = 70,
@@ -75,7 +76,20 @@ async def occupancy_page(
             )
 
     rows = await run_in_threadpool(util)
-    shown = [r for r in rows if not r.withheld]
+    # Groups by the names people use: floors' and agencies' (zones' and desks' as coded).
+    named = {f.id: f.name for f in b.floors}
+    named |= {f.agency: f.agency_name or f.agency for f in b.floors if f.agency}
+    named[SHARED] = gettext(lang, "Shared (the building's floors)")
+    shown = [r.model_copy(update={"group": named.get(r.group, r.group)}) for r in rows]
+    rows, shown = shown, [r for r in shown if not r.withheld]
+    rep = rep.model_copy(
+        update={
+            "groups": [
+                g.model_copy(update={"group": named.get(g.group, g.group)}) for g in rep.groups
+            ],
+            "withheld": [named.get(g, g) for g in rep.withheld],
+        }
+    )
     hours = sorted({c.hour for g in rep.groups for c in g.heatmap})
     weekdays = sorted({c.weekday for g in rep.groups for c in g.heatmap})
     grids = [(g, {(c.weekday, c.hour): c for c in g.heatmap}) for g in rep.groups]

@@ -12,7 +12,7 @@ from server.audit.service import entries
 from server.auth.schemas import UserCreate, UserUpdate
 from server.auth.service import create_user, update_user
 from server.db import Database
-from server.exceptions import ConflictError, NotFoundError
+from server.exceptions import ConflictError, Forbidden, NotFoundError
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
 from server.spaces.service import building, floor_map
@@ -148,3 +148,37 @@ def test_staff_roles_are_the_buildings_and_an_agencys_own_roles_need_one(db: Dat
             s, actor="root", username="siti", change=UserUpdate(role="admin", agency=None)
         )
         assert (made.role, made.agency) == ("admin", None)
+
+
+def test_an_agencys_people_belong_to_its_units_once_it_lists_them(db: Database) -> None:
+    with db.session() as s:
+        service.create(s, actor="root", new=PMK)
+        siti = UserCreate(
+            username="siti", password="p" * 12, display_name="Siti", agency="kemenko-pmk"
+        )
+        create_user(s, actor="root", new=siti.model_copy(update={"team": "Tim Bebas"}))
+    # No unit listed yet: the team is free text, as before units.
+    with db.session() as s:
+        assert service.units(s, "kemenko-pmk") == []
+        assert service.add_unit(s, actor="root", agency="kemenko-pmk", name="  Biro  Umum ") == [
+            "Biro Umum"
+        ]
+        service.add_unit(s, actor="root", agency="kemenko-pmk", name="Pusdatin")
+    with db.session() as s, pytest.raises(ConflictError, match="has a unit 'Pusdatin' already"):
+        service.add_unit(s, actor="root", agency="kemenko-pmk", name="Pusdatin")
+    # Listed: a person's unit is one of them, said with the list.
+    with db.session() as s, pytest.raises(ConflictError, match="its units: Biro Umum, Pusdatin"):
+        update_user(s, actor="root", username="siti", change=UserUpdate(team="Biro Lain"))
+    with db.session() as s:
+        made = update_user(s, actor="root", username="siti", change=UserUpdate(team="Pusdatin"))
+        assert made.team == "Pusdatin"
+    # An agency's administrator adds units to their own agency only.
+    with db.session() as s, pytest.raises(Forbidden, match="you administer kemenko-pangan only"):
+        service.add_unit(s, actor="x", agency="kemenko-pmk", name="Deputi", scope="kemenko-pangan")
+    # Moved to another agency, a person leaves their unit behind.
+    with db.session() as s:
+        service.create(s, actor="root", new=AgencyCreate(id="kemenko-pangan", name="Pangan"))
+        moved = update_user(
+            s, actor="root", username="siti", change=UserUpdate(agency="kemenko-pangan")
+        )
+        assert (moved.agency, moved.team) == ("kemenko-pangan", None)

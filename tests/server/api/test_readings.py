@@ -100,7 +100,7 @@ def test_only_managers_read(platform: Platform) -> None:
     for role in ("employee", "installer"):
         refused = get(platform, "latest", role=role, stream="env", field="co2_ppm")
         assert refused.status_code == 403
-        assert "facility_manager or admin" in refused.json()["detail"]
+        assert "Facility manager or Administrator" in refused.json()["detail"]
     for role in ("facility_manager", "admin"):
         ok = get(platform, "latest", role=role, stream="env", field="co2_ppm")
         assert [(v["space"], v["value"]) for v in ok.json()] == [("r-1", 490.0)]
