@@ -16,7 +16,9 @@ from server.agencies import service
 from server.agencies.schemas import AgencyCreate, AgencyDoc, AgencyPublic
 from server.api.deps import Admin, Anyone, DatabaseDep, PeopleAdmin
 from server.bookings import agencies as whose
+from server.calendar import admin as calendar
 from server.calendar.dates import Day
+from server.calendar.schemas import AgencyPolicyDoc
 
 router = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 
@@ -75,6 +77,28 @@ def add_unit(code: Code, new: UnitCreate, admin: PeopleAdmin, db: DatabaseDep) -
     with db.session() as session:
         return service.add_unit(
             session, actor=admin.username, agency=code, name=new.name, scope=admin.scope
+        )
+
+
+@router.get("/{code}/booking-policy", response_model=AgencyPolicyDoc)
+def get_agency_rules(code: Code, _: Anyone, db: DatabaseDep) -> AgencyPolicyDoc:
+    """The agency's own booking rules for its people (a rule left out is each building's)."""
+    with db.session(commit=False) as session:
+        return calendar.agency_rules_doc(session, code)
+
+
+@router.put("/{code}/booking-policy", response_model=AgencyPolicyDoc)
+def put_agency_rules(
+    code: Code, doc: AgencyPolicyDoc, admin: PeopleAdmin, db: DatabaseDep
+) -> AgencyPolicyDoc:
+    """Set the agency's own rules for its people.
+
+    Each given rule narrows every building's: a shorter window, fewer bookings, a shorter
+    check-in grace, fewer hours or days.
+    """
+    with db.session() as session:
+        return calendar.set_agency_rules(
+            session, actor=admin.username, agency=code, doc=doc, scope=admin.scope
         )
 
 

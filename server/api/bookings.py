@@ -14,6 +14,7 @@ from server.api.deps import (
     DatabaseDep,
     Language,
     Manager,
+    PeopleAdmin,
     PlaceParam,
     Reporter,
     RowId,
@@ -289,10 +290,14 @@ def put_policy(
 
 
 @router.post("/closed-days", response_model=ClosedDayDoc, status_code=201)
-def close_day(doc: ClosedDayDoc, admin: Admin, db: DatabaseDep) -> ClosedDayDoc:
-    """Close a day for bookings (collective leave, an event), in one building or all."""
+def close_day(doc: ClosedDayDoc, admin: PeopleAdmin, db: DatabaseDep) -> ClosedDayDoc:
+    """Close a day for bookings (collective leave, an event), in one building or all.
+
+    With ``agency``, the agency's own leave day: closed to its people in every building (an
+    agency's administrator closes their agency's days only).
+    """
     with db.session() as session:
-        return calendar.close_day(session, actor=admin.username, doc=doc)
+        return calendar.close_day(session, actor=admin.username, doc=doc, scope=admin.scope)
 
 
 @router.get("/closed-days", response_model=list[ClosedDayDoc])
@@ -301,10 +306,14 @@ def closed_days(
     db: DatabaseDep,
     year: Annotated[int, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)],
     building: str | None = None,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[ClosedDayDoc]:
-    """Public holidays and collective leave of Indonesia for the year, and days closed here."""
+    """Public holidays and collective leave of Indonesia for the year, and days closed here.
+
+    With ``agency``, that agency's own leave days too.
+    """
     with db.session(commit=False) as session:
-        return calendar.closed_days(session, year=year, building=building)
+        return calendar.closed_days(session, year=year, building=building, agency=agency)
 
 
 @router.post("/buildings/{building_id}/desks/{desk}/blocks", status_code=201)

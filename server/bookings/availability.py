@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pydantic import TypeAdapter
@@ -51,6 +51,7 @@ FLOOR_TABLES = (
     "zones",
     "desks",
     "booking_policies",
+    "agency_policies",
     "closed_days",
     "desk_blocks",
     "floor_openings",
@@ -109,6 +110,7 @@ def floor_layer(
     end: datetime,
     desks: DeskFilter,
     now: datetime,
+    agency: str | None = None,
 ) -> list[DeskView]:
     """The floor's desks for the slot, as anyone sees them; Refusal if the slot is wrong."""
     _, tz = building_tz(session, building)
@@ -165,7 +167,7 @@ def floor_layer(
     out = []
     for d in rows:
         if d.zone_id not in policies:
-            policies[d.zone_id] = policy_for(session, building, d.zone_id)
+            policies[d.zone_id] = policy_for(session, building, d.zone_id, agency)
         if d.zone_id not in closed:
             try:
                 check_slot(
@@ -292,6 +294,7 @@ class AvailabilityCache:
 
     def kept(self, ask: AvailabilityQuery, actor: Principal, lang: str = "en") -> bytes | None:
         """The answer from kept layers only, or None when one must be read first."""
+        ask = replace(ask, agency=actor.agency)  # its rules and leave days are the person's
         layer = self.floors.peek(ask.floor_key)
         held = self.bookings.peek(ask.slot_key) if layer is not None else None
         return None if layer is None or held is None else _json(layer, held, actor, lang)
@@ -299,8 +302,9 @@ class AvailabilityCache:
     def answer(self, ask: AvailabilityQuery, actor: Principal, lang: str = "en") -> bytes:
         """The floor's desks for ``actor`` as JSON, reading what is not kept.
 
-        The reasons are said in ``lang``.
+        The reasons are said in ``lang``; the rules are those of the person's agency.
         """
+        ask = replace(ask, agency=actor.agency)
 
         def make_floor() -> list[DeskView]:
             with self.db.session(commit=False) as session:
@@ -312,6 +316,7 @@ class AvailabilityCache:
                     end=ask.end,
                     desks=ask.desks,
                     now=now_utc(),
+                    agency=ask.agency,
                 )
 
         def make_holders() -> dict[int, str]:
@@ -334,6 +339,8 @@ class AvailabilityQuery:
     start: datetime
     end: datetime
     desks: DeskFilter = DeskFilter()
+    agency: str | None = None
+    """Whose rules: the asking person's agency (its own rules and leave days)."""
 
     @property
     def slot_key(self) -> tuple[str, str, str, str]:
@@ -343,7 +350,7 @@ class AvailabilityQuery:
     @property
     def floor_key(self) -> tuple[object, ...]:
         """The floor layer's key."""
-        return (*self.slot_key, self.desks)
+        return (*self.slot_key, self.desks, self.agency)
 
 
 def _json(layer: list[DeskView], held: dict[int, str], actor: Principal, lang: str) -> bytes:

@@ -229,7 +229,7 @@ def desk_check_in(
     mine = _checkin_row(session, space, user, at)
     if mine is not None:
         return check_in(session, actor=actor, booking_id=mine.id, key=key, now=now)
-    policy = policy_for(session, b.id, space.zone_id)
+    policy = policy_for(session, b.id, space.zone_id, user.agency_id)
     day = now.astimezone(tz).date()
     later = session.scalar(
         select(func.min(Booking.start_ms)).where(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.audit.service import record
+from server.auth.models import User
 from server.bookings.desks import DeskLights, ZoneCache, live_row
 from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskLive
@@ -211,7 +212,8 @@ class DeskMonitor:
     def _settle(self, session: Session, booking: Booking, now: int) -> None:
         desk = session.get(Desk, booking.desk_id) if booking.desk_id else None
         zone = desk.zone_id if desk else None
-        policy = policy_for(session, booking.building_id, zone)
+        owner = session.get(User, booking.user_id) if booking.user_id is not None else None
+        policy = policy_for(session, booking.building_id, zone, owner.agency_id if owner else None)
         live = session.get(DeskLive, desk.id) if desk else None
         if booking.state == "booked" and desk is None and now >= booking.end_ms:
             # A room has no presence sensor of its own here: its use is not verified.

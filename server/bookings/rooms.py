@@ -77,7 +77,7 @@ def rooms(
     for room, floor_code in found:
         if room.zone_id not in closed:
             try:
-                policy = policy_for(session, building, room.zone_id)
+                policy = policy_for(session, building, room.zone_id, actor.agency)
                 check_slot(
                     session,
                     building=building,

@@ -152,7 +152,7 @@ def create(
     if user is None:
         raise NotFoundError(T("no active user {user}", user=repr(username)))
     space = find_space(session, building.id, new.desk, new.room)
-    policy = policy_for(session, building.id, space.zone_id)
+    policy = policy_for(session, building.id, space.zone_id, user.agency_id)
     slots = _slots(new, policy, tz, now)
     if not slots:
         raise Refusal("repeat", T("the weekly pattern has no date before its end"))

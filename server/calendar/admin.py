@@ -1,4 +1,7 @@
-"""Admins set the calendar: a building's or zone's rules, and the days it is closed."""
+"""Admins set the calendar: a building's or zone's rules, and the days it is closed.
+
+An agency's administrators set their agency's own rules and leave days.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.agencies import service as agencies
 from server.audit.service import record
-from server.calendar.hours import building_tz
-from server.calendar.models import BookingPolicy, ClosedDay
-from server.calendar.policy import national_holidays
-from server.calendar.schemas import ClosedDayDoc, PolicyDoc
-from server.exceptions import ConflictError, NotFoundError
+from server.calendar.dates import today_in
+from server.calendar.hours import building_tz, platform_zone
+from server.calendar.models import AgencyPolicy, BookingPolicy, ClosedDay
+from server.calendar.policy import agency_rules, national_holidays
+from server.calendar.schemas import AgencyPolicyDoc, ClosedDayDoc, PolicyDoc
+from server.exceptions import ConflictError, Forbidden, NotFoundError
+from server.i18n import T
 from server.spaces.models import Zone
 
 
@@ -53,8 +59,77 @@ def set_policy(
     return doc
 
 
-def close_day(session: Session, *, actor: str, doc: ClosedDayDoc) -> ClosedDayDoc:
-    """Close a day in one building, or in all; ConflictError when it already is."""
+def set_agency_rules(
+    session: Session, *, actor: str, agency: str, doc: AgencyPolicyDoc, scope: str | None
+) -> AgencyPolicyDoc:
+    """Set an agency's own rules for its people (``scope`` as in ``agencies.update``)."""
+    _agency_of(agency, scope)
+    agencies.known(session, agency)
+    values = doc.model_dump()
+    if doc.weekdays is not None:
+        values["weekdays"] = ",".join(str(d) for d in sorted(set(doc.weekdays)))
+    row = session.get(AgencyPolicy, agency)
+    if row is None:
+        session.add(AgencyPolicy(agency_id=agency, **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    record(
+        session,
+        actor=actor,
+        action="booking.agency_policy",
+        target_kind="agency",
+        target_id=agency,
+        agency=agency,
+        **doc.model_dump(exclude_none=True),
+    )
+    return doc
+
+
+def agency_rules_doc(session: Session, agency: str) -> AgencyPolicyDoc:
+    """An agency's own rules as the API shows them (empty: each building's alone)."""
+    agencies.known(session, agency)
+    rules = dict(agency_rules(session, agency))
+    if "weekdays" in rules:
+        rules["weekdays"] = [int(d) for d in str(rules["weekdays"]).split(",") if d]  # type: ignore[assignment]
+    return AgencyPolicyDoc.model_validate(rules)
+
+
+def agency_calendar(session: Session, agency: str) -> tuple[AgencyPolicyDoc, list[ClosedDayDoc]]:
+    """An agency's own rules, and its own leave days this year and the next."""
+    year = today_in(platform_zone(session)).year
+    days = [
+        d
+        for y in (year, year + 1)
+        for d in closed_days(session, year=y, building=None, agency=agency)
+        if d.agency == agency
+    ]
+    return agency_rules_doc(session, agency), days
+
+
+def _agency_of(agency: str, scope: str | None) -> None:
+    if scope is not None and agency != scope:
+        raise Forbidden(T("you administer {agency} only", agency=scope))
+
+
+def close_day(
+    session: Session, *, actor: str, doc: ClosedDayDoc, scope: str | None = None
+) -> ClosedDayDoc:
+    """Close a day in one building, or in all, or an agency's own leave day for its people.
+
+    ``scope`` is the one agency the actor reaches (an agency's administrator closes their
+    agency's days only); ConflictError when the day is closed already.
+    """
+    if scope is not None and doc.agency is None:
+        raise Forbidden(
+            T(
+                "an agency's administrator closes their agency's days: name the agency {agency}",
+                agency=scope,
+            )
+        )
+    if doc.agency is not None:
+        _agency_of(doc.agency, scope)
+        agencies.known(session, doc.agency)
     if doc.building is not None:
         building_tz(session, doc.building)  # 404 for an unknown building
     same = select(ClosedDay).where(
@@ -62,11 +137,25 @@ def close_day(session: Session, *, actor: str, doc: ClosedDayDoc) -> ClosedDayDo
         ClosedDay.building_id.is_(None)
         if doc.building is None
         else ClosedDay.building_id == doc.building,
+        ClosedDay.agency_id.is_(None) if doc.agency is None else ClosedDay.agency_id == doc.agency,
     )
     if session.scalar(same) is not None:
-        where = f"building {doc.building!r}" if doc.building else "every building"
+        where = (
+            f"agency {doc.agency!r}"
+            if doc.agency
+            else f"building {doc.building!r}"
+            if doc.building
+            else "every building"
+        )
         raise ConflictError(f"{doc.day} is already closed in {where}")
-    session.add(ClosedDay(building_id=doc.building, day=doc.day.isoformat(), reason=doc.reason))
+    session.add(
+        ClosedDay(
+            building_id=doc.building,
+            agency_id=doc.agency,
+            day=doc.day.isoformat(),
+            reason=doc.reason,
+        )
+    )
     record(
         session,
         actor=actor,
@@ -75,18 +164,29 @@ def close_day(session: Session, *, actor: str, doc: ClosedDayDoc) -> ClosedDayDo
         target_id=doc.day.isoformat(),
         building=doc.building,
         reason=doc.reason,
+        agency=doc.agency,
     )
     return doc
 
 
-def closed_days(session: Session, *, year: int, building: str | None) -> list[ClosedDayDoc]:
-    """The year's public holidays and collective leave, and the days closed by hand."""
+def closed_days(
+    session: Session, *, year: int, building: str | None, agency: str | None = None
+) -> list[ClosedDayDoc]:
+    """The year's public holidays and collective leave, and the days closed by hand.
+
+    With ``agency``, that agency's own leave days too (without, the buildings' alone).
+    """
     days = [ClosedDayDoc(day=d, reason=name) for d, name in sorted(national_holidays(year).items())]
     for row in session.scalars(select(ClosedDay).where(ClosedDay.day.like(f"{year}-%"))):
+        if row.agency_id is not None and row.agency_id != agency:
+            continue
         if building is None or row.building_id in (None, building):
             days.append(
                 ClosedDayDoc(
-                    day=date.fromisoformat(row.day), reason=row.reason, building=row.building_id
+                    day=date.fromisoformat(row.day),
+                    reason=row.reason,
+                    building=row.building_id,
+                    agency=row.agency_id,
                 )
             )
     return sorted(days, key=lambda d: d.day)

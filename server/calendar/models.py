@@ -32,6 +32,28 @@ class BookingPolicy(Base):
     public_holidays: Mapped[bool] = mapped_column(Boolean)
 
 
+class AgencyPolicy(Base):
+    """An agency's own booking rules for its people, layered on each building's.
+
+    A rule left empty is the building's; a rule given can only narrow it (a shorter
+    window, fewer bookings, a shorter grace, fewer hours or days): the building's frame
+    holds for everyone in it.
+    """
+
+    __tablename__ = "agency_policies"
+
+    agency_id: Mapped[str] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_per_day: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
+    open_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    close_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    weekdays: Mapped[str | None] = mapped_column(String(16), default=None)
+    checkin_grace_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
 class ClosedDay(Base):
     """A day a building (or every building) is closed: collective leave, an event."""
 
@@ -44,3 +66,7 @@ class ClosedDay(Base):
     )
     day: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), index=True, default=None
+    )
+    """An agency's own leave day: closed for its people, in every building."""

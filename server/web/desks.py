@@ -120,7 +120,7 @@ async def find(
             _, tz = building_tz(session, b.id)
             today = today_in(tz)
             when = day if day is not None and day >= today else today
-            hours = opening(policy_for(session, b.id, None), when, tz)
+            hours = opening(policy_for(session, b.id, None, person.user.agency), when, tz)
             return all_buildings, b, floor_map(session, b.id, f_id), when, hours
 
     all_buildings, b, fmap, when, hours = await run_in_threadpool(read)

@@ -70,7 +70,7 @@ async def rooms_page(
             _, tz = building_tz(session, b.id)
             now = now_utc().astimezone(tz)
             when = day if day is not None and day >= now.date() else now.date()
-            hours = opening(policy_for(session, b.id, None), when, tz)
+            hours = opening(policy_for(session, b.id, None, person.user.agency), when, tz)
             first, last = (start, end) if start and end else _next_hour(when, now)
             s, e = asked_slot(when, "time", first, last, hours)
             found = rooms_for(

@@ -86,7 +86,7 @@ async def today(request: Request, person: Person, db: DatabaseDep) -> Response:
             todays, later = [], []
             for b in mine:
                 if b.start.date() == now.astimezone(b.start.tzinfo).date():
-                    policy = policy_for(session, b.building, None)
+                    policy = policy_for(session, b.building, None, person.user.agency)
                     todays.append(step(lang, b, now, policy.checkin_grace_minutes))
                 elif b.state == "booked":
                     later.append(b)

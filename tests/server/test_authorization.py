@@ -169,6 +169,10 @@ def _body(method: str, path: str, things: dict[str, str], role: str) -> dict[str
         return {"display_name": "Nama Diubah"}
     if (method, path) == ("POST", "/api/v1/agencies/{code}/units"):
         return {"name": f"Biro Uji {role}"}
+    if (method, path) == ("POST", "/api/v1/closed-days"):
+        return {"day": things["day"], "reason": "Cuti instansi uji", "agency": things["code"]}
+    if (method, path) == ("PUT", "/api/v1/agencies/{code}/booking-policy"):
+        return {"window_days": 7}
     if (method, path) == ("PUT", "/api/v1/agencies/{code}"):
         return {"name": f"Instansi {things['code']}"}
     if (method, path) == ("POST", "/api/v1/buildings/{building}/floors/{floor}/openings"):

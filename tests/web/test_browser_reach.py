@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,32 @@ def test_an_agencys_admin_runs_its_own_people_and_nothing_of_another_agency(
             form={"csrf": csrf or "", "role": "employee", "agency": AGENCY},
         )
         assert sent.status == 400 and "bambang-b" in sent.text()
+        # The agency's own rules and leave days, for its people in every building.
+        page.goto(f"{base}/app/admin/agencies")
+        ours = page.get_by_role("region", name="Aturan dan hari cuti Instansi Uji")
+        ours.get_by_label("Berapa hari ke depan boleh memesan").fill("3")
+        ours.get_by_role("button", name="Simpan aturan instansi").click()
+        expect(page.get_by_role("status")).to_contain_text("Aturan sendiri instansi-uji disimpan")
+        ours.get_by_label("Hari cuti").fill(str(next_workday() + timedelta(days=1)))
+        ours.get_by_label("Alasan").fill("Cuti bersama instansi")
+        ours.get_by_role("button", name="Tutup hari itu untuk pegawainya").click()
+        expect(page.get_by_role("status")).to_have_text(
+            re.compile(r"\d{4} ditutup untuk pegawai instansi\.$")
+        )
+        expect(ours.get_by_role("list", name=re.compile("Hari cuti"))).to_contain_text(
+            "Cuti bersama instansi"
+        )
+        accessible(page)
+        page.screenshot(path=shots / "admin-agency-rules-id.png", full_page=True)
+        assert platform.api("GET", f"/api/v1/agencies/{AGENCY}/booking-policy").json() == {
+            "window_days": 3,
+            "max_per_day": None,
+            "max_per_week": None,
+            "open_minute": None,
+            "close_minute": None,
+            "weekdays": None,
+            "checkin_grace_minutes": None,
+        }
         # The building's rules are the platform administrator's.
         refused = page.goto(f"{base}/app/admin/rules")
         assert refused is not None and refused.status == 403

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.web.admin import accounts, agencies, calendar, gateways, rules
+from server.web.admin import accounts, agencies, agency_rules, calendar, gateways, rules
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
     agencies.router,
+    agency_rules.router,
     rules.router,
     calendar.router,
     gateways.router,

@@ -13,7 +13,9 @@ from server.agencies import service
 from server.agencies.schemas import AgencyCreate, AgencyDoc
 from server.api.deps import DatabaseDep
 from server.api.errors import status_of
+from server.calendar import admin as calendar
 from server.exceptions import ServerError
+from server.i18n import WEEKDAYS, gettext
 from server.web.admin.common import Answer, Said, back, fault, run, show
 from server.web.browser import AdminForm, PeopleAdminForm, PeopleAdminPage
 from server.web.render import page_language
@@ -45,10 +47,13 @@ class NewAgencyForm(AgencyForm):
     code: str = Field(max_length=32)
 
 
-async def _saved(
+async def saved(
     request: Request, person: Any, db: Any, save: Callable[[Any], object], done: str, name: str
 ) -> Response:
-    """Run ``save`` in a session; back to the list saying so, or the list saying what failed."""
+    """Run ``save`` in a session; back to the list saying so, or the list saying what failed.
+
+    (The agency's rules and leave days, server.web.admin.agency_rules, answer the same way.)
+    """
     lang = page_language(request, person.user)
     try:
 
@@ -75,7 +80,7 @@ async def agencies_page(
     def read() -> list[Any]:
         with db.session(commit=False) as session:
             return [
-                (a, service.units(session, a.id))
+                (a, service.units(session, a.id), *calendar.agency_calendar(session, a.id))
                 for a in service.agencies(session)
                 if person.user.reaches(a.id)
             ]
@@ -86,6 +91,8 @@ async def agencies_page(
         "admin/agencies.html",
         agencies=await run(read),
         may_add=person.user.scope is None,
+        weekdays=[(i, gettext(page_language(request, person.user), WEEKDAYS[i])) for i in range(7)],
+        hhmm=lambda m: "" if m is None else f"{m // 60:02d}:{m % 60:02d}",
         notice=answer.notice,
         notice_kind=answer.kind,
         status=answer.status,
@@ -106,7 +113,7 @@ async def agency_create(
     def save(session: Any) -> object:
         return service.create(session, actor=person.user.username, new=new)
 
-    return await _saved(request, person, db, save, "agency_created", new.name)
+    return await saved(request, person, db, save, "agency_created", new.name)
 
 
 @router.post("/app/admin/agencies/{code}")
@@ -129,7 +136,7 @@ async def agency_update(
             session, actor=person.user.username, code=code, doc=doc, scope=person.user.scope
         )
 
-    return await _saved(request, person, db, save, "agency_updated", doc.name)
+    return await saved(request, person, db, save, "agency_updated", doc.name)
 
 
 @router.post("/app/admin/agencies/{code}/units")
@@ -147,4 +154,4 @@ async def unit_add(
             session, actor=person.user.username, agency=code, name=name, scope=person.user.scope
         )
 
-    return await _saved(request, person, db, save, "unit_added", name.strip())
+    return await saved(request, person, db, save, "unit_added", name.strip())

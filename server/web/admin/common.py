@@ -40,6 +40,10 @@ DONE = {
     "agency_created": N_("Agency {x} added."),
     "agency_updated": N_("Agency {x} changed."),
     "unit_added": N_("Unit {x} added."),
+    "agency_rules_saved": N_(
+        "The own rules of {x} are saved: its people's new bookings follow them."
+    ),
+    "agency_day_closed": N_("{x} is closed for the agency's people."),
     "rules_saved": N_("Booking rules of {x} saved: new bookings follow them now."),
     "day_closed": N_("{x} is closed for bookings."),
     "desk_blocked": N_("Desk {x} is blocked."),
