@@ -27,7 +27,7 @@ from server.bookings.models import Booking
 from server.bookings.schemas import BookingCreate
 from server.cache import TableCache
 from server.calendar.models import BookingPolicy, ClosedDay
-from server.calendar.policy import Policy, closed_reason, policy_for
+from server.calendar.policy import POLICY_FIELDS, Policy, closed_reason, policy_for
 from server.db import CHANGES_NOTHING, Database, init_schema
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
@@ -157,7 +157,8 @@ def test_while_one_thread_reads_a_value_again_the_others_wait_only_for_a_change(
 
 
 def policy_row(**rules: int) -> BookingPolicy:
-    return BookingPolicy(building_id=B, zone_id=None, **(asdict(Policy()) | rules))
+    building_rules = {k: v for k, v in asdict(Policy()).items() if k in POLICY_FIELDS}
+    return BookingPolicy(building_id=B, zone_id=None, **(building_rules | rules))
 
 
 def test_rules_are_kept_but_a_session_sees_its_own_uncommitted_changes(
