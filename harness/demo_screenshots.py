@@ -28,6 +28,10 @@ PAGES = {
         ("console-energy-id.png", "/app/manage/energy?by=zone"),
         ("console-comfort-id.png", "/app/manage/comfort"),
         ("console-actions-id.png", "/app/manage/actions"),
+        ("console-split-id.png", "/app/manage/split?key=metered"),
+    ],
+    "agency_manager": [
+        ("console-agency-floor-id.png", "/app/manage/floor"),
     ],
     "installer": [
         ("console-devices-id.png", "/app/devices#"),
@@ -38,7 +42,12 @@ PAGES = {
         ("console-audit-id.png", "/app/admin/audit"),
     ],
 }
-NAMES = {"facility_manager": "manajer", "installer": "teknisi", "admin": "admin"}
+NAMES = {
+    "facility_manager": "manajer",
+    "agency_manager": "fasilitas-nusantara",
+    "installer": "teknisi",
+    "admin": "admin",
+}
 
 
 def _port() -> int:
@@ -75,7 +84,7 @@ def main(out: Path) -> None:
                 if not line:
                     raise SystemExit(f"the demo ended:\n{banner}")
                 banner += line
-            accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", banner, re.M))
+            accounts = dict(re.findall(r"^\s+\w+\s+([\w-]+)\s+/ (\S+)", banner, re.M))
             time.sleep(20)  # the first sensor readings and zone decisions come in
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import uvicorn
 from pydantic import SecretStr
@@ -31,6 +31,8 @@ from contracts.topics import Topics
 from edge.app import Gateway
 from edge.broker import BrokerFiles
 from edge.config import EdgeSettings
+from server.agencies import service as agencies
+from server.agencies.schemas import AgencyCreate
 from server.app import create_app
 from server.auth.models import User
 from server.auth.passwords import hash_password
@@ -43,12 +45,24 @@ from server.exceptions import LayoutError
 from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
 from server.spaces.loader import parse_layout
+from server.spaces.service import Plan
 from smartoffice.children import die_with_parent
-from smartoffice.fleet import WITA, Fleet, FleetThread, SimClock
+from smartoffice.fleet import FLOOR_H, FLOOR_W, WITA, Fleet, FleetThread, SimClock, floor_plan
 from smartoffice.living import LiveOffice, Past, add_accounts, people_of
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
+
+
+class Agency(NamedTuple):
+    """One of the demo's ministries (fictional): code, names, and its floor's two units."""
+
+    code: str
+    name: str
+    name_en: str
+    units: tuple[str, str]
+
+
 DEMO_DIR = Path("var/demo")
 BUILDING = "kemenpan-a"
 
@@ -85,13 +99,76 @@ def office_moment(now: datetime) -> datetime | None:
     return datetime.combine(day, dtime(9, 30), WITA)
 
 
-# The demo's people: one account per role; passwords are new at every start.
-PEOPLE = (
-    ("pegawai", "employee", "Siti Pegawai", "Pusdatin"),
-    ("manajer", "facility_manager", "Budi Manajer Fasilitas", None),
-    ("teknisi", "installer", "Andi Teknisi", None),
-    ("admin", "admin", "Demo admin", None),
+# The demo is a tower two ministries share (fictional names): each on its own floor, a
+# floor of meeting rooms for both, under one building operator.
+AGENCIES: Final = (
+    Agency(
+        "kemenko-nusantara",
+        "Kemenko Pembangunan Nusantara",
+        "Coordinating Ministry for Nusantara Development",
+        ("Biro Perencanaan", "Pusat Data dan Informasi"),
+    ),
+    Agency(
+        "kementerian-kota-hijau",
+        "Kementerian Kota Hijau",
+        "Ministry of Green Cities",
+        ("Direktorat Tata Ruang", "Direktorat Ruang Terbuka Hijau"),
+    ),
 )
+FLOORS: Final = {"f1": AGENCIES[0].code, "f2": AGENCIES[1].code}
+"""Whose floor: the first for one ministry, the second for the other (more are the building's)."""
+SHARED_FLOOR: Final = "f9"
+
+# The demo's people: an account per role (and per agency for an agency's own roles);
+# passwords are new at every start.
+PEOPLE = (
+    ("pegawai", "employee", "Siti Pegawai", "Biro Perencanaan", AGENCIES[0].code),
+    ("manajer", "facility_manager", "Budi Pengelola Gedung", None, None),
+    ("teknisi", "installer", "Andi Teknisi", None, None),
+    ("admin", "admin", "Admin platform", None, None),
+    ("admin-nusantara", "agency_admin", "Rina Admin Nusantara", None, AGENCIES[0].code),
+    ("fasilitas-nusantara", "agency_manager", "Joko Fasilitas Nusantara", None, AGENCIES[0].code),
+    ("admin-kotahijau", "agency_admin", "Dewi Admin Kota Hijau", None, AGENCIES[1].code),
+)
+
+
+def shared_floor() -> dict[str, Any]:
+    """The floor of meeting rooms both agencies book (the building's own, no agency)."""
+    rooms = (
+        ("ruang-nusantara", "Ruang Rapat Nusantara", 20, 3, 6, 16, 10),
+        ("ruang-garuda", "Ruang Rapat Garuda", 12, 21, 6, 12, 10),
+        ("aula-khatulistiwa", "Aula Khatulistiwa", 40, 35, 6, 26, 20),
+    )
+    return {
+        "id": SHARED_FLOOR,
+        "name": "Lantai 9 Ruang Bersama",
+        "level": 9,
+        "width": FLOOR_W,
+        "height": FLOOR_H,
+        "zones": [{"id": "f9-rapat", "name": "Lantai 9 Ruang Bersama", "kind": "hvac"}],
+        "desks": [],
+        "rooms": [
+            {
+                "id": code,
+                "name": name,
+                "zone": "f9-rapat",
+                "capacity": seats,
+                "x": x,
+                "y": y,
+                "width": w,
+                "height": h,
+            }
+            for code, name, seats, x, y, w, h in rooms
+        ],
+    }
+
+
+def tower(fleet: Fleet) -> tuple[dict[str, Any], dict[str, Plan]]:
+    """The demo's building: the fleet's floors, each agency's, and the shared one; plans."""
+    doc = fleet.layout(BUILDING, "Menara Kemenko 3 (simulasi)", agencies=FLOORS)
+    doc["floors"].append(shared_floor())
+    plans = {f["id"]: (floor_plan(f), "image/svg+xml") for f in doc["floors"]}
+    return doc, plans
 
 
 class DemoRunning(RuntimeError):
@@ -344,7 +421,7 @@ def _run(
         )  # noqa: T201
         _wipe(data_dir)
         fleet, token, snap = _prepare(settings, desks, broker_port, secure, passwords)
-    people = people_of(fleet)
+    people = people_of(fleet, FLOORS, units_of())
     lived = _live_the_past(settings, fleet, people)
 
     topics = Topics()
@@ -420,7 +497,11 @@ def _run(
         if moment is not None
         else ""
     )
-    accounts = "\n".join(f"    {role:17} {name:8} / {passwords[name]}" for name, role, *_ in PEOPLE)
+    named = {a.code: a.name for a in AGENCIES}
+    accounts = "\n".join(
+        f"    {role:17} {name:20} / {passwords[name]:14} {named.get(agency or '', '')}".rstrip()
+        for name, role, _, _, agency in PEOPLE
+    )
     print(
         f"""
 IKN Smart Office demo is running. Open the app:
@@ -487,11 +568,13 @@ def _prepare(
         init_schema(db.engine)
         with db.session() as session:
             token = add_gateway(session, gateway_id=GATEWAY, actor="demo", building=BUILDING)
-            import_layout(session, parse_layout(fleet.layout(BUILDING)))
+            _agencies(session)
+            doc, plans = tower(fleet)
+            import_layout(session, parse_layout(doc), plans=plans)
             import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
-            for name, role, display, team in PEOPLE:
-                _demo_user(session, name, role, passwords[name], display, team)
-            add_accounts(session, people_of(fleet))
+            for name, role, display, team, agency in PEOPLE:
+                _demo_user(session, name, role, passwords[name], display, team, agency)
+            add_accounts(session, people_of(fleet, FLOORS, units_of()))
             snap = snapshot(session, gateway_id=GATEWAY)
     finally:
         db.close()
@@ -520,8 +603,36 @@ def _live_the_past(settings: ServerSettings, fleet: Fleet, people: list[Any]) ->
     )
 
 
+def units_of() -> dict[str, tuple[str, str]]:
+    """Each agency's units for its floor's north and south wings."""
+    return {a.code: a.units for a in AGENCIES}
+
+
+def _agencies(session: Session) -> None:
+    """The two ministries and their units (kept as they are on a later start)."""
+    for a in AGENCIES:
+        if a.code not in {x.id for x in agencies.agencies(session)}:
+            new = AgencyCreate(
+                id=a.code,
+                name=a.name,
+                name_en=a.name_en,
+                controller=f"{a.name} (PPID)",
+                contact=f"ppid@{a.code}.example.go.id",
+            )
+            agencies.create(session, actor="demo", new=new)
+        for unit in a.units:
+            if unit not in agencies.units(session, a.code):
+                agencies.add_unit(session, actor="demo", agency=a.code, name=unit)
+
+
 def _demo_user(
-    session: Session, username: str, role: str, password: str, name: str, team: str | None
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    name: str,
+    team: str | None,
+    agency: str | None,
 ) -> None:
     """One of the demo's accounts (its password is new at every start)."""
     user = session.scalar(select(User).where(User.username == username))
@@ -530,8 +641,14 @@ def _demo_user(
             session,
             actor="demo",
             new=UserCreate(
-                username=username, password=password, role=role, display_name=name, team=team
+                username=username,
+                password=password,
+                role=role,
+                display_name=name,
+                team=team,
+                agency=agency,
             ),
         )
     else:
         user.password_hash = hash_password(password)
+        user.role, user.agency_id, user.team = role, agency, team  # as the demo has them now

@@ -16,12 +16,13 @@ import tempfile
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from contracts.credentials import mosquitto_hash, new_password
@@ -29,6 +30,21 @@ from contracts.credentials import mosquitto_hash, new_password
 FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib"
 WITA = ZoneInfo("Asia/Makassar")
 DESKS_PER_FLOOR = 50
+FLOOR_W, FLOOR_H = 64, 32
+"""A simulated floor's extent in metres: two wings of 13 m around a 4 m core and corridor."""
+RIVERS: Final = (
+    "Mahakam",
+    "Kapuas",
+    "Barito",
+    "Kahayan",
+    "Katingan",
+    "Kayan",
+    "Sesayap",
+    "Berau",
+    "Mentaya",
+    "Seruyan",
+)
+"""The simulated building's meeting rooms are named after Kalimantan's rivers."""
 
 
 def _firmware() -> types.ModuleType:
@@ -381,56 +397,72 @@ class Fleet:
 
         return respond
 
-    def layout(self, building: str, name: str = "Gedung Kementerian (simulasi)") -> dict[str, Any]:
-        """A layout document of the simulated building: desks in rows, rooms at the ends."""
+    def layout(
+        self,
+        building: str,
+        name: str = "Gedung Kementerian (simulasi)",
+        agencies: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A layout document of the simulated building, named as people name its places.
+
+        Each floor has a north and a south wing (its HVAC zones) around a core of lifts and
+        stairs, desks in rows (``Meja U-01`` in the north wing), and meeting rooms at the
+        east end named after Kalimantan's rivers. ``agencies`` names a floor's agency
+        (floor code -> agency code); without, every floor is the building's.
+        """
         floors: dict[str, dict[str, Any]] = {}
+        rooms = 0
         for d in self.devices:
             space = d["space"]
+            level = int(space["floor"][1:])
             floor = floors.setdefault(
                 space["floor"],
                 {
                     "id": space["floor"],
-                    "name": f"Lantai {space['floor'][1:]}",
-                    "level": int(space["floor"][1:]),
-                    "width": 60,
-                    "height": 30,
+                    "name": f"Lantai {level}",
+                    "level": level,
+                    "width": FLOOR_W,
+                    "height": FLOOR_H,
+                    "agency": (agencies or {}).get(space["floor"]),
                     "zones": [],
                     "desks": [],
                     "rooms": [],
                 },
             )
-            if space["zone"] not in {z["id"] for z in floor["zones"]}:
-                side = "Utara" if space["zone"].endswith("north") else "Selatan"
-                floor["zones"].append(
-                    {"id": space["zone"], "name": f"Sayap {side}", "kind": "hvac"}
-                )
             south = space["zone"].endswith("south")
+            wing, letter = ("Selatan", "S") if south else ("Utara", "U")
+            if space["zone"] not in {z["id"] for z in floor["zones"]}:
+                floor["zones"].append(
+                    {"id": space["zone"], "name": f"Lantai {level} Sayap {wing}", "kind": "hvac"}
+                )
             if space["space_kind"] == "desk":
                 n = sum(1 for x in floor["desks"] if x["zone"] == space["zone"])
                 floor["desks"].append(
                     {
                         "id": space["space"],
+                        "name": f"Meja {letter}-{n + 1:02d}",
                         "zone": space["zone"],
-                        "x": 4 + 2 * (n % 25),
-                        "y": (18 if south else 4) + 3 * (n // 25),
+                        "x": 3 + 2 * (n % 25),
+                        "y": (22 if south else 5) + 3 * (n // 25),
                         "monitor": n % 2 == 0,
                         "standing": n % 7 == 0,
                     }
                 )
             elif space["space_kind"] == "room":
-                n = len(floor["rooms"])
+                n = sum(1 for x in floor["rooms"] if x["zone"] == space["zone"])
                 floor["rooms"].append(
                     {
                         "id": space["space"],
-                        "name": f"Ruang Rapat {space['space']}",
+                        "name": f"Ruang Rapat {RIVERS[rooms % len(RIVERS)]}",
                         "zone": space["zone"],
-                        "capacity": 8,
+                        "capacity": (8, 6, 12, 10)[rooms % 4],
                         "x": 54,
-                        "y": 2 + 5 * n,
-                        "width": 5,
-                        "height": 4,
+                        "y": (19 if south else 2) + 4 * n,
+                        "width": 8,
+                        "height": 3.5,
                     }
                 )
+                rooms += 1
         return {"building": {"id": building, "name": name}, "floors": list(floors.values())}
 
     def registry(self, gateway: str) -> dict[str, Any]:
@@ -527,3 +559,37 @@ class FleetThread:
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+def floor_plan(floor: Mapping[str, Any]) -> bytes:
+    """A floor's plan as SVG (metres): its outline, wings, core, and the rooms' walls.
+
+    Drawn from the floor's layout entry, so the plan and the desks and rooms on it agree.
+    """
+    w, h = floor["width"], floor["height"]
+    mid = h / 2
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+        f'width="{w * 12}" height="{h * 12}">',
+        f'<rect x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" fill="#fafaf7" '
+        'stroke="#333" stroke-width="0.4"/>',
+        f'<rect x="1" y="1" width="{w - 2}" height="{mid - 3}" fill="#eef5ee"/>',
+        f'<rect x="1" y="{mid + 2}" width="{w - 2}" height="{mid - 3}" fill="#eef0f7"/>',
+        f'<rect x="{w / 2 - 6}" y="{mid - 2}" width="12" height="4" fill="#ddd" '
+        'stroke="#999" stroke-width="0.2"/>',
+        f'<text x="{w / 2}" y="{mid + 0.5}" font-size="1.4" text-anchor="middle" '
+        'font-family="sans-serif">Lift &amp; Tangga</text>',
+    ]
+    for zone in floor["zones"]:
+        y = 2.8 if zone["id"].endswith("north") else h - 1.4
+        parts.append(
+            f'<text x="2" y="{y}" font-size="1.4" font-family="sans-serif">'
+            f"{escape(zone['name'])}</text>"
+        )
+    for room in floor["rooms"]:
+        parts.append(
+            f'<rect x="{room["x"]}" y="{room["y"]}" width="{room.get("width", 4)}" '
+            f'height="{room.get("height", 3)}" fill="#fff" stroke="#666" stroke-width="0.25"/>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts).encode()

@@ -23,7 +23,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -71,14 +71,33 @@ class Person:
     device: str
     habit: str
     weekdays: tuple[int, ...]  # a regular's days
+    agency: str | None = None
+    """The agency whose floor their desk is on (None: the building's floor)."""
+    unit: str | None = None
+    """Their unit (unit kerja) in it; without an agency, their zone stands for a team."""
+
+    @property
+    def team(self) -> str:
+        return self.unit or self.zone
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.username, "employee", f"ASN {self.desk}", team=self.zone)
+        return Principal(
+            self.username, "employee", f"ASN {self.desk}", team=self.team, agency=self.agency
+        )
 
 
-def people_of(fleet: Fleet, seed: int = 7) -> list[Person]:
-    """A person per desk node of the fleet, each with a habit."""
+def people_of(
+    fleet: Fleet,
+    floors: Mapping[str, str] | None = None,
+    units: Mapping[str, tuple[str, str]] | None = None,
+    seed: int = 7,
+) -> list[Person]:
+    """A person per desk node of the fleet, each with a habit.
+
+    ``floors`` names each floor's agency: its desks' people are that agency's, in its first
+    unit in the north wing and its second in the south (``units``).
+    """
     rnd = random.Random(seed)
     out = []
     for d in fleet.devices:
@@ -87,26 +106,43 @@ def people_of(fleet: Fleet, seed: int = 7) -> list[Person]:
         sp = d["space"]
         habit = rnd.choices([h for h, _ in HABITS], [w for _, w in HABITS])[0]
         days = tuple(sorted(rnd.sample(range(5), 3)))
+        agency = (floors or {}).get(sp["floor"])
+        pair = (units or {}).get(agency or "")
+        unit = pair[1 if sp["zone"].endswith("south") else 0] if pair else None
         out.append(
             Person(
-                f"asn-{sp['space'][2:]}", sp["space"], sp["floor"], sp["zone"], d["id"], habit, days
+                f"asn-{sp['space'][2:]}",
+                sp["space"],
+                sp["floor"],
+                sp["zone"],
+                d["id"],
+                habit,
+                days,
+                agency,
+                unit,
             )
         )
     return out
 
 
 def add_accounts(session: Any, people: list[Person]) -> None:
-    """Employee accounts for the people (no password: they never sign in)."""
+    """Employee accounts for the people (no password: they never sign in).
+
+    Each in their agency and unit; those made by an earlier start move to them.
+    """
     names = [p.username for p in people]
-    known = set(session.scalars(select(User.username).where(User.username.in_(names))))
+    known = {u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))}
     now = int(time.time() * 1000)
     for p in people:
-        if p.username not in known:
+        if p.username in known:
+            known[p.username].agency_id, known[p.username].team = p.agency, p.team
+        else:
             session.add(
                 User(
                     username=p.username,
                     display_name=f"ASN {p.desk}",
-                    team=p.zone,
+                    team=p.team,
+                    agency_id=p.agency,
                     role="employee",
                     source="local",
                     password_hash=None,

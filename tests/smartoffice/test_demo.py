@@ -87,15 +87,20 @@ def test_the_demo_as_a_newcomer_meets_it(tmp_path: Path) -> None:
         after = banner[start:]
         first_url = re.search(r"http://\S+", after)
         assert first_url is not None and first_url.group(0) == f"{base}/app"
-        accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", after, re.M))
-        assert set(accounts) == {"pegawai", "manajer", "teknisi", "admin"}
-        # Each signs in, and starts at their own work.
+        accounts = dict(re.findall(r"^\s+\w+\s+([\w-]+)\s+/ (\S+)", after, re.M))
+        # Each signs in, and starts at their own work: a building operator on the building,
+        # each ministry's administrator on its accounts, its manager on its floors.
         starts = {
             "pegawai": "/app",
             "manajer": "/app/manage",
             "teknisi": "/app/devices",
             "admin": "/app/admin",
+            "admin-nusantara": "/app/admin",
+            "fasilitas-nusantara": "/app/manage/floor",
+            "admin-kotahijau": "/app/admin",
         }
+        assert set(accounts) == set(starts)
+        assert re.search(r"agency_admin\s+admin-kotahijau\s+/ \S+\s+Kementerian Kota Hijau", after)
         for name, password in accounts.items():
             signed = sign_in(base, name, password)
             assert signed.status_code == 303 and signed.headers["location"] == starts[name], name
@@ -154,7 +159,7 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
             r"The demo's clock says \w+ (\d\d) (\w+) (\d{4}), (\d\d):(\d\d) WITA", banner
         )
         assert clock is not None, banner
-        accounts = dict(re.findall(r"^\s+\w+\s+(\w+)\s+/ (\S+)$", banner, re.M))
+        accounts = dict(re.findall(r"^\s+\w+\s+([\w-]+)\s+/ (\S+)", banner, re.M))
         manager = {"username": "manajer", "password": accounts["manajer"]}
         token = httpx.post(f"{base}/api/v1/auth/token", data=manager)
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -174,6 +179,21 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
             # Friday's work-from-anywhere zone was set back, and that saved energy.
             saved = api.get("/api/v1/energy/savings", params=span).json()
             assert saved["setback_hours"] > 0 and saved["saved_kwh"] > 0, saved
+            # The tower is shared: its desks' floor is a ministry's, whose part of the month's
+            # energy is all its floor's meters counted and its share of the shared floor's.
+            month = energy["rows"][-1]["start"][:7]
+            bill = api.get(
+                "/api/v1/energy/split",
+                params={"building": "kemenpan-a", "month": month, "key": "metered"},
+            ).json()
+            assert [r["agency"] for r in bill["rows"]] == ["kemenko-nusantara"]
+            assert bill["rows"][0]["kwh"] == bill["total_kwh"] > 0
+        ours = {"username": "fasilitas-nusantara", "password": accounts["fasilitas-nusantara"]}
+        token = httpx.post(f"{base}/api/v1/auth/token", data=ours)
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=60) as api:
+            floors = api.get("/api/v1/reports/occupancy", params={**span, "by": "floor"}).json()
+            assert [g["group"] for g in floors["groups"]] == ["f1"]  # the ministry's floor
 
 
 def _broker_pid(cwd: Path) -> int:

@@ -76,7 +76,9 @@ export class FloorPlan {
       el("use", { href: `#${look.marks}${d.mark}`, transform: `scale(${size * look.scale})` }, g);
       if (look.labels) {
         const t = el("text", { y: size * 0.72, class: "desk-label", "font-size": size * 0.3 }, g);
-        t.textContent = d.id.split("-").pop();
+        // The short part people read: "U-01" of "Meja U-01"; an unnamed desk's code's end.
+        const words = (d.name || d.id).split(" ");
+        t.textContent = words.length > 1 ? words.pop() : d.id.split("-").pop();
       }
       if (d.title) el("title", {}, g).textContent = d.title;
       if (options.onDesk) g.addEventListener("click", () => options.onDesk(d));
