@@ -42,6 +42,8 @@ from server.energy.consolidation import (
     suggest,
     typical_floor_kwh,
 )
+from server.energy.meetings import MeetingsReport, meetings
+from server.energy.meetings import as_csv as meetings_csv
 from server.energy.occupancy import OccupancyBy, OccupancyQuery, OccupancyReport, occupancy
 from server.energy.occupancy import as_csv as occupancy_csv
 from server.energy.rollup import HourlyView, Rollups
@@ -134,6 +136,37 @@ async def energy_summary(
         name = f"energy-{building}-{by}-{every}-{summary.start.date()}-{summary.end.date()}.csv"
         return csv_response(as_csv(summary), name)
     return summary
+
+
+@router.get("/reports/meetings", response_model=MeetingsReport, tags=["reports"])
+async def meetings_report(
+    reader: Reporter,
+    db: DatabaseDep,
+    request: Request,
+    building: str,
+    start: Moment,
+    end: Moment,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> MeetingsReport | Response:
+    """Each meeting room: bookings against its people counter, as JSON or CSV.
+
+    Measured bookings (the counter reported), ghosts (it counted nobody), solo bookings,
+    the peak of people on average and against the seats. Counts, never who; an agency's
+    roles see their floors' rooms and the shared ones.
+    """
+    tz = await building_zone(db, building)
+    found = await meetings(
+        db,
+        services(request).store,
+        building=building,
+        start=aware(start, tz),
+        end=aware(end, tz),
+        actor=reader,
+    )
+    if format == "csv":
+        name = f"meetings-{building}-{found.start.date()}-{found.end.date()}.csv"
+        return csv_response(meetings_csv(found), name)
+    return found
 
 
 @router.get("/energy/split", response_model=EnergySplit)

@@ -100,6 +100,22 @@ class DeskLive(Base):
     led_since_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
+class RoomSeen(Base):
+    """What a meeting room's people counter last said: when it reported, when it saw anyone.
+
+    A room booked while its counter reports and sees nobody is a ghost booking, released
+    after the check-in grace (``DeskMonitor``).
+    """
+
+    __tablename__ = "room_seen"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    reported_ms: Mapped[int] = mapped_column(BigInteger)
+    occupied_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
 class KioskLink(Base):
     """A floor's screen by the lift: opened by a secret link (only its hash is kept)."""
 

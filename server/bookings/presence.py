@@ -28,15 +28,15 @@ from server.audit.service import record
 from server.auth.models import User
 from server.bookings.desks import DeskLights, ZoneCache, live_row
 from server.bookings.mail import queue_for
-from server.bookings.models import ACTIVE, Booking, DeskLive
+from server.bookings.models import ACTIVE, Booking, DeskLive, RoomSeen
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, checkin_open, checkin_opens
 from server.calendar.hours import zone_of
-from server.calendar.policy import policy_for
+from server.calendar.policy import Policy, policy_for
 from server.db import Database
 from server.notify.mail import mail_on
 from server.readings.store import StoredReading
 from server.registry.models import Device
-from server.spaces.models import Building, Desk
+from server.spaces.models import Building, Desk, Room
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,41 @@ class DeskMonitor:
         ]
         if seen:
             await run_in_threadpool(self.apply, seen)
+        counted = [
+            (r.space.building, r.space.space, int(r.fields["count"]), r.ts_ms)
+            for r in readings
+            if r.stream == "people"
+            and r.space is not None
+            and r.space.space_kind == "room"
+            and isinstance(r.fields.get("count"), int | float)
+        ]
+        if counted:
+            await run_in_threadpool(self.count_rooms, counted)
+
+    def count_rooms(self, counted: Iterable[tuple[str, str, int, int]]) -> None:
+        """Record what rooms' people counters said: when they reported, when they saw anyone."""
+        newest: dict[tuple[str, str], tuple[int, int | None]] = {}
+        for building, room, count, ts in counted:
+            reported, occupied = newest.get((building, room), (0, None))
+            if count > 0:
+                occupied = max(occupied or 0, ts)
+            newest[(building, room)] = (max(reported, ts), occupied)
+        with self.db.session() as session:
+            for (building, code), (reported, occupied) in newest.items():
+                room = session.scalar(
+                    select(Room).where(Room.building_id == building, Room.code == code)
+                )
+                if room is None:
+                    continue
+                row = session.get(RoomSeen, room.id)
+                if row is None:
+                    session.add(
+                        RoomSeen(room_id=room.id, reported_ms=reported, occupied_ms=occupied)
+                    )
+                    continue
+                row.reported_ms = max(row.reported_ms, reported)
+                if occupied is not None:
+                    row.occupied_ms = max(row.occupied_ms or 0, occupied)
 
     def apply(self, seen: Iterable[Seen]) -> None:
         """Record presence and check people in; desks' LEDs follow.
@@ -215,8 +250,17 @@ class DeskMonitor:
         owner = session.get(User, booking.user_id) if booking.user_id is not None else None
         policy = policy_for(session, booking.building_id, zone, owner.agency_id if owner else None)
         live = session.get(DeskLive, desk.id) if desk else None
+        if (
+            booking.state == "booked"
+            and desk is None
+            and self._ghost(session, booking, now, policy)
+        ):
+            grace = policy.checkin_grace_minutes
+            why = f"the room's people counter saw nobody within {grace} min"
+            self._release(session, booking, now, "no_show", why)
+            return
         if booking.state == "booked" and desk is None and now >= booking.end_ms:
-            # A room has no presence sensor of its own here: its use is not verified.
+            # A room without a people counter: its use is not verified.
             booking.state, booking.outcome = "completed", "unverified"
             return
         if booking.state == "booked":
@@ -263,6 +307,28 @@ class DeskMonitor:
                 "released_early",
                 f"desk vacant for {policy.release_after_vacant_minutes} min",
             )
+
+    def _ghost(self, session: Session, booking: Booking, now: int, policy: Policy) -> bool:
+        """Whether a room booking is a ghost.
+
+        Past its check-in grace, the room's people counter has reported since it began and
+        seen nobody since.
+        """
+        if (
+            booking.space_kind != "room"
+            or now <= booking.start_ms + policy.checkin_grace_minutes * 60_000
+        ):
+            return False
+        seen = session.scalar(
+            select(RoomSeen)
+            .join(Room, Room.id == RoomSeen.room_id)
+            .where(Room.building_id == booking.building_id, Room.code == booking.space_code)
+        )
+        return (
+            seen is not None
+            and seen.reported_ms >= booking.start_ms
+            and (seen.occupied_ms or 0) < booking.start_ms
+        )
 
     def _release(
         self, session: Session, booking: Booking, now: int, outcome: str, why: str

@@ -143,7 +143,7 @@ def test_an_agencys_manager_sees_its_floors_and_not_the_buildings_energy(
         )
         tabs = page.get_by_role("navigation", name="Manajemen fasilitas")
         expect(tabs.get_by_role("link")).to_have_text(
-            ["Denah langsung", "Okupansi", "Pembagian energi"]
+            ["Denah langsung", "Okupansi", "Ruang rapat", "Pembagian energi"]
         )
         expect(page.get_by_label(re.compile("^Lantai")).locator("option")).to_have_text(
             [re.compile("Lantai 1 Sayap Utara")]

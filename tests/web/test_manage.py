@@ -314,6 +314,36 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         ctx.close()
 
 
+def test_a_manager_reads_how_the_meeting_rooms_are_used(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, "facility_manager", then=f"/app/manage/meetings?building={B}")
+        rooms = page.get_by_role(
+            "table", name="Ruang rapat: pemesanan dan orang yang terhitung di dalamnya"
+        )
+        room = rooms.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name="Ruang Rapat r1")
+        )
+        expect(room.get_by_role("cell").nth(1)).to_have_text("6")  # seats
+        csv_link = page.get_by_role("link", name="Unduh (CSV)")
+        expect(csv_link).to_have_attribute("href", re.compile("/api/v1/reports/meetings"))
+        accessible(page)
+        page.screenshot(path=shots / "manage-meetings-id.png", full_page=True)
+    finally:
+        ctx.close()
+    asked = platform.api(
+        "GET",
+        "/api/v1/reports/meetings",
+        "facility_manager",
+        params={"building": B, "start": "2026-12-01", "end": "2026-12-31"},
+    ).json()
+    assert [(r["room"], r["capacity"]) for r in asked["rooms"]] == [("r1", 6)]
+
+
 def test_an_employee_who_opens_a_manager_page_is_told_it_is_not_theirs(
     platform: Platform, chromium: Browser
 ) -> None:

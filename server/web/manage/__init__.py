@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.web.manage import now, reports, split
+from server.web.manage import meetings, now, reports, split
 
 ROUTERS: tuple[APIRouter, ...] = (
     now.router,
     reports.router,
+    meetings.router,
     split.router,
 )

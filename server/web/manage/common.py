@@ -29,6 +29,7 @@ TABS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/app/manage", N_("Building"), MANAGERS),
     ("/app/manage/floor", N_("Live map"), REPORTERS),
     ("/app/manage/occupancy", N_("Occupancy"), REPORTERS),
+    ("/app/manage/meetings", N_("Meeting rooms"), REPORTERS),
     ("/app/manage/energy", N_("Energy"), MANAGERS),
     ("/app/manage/comfort", N_("Comfort"), MANAGERS),
     ("/app/manage/actions", N_("Zone actions"), MANAGERS),

@@ -402,3 +402,53 @@ def test_a_qr_check_in_at_a_desk_without_a_sensor_is_shown_by_the_label(
             checkin.check_in(s, actor=siti, booking_id=booked, key="bukan-kuncinya", now=clock.t)
         done = checkin.check_in(s, actor=siti, booking_id=booked, key=label(s, "m2"), now=clock.t)
     assert (done.checked_in_by, done.presence) == ("qr", "qr")
+
+
+def test_a_room_booked_and_left_empty_is_released_as_a_ghost(db: Database) -> None:
+    """Ruang r1's people counter reports and sees nobody in the first 15 minutes of a
+    booking: released, saying why. In r1 later someone comes: kept. Room r2 has no counter:
+    its booking is kept, unverified."""
+    with db.session() as s:
+        import_layout(s, parse_layout(one_floor(B, "l1", ["m1"], rooms=["r1", "r2"])))
+        s.add(office_hours(B, weekdays="0,1,2,3,4,5,6"))
+        who = [
+            create_user(s, actor="t", new=UserCreate(username=n, password="p" * 12, display_name=n))
+            for n in ("siti", "budi", "dewi")
+        ]
+    siti, budi, dewi = (Principal(u.username, u.role, u.display_name) for u in who)
+    clock = Clock()
+    monitor = DeskMonitor(db=db, clock=clock)
+
+    def room(who: Principal, code: str, hh: int) -> int:
+        with db.session() as s:
+            new = BookingCreate(
+                building=B, room=code, start=DAY.replace(hour=hh), end=DAY.replace(hour=hh + 1)
+            )
+            return service.create(s, actor=who, new=new, now=DAY).created[0].id
+
+    empty, met, uncounted = room(siti, "r1", 9), room(budi, "r1", 11), room(dewi, "r2", 9)
+
+    def counted(hh: int, mm: int, people: int) -> None:
+        at = int(DAY.replace(hour=hh, minute=mm).timestamp() * 1000)
+        monitor.count_rooms([(B, "r1", people, at)])
+
+    for mm in (0, 5, 10):
+        counted(9, mm, 0)
+    clock.at(9, 10)
+    monitor.settle(monitor.now_ms())
+    assert booking(db, empty).state == "booked"  # within the grace
+    counted(9, 16, 0)
+    clock.at(9, 16)
+    monitor.settle(monitor.now_ms())
+    gone = booking(db, empty)
+    assert (gone.state, gone.outcome) == ("released", "no_show")
+    assert gone.release_reason == "the room's people counter saw nobody within 15 min"
+    assert booking(db, uncounted).state == "booked"  # no counter: nothing to go by
+    counted(11, 5, 3)
+    counted(11, 16, 0)  # they stepped out; someone came since the start
+    clock.at(11, 20)
+    monitor.settle(monitor.now_ms())
+    assert booking(db, met).state == "booked"
+    clock.at(12, 1)
+    monitor.settle(monitor.now_ms())
+    assert (booking(db, met).state, booking(db, uncounted).state) == ("completed", "completed")
