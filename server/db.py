@@ -112,18 +112,38 @@ def init_schema(engine: Engine) -> None:
 
     A database made before migrations existed (tables but no version) is stamped with the
     first revision, whose tables it has, and then upgraded.
+
+    On SQLite a migration that changes a table's constraints rebuilds it (copy, drop,
+    rename); with foreign keys enforced, dropping a table deletes or nulls the rows that
+    refer to it (bookings lost their person, floors their desks). So foreign keys are off
+    while migrating (SQLite changes that only outside a transaction), every reference is
+    checked before the migration commits, and they are on again after.
     """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        tables = set(inspect(conn).get_table_names())
-        if "gateways" in tables and "alembic_version" not in tables:
-            command.stamp(cfg, FIRST_REVISION)
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        lite = conn.dialect.name == "sqlite"
+        if lite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                tables = set(inspect(conn).get_table_names())
+                if "gateways" in tables and "alembic_version" not in tables:
+                    command.stamp(cfg, FIRST_REVISION)
+                command.upgrade(cfg, "head")
+                if lite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migrations left broken references: {broken[:5]}")
+        finally:
+            if lite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 TOUCHED = "touched_tables"

@@ -10,12 +10,14 @@ faster than real time; message timestamps stay real.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import sys
 import tempfile
 import threading
 import time
 import types
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,7 +57,25 @@ def _firmware() -> types.ModuleType:
         sys.path.insert(0, str(FIRMWARE_LIB))
     import app  # type: ignore[import-not-found]
 
+    app.gc = SimHeap()  # the firmware's own view of its heap, as an ESP32's
     return app  # type: ignore[no-any-return]
+
+
+class SimHeap:
+    """An ESP32's MicroPython heap as the firmware sees it (``gc`` of its own module).
+
+    CPython has no ``gc.mem_free``; a simulated node reports what an ESP32-WROOM running
+    this firmware has free: about 110 KB, moving with what it holds between collections.
+    """
+
+    def __init__(self, seed: int = 3) -> None:
+        self._rnd = random.Random(seed)
+
+    def mem_free(self) -> int:
+        return 104_000 + int(self._rnd.random() * 12_000)
+
+    def collect(self) -> None:
+        gc.collect()
 
 
 class SimClock:
@@ -200,20 +220,35 @@ def zone_power(address: int, present: int, t: datetime) -> float:
     }[address]
 
 
-def room_climate(present_in_zone: int, index: int = 0) -> tuple[float, float, float]:
+def room_climate(
+    present_in_zone: int, index: int = 0, room: str = ""
+) -> tuple[float, float, float]:
     """(CO2 ppm it tends to, °C, % RH) of one of a zone's meeting rooms.
 
     The first is the busiest: a third of the zone's people meet there, the next a quarter.
+    No two rooms are alike: each has its own size and air (``room``'s code picks how many ppm
+    a person adds, its outdoor baseline, and its warmth and humidity).
     """
+    shape = zlib.crc32(room.encode())
+    per_person = 95 + shape % 60  # a small room fills faster than a large one
+    base = 415 + (shape >> 8) % 35
     people = present_in_zone // (3 + index)
-    return 430.0 + 120.0 * people, 23.5 + 0.2 * people, 58.0 - index
+    warmth = ((shape >> 16) % 7 - 3) / 10
+    return (
+        float(base + per_person * people),
+        round(23.5 + warmth + 0.2 * people, 1),
+        float(58 - index - (shape >> 20) % 5),
+    )
 
 
 class SimRoom:
     """An SCD4x in a room whose CO2 follows the people in it."""
 
-    def __init__(self, scd4x: Any, desks: list[Occupant], clock: SimClock, index: int = 0) -> None:
+    def __init__(
+        self, scd4x: Any, desks: list[Occupant], clock: SimClock, index: int = 0, room: str = ""
+    ) -> None:
         self.scd4x, self.desks, self.clock, self.index = scd4x, desks, clock, index
+        self.room = room
         self.co2 = 430.0
         self._cmd = 0
 
@@ -227,7 +262,7 @@ class SimRoom:
     def read(self, n: int) -> bytes:
         if self._cmd == self.scd4x.DATA_READY:
             return bytes(self.scd4x.encode_words([0x8006]))
-        target, temp, humidity = room_climate(self.present(), self.index)
+        target, temp, humidity = room_climate(self.present(), self.index, self.room)
         self.co2 += (target - self.co2) * 0.05
         t = int((temp + 45) * 65536 / 175)
         rh = int(humidity * 65536 / 100)
@@ -354,11 +389,14 @@ class Fleet:
                         for d in self.devices
                         if d["kind"] == "room" and d["space"]["zone"] == zone
                     )
-                    rhw.i2c[0x62] = SimRoom(self.scd4x, zone_people[zone], self.clock, index)
+                    code = f"r-{f}-{d // 10 + 1:02d}"
+                    rhw.i2c[0x62] = SimRoom(
+                        self.scd4x, zone_people[zone], self.clock, index, room=code
+                    )
                     self._node(
                         f"room-f{f}-{d // 10 + 1:02d}",
                         "room",
-                        _space(building, f, zone, f"r-{f}-{d // 10 + 1:02d}", "room"),
+                        _space(building, f, zone, code, "room"),
                         rhw,
                         i2c=[0, 22, 21],
                     )

@@ -418,7 +418,7 @@ class Past:
     def _climate(self, ts: int, present: dict[str, int], sim: _Sim) -> None:
         for zone, rooms in self.rooms.items():
             for index, room in enumerate(rooms):
-                target, temp, rh = room_climate(present.get(zone, 0), index)
+                target, temp, rh = room_climate(present.get(zone, 0), index, room["space"]["space"])
                 co2 = sim.co2.get(room["id"], 430.0)
                 co2 += (target - co2) * 0.5  # ten minutes of the sensor's smoothing
                 sim.co2[room["id"]] = co2

@@ -283,6 +283,17 @@ def get_floor(session: Session, building_id: str, floor_code: str) -> Floor:
     return floor
 
 
+def place_names(session: Session, building_id: str) -> dict[str, str]:
+    """The building's desks', rooms' and zones' names by code (a code without a name: itself)."""
+    found: dict[str, str] = {}
+    for model in (Zone, Desk, Room):
+        rows = session.execute(
+            select(model.code, model.name).where(model.building_id == building_id)
+        )
+        found |= {code: name or code for code, name in rows}
+    return found
+
+
 def zones(session: Session, building_id: str) -> list[Zone]:
     """A building's zones, by code."""
     return list(

@@ -25,6 +25,7 @@ from server.registry import labels
 from server.registry.labels import DeskLabel
 from server.registry.schemas import DeviceCreate, DevicePublic
 from server.spaces.service import buildings as list_buildings
+from server.spaces.service import place_names
 from server.web.browser import InstallerForm, InstallerPage
 from server.web.render import page_language, render, script_json
 
@@ -73,7 +74,7 @@ async def device_list(
     lang = page_language(request, person.user)
     user = person.user
 
-    def read() -> tuple[list[Any], Any, list[DevicePublic]]:
+    def read() -> tuple[list[Any], Any, list[DevicePublic], dict[str, str]]:
         with db.session(commit=False) as session:
             found = [b for b in list_buildings(session) if user.works_in(b.id)]
             if not found:
@@ -82,9 +83,9 @@ async def device_list(
             rows = dev.devices(session, actor=user, building=b.id, floor=floor or None, state=state)
             unplaced = dev.devices(session, actor=user, state=state)
             rows += [d for d in unplaced if d.space is None]
-            return found, b, rows
+            return found, b, rows, place_names(session, b.id)
 
-    found, b, rows = await run_in_threadpool(read)
+    found, b, rows, places = await run_in_threadpool(read)
     now = now_ms()
     by_floor: dict[str, list[DevicePublic]] = {}
     for d in sorted(rows, key=lambda d: (d.space.floor if d.space else "~", d.id)):
@@ -97,6 +98,7 @@ async def device_list(
         csrf=person.csrf,
         buildings=found,
         building=b,
+        places=places,
         floor=floor,
         state=state,
         groups=by_floor,

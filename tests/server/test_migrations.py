@@ -221,7 +221,23 @@ def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_be
                 "VALUES ('siti', 'u0', 'erase', '', 'open', 1)"
             )
         )
+        for i, (user, state) in enumerate((("siti", "completed"), ("budi", "booked"))):
+            conn.execute(
+                text(
+                    "INSERT INTO bookings (building_id, space_code, space_kind, user_id, "
+                    "booked_by, start_ms, end_ms, created_ms, state) SELECT 'kantor-a', 'r1', "
+                    "'room', id, :booker, :s, :e, 1, :state FROM users WHERE username = :who"
+                ),
+                {
+                    "who": user,
+                    "booker": user,
+                    "s": 1_000_000 * (i + 1),
+                    "e": 1_000_000 * (i + 1) + 3_600_000,
+                    "state": state,
+                },
+            )
         before = conn.execute(text("SELECT username, role FROM users ORDER BY username")).all()
+        booked = conn.execute(text("SELECT * FROM bookings ORDER BY id")).all()
     init_schema(db.engine)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT id, name FROM agencies")).all() == [
@@ -246,6 +262,8 @@ def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_be
         assert [tuple(u) for u in units] == [("instansi", "Biro Umum"), ("instansi", "Pusdatin")]
         teams = conn.execute(text("SELECT username, team FROM users ORDER BY username")).all()
         assert dict(teams) == {"budi": "Biro Umum", "rina": None, "root": None, "siti": "Pusdatin"}
+        # Every booking is as it was, column for column.
+        assert conn.execute(text("SELECT * FROM bookings ORDER BY id")).all() == booked
     db.close()
 
 

@@ -33,6 +33,7 @@ from tests.web.conftest import (
 )
 
 ZONE = f"{FLOOR}-a"
+ZONE_NAME = "Zona A"  # as the pages name it
 HOUR = 3_600_000
 
 
@@ -199,7 +200,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
 
         # Occupancy: the heatmap of that weekday has the two desks in those hours.
         page.goto(f"{base}/app/manage/occupancy?building={B}&start={day}&end={today}&by=zone")
-        heat = page.get_by_role("table", name=f"{ZONE} · 12 meja")
+        heat = page.get_by_role("table", name=f"{ZONE_NAME} · 12 meja")
         busy = heat.get_by_role("cell").filter(has_text="17%")  # 2 of 12 desks
         expect(busy).to_have_count(2)
         summary = page.get_by_role("table", name=re.compile(r"^Target \d+ % meja"))
@@ -251,7 +252,7 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         # figures are withheld, on the page, in the CSV and in the API alike.
         assert [(r["group"], r["withheld"], r["bookings"]) for r in util] == [(ZONE, "True", "")]
         numbers = page.get_by_role("table", name="Angka di balik grafik")
-        expect(numbers.get_by_role("row").filter(has_text=ZONE)).to_contain_text(
+        expect(numbers.get_by_role("row").filter(has_text=ZONE_NAME)).to_contain_text(
             "Disembunyikan: kurang dari 5 orang"
         )
 
@@ -303,11 +304,11 @@ def test_a_manager_reads_the_building_its_floors_occupancy_energy_and_comfort(
         # Zone actions: each system's mode now, and why, in the page's language.
         page.goto(f"{base}/app/manage/actions?building={B}")
         modes = page.get_by_role("table", name="Mode setiap zona sekarang dan alasannya")
-        now_rows = modes.get_by_role("row").filter(has_text=ZONE)
+        now_rows = modes.get_by_role("row").filter(has_text=ZONE_NAME)
         expect(now_rows).to_have_count(2)  # air conditioning and lighting
         expect(now_rows.first).to_contain_text("terisi")  # "1 meja/ruang terisi"
         day = page.get_by_role("table", name="Setiap mode zona pada hari itu, beserta alasannya")
-        expect(day.get_by_role("row").nth(1)).to_contain_text(ZONE)  # after the head row
+        expect(day.get_by_role("row").nth(1)).to_contain_text(ZONE_NAME)  # after the head row
         accessible(page)
         page.screenshot(path=shots / "manage-actions-id.png", full_page=True)
     finally:

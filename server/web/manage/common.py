@@ -23,6 +23,7 @@ from server.i18n import N_, T
 from server.roles import MANAGERS, REPORTERS, Role
 from server.spaces.schemas import BuildingPublic
 from server.spaces.service import buildings as list_buildings
+from server.spaces.service import zones
 from server.web.render import page_language, render
 
 TABS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
@@ -72,6 +73,8 @@ class Where:
     buildings: list[BuildingPublic]
     building: BuildingPublic
     tz: ZoneInfo
+    names: dict[str, str]
+    """The building's floors' and zones' names by code: pages name places as people do."""
 
 
 def where_of(db: Any, building: str | None, actor: Principal) -> Where:
@@ -97,7 +100,9 @@ def where_of(db: Any, building: str | None, actor: Principal) -> Where:
         if not found:
             raise NotFoundError(T("no building is set up yet"))
         b = next((x for x in found if x.id == building), found[0])
-        return Where(found, b, building_tz(session, b.id)[1])
+        names = {z.code: z.name for z in zones(session, b.id)}
+        names |= {f.id: f.name for f in b.floors}
+        return Where(found, b, building_tz(session, b.id)[1], names)
 
 
 def alerts_of(rows: Any, tz: ZoneInfo) -> list[ComfortAlertOut]:
@@ -132,6 +137,7 @@ def show(request: Request, person: Any, template: str, where: Where, **values: A
         tabs=[(h, label) for h, label, roles in TABS if person.user.role in roles],
         buildings=where.buildings,
         building=where.building,
+        named=where.names,
         lang_reason=reason_in(lang),
         tzname=zone_name(where.tz),
         **values,

@@ -77,7 +77,7 @@ async def occupancy_page(
 
     rows = await run_in_threadpool(util)
     # Groups by the names people use: floors' and agencies' (zones' and desks' as coded).
-    named = {f.id: f.name for f in b.floors}
+    named = dict(where.names)
     named |= {f.agency: f.agency_name or f.agency for f in b.floors if f.agency}
     named[SHARED] = gettext(lang, "Shared (the building's floors)")
     shown = [r.model_copy(update={"group": named.get(r.group, r.group)}) for r in rows]
@@ -205,7 +205,7 @@ async def energy_page(
     chart = bars(
         _("Energy per day"),
         [d.strftime("%d/%m") for d in days],
-        [(g, [kwh.get((d, g), 0.0) for d in days]) for g in groups],
+        [(where.names.get(g, g), [kwh.get((d, g), 0.0) for d in days]) for g in groups],
         unit="kWh",
         stacked=True,
         lang=lang,
