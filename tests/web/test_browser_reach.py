@@ -78,6 +78,15 @@ def test_an_agencys_admin_runs_its_own_people_and_nothing_of_another_agency(
             form={"csrf": csrf or "", "role": "employee", "agency": AGENCY},
         )
         assert sent.status == 400 and "bambang-b" in sent.text()
+        # Nor B's rules or leave days.
+        for what, form in (
+            ("rules", {"window_days": "1"}),
+            ("closed-days", {"day": "2030-01-02", "reason": "Bukan milik kami"}),
+        ):
+            refused_b = page.request.post(
+                f"{base}/app/admin/agencies/{B_AGENCY}/{what}", form={"csrf": csrf or "", **form}
+            )
+            assert refused_b.status == 403 and f"Anda hanya mengelola {AGENCY}" in refused_b.text()
         # The agency's own rules and leave days, for its people in every building.
         page.goto(f"{base}/app/admin/agencies")
         ours = page.get_by_role("region", name="Aturan dan hari cuti Instansi Uji")
