@@ -61,9 +61,8 @@ class Services:
     tokens: LocalTokens
     csrf_key: str
     """Signs the browser sessions' CSRF tokens (derived from the token secret)."""
-    oidc: OidcVerifier | None
     providers: dict[str, OidcVerifier]
-    """Every identity provider whose tokens the API takes, by issuer (``oidc`` among them)."""
+    """Every identity provider whose tokens the API takes, by issuer (the main one first)."""
     ssos: list[SsoClient]
     """The pages' sign-in providers: the main one first (``SsoClient.index``)."""
     """The pages' single sign-on, when an identity provider is configured."""
@@ -123,8 +122,7 @@ class Services:
         zone_actions = ZoneActions(action_config(settings))
         secret = jwt_secret(settings)
         csrf_key = hashlib.sha256(b"csrf:" + secret.encode()).hexdigest()
-        oidc = build_oidc(settings)
-        providers = build_providers(settings, oidc)
+        providers = build_providers(settings, build_oidc(settings))
         return cls(
             settings=settings,
             db=db,
@@ -132,7 +130,6 @@ class Services:
             metrics=metrics,
             tokens=LocalTokens(secret, settings.access_token_minutes * 60),
             csrf_key=csrf_key,
-            oidc=oidc,
             providers=providers,
             ssos=build_sso(settings, providers, csrf_key),
             accounts=TableCache(db, ("users",), size=10_000),

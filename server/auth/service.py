@@ -453,7 +453,7 @@ def _reached(search: AccountSearch, actor: Principal | None) -> AccountSearch:
     if actor is None or actor.scope is None:
         return search
     if search.agency not in (None, actor.scope):
-        return replace(search, agency="", limit=0)
+        return replace(search, agency="")  # no agency has an empty code: nothing matches
     return replace(search, agency=actor.scope)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -71,24 +72,28 @@ class MeetingsReport(BaseModel):
     )
 
 
-def _rooms(db: Database, building: str, actor: Principal) -> list[tuple[Room, str]]:
-    """The rooms ``actor`` reaches, with their floor's code.
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    tz: ZoneInfo
+    rooms: list[tuple[Room, str]]
+    """The rooms the actor reaches, each with its floor's code."""
+    booked: dict[str, list[Booking]]
+    """Each room's bookings (not cancelled) in the period, by room code."""
+
+
+def _facts(db: Database, building: str, actor: Principal, s: int, e: int) -> _Facts:
+    """What the relational database says, in one session.
 
     An agency's roles reach their agency's floors' rooms and the building's shared ones.
     """
     with db.session(commit=False) as session:
+        _, tz = building_tz(session, building)
         rows = session.execute(
             select(Room, Floor.code, Floor.agency_id)
             .join(Floor, Floor.id == Room.floor_id)
             .where(Room.building_id == building)
             .order_by(Floor.level, Room.code)
         ).all()
-        session.expunge_all()
-    return [(room, code) for room, code, agency in rows if agency is None or actor.reaches(agency)]
-
-
-def _bookings(db: Database, building: str, s: int, e: int) -> dict[str, list[Booking]]:
-    with db.session(commit=False) as session:
         found = session.scalars(
             select(Booking).where(
                 Booking.building_id == building,
@@ -99,10 +104,11 @@ def _bookings(db: Database, building: str, s: int, e: int) -> dict[str, list[Boo
             )
         ).all()
         session.expunge_all()
-    out: dict[str, list[Booking]] = defaultdict(list)
+    booked: dict[str, list[Booking]] = defaultdict(list)
     for b in found:
-        out[b.space_code].append(b)
-    return out
+        booked[b.space_code].append(b)
+    rooms = [(r, code) for r, code, agency in rows if agency is None or actor.reaches(agency)]
+    return _Facts(tz, rooms, booked)
 
 
 async def meetings(
@@ -115,18 +121,11 @@ async def meetings(
     actor: Principal,
 ) -> MeetingsReport:
     """Each meeting room ``actor`` reaches, over [start, end)."""
-
-    def zone() -> ZoneInfo:
-        with db.session(commit=False) as session:
-            return building_tz(session, building)[1]
-
-    tz = await run_in_threadpool(zone)
     s, e = to_ms(start), to_ms(end)
-    rooms = await run_in_threadpool(_rooms, db, building, actor)
-    booked = await run_in_threadpool(_bookings, db, building, s, e)
+    facts = await run_in_threadpool(_facts, db, building, actor, s, e)
     out = []
-    for room, floor in rooms:
-        mine = booked.get(room.code, [])
+    for room, floor in facts.rooms:
+        mine = facts.booked.get(room.code, [])
         counts = []
         if mine:
             first = min(b.start_ms for b in mine)
@@ -139,12 +138,8 @@ async def meetings(
                 where=SpaceFilter(building=building, space=room.code),
             )
         out.append(_use(room, floor, mine, [(p.ts_ms, p.fields.get("count")) for p in counts]))
-    return MeetingsReport(
-        building=building,
-        start=from_ms(s, tz),
-        end=from_ms(e, tz),
-        rooms=out,
-    )
+    tz = facts.tz
+    return MeetingsReport(building=building, start=from_ms(s, tz), end=from_ms(e, tz), rooms=out)
 
 
 def _use(

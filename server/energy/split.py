@@ -94,20 +94,20 @@ class _Owners:
     area: dict[str, float]
     """Agency -> m² of its floors."""
     names: dict[str, str]
+    tz: ZoneInfo
 
 
-def month_span(month: date, building: str, db: Database) -> tuple[int, int, str]:
-    """The month's [first, last) in ms in the building's zone, and the zone's name."""
-    with db.session(commit=False) as session:
-        _, tz = building_tz(session, building)
+def month_span(month: date, tz: ZoneInfo) -> tuple[int, int]:
+    """The month's [first, last) in ms, from local midnight to local midnight in ``tz``."""
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     start, end = days_span(first, last, tz)
-    return to_ms(start), to_ms(end), str(tz)
+    return to_ms(start), to_ms(end)
 
 
 def _owners(db: Database, building: str) -> _Owners:
     with db.session(commit=False) as session:
+        _, tz = building_tz(session, building)
         rows = session.execute(
             select(Floor.code, Floor.agency_id, Floor.width, Floor.height).where(
                 Floor.building_id == building, Floor.agency_id.is_not(None)
@@ -119,7 +119,7 @@ def _owners(db: Database, building: str) -> _Owners:
             area[str(agency)] += width * height
         named = select(Agency.id, Agency.name).where(Agency.id.in_(set(floors.values())))
         names = {row[0]: row[1] for row in session.execute(named)}
-    return _Owners(floors, dict(area), names)
+    return _Owners(floors, dict(area), names, tz)
 
 
 def hand_out(total_wh: int, weights: Mapping[str, float]) -> dict[str, int]:
@@ -156,7 +156,7 @@ async def split(
                 building=building,
             )
         )
-    first, last, zone = await run_in_threadpool(month_span, month, building, db)
+    first, last = month_span(month, owners.tz)
     view = await HourlyView.open(rollups, building, first, last)
     where = SpaceFilter(building=building)
     day = timedelta(days=1)
@@ -212,9 +212,9 @@ async def split(
     return EnergySplit(
         building=building,
         month=f"{month:%Y-%m}",
-        start=from_ms(first, ZoneInfo(zone)),
-        end=from_ms(last, ZoneInfo(zone)),
-        timezone=zone,
+        start=from_ms(first, owners.tz),
+        end=from_ms(last, owners.tz),
+        timezone=str(owners.tz),
         key=key,
         total_kwh=total_wh / 1000,
         common_kwh=common_wh / 1000,

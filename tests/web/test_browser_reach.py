@@ -93,7 +93,7 @@ def test_an_agencys_admin_runs_its_own_people_and_nothing_of_another_agency(
         ours.get_by_label("Berapa hari ke depan boleh memesan").fill("3")
         ours.get_by_role("button", name="Simpan aturan instansi").click()
         expect(page.get_by_role("status")).to_contain_text("Aturan sendiri instansi-uji disimpan")
-        ours.get_by_label("Hari cuti").fill(str(next_workday() + timedelta(days=1)))
+        ours.get_by_label("Tanggal", exact=True).fill(str(next_workday() + timedelta(days=1)))
         ours.get_by_label("Alasan").fill("Cuti bersama instansi")
         ours.get_by_role("button", name="Tutup hari itu untuk pegawainya").click()
         expect(page.get_by_role("status")).to_have_text(

@@ -29,6 +29,8 @@ PAGES = {
         "/app/manage/energy",
         "/app/manage/comfort",
         "/app/manage/actions",
+        "/app/manage/meetings",
+        "/app/manage/split",
     ],
     "installer": ["/app/devices", "/app/devices/commission"],
     "admin": [
@@ -40,6 +42,7 @@ PAGES = {
         "/app/admin/audit",
         "/app/admin/privacy",
     ],
+    "agency_admin": ["/app/admin", "/app/admin/agencies", "/app/admin/audit"],
 }
 
 
