@@ -18,6 +18,7 @@ from server.api import (
     ingest,
     kiosks,
     ops,
+    plans,
     privacy,
     readings,
     registry,
@@ -65,6 +66,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         readings,
         audit,
         energy,
+        plans,
         privacy,
         ops,
     ):

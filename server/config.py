@@ -153,6 +153,8 @@ class ServerSettings(BaseSettings):
     """The MQTT base topic devices are configured with (shown to installers)."""
     booking_sweep_s: float = Field(default=30.0, gt=0)
     """How often no-shows and vacated desks are released and desk LEDs refreshed."""
+    plan_follow_s: float = Field(default=600.0, gt=0)
+    """How often work plans' office days within reach get their desks booked."""
     sweeper: bool = True
     """Take part in running the periodic jobs: the sweep, mail, rollups, zone decisions and
     CO2 alerts. On PostgreSQL one replica at a time runs them (an advisory lock); false
@@ -231,6 +233,9 @@ class ServerSettings(BaseSettings):
     """Audit entries, reads of personal data included, are deleted after this long."""
     login_retention_days: int = Field(default=30, ge=1, le=3650)
     """Failed sign-ins (name and address) and ended sessions are deleted after this long."""
+    plan_retention_days: int = Field(default=90, ge=1, le=3650)
+    """Days of a work plan set otherwise than the week (leave, travel, home) are deleted
+    this long after the day."""
     presence_rollup_retention_days: int = Field(default=730, ge=0, le=36500)
     """Hourly occupancy per desk is deleted after this long (0: kept); floors' and zones'
     history goes with it."""

@@ -1,4 +1,4 @@
-"""The periodic jobs: the booking sweep, rollups, zone evaluation and personal-data retention.
+"""The periodic jobs: the booking sweep, rollups, zones, retention, and plans' bookings.
 
 Each runs every so many seconds and survives any one failure. With several replicas on
 one PostgreSQL, one replica at a time runs them: the one holding the job lock
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
+from server.plans.follow import follow_all
 from server.readings.store import ReadingStore
 from server.replicas import JobLock
 from server.services import Services
@@ -81,6 +82,13 @@ async def _run_jobs(services: Services) -> None:
                     ),
                     asyncio.create_task(
                         repeat(services.retention.run, s.retention_every_s, "retention")
+                    ),
+                    asyncio.create_task(
+                        repeat(
+                            partial(run_in_threadpool, follow_all, services.db),
+                            s.plan_follow_s,
+                            "work plans' bookings",
+                        )
                     ),
                 ]
             elif not held and tasks:

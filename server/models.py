@@ -12,6 +12,7 @@ import server.calendar.models
 import server.energy.models
 import server.ingest.models
 import server.notify.models
+import server.plans.models
 import server.privacy.models
 import server.registry.models
 import server.spaces.models  # noqa: F401

@@ -44,5 +44,11 @@ class Unit(Base):
     )
     name: Mapped[str] = mapped_column(String(100))
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    """The unit's head (atasan), who sees the unit's week of work plans."""
+    team_days: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Weekdays (Monday = 0, comma-separated) the unit comes in together; None: no team day."""
 
     __table_args__ = (UniqueConstraint("agency_id", "name"),)

@@ -118,6 +118,11 @@ def principal(session: Session, claims: Claims) -> Principal:
         user = session.scalar(select(User).where(User.username == claims.username))
     if user is None or not user.active:
         raise AuthError(T("the account of this token no longer exists or is disabled"))
+    return principal_of(user)
+
+
+def principal_of(user: User) -> Principal:
+    """The person of an account row, as services take the acting person."""
     return Principal(
         username=user.username,
         role=user.role,  # type: ignore[arg-type]

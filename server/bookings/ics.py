@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
@@ -41,8 +41,18 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def calendar(rows: Iterable[BookingPublic], *, lang: str, host: str) -> bytes:
-    """An iCalendar document of ``rows`` (times with their zone, as UTC)."""
+def calendar(
+    rows: Iterable[BookingPublic],
+    *,
+    lang: str,
+    host: str,
+    days: Iterable[tuple[date, str, str]] = (),
+) -> bytes:
+    """An iCalendar document of ``rows`` (times with their zone, as UTC).
+
+    ``days``: all-day events (the day, a key unique to the person and day, the summary),
+    e.g. a work plan's office and leave days.
+    """
     cal = Calendar()
     cal.add("prodid", "-//IKN Smart Office//bookings//EN")
     cal.add("version", "2.0")
@@ -69,6 +79,15 @@ def calendar(rows: Iterable[BookingPublic], *, lang: str, host: str) -> bytes:
             ),
         )
         cal.add_component(event)
+    for day, key, summary in days:
+        event = Event()
+        event.add("uid", f"{key}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("summary", summary)
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
     return bytes(cal.to_ical())
 
 
@@ -94,8 +113,10 @@ def has_feed(session: Session, username: str) -> bool:
     return bool(session.scalar(select(User.feed_sha256).where(User.username == username)))
 
 
-def feed_bookings(session: Session, secret: str) -> tuple[str, list[BookingPublic]] | None:
-    """The feed owner's language and bookings (the last month and all to come), or None."""
+def feed_bookings(
+    session: Session, secret: str
+) -> tuple[Principal, str, list[BookingPublic]] | None:
+    """The feed's owner, their language and bookings (the last month and all to come)."""
     if not secret or len(secret) > 100:
         return None
     user = session.scalar(select(User).where(User.feed_sha256 == _digest(secret), User.active))
@@ -104,4 +125,4 @@ def feed_bookings(session: Session, secret: str) -> tuple[str, list[BookingPubli
     actor = Principal(username=user.username, role="employee", display_name=user.display_name)
     since = now_utc() - timedelta(days=PAST_DAYS)
     rows = [b for b in service.bookings(session, actor=actor) if b.end >= since]
-    return user.language or DEFAULT, rows
+    return actor, user.language or DEFAULT, rows

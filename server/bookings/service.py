@@ -135,10 +135,12 @@ def create(
     new: BookingCreate,
     now: datetime | None = None,
     language: str = DEFAULT,
+    origin: str | None = None,
 ) -> BookingResult:
     """Book a desk or room (for a slot, a day, or weekly); refusals name their rule.
 
-    A series' failed dates say why in ``language``.
+    A series' failed dates say why in ``language``. ``origin`` ``plan``: the person's work
+    plan books it (server.plans).
 
     In the same transaction: the desk's LED state, and the confirmation mail to the person
     booked (where mail is sent).
@@ -172,6 +174,7 @@ def create(
                 end=end,
                 now=now,
                 series=series,
+                origin=origin,
             )
         except Refusal as refusal:
             if series is None or refusal.rule == "conflict_race":
@@ -213,6 +216,7 @@ def book_one(
     end: datetime,
     now: datetime,
     series: str | None,
+    origin: str | None = None,
 ) -> Booking:
     """Write one booking of ``space`` for ``user`` if every rule allows it; else Refusal."""
     # What other bookings cannot change is checked first, outside the locks.
@@ -285,6 +289,7 @@ def book_one(
         state="booked",
         series_id=series,
         created_ms=now_ms(),
+        origin=origin,
     )
     session.add(row)
     try:
@@ -303,6 +308,7 @@ def book_one(
         user=user.username,
         start=start.isoformat(),
         end=end.isoformat(),
+        **({"via": origin} if origin else {}),
     )
     return row
 

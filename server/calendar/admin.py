@@ -89,9 +89,12 @@ def set_agency_rules(
 def agency_rules_doc(session: Session, agency: str) -> AgencyPolicyDoc:
     """An agency's own rules as the API shows them (empty: each building's alone)."""
     agencies.known(session, agency)
-    rules = dict(agency_rules(session, agency))
+    rules: dict[str, object] = dict(agency_rules(session, agency))
+    row = session.get(AgencyPolicy, agency)
+    if row is not None and row.min_office_days is not None:
+        rules["min_office_days"] = row.min_office_days
     if "weekdays" in rules:
-        rules["weekdays"] = [int(d) for d in str(rules["weekdays"]).split(",") if d]  # type: ignore[assignment]
+        rules["weekdays"] = [int(d) for d in str(rules["weekdays"]).split(",") if d]
     return AgencyPolicyDoc.model_validate(rules)
 
 

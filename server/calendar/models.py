@@ -52,6 +52,9 @@ class AgencyPolicy(Base):
     close_minute: Mapped[int | None] = mapped_column(Integer, default=None)
     weekdays: Mapped[str | None] = mapped_column(String(16), default=None)
     checkin_grace_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_office_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Work plans: at least this many office days in a full working week (a rule plans are
+    checked against, never changed by)."""
 
 
 class ClosedDay(Base):

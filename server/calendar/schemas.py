@@ -49,6 +49,13 @@ class AgencyPolicyDoc(BaseModel):
     close_minute: int | None = Field(default=None, ge=0, le=24 * 60)
     weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
     checkin_grace_minutes: int | None = Field(default=None, ge=1, le=240)
+    min_office_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=7,
+        description="Work plans: at least this many office days in a full working week "
+        "(plans are checked against it and told, never changed).",
+    )
 
     @model_validator(mode="after")
     def _hours(self) -> AgencyPolicyDoc:

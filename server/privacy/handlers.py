@@ -21,6 +21,7 @@ from server.bookings.models import ACTIVE, FINISHED, Booking
 from server.db import Database
 from server.energy.models import RollupState
 from server.notify.models import MailMessage
+from server.plans.models import PlanDay, WorkPlan
 from server.privacy.models import PrivacyRequest
 from server.readings.store import ReadingStore, SpaceFilter
 
@@ -70,6 +71,12 @@ def anonymise_bookings(session: Session, *where: Any) -> int:
         .execution_options(synchronize_session=False)
     )
     return _count(done)
+
+
+def expire_plan_days(session: Session, cutoff_ms: int) -> int:
+    """Days of work plans set otherwise than the week, for days before the cutoff, go."""
+    cutoff = datetime.fromtimestamp(cutoff_ms / 1000, UTC).date().isoformat()
+    return _count(session.execute(delete(PlanDay).where(PlanDay.day < cutoff)))
 
 
 def expire_mail(session: Session, cutoff_ms: int) -> int:
@@ -190,6 +197,26 @@ def export_mail(session: Session, user: User) -> list[dict[str, Any]]:
         }
         for m in rows
     ]
+
+
+def export_plans(session: Session, user: User) -> list[dict[str, Any]]:
+    """The person's usual week and the days they planned otherwise."""
+    out: list[dict[str, Any]] = []
+    week = session.get(WorkPlan, user.id)
+    if week is not None:
+        out.append(
+            {
+                "week": week.week.split(","),
+                "building": week.building_id,
+                "book_ahead_days": week.book_ahead_days,
+                "updated": iso(week.updated_ms),
+            }
+        )
+    for row in session.scalars(
+        select(PlanDay).where(PlanDay.user_id == user.id).order_by(PlanDay.day)
+    ):
+        out.append({"day": row.day, "place": row.place, "note": row.note})
+    return out
 
 
 def export_audit(session: Session, user: User) -> list[dict[str, Any]]:
@@ -339,6 +366,13 @@ def erase_mail(session: Session, user: User) -> int:
         return 0
     gone = session.execute(delete(MailMessage).where(MailMessage.to == user.email))
     return _count(gone)
+
+
+def erase_plans(session: Session, user: User) -> int:
+    """The person's work plan and planned days are deleted."""
+    days = session.execute(delete(PlanDay).where(PlanDay.user_id == user.id))
+    week = session.execute(delete(WorkPlan).where(WorkPlan.user_id == user.id))
+    return _count(days) + _count(week)
 
 
 def erase_logins(session: Session, user: User) -> int:

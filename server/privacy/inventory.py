@@ -107,6 +107,35 @@ CATEGORIES: Final[tuple[Category, ...]] = (
         export=h.export_bookings,
     ),
     Category(
+        key="plans",
+        name=N_("Your work plan"),
+        what=N_(
+            "Where you plan to work on each day (at the office, another office, home, another "
+            "location, official travel, leave), your usual week, a note you add to a day, and "
+            "how far ahead your office days are booked."
+        ),
+        where=N_("Relational database: work plans and planned days."),
+        purpose=N_(
+            "Flexible work under PermenPANRB 4/2025: booking your desk for office days, your "
+            "unit's week for its head, and expected attendance so the building prepares floors "
+            "and energy for the people coming."
+        ),
+        basis=PUBLIC_TASK,
+        who=N_(
+            "You; the head (atasan) of your unit, each read recorded; colleagues of your unit "
+            "see only your office days, and only if you share your desk with your team; "
+            "managers see counts per day of groups at least the minimum size."
+        ),
+        retention="plan_retention_days",
+        after=N_(
+            "Days planned otherwise than your week are deleted; your week stays until you "
+            "change it or your account is erased."
+        ),
+        expire_rows=h.expire_plan_days,
+        export=h.export_plans,
+        erase=h.erase_plans,
+    ),
+    Category(
         key="presence",
         name=N_("What the desk sensors see"),
         what=N_(

@@ -6,7 +6,7 @@ and the secret calendar feed.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ from server.bookings import service as bookings
 from server.bookings.schemas import BookingPublic
 from server.clock import now_utc
 from server.i18n import LANGUAGES, gettext
+from server.plans import service as plans
 from server.web import notices
 from server.web.browser import Person, PersonForm
 from server.web.render import LANG_COOKIE, ROLES, page_language, render
@@ -196,11 +197,19 @@ async def calendar_feed(
 
 @router.get("/calendar/{secret}.ics", name="feed", dependencies=[Public])
 async def feed(secret: str, db: DatabaseDep, settings: SettingsDep) -> Response:
-    """A person's bookings as a calendar to subscribe to (the secret is the key)."""
+    """A person's bookings and planned office, travel and leave days as a calendar.
 
-    def read() -> tuple[str, list[BookingPublic]] | None:
+    The secret is the key.
+    """
+
+    def read() -> tuple[str, list[BookingPublic], list[tuple[date, str, str]]] | None:
         with db.session(commit=False) as session:
-            return ics.feed_bookings(session, secret)
+            found = ics.feed_bookings(session, secret)
+            if found is None:
+                return None
+            owner, lang, rows = found
+            days = plans.calendar_days(session, actor=owner, language=lang)
+            return lang, rows, days
 
     found = await run_in_threadpool(read)
     if found is None:
@@ -209,8 +218,8 @@ async def feed(secret: str, db: DatabaseDep, settings: SettingsDep) -> Response:
             status_code=404,
             media_type="text/plain",
         )
-    lang, rows = found
-    body = ics.calendar(rows, lang=lang, host=_host(settings))
+    lang, rows, days = found
+    body = ics.calendar(rows, lang=lang, host=_host(settings), days=days)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

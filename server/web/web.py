@@ -19,6 +19,7 @@ from server.web import (
     kiosk,
     manage,
     mine,
+    plan,
     privacy,
     rooms,
     signin,
@@ -30,7 +31,7 @@ from server.web.render import HERE, ROLES, page_language, render
 
 def install(app: FastAPI, *, vendor: Path | None) -> None:
     """Serve the pages, their scripts and styles, and the API's docs (all without a CDN)."""
-    for pages in (signin, today, desks, rooms, mine):
+    for pages in (signin, today, desks, rooms, mine, plan):
         app.include_router(pages.router)
     app.include_router(kiosk.router)
     for console in (*manage.ROUTERS, *admin.ROUTERS):

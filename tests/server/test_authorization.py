@@ -107,7 +107,10 @@ def tower(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tower]:
             params={"start": str(day), "end": str(day), "reason": REASON},
         )
         assert seen.is_success
+        # A's unit of the test accounts (its head is set through the plans' route).
+        _made(p.api("POST", f"/api/v1/agencies/{AGENCY}/units", json={"name": "Pusdatin"}))
         common = {
+            "unit": "Pusdatin",
             "building": TOWER,
             "day": str(day),
             "start": f"{day}T00:00",
@@ -152,6 +155,7 @@ def _query(path: str, method: str, things: dict[str, str]) -> dict[str, str]:
         "every": "1h",
         "reason": REASON,
         **({"by": "floor"} if path.startswith("/api/v1/reports") else {}),
+        **({"agency": things["code"]} if path == "/api/v1/plans/attendance" else {}),
         **({"user": things["username"]} if (method, path) == ("GET", "/api/v1/bookings") else {}),
     }
 

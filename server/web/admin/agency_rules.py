@@ -32,6 +32,7 @@ class AgencyRulesForm(BaseModel):
     max_per_day: str = Field(default="", max_length=3)
     max_per_week: str = Field(default="", max_length=3)
     checkin_grace_minutes: str = Field(default="", max_length=4)
+    min_office_days: str = Field(default="", max_length=1)
     open: str = Field(default="", max_length=5)
     close: str = Field(default="", max_length=5)
     weekdays: list[int] = Field(default_factory=list, max_length=7)
@@ -45,7 +46,13 @@ class AgencyRulesForm(BaseModel):
             t = time.fromisoformat(text.strip())
             return t.hour * 60 + t.minute
 
-        numbers = ("window_days", "max_per_day", "max_per_week", "checkin_grace_minutes")
+        numbers = (
+            "window_days",
+            "max_per_day",
+            "max_per_week",
+            "checkin_grace_minutes",
+            "min_office_days",
+        )
         found: dict[str, Any] = {n: getattr(self, n).strip() or None for n in numbers}
         found["open_minute"], found["close_minute"] = minute(self.open), minute(self.close)
         days = sorted(set(self.weekdays))

@@ -1,0 +1,254 @@
+"""Desk bookings that follow work plans.
+
+An office day within the person's ``book_ahead_days`` gets a whole-day desk booking, through
+the booking service and its rules (and its audit and mail): their preferred desk if free,
+else a free desk in their preferred zone, else in their unit's zone, else the building's
+suggestion (a zone already in use first, so empty zones stay set back). A day planned
+anywhere else releases the bookings the plan made for it (their reason says so). A day the
+person already has a desk for, or whose booking they cancelled themselves, is left alone:
+the plan never books over a person's own choice.
+
+It runs when a person changes their plan (for the days changed) and in the periodic job
+(``follow_all``), which books the day that comes into reach each morning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit.service import record
+from server.auth.models import User
+from server.auth.service import principal_of
+from server.bookings import service as bookings
+from server.bookings.availability import DeskFilter
+from server.bookings.models import Booking
+from server.bookings.schemas import BookingCreate
+from server.calendar.dates import day_start, from_ms, to_ms
+from server.calendar.hours import opening
+from server.calendar.policy import policy_for
+from server.clock import now_utc
+from server.db import Database
+from server.energy.consolidation import RankedDesk, ranked_desks
+from server.exceptions import Refusal
+from server.plans.models import WorkPlan
+from server.plans.service import (
+    PLAN_RELEASE,
+    days_of,
+    office_of,
+    place_on,
+    week_of,
+    zone_of_person,
+)
+from server.spaces.models import Desk, Zone
+
+logger = logging.getLogger(__name__)
+TRIES = 8
+"""Desks tried for one day before the day is left unbooked (each refusal names its rule)."""
+
+
+@dataclass
+class Followed:
+    """What following a plan did."""
+
+    booked: list[tuple[date, str]] = field(default_factory=list)
+    released: list[tuple[date, str]] = field(default_factory=list)
+    failed: list[tuple[date, str]] = field(default_factory=list)
+
+
+def follow(
+    session: Session,
+    *,
+    user: User,
+    days: Iterable[date] | None = None,
+    now: datetime | None = None,
+) -> Followed:
+    """Book and release the person's desks as their plan says, for ``days`` (default: ahead)."""
+    now = now or now_utc()
+    out = Followed()
+    row = session.get(WorkPlan, user.id)
+    if row is None:
+        return out
+    tz = zone_of_person(session, user, row)
+    today = now.astimezone(tz).date()
+    ahead = {today + timedelta(days=i) for i in range(row.book_ahead_days)}
+    asked = set(days) if days is not None else ahead | _plan_booked(session, user, tz, now)
+    wanted = sorted(d for d in asked if d >= today)
+    if not wanted:
+        return out
+    week = week_of(row)
+    own = days_of(session, user, wanted[0], wanted[-1])
+    held = _held(session, user, tz, wanted[0], wanted[-1])
+    building = office_of(session, user, row)
+    for day in wanted:
+        place = place_on(week, own, day)
+        mine = held.get(day, [])
+        if place == "office":
+            if day in ahead and building is not None and not _leave_alone(mine):
+                _book(session, user, row, building, day, now, out)
+        elif place is not None:
+            for b in mine:
+                if b.origin == "plan" and b.state == "booked":
+                    _release(session, user, b, place, now)
+                    out.released.append((day, b.space_code))
+    return out
+
+
+def _plan_booked(session: Session, user: User, tz: ZoneInfo, now: datetime) -> set[date]:
+    """The days the plan holds a desk for, from now on."""
+    starts = session.scalars(
+        select(Booking.start_ms).where(
+            Booking.user_id == user.id,
+            Booking.origin == "plan",
+            Booking.state == "booked",
+            Booking.end_ms > to_ms(now),
+        )
+    )
+    return {from_ms(s, tz).date() for s in starts}
+
+
+def _held(
+    session: Session, user: User, tz: ZoneInfo, first: date, last: date
+) -> dict[date, list[Booking]]:
+    rows = session.scalars(
+        select(Booking).where(
+            Booking.user_id == user.id,
+            Booking.space_kind == "desk",
+            Booking.start_ms >= to_ms(day_start(first, tz)),
+            Booking.start_ms < to_ms(day_start(last + timedelta(days=1), tz)),
+        )
+    )
+    out: dict[date, list[Booking]] = {}
+    for b in rows:
+        out.setdefault(from_ms(b.start_ms, tz).date(), []).append(b)
+    return out
+
+
+def _leave_alone(mine: list[Booking]) -> bool:
+    """Whether the day has a booking the plan must not book over.
+
+    Any booking counts (held, used, or cancelled or released by the person or the sensors)
+    but one the plan itself released when the day was planned elsewhere.
+    """
+    return any(
+        not (b.state == "cancelled" and (b.release_reason or "").startswith(PLAN_RELEASE))
+        for b in mine
+    )
+
+
+def _book(
+    session: Session,
+    user: User,
+    row: WorkPlan,
+    building: str,
+    day: date,
+    now: datetime,
+    out: Followed,
+) -> None:
+    actor = principal_of(user)
+    last = "no free desk"
+    for code in _candidates(session, user, row, building, day, now):
+        ask = BookingCreate(building=building, desk=code, day=day)
+        try:
+            with session.begin_nested():
+                bookings.create(session, actor=actor, new=ask, now=now, origin="plan")
+        except Refusal as refusal:
+            last = str(refusal.args[0])
+            if refusal.rule not in ("conflict", "conflict_race", "team_zone", "not_bookable"):
+                break  # a rule of the day or the person (closed, limits): no desk helps
+            continue
+        out.booked.append((day, code))
+        return
+    out.failed.append((day, last))
+
+
+def _candidates(
+    session: Session, user: User, row: WorkPlan, building: str, day: date, now: datetime
+) -> list[str]:
+    """Desks to try, best first: the preferred desk, zone, the unit's zone, the suggestion."""
+    first: list[str] = []
+    if row.desk_id is not None:
+        desk = session.get(Desk, row.desk_id)
+        if desk is not None and desk.building_id == building:
+            first.append(desk.code)
+    tz = zone_of_person(session, user, row)
+    start, end = opening(policy_for(session, building, None, user.agency_id), day, tz)
+    if end <= now:
+        return first
+    ranked = ranked_desks(
+        session,
+        actor=principal_of(user),
+        building=building,
+        start=max(start, now),
+        end=end,
+        desks=DeskFilter(None, None, None, None, None),
+        limit=200,
+        now=now,
+    )
+    zone = session.get(Zone, row.zone_id) if row.zone_id is not None else None
+    ours = select(Zone.code).where(Zone.building_id == building, Zone.team == user.team)
+    team = set(session.scalars(ours)) if user.team else set()
+
+    def rank(r: RankedDesk) -> int:
+        if zone is not None and zone.code in (r.desk.zone, r.desk.neighbourhood):
+            return 0
+        return 1 if r.desk.neighbourhood in team else 2
+
+    ordered = sorted(ranked, key=rank)  # stable: the suggestion's order within each rank
+    return [*first, *(r.desk.id for r in ordered if r.desk.id not in first)][:TRIES]
+
+
+def _release(session: Session, user: User, b: Booking, place: str, now: datetime) -> None:
+    b.state, b.outcome = "cancelled", "cancelled"
+    b.released_ms = to_ms(now)
+    b.release_reason = f"{PLAN_RELEASE}{place}"
+    record(
+        session,
+        actor=user.username,
+        action="booking.cancel",
+        target_kind="booking",
+        target_id=str(b.id),
+        via="plan",
+        reason=b.release_reason,
+    )
+    bookings.desk_follows(session, b, now)
+
+
+def follow_all(db: Database, now: datetime | None = None) -> Followed:
+    """Follow every plan that books ahead, one person per transaction (the periodic job)."""
+    now = now or now_utc()
+    total = Followed()
+    with db.session(commit=False) as session:
+        ids = session.scalars(
+            select(WorkPlan.user_id)
+            .join(User, User.id == WorkPlan.user_id)
+            .where(WorkPlan.book_ahead_days > 0, User.active)
+            .order_by(WorkPlan.user_id)
+        ).all()
+    for uid in ids:
+        try:
+            with db.session() as session:
+                user = session.get(User, uid)
+                if user is None:
+                    continue
+                done = follow(session, user=user, now=now)
+        except Exception:
+            logger.exception("following the work plan of user %d failed", uid)
+            continue
+        total.booked += done.booked
+        total.released += done.released
+        total.failed += done.failed
+    if total.booked or total.released:
+        logger.info(
+            "work plans: %d desk(s) booked, %d released, %d day(s) left unbooked",
+            len(total.booked),
+            len(total.released),
+            len(total.failed),
+        )
+    return total
