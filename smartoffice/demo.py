@@ -48,7 +48,7 @@ from server.spaces.loader import parse_layout
 from server.spaces.service import Plan
 from smartoffice.children import die_with_parent
 from smartoffice.fleet import FLOOR_H, FLOOR_W, WITA, Fleet, FleetThread, SimClock, floor_plan
-from smartoffice.living import LiveOffice, Past, add_accounts, people_of
+from smartoffice.living import LiveOffice, Past, add_accounts, add_plans, people_of
 
 logger = logging.getLogger(__name__)
 GATEWAY = "gw-demo"
@@ -574,7 +574,10 @@ def _prepare(
             import_doc(session, parse_doc(fleet.registry(GATEWAY)), actor="demo")
             for name, role, display, team, agency in PEOPLE:
                 _demo_user(session, name, role, passwords[name], display, team, agency)
-            add_accounts(session, people_of(fleet, FLOORS, units_of()))
+            people = people_of(fleet, FLOORS, units_of())
+            add_accounts(session, people)
+            session.flush()
+            add_plans(session, people, datetime.now(WITA).date())
             snap = snapshot(session, gateway_id=GATEWAY)
     finally:
         db.close()

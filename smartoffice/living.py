@@ -43,6 +43,7 @@ from server.db import Database
 from server.energy.actions import ActionConfig, ZoneActions, zone_facts
 from server.energy.rollup import Rollups
 from server.exceptions import NotFoundError, Refusal
+from server.plans.models import PlanDay, WorkPlan
 from server.readings.store import ReadingStore, StoredReading
 from server.services import build_store, rollup_config
 from server.spaces.service import desk_qr_key
@@ -149,6 +150,62 @@ def add_accounts(session: Any, people: list[Person]) -> None:
                     active=True,
                     created_ms=now,
                 )
+            )
+
+
+def week_of(p: Person) -> list[str | None]:
+    """The person's usual week as their work plan says it, from their habit.
+
+    Planners and walk-ins come Monday to Thursday (and walk-ins Friday too), regulars on
+    their three days, the mostly remote on Wednesday; the Friday zone works from anywhere.
+    """
+    if p.habit == "regular":
+        week: list[str | None] = ["office" if d in p.weekdays else "home" for d in range(5)]
+    elif p.habit == "remote":
+        week = ["home", "home", "office", "home", "home"]
+    else:
+        week = ["office", "office", "office", "office"]
+        week.append("office" if p.habit == "walk_in" else "home")
+    if p.zone == WFA_ZONE.get(p.desk.split("-")[1]):
+        week[4] = "elsewhere"
+    return [*week, None, None]
+
+
+def add_plans(session: Any, people: list[Person], today: date) -> None:
+    """Each person's work plan (kept as it is on a later start), and a few days away.
+
+    Regulars let the plan book their desk a week ahead; about one in twenty has leave and
+    one in twenty official travel on a day of the next two weeks.
+    """
+    ids = dict(
+        session.execute(
+            select(User.username, User.id).where(User.username.in_([p.username for p in people]))
+        ).all()
+    )
+    known = set(session.scalars(select(WorkPlan.user_id).where(WorkPlan.user_id.in_(ids.values()))))
+    now = int(time.time() * 1000)
+    for p in people:
+        uid = ids.get(p.username)
+        if uid is None or uid in known:
+            continue
+        ahead = 7 if p.habit == "regular" else 0
+        session.add(
+            WorkPlan(
+                user_id=uid,
+                week=",".join(x or "" for x in week_of(p)),
+                book_ahead_days=ahead,
+                updated_ms=now,
+            )
+        )
+        luck = _luck("away", p.username)
+        away = luck.random()
+        if away < 0.1:
+            day = today + timedelta(days=luck.randrange(1, 14))
+            place, note = (
+                ("leave", "Cuti tahunan") if away < 0.05 else ("travel", "Dinas ke Jakarta")
+            )
+            session.add(
+                PlanDay(user_id=uid, day=day.isoformat(), place=place, note=note, updated_ms=now)
             )
 
 

@@ -194,6 +194,11 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
         with httpx.Client(base_url=base, headers=auth, timeout=60) as api:
             floors = api.get("/api/v1/reports/occupancy", params={**span, "by": "floor"}).json()
             assert [g["group"] for g in floors["groups"]] == ["f1"]  # the ministry's floor
+            # Its people have work plans: the days ahead are expected, by place.
+            expected = api.get(
+                "/api/v1/plans/attendance", params={"agency": "kemenko-nusantara", "days": 7}
+            ).json()
+            assert max(d["people"] for d in expected["days"]) > 0, expected
 
 
 def _broker_pid(cwd: Path) -> int:

@@ -209,6 +209,20 @@ def test_an_admin_adds_an_agency_and_puts_a_person_in_it_who_then_sees_it(
         pmk.get_by_role("button", name="Tambah").click()
         expect(page.get_by_role("status")).to_have_text("Unit Biro Umum ditambahkan.")
         expect(pmk.get_by_role("listitem")).to_have_text(["Biro Umum"])
+        # Its head (atasan) must be one of its people; its team day is Tuesday.
+        unit = page.get_by_role("form", name="Biro Umum")
+        unit.get_by_label("Atasan (nama pengguna)").fill("orang-lain")
+        unit.get_by_role("button", name="Simpan").click()
+        expect(page.get_by_role("status")).to_contain_text("atasan unit adalah pegawai kemenko-pmk")
+        unit = page.get_by_role("form", name="Biro Umum")
+        unit.get_by_label("Atasan (nama pengguna)").fill("")
+        unit.get_by_label("Selasa").check()
+        unit.get_by_role("button", name="Simpan").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "Unit Biro Umum: atasan dan hari timnya tersimpan."
+        )
+        listed_units = platform.api("GET", "/api/v1/plans/units/kemenko-pmk").json()
+        assert listed_units == [{"name": "Biro Umum", "supervisor": None, "team_days": [1]}]
         accessible(page)
         page.screenshot(path=shots / "admin-agencies-id.png", full_page=True)
 

@@ -68,7 +68,7 @@ def test_a_person_sets_their_week_the_plan_books_a_desk_and_a_day_at_home_releas
     row = page.locator(f"tr[data-day='{TOMORROW.isoformat()}']")
     expect(row).to_contain_text("Di kantor")
     expect(row).to_contain_text("dipesan oleh rencana Anda")
-    page.screenshot(path=shots / "plan.png", full_page=True)
+    page.screenshot(path=shots / "plan-id.png", full_page=True)
     accessible(page)
     # The booking is one like any other: it is under My bookings.
     mine = platform.api("GET", "/api/v1/bookings", headers=as_person(platform, who)).json()
@@ -90,7 +90,7 @@ def test_a_person_sets_their_week_the_plan_books_a_desk_and_a_day_at_home_releas
     phone = new_context(chromium, viewport=PHONE)
     small = phone.new_page()
     sign_in(small, base, who, then="/app/plan")
-    small.screenshot(path=shots / "plan-phone.png", full_page=True)
+    small.screenshot(path=shots / "plan-phone-id.png", full_page=True)
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1
     phone.close()
@@ -139,7 +139,7 @@ def test_a_units_head_sees_its_week_and_a_colleague_sees_only_who_opted_in(
     expect(table).to_contain_text("Dinas luar")
     expect(table).to_contain_text("Cuti")
     expect(page.get_by_text("Setiap kali Anda melihat, tercatat di log audit.")).to_be_visible()
-    page.screenshot(path=shots / "plan-team.png", full_page=True)
+    page.screenshot(path=shots / "plan-team-id.png", full_page=True)
     accessible(page)
     context.close()
     # A colleague of the unit: the one who opted in, on office days only; not the other.

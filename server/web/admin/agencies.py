@@ -16,6 +16,8 @@ from server.api.errors import status_of
 from server.calendar import admin as calendar
 from server.exceptions import ServerError
 from server.i18n import WEEKDAYS, gettext
+from server.plans import units as plan_units
+from server.plans.schemas import UnitDoc
 from server.web.admin.common import Answer, Said, back, fault, run, show
 from server.web.browser import AdminForm, PeopleAdminForm, PeopleAdminPage
 from server.web.render import page_language
@@ -80,7 +82,12 @@ async def agencies_page(
     def read() -> list[Any]:
         with db.session(commit=False) as session:
             return [
-                (a, service.units(session, a.id), *calendar.agency_calendar(session, a.id))
+                (
+                    a,
+                    service.units(session, a.id),
+                    *calendar.agency_calendar(session, a.id),
+                    plan_units.units(session, a.id),
+                )
                 for a in service.agencies(session)
                 if person.user.reaches(a.id)
             ]
@@ -155,3 +162,29 @@ async def unit_add(
         )
 
     return await saved(request, person, db, save, "unit_added", name.strip())
+
+
+@router.post("/app/admin/agencies/{code}/units/{unit}")
+async def unit_plans(
+    request: Request,
+    person: PeopleAdminForm,
+    db: DatabaseDep,
+    code: Annotated[str, Path(max_length=32)],
+    unit: Annotated[str, Path(max_length=100)],
+    supervisor: Annotated[str, Form(max_length=100)] = "",
+    team_days: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    """Set a unit's head (atasan), who sees its week of work plans, and its team days."""
+    doc = UnitDoc(supervisor=supervisor.strip() or None, team_days=team_days or [])
+
+    def save(session: Any) -> object:
+        return plan_units.set_unit(
+            session,
+            actor=person.user.username,
+            agency=code,
+            name=unit,
+            doc=doc,
+            scope=person.user.scope,
+        )
+
+    return await saved(request, person, db, save, "unit_plans_saved", unit)

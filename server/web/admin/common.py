@@ -40,6 +40,7 @@ DONE = {
     "agency_created": N_("Agency {x} added."),
     "agency_updated": N_("Agency {x} changed."),
     "unit_added": N_("Unit {x} added."),
+    "unit_plans_saved": N_("Unit {x}: its head and team days are saved."),
     "agency_rules_saved": N_(
         "The own rules of {x} are saved: its people's new bookings follow them."
     ),
