@@ -17,6 +17,7 @@ from server.api import (
     errors,
     ingest,
     kiosks,
+    notify,
     ops,
     plans,
     privacy,
@@ -67,6 +68,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         audit,
         energy,
         plans,
+        notify,
         privacy,
         ops,
     ):

@@ -180,6 +180,27 @@ class ServerSettings(BaseSettings):
     mail_from: str = "IKN Smart Office <smartoffice@localhost>"
     reminder_minutes: int = Field(default=5, ge=1, le=60)
     """Remind the booker this long before the check-in grace period ends."""
+    coming_hold_minutes: int = Field(default=15, ge=1, le=120)
+    """ "I am coming", tapped on a reminder, keeps the desk this long past the check-in grace
+    (never past the booking's end; once per booking)."""
+    morning_summary_minute: int = Field(default=6 * 60 + 30, ge=0, lt=24 * 60)
+    """On office days, each person's morning summary goes out from this minute (local time)."""
+    vapid_private_key: SecretStr | None = None
+    """Web Push: the server's VAPID private key (base64url of the raw 32-byte P-256 key;
+    ``smartoffice push-keys`` makes one). Without it no push is sent; mail still is."""
+    vapid_subject: str = "mailto:smartoffice@localhost"
+    """Web Push: who push services may contact about this server (a mailto: or https: URL)."""
+    push_hosts: list[str] = Field(
+        default=[
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            "web.push.apple.com",
+            "notify.windows.com",
+        ]
+    )
+    """Web Push: the push services a browser's subscription may name (a host or its
+    parent domain). Anything else is refused, so the server never posts to an address a
+    person typed. Loopback addresses are for tests."""
     raw_retention_days: int = Field(default=90, ge=0)
     """Raw readings older than this are deleted (SQLite) or expired by the retention policy
     (InfluxDB); hourly rollups stay. 0 keeps raw readings forever."""

@@ -202,6 +202,9 @@ class Database:
         # Whether a change's mail is queued (server.bookings.mail): only where an SMTP
         # server is set, so nothing piles up unsent and then leaves all at once later.
         self.mail = False
+        # What the notification service knows of the deployment (server.notify.service):
+        # its address, the key its links are signed with, whether it pushes.
+        self.notifying: Any = None
         # Whether an identity provider's groups decide its people's roles at every sign-in
         # (SMARTOFFICE_OIDC_ROLES=provider), or only at the first (=local: admins change them).
         self.provider_roles = True

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
 from server.plans.follow import follow_all
+from server.plans.morning import mornings
 from server.readings.store import ReadingStore
 from server.replicas import JobLock
 from server.services import Services
@@ -57,6 +58,12 @@ async def _sweep(
         await run_in_threadpool(mark_exported, monitor.db, ids, monitor.now_ms())
 
 
+async def _plans(services: Services) -> None:
+    """Desks for the office days now within reach, and the morning summaries due."""
+    await run_in_threadpool(follow_all, services.db)
+    await run_in_threadpool(mornings, services.db, services.settings.morning_summary_minute)
+
+
 async def _run_jobs(services: Services) -> None:
     """Run the jobs while this replica holds the job lock; take it over when it is free."""
     s = services.settings
@@ -84,11 +91,7 @@ async def _run_jobs(services: Services) -> None:
                         repeat(services.retention.run, s.retention_every_s, "retention")
                     ),
                     asyncio.create_task(
-                        repeat(
-                            partial(run_in_threadpool, follow_all, services.db),
-                            s.plan_follow_s,
-                            "work plans' bookings",
-                        )
+                        repeat(partial(_plans, services), s.plan_follow_s, "work plans")
                     ),
                 ]
             elif not held and tasks:

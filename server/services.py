@@ -38,7 +38,9 @@ from server.energy.runner import EnergyRunner
 from server.exceptions import StoreError
 from server.ingest.service import IngestService
 from server.metrics import ServerMetrics
+from server.notify import push
 from server.notify.mail import SmtpSender, deliver
+from server.notify.service import Notifying
 from server.privacy.handlers import Context
 from server.privacy.retention import Retention
 from server.readings.influx import InfluxReadingStore
@@ -77,6 +79,7 @@ class Services:
     zone_actions: ZoneActions
     energy: EnergyRunner
     mailer: Callable[[], int] | None
+    """Sends the outboxes (mail, pushes) at each sweep; None when nothing is sent."""
     retention: Retention
     """Keeps each kind of personal data no longer than its setting (server.privacy)."""
 
@@ -122,6 +125,7 @@ class Services:
         zone_actions = ZoneActions(action_config(settings))
         secret = jwt_secret(settings)
         csrf_key = hashlib.sha256(b"csrf:" + secret.encode()).hexdigest()
+        db.notifying = notifying_of(settings, secret)
         providers = build_providers(settings, build_oidc(settings))
         return cls(
             settings=settings,
@@ -158,7 +162,7 @@ class Services:
                 ),
                 metrics=metrics,
             ),
-            mailer=_mailer(settings, db),
+            mailer=_senders(settings, db),
             retention=Retention(Context(db, store, settings.raw_retention_days), settings),
         )
 
@@ -297,6 +301,35 @@ def build_sso(
                 )
             )
     return found
+
+
+def notifying_of(settings: ServerSettings, secret: str) -> Notifying:
+    """What the notification service needs of the settings (server.notify.service)."""
+    vapid = settings.vapid_private_key.get_secret_value() if settings.vapid_private_key else None
+    return Notifying(
+        public_url=settings.public_url,
+        secret=hashlib.sha256(b"links:" + secret.encode()).hexdigest(),
+        push=vapid is not None,
+        hold_minutes=settings.coming_hold_minutes,
+        vapid_public_key=push.public_key(vapid) if vapid else None,
+    )
+
+
+def _senders(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
+    """Sends what the outboxes hold: mail (with an SMTP server), pushes (with a VAPID key)."""
+    senders = [s for s in (_mailer(settings, db), _pusher(settings, db)) if s is not None]
+    if not senders:
+        return None
+    return lambda: sum(send() for send in senders)
+
+
+def _pusher(settings: ServerSettings, db: Database) -> Callable[[], int] | None:
+    if settings.vapid_private_key is None:
+        return None
+    pusher = push.WebPusher(
+        private_key=settings.vapid_private_key.get_secret_value(), subject=settings.vapid_subject
+    )
+    return lambda: push.deliver(db, pusher)
 
 
 def _mailer(settings: ServerSettings, db: Database) -> Callable[[], int] | None:

@@ -130,6 +130,20 @@ def broker_hash(
     typer.echo(mosquitto_hash(password))
 
 
+@app.command("push-keys")
+def push_keys() -> None:
+    """Make a VAPID key pair for Web Push: the private key for SMARTOFFICE_VAPID_PRIVATE_KEY.
+
+    Keep the private key secret; browsers subscribe with the public one, which the server
+    derives and serves. A new key makes every browser subscribe again.
+    """
+    from server.notify.push import new_private_key, public_key
+
+    private = new_private_key()
+    typer.echo(f"SMARTOFFICE_VAPID_PRIVATE_KEY={private}")
+    typer.echo(f"# public key (served at /api/v1/push/key): {public_key(private)}", err=True)
+
+
 @energy_app.command("rollup")
 def energy_rollup(
     building: Annotated[str | None, typer.Option(help="One building (default: all).")] = None,

@@ -30,6 +30,12 @@ def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> No
     user = session.get(User, booking.user_id)
     if user is None:
         return
+    subject, body = texts(booking, kind, tz)
+    queue(session, to=user.email, subject=subject, body=body)
+
+
+def texts(booking: Booking, kind: str, tz: ZoneInfo) -> tuple[str, str]:
+    """The mail's subject and body for a booking event, Bahasa Indonesia then English."""
     start = from_ms(booking.start_ms, tz)
     end = from_ms(booking.end_ms, tz)
     when = f"{start:%d-%m-%Y %H:%M}-{end:%H:%M} {start.tzname()}"
@@ -59,4 +65,4 @@ def queue_for(session: Session, booking: Booking, kind: str, tz: ZoneInfo) -> No
             f"Your booking of {what_en} ({when}) was released: {why_en}. "
             f"The booking record is kept."
         )
-    queue(session, to=user.email, subject=subject, body=body)
+    return subject, body

@@ -67,6 +67,8 @@ class Booking(Base):
     # When the outcome went to the reading store (as the "booking" stream).
     exported_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     release_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    held_until_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The person said "I am coming": nobody's no-show before this (``server.bookings.remind``)."""
     origin: Mapped[str | None] = mapped_column(String(8), default=None)
     """``plan``: booked by the person's work plan (and released when the plan changes);
     None: booked by a person."""

@@ -26,13 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from server.audit.service import record
 from server.bookings.desks import DeskLights, ZoneCache, live_row
-from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskLive, RoomSeen
+from server.bookings.remind import deadline, tell
 from server.calendar.dates import CHECKIN_OPENS_BEFORE_MS, checkin_open, checkin_opens
 from server.calendar.hours import zone_of
 from server.calendar.policy import Policy, policy_for
 from server.db import Database
-from server.notify.mail import mail_on
 from server.readings.store import StoredReading
 from server.registry.models import Device
 from server.spaces.models import Building, Desk, Room
@@ -199,7 +198,7 @@ class DeskMonitor:
                 for b in waiting.get(desk.id, ())
                 if b.state == "booked"
                 and checkin_opens(b.start_ms) <= s.ts
-                and s.ts <= b.start_ms + grace
+                and s.ts <= deadline(b, grace)
                 and s.ts < b.end_ms
             ),
             None,
@@ -266,7 +265,7 @@ class DeskMonitor:
             return
         if booking.state == "booked":
             grace_ms = policy.checkin_grace_minutes * 60_000
-            if desk is not None and now > booking.start_ms + grace_ms:
+            if desk is not None and now > deadline(booking, grace_ms):
                 why = f"nobody checked in within {policy.checkin_grace_minutes} min"
                 self._release(session, booking, now, "no_show", why)
             elif (
@@ -348,9 +347,8 @@ class DeskMonitor:
         logger.info("booking %d released (%s): %s", booking.id, outcome, why)
 
     def _mail(self, session: Session, booking: Booking, kind: str) -> None:
-        if mail_on(session):
-            building = session.get(Building, booking.building_id)
-            queue_for(session, booking, kind, zone_of(building))
+        building = session.get(Building, booking.building_id)
+        tell(session, booking, kind, zone_of(building))
 
 
 def confirm_by(booking: Booking, grace_ms: int) -> int:

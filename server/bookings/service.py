@@ -26,8 +26,8 @@ from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings import agencies as whose
 from server.bookings import desks
-from server.bookings.mail import queue_for
 from server.bookings.models import ACTIVE, Booking, DeskBlock
+from server.bookings.remind import tell
 from server.bookings.rules import check_slot
 from server.bookings.schemas import (
     BookingCreate,
@@ -189,7 +189,7 @@ def create(
             continue
         rows.append(row)
         created.append(public(row, tz))
-        queue_for(session, row, "confirmed", tz)
+        tell(session, row, "confirmed", tz)
     if rows:
         desk_follows(session, rows[0], now)  # one space: its state covers them all
     return BookingResult(created=created, failed=failed)

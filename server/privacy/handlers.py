@@ -20,7 +20,13 @@ from server.auth.models import LoginFailure, User, WebSession
 from server.bookings.models import ACTIVE, FINISHED, Booking
 from server.db import Database
 from server.energy.models import RollupState
-from server.notify.models import MailMessage
+from server.notify.models import (
+    MailMessage,
+    NotifyPrefs,
+    PushMessage,
+    PushSubscription,
+    SentNotice,
+)
 from server.plans.models import PlanDay, WorkPlan
 from server.privacy.models import PrivacyRequest
 from server.readings.store import ReadingStore, SpaceFilter
@@ -77,6 +83,13 @@ def expire_plan_days(session: Session, cutoff_ms: int) -> int:
     """Days of work plans set otherwise than the week, for days before the cutoff, go."""
     cutoff = datetime.fromtimestamp(cutoff_ms / 1000, UTC).date().isoformat()
     return _count(session.execute(delete(PlanDay).where(PlanDay.day < cutoff)))
+
+
+def expire_notices(session: Session, cutoff_ms: int) -> int:
+    """Sent pushes and the record of what each person was told, older than the cutoff, go."""
+    sent = session.execute(delete(SentNotice).where(SentNotice.sent_ms < cutoff_ms))
+    pushed = session.execute(delete(PushMessage).where(PushMessage.created_ms < cutoff_ms))
+    return _count(sent) + _count(pushed)
 
 
 def expire_mail(session: Session, cutoff_ms: int) -> int:
@@ -216,6 +229,29 @@ def export_plans(session: Session, user: User) -> list[dict[str, Any]]:
         select(PlanDay).where(PlanDay.user_id == user.id).order_by(PlanDay.day)
     ):
         out.append({"day": row.day, "place": row.place, "note": row.note})
+    return out
+
+
+def export_notifications(session: Session, user: User) -> list[dict[str, Any]]:
+    """The person's channels and quiet hours, their browsers, and what they were told."""
+    out: list[dict[str, Any]] = []
+    prefs = session.get(NotifyPrefs, user.id)
+    if prefs is not None:
+        out.append(
+            {
+                "mail": prefs.mail,
+                "push": prefs.push,
+                "morning": prefs.morning,
+                "quiet_from_minute": prefs.quiet_from,
+                "quiet_to_minute": prefs.quiet_to,
+            }
+        )
+    for sub in session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id)):
+        out.append({"browser": sub.endpoint, "since": iso(sub.created_ms)})
+    for told in session.scalars(
+        select(SentNotice).where(SentNotice.user_id == user.id).order_by(SentNotice.sent_ms)
+    ):
+        out.append({"told": told.key, "at": iso(told.sent_ms)})
     return out
 
 
@@ -373,6 +409,14 @@ def erase_plans(session: Session, user: User) -> int:
     days = session.execute(delete(PlanDay).where(PlanDay.user_id == user.id))
     week = session.execute(delete(WorkPlan).where(WorkPlan.user_id == user.id))
     return _count(days) + _count(week)
+
+
+def erase_notifications(session: Session, user: User) -> int:
+    """The person's choices, browsers (and their pushes) and what they were told go."""
+    gone = session.execute(delete(SentNotice).where(SentNotice.user_id == user.id))
+    subs = session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+    prefs = session.execute(delete(NotifyPrefs).where(NotifyPrefs.user_id == user.id))
+    return _count(gone) + _count(subs) + _count(prefs)
 
 
 def erase_logins(session: Session, user: User) -> int:

@@ -188,6 +188,31 @@ CATEGORIES: Final[tuple[Category, ...]] = (
         erase=h.erase_mail,
     ),
     Category(
+        key="notifications",
+        name=N_("Notifications"),
+        what=N_(
+            "Your choice of channels (e-mail, notifications on your devices), your quiet hours, "
+            "the push address of each browser you allowed, and which messages you were sent "
+            "(a reminder, a morning summary) and when."
+        ),
+        where=N_("Relational database: notification choices, push subscriptions and outbox."),
+        purpose=N_(
+            "Reminding you before a desk is released, once, by the ways you chose, and never "
+            "in your quiet hours."
+        ),
+        basis=PUBLIC_TASK,
+        who=N_("You; administrators (through the database)."),
+        retention="mail_retention_days",
+        after=N_(
+            "What you were sent is deleted; your choices and browsers stay until you change "
+            "them or your account is erased (a browser the push service says is gone is "
+            "removed at once)."
+        ),
+        expire_rows=h.expire_notices,
+        export=h.export_notifications,
+        erase=h.erase_notifications,
+    ),
+    Category(
         key="logins",
         name=N_("Sign-ins"),
         what=N_(

@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from server.agencies import service as agencies
 from server.api.bookings import BookingId
 from server.api.deps import DatabaseDep, Public, SettingsDep
+from server.auth import notifications
+from server.auth.notifications import NotifyDoc
 from server.auth.schemas import Preferences
 from server.auth.service import Principal, preferences, set_preferences
 from server.bookings import ics
@@ -108,6 +111,8 @@ def _facts(session: Any, person: Principal) -> dict[str, Any]:
         "chosen_language": prefs["language"],
         "has_feed": ics.has_feed(session, person.username),
         "agency": agencies.agency(session, agency) if agency else None,
+        "notify": notifications.choices(session, person.username),
+        "push_on": notifications.push_on(session),
     }
 
 
@@ -225,3 +230,43 @@ async def feed(secret: str, db: DatabaseDep, settings: SettingsDep) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+class NotifyForm(BaseModel):
+    """The notification choices as the profile's form sends them."""
+
+    mail: bool = False
+    push: bool = False
+    morning: bool = False
+    quiet_from: str = Field(default="", max_length=5)
+    quiet_to: str = Field(default="", max_length=5)
+
+
+@router.post("/app/profile/notifications")
+async def save_notifications(
+    request: Request,
+    person: PersonForm,
+    db: DatabaseDep,
+    form: Annotated[NotifyForm, Form()],
+) -> Response:
+    """Keep the person's channels and quiet hours (the same service as the API)."""
+    lang = page_language(request, person.user)
+    if bool(form.quiet_from) != bool(form.quiet_to):
+        said = gettext(lang, "Give both ends of the quiet hours, or neither.")
+        return notices.redirect(request, "/app/profile", said, "error")
+    doc = NotifyDoc.model_validate(
+        {
+            "mail": form.mail,
+            "push": form.push,
+            "morning": form.morning,
+            "quiet_from": form.quiet_from or None,
+            "quiet_to": form.quiet_to or None,
+        }
+    )
+
+    def keep() -> None:
+        with db.session() as session:
+            notifications.choose(session, username=person.user.username, doc=doc)
+
+    await run_in_threadpool(keep)
+    return notices.redirect(request, "/app/profile", gettext(lang, "Saved."))

@@ -94,6 +94,7 @@ def render(
     """A page in the visitor's language, with the notice a form's answer sent it on with."""
     lang = page_language(request, user)
     values.setdefault("tzname", zone_name(services(request).db.zone))
+    values.setdefault("tz_key", services(request).db.zone.key)
     sent = notices.taken(request)
     if sent is not None and not values.get("notice"):
         values["notice"], values["notice_kind"] = sent

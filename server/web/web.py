@@ -21,6 +21,8 @@ from server.web import (
     mine,
     plan,
     privacy,
+    pwa,
+    remind,
     rooms,
     signin,
     today,
@@ -31,7 +33,7 @@ from server.web.render import HERE, ROLES, page_language, render
 
 def install(app: FastAPI, *, vendor: Path | None) -> None:
     """Serve the pages, their scripts and styles, and the API's docs (all without a CDN)."""
-    for pages in (signin, today, desks, rooms, mine, plan):
+    for pages in (signin, today, desks, rooms, mine, plan, pwa, remind):
         app.include_router(pages.router)
     app.include_router(kiosk.router)
     for console in (*manage.ROUTERS, *admin.ROUTERS):

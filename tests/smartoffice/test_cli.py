@@ -157,3 +157,19 @@ def test_agencies_and_their_people_from_the_command_line(
         input="kata-sandi-panjang\n",
     )
     assert lost.exit_code == 2 and "is not a unit of kemenko-pmk" in lost.output
+
+
+def test_push_keys_are_a_pair_the_server_takes() -> None:
+    from pydantic import SecretStr
+
+    from server.config import ServerSettings
+    from server.services import notifying_of
+
+    made = CliRunner().invoke(app, ["push-keys"])
+    assert made.exit_code == 0, made.output
+    line = next(x for x in made.stdout.splitlines() if x.startswith("SMARTOFFICE_VAPID_"))
+    private = line.split("=", 1)[1]
+    settings = ServerSettings(data_dir=Path("/nonexistent"), vapid_private_key=SecretStr(private))
+    found = notifying_of(settings, "a secret")
+    assert found.push and found.vapid_public_key is not None
+    assert found.vapid_public_key in made.stderr

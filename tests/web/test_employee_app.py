@@ -255,7 +255,7 @@ def test_the_language_switch_and_the_persons_choice(
         accessible(page)
         page.screenshot(path=shots / "profile-en.png", full_page=True)
         page.get_by_label("Language").select_option("id")
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(heading).to_have_text("Profil")
     finally:
         ctx.close()
@@ -433,7 +433,7 @@ def test_the_colleague_finder_shows_only_those_who_opted_in(
         page = ctx.new_page()
         sign_in(page, base, sharer, then="/app/profile")
         page.get_by_role("checkbox", name=re.compile("pencari rekan")).check()
-        page.get_by_role("button", name="Simpan").click()
+        page.get_by_role("button", name="Simpan", exact=True).click()
         expect(page.get_by_role("status")).to_have_text("Tersimpan.")
     finally:
         ctx.close()
@@ -510,3 +510,41 @@ def test_every_page_in_english_for_the_user_guide(
 def room_row(page: Page, name: str) -> Locator:
     """A meeting room's row in the rooms page's list, by the room's name."""
     return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=name))
+
+
+def test_a_person_chooses_how_they_are_reminded(platform: Platform, chromium: Browser) -> None:
+    assert platform.server is not None
+    who = employee(platform)
+    context = new_context(chromium)
+    page = context.new_page()
+    sign_in(page, platform.server.url, who, then="/app/profile")
+    form = page.get_by_role("form", name="Notifikasi")
+    form.get_by_label("Lewat surel").uncheck()
+    form.get_by_label("Dari").fill("21:00")
+    form.get_by_label("sampai").fill("06:00")
+    form.get_by_role("button", name="Simpan notifikasi").click()
+    expect(page.get_by_role("status")).to_have_text("Tersimpan.")
+    expect(
+        page.get_by_role("form", name="Notifikasi").get_by_label("Lewat surel")
+    ).not_to_be_checked()
+    token = httpx.post(
+        f"{platform.server.url}/api/v1/auth/token", data={"username": who, "password": PASSWORD}
+    ).json()["access_token"]
+    chosen = httpx.get(
+        f"{platform.server.url}/api/v1/me/notifications",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert chosen == {
+        "mail": False,
+        "push": True,
+        "morning": True,
+        "quiet_from": "21:00:00",
+        "quiet_to": "06:00:00",
+        "browsers": 0,
+    }
+    # Half of the quiet hours is refused, saying what is missing.
+    form = page.get_by_role("form", name="Notifikasi")
+    form.get_by_label("sampai").fill("")
+    form.get_by_role("button", name="Simpan notifikasi").click()
+    expect(page.get_by_role("status")).to_contain_text("jam tenang")
+    context.close()

@@ -17,7 +17,9 @@ from server.web import browser
 
 SAFE = {"GET", "HEAD"}
 # The sign-in form has no session yet: it checks its own signed token (browser.login_token_ok).
-OWN_TOKEN = {"/app/login"}
+# Forms that carry their own secret: the sign-in's, and a reminder's answer, whose signed
+# link token is the credential (a forging site cannot know it; server/web/remind.py).
+OWN_TOKEN = {"/app/login", "/r/{token}"}
 
 
 def _calls(route: APIRoute) -> set[Callable[..., Any]]:
