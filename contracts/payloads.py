@@ -197,7 +197,9 @@ class DeskState(Message):
 
 
 ZoneMode = Literal["normal", "setback", "off"]
-ZoneReason = Literal["occupied", "vacancy_grace", "booked", "preconditioning", "vacant", "closed"]
+ZoneReason = Literal[
+    "occupied", "vacancy_grace", "standby", "booked", "preconditioning", "vacant", "closed"
+]
 
 
 class ZoneCommand(Message):

@@ -216,6 +216,11 @@ class ServerSettings(BaseSettings):
     precondition_minutes: int = Field(default=30, ge=0, le=240)
     """HVAC runs normally from this long before a booked arrival."""
     vacancy_minutes: int = Field(default=15, ge=0, le=240)
+    standby_minutes: int = Field(default=5, ge=0, le=240)
+    """ASHRAE Guideline 36 occupied-standby: an empty zone in working hours relaxes its
+    cooling setpoint by ``standby_offset_k`` after this long (and is set back after
+    ``vacancy_minutes``)."""
+    standby_offset_k: float = Field(default=0.5, ge=0, le=3)
     """A zone must be empty this long before it is set back."""
     normal_setpoint_c: float = 24.0
     setback_setpoint_c: float = 27.0

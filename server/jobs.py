@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
 from server.plans.follow import follow_all
+from server.plans.forecast import keep_all
 from server.plans.morning import mornings
 from server.readings.store import ReadingStore
 from server.replicas import JobLock
@@ -59,8 +60,9 @@ async def _sweep(
 
 
 async def _plans(services: Services) -> None:
-    """Desks for the office days now within reach, and the morning summaries due."""
+    """Desks for the office days in reach, the forecasts to keep, the morning summaries due."""
     await run_in_threadpool(follow_all, services.db)
+    await run_in_threadpool(keep_all, services.db)
     await run_in_threadpool(mornings, services.db, services.settings.morning_summary_minute)
 
 

@@ -41,6 +41,7 @@ from server.metrics import ServerMetrics
 from server.notify import push
 from server.notify.mail import SmtpSender, deliver
 from server.notify.service import Notifying
+from server.plans.forecast import planned_today
 from server.privacy.handlers import Context
 from server.privacy.retention import Retention
 from server.readings.influx import InfluxReadingStore
@@ -155,6 +156,7 @@ class Services:
                 db=db,
                 store=store,
                 actions=zone_actions,
+                planned=planned_today,
                 alerts=AlertConfig(
                     level_ppm=settings.co2_alert_ppm,
                     top_ppm=max(settings.co2_levels_ppm),
@@ -352,6 +354,8 @@ def action_config(settings: ServerSettings) -> ActionConfig:
         mode=settings.energy_actions,
         precondition_minutes=settings.precondition_minutes,
         vacancy_minutes=settings.vacancy_minutes,
+        standby_minutes=settings.standby_minutes,
+        standby_offset_k=settings.standby_offset_k,
         normal_setpoint_c=settings.normal_setpoint_c,
         setback_setpoint_c=settings.setback_setpoint_c,
         setback_lighting_pct=settings.setback_lighting_pct,

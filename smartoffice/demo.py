@@ -41,9 +41,12 @@ from server.auth.service import create_user
 from server.bookings.models import Booking
 from server.config import ServerSettings
 from server.db import Database, init_schema
+from server.energy.rollup import Rollups
 from server.exceptions import LayoutError
+from server.plans import forecast as forecasting
 from server.registry.layout import import_layout
 from server.registry.service import add_gateway, import_doc, parse_doc, snapshot
+from server.services import build_store, rollup_config
 from server.spaces.loader import parse_layout
 from server.spaces.service import Plan
 from smartoffice.children import die_with_parent
@@ -599,10 +602,43 @@ def _live_the_past(settings: ServerSettings, fleet: Fleet, people: list[Any]) ->
         "(bookings, sensors, energy)...",
         flush=True,
     )  # noqa: T201
-    h = Past(settings, fleet, BUILDING, people).run(days=HISTORY_DAYS, until=datetime.now(WITA))
+    now = datetime.now(WITA)
+    h = Past(settings, fleet, BUILDING, people).run(days=HISTORY_DAYS, until=now)
     return (
         f"Behind them: {h.days} working days with {h.bookings} bookings, {h.walk_ins} "
-        f"walk-ins and {h.readings} readings."
+        f"walk-ins and {h.readings} readings. {_forecast_said(settings, now)}"
+    )
+
+
+def _forecast_said(settings: ServerSettings, now: datetime) -> str:
+    """How far the forecasts kept for the lived days were from what the sensors saw."""
+    db = Database(settings.sqlalchemy_url)
+    store = build_store(settings)
+
+    async def measure() -> Any:
+        return await forecasting.accuracy(
+            db,
+            Rollups(db, store, rollup_config(settings)),
+            building=BUILDING,
+            first=now.date() - timedelta(days=3 * HISTORY_DAYS),
+            last=now.date() - timedelta(days=1),
+        )
+
+    async def run() -> Any:
+        try:
+            return await measure()
+        finally:
+            await store.close()
+
+    try:
+        found = asyncio.run(run())
+    finally:
+        db.close()
+    if found.mean_absolute_error is None:
+        return "No forecast to measure yet."
+    return (
+        f"The forecast kept each afternoon before was off by {found.mean_absolute_error} "
+        f"people per floor-day on average ({len(found.days)} floor-days)."
     )
 
 

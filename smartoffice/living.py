@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -43,6 +44,7 @@ from server.db import Database
 from server.energy.actions import ActionConfig, ZoneActions, zone_facts
 from server.energy.rollup import Rollups
 from server.exceptions import NotFoundError, Refusal
+from server.plans import forecast as forecasting
 from server.plans.models import PlanDay, WorkPlan
 from server.readings.store import ReadingStore, StoredReading
 from server.services import build_store, rollup_config
@@ -344,6 +346,10 @@ class Past:
             if day == today:
                 for _, pl, occ in plans.values():
                     occ.no_show = occ.no_show or not pl.comes  # the sensors agree live
+            # The afternoon before, the forecast of the day is kept (as the live job does).
+            afternoon = datetime.combine(day - timedelta(days=1), dtime(15, 30), WITA)
+            with db.session() as session:
+                forecasting.keep(session, building=self.building, now=afternoon)
             self._evening_before(db, day, plans, history)
             self._day(db, monitor, (actions, clock), day, until, plans, sim, history)
         readings = [*energy, *sim.readings]

@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
 
-from server.api.deps import Anyone, DatabaseDep, Language, PeopleAdmin, Reporter, SettingsDep
+from server.api.deps import (
+    Anyone,
+    DatabaseDep,
+    Language,
+    PeopleAdmin,
+    Reporter,
+    ServicesDep,
+    SettingsDep,
+)
 from server.calendar.dates import Day
 from server.plans import follow as following
+from server.plans import forecast as forecasting
 from server.plans import service, units
+from server.plans.forecast import Accuracy, ForecastDay
 from server.plans.schemas import (
     Attendance,
     DayDoc,
@@ -118,3 +129,56 @@ def set_unit(
         return units.set_unit(
             session, actor=admin.username, agency=code, name=unit, doc=doc, scope=admin.scope
         )
+
+
+@router.get("/forecast", response_model=list[ForecastDay])
+def forecast(
+    user: Reporter,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    building: Annotated[str, Query(max_length=32)],
+    start: Day | None = None,
+    days: Days = 14,
+) -> list[ForecastDay]:
+    """Expected attendance per floor and zone for each day, from bookings and work plans.
+
+    People counted, never named; groups under the minimum size withheld. An agency's
+    manager reads their floors only.
+    """
+    with db.session(commit=False) as session:
+        return forecasting.read(
+            session,
+            actor=user,
+            building=building,
+            first=start,
+            days=days,
+            min_group=settings.privacy_min_group,
+        )
+
+
+@router.get("/forecast/accuracy", response_model=Accuracy)
+async def forecast_accuracy(
+    user: Reporter,
+    db: DatabaseDep,
+    services: ServicesDep,
+    building: Annotated[str, Query(max_length=32)],
+    start: Day,
+    end: Day,
+) -> Accuracy:
+    """The forecasts kept the day before, against the desks' sensors, per floor and day.
+
+    ``mean_absolute_error``: how many people the forecast was off by, on average.
+    """
+
+    def floors() -> set[str] | None:
+        with db.session(commit=False) as session:
+            return forecasting.floors_for(session, user, building)
+
+    return await forecasting.accuracy(
+        db,
+        services.rollups,
+        building=building,
+        first=start,
+        last=end,
+        floors=await run_in_threadpool(floors),
+    )

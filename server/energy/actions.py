@@ -6,7 +6,10 @@ For every zone, from the live desk sensors, people counters and bookings:
 2. the zone emptied less than ``vacancy_minutes`` ago: ``normal`` (people come back);
 3. a booking of the zone is under way (not yet checked in, within its grace): ``normal``;
 4. a booked arrival is less than ``precondition_minutes`` away: ``normal`` (pre-conditioning;
-   lighting gets 5 minutes);
+   lighting gets 5 minutes); before opening, the same for a zone whose people plan to come
+   today without a booking (``planned``, from the work plans' forecast), while a zone
+   nobody booked or plans to come to starts the day ``setback``: its command is out before
+   the opening;
 5. within working hours, nobody and nothing booked soon: ``setback``;
 6. otherwise (closed: after hours, weekends, holidays): ``off``.
 
@@ -21,6 +24,7 @@ schedule only when the platform is really gone.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from contracts.payloads import ZoneCommand, ZoneMode, ZoneReason
 from server.bookings.models import ACTIVE, Booking, DeskLive
-from server.calendar.dates import from_ms
+from server.calendar.dates import from_ms, to_ms
 from server.calendar.hours import WorkingHours
 from server.energy.models import ZoneAction
 from server.registry.models import Device, Downlink, Gateway
@@ -50,6 +54,10 @@ class ActionConfig:
     mode: Literal["off", "advise", "command"] = "advise"
     precondition_minutes: int = 30
     vacancy_minutes: int = 15
+    standby_minutes: int = 5
+    """ASHRAE Guideline 36 occupied-standby: a zone unpopulated this long in occupied mode..."""
+    standby_offset_k: float = 0.5
+    """... has its cooling setpoint raised by this much (until set back, or people return)."""
     normal_setpoint_c: float = 24.0
     setback_setpoint_c: float = 27.0
     setback_lighting_pct: int = 30
@@ -68,6 +76,8 @@ class ZoneFacts:
     vacant_since: int | None = None
     in_progress: list[tuple[int, int]] = field(default_factory=list)
     upcoming: list[int] = field(default_factory=list)
+    planned: float = 0.0
+    """People whose work plan says office today, without a desk booked (the forecast)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,16 @@ class Decision:
     reason: str
     next_mode: ZoneMode | None = None
     next_at: int | None = None
+
+
+def setpoint_of(cfg: ActionConfig, d: Decision) -> float | None:
+    """The cooling setpoint of an HVAC decision (None when the zone is off)."""
+    if d.mode == "setback":
+        return cfg.setback_setpoint_c
+    if d.mode == "normal":
+        offset = cfg.standby_offset_k if d.reason_code == "standby" else 0.0
+        return cfg.normal_setpoint_c + offset
+    return None
 
 
 def _hhmm(ms: int, hours: WorkingHours) -> str:
@@ -112,6 +132,15 @@ def decide(
         )
     if f.vacant_since is not None and now - f.vacant_since < cfg.vacancy_minutes * 60_000:
         minutes = (now - f.vacant_since) // 60_000
+        if channel == "hvac" and minutes >= cfg.standby_minutes:
+            # ASHRAE Guideline 36's occupied-standby: unpopulated for a few minutes in
+            # occupied hours, the setpoints relax a little until people come back.
+            return made(
+                "normal",
+                "standby",
+                f"Siaga: kosong {minutes} menit, setelan +{cfg.standby_offset_k} K",
+                f"Standby: empty for {minutes} min, setpoint +{cfg.standby_offset_k} K",
+            )
         return made(
             "normal",
             "vacancy_grace",
@@ -135,6 +164,25 @@ def decide(
             f"Pra-kondisi untuk kedatangan pukul {at}",
             f"Pre-conditioning for a booked arrival at {at}",
         )
+    day = hours.day(from_ms(now, hours.tz).date())
+    opens, closes = (to_ms(day[0]), to_ms(day[1])) if isinstance(day, tuple) else (None, None)
+    if channel == "hvac" and opens is not None and opens - lead <= now < opens:
+        # The day ahead, decided before opening from bookings and work plans.
+        if f.planned > 0:
+            n = math.ceil(f.planned)
+            return made(
+                "normal",
+                "preconditioning",
+                f"Pra-kondisi: {n} orang berencana datang",
+                f"Pre-conditioning: {n} people plan to come",
+            )
+        if nxt is None or (closes is not None and nxt >= closes):
+            return made(
+                "setback",
+                "vacant",
+                "Tidak ada yang memesan atau berencana datang hari ini",
+                "Nobody booked or plans to come today",
+            )
     if hours.is_open(now):
         until = f"sampai {_hhmm(nxt, hours)}" if nxt else "hari ini"
         until_en = f"until {_hhmm(nxt, hours)}" if nxt else "today"
@@ -145,7 +193,6 @@ def decide(
             f"Jam kerja, kosong, tidak ada pemesanan {until}",
             f"Open hours, empty, no booking {until_en}",
         )
-    day = hours.day(from_ms(now, hours.tz).date())
     if isinstance(day, str):
         return made("off", "closed", f"Tutup: {day}", f"Closed: {day}")
     span = f"{day[0]:%H:%M}-{day[1]:%H:%M}"
@@ -341,7 +388,6 @@ class ZoneActions:
         self, session: Session, gateway: str, d: Decision, *, since: int, now: int, valid_ms: int
     ) -> None:
         cfg = self.cfg
-        setpoint = {"normal": cfg.normal_setpoint_c, "setback": cfg.setback_setpoint_c}
         level = {"normal": 100, "setback": cfg.setback_lighting_pct, "off": 0}
         payload = ZoneCommand(
             v=1,
@@ -354,7 +400,7 @@ class ZoneActions:
             reason=d.reason,
             since=since,
             valid_until=now + valid_ms,
-            setpoint_c=setpoint.get(d.mode) if d.channel == "hvac" else None,
+            setpoint_c=setpoint_of(cfg, d) if d.channel == "hvac" else None,
             level_pct=level[d.mode] if d.channel == "lighting" else None,
             next_mode=d.next_mode,
             next_at=d.next_at,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.db import Database
@@ -35,6 +37,8 @@ class EnergyRunner:
     actions: ZoneActions
     alerts: AlertConfig
     metrics: ServerMetrics | None = None
+    planned: Callable[[Session, str, int], dict[str, float]] | None = None
+    """People expected per HVAC zone today without a booking (the work plans' forecast)."""
 
     async def tick(self) -> None:
         """One evaluation of every building."""
@@ -68,6 +72,10 @@ class EnergyRunner:
         def work() -> list[dict[str, Any]]:
             with self.db.session() as s:
                 facts = zone_facts(s, building, now, rooms_in_use)
+                if self.planned is not None:
+                    for zone, n in self.planned(s, building, now).items():
+                        if ("hvac", zone) in facts:
+                            facts[("hvac", zone)].planned = n
                 done = self.actions.evaluate(s, building, facts)
 
                 def occupied(tags: dict[str, str]) -> bool:

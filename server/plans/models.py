@@ -6,7 +6,7 @@ closed days are.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -49,3 +49,19 @@ class PlanDay(Base):
     place: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(200), default=None)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ForecastRow(Base):
+    """The forecast of one zone for one day, as it stood the afternoon before."""
+
+    __tablename__ = "forecasts"
+
+    building_id: Mapped[str] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    floor: Mapped[str] = mapped_column(String(32))
+    booked: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    made_ms: Mapped[int] = mapped_column(BigInteger)

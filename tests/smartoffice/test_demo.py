@@ -155,6 +155,9 @@ def test_the_demo_is_a_lived_in_building_from_the_first_minute(tmp_path: Path) -
         assert lived is not None, banner
         days, booked, _walk_ins, readings = map(int, lived.groups())
         assert days == 6 and booked > 20 and readings > 1000
+        # The forecast kept each afternoon before was measured against the sensors.
+        measured = re.search(r"was off by ([\d.]+) people per floor-day on average", banner)
+        assert measured is not None, banner
         clock = re.search(
             r"The demo's clock says \w+ (\d\d) (\w+) (\d{4}), (\d\d):(\d\d) WITA", banner
         )

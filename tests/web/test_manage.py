@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from babel.numbers import format_decimal
 from playwright.sync_api import Browser, Page, expect
 
-from harness.platform import Platform
+from harness.platform import PASSWORD, Platform
 from harness.services import Service
 from tests.web.conftest import (
     FLOOR,
@@ -366,3 +367,50 @@ def test_an_employee_who_opens_a_manager_page_is_told_it_is_not_theirs(
         assert r.json()["detail"]
     finally:
         ctx.close()
+
+
+def test_a_manager_sees_who_is_expected_per_floor_from_bookings_and_plans(
+    platform: Platform, chromium: Browser, shots: Path
+) -> None:
+    base = platform.server.url  # type: ignore[union-attr]
+    tomorrow = (datetime.now(WITA) + timedelta(days=1)).date()
+    # Five people plan the office every day (groups under five are withheld), one of them
+    # with tomorrow's desk booked.
+    for i in range(5):
+        name = f"rencana-{i}-{uuid.uuid4().hex[:4]}"
+        made = platform.api(
+            "POST",
+            "/api/v1/users",
+            json={"username": name, "password": PASSWORD, "role": "employee", "display_name": name},
+        )
+        assert made.status_code == 201, made.text
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": name, "password": PASSWORD}
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        week = {"week": ["office"] * 7}
+        assert httpx.put(f"{base}/api/v1/plans/me/week", json=week, headers=auth).is_success
+        if i == 0:
+            slot = {"building": B, "desk": "w11", "day": tomorrow.isoformat()}
+            assert httpx.post(f"{base}/api/v1/bookings", json=slot, headers=auth).is_success
+    ctx = new_context(chromium)
+    try:
+        page = ctx.new_page()
+        sign_in(page, base, "facility_manager", then=f"/app/manage/forecast?building={B}")
+        table = page.get_by_role("table", name="Orang yang diperkirakan per lantai dan hari")
+        row = table.get_by_role("row").nth(2)  # the head, today, then tomorrow
+        expect(row).to_contain_text("1 dipesan")
+        expect(page.get_by_role("heading", name="Seberapa tepat perkiraannya")).to_be_visible()
+        accessible(page)
+        page.screenshot(path=shots / "manage-forecast-id.png", full_page=True)
+    finally:
+        ctx.close()
+    found = platform.api(
+        "GET",
+        "/api/v1/plans/forecast",
+        "facility_manager",
+        params={"building": B, "start": tomorrow.isoformat(), "days": 1},
+    ).json()
+    assert found[0]["expected"] >= 5 and found[0]["floors"][0]["booked"] >= 1
+    refused = platform.api("GET", "/api/v1/plans/forecast", "employee", params={"building": B})
+    assert refused.status_code == 403

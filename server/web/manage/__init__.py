@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.web.manage import meetings, now, reports, split
+from server.web.manage import forecast, meetings, now, reports, split
 
 ROUTERS: tuple[APIRouter, ...] = (
     now.router,
     reports.router,
     meetings.router,
+    forecast.router,
     split.router,
 )

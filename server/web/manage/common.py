@@ -31,6 +31,7 @@ TABS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/app/manage/floor", N_("Live map"), REPORTERS),
     ("/app/manage/occupancy", N_("Occupancy"), REPORTERS),
     ("/app/manage/meetings", N_("Meeting rooms"), REPORTERS),
+    ("/app/manage/forecast", N_("Expected"), REPORTERS),
     ("/app/manage/energy", N_("Energy"), MANAGERS),
     ("/app/manage/comfort", N_("Comfort"), MANAGERS),
     ("/app/manage/actions", N_("Zone actions"), MANAGERS),

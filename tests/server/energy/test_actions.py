@@ -126,12 +126,16 @@ def test_a_day_of_one_zone(office: Database) -> None:
         "hvac": ("normal", "occupied"),
         "lighting": ("normal", "occupied"),
     }
-    clock.ms = at(9, 30)
+    clock.ms = at(9, 22)
     sensor(office, "m1", False, at(9, 20))
     with office.session() as s:
         s.get(Booking, booking).state = "released"  # type: ignore[union-attr]
     d = run(office, za)
     assert (d["hvac"].mode, d["hvac"].reason_code) == ("normal", "vacancy_grace")
+    clock.ms = at(9, 30)  # empty for 10 minutes: occupied-standby (ASHRAE Guideline 36)
+    d = run(office, za)
+    assert (d["hvac"].mode, d["hvac"].reason_code) == ("normal", "standby")
+    assert d["lighting"].reason_code == "vacancy_grace"
     clock.ms = at(9, 40)  # empty for 20 minutes, nothing booked: set back, lights off
     d = run(office, za)
     assert (d["hvac"].mode, d["hvac"].reason_code) == ("setback", "vacant")
@@ -154,10 +158,11 @@ def test_a_day_of_one_zone(office: Database) -> None:
             ("normal", "booked"),
             ("normal", "occupied"),
             ("normal", "vacancy_grace"),
+            ("normal", "standby"),
             ("setback", "vacant"),
             ("off", "closed"),
         ]
-        assert [r.end_ms is None for r in rows] == [False] * 6 + [True]
+        assert [r.end_ms is None for r in rows] == [False] * 7 + [True]
         assert not any(r.published for r in rows)  # advise: nothing sent
         assert s.scalars(select(Downlink)).all() == []
 
@@ -334,3 +339,18 @@ async def test_the_runner_decides_sends_and_alerts(office: Database, store: Read
         modes = {(a.channel, a.mode, a.reason_code) for a in s.scalars(select(ZoneAction))}
         assert modes == {("hvac", "normal", "occupied"), ("lighting", "normal", "occupied")}
         assert len(s.scalars(select(Downlink)).all()) == 2
+
+
+def test_the_setpoints_sent_for_each_mode_follow_the_settings_and_guideline_36() -> None:
+    from server.energy.actions import Decision, setpoint_of
+
+    cfg = ActionConfig(normal_setpoint_c=24.0, setback_setpoint_c=27.0, standby_offset_k=0.5)
+
+    def point(mode: str, code: str) -> float | None:
+        d = Decision(B, "l1", "l1-a", "hvac", mode, code, "", None, None)  # type: ignore[arg-type]
+        return setpoint_of(cfg, d)
+
+    assert point("normal", "occupied") == 24.0
+    assert point("normal", "standby") == 24.5  # occupied-standby: +0.5 K
+    assert point("setback", "vacant") == 27.0
+    assert point("off", "closed") is None
