@@ -24,6 +24,8 @@ app.add_typer(agency_app, name="agency")
 app.add_typer(device_app, name="device")
 energy_app = typer.Typer(help="Energy rollups and raw-reading retention.", no_args_is_help=True)
 app.add_typer(energy_app, name="energy")
+plans_app = typer.Typer(help="Work plans: their desks, and the forecast.", no_args_is_help=True)
+app.add_typer(plans_app, name="plans")
 app.command("login")(login_command)
 
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
@@ -142,6 +144,51 @@ def push_keys() -> None:
     private = new_private_key()
     typer.echo(f"SMARTOFFICE_VAPID_PRIVATE_KEY={private}")
     typer.echo(f"# public key (served at /api/v1/push/key): {public_key(private)}", err=True)
+
+
+@plans_app.command("follow")
+def plans_follow() -> None:
+    """Book the office days of every plan now (as the server's job does every 10 minutes)."""
+    from server.plans.follow import follow_all
+
+    with database() as db:
+        done = follow_all(db)
+    typer.echo(
+        f"{len(done.booked)} desk(s) booked, {len(done.released)} released, "
+        f"{len(done.failed)} day(s) left unbooked"
+    )
+    for day, why in done.failed[:20]:
+        typer.echo(f"  {day}: {why}")
+
+
+@plans_app.command("forecast")
+def plans_forecast(
+    building: Annotated[str, typer.Argument(help="The building.")],
+    days: Annotated[int, typer.Option(min=1, max=62, help="How many days from today.")] = 14,
+) -> None:
+    """People expected per floor and day, from bookings and work plans (for operators)."""
+    from collections import defaultdict
+
+    from server.calendar.dates import today_in
+    from server.calendar.hours import building_tz
+    from server.exceptions import NotFoundError
+    from server.plans.forecast import forecast
+
+    with database() as db, db.session(commit=False) as session:
+        try:
+            first = today_in(building_tz(session, building)[1])
+        except NotFoundError as exc:
+            typer.echo(f"no forecast: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        found = forecast(session, building=building, first=first, days=days)
+    for day, zones in sorted(found.items()):
+        floors: dict[str, float] = defaultdict(float)
+        booked: dict[str, int] = defaultdict(int)
+        for z in zones.values():
+            floors[z.floor] += z.expected
+            booked[z.floor] += len(z.booked)
+        said = "  ".join(f"{f}: {n:.1f} ({booked[f]} booked)" for f, n in sorted(floors.items()))
+        typer.echo(f"{day.isoformat()} {day:%a}  {said}")
 
 
 @energy_app.command("rollup")

@@ -189,7 +189,8 @@ def create(
             continue
         rows.append(row)
         created.append(public(row, tz))
-        tell(session, row, "confirmed", tz)
+        if origin is None:  # a plan's bookings are told in the morning summary, not one by one
+            tell(session, row, "confirmed", tz)
     if rows:
         desk_follows(session, rows[0], now)  # one space: its state covers them all
     return BookingResult(created=created, failed=failed)

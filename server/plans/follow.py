@@ -68,9 +68,14 @@ def follow(
     user: User,
     days: Iterable[date] | None = None,
     now: datetime | None = None,
+    pool: Pool | None = None,
 ) -> Followed:
-    """Book and release the person's desks as their plan says, for ``days`` (default: ahead)."""
+    """Book and release the person's desks as their plan says, for ``days`` (default: ahead).
+
+    ``pool``: free desks shared by a run over many people (``follow_all``).
+    """
     now = now or now_utc()
+    pool = pool or Pool()
     out = Followed()
     row = session.get(WorkPlan, user.id)
     if row is None:
@@ -91,7 +96,7 @@ def follow(
         mine = held.get(day, [])
         if place == "office":
             if day in ahead and building is not None and not _leave_alone(mine):
-                _book(session, user, row, building, day, now, out)
+                _book(session, user, row, building, day, now, out, pool)
         elif place is not None:
             for b in mine:
                 if b.origin == "plan" and b.state == "booked":
@@ -150,10 +155,11 @@ def _book(
     day: date,
     now: datetime,
     out: Followed,
+    pool: Pool,
 ) -> None:
     actor = principal_of(user)
     last = "no free desk"
-    for code in _candidates(session, user, row, building, day, now):
+    for code in _candidates(session, user, row, building, day, now, pool):
         ask = BookingCreate(building=building, desk=code, day=day)
         try:
             with session.begin_nested():
@@ -162,14 +168,78 @@ def _book(
             last = str(refusal.args[0])
             if refusal.rule not in ("conflict", "conflict_race", "team_zone", "not_bookable"):
                 break  # a rule of the day or the person (closed, limits): no desk helps
+            if refusal.rule in ("conflict", "conflict_race", "not_bookable"):
+                pool.took(building, day, code)  # nobody may have it now
             continue
         out.booked.append((day, code))
+        pool.took(building, day, code)
         return
     out.failed.append((day, last))
 
 
+class Pool:
+    """Free desks per building, day and kind of person, read once for a run of many people.
+
+    The suggestion's ranking of a building's free desks for a day is the same for everyone
+    of one agency and unit: it is read once, and the desks booked since are passed over. A
+    desk booked meanwhile by someone else is refused by the booking service, and the next
+    one is tried.
+    """
+
+    def __init__(self) -> None:
+        self.ranked: dict[tuple[str, date, str | None, str | None], list[RankedDesk]] = {}
+        self.taken: dict[tuple[str, date], set[str]] = {}
+        self._teams: dict[str, bool] = {}
+
+    def teams(self, session: Session, building: str) -> bool:
+        """Whether any zone of ``building`` is reserved for a team."""
+        if building not in self._teams:
+            found = session.scalar(
+                select(Zone.id).where(Zone.building_id == building, Zone.team.is_not(None)).limit(1)
+            )
+            self._teams[building] = found is not None
+        return self._teams[building]
+
+    def free(
+        self,
+        session: Session,
+        user: User,
+        building: str,
+        day: date,
+        span: tuple[datetime, datetime],
+        now: datetime,
+    ) -> list[RankedDesk]:
+        """The day's free desks for the person, best first, less those taken this run."""
+        # The ranking differs by agency (whose floors) and, where zones are reserved for
+        # teams, by team; not by person.
+        key = (building, day, user.agency_id, user.team if self.teams(session, building) else None)
+        if key not in self.ranked:
+            self.ranked[key] = ranked_desks(
+                session,
+                actor=principal_of(user),
+                building=building,
+                start=span[0],
+                end=span[1],
+                desks=DeskFilter(None, None, None, None, None),
+                limit=100_000,
+                now=now,
+            )
+        taken = self.taken.get((building, day), set())
+        return [r for r in self.ranked[key] if r.desk.id not in taken]
+
+    def took(self, building: str, day: date, desk: str) -> None:
+        """``desk`` was booked for ``day``: nobody else is offered it this run."""
+        self.taken.setdefault((building, day), set()).add(desk)
+
+
 def _candidates(
-    session: Session, user: User, row: WorkPlan, building: str, day: date, now: datetime
+    session: Session,
+    user: User,
+    row: WorkPlan,
+    building: str,
+    day: date,
+    now: datetime,
+    pool: Pool,
 ) -> list[str]:
     """Desks to try, best first: the preferred desk, zone, the unit's zone, the suggestion."""
     first: list[str] = []
@@ -181,16 +251,7 @@ def _candidates(
     start, end = opening(policy_for(session, building, None, user.agency_id), day, tz)
     if end <= now:
         return first
-    ranked = ranked_desks(
-        session,
-        actor=principal_of(user),
-        building=building,
-        start=max(start, now),
-        end=end,
-        desks=DeskFilter(None, None, None, None, None),
-        limit=200,
-        now=now,
-    )
+    ranked = pool.free(session, user, building, day, (max(start, now), end), now)
     zone = session.get(Zone, row.zone_id) if row.zone_id is not None else None
     ours = select(Zone.code).where(Zone.building_id == building, Zone.team == user.team)
     team = set(session.scalars(ours)) if user.team else set()
@@ -224,6 +285,7 @@ def follow_all(db: Database, now: datetime | None = None) -> Followed:
     """Follow every plan that books ahead, one person per transaction (the periodic job)."""
     now = now or now_utc()
     total = Followed()
+    pool = Pool()
     with db.session(commit=False) as session:
         ids = session.scalars(
             select(WorkPlan.user_id)
@@ -237,7 +299,7 @@ def follow_all(db: Database, now: datetime | None = None) -> Followed:
                 user = session.get(User, uid)
                 if user is None:
                     continue
-                done = follow(session, user=user, now=now)
+                done = follow(session, user=user, now=now, pool=pool)
         except Exception:
             logger.exception("following the work plan of user %d failed", uid)
             continue

@@ -7,11 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from contracts.registry import SpaceRef
 from harness.layouts import one_floor
+from server.auth.models import User
+from server.auth.schemas import UserCreate
+from server.auth.service import create_user
 from server.db import Database, init_schema
+from server.plans.models import WorkPlan
 from server.readings.sqlite import SQLiteReadingStore
 from server.readings.store import StoredReading, Window
 from server.registry.layout import import_layout
@@ -173,3 +178,29 @@ def test_push_keys_are_a_pair_the_server_takes() -> None:
     found = notifying_of(settings, "a secret")
     assert found.push and found.vapid_public_key is not None
     assert found.vapid_public_key in made.stderr
+
+
+def test_plans_are_followed_and_forecast_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMARTOFFICE_DATA_DIR", str(tmp_path))
+    db = Database(f"sqlite:///{tmp_path / 'smartoffice.db'}")
+    init_schema(db.engine)
+    with db.session() as s:
+        import_layout(s, parse_layout(one_floor("kantor-c", "l1", ["m1", "m2"])))
+        create_user(
+            s, actor="t", new=UserCreate(username="sari", password="p" * 12, display_name="Sari")
+        )
+        uid = s.scalar(select(User.id).where(User.username == "sari"))
+        s.add(WorkPlan(user_id=uid, week="office," * 6 + "office", book_ahead_days=0, updated_ms=0))
+    db.close()
+    run = CliRunner().invoke
+    followed = run(app, ["plans", "follow"])
+    assert followed.exit_code == 0, followed.output
+    assert "0 desk(s) booked" in followed.stdout  # nothing booked ahead: book_ahead_days is 0
+    shown = run(app, ["plans", "forecast", "kantor-c", "--days", "2"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert len(lines) == 2 and all("l1: 1.0 (0 booked)" in x for x in lines)
+    missing = run(app, ["plans", "forecast", "kantor-x"])
+    assert missing.exit_code == 2 and "kantor-x" in missing.stderr
