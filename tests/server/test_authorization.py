@@ -156,6 +156,12 @@ def _query(path: str, method: str, things: dict[str, str]) -> dict[str, str]:
         "reason": REASON,
         **({"by": "floor"} if path.startswith("/api/v1/reports") else {}),
         **({"agency": things["code"]} if path == "/api/v1/plans/attendance" else {}),
+        # The forecast's accuracy is asked for whole days.
+        **(
+            {"start": things["day"], "end": things["day"]}
+            if path == "/api/v1/plans/forecast/accuracy"
+            else {}
+        ),
         **({"user": things["username"]} if (method, path) == ("GET", "/api/v1/bookings") else {}),
     }
 

@@ -112,6 +112,7 @@ def test_an_agencys_admin_runs_its_own_people_and_nothing_of_another_agency(
             "close_minute": None,
             "weekdays": None,
             "checkin_grace_minutes": None,
+            "min_office_days": None,
         }
         # The building's rules are the platform administrator's.
         refused = page.goto(f"{base}/app/admin/rules")
@@ -152,7 +153,7 @@ def test_an_agencys_manager_sees_its_floors_and_not_the_buildings_energy(
         )
         tabs = page.get_by_role("navigation", name="Manajemen fasilitas")
         expect(tabs.get_by_role("link")).to_have_text(
-            ["Denah langsung", "Okupansi", "Ruang rapat", "Pembagian energi"]
+            ["Denah langsung", "Okupansi", "Ruang rapat", "Perkiraan", "Pembagian energi"]
         )
         expect(page.get_by_label(re.compile("^Lantai")).locator("option")).to_have_text(
             [re.compile("Lantai 1 Sayap Utara")]
