@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.bookings.outcomes import mark_exported, outcomes
 from server.bookings.presence import DeskMonitor
+from server.plans.afternoon import tell_tomorrow
 from server.plans.follow import follow_all
 from server.plans.forecast import keep_all
 from server.plans.morning import mornings
@@ -60,9 +61,14 @@ async def _sweep(
 
 
 async def _plans(services: Services) -> None:
-    """Desks for the office days in reach, the forecasts to keep, the morning summaries due."""
+    """The work plans' job: desks, forecasts, tomorrow's consolidation, morning summaries.
+
+    Desks for the office days in reach, the forecasts to keep, tomorrow's consolidation
+    told to the operators (from the afternoon), and the morning summaries due.
+    """
     await run_in_threadpool(follow_all, services.db)
     await run_in_threadpool(keep_all, services.db)
+    await tell_tomorrow(services.db, services.rollups)
     await run_in_threadpool(mornings, services.db, services.settings.morning_summary_minute)
 
 

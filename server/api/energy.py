@@ -20,8 +20,8 @@ from server.api.deps import (
     services,
 )
 from server.bookings.availability import DeskFilter
-from server.calendar.dates import Day, Moment, aware, day_start, to_ms
-from server.calendar.hours import WorkingHours, building_tz
+from server.calendar.dates import Day, Moment, aware, to_ms, today_in
+from server.calendar.hours import building_tz
 from server.db import Database
 from server.energy.actions import recorded_actions
 from server.energy.comfort import (
@@ -33,14 +33,9 @@ from server.energy.comfort import (
 )
 from server.energy.consolidation import (
     Consolidation,
-    FloorLoad,
-    MoveSuggestion,
     RankedDesk,
-    explain,
-    floor_loads,
+    consolidate,
     ranked_desks,
-    suggest,
-    typical_floor_kwh,
 )
 from server.energy.meetings import MeetingsReport, meetings
 from server.energy.meetings import as_csv as meetings_csv
@@ -62,6 +57,7 @@ from server.energy.summary import (
 )
 from server.exceptions import QueryError
 from server.i18n import T
+from server.plans.forecast import planned_by_floor
 from server.readings.store import SpaceFilter
 
 router = APIRouter(prefix="/api/v1", tags=["energy"])
@@ -339,42 +335,18 @@ async def energy_savings(
 async def energy_consolidation(
     _: Manager, db: DatabaseDep, rollups: RollupsDep, building: str, day: Day
 ) -> Consolidation:
-    """A day's desk bookings per floor, and which floors could be emptied and set back."""
+    """A day's desk bookings per floor, and which floors could be emptied and set back.
+
+    For a day to come, the people whose work plan says office without a booking count too.
+    """
     tz = await building_zone(db, building)
 
-    def read() -> tuple[list[FloorLoad], WorkingHours]:
+    def planned() -> dict[str, float]:
         with db.session(commit=False) as s:
-            loads = floor_loads(s, building, day)
-            hours = WorkingHours.of(s, building)
-            midnight = to_ms(day_start(day, tz))
-            hours.open_seconds(midnight - 28 * 86_400_000, midnight)
-        return loads, hours
+            return planned_by_floor(s, building, day)
 
-    loads, hours = await run_in_threadpool(read)
-    empty, moves = suggest(loads)
-    kwh: dict[str, float] = {}
-    if moves:
-        midnight = to_ms(day_start(day, tz))
-        view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
-        kwh = await typical_floor_kwh(view, hours)
-    return Consolidation(
-        building=building,
-        day=day,
-        floors=loads,
-        empty_floors=empty,
-        suggestions=[
-            MoveSuggestion(
-                floor=f.floor,
-                bookings=f.bookings,
-                peak_desks=f.peak_desks,
-                move_to=plan,
-                in_team_neighbourhoods=f.in_team_neighbourhoods,
-                typical_kwh=kwh.get(f.floor),
-                reason=explain(f, plan, kwh.get(f.floor)),
-            )
-            for f, plan in moves
-        ],
-    )
+    ahead = await run_in_threadpool(planned) if day >= today_in(tz) else None
+    return await consolidate(db, rollups, building=building, day=day, planned=ahead)
 
 
 @router.get("/availability/suggestions", response_model=list[RankedDesk], tags=["bookings"])

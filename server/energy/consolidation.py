@@ -9,13 +9,16 @@ is the booking page's side of it: free desks in zones that are already active co
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.service import Principal
 from server.bookings.availability import DeskFilter, availability
@@ -23,7 +26,8 @@ from server.bookings.models import ACTIVE, Booking, DeskLive
 from server.bookings.schemas import DeskAvailability
 from server.calendar.dates import day_start, from_ms, to_ms
 from server.calendar.hours import WorkingHours, building_tz
-from server.energy.rollup import HourlyView
+from server.db import Database
+from server.energy.rollup import HourlyView, Rollups
 from server.readings.store import HOUR_MS, SpaceFilter
 from server.spaces.models import Desk, Floor
 from server.spaces.service import desk_places
@@ -37,6 +41,11 @@ class FloorLoad(BaseModel):
     bookings: int
     peak_desks: int = Field(description="Most desks booked at one moment.")
     in_team_neighbourhoods: int
+    planned: float = Field(
+        default=0.0,
+        description="People whose work plan says office that day without a desk booked yet "
+        "(counted in bookings and peak_desks, rounded up).",
+    )
 
 
 class MoveSuggestion(BaseModel):
@@ -117,6 +126,76 @@ def floor_loads(session: Session, building: str, day: date) -> list[FloorLoad]:
             )
         )
     return out
+
+
+def with_planned(loads: list[FloorLoad], planned: dict[str, float]) -> list[FloorLoad]:
+    """The loads with the people planned without a booking counted in (they need desks too)."""
+    out = []
+    for f in loads:
+        n = planned.get(f.floor, 0.0)
+        extra = math.ceil(n - 1e-9) if n > 0 else 0
+        out.append(
+            f.model_copy(
+                update={
+                    "planned": round(n, 1),
+                    "bookings": f.bookings + extra,
+                    "peak_desks": min(f.bookable_desks, f.peak_desks + extra),
+                }
+            )
+        )
+    return out
+
+
+async def consolidate(
+    db: Database,
+    rollups: Rollups,
+    *,
+    building: str,
+    day: date,
+    planned: dict[str, float] | None = None,
+) -> Consolidation:
+    """A day's floors and the moves that would empty some, with each floor's typical kWh.
+
+    ``planned``: people per floor who plan to come without a booking (the work plans'
+    forecast), for a day still to come.
+    """
+
+    def read() -> tuple[list[FloorLoad], WorkingHours, ZoneInfo]:
+        with db.session(commit=False) as s:
+            _, tz = building_tz(s, building)
+            loads = floor_loads(s, building, day)
+            hours = WorkingHours.of(s, building)
+            midnight = to_ms(day_start(day, tz))
+            hours.open_seconds(midnight - 28 * 86_400_000, midnight)
+        return loads, hours, tz
+
+    loads, hours, tz = await run_in_threadpool(read)
+    if planned:
+        loads = with_planned(loads, planned)
+    empty, moves = suggest(loads)
+    kwh: dict[str, float] = {}
+    if moves:
+        midnight = to_ms(day_start(day, tz))
+        view = await HourlyView.open(rollups, building, midnight - 28 * 86_400_000, midnight)
+        kwh = await typical_floor_kwh(view, hours)
+    return Consolidation(
+        building=building,
+        day=day,
+        floors=loads,
+        empty_floors=empty,
+        suggestions=[
+            MoveSuggestion(
+                floor=f.floor,
+                bookings=f.bookings,
+                peak_desks=f.peak_desks,
+                move_to=plan,
+                in_team_neighbourhoods=f.in_team_neighbourhoods,
+                typical_kwh=kwh.get(f.floor),
+                reason=explain(f, plan, kwh.get(f.floor)),
+            )
+            for f, plan in moves
+        ],
+    )
 
 
 def suggest(loads: list[FloorLoad]) -> tuple[list[str], list[tuple[FloorLoad, dict[str, int]]]]:

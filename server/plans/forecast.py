@@ -426,3 +426,11 @@ def keep_all(db: Database, now: datetime | None = None) -> int:
         with db.session() as session:
             made += keep(session, building=building, now=now)
     return made
+
+
+def planned_by_floor(session: Session, building: str, day: date) -> dict[str, float]:
+    """People per floor on ``day`` whose plan says office without a desk booked."""
+    out: dict[str, float] = defaultdict(float)
+    for zd in forecast(session, building=building, first=day, days=1)[day].values():
+        out[zd.floor] += sum(zd.planned.values())
+    return {f: n for f, n in out.items() if n}
