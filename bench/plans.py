@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from harness.calendar import office_hours
 from harness.services import postgres, running
 from server.agencies.models import Agency
 from server.auth.models import User
 from server.bookings.models import Booking
-from server.calendar.models import BookingPolicy
 from server.clock import WITA
 from server.db import Database, init_schema
 from server.plans.follow import follow_all
@@ -85,22 +85,7 @@ def fill(db: Database, people: int, towers: int, ahead: int, today: datetime) ->
         s.flush()
         for code in codes:
             import_layout(s, parse_layout(tower(code, f"ag-{code}", per)))
-            s.add(
-                BookingPolicy(
-                    building_id=code,
-                    window_days=30,
-                    min_minutes=30,
-                    max_minutes=720,
-                    max_per_day=1,
-                    max_per_week=5,
-                    open_minute=7 * 60,
-                    close_minute=17 * 60,
-                    weekdays="0,1,2,3,4",
-                    checkin_grace_minutes=15,
-                    release_after_vacant_minutes=60,
-                    public_holidays=False,
-                )
-            )
+            s.add(office_hours(code))
         s.execute(
             insert(User),
             [

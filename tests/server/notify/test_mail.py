@@ -6,14 +6,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from harness.layouts import one_floor
-from harness.platform import Platform
 from harness.services import wait_for
 from harness.smtp import Inbox
-from server.auth.models import User
-from server.db import Database
+from tests.server.notify.conftest import mailing_platform
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -22,20 +18,7 @@ def test_a_booking_made_through_the_api_is_confirmed_by_mail(
     tmp_path: Path, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
-    env = {
-        "SMARTOFFICE_SMTP_HOST": "127.0.0.1",
-        "SMARTOFFICE_SMTP_PORT": str(port),
-        "SMARTOFFICE_SMTP_STARTTLS": "false",
-        "SMARTOFFICE_BOOKING_SWEEP_S": "0.5",
-    }
-    p = Platform(tmp_path, env, gateway_id="gw-m")
-    p.register([], building="kantor-m")
-    db = Database(p.database_url)
-    with db.session() as s:
-        employee = s.scalar(select(User).where(User.username == "employee"))
-        assert employee is not None
-        employee.email = "budi@example.go.id"
-    db.close()
+    p = mailing_platform(tmp_path, port, "kantor-m", "budi@example.go.id")
     p.start_server()
     try:
         assert p.api(

@@ -12,16 +12,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from harness.layouts import one_floor
-from harness.platform import Platform
 from harness.push import PushService
 from harness.services import wait_for
 from harness.smtp import Inbox
-from server.auth.models import User
-from server.db import Database
 from server.notify.push import allowed, new_private_key
+from tests.server.notify.conftest import mailing_platform
 
 WITA = ZoneInfo("Asia/Makassar")
 B = "kantor-p"
@@ -49,25 +46,17 @@ def test_a_reminder_reaches_mail_and_push_once_and_its_answers_keep_or_free_the_
     tmp_path: Path, smtp: tuple[Inbox, int], browser: PushService
 ) -> None:
     inbox, port = smtp
-    env = {
-        "SMARTOFFICE_SMTP_HOST": "127.0.0.1",
-        "SMARTOFFICE_SMTP_PORT": str(port),
-        "SMARTOFFICE_SMTP_STARTTLS": "false",
-        "SMARTOFFICE_BOOKING_SWEEP_S": "0.5",
+    p = mailing_platform(
+        tmp_path,
+        port,
+        B,
+        "sari@example.go.id",
         # The reminder is due as the booking starts: its minutes equal the grace.
-        "SMARTOFFICE_REMINDER_MINUTES": "10",
-        "SMARTOFFICE_COMING_HOLD_MINUTES": "15",
-        "SMARTOFFICE_VAPID_PRIVATE_KEY": new_private_key(),
-        "SMARTOFFICE_PUSH_HOSTS": '["127.0.0.1"]',
-    }
-    p = Platform(tmp_path, env, gateway_id="gw-push")
-    p.register([], building=B)
-    db = Database(p.database_url)
-    with db.session() as s:
-        employee = s.scalar(select(User).where(User.username == "employee"))
-        assert employee is not None
-        employee.email = "sari@example.go.id"
-    db.close()
+        SMARTOFFICE_REMINDER_MINUTES="10",
+        SMARTOFFICE_COMING_HOLD_MINUTES="15",
+        SMARTOFFICE_VAPID_PRIVATE_KEY=new_private_key(),
+        SMARTOFFICE_PUSH_HOSTS='["127.0.0.1"]',
+    )
     p.start_server()
     try:
         layout = one_floor(B, "l1", ["m1", "m2"])
