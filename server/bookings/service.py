@@ -372,8 +372,14 @@ def get(session: Session, *, actor: Principal, booking_id: int) -> tuple[Booking
     return row, tz
 
 
-def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPublic:
-    """Cancel a booking not yet checked in."""
+def cancel(
+    session: Session, *, actor: Principal, booking_id: int, reason: str | None = None
+) -> BookingPublic:
+    """Cancel a booking not yet checked in.
+
+    ``reason``: why, when it is not the person's own choice (their work plan changed); kept
+    on the booking and in the audit log.
+    """
     row, tz = get(session, actor=actor, booking_id=booking_id)
     if row.state != "booked":
         raise Refusal(
@@ -387,13 +393,14 @@ def cancel(session: Session, *, actor: Principal, booking_id: int) -> BookingPub
         )
     now = now_utc()
     row.state, row.outcome = "cancelled", "cancelled"
-    row.released_ms = to_ms(now)
+    row.released_ms, row.release_reason = to_ms(now), reason
     record(
         session,
         actor=actor.username,
         action="booking.cancel",
         target_kind="booking",
         target_id=str(row.id),
+        **({"reason": reason} if reason else {}),
     )
     desk_follows(session, row, now)
     return public(row, tz)

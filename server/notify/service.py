@@ -17,7 +17,7 @@ a sender that drains it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -182,11 +182,10 @@ class Prefs:
     quiet_from: int | None = None
     quiet_to: int | None = None
     morning: bool = True
-    channels: dict[str, bool] = field(default_factory=dict)
 
     def on(self, channel: str) -> bool:
         """Whether the person keeps ``channel`` on (a channel they never chose: on)."""
-        return bool(getattr(self, channel, self.channels.get(channel, True)))
+        return bool(getattr(self, channel, True))
 
     def quiet(self, local: datetime) -> bool:
         """Whether ``local`` (the person's local time) falls in their quiet hours."""

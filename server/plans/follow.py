@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.audit.service import record
 from server.auth.models import User
 from server.auth.service import principal_of
 from server.bookings import service as bookings
@@ -100,7 +99,7 @@ def follow(
         elif place is not None:
             for b in mine:
                 if b.origin == "plan" and b.state == "booked":
-                    _release(session, user, b, place, now)
+                    _release(session, user, b, place)
                     out.released.append((day, b.space_code))
     return out
 
@@ -265,20 +264,10 @@ def _candidates(
     return [*first, *(r.desk.id for r in ordered if r.desk.id not in first)][:TRIES]
 
 
-def _release(session: Session, user: User, b: Booking, place: str, now: datetime) -> None:
-    b.state, b.outcome = "cancelled", "cancelled"
-    b.released_ms = to_ms(now)
-    b.release_reason = f"{PLAN_RELEASE}{place}"
-    record(
-        session,
-        actor=user.username,
-        action="booking.cancel",
-        target_kind="booking",
-        target_id=str(b.id),
-        via="plan",
-        reason=b.release_reason,
-    )
-    bookings.desk_follows(session, b, now)
+def _release(session: Session, user: User, b: Booking, place: str) -> None:
+    """Cancel the plan's booking of a day now planned elsewhere, saying why."""
+    reason = f"{PLAN_RELEASE}{place}"
+    bookings.cancel(session, actor=principal_of(user), booking_id=b.id, reason=reason)
 
 
 def follow_all(db: Database, now: datetime | None = None) -> Followed:

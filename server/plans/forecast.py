@@ -35,11 +35,14 @@ from server.energy.rollup import HourlyView, Rollups
 from server.exceptions import Forbidden
 from server.i18n import T
 from server.plans.models import ForecastRow, PlanDay, WorkPlan
+from server.plans.service import offices
 from server.readings.store import RollupAgg, SpaceFilter
 from server.roles import REPORTERS
 from server.spaces.models import Building, Desk, Floor, Zone
 from server.suppression import withheld
 
+KEPT_DAYS = 366
+"""How long kept forecasts stay (they name nobody): a year of accuracy to look back on."""
 AFTERNOON_HOUR = 15
 """From this hour (the building's time) tomorrow's forecast is kept, for the day's start."""
 
@@ -69,22 +72,14 @@ def _office_people(
     session: Session, building: str
 ) -> dict[int, tuple[str | None, int | None, str]]:
     """People with a plan whose office is ``building``: (agency, preferred zone id, week)."""
-    floors_of = dict(
-        session.execute(
-            select(Floor.agency_id, Floor.building_id).where(Floor.agency_id.is_not(None))
-        ).all()
-    )
-    only = session.scalars(select(Building.id).limit(2)).all()
+    known = offices(session)
     out = {}
     for uid, agency, plan_building, zone_id, week in session.execute(
         select(User.id, User.agency_id, WorkPlan.building_id, WorkPlan.zone_id, WorkPlan.week)
         .join(WorkPlan, WorkPlan.user_id == User.id)
         .where(User.active)
     ):
-        office = plan_building or (floors_of.get(agency) if agency else None)
-        if office is None and len(only) == 1:
-            office = only[0]
-        if office == building:
+        if (plan_building or known.of(agency)) == building:
             out[uid] = (agency, zone_id, week)
     return out
 
@@ -310,7 +305,7 @@ def kept_rows(session: Session, building: str, first: date, last: date) -> Itera
 
 
 def forget_before(session: Session, cutoff: date) -> int:
-    """Kept forecasts of days before ``cutoff`` go (they name nobody; kept a year)."""
+    """Kept forecasts of days before ``cutoff`` go."""
     gone = session.execute(delete(ForecastRow).where(ForecastRow.day < cutoff.isoformat()))
     return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -425,6 +420,8 @@ def keep_all(db: Database, now: datetime | None = None) -> int:
     for building in buildings:
         with db.session() as session:
             made += keep(session, building=building, now=now)
+    with db.session() as session:
+        forget_before(session, now.date() - timedelta(days=KEPT_DAYS))
     return made
 
 

@@ -12,6 +12,7 @@ The desk bookings that follow a plan: ``server.plans.follow``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -78,21 +79,40 @@ def week_of(row: WorkPlan) -> list[Place | None]:
     return [p if p in PLACES else None for p in (parts + [""] * 7)[:7]]
 
 
-def office_of(session: Session, user: User, row: WorkPlan) -> str | None:
-    """The person's office: their plan's building, else where their agency has floors."""
-    if row.building_id is not None:
-        return row.building_id
-    if user.agency_id is not None:
-        found = session.scalar(
-            select(Floor.building_id)
-            .where(Floor.agency_id == user.agency_id)
-            .order_by(Floor.building_id)
-            .limit(1)
-        )
-        if found is not None:
-            return found
+@dataclass(frozen=True, slots=True)
+class Offices:
+    """Where people work whose plan names no building.
+
+    Their agency's building (the first by code where it has floors), else the platform's
+    one building if there is only one.
+    """
+
+    by_agency: dict[str, str]
+    sole: str | None
+
+    def of(self, agency: str | None) -> str | None:
+        """The office of a person of ``agency`` (None: the platform's own staff)."""
+        found = self.by_agency.get(agency) if agency is not None else None
+        return found or self.sole
+
+
+def offices(session: Session) -> Offices:
+    """Every agency's office, read at once."""
+    by_agency: dict[str, str] = {}
+    for agency, building in session.execute(
+        select(Floor.agency_id, Floor.building_id)
+        .where(Floor.agency_id.is_not(None))
+        .order_by(Floor.building_id)
+    ):
+        if agency is not None:
+            by_agency.setdefault(agency, building)
     only = session.scalars(select(Building.id).limit(2)).all()
-    return only[0] if len(only) == 1 else None
+    return Offices(by_agency, only[0] if len(only) == 1 else None)
+
+
+def office_of(session: Session, user: User, row: WorkPlan) -> str | None:
+    """The person's office: their plan's building, else their agency's (``Offices``)."""
+    return row.building_id or offices(session).of(user.agency_id)
 
 
 def zone_of_person(session: Session, user: User, row: WorkPlan) -> ZoneInfo:

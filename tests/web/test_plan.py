@@ -83,7 +83,7 @@ def test_a_person_sets_their_week_the_plan_books_a_desk_and_a_day_at_home_releas
     expect(page.get_by_role("status")).to_contain_text("dilepas (Anda berencana di tempat lain)")
     row = page.locator(f"tr[data-day='{TOMORROW.isoformat()}']")
     expect(row).to_contain_text("Rumah")
-    expect(row).to_contain_text("hari ini saja")
+    expect(row).to_contain_text("khusus hari itu")
     mine = platform.api("GET", "/api/v1/bookings", headers=as_person(platform, who)).json()
     assert [b["state"] for b in mine if b["id"] == tomorrow[0]["id"]] == ["cancelled"]
     # On a phone the plan reads as well.

@@ -25,7 +25,7 @@ from server.plans.models import ForecastRow
 from server.readings.store import ReadingStore, Rollup
 from server.registry.models import Downlink
 from server.registry.service import add_gateway
-from tests.server.plans.conftest import AG, MON, NOW, OFFICE_WEEK, WITA, B, day, week
+from tests.server.plans.conftest import MON, NOW, OFFICE_WEEK, WITA, B, day, week
 
 H = 3_600_000
 
@@ -145,4 +145,3 @@ async def test_the_forecast_kept_the_day_before_is_measured_against_the_sensors(
     )
     assert [(d.floor, d.day, d.expected, d.seen) for d in found.days] == [("l2", MON, 3.0, 2.0)]
     assert found.mean_absolute_error == 1.0
-    assert AG
