@@ -31,7 +31,7 @@ from harness.calendar import office_hours
 from harness.services import postgres, running
 from server.agencies.models import Agency
 from server.auth.models import User
-from server.bookings.models import Booking
+from server.bookings.models import Booking, DeskLive
 from server.clock import WITA
 from server.db import Database, init_schema
 from server.plans.follow import follow_all
@@ -39,7 +39,7 @@ from server.plans.forecast import forecast
 from server.plans.models import PlanDay, WorkPlan
 from server.registry.layout import import_layout
 from server.spaces.loader import parse_layout
-from server.spaces.models import Zone
+from server.spaces.models import Desk, Zone
 
 DESKS_PER_ZONE = 50
 
@@ -132,6 +132,14 @@ def fill(db: Database, people: int, towers: int, ahead: int, today: datetime) ->
         s.execute(insert(WorkPlan), plans)
         if days:
             s.execute(insert(PlanDay), days)
+        # Each desk's sensor has reported: its live state is kept, as in a building running.
+        s.execute(
+            insert(DeskLive),
+            [
+                {"desk_id": d, "occupied": False, "since_ms": now, "updated_ms": now, "led": "off"}
+                for d in s.scalars(select(Desk.id))
+            ],
+        )
     return codes
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
@@ -35,17 +35,31 @@ def record(
     **detail: Any,
 ) -> None:
     """Add an entry; it commits or rolls back with the change it describes."""
-    session.add(
-        AuditEntry(
-            at_ms=now_ms(),
-            actor=actor,
-            action=action,
-            target_kind=target_kind,
-            target_id=target_id,
-            detail=json.dumps(detail, sort_keys=True, default=str),
-            agency=detail["agency"] if isinstance(detail.get("agency"), str) else None,
-        )
-    )
+    session.add(AuditEntry(**_entry(actor, action, target_kind, target_id, detail)))
+
+
+def record_many(session: Session, entries: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+    """Add many entries at once, each as :func:`record` would.
+
+    Each is (actor, action, target kind, target id, detail); they are written in one
+    statement.
+    """
+    if entries:
+        session.execute(insert(AuditEntry), [_entry(*e) for e in entries])
+
+
+def _entry(
+    actor: str, action: str, target_kind: str, target_id: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "at_ms": now_ms(),
+        "actor": actor,
+        "action": action,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "detail": json.dumps(detail, sort_keys=True, default=str),
+        "agency": detail["agency"] if isinstance(detail.get("agency"), str) else None,
+    }
 
 
 @dataclass(frozen=True)

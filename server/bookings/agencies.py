@@ -67,13 +67,17 @@ def check_desk(session: Session, desk: Desk, user: User, day: date) -> None:
     if may_sit(floor_owner, opened_to(session, desk.floor_id, day), user.agency_id):
         return
     assert floor_owner is not None
-    name = agencies.agency(session, floor_owner).name
-    raise Refusal(
+    raise not_theirs(desk, agencies.agency(session, floor_owner).name, day)
+
+
+def not_theirs(desk: Desk, agency_name: str, day: date) -> Refusal:
+    """The desk's floor is another agency's on ``day`` (named ``agency_name``)."""
+    return Refusal(
         "agency_floor",
         T(
             "desk {desk} is for the people of {agency} on {day}",
             desk=desk.code,
-            agency=name,
+            agency=agency_name,
             day=day.isoformat(),
         ),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pydantic import TypeAdapter
@@ -38,7 +38,7 @@ from server.calendar.policy import Policy, policy_for
 from server.clock import now_utc
 from server.db import Database
 from server.exceptions import Refusal
-from server.i18n import LANGUAGES, T, say
+from server.i18n import T, say
 from server.spaces.models import Desk, Zone
 from server.spaces.service import get_floor
 
@@ -84,9 +84,34 @@ class DeskView:
     """Other agencies whose people the floor seats on the slot's day."""
     # not_bookable, closed or blocked: the same for everyone; else None.
     fixed: SlotState | None
-    answers: dict[SlotState, DeskAvailability]
-    json: dict[tuple[SlotState, str], bytes]
-    """Each state's answer in each language (the reasons are said in it)."""
+    base: DeskAvailability
+    """The desk as every answer shows it, but for its state and reason."""
+    reasons: dict[SlotState, object]
+    """The states the desk can take, and why it is in each (said in the reader's language)."""
+    made: dict[SlotState, DeskAvailability] = field(default_factory=dict)
+    said: dict[tuple[SlotState, str], bytes] = field(default_factory=dict)
+    """Each state's answer as JSON in each language, made when first asked for."""
+
+    def answer(self, state: SlotState) -> DeskAvailability:
+        """The desk's answer in ``state`` (made when first asked for)."""
+        if state not in self.made:
+            why = self.reasons[state]
+            self.made[state] = self.base.model_copy(
+                update={"state": state, "reason": None if why is None else str(why)}
+            )
+        return self.made[state]
+
+    def json(self, state: SlotState, lang: str) -> bytes:
+        """The answer in ``state`` as JSON, its reason said in ``lang``."""
+        key = (state, lang)
+        if key not in self.said:
+            why = self.reasons[state]
+            self.said[key] = _ONE.dump_json(
+                self.answer(state).model_copy(
+                    update={"reason": None if why is None else say(why, lang)}
+                )
+            )
+        return self.said[key]
 
     def state_for(self, actor: Principal, holder: str | None) -> SlotState:
         """The desk's state as ``actor`` sees it, when ``holder`` has it booked."""
@@ -200,34 +225,22 @@ def floor_layer(
             reasons["team_zone"] = T("reserved for team {team}", team=team)
         if row.agency_id and not fixed:
             reasons["not_bookable"] = T("for the people of {agency}", agency=owner_name)
-        answers = {
-            state: DeskAvailability.model_construct(
-                id=d.code,
-                name=d.name,
-                floor=floor,
-                zone=zones[d.zone_id].code,
-                neighbourhood=_code(zones, d.neighbourhood_id),
-                x=d.x,
-                y=d.y,
-                monitor=d.monitor,
-                standing=d.standing,
-                accessible=d.accessible,
-                quiet=d.quiet,
-                state=state,
-                reason=None if why is None else str(why),
-            )
-            for state, why in reasons.items()
-        }
-        json = {
-            (state, lang): _ONE.dump_json(
-                a.model_copy(
-                    update={"reason": None if reasons[state] is None else say(reasons[state], lang)}
-                )
-            )
-            for state, a in answers.items()
-            for lang in LANGUAGES
-        }
-        out.append(DeskView(d.id, team, row.agency_id, open_to, fixed, answers, json))
+        base = DeskAvailability.model_construct(
+            id=d.code,
+            name=d.name,
+            floor=floor,
+            zone=zones[d.zone_id].code,
+            neighbourhood=_code(zones, d.neighbourhood_id),
+            x=d.x,
+            y=d.y,
+            monitor=d.monitor,
+            standing=d.standing,
+            accessible=d.accessible,
+            quiet=d.quiet,
+            state=next(iter(reasons)),
+            reason=None,
+        )
+        out.append(DeskView(d.id, team, row.agency_id, open_to, fixed, base, reasons))
     return out
 
 
@@ -273,7 +286,7 @@ def availability(
         now=now or now_utc(),
     )
     held = holders(session, building=building, floor=floor, start=start, end=end)
-    return [d.answers[d.state_for(actor, held.get(d.id))] for d in layer]
+    return [d.answer(d.state_for(actor, held.get(d.id))) for d in layer]
 
 
 def _code(zones: dict[int, Zone], zone_id: int | None) -> str | None:
@@ -354,4 +367,4 @@ class AvailabilityQuery:
 
 
 def _json(layer: list[DeskView], held: dict[int, str], actor: Principal, lang: str) -> bytes:
-    return b"[" + b",".join(d.json[d.state_for(actor, held.get(d.id)), lang] for d in layer) + b"]"
+    return b"[" + b",".join(d.json(d.state_for(actor, held.get(d.id)), lang) for d in layer) + b"]"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import Final
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -96,7 +96,7 @@ def _lock(session: Session, space: Space, user: User) -> None:
         )
 
 
-def _slots(
+def slots_of(
     new: BookingCreate, policy: Policy, tz: ZoneInfo, now: datetime
 ) -> list[tuple[datetime, datetime]]:
     """The slots asked for; a whole day already begun starts now (its check-in window too)."""
@@ -155,7 +155,7 @@ def create(
         raise NotFoundError(T("no active user {user}", user=repr(username)))
     space = find_space(session, building.id, new.desk, new.room)
     policy = policy_for(session, building.id, space.zone_id, user.agency_id)
-    slots = _slots(new, policy, tz, now)
+    slots = slots_of(new, policy, tz, now)
     if not slots:
         raise Refusal("repeat", T("the weekly pattern has no date before its end"))
     series = uuid.uuid4().hex[:16] if new.repeat else None
@@ -225,7 +225,7 @@ def book_one(
     kind = "desk" if isinstance(space, Desk) else "room"
     s, e = to_ms(start), to_ms(end)
     if not space.bookable:
-        raise Refusal("not_bookable", T(_SAID[kind, "not_bookable"], space=space.code))
+        raise unbookable(space)
     if isinstance(space, Desk):
         block = session.scalar(
             select(DeskBlock).where(
@@ -233,18 +233,11 @@ def book_one(
             )
         )
         if block is not None:
-            raise Refusal(
-                "maintenance",
-                T("desk {desk} is blocked: {reason}", desk=space.code, reason=block.reason),
-            )
+            raise blocked(space, block)
         whose.check_desk(session, space, user, start.astimezone(tz).date())
-        team = _team(session, space)
-        on_behalf_by_manager = actor.username != user.username
-        if team is not None and team != user.team and not on_behalf_by_manager:
-            raise Refusal(
-                "team_zone",
-                T("desk {desk} is reserved for team {team}", desk=space.code, team=team),
-            )
+        refused = team_refusal(space, _team(session, space), user, actor)
+        if refused is not None:
+            raise refused
     _lock(session, space, user)
     column = Booking.desk_id if kind == "desk" else Booking.room_id
     taken = session.scalar(
@@ -253,28 +246,13 @@ def book_one(
         )
     )
     if taken is not None:
-        raise Refusal(
-            "conflict",
-            T(
-                _SAID[kind, "conflict"],
-                space=space.code,
-                start=clock(taken.start_ms, tz),
-                end=clock(taken.end_ms, tz),
-            ),
-            409,
-        )
+        raise conflict(space, taken, tz)
     mine = select(Booking).where(
         Booking.user_id == user.id, Booking.state.in_(ACTIVE), Booking.space_kind == kind
     )
     overlapping = session.scalar(mine.where(Booking.start_ms < e, Booking.end_ms > s))
     if overlapping is not None:
-        # Said to the person booked in the second person; to a manager booking for them,
-        # with their name.
-        own = user.username == actor.username
-        said = _SAID[kind, "overlap_mine" if own else "overlap_self"]
-        raise Refusal(
-            "overlap_self", T(said, user=user.username, space=overlapping.space_code), 409
-        )
+        raise overlap(kind, user, actor, overlapping)
     if kind == "desk":
         _limits(session, policy, tz, user, start)
     row = Booking(
@@ -296,9 +274,7 @@ def book_one(
     try:
         session.flush()
     except IntegrityError as exc:  # PostgreSQL's exclusion constraint: a race lost
-        raise Refusal(
-            "conflict_race", T(_SAID[kind, "conflict_race"], space=space.code), 409
-        ) from exc
+        raise race_lost(space) from exc
     record(
         session,
         actor=actor.username,
@@ -323,35 +299,112 @@ def _team(session: Session, desk: Desk) -> str | None:
 
 def _limits(session: Session, policy: Policy, tz: ZoneInfo, user: User, start: datetime) -> None:
     day = start.astimezone(tz).date()
+    counts = []
+    for begin, end in limit_spans(day, tz):
+        counts.append(
+            session.scalar(
+                select(func.count()).where(
+                    Booking.user_id == user.id,
+                    Booking.space_kind == "desk",
+                    Booking.state.in_(COUNTED),
+                    Booking.start_ms >= begin,
+                    Booking.start_ms < end,
+                )
+            )
+            or 0
+        )
+    refused = over_limit(policy, user, counts[0], counts[1])
+    if refused is not None:
+        raise refused
+
+
+COUNTED: Final = (*ACTIVE, "completed")
+"""The states a desk booking counts in towards the limits."""
+
+
+def limit_spans(day: date, tz: ZoneInfo) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The day's and its week's spans (ms) within which desk bookings' starts are counted."""
     midnight = day_start(day, tz)
     week_start = midnight - timedelta(days=day.weekday())
-    for rule, begin, span, limit, what in (
-        (
-            "max_per_day",
-            midnight,
-            timedelta(days=1),
-            policy.max_per_day,
-            N_("at most {limit} desk booking(s) a day; {user} has {count}"),
-        ),
-        (
-            "max_per_week",
-            week_start,
-            timedelta(days=7),
-            policy.max_per_week,
-            N_("at most {limit} desk booking(s) a week; {user} has {count}"),
-        ),
-    ):
-        count = session.scalar(
-            select(func.count()).where(
-                Booking.user_id == user.id,
-                Booking.space_kind == "desk",
-                Booking.state.in_((*ACTIVE, "completed")),
-                Booking.start_ms >= to_ms(begin),
-                Booking.start_ms < to_ms(begin + span),
-            )
+    return (
+        (to_ms(midnight), to_ms(midnight + timedelta(days=1))),
+        (to_ms(week_start), to_ms(week_start + timedelta(days=7))),
+    )
+
+
+def over_limit(policy: Policy, user: User, on_day: int, in_week: int) -> Refusal | None:
+    """The limit a desk booking more breaks, with ``on_day`` and ``in_week`` already held."""
+    if on_day >= policy.max_per_day:
+        what = N_("at most {limit} desk booking(s) a day; {user} has {count}")
+        return Refusal(
+            "max_per_day", T(what, limit=policy.max_per_day, user=user.username, count=on_day)
         )
-        if (count or 0) >= limit:
-            raise Refusal(rule, T(what, limit=limit, user=user.username, count=count))
+    if in_week >= policy.max_per_week:
+        what = N_("at most {limit} desk booking(s) a week; {user} has {count}")
+        return Refusal(
+            "max_per_week", T(what, limit=policy.max_per_week, user=user.username, count=in_week)
+        )
+    return None
+
+
+def unbookable(space: Space) -> Refusal:
+    """The desk or room is not bookable."""
+    kind = "desk" if isinstance(space, Desk) else "room"
+    return Refusal("not_bookable", T(_SAID[kind, "not_bookable"], space=space.code))
+
+
+def blocked(desk: Desk, block: DeskBlock) -> Refusal:
+    """The desk is blocked (maintenance) at the time asked."""
+    return Refusal(
+        "maintenance", T("desk {desk} is blocked: {reason}", desk=desk.code, reason=block.reason)
+    )
+
+
+def team_refusal(desk: Desk, team: str | None, user: User, actor: Principal) -> Refusal | None:
+    """A desk of a team's zone is for that team (a manager may book it for anyone)."""
+    if team is None or team == user.team or actor.username != user.username:
+        return None
+    return Refusal(
+        "team_zone", T("desk {desk} is reserved for team {team}", desk=desk.code, team=team)
+    )
+
+
+class Held(Protocol):
+    """A booking as the refusals name it (a row, or one of ``server.bookings.bulk``)."""
+
+    @property
+    def space_code(self) -> str: ...
+    @property
+    def start_ms(self) -> int: ...
+    @property
+    def end_ms(self) -> int: ...
+
+
+def conflict(space: Space, taken: Held, tz: ZoneInfo) -> Refusal:
+    """The space is already booked then (``taken``)."""
+    kind = "desk" if isinstance(space, Desk) else "room"
+    return Refusal(
+        "conflict",
+        T(
+            _SAID[kind, "conflict"],
+            space=space.code,
+            start=clock(taken.start_ms, tz),
+            end=clock(taken.end_ms, tz),
+        ),
+        409,
+    )
+
+
+def overlap(kind: str, user: User, actor: Principal, other: Held) -> Refusal:
+    """The person already has a desk (or room) then: said to them, or named to a manager."""
+    said = _SAID[kind, "overlap_mine" if user.username == actor.username else "overlap_self"]
+    return Refusal("overlap_self", T(said, user=user.username, space=other.space_code), 409)
+
+
+def race_lost(space: Space) -> Refusal:
+    """Another booking of the space was written first (PostgreSQL's exclusion constraint)."""
+    kind = "desk" if isinstance(space, Desk) else "room"
+    return Refusal("conflict_race", T(_SAID[kind, "conflict_race"], space=space.code), 409)
 
 
 def public(row: Booking, tz: ZoneInfo) -> BookingPublic:

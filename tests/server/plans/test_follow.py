@@ -5,9 +5,13 @@ desk, and the plan never books over the person's own booking or cancellation."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import create_engine, event, insert, select
 
+from server.audit.models import AuditEntry
+from server.auth.models import User
 from server.auth.service import Principal
 from server.bookings import service as bookings
 from server.bookings.models import Booking
@@ -15,6 +19,8 @@ from server.bookings.schemas import BookingCreate
 from server.db import Database
 from server.plans import follow as following
 from server.plans import service
+from server.plans.schemas import WeekDoc
+from server.spaces.models import Desk
 from tests.server.plans.conftest import MON, NOW, OFFICE_WEEK, B, day, desk_bookings, week
 
 
@@ -78,3 +84,88 @@ def test_the_plan_books_the_units_zone_and_never_over_the_persons_own_booking(
         bookings.create(s, actor=ani, new=BookingCreate(building=B, desk="u-3", day=MON), now=NOW)
     week(db, ani, OFFICE_WEEK, book_ahead_days=1)
     assert [(x[1], x[3]) for x in desk_bookings(db, "ani")] == [("u-3", None)]
+
+
+def _plans(db: Database, unit: dict[str, Principal], zones: dict[str, str | None]) -> None:
+    """Plans kept, not yet followed: the job follows them."""
+    with db.session() as s:
+        for who, zone in zones.items():
+            doc = {"week": OFFICE_WEEK, "zone": zone, "book_ahead_days": 2}
+            service.set_week(s, actor=unit[who], doc=WeekDoc.model_validate(doc))
+
+
+def test_the_job_books_everyones_days_together_as_each_alone_would(
+    db: Database, unit: dict[str, Principal]
+) -> None:
+    _plans(db, unit, {"ani": "l2-u", "bima": None, "citra": None, "dodi": "l2-s"})
+    with db.session() as s:  # bima took Monday's desk himself
+        bookings.create(
+            s, actor=unit["bima"], new=BookingCreate(building=B, desk="u-3", day=MON), now=NOW
+        )
+    done = following.follow_all(db, now=NOW)
+    assert len(done.booked) == 7 and done.failed == []
+    tue = MON + timedelta(days=1)
+    # ani in her zone; bima's own Monday left, his Tuesday and citra's days in the unit's
+    # neighbourhood; dodi preferred a zone reserved for Pusdatin, so sits elsewhere.
+    assert [(d, c[:2], o) for d, c, _, o in desk_bookings(db, "ani")] == [
+        (MON, "u-", "plan"),
+        (tue, "u-", "plan"),
+    ]
+    assert [(d, c[:2], o) for d, c, _, o in desk_bookings(db, "bima")] == [
+        (MON, "u-", None),
+        (tue, "s-", "plan"),
+    ]
+    assert {c[:2] for _, c, _, _ in desk_bookings(db, "citra")} == {"s-"}
+    assert {c[:2] for _, c, _, _ in desk_bookings(db, "dodi")} == {"u-"}
+    with db.session(commit=False) as s:
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "booking.create")).all()
+        assert sum('"via": "plan"' in a.detail for a in audit) == 7
+    # Nothing left to do the next time.
+    again = following.follow_all(db, now=NOW)
+    assert again.booked == [] and again.failed == []
+
+
+def test_a_desk_taken_while_the_job_writes_sends_that_day_one_by_one(
+    db: Database, unit: dict[str, Principal], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's write lock, taken first, lets nobody in meanwhile")
+    _plans(db, unit, {"ani": "l2-u", "dodi": None})
+    other = create_engine(database_url)
+
+    def meanwhile(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("INSERT INTO bookings") or taken:
+            return
+        taken.append(statement)  # just before Monday is written, kepala books u-1 and u-2
+        with other.begin() as c:
+            for code in ("u-1", "u-2"):
+                desk = c.scalar(select(Desk.id).where(Desk.building_id == B, Desk.code == code))
+                c.execute(
+                    insert(Booking).values(
+                        building_id=B,
+                        desk_id=desk,
+                        space_code=code,
+                        space_kind="desk",
+                        user_id=c.scalar(select(User.id).where(User.username == "kepala")),
+                        booked_by="kepala",
+                        start_ms=int((NOW + timedelta(hours=3)).timestamp() * 1000),
+                        end_ms=int((NOW + timedelta(hours=4)).timestamp() * 1000),
+                        state="booked",
+                        created_ms=0,
+                    )
+                )
+
+    taken: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        done = following.follow_all(db, now=NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+        other.dispose()
+    assert taken
+    # Monday went one by one: ani has the one desk of the north wing left, dodi none (the
+    # south wing is Pusdatin's), and says so; Tuesday was booked together as usual.
+    assert [(d, c) for d, c, _, _ in desk_bookings(db, "ani")][0] == (MON, "u-3")
+    assert [d for d, _ in done.failed] == [MON]
+    assert [d for d, _, _, _ in desk_bookings(db, "dodi")] == [MON + timedelta(days=1)]
+    assert [c for _, c, _, _ in desk_bookings(db, "kepala")] == ["u-1", "u-2"]
