@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
+import anyio.from_thread
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -66,8 +67,9 @@ async def _plans(services: Services) -> None:
     Desks for the office days in reach, the forecasts to keep, tomorrow's consolidation
     told to the operators (from the afternoon), and the morning summaries due.
     """
-    await run_in_threadpool(follow_all, services.db)
-    await run_in_threadpool(keep_all, services.db)
+    # Between its transactions each asks whether the server is stopping (it need not wait).
+    await run_in_threadpool(follow_all, services.db, None, anyio.from_thread.check_cancelled)
+    await run_in_threadpool(keep_all, services.db, None, anyio.from_thread.check_cancelled)
     await tell_tomorrow(services.db, services.rollups)
     await run_in_threadpool(mornings, services.db, services.settings.morning_summary_minute)
 

@@ -368,6 +368,24 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
             _run(running, desks=desks, port=port, data_dir=data_dir, lock=lock, moment=moment)
         except KeyboardInterrupt:
             print("stopping...", flush=True)  # noqa: T201
+    _end_threads(grace_s=10)
+
+
+def _end_threads(grace_s: float) -> None:
+    """End the process even if a part did not stop in time, saying which.
+
+    Python waits for every thread at exit: a server thread given up on (its stop timed out)
+    leaves worker threads nobody will stop, and the demo would hang for good (a CI run
+    once waited on one).
+    """
+    deadline = time.monotonic() + grace_s
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for t in others:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = sorted({t.name for t in others if t.is_alive()})
+    if stuck:
+        print(f"not stopped in time, left behind: {', '.join(stuck)}", flush=True)  # noqa: T201
+        os._exit(0)
 
 
 def _interrupted(*_: object) -> None:
@@ -449,7 +467,7 @@ def _run(
         target=server.run, kwargs={"sockets": [listener]}, name="demo-server", daemon=True
     )
     server_thread.start()
-    running.callback(server_thread.join, 10)
+    running.callback(server_thread.join, 30)
     running.callback(setattr, server, "should_exit", True)
     while not server.started:
         if not server_thread.is_alive():

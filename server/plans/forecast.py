@@ -14,7 +14,7 @@ Managers read it as counts per floor or zone (small groups withheld); nobody is 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -411,13 +411,20 @@ def read(
     return public(forecast(session, building=building, first=start, days=days), min_group, floors)
 
 
-def keep_all(db: Database, now: datetime | None = None) -> int:
-    """Keep today's and (from the afternoon) tomorrow's forecast of every building."""
+def keep_all(
+    db: Database, now: datetime | None = None, between: Callable[[], object] | None = None
+) -> int:
+    """Keep today's and (from the afternoon) tomorrow's forecast of every building.
+
+    ``between``: called between buildings (the job's cancellation point).
+    """
     now = now or now_utc()
     with db.session(commit=False) as session:
         buildings = list(session.scalars(select(Building.id).order_by(Building.id)))
     made = 0
     for building in buildings:
+        if between is not None:
+            between()
         with db.session() as session:
             made += keep(session, building=building, now=now)
     with db.session() as session:
