@@ -77,6 +77,19 @@ class EdgeSettings(BaseSettings):
     """``/healthz`` and ``/metrics``; the gateway logs where they are when it starts. Set
     it for each gateway when several run on one host."""
 
+    @field_validator("gateway_token")
+    @classmethod
+    def _token_given(cls, value: SecretStr) -> SecretStr:
+        # In compose the token is the one setting not required up front: it is made with a
+        # compose command, which could not run while compose insisted on it.
+        if not value.get_secret_value().strip():
+            raise ValueError(
+                "SMARTOFFICE_EDGE_GATEWAY_TOKEN is empty: make the gateway's token with "
+                "`smartoffice registry gateway-token <gateway-id>` (in compose: `docker compose "
+                "run --rm server registry gateway-token gw-building`, then GATEWAY_TOKEN in .env)"
+            )
+        return value
+
     @field_validator("bms_username", "bms_password_hash", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:

@@ -75,11 +75,18 @@ def edge(
     ] = None,
 ) -> None:
     """Run the building gateway (settings from SMARTOFFICE_EDGE_* variables)."""
+    from pydantic import ValidationError
+
     from edge.app import Gateway
     from edge.config import EdgeSettings
 
     _logging(log_level)
-    Gateway(EdgeSettings(_env_file=env_file)).run()
+    try:
+        settings = EdgeSettings(_env_file=env_file)
+    except ValidationError as exc:  # said without a traceback; the inputs are never repeated
+        problems = "\n".join(f"  {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise SystemExit(f"The gateway's settings are not usable:\n{problems}") from None
+    Gateway(settings).run()
 
 
 @registry_app.command("import")

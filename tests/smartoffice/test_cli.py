@@ -204,3 +204,18 @@ def test_plans_are_followed_and_forecast_from_the_command_line(
     assert len(lines) == 2 and all("l1: 1.0 (0 booked)" in x for x in lines)
     missing = run(app, ["plans", "forecast", "kantor-x"])
     assert missing.exit_code == 2 and "kantor-x" in missing.stderr
+
+
+def test_a_gateway_without_its_token_says_how_to_make_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compose starts the gateway before its token is set: it says so, without a traceback."""
+    monkeypatch.setenv("SMARTOFFICE_EDGE_GATEWAY_ID", "gw-building")
+    monkeypatch.setenv("SMARTOFFICE_EDGE_GATEWAY_TOKEN", "")
+    result = CliRunner().invoke(app, ["edge"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    said = str(result.exception)
+    assert "SMARTOFFICE_EDGE_GATEWAY_TOKEN is empty" in said
+    assert "docker compose run --rm server registry gateway-token gw-building" in said
+    assert "Traceback" not in result.output
