@@ -96,15 +96,36 @@ def follow(
     for day in wanted:
         place = place_on(week, own, day)
         mine = held.get(day, [])
-        if place == "office":
-            if day in ahead and building is not None and not _leave_alone(mine):
-                _book(session, user, row, building, day, now, out, pool)
-        elif place is not None:
+        doing = _decide(place, day, ahead, building, mine)
+        if doing == "book":
+            assert building is not None
+            _book(session, user, row, building, day, now, out, pool)
+        elif doing == "release":
+            assert place is not None
             for b in mine:
-                if b.origin == "plan" and b.state == "booked":
+                if _by_plan(b):
                     _release(session, user, b, place)
                     out.released.append((day, b.space_code))
     return out
+
+
+def _decide(
+    place: str | None,
+    day: date,
+    ahead: set[date],
+    building: str | None,
+    mine: Sequence[Booking | _Kept],
+) -> str | None:
+    """What following the plan does with ``day``: ``book``, ``release`` or nothing.
+
+    One rule for a person's change (:func:`follow`) and for the job (:func:`follow_all`).
+    """
+    if place == "office":
+        book = day in ahead and building is not None and not _leave_alone(mine)
+        return "book" if book else None
+    if place is not None and any(_by_plan(b) for b in mine):
+        return "release"
+    return None
 
 
 def _plan_booked(session: Session, user: User, tz: ZoneInfo, now: datetime) -> set[date]:
@@ -282,10 +303,9 @@ def _preferred(
     row: WorkPlan,
     building: str,
     ranked: list[RankedDesk],
-    pool: Pool | None = None,
+    pool: Pool,
 ) -> list[RankedDesk]:
     """The suggestion's desks, the person's preferred zone first, then their unit's."""
-    pool = pool or Pool()
     zone = pool.zone_code(session, row.zone_id) if row.zone_id is not None else None
     team = pool.team_zones(session, building, user.team) if user.team else frozenset()
 
@@ -378,11 +398,13 @@ def _work(session: Session, now: datetime) -> _Work:
         by_plan = {d for d, bs in held.items() if any(_by_plan(b) for b in bs)}
         week = week_of(row)
         for day in sorted(d for d in ahead | by_plan if d >= today):
-            place = place_on(week, own.get(user.id, {}), day)
-            if place == "office":
-                if day in ahead and building is not None and not _leave_alone(held[day]):
-                    work.booking.setdefault((building, day), []).append(_Want(user.id))
-            elif place is not None and day in by_plan:
+            doing = _decide(
+                place_on(week, own.get(user.id, {}), day), day, ahead, building, held[day]
+            )
+            if doing == "book":
+                assert building is not None
+                work.booking.setdefault((building, day), []).append(_Want(user.id))
+            elif doing == "release":
                 work.releasing.setdefault(user.id, []).append(day)
     return work
 
