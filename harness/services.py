@@ -71,6 +71,8 @@ class Service:
     remove_workdir: bool = False
     ready: Callable[[], bool] | None = None
     """Readiness beyond a listening port (an HTTP health check, say)."""
+    rpc: int = 0
+    """InfluxDB 1.x's backup and restore (RPC) port."""
 
     def start(self) -> None:
         """Start (or restart) the process and wait until it is ready."""
@@ -171,7 +173,7 @@ bind-address = "127.0.0.1:{rpc}"
   enabled = false
 """
     )
-    svc = Service("influxd", port, workdir, [find("influxd"), "run", "-config", str(conf)])
+    svc = Service("influxd", port, workdir, [find("influxd"), "run", "-config", str(conf)], rpc=rpc)
     svc.start()
     wait_for(
         lambda: httpx.get(f"http://127.0.0.1:{port}/ping").status_code == 204,

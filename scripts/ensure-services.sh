@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install Mosquitto, InfluxDB 1.x, PostgreSQL and Chromium (for the browser tests) from the
-# OS packages when they are missing. The tests start private instances of each on free
-# ports; nothing here starts a service.
+# Install Mosquitto, InfluxDB 1.x, PostgreSQL, Chromium (for the browser tests) and
+# promtool (the alert rules' tests) from the OS packages when they are missing. The tests
+# start private instances of each on free ports; nothing here starts a service.
 set -euo pipefail
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
@@ -9,6 +9,7 @@ command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
 command -v influxd >/dev/null || missing+=(influxdb)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v promtool >/dev/null || missing+=(prometheus)  # promtool: the alert rules' tests
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing from the OS packages: ${missing[*]}"
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else

@@ -267,6 +267,20 @@ class ServerSettings(BaseSettings):
     history goes with it."""
     retention_every_s: float = Field(default=3600.0, gt=0)
     """How often the retention job runs (on the replica that runs the periodic jobs)."""
+    backup_dir: Path | None = None
+    """Where ``smartoffice backup`` writes archives; default ``data_dir/backups``. The
+    server reports the newest one's age on ``/metrics`` (for the backup alert)."""
+    backup_recipients: str = ""
+    """age public keys (``age1...``, comma-separated) that backups are encrypted to
+    (``smartoffice backup-key`` makes a key pair). The server needs only these; the
+    private key stays with the operator, off this machine."""
+    backup_keep_days: int = Field(default=30, ge=1, le=3650)
+    """Archives older than this are deleted when a new one is written: a backup holds
+    personal data, so it is kept no longer than the shortest retention period (mail and
+    sign-ins: 30 days) unless the operator decides otherwise (docs/privacy.md)."""
+    influx_backup_address: str | None = None
+    """InfluxDB 1.x's backup (RPC) address for ``influxd backup -portable``; default the
+    host of ``influx_url`` on port 8088."""
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:
@@ -293,6 +307,11 @@ class ServerSettings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The relational database URL, defaulting to SQLite under ``data_dir``."""
         return self.database_url or f"sqlite:///{self.data_dir / 'smartoffice.db'}"
+
+    @property
+    def backups(self) -> Path:
+        """Where backup archives are written and found."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def sqlite_readings_path(self) -> Path:

@@ -46,6 +46,29 @@ class ServerMetrics:
             ["gateway"],
             registry=self.registry,
         )
+        self.gateway_last_contact = Gauge(
+            "smartoffice_gateway_last_contact_timestamp_seconds",
+            "When a gateway last reached the server (a batch or its report)",
+            ["gateway"],
+            registry=self.registry,
+        )
+        self.store_up = Gauge(
+            "smartoffice_store_up",
+            "1 when the store answered at this scrape, else 0 (database, readings)",
+            ["store"],
+            registry=self.registry,
+        )
+        self.backup_newest = Gauge(
+            "smartoffice_backup_newest_timestamp_seconds",
+            "When the newest archive in the backup directory was made (0: none there)",
+            registry=self.registry,
+        )
+        self.disk_free_ratio = Gauge(
+            "smartoffice_disk_free_ratio",
+            "Free share of the file system holding the data directory or the backups",
+            ["path"],
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "smartoffice_ingest_batch_seconds",
             "Time to handle one ingest batch",

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from smartoffice import backup as backup_commands
 from smartoffice.admin import actor, agency_app, database, db_app, layout_app, user_app
 from smartoffice.installer.commands import device_app, login_command
 
@@ -27,6 +28,9 @@ app.add_typer(energy_app, name="energy")
 plans_app = typer.Typer(help="Work plans: their desks, and the forecast.", no_args_is_help=True)
 app.add_typer(plans_app, name="plans")
 app.command("login")(login_command)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
+app.command("backup-key")(backup_commands.backup_key)
 
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
 

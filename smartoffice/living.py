@@ -46,7 +46,7 @@ from server.energy.rollup import Rollups
 from server.exceptions import NotFoundError, Refusal
 from server.plans import forecast as forecasting
 from server.plans.models import PlanDay, WorkPlan
-from server.readings.store import ReadingStore, StoredReading
+from server.readings.store import StoredReading
 from server.services import build_store, rollup_config
 from server.spaces.service import desk_qr_key
 from smartoffice.fleet import CIRCUITS, WITA, Fleet, Occupant, room_climate, zone_power
@@ -305,18 +305,16 @@ class Past:
     def run(self, *, days: int, until: datetime) -> History:
         """The last ``days`` working days before ``until``, and ``until``'s day so far."""
         db = Database(self.settings.sqlalchemy_url)
-        store = build_store(self.settings)
         quiet = logging.getLogger("server.bookings.presence")
         level = quiet.level
         quiet.setLevel(logging.WARNING)  # a release per no-show of ten days says nothing
         try:
-            return self._run(db, store, days, until)
+            return self._run(db, days, until)
         finally:
             quiet.setLevel(level)
-            asyncio.run(store.close())
             db.close()
 
-    def _run(self, db: Database, store: ReadingStore, days: int, until: datetime) -> History:
+    def _run(self, db: Database, days: int, until: datetime) -> History:
         until = until.astimezone(WITA)
         today = until.date()
         work_days: list[date] = []
@@ -356,11 +354,16 @@ class Past:
         history.readings = len(readings)
 
         async def save() -> None:
-            for i in range(0, len(readings), 5000):
-                await store.write(readings[i : i + 5000])
-            await Rollups(db, store, rollup_config(self.settings)).roll(
-                self.building, since_ms=to_ms(first)
-            )
+            # The store's connections belong to this one event loop.
+            store = build_store(self.settings)
+            try:
+                for i in range(0, len(readings), 5000):
+                    await store.write(readings[i : i + 5000])
+                await Rollups(db, store, rollup_config(self.settings)).roll(
+                    self.building, since_ms=to_ms(first)
+                )
+            finally:
+                await store.close()
 
         asyncio.run(save())
         return history

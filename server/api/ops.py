@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -13,7 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Public, ServicesDep
+from server.backup.service import archives
 from server.clock import now_ms
+from server.config import ServerSettings
 from server.db import Database
 from server.exceptions import StoreError
 from server.metrics import ServerMetrics
@@ -39,6 +42,19 @@ def _gateway_gauges(db: Database, metrics: ServerMetrics) -> None:
             metrics.gateway_oldest_unsent.labels(g.id).set(age)
             metrics.gateway_outbox_depth.labels(g.id).set(g.outbox_depth or 0)
             metrics.gateway_dead_letters.labels(g.id).set(g.dead_letters or 0)
+        for g in gateways(session):
+            if not g.revoked and g.last_contact_ms:
+                metrics.gateway_last_contact.labels(g.id).set(g.last_contact_ms / 1000)
+
+
+def _files_gauges(settings: ServerSettings, metrics: ServerMetrics) -> None:
+    """The newest backup's time and the free disk, for the backup and disk alerts."""
+    newest = archives(settings.backups)
+    metrics.backup_newest.set(newest[-1].created.timestamp() if newest else 0)
+    for name, path in (("data", settings.data_dir), ("backups", settings.backups)):
+        with contextlib.suppress(OSError):
+            usage = shutil.disk_usage(path if path.exists() else path.parent)
+            metrics.disk_free_ratio.labels(name).set(usage.free / usage.total)
 
 
 @router.get("/healthz", dependencies=[Public])
@@ -78,6 +94,16 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 @router.get("/metrics", dependencies=[Public])
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus metrics."""
-    with contextlib.suppress(SQLAlchemyError):
-        await run_in_threadpool(_gateway_gauges, services.db, services.metrics)
+    gauges = services.metrics
+    try:
+        await run_in_threadpool(_gateway_gauges, services.db, gauges)
+        gauges.store_up.labels("database").set(1)
+    except SQLAlchemyError:
+        gauges.store_up.labels("database").set(0)
+    try:
+        await services.store.ping()
+        gauges.store_up.labels("readings").set(1)
+    except StoreError:
+        gauges.store_up.labels("readings").set(0)
+    await run_in_threadpool(_files_gauges, services.settings, gauges)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -381,6 +381,30 @@ class InfluxReadingStore:
             raise StoreError(f"InfluxDB query error: {data.get('error') or errors[0]}")
         return data
 
+    async def census(self) -> dict[str, int]:
+        """Points per measurement in each retention policy (``<policy>.<measurement>``).
+
+        InfluxQL counts per field; a point has at least one field, and each stream writes
+        the same fields on every point, so the largest field count is the point count.
+        """
+        policies = await self._series("SHOW RETENTION POLICIES")
+        out: dict[str, int] = {}
+        for row in policies[0]["values"] if policies else []:
+            policy = row[0]
+            q = f'SELECT COUNT(*) FROM "{self.database}"."{policy}"./.*/'
+            for s in await self._series(q):
+                counts = [int(v) for v in s["values"][0][1:] if v is not None]
+                out[f"{policy}.{s['name']}"] = max(counts, default=0)
+        return out
+
+    async def version(self) -> str:
+        """The server's version as ``/ping`` gives it (``1.8.10``, ``v2.7.11``, ``3.0.1``)."""
+        try:
+            resp = await self._http.get("/ping")
+        except httpx.HTTPError as exc:
+            raise StoreError(f"InfluxDB unreachable: {exc!r}") from exc
+        return str(resp.headers.get("X-Influxdb-Version", ""))
+
     async def ping(self) -> None:
         """Check the server answers ``/ping``."""
         try:

@@ -325,6 +325,12 @@ class SQLiteReadingStore:
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite reading store: {exc}") from exc
 
+    async def census(self) -> dict[str, int]:
+        """Readings per stream and rollups per kind (``<kind>_1h``)."""
+        raw = await self._run("SELECT stream, COUNT(*) FROM readings GROUP BY stream", [])
+        hourly = await self._run("SELECT kind, COUNT(*) FROM rollups GROUP BY kind", [])
+        return {str(k): int(n) for k, n in raw} | {f"{k}_1h": int(n) for k, n in hourly}
+
     async def ping(self) -> None:
         """Check the file answers."""
         await self._run("SELECT 1", [])

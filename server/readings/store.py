@@ -267,6 +267,12 @@ class ReadingStore(Protocol):
     async def expire_rollups(self, kind: str, before_ms: int) -> int | None:
         """Delete hourly rollups of ``kind`` older than ``before_ms``; how many (None: unknown)."""
 
+    async def census(self) -> dict[str, int]:
+        """How many points each stream and rollup kind holds (keys: the store's own names).
+
+        What a backup's manifest keeps and a restore checks.
+        """
+
     async def ping(self) -> None:
         """Raise StoreError when the store cannot be reached."""
 

@@ -40,7 +40,7 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     units = []
-    for unit in [*UNITS.glob("*.service"), *UNITS.glob("*.path")]:
+    for unit in [*UNITS.glob("*.service"), *UNITS.glob("*.path"), *UNITS.glob("*.timer")]:
         text = unit.read_text()
         text = text.replace(
             "/opt/smartoffice/.venv/bin/smartoffice", str(ROOT / ".venv/bin/smartoffice")

@@ -160,3 +160,28 @@ class Publisher:
         self.client.disconnect()
         self.client.loop_stop()
         self.client._reset_sockets()  # paho leaves its wake-up socket pair to the GC
+
+
+def running_fleet(
+    platform: Platform,
+    mosquitto: Service,
+    unique_name: str,
+    n: int,
+    per_device: int,
+    rate: int,
+) -> tuple[list[str], Publisher]:
+    """Register n desks, start server and gateway, and start publishing to them."""
+    devices = [f"d{i:02d}-{unique_name}" for i in range(n)]
+    platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
+    platform.start_server()
+    platform.start_gateway(mosquitto.port)
+    pub = Publisher(mosquitto.port, unique_name, devices, per_device, rate).start()
+    return devices, pub
+
+
+def stored_seqs(influx: Influx, devices: list[str]) -> dict[str, list[int]]:
+    rows = influx.rows("SELECT seq, device FROM presence")
+    out: dict[str, list[int]] = {d: [] for d in devices}
+    for r in rows:
+        out[r["device"]].append(r["seq"])
+    return {d: sorted(v) for d, v in out.items()}

@@ -11,7 +11,7 @@ import httpx
 from harness.platform import Platform, status_payload
 from harness.services import Service, wait_for
 from harness.services import influxd as start_influxd
-from tests.e2e.conftest import Influx, Publisher, desk, mosquitto_pub, room
+from tests.e2e.conftest import Influx, desk, mosquitto_pub, room, running_fleet, stored_seqs
 
 
 def test_mosquitto_pub_readings_reach_influx_with_tags(
@@ -108,35 +108,10 @@ def test_last_will_marks_device_offline(
     )
 
 
-def _running_fleet(
-    platform: Platform,
-    mosquitto: Service,
-    unique_name: str,
-    n: int,
-    per_device: int,
-    rate: int,
-) -> tuple[list[str], Publisher]:
-    """Register n desks, start server and gateway, and start publishing to them."""
-    devices = [f"d{i:02d}-{unique_name}" for i in range(n)]
-    platform.register([desk(d, f"d-{i:03d}") for i, d in enumerate(devices)])
-    platform.start_server()
-    platform.start_gateway(mosquitto.port)
-    pub = Publisher(mosquitto.port, unique_name, devices, per_device, rate).start()
-    return devices, pub
-
-
-def _stored_seqs(influx: Influx, devices: list[str]) -> dict[str, list[int]]:
-    rows = influx.rows("SELECT seq, device FROM presence")
-    out: dict[str, list[int]] = {d: [] for d in devices}
-    for r in rows:
-        out[r["device"]].append(r["seq"])
-    return {d: sorted(v) for d, v in out.items()}
-
-
 def test_gateway_killed_mid_stream_loses_and_duplicates_nothing(
     platform: Platform, mosquitto: Service, influx: Influx, unique_name: str
 ) -> None:
-    devices, pub = _running_fleet(platform, mosquitto, unique_name, 20, 150, 1500)
+    devices, pub = running_fleet(platform, mosquitto, unique_name, 20, 150, 1500)
     wait_for(
         lambda: platform.gateway_metric("smartoffice_edge_messages_in_total") > 500,
         "gateway received nothing",
@@ -147,18 +122,18 @@ def test_gateway_killed_mid_stream_loses_and_duplicates_nothing(
     pub.finish()
     expected = {d: list(range(150)) for d in devices}
     wait_for(
-        lambda: _stored_seqs(influx, devices) == expected,
+        lambda: stored_seqs(influx, devices) == expected,
         f"not exactly once: {pub.total} published",
         timeout=60,
     )
     time.sleep(1)  # nothing more arrives late
-    assert _stored_seqs(influx, devices) == expected
+    assert stored_seqs(influx, devices) == expected
 
 
 def test_server_down_while_messages_flow_then_back(
     platform: Platform, mosquitto: Service, influx: Influx, unique_name: str
 ) -> None:
-    devices, pub = _running_fleet(platform, mosquitto, unique_name, 10, 200, 1000)
+    devices, pub = running_fleet(platform, mosquitto, unique_name, 10, 200, 1000)
     wait_for(lambda: platform.gateway_metric("smartoffice_edge_sent_total") > 100, "nothing sent")
     platform.server.stop(signal.SIGKILL)  # type: ignore[union-attr]
     wait_for(lambda: platform.gateway_health()["outbox_depth"] > 200, "outbox did not fill")
@@ -166,7 +141,7 @@ def test_server_down_while_messages_flow_then_back(
     platform.start_server()
     pub.finish()
     expected = {d: list(range(200)) for d in devices}
-    wait_for(lambda: _stored_seqs(influx, devices) == expected, "not exactly once", timeout=60)
+    wait_for(lambda: stored_seqs(influx, devices) == expected, "not exactly once", timeout=60)
     wait_for(lambda: platform.gateway_health()["outbox_depth"] == 0, "outbox not drained")
 
 
@@ -179,7 +154,7 @@ def test_influxdb_down_then_back(
     try:
         platform.server_env["SMARTOFFICE_INFLUX_URL"] = f"http://127.0.0.1:{own.port}"
         influx = Influx(own.port, unique_name)
-        devices, pub = _running_fleet(platform, mosquitto, unique_name, 10, 150, 1000)
+        devices, pub = running_fleet(platform, mosquitto, unique_name, 10, 150, 1000)
         wait_for(
             lambda: platform.gateway_metric("smartoffice_edge_sent_total") > 100, "nothing sent"
         )
@@ -193,7 +168,7 @@ def test_influxdb_down_then_back(
         own.start()
         pub.finish()
         expected = {d: list(range(150)) for d in devices}
-        wait_for(lambda: _stored_seqs(influx, devices) == expected, "not exactly once", timeout=60)
+        wait_for(lambda: stored_seqs(influx, devices) == expected, "not exactly once", timeout=60)
     finally:
         own.stop()
 

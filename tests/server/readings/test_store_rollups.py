@@ -167,3 +167,16 @@ async def test_influx_puts_raw_and_rollups_in_their_retention_policies(
     await store.expire_rollups("energy", T0 + H)
     assert not await store.rollups(kind="energy", values={"wh": "sum"}, window=window)
     await store.close()
+
+
+async def test_the_census_counts_each_stream_and_rollup_kind(store: ReadingStore) -> None:
+    assert not any((await store.census()).values())
+    await store.write([energy("em-1", i, T0 + i * 60_000, 1.0, "hvac") for i in range(7)])
+    await store.write([energy("em-1", i, T0 + i * 60_000, 1.0, "hvac") for i in range(3)])
+    await store.write_rollups(
+        [rollup(T0 + h * 3_600_000, "em-1", "hvac", "z1", "f1", 5.0) for h in range(4)]
+    )
+
+    census = {k.rsplit(".", 1)[-1]: n for k, n in (await store.census()).items() if n}
+
+    assert census == {"energy": 7, "energy_1h": 4}  # a re-sent reading is one point

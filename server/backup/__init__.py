@@ -1,0 +1,1 @@
+"""Backup and restore of a whole deployment (docs/operations.md, Backup and restore)."""
