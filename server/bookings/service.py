@@ -535,7 +535,7 @@ def bookings(
             .where(Floor.building_id == building, Floor.code == floor)
         )
         query = query.where(Booking.desk_id.in_(ids))
-    rows = session.scalars(query.order_by(Booking.start_ms))
+    rows = session.scalars(query.order_by(Booking.start_ms, Booking.id))
     out = []
     zones = _ZoneOf(session)
     named = person is not None or (actor.role in ADMINS and stated(reason) is not None)
@@ -605,7 +605,7 @@ def colleagues(session: Session, *, actor: Principal, day: date) -> list[dict[st
             Booking.space_kind == "desk",
             Booking.state.in_((*ACTIVE, "completed")),
         )
-        .order_by(User.display_name, Booking.start_ms)
+        .order_by(User.display_name, Booking.start_ms, Booking.id)
     ).all()
     out: list[dict[str, object]] = []
     zones = _ZoneOf(session)
