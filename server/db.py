@@ -107,8 +107,54 @@ def insert_unless_present(bind: Connection | Session, entity: Any) -> Any:
     return dialect.insert(entity).on_conflict_do_nothing()
 
 
-def init_schema(engine: Engine) -> None:
+class UnsafeMigration(RuntimeError):
+    """A pending migration that cannot run while replicas of the release before serve."""
+
+
+def _refuse_unrolling(conn: Connection, cfg: Any) -> None:
+    """Raise UnsafeMigration when a pending migration is not safe beside older replicas.
+
+    Only PostgreSQL is served by several replicas, and only a database already in use.
+    """
+    from alembic.script import ScriptDirectory
+
+    tables = inspect(conn).get_table_names()
+    if conn.dialect.name != "postgresql" or "alembic_version" not in tables:
+        return
+    current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    unsafe = [
+        f"{rev.revision} ({(rev.doc or '').splitlines()[0]})"
+        for rev in ScriptDirectory.from_config(cfg).iterate_revisions("head", current)
+        if rev.revision != current and not getattr(rev.module, "rolling", False)
+    ]
+    if unsafe:
+        raise UnsafeMigration(
+            "these migrations cannot run while replicas of the release before serve: "
+            f"{', '.join(sorted(unsafe))}. Stop every server replica, run `smartoffice db "
+            "upgrade --all-stopped`, then start this release (docs/operations.md, Upgrades)"
+        )
+
+
+def check_rolling(engine: Engine) -> None:
+    """Refuse, before anything starts, a pending migration unsafe beside older replicas."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        _refuse_unrolling(conn, cfg)
+
+
+def init_schema(engine: Engine, *, all_stopped: bool = False) -> None:
     """Bring the database to the newest schema with Alembic's migrations.
+
+    On PostgreSQL several replicas may serve one database, and during a rolling upgrade
+    the release before goes on serving beside the new one. A migration is run then only
+    if it says it is safe beside the release before (``rolling = True`` in its module:
+    tables and nullable columns added, nothing the old code reads changed). Otherwise the
+    server refuses, before anything changes, until the operator has stopped every replica
+    and says so (``all_stopped``: ``smartoffice db upgrade --all-stopped``). A new,
+    empty database and SQLite (one server) are migrated at once.
 
     A database made before migrations existed (tables but no version) is stamped with the
     first revision, whose tables it has, and then upgraded.
@@ -135,6 +181,8 @@ def init_schema(engine: Engine) -> None:
                 tables = set(inspect(conn).get_table_names())
                 if "gateways" in tables and "alembic_version" not in tables:
                     command.stamp(cfg, FIRST_REVISION)
+                if not all_stopped:
+                    _refuse_unrolling(conn, cfg)
                 command.upgrade(cfg, "head")
                 if lite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()

@@ -33,10 +33,10 @@ def actor() -> str:
 
 
 @contextmanager
-def database() -> Iterator[Database]:
+def database(*, all_stopped: bool = False) -> Iterator[Database]:
     """The configured database, migrated to the newest schema."""
     from server.config import ServerSettings
-    from server.db import Database, init_schema
+    from server.db import Database, UnsafeMigration, init_schema
 
     settings = ServerSettings()
     if "SMARTOFFICE_DATA_DIR" not in os.environ and not settings.database_url:
@@ -48,16 +48,32 @@ def database() -> Iterator[Database]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)
     try:
-        init_schema(db.engine)
+        try:
+            init_schema(db.engine, all_stopped=all_stopped)
+        except UnsafeMigration as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         yield db
     finally:
         db.close()
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration (the server also does this when it starts)."""
-    with database():
+def db_upgrade(
+    all_stopped: Annotated[
+        bool,
+        typer.Option(
+            "--all-stopped",
+            help="Every server replica is stopped: run migrations unsafe beside older ones too.",
+        ),
+    ] = False,
+) -> None:
+    """Apply every pending migration (the server also does this when it starts).
+
+    During a rolling upgrade (older replicas still serving) only migrations safe beside
+    them run; one that is not is named, and nothing changes until --all-stopped.
+    """
+    with database(all_stopped=all_stopped):
         typer.echo("database schema is up to date")
 
 

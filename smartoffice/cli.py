@@ -48,12 +48,24 @@ def _logging(level: str) -> None:
 def server(log_level: LogLevel = "INFO") -> None:
     """Run the API server (settings from SMARTOFFICE_* variables)."""
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from server.app import create_app
     from server.config import ServerSettings
+    from server.db import UnsafeMigration, check_rolling, make_engine
 
     _logging(log_level)
     settings = ServerSettings()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        check_rolling(engine)
+    except UnsafeMigration as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError:  # not reachable yet: the server says so itself as it starts
+        pass
+    finally:
+        engine.dispose()
     uvicorn.run(
         create_app(settings),
         host=settings.host,

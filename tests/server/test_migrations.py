@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect as pyinspect
 import json
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -15,7 +17,7 @@ import server.models  # noqa: F401  (every table in the metadata)
 from server.audit.models import AuditEntry
 from server.auth.models import User, WebSession
 from server.bookings.models import Booking
-from server.db import MIGRATIONS, Base, Database, init_schema
+from server.db import MIGRATIONS, Base, Database, UnsafeMigration, init_schema
 from server.privacy.models import PrivacyRequest
 
 
@@ -277,3 +279,54 @@ def test_an_empty_installation_gets_no_agency_it_did_not_ask_for(empty_database_
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM agencies")).scalar() == 0
     db.close()
+
+
+def _at(url: str, revision: str) -> Database:
+    db = Database(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return db
+
+
+def _revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def test_every_migration_says_whether_it_may_run_beside_the_release_before() -> None:
+    for rev in ScriptDirectory(str(MIGRATIONS)).walk_revisions():
+        assert isinstance(getattr(rev.module, "rolling", None), bool), rev.revision
+        if rev.module.rolling:
+            body = pyinspect.getsource(rev.module.upgrade)
+            for unsafe in ("drop_column", "alter_column", "drop_table", "rename", "execute"):
+                assert unsafe not in body, (rev.revision, unsafe)
+
+
+def test_a_migration_unsafe_beside_older_replicas_waits_until_all_are_stopped(
+    postgres_url: str,
+) -> None:
+    db = _at(postgres_url, "0018")
+    try:
+        with pytest.raises(UnsafeMigration, match=r"0019 \(Units") as refused:
+            init_schema(db.engine)
+        assert "--all-stopped" in str(refused.value)
+        assert _revision(db) == "0018"  # nothing changed
+
+        init_schema(db.engine, all_stopped=True)
+        assert _revision(db) == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    finally:
+        db.close()
+
+
+def test_migrations_safe_beside_older_replicas_run_as_the_new_release_starts(
+    postgres_url: str,
+) -> None:
+    db = _at(postgres_url, "0020")
+    try:
+        init_schema(db.engine)
+        assert _revision(db) == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    finally:
+        db.close()

@@ -11,10 +11,13 @@ earlier release answered, with the same value (a newer release may add fields).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -40,9 +43,11 @@ from server.config import ServerSettings
 from smartoffice import demo
 from smartoffice.living import Past, people_of
 settings = ServerSettings(port=1)
-fleet, _, _ = demo._prepare(settings, 20, 1883, False, {n: sys.argv[2] for n, *_ in demo.PEOPLE})
+passwords = {n: sys.argv[2] for n, *_ in demo.PEOPLE}
+fleet, token, _ = demo._prepare(settings, 20, 1883, False, passwords)
 until = datetime.fromisoformat(sys.argv[1])
 Past(settings, fleet, demo.BUILDING, people_of(fleet)).run(days=2, until=until)
+print(token)
 """
 
 
@@ -77,16 +82,19 @@ def _checkout(commit: str, into: Path) -> Path:
     return into
 
 
-def _server(code: Path, env: dict[str, str], workdir: Path) -> Service:
-    """``python -m smartoffice server`` of the code in ``code`` (its own directory first)."""
-    port = free_port()
+def _server(
+    code: Path, env: dict[str, str], workdir: Path, *, port: int = 0, jobs: bool = False
+) -> Service:
+    """``python -m smartoffice server`` of the code in ``code`` (its own directory first);
+    without ``jobs`` nothing is released or rolled up while answers are compared."""
+    port = port or free_port()
     svc = smartoffice(
         "server",
         ["server"],
         {
             **env,
             "SMARTOFFICE_PORT": str(port),
-            "SMARTOFFICE_SWEEPER": "false",  # the answers are read, nothing released meanwhile
+            "SMARTOFFICE_SWEEPER": "true" if jobs else "false",
             "PYTHONPATH": str(code),
         },
         workdir,
@@ -94,6 +102,27 @@ def _server(code: Path, env: dict[str, str], workdir: Path) -> Service:
     )
     svc.start()
     return svc
+
+
+def _today() -> datetime:
+    day = now_utc().astimezone(WITA).replace(hour=9, minute=30, second=0, microsecond=0)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _live(code: Path, env: dict[str, str], day: datetime) -> str:
+    """Let ``code`` live the demo building's days until ``day``; the gateway's token."""
+    lived = subprocess.run(
+        [sys.executable, "-c", LIVE, day.isoformat(), PASSWORD],
+        cwd=code,
+        env={**env, "PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert lived.returncode == 0, lived.stderr[-2000:]
+    return lived.stdout.strip().splitlines()[-1]
 
 
 def _questions(day: datetime) -> list[tuple[str, str, dict[str, str]]]:
@@ -207,18 +236,8 @@ def test_an_earlier_release_s_lived_in_building_answers_the_same_after_the_upgra
     }
     if database == "postgres":
         env["SMARTOFFICE_DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    day = now_utc().astimezone(WITA).replace(hour=9, minute=30, second=0, microsecond=0)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    lived = subprocess.run(
-        [sys.executable, "-c", LIVE, day.isoformat(), PASSWORD],
-        cwd=old,
-        env={**env, "PYTHONPATH": str(old), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert lived.returncode == 0, lived.stderr[-2000:]
+    day = _today()
+    _live(old, env, day)
 
     questions = _questions(day)
     earlier = _server(old, env, old)
@@ -235,6 +254,15 @@ def test_an_earlier_release_s_lived_in_building_answers_the_same_after_the_upgra
     finally:
         earlier.stop()
 
+    # Every replica is stopped: what only runs then (docs/operations.md) runs now.
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "smartoffice", "db", "upgrade", "--all-stopped"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
     current = _server(ROOT, env, tmp_path)
     try:
         after = _ask(current, tokens, questions)
@@ -246,3 +274,178 @@ def test_an_earlier_release_s_lived_in_building_answers_the_same_after_the_upgra
     for n, b in before.items():
         who, path, _ = questions[n]
         _as_before(b, after[n], f"{who} {path}")
+
+
+class _Traffic:
+    """People and a gateway using two replicas, as behind a load balancer, on a thread.
+
+    Each round an employee books a desk for the next working day and cancels it, and the
+    gateway's batch of readings arrives; every request goes to the next replica, and to
+    the other one only when the first refuses the connection (the request was never
+    sent, so nothing is done twice). A request that fails otherwise, or answers 5xx, is
+    lost.
+    """
+
+    def __init__(self, urls: list[str], tokens: dict[str, str], gateway: str, day: str) -> None:
+        self.urls, self.tokens, self.gateway, self.day = urls, tokens, gateway, day
+        self.http = httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
+        self.lost: list[str] = []
+        self.booked: list[int] = []
+        self.readings = 0
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        self.http.close()
+
+    def _send(self, n: int, method: str, path: str, token: str, **kw: Any) -> httpx.Response:
+        for attempt in range(100):
+            url = self.urls[(n + attempt) % len(self.urls)]
+            try:
+                got = self.http.request(
+                    method, url + path, headers={"Authorization": f"Bearer {token}"}, **kw
+                )
+            except httpx.ConnectError:
+                time.sleep(0.05)
+                continue
+            if got.status_code >= 500:
+                self.lost.append(f"{method} {path}: {got.status_code} {got.text[:200]}")
+            return got
+        self.lost.append(f"{method} {path}: no replica took it")
+        raise httpx.ConnectError("no replica")
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            person = f"rolling-{n % 5}"
+            try:
+                made = self._send(
+                    n,
+                    "POST",
+                    "/api/v1/bookings",
+                    self.tokens[person],
+                    json={
+                        "building": "kemenpan-a",
+                        "desk": f"d-1-0{n % 5 + 10}",
+                        "day": self.day,
+                    },
+                )
+                if made.status_code == 201:
+                    booking = made.json()["created"][0]["id"]
+                    self.booked.append(booking)
+                    self._send(n + 1, "DELETE", f"/api/v1/bookings/{booking}", self.tokens[person])
+                readings = [
+                    {
+                        "device": f"desk-f1-0{d + 1:02d}",
+                        "stream": "presence",
+                        "boot": 7,
+                        "seq": n,
+                        "ts": 1_790_000_000_000 + n * 1000,
+                        "ts_source": "device",
+                        "received": 1_790_000_000_000 + n * 1000,
+                        "space": None,
+                        "data": {"occupied": n % 2 == 0, "source": "mmwave"},
+                    }
+                    for d in range(5)
+                ]
+                batch = {"v": 1, "gateway_id": "gw-demo", "batch_id": f"r{n}", "readings": readings}
+                got = self._send(n, "POST", "/api/v1/ingest", self.gateway, json=batch)
+                if got.status_code == 200:
+                    self.readings += len(readings)
+                else:
+                    self.lost.append(f"ingest r{n}: {got.status_code} {got.text[:200]}")
+            except httpx.HTTPError as exc:
+                self.lost.append(f"round {n}: {exc!r}")
+            self.rounds = n
+
+
+def test_a_rolling_upgrade_of_two_replicas_loses_no_request(
+    tmp_path: Path, postgres_url: str, influxd: Service, unique_name: str
+) -> None:
+    (_, commit), *_ = _releases() or [("", "")]
+    if not commit:
+        pytest.skip("no repository history here to take the release before from")
+    old = _checkout(commit, tmp_path / "old")
+    env = {
+        "SMARTOFFICE_DATABASE_URL": postgres_url,
+        "SMARTOFFICE_READINGS_BACKEND": "influx",
+        "SMARTOFFICE_INFLUX_URL": f"http://127.0.0.1:{influxd.port}",
+        "SMARTOFFICE_INFLUX_DATABASE": unique_name,
+        "SMARTOFFICE_DATA_DIR": str(tmp_path / "var"),
+        "SMARTOFFICE_JWT_SECRET": JWT,
+        "SMARTOFFICE_WEB_VENDOR_DIR": str(ROOT / "node_modules"),
+    }
+    day = _today()
+    # The release before keeps its lived days' readings in SQLite (its living could not
+    # close an InfluxDB client); the replicas share InfluxDB.
+    sqlite_readings = {k: v for k, v in env.items() if "INFLUX" not in k and v != "influx"}
+    gateway = _live(old, sqlite_readings, day)
+    tomorrow = day.date() + timedelta(days=1 if day.weekday() < 4 else 7 - day.weekday())
+    a = _server(old, env, old, jobs=True)
+    b = _server(old, env, old, jobs=True)
+    admin = _sign_in(a, {"admin"})["admin"]
+    for n in range(5):
+        httpx.post(
+            f"{a.url}/api/v1/users",
+            json={
+                "username": f"rolling-{n}",
+                "display_name": f"ASN {n}",
+                "password": PASSWORD,
+                "agency": "kemenko-nusantara",
+            },
+            headers={"Authorization": f"Bearer {admin}"},
+        ).raise_for_status()
+    tokens = _sign_in(a, {f"rolling-{n}" for n in range(5)})
+    replicas = {"a": a, "b": b}
+    try:
+        with _Traffic([a.url, b.url], tokens, gateway, tomorrow.isoformat()) as traffic:
+            time.sleep(2)
+            # The new release's migrations run while the release before serves on.
+            upgraded = subprocess.run(
+                [sys.executable, "-m", "smartoffice", "db", "upgrade"],
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert upgraded.returncode == 0, upgraded.stderr
+            for name in ("b", "a"):  # one replica at a time, on its own port
+                time.sleep(2)
+                port = replicas[name].port
+                replicas[name].stop()
+                replicas[name] = _server(ROOT, env, tmp_path, port=port, jobs=True)
+            time.sleep(2)
+    finally:
+        for svc in replicas.values():
+            svc.stop()
+
+    assert traffic.lost == []
+    assert traffic.rounds > 20 and len(traffic.booked) > 20
+    current = _server(ROOT, env, tmp_path)
+    try:
+        for booking in traffic.booked:
+            got = httpx.get(
+                f"{current.url}/api/v1/bookings/{booking}",
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            assert got.status_code == 200, got.text
+            assert got.json()["state"] == "cancelled"  # booked, and cancelled, once each
+        stored = httpx.get(
+            f"http://127.0.0.1:{influxd.port}/query",
+            params={
+                "db": unique_name,
+                "q": "SELECT COUNT(occupied) FROM presence WHERE boot = 7",
+            },
+        ).json()
+    finally:
+        current.stop()
+    counted = stored["results"][0]["series"][0]["values"][0][1]
+    assert counted == traffic.readings

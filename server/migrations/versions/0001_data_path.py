@@ -14,6 +14,9 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+# Checked for rolling upgrades it was not (written before they were): stop every
+# replica before it runs (`smartoffice db upgrade --all-stopped`).
+rolling = False
 
 
 def upgrade() -> None:

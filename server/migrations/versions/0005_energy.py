@@ -14,6 +14,9 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+# Checked for rolling upgrades it was not (written before they were): stop every
+# replica before it runs (`smartoffice db upgrade --all-stopped`).
+rolling = False
 
 
 def upgrade() -> None:

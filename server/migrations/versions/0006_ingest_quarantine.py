@@ -18,6 +18,9 @@ revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
+# Checked for rolling upgrades it was not (written before they were): stop every
+# replica before it runs (`smartoffice db upgrade --all-stopped`).
+rolling = False
 
 
 def _seen(with_bid: bool) -> None:

@@ -20,6 +20,9 @@ revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
+# Checked for rolling upgrades it was not (written before they were): stop every
+# replica before it runs (`smartoffice db upgrade --all-stopped`).
+rolling = False
 
 
 def upgrade() -> None:

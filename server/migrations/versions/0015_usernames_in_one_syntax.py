@@ -30,6 +30,9 @@ revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
+# Checked for rolling upgrades it was not (written before they were): stop every
+# replica before it runs (`smartoffice db upgrade --all-stopped`).
+rolling = False
 
 USERS = sa.table(
     "users",

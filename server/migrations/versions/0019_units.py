@@ -19,6 +19,9 @@ revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
+# Fills units from the teams people have: replicas of the release before would go on
+# adding teams it never sees, so every replica is stopped while it runs.
+rolling = False
 
 
 def upgrade() -> None:

@@ -14,6 +14,8 @@ revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
+# Adds tables and nullable columns only: the release before runs on beside it.
+rolling = True
 
 
 def upgrade() -> None:

@@ -16,6 +16,8 @@ revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
+# Adds tables and nullable columns only: the release before runs on beside it.
+rolling = True
 
 
 def upgrade() -> None:

@@ -17,6 +17,8 @@ revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
+# Adds tables and nullable columns only: the release before runs on beside it.
+rolling = True
 
 
 def upgrade() -> None:
