@@ -101,7 +101,7 @@ def test_usernames_from_before_the_one_syntax_are_renamed_and_their_records_foll
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0014")
     # The rows as that schema had them (written in SQL: the models are the newest schema's).
-    people = {}
+    people: dict[str, int] = {}
     with db.engine.begin() as conn:
         conn.execute(
             text(
