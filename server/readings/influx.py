@@ -85,6 +85,10 @@ def _quote(value: str) -> str:
     return f"'{escaped}'"
 
 
+# A census reads every point of the store (a backup's manifest, a restore's check).
+CENSUS_TIMEOUT_S = 1800.0
+
+
 class InfluxReadingStore:
     """ReadingStore on an InfluxDB server."""
 
@@ -354,8 +358,8 @@ class InfluxReadingStore:
     def _conds(where: SpaceFilter, extra: list[str]) -> str:
         return " AND ".join([*(f'"{k}" = {_quote(v)}' for k, v in where.items()), *extra])
 
-    async def _series(self, q: str) -> list[dict[str, Any]]:
-        data = await self._query(q)
+    async def _series(self, q: str, read_s: float | None = None) -> list[dict[str, Any]]:
+        data = await self._query(q, read_s=read_s)
         result = data["results"][0]
         if result.get("partial") or any(s.get("partial") for s in result.get("series", [])):
             # The server cut the answer short (its http max-row-limit): refuse to undercount.
@@ -364,11 +368,14 @@ class InfluxReadingStore:
             )
         return list(result.get("series", []))
 
-    async def _query(self, q: str, method: str = "GET") -> dict[str, Any]:
+    async def _query(
+        self, q: str, method: str = "GET", read_s: float | None = None
+    ) -> dict[str, Any]:
         params = {"db": self.database, "q": q, "epoch": "ms"}
         try:
             if method == "GET":
-                resp = await self._http.get("/query", params=params)
+                wait = read_s if read_s else httpx.USE_CLIENT_DEFAULT
+                resp = await self._http.get("/query", params=params, timeout=wait)
             else:
                 resp = await self._http.post("/query", data=params)
         except httpx.HTTPError as exc:
@@ -384,17 +391,23 @@ class InfluxReadingStore:
     async def census(self) -> dict[str, int]:
         """Points per measurement in each retention policy (``<policy>.<measurement>``).
 
-        InfluxQL counts per field; a point has at least one field, and each stream writes
-        the same fields on every point, so the largest field count is the point count.
+        InfluxQL counts per field. Every raw reading carries ``seq``, so a stream's points
+        are its count of ``seq`` (one field to read, not all of them); rollups are counted
+        by their largest field count. It reads the whole store: it is given
+        ``CENSUS_TIMEOUT_S``, not the ingest path's timeout.
         """
         policies = await self._series("SHOW RETENTION POLICIES")
         out: dict[str, int] = {}
         for row in policies[0]["values"] if policies else []:
-            policy = row[0]
-            q = f'SELECT COUNT(*) FROM "{self.database}"."{policy}"./.*/'
-            for s in await self._series(q):
-                counts = [int(v) for v in s["values"][0][1:] if v is not None]
-                out[f"{policy}.{s['name']}"] = max(counts, default=0)
+            where = f'"{self.database}"."{row[0]}"'
+            keys = await self._series(f"SHOW FIELD KEYS FROM {where}./.*/")
+            for m in keys:
+                fields = {v[0] for v in m["values"]}
+                what = 'COUNT("seq")' if "seq" in fields else "COUNT(*)"
+                q = f'SELECT {what} FROM {where}."{m["name"]}"'
+                counted = await self._series(q, read_s=CENSUS_TIMEOUT_S)
+                counts = [int(v) for s in counted for v in s["values"][0][1:] if v is not None]
+                out[f"{row[0]}.{m['name']}"] = max(counts, default=0)
         return out
 
     async def version(self) -> str:

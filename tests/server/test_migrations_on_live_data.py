@@ -46,7 +46,7 @@ settings = ServerSettings(port=1)
 passwords = {n: sys.argv[2] for n, *_ in demo.PEOPLE}
 fleet, token, _ = demo._prepare(settings, 20, 1883, False, passwords)
 until = datetime.fromisoformat(sys.argv[1])
-Past(settings, fleet, demo.BUILDING, people_of(fleet)).run(days=2, until=until)
+Past(settings, fleet, demo.BUILDING, people_of(fleet)).run(days=1, until=until)
 print(token)
 """
 
