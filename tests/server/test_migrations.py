@@ -71,7 +71,7 @@ def test_a_database_from_before_migrations_is_stamped_and_upgraded(
                 "VALUES ('desk-old', 'desk', 'gw-old', false)"
             )
         )
-    init_schema(old.engine)
+    init_schema(old.engine, all_stopped=True)
     with old.engine.connect() as conn:
         assert "users" in inspect(conn).get_table_names()
         row = conn.execute(text("SELECT id, gaps FROM devices")).one()
@@ -154,7 +154,7 @@ def test_usernames_from_before_the_one_syntax_are_renamed_and_their_records_foll
             ),
             {"id": "s" * 64, "u": people["../users/siti"]},
         )
-    init_schema(db.engine)
+    init_schema(db.engine, all_stopped=True)
     with db.session(commit=False) as s:
         names = {u.id: u.username for u in s.scalars(select(User))}
         assert names[people["../users/siti"]] == "users-siti"
@@ -240,7 +240,7 @@ def test_an_installation_from_before_agencies_becomes_one_agency_and_works_as_be
             )
         before = conn.execute(text("SELECT username, role FROM users ORDER BY username")).all()
         booked = conn.execute(text("SELECT * FROM bookings ORDER BY id")).all()
-    init_schema(db.engine)
+    init_schema(db.engine, all_stopped=True)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT id, name FROM agencies")).all() == [
             ("instansi", "Instansi")
