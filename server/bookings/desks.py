@@ -8,7 +8,7 @@ waits), and sent to the live maps as an event.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -32,18 +32,10 @@ ZoneCache = dict[tuple[str, int], tuple[ZoneInfo, bool]]
 STATE_TTL_MS = 3_600_000
 
 
-def state(
-    session: Session,
-    desk: Desk,
-    now: int,
-    zones: ZoneCache | None = None,
-    current: Sequence[Booking] | None = None,
-) -> LedState:
+def state(session: Session, desk: Desk, now: int, zones: ZoneCache | None = None) -> LedState:
     """What the desk is doing now, as its LED shows it.
 
-    ``zones`` keeps each zone's time zone and opening state for a pass over many desks;
-    ``current``, the desk's active bookings not yet ended (by start), read for many desks
-    at once (``active_by_desk``).
+    ``zones`` keeps each zone's time zone and opening state for a pass over many desks.
     """
     key = (desk.building_id, desk.zone_id)
     zones = {} if zones is None else zones
@@ -56,8 +48,11 @@ def state(
     if not is_open:
         return "off"
     live = session.get(DeskLive, desk.id)
-    if current is None:
-        current = active_by_desk(session, now, [desk.id]).get(desk.id, [])
+    current = session.scalars(
+        select(Booking)
+        .where(Booking.desk_id == desk.id, Booking.state.in_(ACTIVE), Booking.end_ms > now)
+        .order_by(Booking.start_ms)
+    ).all()
     if (live is not None and live.occupied) or any(b.state == "checked_in" for b in current):
         return "occupied"
     if any(checkin_opens(b.start_ms) <= now for b in current):
@@ -68,30 +63,8 @@ def state(
     return "free"
 
 
-def active_by_desk(
-    session: Session, now: int, desk_ids: Sequence[int] | None = None
-) -> dict[int, list[Booking]]:
-    """Active bookings not yet ended, by start, per desk (of ``desk_ids``, or every desk)."""
-    query = select(Booking).where(
-        Booking.desk_id.is_not(None), Booking.state.in_(ACTIVE), Booking.end_ms > now
-    )
-    if desk_ids is not None:
-        query = query.where(Booking.desk_id.in_(desk_ids))
-    out: dict[int, list[Booking]] = {}
-    for booking in session.scalars(query.order_by(Booking.start_ms)):
-        assert booking.desk_id is not None
-        out.setdefault(booking.desk_id, []).append(booking)
-    return out
-
-
 def show(
-    session: Session,
-    desk: Desk,
-    now: int,
-    zones: ZoneCache | None = None,
-    *,
-    tell: bool = False,
-    current: Sequence[Booking] | None = None,
+    session: Session, desk: Desk, now: int, zones: ZoneCache | None = None, *, tell: bool = False
 ) -> None:
     """Recompute the desk's state at ``now``; a change is queued for its nodes.
 
@@ -99,7 +72,7 @@ def show(
     once it commits (server.effects). ``tell``: the maps are told even when the LED stays
     as it was (a booking for another day, a sensor outside opening hours).
     """
-    new = state(session, desk, now, zones, current)
+    new = state(session, desk, now, zones)
     live = live_row(session, desk.id, now)
     if live.led == new:
         if tell:
@@ -154,27 +127,10 @@ class DeskLights:
         return int(self.clock() * 1000)
 
     def show(
-        self,
-        session: Session,
-        desk: Desk,
-        zones: ZoneCache | None = None,
-        *,
-        tell: bool = False,
-        current: Sequence[Booking] | None = None,
+        self, session: Session, desk: Desk, zones: ZoneCache | None = None, *, tell: bool = False
     ) -> None:
         """:func:`show` at this object's clock."""
-        show(session, desk, self.now_ms(), zones, tell=tell, current=current)
-
-    def show_all(self, session: Session, desks: Sequence[Desk]) -> None:
-        """:func:`show` for many desks, their live rows and bookings read at once."""
-        now = self.now_ms()
-        ids = {d.id for d in desks}
-        # Into the session's identity map: each desk's own get() then reads no row.
-        session.scalars(select(DeskLive)).all()
-        booked = {k: v for k, v in active_by_desk(session, now).items() if k in ids}
-        zones: ZoneCache = {}
-        for desk in desks:
-            show(session, desk, now, zones, current=booked.get(desk.id, []))
+        show(session, desk, self.now_ms(), zones, tell=tell)
 
     def state_now(self, desk_code: str, building: str | None = None) -> LedState:
         """One desk's state at the monitor's time (for tools and tests)."""

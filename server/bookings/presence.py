@@ -240,7 +240,9 @@ class DeskMonitor:
             desks = session.scalars(
                 select(Desk).where(Desk.id.in_(select(DeskLive.desk_id)) | Desk.id.in_(with_node))
             ).all()
-            self.lights.show_all(session, desks)
+            zones: ZoneCache = {}
+            for desk in desks:
+                self.lights.show(session, desk, zones)
 
     def _settle(self, session: Session, booking: Booking, now: int) -> None:
         desk = session.get(Desk, booking.desk_id) if booking.desk_id else None
