@@ -343,6 +343,10 @@ def _broker(port: int, workdir: Path) -> _Broker | _Mosquitto:
     return _Mosquitto(port, workdir, binary) if binary else _Broker(port)
 
 
+# Ctrl-C or SIGTERM ends the whole demo within this long.
+STOP_BOUND_S: Final = 60.0
+
+
 def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
     """Start everything, print where to look, and run until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -360,8 +364,10 @@ def run_demo(*, desks: int, port: int, data_dir: Path) -> None:
         import time_machine
 
         time_machine.travel(moment, tick=True).start()
-    # From here on, a SIGTERM ends the demo as Ctrl-C does: what was started is stopped.
+    # From here on, a SIGTERM ends the demo as Ctrl-C does: what was started is stopped,
+    # within STOP_BOUND_S whatever a part does.
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     with ExitStack() as running:
         running.callback(lock.release)
         try:
@@ -389,7 +395,30 @@ def _end_threads(grace_s: float) -> None:
 
 
 def _interrupted(*_: object) -> None:
+    _bound_the_stop()
     raise KeyboardInterrupt
+
+
+def _bound_the_stop() -> None:
+    """End the process if stopping its parts takes longer than STOP_BOUND_S, saying why.
+
+    The parts still running are named. Each part's stop has its own timeout, but they
+    add up (the gateway's sender, the server, the broker, the threads), and a CI run's
+    demo once did not end within 90 s of Ctrl-C. The broker dies with the process
+    (``die_with_parent``).
+    """
+
+    def watch() -> None:
+        time.sleep(STOP_BOUND_S)
+        alive = sorted(t.name for t in threading.enumerate() if t is not threading.current_thread())
+        print(  # noqa: T201
+            f"the demo did not stop within {STOP_BOUND_S:.0f} s; ending it "
+            f"(still running: {', '.join(alive)})",
+            flush=True,
+        )
+        os._exit(1)
+
+    threading.Thread(target=watch, name="demo-stop-bound", daemon=True).start()
 
 
 def _listen(preferred: int) -> socket.socket:
